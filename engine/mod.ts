@@ -1,0 +1,8 @@
+/**
+ * The engine's public surface: what `main.ts` and `routes/` may use.
+ * @module
+ */
+export * from "./types.ts";
+export * from "./status.ts";
+export * from "./state.ts";
+export * from "./row_format.ts";

@@ -1,0 +1,183 @@
+/**
+ * The engine's live state as the API sees it: machines, their latest reading and processed
+ * row, recent anomaly events, source health. Bounded: the anomaly list keeps the newest
+ * `anomalyCapacity` events.
+ * @module
+ */
+import { assertTransition } from "./status.ts";
+import type { AnomalyEvent, MachineStatus, ProcessedRow, Reading, Severity } from "./types.ts";
+
+/** Something that can really change a machine's status (the simulator can; a file cannot). */
+export interface MachineController {
+  /** Whether this controller drives `machine`. */
+  controls(machine: string): boolean;
+  /** Changes the machine's status and resolves with the reading taken right after it. */
+  setStatus(machine: string, status: MachineStatus): Promise<Reading>;
+}
+
+/** What the API knows of one machine. */
+export interface MachineView {
+  id: string;
+  status: string | null;
+  lastReading: Reading | null;
+  lastRow: ProcessedRow | null;
+}
+
+/** State of one source, for `/health`. */
+export interface SourceHealth {
+  name: string;
+  state: "starting" | "running" | "finished" | "error";
+  readings: number;
+  errors: number;
+  detail?: string;
+}
+
+/** Filter of {@linkcode EngineState.anomalies}. */
+export interface AnomalyFilter {
+  /** Only events at or after this epoch-ms time. */
+  since?: number;
+  severity?: Severity;
+  type?: string;
+  machine?: string;
+  /** At most this many, the newest. @default {100} */
+  limit?: number;
+}
+
+/** Options of {@linkcode EngineState}. */
+export interface EngineStateOptions {
+  /** Anomaly events kept in memory for `/anomalies`. @default {10000} */
+  anomalyCapacity?: number;
+}
+
+/** Thrown for a machine the engine has never seen. */
+export class UnknownMachineError extends Error {
+  constructor(readonly machine: string) {
+    super(`Unknown machine: ${machine}`);
+    this.name = "UnknownMachineError";
+  }
+}
+
+/** Thrown when a status change is asked of a machine no controller drives. */
+export class NotControllableError extends Error {
+  constructor(readonly machine: string) {
+    super(`Machine ${machine} is not controllable: its readings come from a recorded source`);
+    this.name = "NotControllableError";
+  }
+}
+
+/** The live state shared by the pipeline (writer) and the API (reader). */
+export class EngineState {
+  readonly startedAt = Date.now();
+  readonly #machines = new Map<string, MachineView>();
+  readonly #anomalies: AnomalyEvent[] = [];
+  readonly #anomalyCapacity: number;
+  readonly #sources = new Map<string, SourceHealth>();
+  #controller: MachineController | null = null;
+  /** Running totals since start. */
+  readonly totals = { readings: 0, rows: 0, anomalies: 0, errors: 0 };
+
+  constructor(options: EngineStateOptions = {}) {
+    this.#anomalyCapacity = options.anomalyCapacity ?? 10_000;
+  }
+
+  /** Installs the controller `POST /status` goes through. */
+  setController(controller: MachineController | null): void {
+    this.#controller = controller;
+  }
+
+  /** Every known machine, sorted by id. */
+  machines(): MachineView[] {
+    return [...this.#machines.values()].sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  /** One machine, or `undefined`. */
+  machine(id: string): MachineView | undefined {
+    return this.#machines.get(id);
+  }
+
+  /** The id used when a request names no machine: `m1` if known, else the first known. */
+  defaultMachine(): string | undefined {
+    if (this.#machines.has("m1")) return "m1";
+    return this.machines()[0]?.id;
+  }
+
+  #view(id: string): MachineView {
+    let view = this.#machines.get(id);
+    if (!view) {
+      view = { id, status: null, lastReading: null, lastRow: null };
+      this.#machines.set(id, view);
+    }
+    return view;
+  }
+
+  /** Records accepted readings (the latest per machine wins). */
+  recordReadings(readings: readonly Reading[]): void {
+    for (const r of readings) {
+      const view = this.#view(r.machine);
+      view.lastReading = r;
+      if (r.status !== null) view.status = r.status;
+    }
+    this.totals.readings += readings.length;
+  }
+
+  /** Records a processed row. */
+  recordRow(row: ProcessedRow): void {
+    this.#view(row.machine).lastRow = row;
+    this.totals.rows++;
+  }
+
+  /** Records anomaly events, keeping the newest `anomalyCapacity`. */
+  recordAnomalies(events: readonly AnomalyEvent[]): void {
+    if (events.length === 0) return;
+    this.#anomalies.push(...events);
+    const excess = this.#anomalies.length - this.#anomalyCapacity;
+    if (excess > 0) this.#anomalies.splice(0, excess);
+    this.totals.anomalies += events.length;
+  }
+
+  /** Counts rejected input (parser errors). */
+  recordErrors(n: number): void {
+    this.totals.errors += n;
+  }
+
+  /** Anomaly events matching `filter`, newest last. */
+  anomalies(filter: AnomalyFilter = {}): AnomalyEvent[] {
+    const limit = filter.limit ?? 100;
+    const out: AnomalyEvent[] = [];
+    for (let i = this.#anomalies.length - 1; i >= 0 && out.length < limit; i--) {
+      const e = this.#anomalies[i]!;
+      if (filter.machine !== undefined && e.machine !== filter.machine) continue;
+      if (filter.severity !== undefined && e.severity !== filter.severity) continue;
+      if (filter.type !== undefined && e.type !== filter.type) continue;
+      if (filter.since !== undefined && Date.parse(e.timestamp) < filter.since) continue;
+      out.push(e);
+    }
+    return out.reverse();
+  }
+
+  /** Updates (or adds) a source's health entry. */
+  setSource(health: SourceHealth): void {
+    this.#sources.set(health.name, { ...health });
+  }
+
+  /** Every source's health. */
+  sources(): SourceHealth[] {
+    return [...this.#sources.values()];
+  }
+
+  /**
+   * Changes a machine's status through its controller, after checking the transition table.
+   * Resolves with the reading taken after the change. Throws {@linkcode UnknownMachineError},
+   * `StatusTransitionError` or {@linkcode NotControllableError}; state is unchanged on a throw.
+   */
+  async setStatus(machine: string, status: MachineStatus): Promise<Reading> {
+    const view = this.#machines.get(machine);
+    if (!view) throw new UnknownMachineError(machine);
+    assertTransition(view.status ?? "UNKNOWN", status);
+    if (!this.#controller?.controls(machine)) throw new NotControllableError(machine);
+    const reading = await this.#controller.setStatus(machine, status);
+    view.status = reading.status;
+    view.lastReading = reading;
+    return reading;
+  }
+}
