@@ -6,3 +6,4 @@ export * from "./types.ts";
 export * from "./status.ts";
 export * from "./state.ts";
 export * from "./row_format.ts";
+export * from "./logger.ts";
