@@ -45,7 +45,10 @@ export type RowValue = string | number | null;
  * The row as one flat object keyed by {@linkcode rowColumns}' names (channels the row lacks are
  * `null`; `alerts` joined with `"; "`).
  */
-export function flattenRow(row: ProcessedRow, columns: readonly string[]): Record<string, RowValue> {
+export function flattenRow(
+  row: ProcessedRow,
+  columns: readonly string[],
+): Record<string, RowValue> {
   const out: Record<string, RowValue> = {};
   for (const col of columns) out[col] = cell(row, col);
   return out;

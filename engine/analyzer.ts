@@ -1,0 +1,387 @@
+/**
+ * The pure core of the pipeline: readings in, processed rows and anomaly events out. One kernel
+ * call per slice of up to `batchCapacity` channel values; everything else here is per-reading
+ * bookkeeping that needs no statistics (status window, edge detection, row layout).
+ * @module
+ */
+import {
+  channelCode,
+  type ChannelConfig,
+  channelLabel,
+  MACHINE_CHANNELS,
+} from "./channel_config.ts";
+import { FLAG, type Kernel, type KernelOutput } from "./kernel_types.ts";
+import type { AnomalyEvent, ChannelSummary, ProcessedRow, Reading, Trend } from "./types.ts";
+
+/** Options of {@linkcode Analyzer}. */
+export interface AnalyzerOptions {
+  /** Event time between processed rows of one machine, ms. @default {10000} */
+  processingIntervalMs?: number;
+  /** Channel limits and wording. @default {MACHINE_CHANNELS} */
+  channels?: Readonly<Record<string, ChannelConfig>>;
+}
+
+/** What one {@linkcode Analyzer.analyze} call produced. */
+export interface AnalysisResult {
+  /** Processed rows, each with the index of the reading that closed it. */
+  rows: { index: number; row: ProcessedRow }[];
+  /** Anomaly events, each with the index of the reading that raised it. */
+  events: { index: number; event: AnomalyEvent }[];
+  /** Readings refused (e.g. stream capacity exhausted), with the reason. */
+  rejected: { index: number; error: string }[];
+}
+
+interface MachineState {
+  /** Stream id per channel. */
+  streams: Map<string, number>;
+  /** Processing bucket (`floor(time / interval)`) of the last row; -Infinity before any. */
+  bucket: number;
+  /** The last `window` statuses, oldest first. */
+  statuses: (string | null)[];
+}
+
+const round = (x: number, digits: number) => {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+};
+
+/**
+ * Runs readings through the kernel and the detectors. Deterministic: the same readings in the
+ * same order give the same rows and events, which is what makes replay byte-identical and
+ * restarts exact.
+ */
+export class Analyzer {
+  readonly #kernel: Kernel;
+  readonly #interval: number;
+  readonly #channels: Readonly<Record<string, ChannelConfig>>;
+  readonly #machines = new Map<string, MachineState>();
+  readonly #streamChannel: string[] = [];
+  readonly #prevFlags: Uint32Array;
+  readonly #window: number;
+  #zThreshold: number;
+  // Kernel input, reused for every slice.
+  readonly #inStream: Int32Array;
+  readonly #inTime: Float64Array;
+  readonly #inValue: Float64Array;
+
+  constructor(kernel: Kernel, options: AnalyzerOptions = {}) {
+    const interval = options.processingIntervalMs ?? 10_000;
+    if (!(interval > 0)) throw new RangeError(`processing interval must be > 0, got ${interval}`);
+    this.#kernel = kernel;
+    this.#interval = interval;
+    this.#channels = options.channels ?? MACHINE_CHANNELS;
+    this.#window = kernel.options.window;
+    this.#zThreshold = kernel.options.zThreshold;
+    this.#prevFlags = new Uint32Array(kernel.options.maxStreams);
+    const cap = kernel.options.batchCapacity;
+    this.#inStream = new Int32Array(cap);
+    this.#inTime = new Float64Array(cap);
+    this.#inValue = new Float64Array(cap);
+  }
+
+  /** Streams in use (one per machine and channel). */
+  get streams(): number {
+    return this.#streamChannel.length;
+  }
+
+  /** Changes the z threshold from the next batch on. */
+  setZThreshold(z: number): void {
+    this.#kernel.setZThreshold(z);
+    this.#zThreshold = z;
+  }
+
+  /** Analyses readings in order. */
+  analyze(readings: readonly Reading[]): AnalysisResult {
+    const result: AnalysisResult = { rows: [], events: [], rejected: [] };
+    const cap = this.#kernel.options.batchCapacity;
+    const entryOf: number[] = []; // first kernel entry of each reading in the slice, -1 if refused
+    let sliceStart = 0;
+    let n = 0;
+    for (let i = 0; i < readings.length; i++) {
+      const r = readings[i]!;
+      let count = 0;
+      for (const _ in r.channels) count++;
+      if (n + count > cap) {
+        this.#run(readings, sliceStart, i, entryOf, n, result);
+        sliceStart = i;
+        n = 0;
+        entryOf.length = 0;
+      }
+      const machine = this.#machine(r.machine);
+      let ok = true;
+      let first = n;
+      for (const name in r.channels) {
+        const stream = this.#stream(machine, name);
+        if (stream === -1) {
+          ok = false;
+          break;
+        }
+        this.#inStream[n] = stream;
+        this.#inTime[n] = r.timestamp;
+        this.#inValue[n] = r.channels[name]!;
+        n++;
+      }
+      if (!ok) {
+        n = first;
+        first = -1;
+        result.rejected.push({
+          index: i,
+          error: `stream capacity ${this.#kernel.options.maxStreams} exhausted`,
+        });
+      }
+      entryOf.push(first);
+    }
+    this.#run(readings, sliceStart, readings.length, entryOf, n, result);
+    return result;
+  }
+
+  #machine(id: string): MachineState {
+    let m = this.#machines.get(id);
+    if (!m) {
+      m = { streams: new Map(), bucket: -Infinity, statuses: [] };
+      this.#machines.set(id, m);
+    }
+    return m;
+  }
+
+  #stream(m: MachineState, channel: string): number {
+    let id = m.streams.get(channel);
+    if (id === undefined) {
+      if (this.#streamChannel.length >= this.#kernel.options.maxStreams) return -1;
+      id = this.#streamChannel.length;
+      this.#streamChannel.push(channel);
+      m.streams.set(channel, id);
+      const c = this.#channels[channel];
+      this.#kernel.setLimits(id, {
+        low: c?.alert?.[0] ?? NaN,
+        high: c?.alert?.[1] ?? NaN,
+        maxDelta: c?.maxDelta ?? NaN,
+        maxDeviationPct: c?.maxDeviationPct ?? NaN,
+      });
+    }
+    return id;
+  }
+
+  #run(
+    readings: readonly Reading[],
+    from: number,
+    to: number,
+    entryOf: readonly number[],
+    n: number,
+    result: AnalysisResult,
+  ): void {
+    const out = n > 0
+      ? this.#kernel.process(
+        { stream: this.#inStream, time: this.#inTime, value: this.#inValue },
+        n,
+      )
+      : null;
+    for (let i = from; i < to; i++) {
+      const first = entryOf[i - from]!;
+      if (first === -1) continue;
+      this.#walk(readings[i]!, i, first, out, result);
+    }
+  }
+
+  /** Per-reading bookkeeping after the kernel ran: status window, events, the row if due. */
+  #walk(
+    r: Reading,
+    index: number,
+    first: number,
+    out: KernelOutput | null,
+    result: AnalysisResult,
+  ) {
+    const m = this.#machines.get(r.machine)!;
+    m.statuses.push(r.status);
+    if (m.statuses.length > this.#window) m.statuses.shift();
+    // Only rows and events need the ISO time; most readings produce neither.
+    let iso = "";
+    let e = first;
+    for (const name in r.channels) {
+      const stream = this.#inStream[e]!;
+      const flags = out!.flags[e]!;
+      const config = this.#channels[name];
+      const active = !config?.activeStatuses || config.activeStatuses.includes(r.status ?? "");
+      const live = active ? flags : 0;
+      const rising = live & ~this.#prevFlags[stream]!;
+      // A rapid change is an event each time it happens; the others are states, raised once
+      // when they begin.
+      this.#prevFlags[stream] = live & ~FLAG.RAPID;
+      if (rising & (FLAG.HIGH | FLAG.LOW | FLAG.RAPID | FLAG.ZSCORE | FLAG.DEVIATION)) {
+        iso ||= new Date(r.timestamp).toISOString();
+        this.#events(r, iso, index, name, config, rising, out!, e, result);
+      }
+      e++;
+    }
+    const bucket = Math.floor(r.timestamp / this.#interval);
+    if (bucket !== m.bucket) {
+      m.bucket = bucket;
+      iso ||= new Date(r.timestamp).toISOString();
+      result.rows.push({ index, row: this.#row(r, iso, m, first, out) });
+    }
+  }
+
+  #events(
+    r: Reading,
+    iso: string,
+    index: number,
+    channel: string,
+    config: ChannelConfig | undefined,
+    rising: number,
+    out: KernelOutput,
+    e: number,
+    result: AnalysisResult,
+  ): void {
+    const value = r.channels[channel]!;
+    const label = channelLabel(channel, config);
+    const unit = config?.unit ?? "";
+    const code = channelCode(channel);
+    const v = `${value.toFixed(2)}${unit}`;
+    const push = (
+      type: string,
+      severity: AnomalyEvent["severity"],
+      threshold: number,
+      description: string,
+    ) =>
+      result.events.push({
+        index,
+        event: {
+          timestamp: iso,
+          machine: r.machine,
+          type: `${type}_${code}`,
+          severity,
+          channel,
+          value,
+          threshold,
+          description,
+        },
+      });
+    if (rising & FLAG.HIGH) {
+      const t = config!.alert![1];
+      push(
+        "THRESHOLD_BREACH",
+        "CRITICAL",
+        t,
+        `${label} ${v} exceeded threshold of ${t.toFixed(1)}${unit}.`,
+      );
+    }
+    if (rising & FLAG.LOW) {
+      const t = config!.alert![0];
+      push(
+        "THRESHOLD_BREACH",
+        "CRITICAL",
+        t,
+        `${label} ${v} fell below threshold of ${t.toFixed(1)}${unit}.`,
+      );
+    }
+    if (rising & FLAG.RAPID) {
+      const t = config!.maxDelta!;
+      const d = out.delta[e]!;
+      push(
+        "RAPID_CHANGE",
+        "WARNING",
+        t,
+        `${label} changed by ${d.toFixed(2)}${unit} to ${v} between consecutive readings (limit ${
+          t.toFixed(1)
+        }${unit}).`,
+      );
+    }
+    if (rising & FLAG.ZSCORE) {
+      const z = out.zscore[e]!;
+      push(
+        "ZSCORE",
+        "WARNING",
+        this.#zThreshold,
+        `${label} ${v} has a z-score of ${z.toFixed(2)} against its recent normal (threshold ${
+          this.#zThreshold.toFixed(1)
+        }).`,
+      );
+    }
+    if (rising & FLAG.DEVIATION) {
+      const t = config!.maxDeviationPct!;
+      push(
+        "DEVIATION",
+        "WARNING",
+        t,
+        `${label} ${v} deviates ${out.deviation[e]!.toFixed(1)}% from its moving average ${
+          out.mean[e]!.toFixed(2)
+        }${unit} (limit ${t.toFixed(1)}%).`,
+      );
+    }
+  }
+
+  #row(r: Reading, iso: string, m: MachineState, first: number, out: KernelOutput | null) {
+    const channels: Record<string, ChannelSummary> = {};
+    const alerts: string[] = [];
+    let health = 1;
+    let e = first;
+    for (const name in r.channels) {
+      const flags = out!.flags[e]!;
+      const trend: Trend = flags & FLAG.TREND_UP
+        ? "increasing"
+        : flags & FLAG.TREND_DOWN
+        ? "decreasing"
+        : "stable";
+      const mean = out!.mean[e]!;
+      const value = r.channels[name]!;
+      channels[name] = {
+        current: value,
+        moving_avg: round(mean, 3),
+        trend,
+        zscore: round(out!.zscore[e]!, 3),
+      };
+      const config = this.#channels[name];
+      if (config && (!config.activeStatuses || config.activeStatuses.includes(r.status ?? ""))) {
+        const label = channelLabel(name, config);
+        if (config.normal && mean > config.normal[1]) {
+          alerts.push(`${label} above normal range`);
+          health -= 0.2;
+        } else if (config.normal && mean < config.normal[0]) {
+          alerts.push(`${label} below normal range`);
+          health -= 0.2;
+        }
+        if (flags & (FLAG.HIGH | FLAG.LOW)) {
+          alerts.push(`${label} outside alert range`);
+          health -= 0.3;
+        }
+        if (flags & FLAG.ZSCORE) {
+          alerts.push(`${label} reading unusual (z = ${out!.zscore[e]!.toFixed(1)})`);
+          health -= 0.1;
+        }
+      }
+      e++;
+    }
+    let mode: string | null = null;
+    let best = 0;
+    let changes = 0;
+    const counts = new Map<string | null, number>();
+    m.statuses.forEach((s, i) => {
+      const c = (counts.get(s) ?? 0) + 1;
+      counts.set(s, c);
+      // Ties go to the most recent status: `>=` lets a later one take over.
+      if (c >= best) {
+        best = c;
+        mode = s;
+      }
+      if (i > 0 && s !== m.statuses[i - 1]) changes++;
+    });
+    if (r.status === "PAUSED") {
+      alerts.push("Machine paused - may require attention");
+      health -= 0.1;
+    }
+    if (changes >= 3) {
+      alerts.push("Frequent status changes");
+      health -= 0.1;
+    }
+    return {
+      timestamp: iso,
+      machine: r.machine,
+      channels,
+      status_current: r.status,
+      status_mode: mode,
+      status_changes: changes,
+      health_score: round(Math.max(0, Math.min(1, health)), 2),
+      alerts,
+    } satisfies ProcessedRow;
+  }
+}

@@ -1,0 +1,33 @@
+/**
+ * The unit that flows through the pipeline: a slice of input lines, parsed.
+ * @module
+ */
+import type { Reading } from "./types.ts";
+
+/** A line the parser refused. */
+export interface RejectedLine {
+  line: string;
+  error: string;
+  /** When it was received (live), or the event time of the reading before it (files, so that
+   * a replay writes the same log twice); epoch ms, or null before any reading. */
+  time: number | null;
+}
+
+/** Parsed input lines, in order. */
+export interface Batch {
+  readings: Reading[];
+  /** Lines refused by the parser. */
+  errors: RejectedLine[];
+  /** Input lines this batch covers (readings, errors and skipped lines alike). */
+  lines: number;
+  /** History before the checkpoint: it rebuilds state and writes nothing. */
+  suppress: boolean;
+  /** Whether the readings are new to the data directory and go to `stream_output.jsonl`
+   * (false when they are read back from it). */
+  log: boolean;
+}
+
+/** An empty batch with the given flags. */
+export function emptyBatch(suppress = false, log = true): Batch {
+  return { readings: [], errors: [], lines: 0, suppress, log };
+}

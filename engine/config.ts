@@ -1,0 +1,224 @@
+/**
+ * Command-line flags and the JSON config file of `start` and `replay`, validated with zod.
+ * Flags override the file; every bad value is a {@linkcode ConfigError} naming it.
+ * @module
+ */
+import { z } from "zod";
+import type { ChannelConfig } from "./channel_config.ts";
+import { INPUT_FORMATS, type InputFormat } from "./reading_parser.ts";
+
+/** A bad flag, file or config value: the CLI prints the message and exits with code 2. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+/** Where readings come from. */
+export type SourceSpec =
+  | { kind: "simulator" }
+  | { kind: "file"; path: string }
+  | { kind: "serial"; path: string }
+  | { kind: "mqtt" | "nats"; url: string };
+
+/** The engine's settings, every default filled in. */
+export interface EngineConfig {
+  source: SourceSpec;
+  profile: "machine" | "vibration" | "device";
+  machines: number;
+  seed: number | null;
+  /** Seconds between simulated readings. */
+  interval: number;
+  /** Seconds of event time between processed rows per machine. */
+  processingInterval: number;
+  window: number;
+  format: InputFormat | null;
+  baud: number;
+  dataDir: string;
+  host: string;
+  port: number;
+  model: string | null;
+  token: string | null;
+  zThreshold: number;
+  modelSize: number;
+  faultRate: number;
+  simulatorOnly: boolean;
+  processorOnly: boolean;
+  /** Channel limits over the profile's defaults. */
+  channels: Record<string, ChannelConfig>;
+}
+
+const SOURCE = /^(simulator|serial:.+|file:.+|mqtt:\/\/.+|nats:\/\/.+)$/;
+
+const range = z.tuple([z.number(), z.number()]).refine(([a, b]) => a <= b, "low must be <= high");
+const channelSchema = z.strictObject({
+  label: z.string().optional(),
+  unit: z.string().optional(),
+  normal: range.optional(),
+  alert: range.optional(),
+  maxDelta: z.number().positive().optional(),
+  maxDeviationPct: z.number().positive().optional(),
+  activeStatuses: z.array(z.string()).optional(),
+});
+
+const num = () => z.coerce.number<unknown>().refine(Number.isFinite, "must be a finite number");
+const int = (min: number, max: number) =>
+  z.coerce.number<unknown>().int("must be a whole number").min(min).max(max);
+const bool = z.union([z.boolean(), z.literal("true").transform(() => true)]);
+
+/** Every setting, by its flag name (the config file uses the same keys). */
+const schema = z.strictObject({
+  source: z.string().regex(
+    SOURCE,
+    "must be simulator, serial:PATH, file:PATH, mqtt://… or nats://…",
+  )
+    .default("simulator"),
+  profile: z.enum(["machine", "vibration", "device"]).default("machine"),
+  machines: int(1, 10_000).default(1),
+  seed: int(0, 2 ** 32 - 1).optional(),
+  interval: num().pipe(z.number().positive()).default(2),
+  "processing-interval": num().pipe(z.number().positive()).default(10),
+  window: int(1, 65_536).default(5),
+  format: z.enum(INPUT_FORMATS as [InputFormat, ...InputFormat[]]).optional(),
+  baud: int(50, 4_000_000).default(115_200),
+  "data-dir": z.string().min(1).default("./data"),
+  host: z.string().min(1).default("127.0.0.1"),
+  port: int(0, 65_535).default(8000),
+  model: z.string().min(1).optional(),
+  token: z.string().min(1).optional(),
+  "z-threshold": num().pipe(z.number().positive()).default(3),
+  "model-size": int(2, 65_536).default(100),
+  "fault-rate": num().pipe(z.number().min(0).max(1)).default(0.01),
+  "simulator-only": bool.default(false),
+  "processor-only": bool.default(false),
+  channels: z.record(z.string(), channelSchema).default({}),
+});
+
+/** Flags that take no value. */
+const BOOLEAN_FLAGS = new Set(["simulator-only", "processor-only"]);
+
+/** Result of {@linkcode parseFlags}: flag values and positional arguments. */
+export interface ParsedArgs {
+  flags: Record<string, string | true>;
+  positional: string[];
+}
+
+/** Splits `--name value`, `--name=value` and boolean `--name` flags from positionals. */
+export function parseFlags(args: readonly string[]): ParsedArgs {
+  const flags: Record<string, string | true> = {};
+  const positional: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (!a.startsWith("--")) {
+      positional.push(a);
+      continue;
+    }
+    const eq = a.indexOf("=");
+    const name = a.slice(2, eq === -1 ? undefined : eq);
+    if (name === "") throw new ConfigError(`bad flag ${JSON.stringify(a)}`);
+    if (eq !== -1) flags[name] = a.slice(eq + 1);
+    else if (BOOLEAN_FLAGS.has(name)) flags[name] = true;
+    else if (i + 1 < args.length && !args[i + 1]!.startsWith("--")) flags[name] = args[++i]!;
+    else throw new ConfigError(`flag --${name} needs a value`);
+  }
+  return { flags, positional };
+}
+
+/** Which flags a command accepts (`config` is always accepted). */
+export const KNOWN_FLAGS: ReadonlySet<string> = new Set([...Object.keys(schema.shape), "config"]);
+
+/**
+ * Validates flags (over the optional `--config` file's values) into an {@linkcode EngineConfig}.
+ * `env` supplies `VIGIL_TOKEN` when `--token` is not given.
+ */
+export function resolveConfig(
+  flags: Record<string, string | true>,
+  fileValues: Record<string, unknown> = {},
+  env: { VIGIL_TOKEN?: string } = {},
+): EngineConfig {
+  for (const name of Object.keys(flags)) {
+    if (!KNOWN_FLAGS.has(name)) throw new ConfigError(`unknown flag --${name}`);
+  }
+  const { config: _config, ...given } = flags;
+  const raw: Record<string, unknown> = { ...fileValues, ...given };
+  if (raw.token === undefined && env.VIGIL_TOKEN) raw.token = env.VIGIL_TOKEN;
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const key = String(issue.path[0] ?? "");
+    if (issue.code === "unrecognized_keys") {
+      throw new ConfigError(`unknown config key ${JSON.stringify(issue.keys[0])}`);
+    }
+    const where = key in given ? `--${key}` : `config key ${JSON.stringify(key)}`;
+    const value = issue.path.reduce<unknown>(
+      (v, k) => (v as Record<PropertyKey, unknown> | undefined)?.[k as PropertyKey],
+      raw,
+    );
+    const at = issue.path.length > 1 ? ` at ${issue.path.slice(1).join(".")}` : "";
+    throw new ConfigError(
+      `bad value for ${where}${at}: ${JSON.stringify(value)} (${issue.message})`,
+    );
+  }
+  const c = parsed.data;
+  if (c["simulator-only"] && c["processor-only"]) {
+    throw new ConfigError("--simulator-only and --processor-only exclude each other");
+  }
+  return {
+    source: parseSource(c.source),
+    profile: c.profile,
+    machines: c.machines,
+    seed: c.seed ?? null,
+    interval: c.interval,
+    processingInterval: c["processing-interval"],
+    window: c.window,
+    format: c.format ?? null,
+    baud: c.baud,
+    dataDir: c["data-dir"],
+    host: c.host,
+    port: c.port,
+    model: c.model ?? null,
+    token: c.token ?? null,
+    zThreshold: c["z-threshold"],
+    modelSize: c["model-size"],
+    faultRate: c["fault-rate"],
+    simulatorOnly: c["simulator-only"],
+    processorOnly: c["processor-only"],
+    channels: c.channels,
+  };
+}
+
+function parseSource(s: string): SourceSpec {
+  if (s === "simulator") return { kind: "simulator" };
+  if (s.startsWith("file:")) return { kind: "file", path: s.slice(5) };
+  if (s.startsWith("serial:")) return { kind: "serial", path: s.slice(7) };
+  return { kind: s.startsWith("mqtt:") ? "mqtt" : "nats", url: s };
+}
+
+/** Reads a `--config` file: a JSON object whose keys are flag names. */
+export async function readConfigFile(path: string): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    throw new ConfigError(`cannot read --config ${JSON.stringify(path)}: ${(e as Error).message}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(`--config ${JSON.stringify(path)} is not JSON: ${(e as Error).message}`);
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new ConfigError(`--config ${JSON.stringify(path)} must hold a JSON object`);
+  }
+  return value as Record<string, unknown>;
+}
+
+/** The input format of a file: `--format`, else by extension (`.csv`, `.log`/`.kv`, else JSONL). */
+export function formatOf(path: string, given: InputFormat | null): InputFormat {
+  if (given) return given;
+  if (/\.csv$/i.test(path)) return "csv";
+  if (/\.(kv|txt)$/i.test(path)) return "kv";
+  return "json";
+}

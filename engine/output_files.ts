@@ -1,0 +1,222 @@
+/**
+ * The data directory's files, written so that a restart (even after `kill -9`) resumes with no
+ * row written twice or skipped: every derived file's size is recorded in `checkpoint.json`
+ * (replaced atomically) after the bytes are written; on open, derived files are cut back to the
+ * sizes of the last checkpoint, and the input is re-run from the start with output suppressed
+ * up to the checkpoint's line (see `pipeline.ts`).
+ * @module
+ */
+import { join } from "node:path";
+
+/** File names in the data directory (the contract's). */
+export const FILES = {
+  stream: "stream_output.jsonl",
+  analysis: "analysis_output.csv",
+  anomalies: "anomalies.jsonl",
+  report: "anomaly_report.json",
+  errors: "parser_errors.log",
+  checkpoint: "checkpoint.json",
+} as const;
+
+/** `checkpoint.json`: how far processing got. */
+export interface Checkpoint {
+  version: 1;
+  /** What the input is: `file:<absolute path>` (replay), or `log` (live: the data directory's
+   * own `stream_output.jsonl` is the input, written before it is processed). */
+  source: string;
+  /** Input lines consumed. */
+  lines: number;
+  readings: number;
+  rows: number;
+  anomalies: number;
+  errors: number;
+  /** Byte size of every derived file at this point. */
+  files: Record<string, number>;
+}
+
+/** Options of {@linkcode OutputFiles.open}. */
+export interface OutputFilesOptions {
+  /** The checkpoint's `source`; a checkpoint of another source is an error. */
+  source: string;
+  /** Whether `stream_output.jsonl` is derived (replay: rewritten from the input) or the input
+   * log (live: only ever appended, never cut but for a torn last line). */
+  streamDerived: boolean;
+}
+
+/** Thrown when the data directory holds a checkpoint of another input. */
+export class CheckpointMismatchError extends Error {
+  constructor(readonly dir: string, readonly found: string, readonly wanted: string) {
+    super(
+      `${join(dir, FILES.checkpoint)} belongs to ${found}, not ${wanted}: ` +
+        `use another --data-dir or remove that directory`,
+    );
+    this.name = "CheckpointMismatchError";
+  }
+}
+
+/** What one batch writes. */
+export interface BatchOutput {
+  stream?: string;
+  analysis?: string;
+  anomalies?: string;
+  errors?: string;
+}
+
+const encoder = new TextEncoder();
+
+/** The open output files of a data directory. */
+export class OutputFiles {
+  readonly dir: string;
+  /** The checkpoint found on open, or null for a fresh start. */
+  readonly resume: Checkpoint | null;
+  readonly #source: string;
+  readonly #handles: Record<keyof BatchOutput, Deno.FsFile>;
+  readonly #sizes: Record<keyof BatchOutput, number>;
+  readonly #derived: (keyof BatchOutput)[];
+  #reportAnomalies = -1;
+  #reportAt = 0;
+
+  private constructor(
+    dir: string,
+    source: string,
+    resume: Checkpoint | null,
+    handles: Record<keyof BatchOutput, Deno.FsFile>,
+    sizes: Record<keyof BatchOutput, number>,
+    derived: (keyof BatchOutput)[],
+  ) {
+    this.dir = dir;
+    this.#source = source;
+    this.resume = resume;
+    this.#handles = handles;
+    this.#sizes = sizes;
+    this.#derived = derived;
+  }
+
+  /** Opens (creating) the data directory, cutting derived files back to the checkpoint. */
+  static async open(dir: string, options: OutputFilesOptions): Promise<OutputFiles> {
+    await Deno.mkdir(join(dir, "logs"), { recursive: true });
+    const resume = await readCheckpoint(dir);
+    if (resume && resume.source !== options.source) {
+      throw new CheckpointMismatchError(dir, resume.source, options.source);
+    }
+    const derived: (keyof BatchOutput)[] = ["analysis", "anomalies", "errors"];
+    if (options.streamDerived) derived.push("stream");
+    const handles = {} as Record<keyof BatchOutput, Deno.FsFile>;
+    const sizes = {} as Record<keyof BatchOutput, number>;
+    for (const key of ["stream", "analysis", "anomalies", "errors"] as const) {
+      const path = join(dir, FILES[key]);
+      const file = await Deno.open(path, { read: true, write: true, create: true });
+      let size = (await file.stat()).size;
+      if (derived.includes(key)) {
+        // No checkpoint means nothing was committed: whatever is there is from a run that
+        // died before its first checkpoint, and is written again.
+        const keep = resume?.files[FILES[key]] ?? 0;
+        if (size > keep) await file.truncate(keep);
+        size = Math.min(size, keep);
+      } else {
+        size = await cutTornLine(file, size);
+      }
+      await file.seek(size, Deno.SeekMode.Start);
+      handles[key] = file;
+      sizes[key] = size;
+    }
+    return new OutputFiles(dir, options.source, resume, handles, sizes, derived);
+  }
+
+  /** Current byte size of a file. */
+  size(key: keyof BatchOutput): number {
+    return this.#sizes[key];
+  }
+
+  /** Appends a batch's output, each file with one write. */
+  async write(out: BatchOutput): Promise<void> {
+    for (const key of ["stream", "errors", "analysis", "anomalies"] as const) {
+      const text = out[key];
+      if (!text) continue;
+      const bytes = encoder.encode(text);
+      await writeAll(this.#handles[key], bytes);
+      this.#sizes[key] += bytes.length;
+    }
+  }
+
+  /**
+   * Records progress in `checkpoint.json` (write to a temporary file, then rename, so it is
+   * always whole) and refreshes `anomaly_report.json` when anomalies were added, at most once
+   * per `reportEveryMs` unless `final`.
+   */
+  async checkpoint(
+    counts: Omit<Checkpoint, "version" | "source" | "files">,
+    options: { final?: boolean; reportEveryMs?: number } = {},
+  ): Promise<void> {
+    const files: Record<string, number> = {};
+    for (const key of this.#derived) files[FILES[key]] = this.#sizes[key];
+    const cp: Checkpoint = { version: 1, source: this.#source, ...counts, files };
+    await replaceFile(join(this.dir, FILES.checkpoint), JSON.stringify(cp) + "\n");
+    const due = options.final || Date.now() - this.#reportAt >= (options.reportEveryMs ?? 1000);
+    if (counts.anomalies !== this.#reportAnomalies && due) {
+      await this.#writeReport();
+      this.#reportAnomalies = counts.anomalies;
+      this.#reportAt = Date.now();
+    }
+  }
+
+  /** `anomaly_report.json`: `anomalies.jsonl` as one JSON array, replaced atomically. */
+  async #writeReport(): Promise<void> {
+    const text = await Deno.readTextFile(join(this.dir, FILES.anomalies));
+    const lines = text.split("\n").filter((l) => l !== "");
+    const body = lines.length === 0 ? "[]\n" : `[\n${lines.join(",\n")}\n]\n`;
+    await replaceFile(join(this.dir, FILES.report), body);
+  }
+
+  /** Closes every file. */
+  close(): void {
+    for (const f of Object.values(this.#handles)) f.close();
+  }
+}
+
+/** The checkpoint of `dir`, or null when there is none. A damaged one is an error. */
+export async function readCheckpoint(dir: string): Promise<Checkpoint | null> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(join(dir, FILES.checkpoint));
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+  const cp = JSON.parse(text) as Checkpoint;
+  if (cp.version !== 1 || typeof cp.lines !== "number" || typeof cp.files !== "object") {
+    throw new Error(`${join(dir, FILES.checkpoint)} is not a Vigil checkpoint`);
+  }
+  return cp;
+}
+
+async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < bytes.length) off += await file.write(bytes.subarray(off));
+}
+
+/** Writes `path` whole: a temporary file beside it, then a rename over it. */
+export async function replaceFile(path: string, text: string): Promise<void> {
+  const tmp = `${path}.tmp`;
+  await Deno.writeTextFile(tmp, text);
+  await Deno.rename(tmp, path);
+}
+
+/** Cuts a torn last line (a write interrupted by a crash) off an append-only log. */
+async function cutTornLine(file: Deno.FsFile, size: number): Promise<number> {
+  if (size === 0) return 0;
+  const tail = new Uint8Array(Math.min(size, 65536));
+  await file.seek(size - tail.length, Deno.SeekMode.Start);
+  let got = 0;
+  while (got < tail.length) {
+    const n = await file.read(tail.subarray(got));
+    if (n === null) break;
+    got += n;
+  }
+  const nl = tail.lastIndexOf(10);
+  if (nl === tail.length - 1) return size;
+  // No newline in the last 64 KiB: the whole tail is one torn line (lines are shorter).
+  const keep = nl === -1 ? size - tail.length : size - tail.length + nl + 1;
+  await file.truncate(keep);
+  return keep;
+}

@@ -1,0 +1,151 @@
+/**
+ * The Web-Streams pipeline: batches of parsed readings → {@linkcode AnalysisStream} (kernel and
+ * detectors) → {@linkcode OutputSink} (files, live state, checkpoint). Backpressure runs end to
+ * end: each stage holds at most one batch in its queue, and sources read only when pulled.
+ * @module
+ */
+import type { AnalysisResult, Analyzer } from "./analyzer.ts";
+import type { Batch } from "./batch.ts";
+import type { Logger } from "./logger.ts";
+import type { OutputFiles } from "./output_files.ts";
+import { formatReading } from "./reading_format.ts";
+import { CORE_CHANNELS, flattenRow, rowColumns } from "./row_format.ts";
+import type { EngineState } from "./state.ts";
+import type { AnomalyEvent, ProcessedRow, Reading } from "./types.ts";
+
+/** A batch with what the analyzer made of it. */
+export interface AnalyzedBatch {
+  batch: Batch;
+  result: AnalysisResult;
+}
+
+/** Runs each batch through an {@linkcode Analyzer}. */
+export class AnalysisStream extends TransformStream<Batch, AnalyzedBatch> {
+  constructor(analyzer: Analyzer) {
+    super(
+      {
+        transform: (batch, controller) =>
+          controller.enqueue({ batch, result: analyzer.analyze(batch.readings) }),
+      },
+      { highWaterMark: 1 },
+      { highWaterMark: 1 },
+    );
+  }
+}
+
+/** Running totals of a pipeline run. */
+export interface PipelineCounts {
+  lines: number;
+  readings: number;
+  rows: number;
+  anomalies: number;
+  errors: number;
+}
+
+/** Live consumers of what the pipeline produces (the API's event stream, later webhooks). */
+export interface PipelineListener {
+  readings?(readings: readonly Reading[]): void;
+  row?(row: ProcessedRow): void;
+  anomaly?(event: AnomalyEvent): void;
+}
+
+/** Options of {@linkcode OutputSink}. */
+export interface OutputSinkOptions {
+  outputs: OutputFiles;
+  state: EngineState;
+  logger: Logger;
+  /** Told of every written batch's readings, rows and events. @default {[]} */
+  listeners?: PipelineListener[];
+  /** Least interval between `anomaly_report.json` rewrites, ms. @default {1000} */
+  reportEveryMs?: number;
+}
+
+/**
+ * Writes analysed batches to the data directory and the live state, then checkpoints. History
+ * batches (`suppress`) update counts and state but write nothing.
+ */
+export class OutputSink extends WritableStream<AnalyzedBatch> {
+  readonly #counts: PipelineCounts;
+
+  constructor(options: OutputSinkOptions) {
+    const { outputs, state, logger } = options;
+    const listeners = options.listeners ?? [];
+    const counts: PipelineCounts = { lines: 0, readings: 0, rows: 0, anomalies: 0, errors: 0 };
+    let columns: string[] | null = null;
+    super({
+      write: async ({ batch, result }) => {
+        const { readings } = batch;
+        if (columns === null && readings.length > 0) {
+          columns = rowColumns({
+            extraChannels: Object.keys(readings[0]!.channels).filter((c) =>
+              !(CORE_CHANNELS as readonly string[]).includes(c)
+            ),
+          });
+        }
+        counts.lines += batch.lines;
+        counts.readings += readings.length - result.rejected.length;
+        counts.rows += result.rows.length;
+        counts.anomalies += result.events.length;
+        counts.errors += batch.errors.length + result.rejected.length;
+        state.recordReadings(readings);
+        for (const { row } of result.rows) state.recordRow(row);
+        state.recordAnomalies(result.events.map((e) => e.event));
+        state.recordErrors(batch.errors.length + result.rejected.length);
+        if (batch.suppress) return;
+
+        for (const e of batch.errors) logger.warn("parser error", { line: e.line, error: e.error });
+        for (const r of result.rejected) logger.warn("reading refused", r);
+        let analysis = "";
+        if (result.rows.length > 0 && columns) {
+          if (outputs.size("analysis") === 0) analysis = columns.join(",") + "\n";
+          for (const { row } of result.rows) analysis += csvLine(flattenRow(row, columns)) + "\n";
+        }
+        await outputs.write({
+          stream: batch.log
+            ? readings.map(formatReading).join("\n") + (readings.length ? "\n" : "")
+            : undefined,
+          errors: batch.errors.map((e) =>
+            JSON.stringify({
+              timestamp: e.time === null ? null : new Date(e.time).toISOString(),
+              line: e.line,
+              error: e.error,
+            }) + "\n"
+          ).join(""),
+          analysis,
+          anomalies: result.events.map((e) => JSON.stringify(e.event) + "\n").join(""),
+        });
+        await outputs.checkpoint(counts, { reportEveryMs: options.reportEveryMs });
+        for (const l of listeners) {
+          l.readings?.(readings);
+          if (l.row) { for (const { row } of result.rows) l.row(row); }
+          if (l.anomaly) { for (const { event } of result.events) l.anomaly(event); }
+        }
+      },
+      close: async () => {
+        await outputs.checkpoint(counts, { final: true });
+      },
+    }, { highWaterMark: 1 });
+    this.#counts = counts;
+  }
+
+  /** Totals so far (history included). */
+  get counts(): Readonly<PipelineCounts> {
+    return this.#counts;
+  }
+}
+
+function csvLine(record: Record<string, string | number | null>): string {
+  let s = "";
+  let first = true;
+  for (const key in record) {
+    const v = record[key];
+    const cell = v === null ? "" : typeof v === "number" ? String(v) : csvCell(v!);
+    s += first ? cell : "," + cell;
+    first = false;
+  }
+  return s;
+}
+
+function csvCell(s: string): string {
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}

@@ -1,0 +1,291 @@
+/**
+ * Vigil's command line: `start` (live engine and API) and `replay FILE`. Wiring only: the
+ * engine, simulator and routes do the work.
+ * @module
+ */
+import { isAbsolute, join, resolve } from "node:path";
+import {
+  concatStreams,
+  ConfigError,
+  type EngineConfig,
+  EngineState,
+  FileLogger,
+  FILES,
+  FileSource,
+  formatOf,
+  formatReading,
+  type Logger,
+  openRun,
+  parseFlags,
+  readConfigFile,
+  ReadingBatchStream,
+  resolveConfig,
+} from "./engine/mod.ts";
+import { createApp } from "./routes/mod.ts";
+import { MachineSimulator, SimulatorSource } from "./simulator/mod.ts";
+
+const USAGE = `usage: main.ts <command> [flags]
+commands:
+  start [flags]          live engine: source, pipeline, outputs and the HTTP API
+  replay FILE [flags]    process a recorded JSONL or CSV file as fast as it can
+flags: see README.md (--source, --machines, --seed, --interval, --processing-interval, --window,
+  --format, --data-dir, --host, --port, --config, --token, --z-threshold, --model-size,
+  --fault-rate, --simulator-only, --processor-only)`;
+
+/** Runs the CLI; resolves with the exit code. */
+export async function main(args: readonly string[]): Promise<number> {
+  const [command, ...rest] = args;
+  try {
+    switch (command) {
+      case "start":
+        return await start(await configOf(rest, 0));
+      case "replay": {
+        const { positional } = parseFlags(rest);
+        if (positional.length !== 1) throw new ConfigError("replay takes exactly one FILE");
+        return await replay(positional[0]!, await configOf(rest, 1));
+      }
+      case undefined:
+      case "help":
+      case "--help":
+        console.log(USAGE);
+        return command === undefined ? 2 : 0;
+      default:
+        throw new ConfigError(
+          `unknown command ${JSON.stringify(command)}; commands: start, replay`,
+        );
+    }
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      console.error(`vigil: ${e.message}`);
+      return 2;
+    }
+    if (e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied) {
+      console.error(
+        `vigil: ${(e as Error).message}. The deno tasks grant access to ./data only: ` +
+          `for another --data-dir or file, run main.ts with deno run and the matching --allow-read/--allow-write`,
+      );
+      return 2;
+    }
+    throw e;
+  }
+}
+
+async function configOf(args: readonly string[], positionals: number): Promise<EngineConfig> {
+  const { flags, positional } = parseFlags(args);
+  if (positional.length > positionals) {
+    throw new ConfigError(`unexpected argument ${JSON.stringify(positional[positionals])}`);
+  }
+  const file = typeof flags.config === "string" ? await readConfigFile(flags.config) : {};
+  const config = resolveConfig(flags, file, { VIGIL_TOKEN: envToken() });
+  if (config.model) throw new ConfigError("--model: isolation-forest scoring is not available yet");
+  if (config.profile !== "machine") {
+    throw new ConfigError(`--profile ${config.profile} is not available yet; allowed: machine`);
+  }
+  if (config.source.kind !== "simulator" && config.source.kind !== "file") {
+    throw new ConfigError(
+      `--source ${config.source.kind}: not available yet; allowed: simulator, file:PATH`,
+    );
+  }
+  return config;
+}
+
+function envToken(): string | undefined {
+  try {
+    return Deno.env.get("VIGIL_TOKEN");
+  } catch {
+    return undefined; // no --allow-env: no token from the environment
+  }
+}
+
+function loggers(dataDir: string) {
+  const logs = join(dataDir, "logs");
+  return {
+    simulator: new FileLogger(join(logs, "simulator.log"), { component: "simulator" }),
+    processor: new FileLogger(join(logs, "processor.log"), { component: "processor" }),
+    api: new FileLogger(join(logs, "api.log"), { component: "api", stderr: false }),
+  };
+}
+
+function runOptions(config: EngineConfig, state: EngineState, logger: Logger) {
+  return {
+    dataDir: config.dataDir,
+    state,
+    logger,
+    processingIntervalMs: config.processingInterval * 1000,
+    channels: config.channels,
+    kernel: {
+      window: config.window,
+      modelSize: config.modelSize,
+      zThreshold: config.zThreshold,
+    },
+  };
+}
+
+/** `replay FILE`: the whole file through the pipeline, then one JSON summary line. */
+async function replay(path: string, config: EngineConfig): Promise<number> {
+  const abs = isAbsolute(path) ? path : resolve(path);
+  try {
+    if (!(await Deno.stat(abs)).isFile) throw new ConfigError(`replay: ${path} is not a file`);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) throw new ConfigError(`replay: no such file ${path}`);
+    throw e;
+  }
+  await Deno.mkdir(join(config.dataDir, "logs"), { recursive: true });
+  const logs = loggers(config.dataDir);
+  const state = new EngineState();
+  const started = performance.now();
+  try {
+    const run = await openRun({
+      ...runOptions(config, state, logs.processor),
+      source: `file:${abs}`,
+      streamDerived: true,
+    });
+    const source = new FileSource(abs, {
+      format: formatOf(abs, config.format),
+      suppressLines: run.resumeLines,
+    });
+    const counts = await run.run(source.readable);
+    const seconds = (performance.now() - started) / 1000;
+    logs.processor.info("replay finished", { ...counts, seconds });
+    console.log(JSON.stringify({
+      readings: counts.readings,
+      rows: counts.rows,
+      anomalies: counts.anomalies,
+      errors: counts.errors,
+      seconds: Math.round(seconds * 1000) / 1000,
+      readings_per_sec: Math.round(counts.readings / Math.max(seconds, 1e-9)),
+    }));
+    return 0;
+  } finally {
+    for (const l of Object.values(logs)) l.close();
+  }
+}
+
+/** `start`: the live engine until SIGINT or SIGTERM. */
+async function start(config: EngineConfig): Promise<number> {
+  await Deno.mkdir(join(config.dataDir, "logs"), { recursive: true });
+  const logs = loggers(config.dataDir);
+  const state = new EngineState();
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+  const simulator = config.source.kind === "simulator" && !config.processorOnly
+    ? new MachineSimulator({
+      machines: config.machines,
+      seed: config.seed ?? undefined,
+      faultRate: config.faultRate,
+    })
+    : null;
+  const liveReadings = () => {
+    const simSource = new SimulatorSource({
+      simulator: simulator!,
+      intervalMs: config.interval * 1000,
+      signal: stop.signal,
+    });
+    state.setController(simSource);
+    state.setSource({ name: "simulator", state: "running", readings: 0, errors: 0 });
+    return simSource.readable;
+  };
+
+  // The pipeline is set up (and history re-read) before the API answers, so that the first
+  // answers already reflect everything on disk.
+  let pipeline: Promise<unknown>;
+  if (config.simulatorOnly) {
+    pipeline = logOnly(join(config.dataDir, FILES.stream), liveReadings(), state);
+  } else if (config.source.kind === "file") {
+    const abs = resolve(config.source.path);
+    const run = await openRun({
+      ...runOptions(config, state, logs.processor),
+      source: `file:${abs}`,
+      streamDerived: true,
+    });
+    state.setSource({ name: `file:${abs}`, state: "running", readings: 0, errors: 0 });
+    const src = new FileSource(abs, {
+      format: formatOf(abs, config.format),
+      suppressLines: run.resumeLines,
+    });
+    pipeline = run.run(src.readable).then((counts) =>
+      state.setSource({
+        name: `file:${abs}`,
+        state: "finished",
+        readings: counts.readings,
+        errors: counts.errors,
+      })
+    );
+  } else {
+    const run = await openRun({
+      ...runOptions(config, state, logs.processor),
+      source: "log",
+      streamDerived: false,
+    });
+    const history = new FileSource(join(config.dataDir, FILES.stream), {
+      format: "json",
+      suppressLines: run.resumeLines,
+      log: false,
+      follow: config.processorOnly,
+      signal: stop.signal,
+    });
+    const source = simulator
+      ? concatStreams(history.readable, () => liveReadings().pipeThrough(new ReadingBatchStream()))
+      : history.readable;
+    pipeline = run.run(source);
+  }
+  pipeline = pipeline.catch((e) => {
+    logs.processor.error("pipeline failed", { error: String(e?.stack ?? e) });
+    stop.abort();
+    throw e;
+  });
+
+  const app = createApp(state, { token: config.token ?? undefined, logger: logs.api });
+  const server = Deno.serve({
+    hostname: config.host,
+    port: config.port,
+    signal: stop.signal,
+    onListen: ({ hostname, port }) => {
+      const host = hostname.includes(":") ? `[${hostname}]` : hostname;
+      console.log(`listening on http://${host}:${port}/`);
+      logs.api.info("listening", { hostname, port });
+    },
+  }, app.fetch);
+
+  let code = 0;
+  try {
+    await pipeline;
+    if (!stop.signal.aborted) {
+      // A finite source ended: keep serving its results until asked to stop.
+      await new Promise((r) => stop.signal.addEventListener("abort", r, { once: true }));
+    }
+  } catch {
+    code = 1;
+  } finally {
+    stop.abort();
+    await server.finished;
+    Deno.removeSignalListener("SIGINT", onSignal);
+    Deno.removeSignalListener("SIGTERM", onSignal);
+    for (const l of Object.values(logs)) l.close();
+  }
+  return code;
+}
+
+/** `--simulator-only`: readings go to `stream_output.jsonl` and nowhere else. */
+async function logOnly(
+  path: string,
+  readings: ReadableStream<import("./engine/mod.ts").Reading[]>,
+  state: EngineState,
+) {
+  const file = await Deno.open(path, { append: true, create: true });
+  const encoder = new TextEncoder();
+  try {
+    for await (const chunk of readings) {
+      state.recordReadings(chunk);
+      const bytes = encoder.encode(chunk.map(formatReading).join("\n") + "\n");
+      let off = 0;
+      while (off < bytes.length) off += await file.write(bytes.subarray(off));
+    }
+  } finally {
+    file.close();
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));
