@@ -1,0 +1,117 @@
+/**
+ * Defaults and validation of {@linkcode KernelOptions}, shared by the WebAssembly kernel and
+ * its TypeScript reference so both accept and refuse exactly the same options.
+ * @module
+ */
+import type { KernelOptions, StreamLimits } from "./kernel_types.ts";
+
+/** The defaults documented on {@linkcode KernelOptions}. */
+export const KERNEL_DEFAULTS: Readonly<Required<KernelOptions>> = Object.freeze({
+  maxStreams: 4096,
+  window: 5,
+  modelSize: 100,
+  zThreshold: 3,
+  trendTolerance: 0.01,
+  batchCapacity: 8192,
+});
+
+/** Largest accepted integer options (the AssemblyScript `configure` checks the same bounds). */
+export const KERNEL_MAX = Object.freeze({
+  maxStreams: 1 << 22,
+  window: 65536,
+  modelSize: 65536,
+  batchCapacity: 1 << 22,
+});
+
+/** The kernel state may not exceed this many bytes: the WASM `configure` refuses more than
+ * 2 GiB including its tables, and the 16 MiB left over covers those (≤ 2 MiB) and alignment. */
+export const KERNEL_MAX_BYTES = 2 ** 31 - 2 ** 24;
+
+/** Smallest power of two >= x (x >= 1): ring capacities, so ring indices are a mask. */
+export function nextPow2(x: number): number {
+  let p = 1;
+  while (p < x) p *= 2;
+  return p;
+}
+
+/** Bytes of one stream's block in the WASM layout (state, window ring, two deques, model). */
+export function streamBlockBytes(window: number, modelSize: number): number {
+  const w = nextPow2(window);
+  const m = nextPow2(modelSize);
+  const bytes = 144 + w * (8 + 8 + 4 + 8 + 4) + m * 8;
+  return Math.ceil(bytes / 64) * 64;
+}
+
+function integer(name: keyof typeof KERNEL_MAX, value: unknown): number {
+  const max = KERNEL_MAX[name];
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > max) {
+    throw new RangeError(`${name} must be an integer in 1…${max}, got ${String(value)}`);
+  }
+  return value;
+}
+
+/** Checks a z threshold: a number > 0 (Infinity disables anomaly exclusion). */
+export function checkZThreshold(z: unknown): number {
+  if (typeof z !== "number" || !(z > 0)) {
+    throw new RangeError(`zThreshold must be a number > 0, got ${String(z)}`);
+  }
+  return z;
+}
+
+/** Checks a stream id against `maxStreams`. */
+export function checkStreamId(stream: unknown, maxStreams: number): number {
+  if (
+    typeof stream !== "number" || !Number.isInteger(stream) || stream < 0 || stream >= maxStreams
+  ) {
+    throw new RangeError(
+      `stream id must be an integer in 0…${maxStreams - 1}, got ${String(stream)}`,
+    );
+  }
+  return stream;
+}
+
+/** Checks that limits are numbers (NaN allowed: it disables the check). */
+export function checkLimits(limits: StreamLimits): StreamLimits {
+  for (const key of ["low", "high", "maxDelta", "maxDeviationPct"] as const) {
+    if (typeof limits[key] !== "number") {
+      throw new RangeError(
+        `limits.${key} must be a number (NaN disables), got ${String(limits[key])}`,
+      );
+    }
+  }
+  return limits;
+}
+
+/**
+ * Fills in the defaults and validates every option, throwing a `RangeError` that names the bad
+ * option and value (e.g. `window must be an integer in 1…65536, got 0`).
+ */
+export function resolveKernelOptions(options: KernelOptions = {}): Required<KernelOptions> {
+  const o = { ...KERNEL_DEFAULTS };
+  for (const key of Object.keys(KERNEL_DEFAULTS) as (keyof KernelOptions)[]) {
+    const v = options[key];
+    if (v !== undefined) o[key] = v;
+  }
+  integer("maxStreams", o.maxStreams);
+  integer("window", o.window);
+  integer("modelSize", o.modelSize);
+  integer("batchCapacity", o.batchCapacity);
+  checkZThreshold(o.zThreshold);
+  if (
+    typeof o.trendTolerance !== "number" || !(o.trendTolerance >= 0) ||
+    o.trendTolerance === Infinity
+  ) {
+    throw new RangeError(
+      `trendTolerance must be a finite number >= 0, got ${String(o.trendTolerance)}`,
+    );
+  }
+  const bytes = o.maxStreams * streamBlockBytes(o.window, o.modelSize) +
+    o.batchCapacity * (4 + 8 + 8 + 10 * 8 + 4);
+  if (bytes > KERNEL_MAX_BYTES) {
+    throw new RangeError(
+      `kernel state would need ${bytes} bytes (maxStreams ${o.maxStreams}, window ${o.window}, ` +
+        `modelSize ${o.modelSize}), more than ${KERNEL_MAX_BYTES}`,
+    );
+  }
+  return o;
+}

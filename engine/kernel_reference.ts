@@ -1,0 +1,388 @@
+/**
+ * The plain-TypeScript implementation of {@linkcode Kernel}: a port of `process` in
+ * `assembly/index.ts` with the same update order and the same floating-point operations, so
+ * the two agree (bit for bit in practice, within 1e-9 by contract). It is the differential-test
+ * partner of {@linkcode WasmKernel} and the baseline of its benchmark, and it runs anywhere
+ * (no WebAssembly).
+ *
+ * See `assembly/index.ts` for the algorithm and its numerics (anchored sums re-anchored when a
+ * ring wraps, exact constant detection, monotonic deques for min and max).
+ * @module
+ */
+import {
+  checkLimits,
+  checkStreamId,
+  checkZThreshold,
+  nextPow2,
+  resolveKernelOptions,
+} from "./kernel_options.ts";
+import {
+  FLAG,
+  type Kernel,
+  type KernelInput,
+  type KernelOptions,
+  type KernelOutput,
+  type StreamLimits,
+} from "./kernel_types.ts";
+
+// f64 state fields per stream (stride F).
+const A = 0, S1 = 1, S2 = 2, SJ = 3, PREV = 4, PREVT = 5, LOW = 6, HIGH = 7, MAXD = 8;
+const MAXDEV = 9, MA = 10, MS1 = 11, MS2 = 12;
+const F = 13;
+// u32 state fields per stream (stride U); counters wrap at 2³² like the WASM u32s.
+const T = 0, N = 1, XH = 2, XT = 3, NH = 4, NT = 5, MC = 6, MP = 7, MR = 8;
+const U = 9;
+
+/**
+ * The fused rolling-statistics kernel in TypeScript over typed arrays, allocated once.
+ */
+export class ReferenceKernel implements Kernel {
+  #options: Readonly<Required<KernelOptions>>;
+  #z: number;
+  readonly #w: number; // ring capacity of window and deques
+  readonly #m: number; // ring capacity of the model
+  readonly #f: Float64Array;
+  readonly #u: Uint32Array;
+  readonly #ring: Float64Array;
+  readonly #mxv: Float64Array;
+  readonly #mxi: Uint32Array;
+  readonly #mnv: Float64Array;
+  readonly #mni: Uint32Array;
+  readonly #model: Float64Array;
+  readonly #invN: Float64Array;
+  readonly #invDen: Float64Array;
+  readonly #invM: Float64Array;
+  readonly #compl: Float64Array;
+  readonly #out: Float64Array[];
+  readonly #flags: Uint32Array;
+
+  /** Validates the options (a `RangeError` names a bad one) and allocates all state. */
+  constructor(options: KernelOptions = {}) {
+    const o = resolveKernelOptions(options);
+    this.#options = Object.freeze(o);
+    this.#z = o.zThreshold;
+    const w = this.#w = nextPow2(o.window);
+    const m = this.#m = nextPow2(o.modelSize);
+    const s = o.maxStreams;
+    this.#f = new Float64Array(s * F);
+    this.#u = new Uint32Array(s * U);
+    this.#ring = new Float64Array(s * w);
+    this.#mxv = new Float64Array(s * w);
+    this.#mxi = new Uint32Array(s * w);
+    this.#mnv = new Float64Array(s * w);
+    this.#mni = new Uint32Array(s * w);
+    this.#model = new Float64Array(s * m);
+    // Same tables, same arithmetic as the WASM `configure`.
+    this.#invN = new Float64Array(o.window + 1);
+    this.#invDen = new Float64Array(o.window + 1);
+    for (let n = 1; n <= o.window; n++) {
+      this.#invN[n] = 1 / n;
+      this.#invDen[n] = n < 2 ? 0 : 12 / (n * (n * n - 1));
+    }
+    this.#invM = new Float64Array(o.modelSize + 1);
+    this.#compl = new Float64Array(o.modelSize + 1);
+    for (let k = 1; k <= o.modelSize; k++) {
+      this.#invM[k] = 1 / k;
+      this.#compl[k] = k / o.modelSize;
+    }
+    this.#out = [];
+    for (let k = 0; k < 10; k++) this.#out.push(new Float64Array(o.batchCapacity));
+    this.#flags = new Uint32Array(o.batchCapacity);
+    for (let i = 0; i < s; i++) {
+      const f = i * F;
+      this.#f[f + LOW] = NaN;
+      this.#f[f + HIGH] = NaN;
+      this.#f[f + MAXD] = NaN;
+      this.#f[f + MAXDEV] = NaN;
+    }
+  }
+
+  /** The options in force (`zThreshold` follows {@linkcode ReferenceKernel.setZThreshold}). */
+  get options(): Readonly<Required<KernelOptions>> {
+    return this.#options;
+  }
+
+  /** Sets the limits of one stream (all NaN until set). */
+  setLimits(stream: number, limits: StreamLimits): void {
+    checkStreamId(stream, this.#options.maxStreams);
+    checkLimits(limits);
+    const f = stream * F;
+    this.#f[f + LOW] = limits.low;
+    this.#f[f + HIGH] = limits.high;
+    this.#f[f + MAXD] = limits.maxDelta;
+    this.#f[f + MAXDEV] = limits.maxDeviationPct;
+  }
+
+  /** Changes the z threshold for the following batches. */
+  setZThreshold(z: number): void {
+    checkZThreshold(z);
+    this.#z = z;
+    this.#options = Object.freeze({ ...this.#options, zThreshold: z });
+  }
+
+  /** Forgets a stream's window, model and previous value (its limits stay). */
+  resetStream(stream: number): void {
+    checkStreamId(stream, this.#options.maxStreams);
+    const f = stream * F;
+    for (const k of [A, S1, S2, SJ, PREV, PREVT, MA, MS1, MS2]) this.#f[f + k] = 0;
+    this.#u.fill(0, stream * U, stream * U + U);
+  }
+
+  /**
+   * Processes `input` readings `0…n-1`. The result's arrays are views of length `n` over this
+   * kernel's buffers, valid until the next call. Throws a `RangeError` naming the value for a
+   * bad `n`, stream id or non-finite value, before any state changes.
+   */
+  process(input: KernelInput, n: number): KernelOutput {
+    const o = this.#options;
+    const cap = o.batchCapacity;
+    if (!Number.isInteger(n) || n < 0 || n > cap) {
+      throw new RangeError(`n must be an integer in 0…${cap}, got ${n}`);
+    }
+    const { stream, time, value } = input;
+    if (stream.length < n || time.length < n || value.length < n) {
+      throw new RangeError(
+        `n = ${n} exceeds the input arrays (stream ${stream.length}, time ${time.length}, ` +
+          `value ${value.length})`,
+      );
+    }
+    const maxS = o.maxStreams;
+    for (let i = 0; i < n; i++) {
+      const s = stream[i]!;
+      if (!(s >= 0 && s < maxS)) {
+        throw new RangeError(
+          `stream id must be an integer in 0…${maxS - 1}, got ${s} (reading ${i})`,
+        );
+      }
+      const x = value[i]!;
+      if (x - x !== 0) throw new RangeError(`value at reading ${i} must be finite, got ${x}`);
+    }
+
+    const window = o.window;
+    const wN1 = window - 1;
+    const w = this.#w;
+    const wmask = w - 1;
+    const modelSize = o.modelSize;
+    const mcap = this.#m;
+    const mmask = mcap - 1;
+    const zt = this.#z;
+    const tol = o.trendTolerance;
+    const fs = this.#f, us = this.#u, ringA = this.#ring;
+    const mxvA = this.#mxv, mxiA = this.#mxi, mnvA = this.#mnv, mniA = this.#mni;
+    const modelA = this.#model;
+    const invNT = this.#invN, invDenT = this.#invDen, invMT = this.#invM, complT = this.#compl;
+    const [oMean, oStd, oMin, oMax, oSlope, oZ, oDelta, oRate, oDev, oCompl] = this.#out as [
+      Float64Array,
+      Float64Array,
+      Float64Array,
+      Float64Array,
+      Float64Array,
+      Float64Array,
+      Float64Array,
+      Float64Array,
+      Float64Array,
+      Float64Array,
+    ];
+    const oFlags = this.#flags;
+
+    for (let i = 0; i < n; i++) {
+      const s = stream[i]!;
+      const tm = time[i]!;
+      const x = value[i]!;
+      const f = s * F;
+      const u = s * U;
+      const rb = s * w; // base of this stream's window ring and deques
+      const mb = s * mcap; // base of its model ring
+
+      // ---- window sums, shifted by the anchor a ----
+      const t = us[u + T]!;
+      const nOld = us[u + N]!;
+      let a: number, s1: number, s2: number, sj: number;
+      let delta = 0;
+      let rate = 0;
+      if (nOld === 0) {
+        a = x;
+        s1 = 0;
+        s2 = 0;
+        sj = 0;
+      } else {
+        a = fs[f + A]!;
+        s1 = fs[f + S1]!;
+        s2 = fs[f + S2]!;
+        sj = fs[f + SJ]!;
+        delta = x - fs[f + PREV]!;
+        const dt = tm - fs[f + PREVT]!;
+        if (dt > 0) rate = delta * 1000 / dt;
+      }
+      const d = x - a;
+      let nNew = nOld;
+      if (nOld === window) {
+        const d0 = ringA[rb + ((t - window) & wmask)]! - a;
+        sj = sj - (s1 - d0) + wN1 * d;
+        s1 = s1 - d0 + d;
+        s2 = s2 - d0 * d0 + d * d;
+      } else {
+        sj += nOld * d;
+        s1 += d;
+        s2 += d * d;
+        nNew = nOld + 1;
+      }
+      ringA[rb + (t & wmask)] = x;
+      const t1 = (t + 1) >>> 0;
+      if ((t1 & wmask) === 0) {
+        // The ring wrapped: re-anchor on the newest value and recompute the sums exactly.
+        a = x;
+        s1 = 0;
+        s2 = 0;
+        sj = 0;
+        const first = t1 - nNew;
+        for (let j = 0; j < nNew; j++) {
+          const dd = ringA[rb + ((first + j) & wmask)]! - a;
+          s1 += dd;
+          s2 += dd * dd;
+          sj += j * dd;
+        }
+      }
+      fs[f + A] = a;
+      fs[f + S1] = s1;
+      fs[f + S2] = s2;
+      fs[f + SJ] = sj;
+      fs[f + PREV] = x;
+      fs[f + PREVT] = tm;
+      us[u + T] = t1;
+      us[u + N] = nNew;
+
+      // ---- min and max: monotonic deques (expire the front, pop the back, push) ----
+      let xh = us[u + XH]!;
+      let xt = us[u + XT]!;
+      if (xh !== xt && ((t - mxiA[rb + (xh & wmask)]!) >>> 0) >= window) xh = (xh + 1) >>> 0;
+      while (xt !== xh && mxvA[rb + ((xt - 1) & wmask)]! <= x) xt = (xt - 1) >>> 0;
+      mxvA[rb + (xt & wmask)] = x;
+      mxiA[rb + (xt & wmask)] = t;
+      xt = (xt + 1) >>> 0;
+      const mx = mxvA[rb + (xh & wmask)]!;
+      us[u + XH] = xh;
+      us[u + XT] = xt;
+
+      let nh = us[u + NH]!;
+      let nt = us[u + NT]!;
+      if (nh !== nt && ((t - mniA[rb + (nh & wmask)]!) >>> 0) >= window) nh = (nh + 1) >>> 0;
+      while (nt !== nh && mnvA[rb + ((nt - 1) & wmask)]! >= x) nt = (nt - 1) >>> 0;
+      mnvA[rb + (nt & wmask)] = x;
+      mniA[rb + (nt & wmask)] = t;
+      nt = (nt + 1) >>> 0;
+      const mn = mnvA[rb + (nh & wmask)]!;
+      us[u + NH] = nh;
+      us[u + NT] = nt;
+
+      // ---- moving mean, std, slope ----
+      let mean: number, std: number, slope: number;
+      if (mx === mn) {
+        mean = x;
+        std = 0;
+        slope = 0;
+      } else {
+        const invN = invNT[nNew]!;
+        const md = s1 * invN;
+        mean = Math.min(Math.max(a + md, mn), mx);
+        const v = s2 * invN - md * md;
+        std = v > 0 ? Math.sqrt(v) : 0;
+        slope = (sj - 0.5 * (nNew - 1) * s1) * invDenT[nNew]!;
+      }
+      let flags = 0;
+      const thr = tol * Math.max(Math.abs(mean), 1e-12);
+      if (slope > thr) flags = FLAG.TREND_UP;
+      else if (slope < -thr) flags = FLAG.TREND_DOWN;
+
+      // ---- z-score against the model before x enters it ----
+      const mc = us[u + MC]!;
+      let run = us[u + MR]!;
+      let ma = fs[f + MA]!;
+      let ms1 = fs[f + MS1]!;
+      let ms2 = fs[f + MS2]!;
+      let z = 0;
+      if (mc >= 2 && run < mc) {
+        const invM = invMT[mc]!;
+        const mmd = ms1 * invM;
+        const v = ms2 * invM - mmd * mmd;
+        if (v > 0) z = ((x - ma) - mmd) / Math.sqrt(v);
+      }
+      let mcNew = mc;
+      if (mc === modelSize && Math.abs(z) > zt) {
+        flags |= FLAG.ZSCORE;
+      } else {
+        const mp = us[u + MP]!;
+        if (mc === 0) {
+          ma = x;
+          ms1 = 0;
+          ms2 = 0;
+          run = 1;
+        } else {
+          run = modelA[mb + ((mp - 1) & mmask)] === x ? Math.min(run + 1, modelSize) : 1;
+        }
+        if (mc === modelSize) {
+          const d0 = modelA[mb + ((mp - mc) & mmask)]! - ma;
+          ms1 -= d0;
+          ms2 -= d0 * d0;
+        } else {
+          mcNew = mc + 1;
+        }
+        const dm = x - ma;
+        ms1 += dm;
+        ms2 += dm * dm;
+        modelA[mb + (mp & mmask)] = x;
+        const mp1 = (mp + 1) >>> 0;
+        if ((mp1 & mmask) === 0) {
+          ma = x;
+          ms1 = 0;
+          ms2 = 0;
+          const first = mp1 - mcNew;
+          for (let j = 0; j < mcNew; j++) {
+            const dd = modelA[mb + ((first + j) & mmask)]! - ma;
+            ms1 += dd;
+            ms2 += dd * dd;
+          }
+        }
+        us[u + MP] = mp1;
+        us[u + MC] = mcNew;
+        us[u + MR] = run;
+        fs[f + MA] = ma;
+        fs[f + MS1] = ms1;
+        fs[f + MS2] = ms2;
+      }
+      if (mcNew === modelSize) flags |= FLAG.MODEL_FULL;
+
+      // ---- deviation and limits (NaN limits compare false: disabled) ----
+      const dev = mean !== 0 ? 100 * (x - mean) / Math.abs(mean) : 0;
+      if (x > fs[f + HIGH]!) flags |= FLAG.HIGH;
+      if (x < fs[f + LOW]!) flags |= FLAG.LOW;
+      if (Math.abs(delta) > fs[f + MAXD]!) flags |= FLAG.RAPID;
+      if (Math.abs(dev) > fs[f + MAXDEV]!) flags |= FLAG.DEVIATION;
+
+      oMean[i] = mean;
+      oStd[i] = std;
+      oMin[i] = mn;
+      oMax[i] = mx;
+      oSlope[i] = slope;
+      oZ[i] = z;
+      oDelta[i] = delta;
+      oRate[i] = rate;
+      oDev[i] = dev;
+      oCompl[i] = complT[mcNew]!;
+      oFlags[i] = flags;
+    }
+    return {
+      mean: oMean.subarray(0, n),
+      std: oStd.subarray(0, n),
+      min: oMin.subarray(0, n),
+      max: oMax.subarray(0, n),
+      slope: oSlope.subarray(0, n),
+      zscore: oZ.subarray(0, n),
+      delta: oDelta.subarray(0, n),
+      rate: oRate.subarray(0, n),
+      deviation: oDev.subarray(0, n),
+      completeness: oCompl.subarray(0, n),
+      flags: oFlags.subarray(0, n),
+    };
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * The HTTP API: one Hono app mounting a small sub-app per resource, behind request logging, the
+ * optional bearer token and the body size limit, with every error answered as JSON.
+ * @module
+ */
+import { Hono } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import {
+  type EngineState,
+  type Logger,
+  NotControllableError,
+  nullLogger,
+  StatusTransitionError,
+  UnknownMachineError,
+} from "../engine/mod.ts";
+import { anomaliesRoutes } from "./anomalies.ts";
+import type { ErrorBody } from "./common.ts";
+import { dataRoutes } from "./data.ts";
+import { healthRoutes } from "./health.ts";
+import { machinesRoutes } from "./machines.ts";
+import { limitBody, requestLog, requireToken } from "./middleware.ts";
+import { statusRoutes } from "./status.ts";
+
+/** Options of {@linkcode createApp}. */
+export interface ApiOptions {
+  /**
+   * When set, every write request (POST, PUT, PATCH, DELETE) needs
+   * `Authorization: Bearer <token>`, else 401. Reads are never gated. Must not be empty.
+   * @default {undefined} (no token: writes are open)
+   */
+  token?: string;
+  /** Where each request (method, path, status, ms) and each unexpected error is logged.
+   * @default {nullLogger} */
+  logger?: Logger;
+  /** Largest request body accepted, in bytes; a larger one is a 413. @default {16384} */
+  maxBodyBytes?: number;
+}
+
+/** The status of an error the API expects (a client mistake, a refused change), else `undefined`. */
+function statusOf(err: Error): ContentfulStatusCode | undefined {
+  if (err instanceof HTTPException) return err.status;
+  if (err instanceof UnknownMachineError) return 404;
+  if (err instanceof StatusTransitionError) return 400;
+  if (err instanceof NotControllableError) return 409;
+  return undefined;
+}
+
+/**
+ * The API app over `state`. Serve it with `Deno.serve(app.fetch)`, or call `app.request()` in
+ * tests. Routes: `GET /data`, `GET|POST /status`, `GET /machines`, `GET /anomalies`,
+ * `GET /health`; all take and give JSON, errors as `{"success": false, "error": "…"}`.
+ * @throws {RangeError} for an empty `token` or a `maxBodyBytes` that is not a positive integer.
+ */
+export function createApp(state: EngineState, options: ApiOptions = {}): Hono {
+  const logger = options.logger ?? nullLogger;
+  const maxBodyBytes = options.maxBodyBytes ?? 16_384;
+  if (!Number.isInteger(maxBodyBytes) || maxBodyBytes < 1) {
+    throw new RangeError(`maxBodyBytes must be a positive integer, got ${maxBodyBytes}`);
+  }
+
+  const app = new Hono();
+  app.use(requestLog(logger));
+  // The token goes before the body limit so an unauthenticated client cannot make us read
+  // its body at all.
+  if (options.token !== undefined) app.use(requireToken(options.token));
+  app.use(limitBody(maxBodyBytes));
+
+  app.route("/data", dataRoutes(state));
+  app.route("/status", statusRoutes(state));
+  app.route("/machines", machinesRoutes(state));
+  app.route("/anomalies", anomaliesRoutes(state));
+  app.route("/health", healthRoutes(state));
+
+  app.notFound((c) =>
+    c.json<ErrorBody>(
+      { success: false, error: `Not found: ${c.req.method} ${c.req.path}` },
+      404,
+    )
+  );
+
+  app.onError((err, c) => {
+    const status = statusOf(err);
+    if (status !== undefined) {
+      const error = err.message || (err instanceof HTTPException ? `HTTP ${status}` : err.name);
+      return c.json<ErrorBody>({ success: false, error }, status);
+    }
+    // An unexpected error: its text may expose internals, so the client gets a generic one
+    // and the log gets the real one.
+    logger.error("unhandled error", {
+      method: c.req.method,
+      path: c.req.path,
+      error: String(err.stack ?? err),
+    });
+    return c.json<ErrorBody>({ success: false, error: "Internal server error" }, 500);
+  });
+
+  return app;
+}

@@ -1,0 +1,5 @@
+/**
+ * Vigil's HTTP API: {@linkcode createApp} builds the Hono app over the engine's state.
+ * @module
+ */
+export { type ApiOptions, createApp } from "./app.ts";
