@@ -199,26 +199,25 @@ async function start(config: EngineConfig): Promise<number> {
       ...runOptions(config, state, logs.processor),
       source: `file:${abs}`,
       streamDerived: true,
+      sourceName: `file:${abs}`,
     });
     state.setSource({ name: `file:${abs}`, state: "running", readings: 0, errors: 0 });
     const src = new FileSource(abs, {
       format: formatOf(abs, config.format),
       suppressLines: run.resumeLines,
     });
-    pipeline = run.run(src.readable).then((counts) =>
-      state.setSource({
-        name: `file:${abs}`,
-        state: "finished",
-        readings: counts.readings,
-        errors: counts.errors,
-      })
-    );
+    pipeline = run.run(src.readable).then(() => {
+      const s = state.sources().find((s) => s.name === `file:${abs}`)!;
+      state.setSource({ ...s, state: "finished" });
+    });
   } else {
     const run = await openRun({
       ...runOptions(config, state, logs.processor),
       source: "log",
       streamDerived: false,
+      sourceName: simulator ? "simulator" : "log",
     });
+    if (!simulator) state.setSource({ name: "log", state: "running", readings: 0, errors: 0 });
     const history = new FileSource(join(config.dataDir, FILES.stream), {
       format: "json",
       suppressLines: run.resumeLines,

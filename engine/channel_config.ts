@@ -37,7 +37,8 @@ export const MACHINE_CHANNELS: Readonly<Record<string, ChannelConfig>> = {
     normal: [1000, 2000],
     alert: [800, 2200],
     maxDelta: 400,
-    maxDeviationPct: 20,
+    // No deviation check by default: the moving average lags every start-up ramp, so a fixed
+    // percentage would warn on each production cycle. Enable it per site in the config.
     activeStatuses: ["RUNNING"],
   },
 };

@@ -9,7 +9,7 @@ import type { Batch } from "./batch.ts";
 import type { Logger } from "./logger.ts";
 import type { OutputFiles } from "./output_files.ts";
 import { formatReading } from "./reading_format.ts";
-import { CORE_CHANNELS, flattenRow, rowColumns } from "./row_format.ts";
+import { CORE_CHANNELS, rowCells, rowColumns } from "./row_format.ts";
 import type { EngineState } from "./state.ts";
 import type { AnomalyEvent, ProcessedRow, Reading } from "./types.ts";
 
@@ -56,6 +56,8 @@ export interface OutputSinkOptions {
   logger: Logger;
   /** Told of every written batch's readings, rows and events. @default {[]} */
   listeners?: PipelineListener[];
+  /** The `/health` source entry that counts this pipeline's readings and errors. */
+  sourceName?: string;
   /** Least interval between `anomaly_report.json` rewrites, ms. @default {1000} */
   reportEveryMs?: number;
 }
@@ -91,6 +93,9 @@ export class OutputSink extends WritableStream<AnalyzedBatch> {
         for (const { row } of result.rows) state.recordRow(row);
         state.recordAnomalies(result.events.map((e) => e.event));
         state.recordErrors(batch.errors.length + result.rejected.length);
+        if (options.sourceName) {
+          state.countSource(options.sourceName, readings.length, batch.errors.length);
+        }
         if (batch.suppress) return;
 
         for (const e of batch.errors) logger.warn("parser error", { line: e.line, error: e.error });
@@ -98,7 +103,7 @@ export class OutputSink extends WritableStream<AnalyzedBatch> {
         let analysis = "";
         if (result.rows.length > 0 && columns) {
           if (outputs.size("analysis") === 0) analysis = columns.join(",") + "\n";
-          for (const { row } of result.rows) analysis += csvLine(flattenRow(row, columns)) + "\n";
+          for (const { row } of result.rows) analysis += csvLine(rowCells(row, columns)) + "\n";
         }
         await outputs.write({
           stream: batch.log
@@ -134,14 +139,16 @@ export class OutputSink extends WritableStream<AnalyzedBatch> {
   }
 }
 
-function csvLine(record: Record<string, string | number | null>): string {
+function csvLine(cells: readonly (string | number | null)[]): string {
   let s = "";
-  let first = true;
-  for (const key in record) {
-    const v = record[key];
-    const cell = v === null ? "" : typeof v === "number" ? String(v) : csvCell(v!);
-    s += first ? cell : "," + cell;
-    first = false;
+  for (let i = 0; i < cells.length; i++) {
+    const v = cells[i];
+    const cell = v === null || v === undefined
+      ? ""
+      : typeof v === "number"
+      ? String(v)
+      : csvCell(v);
+    s += i === 0 ? cell : "," + cell;
   }
   return s;
 }

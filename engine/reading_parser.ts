@@ -36,14 +36,28 @@ const KV_CHANNELS: Record<string, string> = { T: "temperature", V: "voltage" };
 // contract's files are UTC, while Date.parse would read such a string as local time.
 const NAIVE_TIME = /^(\d{4}-\d\d-\d\d)[T ](\d\d:\d\d(?::\d\d(?:\.\d+)?)?)$/;
 
+// Readings come in ticks that share one timestamp string: the last conversion is reused.
+let lastTimeText = "";
+let lastTimeMs = 0;
+
 /** Epoch ms of an ISO 8601 string or an epoch-ms number/string; `null` when it is neither. */
 export function parseTime(value: unknown): number | null {
   if (typeof value === "number") return Number.isFinite(value) ? value : null;
   if (typeof value !== "string" || value === "") return null;
-  if (/^\d+(\.\d+)?$/.test(value)) return Number(value);
-  const naive = NAIVE_TIME.exec(value);
-  const ms = Date.parse(naive ? `${naive[1]}T${naive[2]}Z` : value);
-  return Number.isNaN(ms) ? null : ms;
+  if (value === lastTimeText) return lastTimeMs;
+  let ms: number;
+  if (value.charCodeAt(value.length - 1) === 90 /* Z */) {
+    ms = Date.parse(value); // the zoned form every normalised line carries
+  } else if (/^\d+(\.\d+)?$/.test(value)) {
+    ms = Number(value);
+  } else {
+    const naive = NAIVE_TIME.exec(value);
+    ms = Date.parse(naive ? `${naive[1]}T${naive[2]}Z` : value);
+  }
+  if (Number.isNaN(ms)) return null;
+  lastTimeText = value;
+  lastTimeMs = ms;
+  return ms;
 }
 
 /** Creates the parser of `format`. */

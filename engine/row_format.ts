@@ -49,44 +49,58 @@ export function flattenRow(
   row: ProcessedRow,
   columns: readonly string[],
 ): Record<string, RowValue> {
+  const getters = gettersOf(columns);
   const out: Record<string, RowValue> = {};
-  for (const col of columns) out[col] = cell(row, col);
+  for (let i = 0; i < columns.length; i++) out[columns[i]!] = getters[i]!(row);
   return out;
 }
 
-function cell(row: ProcessedRow, col: string): RowValue {
+/** The row's cells in `columns` order (what a CSV line holds). */
+export function rowCells(row: ProcessedRow, columns: readonly string[]): RowValue[] {
+  return gettersOf(columns).map((get) => get(row));
+}
+
+type Getter = (row: ProcessedRow) => RowValue;
+
+// A CSV file keeps one column list for its whole life, so each list is compiled to getters once
+// instead of parsing every column name on every row.
+const compiled = new WeakMap<readonly string[], Getter[]>();
+
+function gettersOf(columns: readonly string[]): Getter[] {
+  let getters = compiled.get(columns);
+  if (!getters) {
+    getters = columns.map(getter);
+    compiled.set(columns, getters);
+  }
+  return getters;
+}
+
+function getter(col: string): Getter {
   switch (col) {
     case "timestamp":
-      return row.timestamp;
+      return (r) => r.timestamp;
     case "machine":
-      return row.machine;
+      return (r) => r.machine;
     case "status_current":
-      return row.status_current;
+      return (r) => r.status_current;
     case "status_mode":
-      return row.status_mode;
+      return (r) => r.status_mode;
     case "status_changes":
-      return row.status_changes;
+      return (r) => r.status_changes;
     case "health_score":
-      return row.health_score;
+      return (r) => r.health_score;
     case "alerts":
-      return row.alerts.join("; ");
+      return (r) => r.alerts.join("; ");
     case "anomaly_score":
-      return row.anomaly_score ?? null;
+      return (r) => r.anomaly_score ?? null;
   }
-  const cut = col.lastIndexOf("_", col.endsWith("_moving_avg") ? col.length - 11 : undefined);
-  const channel = row.channels[col.slice(0, cut)];
-  if (!channel) return null;
-  switch (col.slice(cut + 1)) {
-    case "current":
-      return channel.current;
-    case "moving_avg":
-      return channel.moving_avg;
-    case "trend":
-      return channel.trend;
-    case "zscore":
-      return channel.zscore;
+  for (const field of ["current", "moving_avg", "trend", "zscore"] as const) {
+    if (col.endsWith(`_${field}`)) {
+      const channel = col.slice(0, -field.length - 1);
+      return (r) => r.channels[channel]?.[field] ?? null;
+    }
   }
-  return null;
+  return () => null;
 }
 
 /**

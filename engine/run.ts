@@ -34,6 +34,8 @@ export interface RunOptions {
   /** Channel limits over {@linkcode MACHINE_CHANNELS}. @default {{}} */
   channels?: Record<string, ChannelConfig>;
   listeners?: PipelineListener[];
+  /** The `/health` source entry to count readings under. */
+  sourceName?: string;
   /** Use this kernel instead of a new WASM one (tests compare against the reference). */
   kernelInstance?: Kernel;
 }
@@ -78,6 +80,7 @@ export async function openRun(options: RunOptions): Promise<Run> {
           state: options.state,
           logger: options.logger,
           listeners: options.listeners,
+          sourceName: options.sourceName,
         });
         try {
           await source.pipeThrough(new AnalysisStream(analyzer)).pipeTo(sink);

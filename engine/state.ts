@@ -160,6 +160,14 @@ export class EngineState {
     this.#sources.set(health.name, { ...health });
   }
 
+  /** Adds to a source's reading and error counts. */
+  countSource(name: string, readings: number, errors: number): void {
+    const s = this.#sources.get(name);
+    if (!s) return;
+    s.readings += readings;
+    s.errors += errors;
+  }
+
   /** Every source's health. */
   sources(): SourceHealth[] {
     return [...this.#sources.values()];

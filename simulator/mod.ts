@@ -12,6 +12,6 @@ export {
   NEXT_STATUS,
   noiseScale,
 } from "./machine_simulator.ts";
-export { type GenerateOptions, generateReadings, readingToJsonLine } from "./generate.ts";
+export { type GenerateOptions, generateReadings } from "./generate.ts";
 export { SimulatorSource, type SimulatorSourceOptions } from "./simulator_source.ts";
 export { createGaussian, createPrng, type Random, randomSeed } from "./prng.ts";

@@ -171,7 +171,7 @@ class Oracle {
     return { mean, variance: q / xs.length };
   }
 
-  step(r: Reading): Record<Key, number> & { zflag: boolean } {
+  step(r: Reading): Record<Key, number> & { zflag: boolean; modelStd: number } {
     const w = this.#win.get(r.stream) ?? [];
     this.#win.set(r.stream, w);
     w.push(r.value);
@@ -188,9 +188,11 @@ class Oracle {
     const m = this.#model.get(r.stream) ?? [];
     this.#model.set(r.stream, m);
     let z = 0;
+    let modelStd = 0;
     if (m.length >= 2) {
       const st = Oracle.stats(m);
-      if (st.variance > 0) z = (r.value - st.mean) / Math.sqrt(st.variance);
+      modelStd = Math.sqrt(st.variance);
+      if (st.variance > 0) z = (r.value - st.mean) / modelStd;
     }
     const zflag = m.length === this.modelSize && Math.abs(z) > this.z;
     if (!zflag) {
@@ -213,6 +215,7 @@ class Oracle {
       deviation: mean !== 0 ? 100 * (r.value - mean) / Math.abs(mean) : 0,
       completeness: m.length / this.modelSize,
       zflag,
+      modelStd,
     };
   }
 }
@@ -496,9 +499,11 @@ Deno.test("accuracy: speed ~1e6 with noise 1 over 240,000 readings, then a const
   //
   // Tolerance: between re-anchorings the sums see at most W + window rolling updates of terms
   // |x - a| <= R, R the range of the last W + window readings (the anchor is one of them), so
-  // |var - var_oracle| <= c * eps * R² with c a small multiple of W (we allow 4 * (W + window)
-  // plus the final formula's handful of operations, 16): the bound is dimensionally the
-  // variance's and is ~1e-12 here, eight orders below the raw-sum scheme's error.
+  // |var - var_oracle| <= c * eps * R² with c growing with the number of updates (we allow
+  // W + window, plus 16 for the final formula and the oracle's own rounding; observed: c ≈ 2).
+  // The bound is dimensionally the variance's and is ~1e-12 here, eight orders below the
+  // raw-sum scheme's error. Where the std is not tiny (> 0.05, so R² / var < ~1e4) that gives
+  // a relative std error below ~1e-11; observed ~1.5e-13, asserted < 1e-10.
   const eps = 2 ** -52;
   const noisy = 240_000;
   const constant = 1e6 + 0.5;
@@ -524,23 +529,28 @@ Deno.test("accuracy: speed ~1e6 with noise 1 over 240,000 readings, then a const
       }
       const R = hi - lo;
       const dVar = Math.abs(got * got - e.std * e.std);
-      const allowed = (4 * (W + window) + 16) * eps * R * R;
+      const allowed = (16 + W + window) * eps * R * R;
       if (!(dVar <= allowed)) {
         assert.fail(`window ${window} reading ${i}: std ${got} vs oracle ${e.std} (R ${R})`);
       }
       worstVar = Math.max(worstVar, R > 0 ? dVar / (eps * R * R) : 0);
       if (e.std > 0.05) worstStdRel = Math.max(worstStdRel, Math.abs(got - e.std) / e.std);
-      const zr = Math.abs(wasm.zscore[i]! - e.zscore) / Math.max(1, Math.abs(e.zscore));
-      if (zr > worstZ) console.log(i, zr, wasm.zscore[i], e.zscore, e.std);
-      worstZ = Math.max(worstZ, zr);
+      // z: any f64 model mean of values near 1e6 is quantised to ulp(1e6) ≈ 1.2e-10 (the
+      // oracle's included), which x - mean carries into z amplified by 1 / model std.
+      const zTol = 1e-12 * Math.max(1, Math.abs(e.zscore)) + (4 * eps * 1e6) / e.modelStd;
+      const dz = Math.abs(wasm.zscore[i]! - e.zscore);
+      if (!(dz <= zTol)) assert.fail(`reading ${i}: z ${wasm.zscore[i]} vs oracle ${e.zscore}`);
+      worstZ = Math.max(worstZ, dz / zTol);
       assert.equal(wasm.min[i], e.min);
       assert.equal(wasm.max[i], e.max);
       assert.ok(Math.abs(wasm.mean[i]! - e.mean) <= 4 * eps * 1e6, `mean[${i}]`);
       assert.ok(Math.abs(wasm.slope[i]! - e.slope) <= 1e-9 * Math.max(R, 1), `slope[${i}]`);
       assert.equal((wasm.flags[i]! & FLAG.ZSCORE) !== 0, e.zflag, `zflag[${i}]`);
     }
-    assert.ok(worstStdRel < 1e-8, `worst relative std error ${worstStdRel}`);
-    assert.ok(worstZ < 1e-9, `worst z error ${worstZ}`);
+    assert.ok(worstStdRel < 1e-10, `worst relative std error ${worstStdRel}`);
+    assert.ok(worstVar > 0, "the comparison saw rounding at all (not vacuous)");
+    assert.ok(worstZ <= 1, `worst z error ${worstZ} of its tolerance`);
+    console.log({ window, worstVar, worstStdRel, worstZ });
     // The constant tail: exactly 0 once the window (then the model) holds only the constant.
     for (let i = noisy + window - 1; i < values.length; i++) assert.equal(wasm.std[i], 0);
     for (let i = noisy + 100; i < values.length; i++) assert.equal(wasm.zscore[i], 0);

@@ -13,7 +13,6 @@ import {
   MachineSimulator,
   type MachineSimulatorOptions,
   NEXT_STATUS,
-  readingToJsonLine,
   SimulatorSource,
 } from "../simulator/mod.ts";
 
@@ -314,7 +313,18 @@ Deno.test("setStatus during a dropout ends it and marks the reading after the ga
   assert.equal(sim.tick(T0 + ++i * INTERVAL).length, 1);
 });
 
-Deno.test("readingToJsonLine: the normalised line, round-trips, equals formatReading", () => {
+/** The plain reference of formatReading: JSON.stringify of the fields in their order. */
+function stringifyReading(r: Reading): string {
+  return JSON.stringify({
+    timestamp: new Date(r.timestamp).toISOString(),
+    machine: r.machine,
+    status: r.status,
+    ...r.channels,
+    ...(r.injected === undefined ? {} : { injected: r.injected }),
+  });
+}
+
+Deno.test("formatReading: the normalised line, round-trips, equals JSON.stringify", () => {
   const r: Reading = {
     timestamp: T0 + 1500,
     machine: "m1",
@@ -322,12 +332,12 @@ Deno.test("readingToJsonLine: the normalised line, round-trips, equals formatRea
     channels: { temperature: 25.7, speed: 1500 },
   };
   assert.equal(
-    readingToJsonLine(r),
+    formatReading(r),
     '{"timestamp":"2026-01-01T00:00:01.500Z","machine":"m1","status":"RUNNING",' +
       '"temperature":25.7,"speed":1500}',
   );
   assert.equal(
-    readingToJsonLine({ ...r, injected: "spike" }),
+    formatReading({ ...r, injected: "spike" }),
     '{"timestamp":"2026-01-01T00:00:01.500Z","machine":"m1","status":"RUNNING",' +
       '"temperature":25.7,"speed":1500,"injected":"spike"}',
   );
@@ -337,7 +347,7 @@ Deno.test("readingToJsonLine: the normalised line, round-trips, equals formatRea
     status: null,
     channels: { 'a"b': -0.05, big: 1e21, tiny: 1e-7, third: 1 / 3, neg: -12.3, z: -0 },
   };
-  const parsed = JSON.parse(readingToJsonLine(odd));
+  const parsed = JSON.parse(formatReading(odd));
   assert.deepEqual(parsed, {
     timestamp: "2026-01-01T00:00:00.000Z",
     machine: odd.machine,
@@ -345,7 +355,7 @@ Deno.test("readingToJsonLine: the normalised line, round-trips, equals formatRea
     ...odd.channels,
     z: 0,
   });
-  assert.equal(readingToJsonLine(odd), formatReading(odd));
+  assert.equal(formatReading(odd), stringifyReading(odd));
 
   for (
     const g of generateReadings({
@@ -357,8 +367,8 @@ Deno.test("readingToJsonLine: the normalised line, round-trips, equals formatRea
       faultRate: 0.1,
     })
   ) {
-    const line = readingToJsonLine(g);
-    assert.equal(line, formatReading(g));
+    const line = formatReading(g);
+    assert.equal(line, stringifyReading(g));
     const back = JSON.parse(line);
     assert.equal(Date.parse(back.timestamp), g.timestamp);
     assert.equal(back.machine, g.machine);
