@@ -49,6 +49,10 @@ export async function main(args: readonly string[]): Promise<number> {
       case "--help":
         console.log(USAGE);
         return command === undefined ? 2 : 0;
+      case "emulate":
+      case "train":
+      case "score":
+        throw new ConfigError(`${command} is not available yet; commands: start, replay`);
       default:
         throw new ConfigError(
           `unknown command ${JSON.stringify(command)}; commands: start, replay`,

@@ -34,11 +34,12 @@ export function nextPow2(x: number): number {
   return p;
 }
 
-/** Bytes of one stream's block in the WASM layout (state, window ring, two deques, model). */
+/** Bytes of one stream's block in the WASM layout (state, window ring, suffix maxima and
+ * minima, model ring; see assembly/index.ts). */
 export function streamBlockBytes(window: number, modelSize: number): number {
   const w = nextPow2(window);
   const m = nextPow2(modelSize);
-  const bytes = 144 + w * (8 + 8 + 4 + 8 + 4) + m * 8;
+  const bytes = 144 + w * 8 + 2 * (window + 1) * 8 + m * 8;
   return Math.ceil(bytes / 64) * 64;
 }
 

@@ -5,8 +5,9 @@
  * partner of {@linkcode WasmKernel} and the baseline of its benchmark, and it runs anywhere
  * (no WebAssembly).
  *
- * See `assembly/index.ts` for the algorithm and its numerics (anchored sums re-anchored when a
- * ring wraps, exact constant detection, monotonic deques for min and max).
+ * See `assembly/index.ts` for the algorithm and its numerics (anchored sums recomputed exactly
+ * every `window` readings and every model-ring wrap, exact constant detection, van Herk /
+ * Gil-Werman block extrema for min and max).
  * @module
  */
 import {
@@ -27,11 +28,15 @@ import {
 
 // f64 state fields per stream (stride F).
 const A = 0, S1 = 1, S2 = 2, SJ = 3, PREV = 4, PREVT = 5, LOW = 6, HIGH = 7, MAXD = 8;
-const MAXDEV = 9, MA = 10, MS1 = 11, MS2 = 12;
-const F = 13;
+const MAXDEV = 9, MA = 10, MS1 = 11, MS2 = 12, PMAX = 13, PMIN = 14;
+const F = 15;
 // u32 state fields per stream (stride U); counters wrap at 2³² like the WASM u32s.
-const T = 0, N = 1, XH = 2, XT = 3, NH = 4, NT = 5, MC = 6, MP = 7, MR = 8;
-const U = 9;
+const T = 0, N = 1, R = 2, MC = 3, MP = 4, MR = 5;
+const U = 6;
+
+/** max and min exactly as the kernel's compare-and-select (values are never NaN). */
+const fmax = (a: number, b: number) => (a > b ? a : b);
+const fmin = (a: number, b: number) => (a < b ? a : b);
 
 /**
  * The fused rolling-statistics kernel in TypeScript over typed arrays, allocated once.
@@ -39,15 +44,13 @@ const U = 9;
 export class ReferenceKernel implements Kernel {
   #options: Readonly<Required<KernelOptions>>;
   #z: number;
-  readonly #w: number; // ring capacity of window and deques
+  readonly #w: number; // ring capacity of the window
   readonly #m: number; // ring capacity of the model
   readonly #f: Float64Array;
   readonly #u: Uint32Array;
   readonly #ring: Float64Array;
-  readonly #mxv: Float64Array;
-  readonly #mxi: Uint32Array;
-  readonly #mnv: Float64Array;
-  readonly #mni: Uint32Array;
+  readonly #sufMax: Float64Array; // per stream window+1 entries, see assembly/index.ts
+  readonly #sufMin: Float64Array;
   readonly #model: Float64Array;
   readonly #invN: Float64Array;
   readonly #invDen: Float64Array;
@@ -67,10 +70,8 @@ export class ReferenceKernel implements Kernel {
     this.#f = new Float64Array(s * F);
     this.#u = new Uint32Array(s * U);
     this.#ring = new Float64Array(s * w);
-    this.#mxv = new Float64Array(s * w);
-    this.#mxi = new Uint32Array(s * w);
-    this.#mnv = new Float64Array(s * w);
-    this.#mni = new Uint32Array(s * w);
+    this.#sufMax = new Float64Array(s * (o.window + 1)).fill(-Infinity);
+    this.#sufMin = new Float64Array(s * (o.window + 1)).fill(Infinity);
     this.#model = new Float64Array(s * m);
     // Same tables, same arithmetic as the WASM `configure`.
     this.#invN = new Float64Array(o.window + 1);
@@ -94,6 +95,8 @@ export class ReferenceKernel implements Kernel {
       this.#f[f + HIGH] = NaN;
       this.#f[f + MAXD] = NaN;
       this.#f[f + MAXDEV] = NaN;
+      this.#f[f + PMAX] = -Infinity;
+      this.#f[f + PMIN] = Infinity;
     }
   }
 
@@ -125,7 +128,12 @@ export class ReferenceKernel implements Kernel {
     checkStreamId(stream, this.#options.maxStreams);
     const f = stream * F;
     for (const k of [A, S1, S2, SJ, PREV, PREVT, MA, MS1, MS2]) this.#f[f + k] = 0;
+    this.#f[f + PMAX] = -Infinity;
+    this.#f[f + PMIN] = Infinity;
     this.#u.fill(0, stream * U, stream * U + U);
+    const e = this.#options.window + 1;
+    this.#sufMax.fill(-Infinity, stream * e, stream * e + e);
+    this.#sufMin.fill(Infinity, stream * e, stream * e + e);
   }
 
   /**
@@ -159,6 +167,7 @@ export class ReferenceKernel implements Kernel {
     }
 
     const window = o.window;
+    const last = window - 1;
     const wN1 = window - 1;
     const w = this.#w;
     const wmask = w - 1;
@@ -168,7 +177,7 @@ export class ReferenceKernel implements Kernel {
     const zt = this.#z;
     const tol = o.trendTolerance;
     const fs = this.#f, us = this.#u, ringA = this.#ring;
-    const mxvA = this.#mxv, mxiA = this.#mxi, mnvA = this.#mnv, mniA = this.#mni;
+    const sufMaxA = this.#sufMax, sufMinA = this.#sufMin;
     const modelA = this.#model;
     const invNT = this.#invN, invDenT = this.#invDen, invMT = this.#invM, complT = this.#compl;
     const [oMean, oStd, oMin, oMax, oSlope, oZ, oDelta, oRate, oDev, oCompl] = this.#out as [
@@ -191,7 +200,8 @@ export class ReferenceKernel implements Kernel {
       const x = value[i]!;
       const f = s * F;
       const u = s * U;
-      const rb = s * w; // base of this stream's window ring and deques
+      const rb = s * w; // base of this stream's window ring
+      const sb = s * (window + 1); // base of its suffix extrema
       const mb = s * mcap; // base of its model ring
 
       // ---- window sums, shifted by the anchor a ----
@@ -228,20 +238,39 @@ export class ReferenceKernel implements Kernel {
         nNew = nOld + 1;
       }
       ringA[rb + (t & wmask)] = x;
-      const t1 = (t + 1) >>> 0;
-      if ((t1 & wmask) === 0) {
-        // The ring wrapped: re-anchor on the newest value and recompute the sums exactly.
+
+      // ---- min and max: previous block's suffix extrema and this block's prefix extrema ----
+      const r = us[u + R]!;
+      const pmax = r === 0 ? x : fmax(fs[f + PMAX]!, x);
+      const pmin = r === 0 ? x : fmin(fs[f + PMIN]!, x);
+      const mx = fmax(pmax, sufMaxA[sb + r + 1]!);
+      const mn = fmin(pmin, sufMinA[sb + r + 1]!);
+      fs[f + PMAX] = pmax;
+      fs[f + PMIN] = pmin;
+      if (r === last) {
+        // Block complete: its suffix extrema for the next block, and the sums recomputed
+        // exactly, re-anchored on the newest value (one backward pass).
         a = x;
         s1 = 0;
         s2 = 0;
         sj = 0;
-        const first = t1 - nNew;
-        for (let j = 0; j < nNew; j++) {
-          const dd = ringA[rb + ((first + j) & wmask)]! - a;
+        let hi = -Infinity;
+        let lo = Infinity;
+        const first = t - last;
+        for (let j = last; j >= 0; j--) {
+          const v = ringA[rb + ((first + j) & wmask)]!;
+          hi = fmax(hi, v);
+          lo = fmin(lo, v);
+          sufMaxA[sb + j] = hi;
+          sufMinA[sb + j] = lo;
+          const dd = v - a;
           s1 += dd;
           s2 += dd * dd;
           sj += j * dd;
         }
+        us[u + R] = 0;
+      } else {
+        us[u + R] = r + 1;
       }
       fs[f + A] = a;
       fs[f + S1] = s1;
@@ -249,31 +278,8 @@ export class ReferenceKernel implements Kernel {
       fs[f + SJ] = sj;
       fs[f + PREV] = x;
       fs[f + PREVT] = tm;
-      us[u + T] = t1;
+      us[u + T] = t + 1;
       us[u + N] = nNew;
-
-      // ---- min and max: monotonic deques (expire the front, pop the back, push) ----
-      let xh = us[u + XH]!;
-      let xt = us[u + XT]!;
-      if (xh !== xt && ((t - mxiA[rb + (xh & wmask)]!) >>> 0) >= window) xh = (xh + 1) >>> 0;
-      while (xt !== xh && mxvA[rb + ((xt - 1) & wmask)]! <= x) xt = (xt - 1) >>> 0;
-      mxvA[rb + (xt & wmask)] = x;
-      mxiA[rb + (xt & wmask)] = t;
-      xt = (xt + 1) >>> 0;
-      const mx = mxvA[rb + (xh & wmask)]!;
-      us[u + XH] = xh;
-      us[u + XT] = xt;
-
-      let nh = us[u + NH]!;
-      let nt = us[u + NT]!;
-      if (nh !== nt && ((t - mniA[rb + (nh & wmask)]!) >>> 0) >= window) nh = (nh + 1) >>> 0;
-      while (nt !== nh && mnvA[rb + ((nt - 1) & wmask)]! >= x) nt = (nt - 1) >>> 0;
-      mnvA[rb + (nt & wmask)] = x;
-      mniA[rb + (nt & wmask)] = t;
-      nt = (nt + 1) >>> 0;
-      const mn = mnvA[rb + (nh & wmask)]!;
-      us[u + NH] = nh;
-      us[u + NT] = nt;
 
       // ---- moving mean, std, slope ----
       let mean: number, std: number, slope: number;
@@ -284,13 +290,13 @@ export class ReferenceKernel implements Kernel {
       } else {
         const invN = invNT[nNew]!;
         const md = s1 * invN;
-        mean = Math.min(Math.max(a + md, mn), mx);
+        mean = fmin(fmax(a + md, mn), mx);
         const v = s2 * invN - md * md;
         std = v > 0 ? Math.sqrt(v) : 0;
         slope = (sj - 0.5 * (nNew - 1) * s1) * invDenT[nNew]!;
       }
       let flags = 0;
-      const thr = tol * Math.max(Math.abs(mean), 1e-12);
+      const thr = tol * fmax(Math.abs(mean), 1e-12);
       if (slope > thr) flags = FLAG.TREND_UP;
       else if (slope < -thr) flags = FLAG.TREND_DOWN;
 

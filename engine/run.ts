@@ -67,9 +67,11 @@ export async function openRun(options: RunOptions): Promise<Run> {
       channels,
     });
     const resumeLines = outputs.resume?.lines ?? 0;
-    if (outputs.resume) {
-      options.logger.info("resuming from checkpoint", { lines: resumeLines });
-    }
+    options.logger.info(outputs.resume ? "resuming from checkpoint" : "starting fresh", {
+      source: options.source,
+      dataDir: options.dataDir,
+      lines: resumeLines,
+    });
     return {
       outputs,
       analyzer,

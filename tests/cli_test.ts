@@ -144,17 +144,31 @@ Deno.test("--processor-only killed with -9 again and again writes each row exact
     const totalLines = (await Deno.readTextFile(input)).split("\n").length - 1;
     const perms = [`--allow-read=${tmp}`, `--allow-write=${tmp}`, "--allow-net=127.0.0.1"];
     const args = ["start", "--processor-only", "--data-dir", dir, "--port", "0"];
+    const checkpointLines = () =>
+      Deno.readTextFile(join(dir, FILES.checkpoint)).then(
+        (t) => JSON.parse(t).lines as number,
+        () => 0,
+      );
     let kills = 0;
+    let midway = 0;
     for (let i = 0; i < 4; i++) {
+      const before = await checkpointLines();
       const child = vigil(args, perms).spawn();
       const { rest } = await waitForLine(child.stdout, /^listening on /);
-      await new Promise((r) => setTimeout(r, 150 + Math.random() * 500));
+      // Kill as soon as this run has committed something new, a little later at random.
+      const deadline = Date.now() + 30_000;
+      while ((await checkpointLines()) <= before && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      await new Promise((r) => setTimeout(r, Math.random() * 40));
       child.kill("SIGKILL");
       const status = await child.status;
       await Promise.all([drain(rest), child.stderr.cancel()]);
       if (status.signal === "SIGKILL") kills++;
+      if ((await checkpointLines()) < totalLines) midway++;
     }
-    assert.ok(kills >= 3, `only ${kills} runs were killed mid-way`);
+    assert.ok(kills >= 3, `only ${kills} runs were killed`);
+    assert.ok(midway >= 2, `only ${midway} kills happened before the end of the input`);
     // The last run goes to the end of the log, then stops cleanly on SIGTERM.
     const child = vigil(args, perms).spawn();
     const { rest } = await waitForLine(child.stdout, /^listening on /);
