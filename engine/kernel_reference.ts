@@ -34,9 +34,9 @@ const F = 15;
 const T = 0, N = 1, R = 2, MC = 3, MP = 4, MR = 5;
 const U = 6;
 
-/** max and min exactly as the kernel's compare-and-select (values are never NaN). */
-const fmax = (a: number, b: number) => (a > b ? a : b);
-const fmin = (a: number, b: number) => (a < b ? a : b);
+/** max and min exactly as the kernel's SIMD pmax/pmin (values are never NaN). */
+const fmax = (a: number, b: number) => (a < b ? b : a);
+const fmin = (a: number, b: number) => (b < a ? b : a);
 
 /**
  * The fused rolling-statistics kernel in TypeScript over typed arrays, allocated once.
@@ -241,12 +241,10 @@ export class ReferenceKernel implements Kernel {
 
       // ---- min and max: previous block's suffix extrema and this block's prefix extrema ----
       const r = us[u + R]!;
-      const pmax = r === 0 ? x : fmax(fs[f + PMAX]!, x);
-      const pmin = r === 0 ? x : fmin(fs[f + PMIN]!, x);
+      const pmax = fmax(fs[f + PMAX]!, x); // ±Infinity at the start of a block
+      const pmin = fmin(fs[f + PMIN]!, x);
       const mx = fmax(pmax, sufMaxA[sb + r + 1]!);
       const mn = fmin(pmin, sufMinA[sb + r + 1]!);
-      fs[f + PMAX] = pmax;
-      fs[f + PMIN] = pmin;
       if (r === last) {
         // Block complete: its suffix extrema for the next block, and the sums recomputed
         // exactly, re-anchored on the newest value (one backward pass).
@@ -269,8 +267,12 @@ export class ReferenceKernel implements Kernel {
           sj += j * dd;
         }
         us[u + R] = 0;
+        fs[f + PMAX] = -Infinity;
+        fs[f + PMIN] = Infinity;
       } else {
         us[u + R] = r + 1;
+        fs[f + PMAX] = pmax;
+        fs[f + PMIN] = pmin;
       }
       fs[f + A] = a;
       fs[f + S1] = s1;
@@ -292,7 +294,7 @@ export class ReferenceKernel implements Kernel {
         const md = s1 * invN;
         mean = fmin(fmax(a + md, mn), mx);
         const v = s2 * invN - md * md;
-        std = v > 0 ? Math.sqrt(v) : 0;
+        std = Math.sqrt(fmax(v, 0));
         slope = (sj - 0.5 * (nNew - 1) * s1) * invDenT[nNew]!;
       }
       let flags = 0;

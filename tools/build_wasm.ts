@@ -30,6 +30,8 @@ export const ASC_ARGS: readonly string[] = [
   "--converge",
   "--runtime",
   "stub",
+  "--enable",
+  "simd", // branch-free f64 max/min (f64x2.pmax/pmin on one lane); every Deno 2 has it
   "--baseDir",
   root,
 ];
