@@ -18,6 +18,7 @@ import {
   openRun,
   parseFlags,
   readConfigFile,
+  type Reading,
   ReadingBatchStream,
   resolveConfig,
 } from "./engine/mod.ts";
@@ -274,7 +275,7 @@ async function start(config: EngineConfig): Promise<number> {
 /** `--simulator-only`: readings go to `stream_output.jsonl` and nowhere else. */
 async function logOnly(
   path: string,
-  readings: ReadableStream<import("./engine/mod.ts").Reading[]>,
+  readings: ReadableStream<Reading[]>,
   state: EngineState,
 ) {
   const file = await Deno.open(path, { append: true, create: true });

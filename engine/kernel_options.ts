@@ -3,7 +3,7 @@
  * its TypeScript reference so both accept and refuse exactly the same options.
  * @module
  */
-import type { KernelOptions, StreamLimits } from "./kernel_types.ts";
+import type { KernelInput, KernelOptions, StreamLimits } from "./kernel_types.ts";
 
 /** The defaults documented on {@linkcode KernelOptions}. */
 export const KERNEL_DEFAULTS: Readonly<Required<KernelOptions>> = Object.freeze({
@@ -115,4 +115,18 @@ export function resolveKernelOptions(options: KernelOptions = {}): Required<Kern
     );
   }
   return o;
+}
+
+/** Throws a `RangeError` naming the value unless `n` readings of `input` fit one batch. */
+export function checkBatch(input: KernelInput, n: number, batchCapacity: number): void {
+  if (!Number.isInteger(n) || n < 0 || n > batchCapacity) {
+    throw new RangeError(`n must be an integer in 0…${batchCapacity}, got ${n}`);
+  }
+  const { stream, time, value } = input;
+  if (stream.length < n || time.length < n || value.length < n) {
+    throw new RangeError(
+      `n = ${n} exceeds the input arrays (stream ${stream.length}, time ${time.length}, ` +
+        `value ${value.length})`,
+    );
+  }
 }

@@ -11,6 +11,7 @@
  * @module
  */
 import {
+  checkBatch,
   checkLimits,
   checkStreamId,
   checkZThreshold,
@@ -143,17 +144,8 @@ export class ReferenceKernel implements Kernel {
    */
   process(input: KernelInput, n: number): KernelOutput {
     const o = this.#options;
-    const cap = o.batchCapacity;
-    if (!Number.isInteger(n) || n < 0 || n > cap) {
-      throw new RangeError(`n must be an integer in 0…${cap}, got ${n}`);
-    }
+    checkBatch(input, n, o.batchCapacity);
     const { stream, time, value } = input;
-    if (stream.length < n || time.length < n || value.length < n) {
-      throw new RangeError(
-        `n = ${n} exceeds the input arrays (stream ${stream.length}, time ${time.length}, ` +
-          `value ${value.length})`,
-      );
-    }
     const maxS = o.maxStreams;
     for (let i = 0; i < n; i++) {
       const s = stream[i]!;

@@ -9,6 +9,7 @@
  */
 import wasmBytes from "./kernel.wasm" with { type: "bytes" };
 import {
+  checkBatch,
   checkLimits,
   checkStreamId,
   checkZThreshold,
@@ -192,17 +193,8 @@ export class WasmKernel implements Kernel {
    * value for a bad `n`, stream id or non-finite value, before any state changes.
    */
   process(input: KernelInput, n: number): KernelOutput {
-    const cap = this.#options.batchCapacity;
-    if (!Number.isInteger(n) || n < 0 || n > cap) {
-      throw new RangeError(`n must be an integer in 0…${cap}, got ${n}`);
-    }
+    checkBatch(input, n, this.#options.batchCapacity);
     const { stream, time, value } = input;
-    if (stream.length < n || time.length < n || value.length < n) {
-      throw new RangeError(
-        `n = ${n} exceeds the input arrays (stream ${stream.length}, time ${time.length}, ` +
-          `value ${value.length})`,
-      );
-    }
     let v = this.#currentViews();
     v.stream.set(stream.length === n ? stream : stream.subarray(0, n));
     v.time.set(time.length === n ? time : time.subarray(0, n));

@@ -181,8 +181,9 @@ export class EngineState {
   async setStatus(machine: string, status: MachineStatus): Promise<Reading> {
     const view = this.#machines.get(machine);
     if (!view) throw new UnknownMachineError(machine);
-    assertTransition(view.status ?? "UNKNOWN", status);
+    // A machine nothing can command gets that answer first, whatever its status.
     if (!this.#controller?.controls(machine)) throw new NotControllableError(machine);
+    assertTransition(view.status ?? "UNKNOWN", status);
     const reading = await this.#controller.setStatus(machine, status);
     view.status = reading.status;
     view.lastReading = reading;
