@@ -8,6 +8,7 @@ import {
   concatStreams,
   ConfigError,
   type EngineConfig,
+  EngineControl,
   EngineState,
   FileLogger,
   FILES,
@@ -182,16 +183,31 @@ async function start(config: EngineConfig): Promise<number> {
       faultRate: config.faultRate,
     })
     : null;
+  // The simulator's source starts only after history is re-read; a pause asked for before
+  // that is remembered and applied when it starts.
+  let simSource: SimulatorSource | null = null;
+  let pausedWanted = false;
+  const pauseSwitch = {
+    get paused() {
+      return simSource?.paused ?? pausedWanted;
+    },
+    set paused(value: boolean) {
+      pausedWanted = value;
+      if (simSource) simSource.paused = value;
+    },
+  };
   const liveReadings = () => {
-    const simSource = new SimulatorSource({
+    simSource = new SimulatorSource({
       simulator: simulator!,
       intervalMs: config.interval * 1000,
       signal: stop.signal,
     });
+    simSource.paused = pausedWanted;
     state.setController(simSource);
     state.setSource({ name: "simulator", state: "running", readings: 0, errors: 0 });
     return simSource.readable;
   };
+  let setZThreshold: ((z: number) => void) | undefined;
 
   // The pipeline is set up (and history re-read) before the API answers, so that the first
   // answers already reflect everything on disk.
@@ -206,6 +222,7 @@ async function start(config: EngineConfig): Promise<number> {
       streamDerived: true,
       sourceName: `file:${abs}`,
     });
+    setZThreshold = (z) => run.analyzer.setZThreshold(z);
     state.setSource({ name: `file:${abs}`, state: "running", readings: 0, errors: 0 });
     const src = new FileSource(abs, {
       format: formatOf(abs, config.format),
@@ -222,6 +239,7 @@ async function start(config: EngineConfig): Promise<number> {
       streamDerived: false,
       sourceName: simulator ? "simulator" : "log",
     });
+    setZThreshold = (z) => run.analyzer.setZThreshold(z);
     if (!simulator) state.setSource({ name: "log", state: "running", readings: 0, errors: 0 });
     const history = new FileSource(join(config.dataDir, FILES.stream), {
       format: "json",
@@ -241,7 +259,15 @@ async function start(config: EngineConfig): Promise<number> {
     throw e;
   });
 
-  const app = createApp(state, { token: config.token ?? undefined, logger: logs.api });
+  const control = new EngineControl({
+    setZThreshold,
+    zThreshold: config.zThreshold,
+    simulator: simulator ?? undefined,
+    source: simulator ? pauseSwitch : undefined,
+    modelSize: config.modelSize,
+    window: config.window,
+  });
+  const app = createApp(state, { token: config.token ?? undefined, logger: logs.api, control });
   const server = Deno.serve({
     hostname: config.host,
     port: config.port,

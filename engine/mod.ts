@@ -17,3 +17,4 @@ export * from "./pipeline.ts";
 export * from "./reading_format.ts";
 export * from "./reading_parser.ts";
 export * from "./run.ts";
+export * from "./control.ts";

@@ -7,6 +7,7 @@ import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import {
+  type EngineControl,
   type EngineState,
   type Logger,
   NotControllableError,
@@ -15,6 +16,7 @@ import {
   UnknownMachineError,
 } from "../engine/mod.ts";
 import { anomaliesRoutes } from "./anomalies.ts";
+import { controlRoutes } from "./control.ts";
 import type { ErrorBody } from "./common.ts";
 import { dataRoutes } from "./data.ts";
 import { healthRoutes } from "./health.ts";
@@ -35,6 +37,9 @@ export interface ApiOptions {
   logger?: Logger;
   /** Largest request body accepted, in bytes; a larger one is a 413. @default {16384} */
   maxBodyBytes?: number;
+  /** The live settings behind `/control`; without it `/control` is not mounted.
+   * @default {undefined} */
+  control?: EngineControl;
 }
 
 /** The status of an error the API expects (a client mistake, a refused change), else `undefined`. */
@@ -71,6 +76,7 @@ export function createApp(state: EngineState, options: ApiOptions = {}): Hono {
   app.route("/machines", machinesRoutes(state));
   app.route("/anomalies", anomaliesRoutes(state));
   app.route("/health", healthRoutes(state));
+  if (options.control) app.route("/control", controlRoutes(options.control));
 
   app.notFound((c) =>
     c.json<ErrorBody>(

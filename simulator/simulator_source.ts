@@ -45,6 +45,8 @@ export class SimulatorSource implements MachineController {
   #timer: ReturnType<typeof setInterval> | undefined;
   #stopped = false;
   #dropped = 0;
+  /** While true, ticks are skipped (the machines are frozen, not simulated in the dark). */
+  paused = false;
   readonly #onAbort = () => this.cancel();
 
   /** Throws `RangeError` for a bad interval or high-water mark. */
@@ -122,7 +124,7 @@ export class SimulatorSource implements MachineController {
   }
 
   #tick(): void {
-    if (this.#stopped) return;
+    if (this.#stopped || this.paused) return;
     if ((this.#controller.desiredSize ?? 0) <= 0) {
       this.#dropped++;
       return;
