@@ -15,6 +15,7 @@ import {
   FileSource,
   formatOf,
   formatReading,
+  HistoryStore,
   type Logger,
   openRun,
   parseFlags,
@@ -208,6 +209,12 @@ async function start(config: EngineConfig): Promise<number> {
     return simSource.readable;
   };
   let setZThreshold: ((z: number) => void) | undefined;
+  // Every processed reading with its results, for /history and /analytics.
+  const history = config.simulatorOnly ? null : new HistoryStore({
+    path: join(config.dataDir, "history.sqlite"),
+    logger: logs.processor,
+  });
+  const listeners = history ? [history] : [];
 
   // The pipeline is set up (and history re-read) before the API answers, so that the first
   // answers already reflect everything on disk.
@@ -221,6 +228,7 @@ async function start(config: EngineConfig): Promise<number> {
       source: `file:${abs}`,
       streamDerived: true,
       sourceName: `file:${abs}`,
+      listeners,
     });
     setZThreshold = (z) => run.analyzer.setZThreshold(z);
     state.setSource({ name: `file:${abs}`, state: "running", readings: 0, errors: 0 });
@@ -238,10 +246,11 @@ async function start(config: EngineConfig): Promise<number> {
       source: "log",
       streamDerived: false,
       sourceName: simulator ? "simulator" : "log",
+      listeners,
     });
     setZThreshold = (z) => run.analyzer.setZThreshold(z);
     if (!simulator) state.setSource({ name: "log", state: "running", readings: 0, errors: 0 });
-    const history = new FileSource(join(config.dataDir, FILES.stream), {
+    const logSource = new FileSource(join(config.dataDir, FILES.stream), {
       format: "json",
       suppressLines: run.resumeLines,
       log: false,
@@ -249,8 +258,11 @@ async function start(config: EngineConfig): Promise<number> {
       signal: stop.signal,
     });
     const source = simulator
-      ? concatStreams(history.readable, () => liveReadings().pipeThrough(new ReadingBatchStream()))
-      : history.readable;
+      ? concatStreams(
+        logSource.readable,
+        () => liveReadings().pipeThrough(new ReadingBatchStream()),
+      )
+      : logSource.readable;
     pipeline = run.run(source);
   }
   pipeline = pipeline.catch((e) => {
@@ -267,7 +279,12 @@ async function start(config: EngineConfig): Promise<number> {
     modelSize: config.modelSize,
     window: config.window,
   });
-  const app = createApp(state, { token: config.token ?? undefined, logger: logs.api, control });
+  const app = createApp(state, {
+    token: config.token ?? undefined,
+    logger: logs.api,
+    control,
+    history: history ?? undefined,
+  });
   const server = Deno.serve({
     hostname: config.host,
     port: config.port,
@@ -291,6 +308,7 @@ async function start(config: EngineConfig): Promise<number> {
   } finally {
     stop.abort();
     await server.finished;
+    history?.close();
     Deno.removeSignalListener("SIGINT", onSignal);
     Deno.removeSignalListener("SIGTERM", onSignal);
     for (const l of Object.values(logs)) l.close();

@@ -18,3 +18,4 @@ export * from "./reading_format.ts";
 export * from "./reading_parser.ts";
 export * from "./run.ts";
 export * from "./control.ts";
+export * from "./history_store.ts";

@@ -9,17 +9,20 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import {
   type EngineControl,
   type EngineState,
+  type HistoryStore,
   type Logger,
   NotControllableError,
   nullLogger,
   StatusTransitionError,
   UnknownMachineError,
 } from "../engine/mod.ts";
+import { analyticsRoutes } from "./analytics.ts";
 import { anomaliesRoutes } from "./anomalies.ts";
 import { controlRoutes } from "./control.ts";
 import type { ErrorBody } from "./common.ts";
 import { dataRoutes } from "./data.ts";
 import { healthRoutes } from "./health.ts";
+import { historyRoutes } from "./history.ts";
 import { machinesRoutes } from "./machines.ts";
 import { limitBody, requestLog, requireToken } from "./middleware.ts";
 import { statusRoutes } from "./status.ts";
@@ -40,6 +43,9 @@ export interface ApiOptions {
   /** The live settings behind `/control`; without it `/control` is not mounted.
    * @default {undefined} */
   control?: EngineControl;
+  /** Stored readings behind `/history` and `/analytics`; without it they are not mounted.
+   * @default {undefined} */
+  history?: HistoryStore;
 }
 
 /** The status of an error the API expects (a client mistake, a refused change), else `undefined`. */
@@ -77,6 +83,10 @@ export function createApp(state: EngineState, options: ApiOptions = {}): Hono {
   app.route("/anomalies", anomaliesRoutes(state));
   app.route("/health", healthRoutes(state));
   if (options.control) app.route("/control", controlRoutes(options.control));
+  if (options.history) {
+    app.route("/history", historyRoutes(options.history));
+    app.route("/analytics", analyticsRoutes(options.history));
+  }
 
   app.notFound((c) =>
     c.json<ErrorBody>(

@@ -1,0 +1,89 @@
+/**
+ * `GET /analytics?machine=&channel=&from=&to=&deviation=`: count, average, minimum and maximum of
+ * one channel over a time range, and the readings more than `deviation` % (20 by default) from
+ * the average.
+ * @module
+ */
+import { Hono } from "hono";
+import { z } from "zod";
+import type { HistoryStore } from "../engine/mod.ts";
+import { httpError } from "./common.ts";
+import { NameParam, parseQuery, TimeParam } from "./history.ts";
+
+/** Largest `deviation` accepted, %: beyond it nothing real is an outlier, so it is a mistake. */
+const MAX_DEVIATION = 10_000;
+
+const Deviation = z.string().transform((text, ctx) => {
+  // Digits only: `Number()` would also take "0x10", "1e3" or " 5 ".
+  const n = /^\d{1,5}(?:\.\d{1,6})?$/.test(text) ? Number(text) : NaN;
+  if (n >= 0 && n <= MAX_DEVIATION) return n;
+  ctx.addIssue({ code: "custom", message: `expected a number from 0 to ${MAX_DEVIATION}` });
+  return z.NEVER;
+});
+
+const Query = z.object({
+  machine: NameParam,
+  channel: NameParam,
+  from: TimeParam.optional(),
+  to: TimeParam.optional(),
+  deviation: Deviation.optional(),
+});
+
+const iso = (ms: number | null) => ms === null ? null : new Date(ms).toISOString();
+
+/** The `/analytics` sub-app over `store`, to mount at `/analytics`. */
+export function analyticsRoutes(store: HistoryStore): Hono {
+  return new Hono().get("/", (c) => {
+    const q = parseQuery(
+      (name) => c.req.query(name),
+      ["machine", "channel", "from", "to", "deviation"],
+      ["machine", "channel"],
+      Query,
+    );
+    if (q.from !== undefined && q.to !== undefined && q.from > q.to) {
+      throw httpError(
+        400,
+        `Invalid range: from ${JSON.stringify(c.req.query("from"))} is after to ${
+          JSON.stringify(c.req.query("to"))
+        }`,
+      );
+    }
+    const deviation = q.deviation ?? 20;
+    const a = store.analytics({
+      machine: q.machine,
+      channel: q.channel,
+      from: q.from,
+      to: q.to,
+      deviationPct: deviation,
+    });
+    if (a.count === 0) {
+      // A 404 rather than zeros: an average of nothing is not 0, and a typo in the machine or
+      // channel must not look like a quiet machine.
+      throw httpError(
+        404,
+        `No readings of machine ${JSON.stringify(q.machine)} channel ${
+          JSON.stringify(q.channel)
+        } in the range`,
+      );
+    }
+    return c.json({
+      success: true,
+      machine: q.machine,
+      channel: q.channel,
+      // The bounds asked for, else those of the data, so the answer always says what it covers.
+      from: iso(q.from ?? a.first),
+      to: iso(q.to ?? a.last),
+      count: a.count,
+      average: a.average,
+      minimum: a.minimum,
+      maximum: a.maximum,
+      deviation_pct: deviation,
+      outliers: a.outliers.map((o) => ({
+        timestamp: iso(o.time),
+        value: o.value,
+        deviation_pct: o.deviation_pct,
+      })),
+      outliers_total: a.outliers_total,
+    });
+  });
+}
