@@ -10,6 +10,7 @@ import {
   type EngineConfig,
   EngineControl,
   EngineState,
+  EventHub,
   FileLogger,
   FILES,
   FileSource,
@@ -214,7 +215,11 @@ async function start(config: EngineConfig): Promise<number> {
     path: join(config.dataDir, "history.sqlite"),
     logger: logs.processor,
   });
-  const listeners = history ? [history] : [];
+  // Live readings, rows and anomalies for GET /events (bounded per client, see EventHub).
+  const events = new EventHub();
+  // Open event streams would hold the server's graceful shutdown: end them as it begins.
+  stop.signal.addEventListener("abort", () => events.close(), { once: true });
+  const listeners = history ? [history, events] : [events];
 
   // The pipeline is set up (and history re-read) before the API answers, so that the first
   // answers already reflect everything on disk.
@@ -284,11 +289,11 @@ async function start(config: EngineConfig): Promise<number> {
     logger: logs.api,
     control,
     history: history ?? undefined,
+    events,
   });
   const server = Deno.serve({
     hostname: config.host,
     port: config.port,
-    signal: stop.signal,
     onListen: ({ hostname, port }) => {
       const host = hostname.includes(":") ? `[${hostname}]` : hostname;
       console.log(`listening on http://${host}:${port}/`);
@@ -307,7 +312,9 @@ async function start(config: EngineConfig): Promise<number> {
     code = 1;
   } finally {
     stop.abort();
-    await server.finished;
+    // Graceful: requests in flight finish (event streams were ended by the abort above);
+    // Deno.serve's `signal` option would instead cut every open connection.
+    await server.shutdown();
     history?.close();
     Deno.removeSignalListener("SIGINT", onSignal);
     Deno.removeSignalListener("SIGTERM", onSignal);

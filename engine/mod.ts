@@ -19,3 +19,4 @@ export * from "./reading_parser.ts";
 export * from "./run.ts";
 export * from "./control.ts";
 export * from "./history_store.ts";
+export * from "./event_hub.ts";

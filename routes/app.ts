@@ -9,6 +9,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import {
   type EngineControl,
   type EngineState,
+  type EventHub,
   type HistoryStore,
   type Logger,
   NotControllableError,
@@ -21,6 +22,7 @@ import { anomaliesRoutes } from "./anomalies.ts";
 import { controlRoutes } from "./control.ts";
 import type { ErrorBody } from "./common.ts";
 import { dataRoutes } from "./data.ts";
+import { eventsRoutes } from "./events.ts";
 import { healthRoutes } from "./health.ts";
 import { historyRoutes } from "./history.ts";
 import { machinesRoutes } from "./machines.ts";
@@ -46,6 +48,9 @@ export interface ApiOptions {
   /** Stored readings behind `/history` and `/analytics`; without it they are not mounted.
    * @default {undefined} */
   history?: HistoryStore;
+  /** The live fan-out behind `GET /events`; without it `/events` is not mounted.
+   * @default {undefined} */
+  events?: EventHub;
 }
 
 /** The status of an error the API expects (a client mistake, a refused change), else `undefined`. */
@@ -60,7 +65,8 @@ function statusOf(err: Error): ContentfulStatusCode | undefined {
 /**
  * The API app over `state`. Serve it with `Deno.serve(app.fetch)`, or call `app.request()` in
  * tests. Routes: `GET /data`, `GET|POST /status`, `GET /machines`, `GET /anomalies`,
- * `GET /health`; all take and give JSON, errors as `{"success": false, "error": "…"}`.
+ * `GET /health`, and `/control`, `/history`, `/analytics`, `GET /events` when their
+ * options are given; all take and give JSON, errors as `{"success": false, "error": "…"}`.
  * @throws {RangeError} for an empty `token` or a `maxBodyBytes` that is not a positive integer.
  */
 export function createApp(state: EngineState, options: ApiOptions = {}): Hono {
@@ -87,6 +93,7 @@ export function createApp(state: EngineState, options: ApiOptions = {}): Hono {
     app.route("/history", historyRoutes(options.history));
     app.route("/analytics", analyticsRoutes(options.history));
   }
+  if (options.events) app.route("/events", eventsRoutes(options.events));
 
   app.notFound((c) =>
     c.json<ErrorBody>(

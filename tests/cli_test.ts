@@ -274,8 +274,25 @@ Deno.test("deno task start: /data, /status and a status change over HTTP", async
     assert.equal(row.speed_current, 0);
     assert.notEqual(row.status_current, "RUNNING");
 
+    // The live event stream carries this machine's readings; left open, it must not keep the
+    // engine from shutting down.
+    const sse = await fetch(new URL("/events?machine=m1", base));
+    assert.equal(sse.status, 200);
+    assert.equal(sse.headers.get("content-type"), "text/event-stream");
+    const sseReader = sse.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let sseText = "";
+    while (!/event: reading\ndata: .*\n\n/.test(sseText)) {
+      const { value, done } = await sseReader.read();
+      if (done) break;
+      sseText += value;
+    }
+    const sseReading = JSON.parse(/event: reading\ndata: (.*)\n\n/.exec(sseText)![1]!);
+    assert.equal(sseReading.machine, "m1");
+
     child.kill("SIGTERM");
     assert.equal((await child.status).code, 0);
+    // Shutdown ended the stream rather than leaving it hanging.
+    while (!(await sseReader.read()).done);
     await drain(rest);
     const cp = JSON.parse(await Deno.readTextFile(join(ROOT, dataDir, FILES.checkpoint)));
     const logged = (await Deno.readTextFile(join(ROOT, dataDir, FILES.stream))).split("\n").length -
