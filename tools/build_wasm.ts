@@ -1,6 +1,8 @@
 /**
- * Compiles the AssemblyScript kernel (`assembly/index.ts`) to `engine/kernel.wasm` with the
- * AssemblyScript compiler's API, release-optimised:
+ * Compiles each AssemblyScript module to WebAssembly with the AssemblyScript compiler's API,
+ * release-optimised. Every top-level `assembly/*.ts` file is one module: `assembly/index.ts`
+ * (the fused rolling-statistics kernel) becomes `engine/kernel.wasm`, any other `assembly/NAME.ts`
+ * becomes `engine/NAME.wasm`; code shared between modules lives in `assembly/lib/`.
  *
  *   deno run --allow-read --allow-write --allow-env --allow-run --allow-sys tools/build_wasm.ts
  *
@@ -15,14 +17,17 @@ import asc from "npm:assemblyscript@0.28.20/asc";
 import { fileURLToPath as fromFileUrl } from "node:url";
 
 const root = fromFileUrl(new URL("../", import.meta.url));
-const input = fromFileUrl(new URL("../assembly/index.ts", import.meta.url));
-const output = fromFileUrl(new URL("../engine/kernel.wasm", import.meta.url));
+const assemblyDir = fromFileUrl(new URL("../assembly/", import.meta.url));
+const engineDir = fromFileUrl(new URL("../engine/", import.meta.url));
 
-/** The compiler's command line: exported for the record, the build runs it below. */
+/** The `.wasm` file a top-level module of `assembly/` compiles to. */
+export function outputOf(entry: string): string {
+  const stem = entry.replace(/\.ts$/, "");
+  return engineDir + (stem === "index" ? "kernel" : stem) + ".wasm";
+}
+
+/** The compiler's options after input and output: exported for the record. */
 export const ASC_ARGS: readonly string[] = [
-  input,
-  "--outFile",
-  output,
   "--optimizeLevel",
   "3",
   "--shrinkLevel",
@@ -36,21 +41,39 @@ export const ASC_ARGS: readonly string[] = [
   root,
 ];
 
-if (import.meta.main) {
+/** Compiles one module; false (diagnostics printed) when it does not compile. */
+async function build(entry: string): Promise<boolean> {
+  const output = outputOf(entry);
   let diagnostics = "";
   const sink = asc.createMemoryStream((chunk) => {
     diagnostics += typeof chunk === "string" ? chunk : new TextDecoder().decode(chunk);
   });
-  const { error, stderr } = await asc.main([...ASC_ARGS], {
-    stdout: sink,
-    stderr: sink,
-  });
+  const { error, stderr } = await asc.main(
+    [assemblyDir + entry, "--outFile", output, ...ASC_ARGS],
+    {
+      stdout: sink,
+      stderr: sink,
+    },
+  );
   if (error) {
     console.error(diagnostics || stderr.toString());
-    console.error(`build_wasm: ${error.message}`);
-    Deno.exit(1);
+    console.error(`build_wasm: assembly/${entry}: ${error.message}`);
+    return false;
   }
   if (diagnostics.trim()) console.error(diagnostics.trimEnd()); // warnings
   const size = (await Deno.stat(output)).size;
   console.log(`build_wasm: wrote ${output} (${size} bytes)`);
+  return true;
+}
+
+if (import.meta.main) {
+  const entries: string[] = [];
+  for await (const e of Deno.readDir(assemblyDir)) {
+    if (e.isFile && e.name.endsWith(".ts")) entries.push(e.name);
+  }
+  entries.sort();
+  let ok = true;
+  // One after another: each module's diagnostics stay together, and 2 cores are not oversubscribed.
+  for (const entry of entries) ok = (await build(entry)) && ok;
+  if (!ok) Deno.exit(1);
 }
