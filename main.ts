@@ -54,7 +54,9 @@ export async function main(args: readonly string[]): Promise<number> {
         console.log(USAGE);
         return command === undefined ? 2 : 0;
       case "emulate":
+        throw new ConfigError(`${command} is not available yet; commands: start, replay`);
       case "train":
+        throw new ConfigError(`${command} is not available yet; commands: start, replay`);
       case "score":
         throw new ConfigError(`${command} is not available yet; commands: start, replay`);
       default:
