@@ -5,8 +5,10 @@
  */
 import { isAbsolute, join, resolve } from "node:path";
 import {
+  BAUD_RATES,
   concatStreams,
   ConfigError,
+  emulateCommand,
   type EngineConfig,
   EngineControl,
   EngineState,
@@ -18,12 +20,22 @@ import {
   formatReading,
   HistoryStore,
   type Logger,
+  Metrics,
   openRun,
   parseFlags,
+  type PipelineListener,
   readConfigFile,
   type Reading,
   ReadingBatchStream,
+  ReceivedLineBatchStream,
   resolveConfig,
+  scoreCommand,
+  type SerialItem,
+  SerialSource,
+  systemClock,
+  trainCommand,
+  WebhookSink,
+  withHeartbeatTicks,
 } from "./engine/mod.ts";
 import { createApp } from "./routes/mod.ts";
 import { MachineSimulator, SimulatorSource } from "./simulator/mod.ts";
@@ -54,11 +66,11 @@ export async function main(args: readonly string[]): Promise<number> {
         console.log(USAGE);
         return command === undefined ? 2 : 0;
       case "emulate":
-        throw new ConfigError(`${command} is not available yet; commands: start, replay`);
+        return await emulateCommand(rest);
       case "train":
-        throw new ConfigError(`${command} is not available yet; commands: start, replay`);
+        return await trainCommand(rest);
       case "score":
-        throw new ConfigError(`${command} is not available yet; commands: start, replay`);
+        return await scoreCommand(rest);
       default:
         throw new ConfigError(
           `unknown command ${JSON.stringify(command)}; commands: start, replay`,
@@ -86,14 +98,32 @@ async function configOf(args: readonly string[], positionals: number): Promise<E
     throw new ConfigError(`unexpected argument ${JSON.stringify(positional[positionals])}`);
   }
   const file = typeof flags.config === "string" ? await readConfigFile(flags.config) : {};
-  const config = resolveConfig(flags, file, { VIGIL_TOKEN: envToken() });
+  const config = resolveConfig(flags, file, { VIGIL_TOKEN: envToken() }, {
+    input: positionals === 1 ? positional[0] : undefined,
+  });
   if (config.model) throw new ConfigError("--model: isolation-forest scoring is not available yet");
-  if (config.profile !== "machine") {
-    throw new ConfigError(`--profile ${config.profile} is not available yet; allowed: machine`);
-  }
-  if (config.source.kind !== "simulator" && config.source.kind !== "file") {
+  if (config.profile === "vibration") {
     throw new ConfigError(
-      `--source ${config.source.kind}: not available yet; allowed: simulator, file:PATH`,
+      `--profile ${config.profile} is not available yet; allowed: machine, device`,
+    );
+  }
+  if (config.profile === "device" && config.source.kind === "simulator" && positionals === 0) {
+    throw new ConfigError(
+      "--profile device: there is no device simulator; use --source serial:PATH, " +
+        "--source file:PATH or replay FILE (deno task emulate drives a virtual serial port)",
+    );
+  }
+  if (config.source.kind === "serial" && !BAUD_RATES.includes(config.baud)) {
+    throw new ConfigError(
+      `bad value for --baud: ${config.baud} (allowed: ${BAUD_RATES.join(", ")})`,
+    );
+  }
+  if (config.source.kind === "serial" && positionals === 1) {
+    throw new ConfigError("replay reads its FILE: --source serial: is for start");
+  }
+  if (config.source.kind === "mqtt" || config.source.kind === "nats") {
+    throw new ConfigError(
+      `--source ${config.source.kind}: not available yet; allowed: simulator, serial:PATH, file:PATH`,
     );
   }
   return config;
@@ -122,6 +152,10 @@ function runOptions(config: EngineConfig, state: EngineState, logger: Logger) {
     state,
     logger,
     processingIntervalMs: config.processingInterval * 1000,
+    profile: config.profile,
+    heartbeatTimeoutMs: config.heartbeatTimeout === null
+      ? undefined
+      : config.heartbeatTimeout * 1000,
     channels: config.channels,
     kernel: {
       window: config.window,
@@ -221,7 +255,21 @@ async function start(config: EngineConfig): Promise<number> {
   const events = new EventHub();
   // Open event streams would hold the server's graceful shutdown: end them as it begins.
   stop.signal.addEventListener("abort", () => events.close(), { once: true });
-  const listeners = history ? [history, events] : [events];
+  // Prometheus counters for GET /metrics, and the alert webhooks (spooled in <data-dir>/webhooks).
+  const webhooks = config.webhooks.length > 0
+    ? await WebhookSink.open({
+      urls: config.webhooks,
+      dir: join(config.dataDir, "webhooks"),
+      logger: logs.processor,
+    })
+    : null;
+  const metrics = new Metrics({ state, events, webhooks: webhooks ?? undefined });
+  const listeners = [
+    ...(history ? [history] : []),
+    events,
+    metrics,
+    ...(webhooks ? [webhooks] : []),
+  ];
 
   // The pipeline is set up (and history re-read) before the API answers, so that the first
   // answers already reflect everything on disk.
@@ -236,6 +284,7 @@ async function start(config: EngineConfig): Promise<number> {
       streamDerived: true,
       sourceName: `file:${abs}`,
       listeners,
+      observeKernel: (ms, n) => metrics.observeKernel(ms, n),
     });
     setZThreshold = (z) => run.analyzer.setZThreshold(z);
     state.setSource({ name: `file:${abs}`, state: "running", readings: 0, errors: 0 });
@@ -247,6 +296,13 @@ async function start(config: EngineConfig): Promise<number> {
       const s = state.sources().find((s) => s.name === `file:${abs}`)!;
       state.setSource({ ...s, state: "finished" });
     });
+  } else if (config.source.kind === "serial") {
+    ({ pipeline } = await serialPipeline(config, config.source.path, state, logs.processor, {
+      listeners,
+      observeKernel: (ms, n) => metrics.observeKernel(ms, n),
+      signal: stop.signal,
+      setZThreshold: (f) => setZThreshold = f,
+    }));
   } else {
     const run = await openRun({
       ...runOptions(config, state, logs.processor),
@@ -254,6 +310,7 @@ async function start(config: EngineConfig): Promise<number> {
       streamDerived: false,
       sourceName: simulator ? "simulator" : "log",
       listeners,
+      observeKernel: (ms, n) => metrics.observeKernel(ms, n),
     });
     setZThreshold = (z) => run.analyzer.setZThreshold(z);
     if (!simulator) state.setSource({ name: "log", state: "running", readings: 0, errors: 0 });
@@ -292,6 +349,7 @@ async function start(config: EngineConfig): Promise<number> {
     control,
     history: history ?? undefined,
     events,
+    metrics,
   });
   const server = Deno.serve({
     hostname: config.host,
@@ -318,11 +376,80 @@ async function start(config: EngineConfig): Promise<number> {
     // Deno.serve's `signal` option would instead cut every open connection.
     await server.shutdown();
     history?.close();
+    // Delivers what it can within its deadline (5 s); the rest stays spooled for the next start.
+    await webhooks?.close();
     Deno.removeSignalListener("SIGINT", onSignal);
     Deno.removeSignalListener("SIGTERM", onSignal);
     for (const l of Object.values(logs)) l.close();
   }
   return code;
+}
+
+/**
+ * `--source serial:PATH`: what `stream_output.jsonl` already holds (re-read after a restart, no
+ * heartbeat checks against it), then the live device. Every received line goes to `raw.log`
+ * before parsing; `/health` follows the device's connection.
+ */
+async function serialPipeline(
+  config: EngineConfig,
+  path: string,
+  state: EngineState,
+  logger: Logger,
+  wiring: {
+    listeners: PipelineListener[];
+    observeKernel: (ms: number, readings: number) => void;
+    signal: AbortSignal;
+    setZThreshold: (f: (z: number) => void) => void;
+  },
+): Promise<{ pipeline: Promise<unknown> }> {
+  const name = `serial:${path}`;
+  const run = await openRun({
+    ...runOptions(config, state, logger),
+    source: "log",
+    streamDerived: false,
+    sourceName: name,
+    listeners: wiring.listeners,
+    observeKernel: wiring.observeKernel,
+    heartbeatClock: systemClock,
+  });
+  wiring.setZThreshold((z) => run.analyzer.setZThreshold(z));
+  state.setSource({ name, state: "starting", readings: 0, errors: 0 });
+  const logged = new FileSource(join(config.dataDir, FILES.stream), {
+    format: "json",
+    suppressLines: run.resumeLines,
+    log: false,
+  });
+  const live = () => {
+    const serial = new SerialSource(path, {
+      baud: config.baud,
+      rawLogPath: join(config.dataDir, FILES.raw),
+      signal: wiring.signal,
+    });
+    const follow = new TransformStream<SerialItem[], SerialItem[]>({
+      transform(items, controller) {
+        for (const item of items) {
+          if (item.kind !== "device") continue;
+          const s = state.sources().find((s) => s.name === name);
+          const connected = item.status !== "disconnected";
+          state.setSource({
+            name,
+            readings: s?.readings ?? 0,
+            errors: s?.errors ?? 0,
+            state: connected ? "running" : "disconnected",
+          });
+          logger[connected ? "info" : "warn"](`serial device ${item.status}`, { path });
+        }
+        controller.enqueue(items);
+      },
+    });
+    // Heartbeat ticks only on the live part: during the re-read of the log they would compare
+    // old readings with the wall clock and raise false losses.
+    return withHeartbeatTicks(
+      serial.readable.pipeThrough(follow).pipeThrough(new ReceivedLineBatchStream()),
+    );
+  };
+  // Wrapped: the caller awaits the set-up (history re-read), not the run itself.
+  return { pipeline: run.run(concatStreams(logged.readable, live)) };
 }
 
 /** `--simulator-only`: readings go to `stream_output.jsonl` and nowhere else. */

@@ -10,6 +10,8 @@ import {
   channelLabel,
   MACHINE_CHANNELS,
 } from "./channel_config.ts";
+import { DeviceStatusTracker } from "./device_status_tracker.ts";
+import { HeartbeatMonitor } from "./heartbeat_monitor.ts";
 import { FLAG, type Kernel, type KernelOutput } from "./kernel_types.ts";
 import type { AnomalyEvent, ChannelSummary, ProcessedRow, Reading, Trend } from "./types.ts";
 
@@ -19,6 +21,13 @@ export interface AnalyzerOptions {
   processingIntervalMs?: number;
   /** Channel limits and wording. @default {MACHINE_CHANNELS} */
   channels?: Readonly<Record<string, ChannelConfig>>;
+  /** Raise `HEARTBEAT_LOSS`/`HEARTBEAT_RESTORED` when a machine's readings are more than this
+   * many ms of event time apart (and, live, from {@linkcode Analyzer.checkHeartbeat}); null:
+   * no heartbeat events. @default {null} */
+  heartbeatTimeoutMs?: number | null;
+  /** Raise `DEVICE_STATUS` from `WARNING_*`, `CRITICAL_*` and `OFFLINE` states (see
+   * {@linkcode DeviceStatusTracker}). @default {false} */
+  deviceStatus?: boolean;
 }
 
 /** What one {@linkcode Analyzer.analyze} call produced. */
@@ -40,6 +49,9 @@ interface MachineState {
   statuses: (string | null)[];
 }
 
+/** The alarms that are states (hysteresis keeps one counter per stream for each). */
+const ALARMS = [FLAG.HIGH, FLAG.LOW, FLAG.RAPID, FLAG.ZSCORE, FLAG.DEVIATION] as const;
+
 const round = (x: number, digits: number) => {
   const f = 10 ** digits;
   return Math.round(x * f) / f;
@@ -57,6 +69,12 @@ export class Analyzer {
   readonly #machines = new Map<string, MachineState>();
   readonly #streamChannel: string[] = [];
   readonly #prevFlags: Uint32Array;
+  /** Hysteresis channels: alarms raised and not yet cleared, per stream. */
+  readonly #raised: Uint32Array;
+  /** Hysteresis channels: consecutive normal readings per stream and alarm. */
+  readonly #normalRun: Uint32Array;
+  readonly #heartbeat: HeartbeatMonitor | null;
+  readonly #deviceStatus: DeviceStatusTracker | null;
   readonly #window: number;
   #zThreshold: number;
   // Kernel input, reused for every slice.
@@ -73,6 +91,11 @@ export class Analyzer {
     this.#window = kernel.options.window;
     this.#zThreshold = kernel.options.zThreshold;
     this.#prevFlags = new Uint32Array(kernel.options.maxStreams);
+    this.#raised = new Uint32Array(kernel.options.maxStreams);
+    this.#normalRun = new Uint32Array(kernel.options.maxStreams * ALARMS.length);
+    const heartbeat = options.heartbeatTimeoutMs ?? null;
+    this.#heartbeat = heartbeat === null ? null : new HeartbeatMonitor({ timeoutMs: heartbeat });
+    this.#deviceStatus = options.deviceStatus ? new DeviceStatusTracker() : null;
     const cap = kernel.options.batchCapacity;
     this.#inStream = new Int32Array(cap);
     this.#inTime = new Float64Array(cap);
@@ -88,6 +111,26 @@ export class Analyzer {
   setZThreshold(z: number): void {
     this.#kernel.setZThreshold(z);
     this.#zThreshold = z;
+  }
+
+  /**
+   * Live heartbeat check at wall-clock time `now` (epoch ms): `HEARTBEAT_LOSS` for every
+   * machine silent for more than the timeout, raised once (the next reading restores it).
+   * Empty when heartbeat detection is off.
+   */
+  checkHeartbeat(now: number): AnomalyEvent[] {
+    return this.#heartbeat?.check(now) ?? [];
+  }
+
+  /** The machines whose heartbeat is lost now, with the last reading time of each loss (for
+   * the checkpoint); null when heartbeat detection is off. */
+  heartbeatState(): Record<string, number> | null {
+    return this.#heartbeat?.lostSince() ?? null;
+  }
+
+  /** Restart: the losses the previous run wrote (see {@linkcode HeartbeatMonitor.resume}). */
+  resumeHeartbeat(lost: Readonly<Record<string, number>>): void {
+    this.#heartbeat?.resume(lost);
   }
 
   /** Analyses readings in order. */
@@ -196,6 +239,11 @@ export class Analyzer {
     if (m.statuses.length > this.#window) m.statuses.shift();
     // Only rows and events need the ISO time; most readings produce neither.
     let iso = "";
+    if (this.#heartbeat) {
+      for (const event of this.#heartbeat.observe(r.machine, r.timestamp)) {
+        result.events.push({ index, event });
+      }
+    }
     let e = first;
     for (const name in r.channels) {
       const stream = this.#inStream[e]!;
@@ -203,15 +251,36 @@ export class Analyzer {
       const config = this.#channels[name];
       const active = !config?.activeStatuses || config.activeStatuses.includes(r.status ?? "");
       const live = active ? flags : 0;
-      const rising = live & ~this.#prevFlags[stream]!;
-      // A rapid change is an event each time it happens; the others are states, raised once
-      // when they begin.
-      this.#prevFlags[stream] = live & ~FLAG.RAPID;
-      if (rising & (FLAG.HIGH | FLAG.LOW | FLAG.RAPID | FLAG.ZSCORE | FLAG.DEVIATION)) {
+      let rising: number;
+      let clearing = 0;
+      if (config?.clearAfter !== undefined) {
+        [rising, clearing] = this.#hysteresis(
+          stream,
+          live,
+          active,
+          r.channels[name]!,
+          config,
+          out!,
+          e,
+        );
+      } else {
+        rising = live & ~this.#prevFlags[stream]!;
+        // A rapid change is an event each time it happens; the others are states, raised once
+        // when they begin.
+        this.#prevFlags[stream] = live & ~FLAG.RAPID;
+      }
+      if (
+        (rising | clearing) & (FLAG.HIGH | FLAG.LOW | FLAG.RAPID | FLAG.ZSCORE | FLAG.DEVIATION)
+      ) {
         iso ||= new Date(r.timestamp).toISOString();
-        this.#events(r, iso, index, name, config, rising, out!, e, result);
+        this.#events(r, iso, index, name, config, rising, clearing, out!, e, result);
       }
       e++;
+    }
+    if (this.#deviceStatus) {
+      for (const event of this.#deviceStatus.observe(r.machine, r.status, r.timestamp)) {
+        result.events.push({ index, event });
+      }
     }
     const bucket = Math.floor(r.timestamp / this.#interval);
     if (bucket !== m.bucket) {
@@ -221,6 +290,57 @@ export class Analyzer {
     }
   }
 
+  /**
+   * One stream's alarms as states: returns the alarms that start (`rising`) and those that
+   * clear after `clearAfter` consecutive normal readings (`clearing`). A reading still within
+   * `clearBand` of a limit is neither alarming nor normal: it holds the count at 0.
+   */
+  #hysteresis(
+    stream: number,
+    live: number,
+    active: boolean,
+    value: number,
+    config: ChannelConfig,
+    out: KernelOutput,
+    e: number,
+  ): [number, number] {
+    const clearAfter = config.clearAfter!;
+    const band = config.clearBand ?? 0;
+    let raised = this.#raised[stream]!;
+    let rising = 0;
+    let clearing = 0;
+    for (let k = 0; k < ALARMS.length; k++) {
+      const bit = ALARMS[k]!;
+      const slot = stream * ALARMS.length + k;
+      if (live & bit) {
+        if (!(raised & bit)) {
+          rising |= bit;
+          raised |= bit;
+        }
+        this.#normalRun[slot] = 0;
+      } else if (raised & bit) {
+        const inBand = active && band > 0 && (
+          bit === FLAG.HIGH
+            ? value > config.alert![1] - band
+            : bit === FLAG.LOW
+            ? value < config.alert![0] + band
+            : bit === FLAG.RAPID
+            ? Math.abs(out.delta[e]!) > config.maxDelta! - band
+            : false
+        );
+        if (inBand) {
+          this.#normalRun[slot] = 0;
+        } else if (++this.#normalRun[slot]! >= clearAfter) {
+          clearing |= bit;
+          raised &= ~bit;
+          this.#normalRun[slot] = 0;
+        }
+      }
+    }
+    this.#raised[stream] = raised;
+    return [rising, clearing];
+  }
+
   #events(
     r: Reading,
     iso: string,
@@ -228,6 +348,7 @@ export class Analyzer {
     channel: string,
     config: ChannelConfig | undefined,
     rising: number,
+    clearing: number,
     out: KernelOutput,
     e: number,
     result: AnalysisResult,
@@ -306,6 +427,57 @@ export class Analyzer {
         `${label} ${v} deviates ${out.deviation[e]!.toFixed(1)}% from its moving average ${
           out.mean[e]!.toFixed(2)
         }${unit} (limit ${t.toFixed(1)}%).`,
+      );
+    }
+    // Clearing events: the same type as the alarm they end, severity INFO.
+    if (clearing & FLAG.HIGH) {
+      const t = config!.alert![1];
+      push(
+        "THRESHOLD_BREACH",
+        "INFO",
+        t,
+        `${label} ${v} back below threshold of ${t.toFixed(1)}${unit}.`,
+      );
+    }
+    if (clearing & FLAG.LOW) {
+      const t = config!.alert![0];
+      push(
+        "THRESHOLD_BREACH",
+        "INFO",
+        t,
+        `${label} ${v} back above threshold of ${t.toFixed(1)}${unit}.`,
+      );
+    }
+    if (clearing & FLAG.RAPID) {
+      const t = config!.maxDelta!;
+      push(
+        "RAPID_CHANGE",
+        "INFO",
+        t,
+        `${label} changed by ${out.delta[e]!.toFixed(2)}${unit} to ${v}, back within the limit of ${
+          t.toFixed(1)
+        }${unit} between consecutive readings.`,
+      );
+    }
+    if (clearing & FLAG.ZSCORE) {
+      push(
+        "ZSCORE",
+        "INFO",
+        this.#zThreshold,
+        `${label} ${v} is back within the z-score threshold of ${
+          this.#zThreshold.toFixed(1)
+        } (z = ${out.zscore[e]!.toFixed(2)}).`,
+      );
+    }
+    if (clearing & FLAG.DEVIATION) {
+      const t = config!.maxDeviationPct!;
+      push(
+        "DEVIATION",
+        "INFO",
+        t,
+        `${label} ${v} is back within ${t.toFixed(1)}% of its moving average ${
+          out.mean[e]!.toFixed(2)
+        }${unit}.`,
       );
     }
   }

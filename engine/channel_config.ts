@@ -20,6 +20,21 @@ export interface ChannelConfig {
   /** The checks apply only while the machine reports one of these statuses (a paused
    * machine's speed of 0 is no breach). @default {every status} */
   activeStatuses?: string[];
+  /**
+   * Hysteresis: when set, every alarm of this channel (threshold, rapid change, z-score,
+   * deviation) is a state raised once when it starts and cleared once, with an `INFO` event of
+   * the same type, after this many consecutive normal readings. Unset: the older edge-triggered
+   * behaviour (no clearing event; a breach is raised again after one normal reading; a rapid
+   * change is an event every time). @default {unset}
+   */
+  clearAfter?: number;
+  /**
+   * With `clearAfter`: how far back inside a limit a reading must be to count as normal, in
+   * the channel's unit (a breach of 80 °C with a band of 2 clears only at or below 78 °C), so a
+   * value hovering at the limit does not raise and clear on every reading. Applies to the alert
+   * range and `maxDelta`. @default {0}
+   */
+  clearBand?: number;
 }
 
 /** The `machine` profile's channels: the ranges of the system Vigil replaces. */
@@ -40,6 +55,27 @@ export const MACHINE_CHANNELS: Readonly<Record<string, ChannelConfig>> = {
     // No deviation check by default: the moving average lags every start-up ramp, so a fixed
     // percentage would warn on each production cycle. Enable it per site in the config.
     activeStatuses: ["RUNNING"],
+  },
+};
+
+/**
+ * The `device` profile's channels: the serial device of the `kv` wire format (`T:` °C, `V:` V).
+ * Temperature has no real lower limit (absolute zero stands in for none); alarms are states with
+ * hysteresis, cleared after one normal reading.
+ */
+export const DEVICE_CHANNELS: Readonly<Record<string, ChannelConfig>> = {
+  temperature: {
+    label: "Temperature",
+    unit: "°C",
+    alert: [-273.15, 80],
+    maxDelta: 15,
+    clearAfter: 1,
+  },
+  voltage: {
+    label: "Voltage",
+    unit: "V",
+    alert: [4.5, 5.5],
+    clearAfter: 1,
   },
 };
 

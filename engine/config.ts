@@ -47,6 +47,11 @@ export interface EngineConfig {
   processorOnly: boolean;
   /** Channel limits over the profile's defaults. */
   channels: Record<string, ChannelConfig>;
+  /** Seconds without a reading before `HEARTBEAT_LOSS`; null: the profile's default (5 s for
+   * `device`, none for `machine`). */
+  heartbeatTimeout: number | null;
+  /** URLs every anomaly event is POSTed to (`--webhook`); empty: no webhooks. */
+  webhooks: string[];
 }
 
 const SOURCE = /^(simulator|serial:.+|file:.+|mqtt:\/\/.+|nats:\/\/.+)$/;
@@ -60,6 +65,8 @@ const channelSchema = z.strictObject({
   maxDelta: z.number().positive().optional(),
   maxDeviationPct: z.number().positive().optional(),
   activeStatuses: z.array(z.string()).optional(),
+  clearAfter: z.number().int().min(1).max(1_000_000).optional(),
+  clearBand: z.number().min(0).optional(),
 });
 
 const num = () => z.coerce.number<unknown>().refine(Number.isFinite, "must be a finite number");
@@ -74,7 +81,7 @@ const schema = z.strictObject({
     "must be simulator, serial:PATH, file:PATH, mqtt://… or nats://…",
   )
     .default("simulator"),
-  profile: z.enum(["machine", "vibration", "device"]).default("machine"),
+  profile: z.enum(["machine", "vibration", "device"]).optional(),
   machines: int(1, 10_000).default(1),
   seed: int(0, 2 ** 32 - 1).optional(),
   interval: num().pipe(z.number().positive()).default(2),
@@ -93,6 +100,9 @@ const schema = z.strictObject({
   "simulator-only": bool.default(false),
   "processor-only": bool.default(false),
   channels: z.record(z.string(), channelSchema).default({}),
+  "heartbeat-timeout": num().pipe(z.number().positive().max(86_400)).optional(),
+  // One URL, or several separated by commas; an array of URLs in a config file.
+  webhook: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
 });
 
 /** Flags that take no value. */
@@ -128,14 +138,23 @@ export function parseFlags(args: readonly string[]): ParsedArgs {
 /** Which flags a command accepts (`config` is always accepted). */
 export const KNOWN_FLAGS: ReadonlySet<string> = new Set([...Object.keys(schema.shape), "config"]);
 
+/** What else {@linkcode resolveConfig} may look at. */
+export interface ResolveHints {
+  /** The input file of `replay`: with `--source file:PATH`, its format (by `--format` or by
+   * name) chooses the default profile. @default {none} */
+  input?: string;
+}
+
 /**
  * Validates flags (over the optional `--config` file's values) into an {@linkcode EngineConfig}.
- * `env` supplies `VIGIL_TOKEN` when `--token` is not given.
+ * `env` supplies `VIGIL_TOKEN` when `--token` is not given. The profile defaults to `device`
+ * when the input is the device's (`serial:` source, `kv` or `raw` format), else `machine`.
  */
 export function resolveConfig(
   flags: Record<string, string | true>,
   fileValues: Record<string, unknown> = {},
   env: { VIGIL_TOKEN?: string } = {},
+  hints: ResolveHints = {},
 ): EngineConfig {
   for (const name of Object.keys(flags)) {
     if (!KNOWN_FLAGS.has(name)) throw new ConfigError(`unknown flag --${name}`);
@@ -164,9 +183,13 @@ export function resolveConfig(
   if (c["simulator-only"] && c["processor-only"]) {
     throw new ConfigError("--simulator-only and --processor-only exclude each other");
   }
+  const source = parseSource(c.source);
+  const input = hints.input ?? (source.kind === "file" ? source.path : null);
+  const inputFormat = input === null ? c.format ?? null : formatOf(input, c.format ?? null);
+  const device = source.kind === "serial" || inputFormat === "kv" || inputFormat === "raw";
   return {
-    source: parseSource(c.source),
-    profile: c.profile,
+    source,
+    profile: c.profile ?? (device ? "device" : "machine"),
     machines: c.machines,
     seed: c.seed ?? null,
     interval: c.interval,
@@ -185,7 +208,33 @@ export function resolveConfig(
     simulatorOnly: c["simulator-only"],
     processorOnly: c["processor-only"],
     channels: c.channels,
+    heartbeatTimeout: c["heartbeat-timeout"] ?? null,
+    webhooks: webhookUrls(c.webhook),
   };
+}
+
+/** `--webhook`'s URLs, each checked here so a bad one exits 2 before anything starts. */
+function webhookUrls(value: string | string[] | undefined): string[] {
+  if (value === undefined) return [];
+  const urls = (Array.isArray(value) ? value : value.split(",")).map((u) => u.trim())
+    .filter((u) => u !== "");
+  const seen = new Set<string>();
+  for (const u of urls) {
+    let url: URL;
+    try {
+      url = new URL(u);
+    } catch {
+      throw new ConfigError(`bad value for --webhook: ${JSON.stringify(u)} is not a URL`);
+    }
+    if (url.protocol !== "http:" && url.protocol !== "https:") {
+      throw new ConfigError(`bad value for --webhook: ${JSON.stringify(u)} is not http(s)`);
+    }
+    if (seen.has(url.href)) {
+      throw new ConfigError(`bad value for --webhook: ${JSON.stringify(u)} is given twice`);
+    }
+    seen.add(url.href);
+  }
+  return urls;
 }
 
 function parseSource(s: string): SourceSpec {
@@ -215,9 +264,11 @@ export async function readConfigFile(path: string): Promise<Record<string, unkno
   return value as Record<string, unknown>;
 }
 
-/** The input format of a file: `--format`, else by extension (`.csv`, `.log`/`.kv`, else JSONL). */
+/** The input format of a file: `--format`, else by name (`raw.log`: raw; `.csv`; `.kv`/`.txt`:
+ * kv; else JSONL). */
 export function formatOf(path: string, given: InputFormat | null): InputFormat {
   if (given) return given;
+  if (/(^|[/\\])raw\.log$/.test(path)) return "raw";
   if (/\.csv$/i.test(path)) return "csv";
   if (/\.(kv|txt)$/i.test(path)) return "kv";
   return "json";

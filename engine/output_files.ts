@@ -15,6 +15,8 @@ export const FILES = {
   anomalies: "anomalies.jsonl",
   report: "anomaly_report.json",
   errors: "parser_errors.log",
+  structured: "structured_metrics.csv",
+  raw: "raw.log",
   checkpoint: "checkpoint.json",
 } as const;
 
@@ -32,6 +34,9 @@ export interface Checkpoint {
   errors: number;
   /** Byte size of every derived file at this point. */
   files: Record<string, number>;
+  /** Machines whose `HEARTBEAT_LOSS` is written and not yet restored, with the last reading
+   * time of each loss, so that a restart does not raise them again; absent when none. */
+  heartbeat?: Record<string, number>;
 }
 
 /** Options of {@linkcode OutputFiles.open}. */
@@ -41,6 +46,10 @@ export interface OutputFilesOptions {
   /** Whether `stream_output.jsonl` is derived (replay: rewritten from the input) or the input
    * log (live: only ever appended, never cut but for a torn last line). */
   streamDerived: boolean;
+  /** Whether `structured_metrics.csv` (the device readings) is written: a derived file, cut
+   * back to the checkpoint like the others. Off, the file is neither created nor recorded in
+   * the checkpoint. @default {false} */
+  structured?: boolean;
 }
 
 /** Thrown when the data directory holds a checkpoint of another input. */
@@ -60,7 +69,12 @@ export interface BatchOutput {
   analysis?: string;
   anomalies?: string;
   errors?: string;
+  /** Only with {@linkcode OutputFilesOptions.structured}. */
+  structured?: string;
 }
+
+/** The output files, in the order a batch writes them. */
+const KEYS = ["stream", "errors", "structured", "analysis", "anomalies"] as const;
 
 const encoder = new TextEncoder();
 
@@ -70,7 +84,7 @@ export class OutputFiles {
   /** The checkpoint found on open, or null for a fresh start. */
   readonly resume: Checkpoint | null;
   readonly #source: string;
-  readonly #handles: Record<keyof BatchOutput, Deno.FsFile>;
+  readonly #handles: Partial<Record<keyof BatchOutput, Deno.FsFile>>;
   readonly #sizes: Record<keyof BatchOutput, number>;
   readonly #derived: (keyof BatchOutput)[];
   #reportAnomalies = -1;
@@ -80,7 +94,7 @@ export class OutputFiles {
     dir: string,
     source: string,
     resume: Checkpoint | null,
-    handles: Record<keyof BatchOutput, Deno.FsFile>,
+    handles: Partial<Record<keyof BatchOutput, Deno.FsFile>>,
     sizes: Record<keyof BatchOutput, number>,
     derived: (keyof BatchOutput)[],
   ) {
@@ -101,9 +115,12 @@ export class OutputFiles {
     }
     const derived: (keyof BatchOutput)[] = ["analysis", "anomalies", "errors"];
     if (options.streamDerived) derived.push("stream");
-    const handles = {} as Record<keyof BatchOutput, Deno.FsFile>;
-    const sizes = {} as Record<keyof BatchOutput, number>;
-    for (const key of ["stream", "analysis", "anomalies", "errors"] as const) {
+    if (options.structured) derived.push("structured");
+    const handles: Partial<Record<keyof BatchOutput, Deno.FsFile>> = {};
+    const sizes = { stream: 0, analysis: 0, anomalies: 0, errors: 0, structured: 0 };
+    const keys = ["stream", "analysis", "anomalies", "errors"] as (keyof BatchOutput)[];
+    if (options.structured) keys.push("structured");
+    for (const key of keys) {
       const path = join(dir, FILES[key]);
       const file = await Deno.open(path, { read: true, write: true, create: true });
       let size = (await file.stat()).size;
@@ -128,13 +145,20 @@ export class OutputFiles {
     return this.#sizes[key];
   }
 
+  /** Whether `structured_metrics.csv` is written. */
+  get structured(): boolean {
+    return this.#handles.structured !== undefined;
+  }
+
   /** Appends a batch's output, each file with one write. */
   async write(out: BatchOutput): Promise<void> {
-    for (const key of ["stream", "errors", "analysis", "anomalies"] as const) {
+    for (const key of KEYS) {
       const text = out[key];
       if (!text) continue;
+      const file = this.#handles[key];
+      if (!file) throw new Error(`${FILES[key]} is not open for writing`);
       const bytes = encoder.encode(text);
-      await writeAll(this.#handles[key], bytes);
+      await writeAll(file, bytes);
       this.#sizes[key] += bytes.length;
     }
   }
@@ -145,12 +169,18 @@ export class OutputFiles {
    * per `reportEveryMs` unless `final`.
    */
   async checkpoint(
-    counts: Omit<Checkpoint, "version" | "source" | "files">,
-    options: { final?: boolean; reportEveryMs?: number } = {},
+    counts: Omit<Checkpoint, "version" | "source" | "files" | "heartbeat">,
+    options: {
+      final?: boolean;
+      reportEveryMs?: number;
+      heartbeat?: Record<string, number> | null;
+    } = {},
   ): Promise<void> {
     const files: Record<string, number> = {};
     for (const key of this.#derived) files[FILES[key]] = this.#sizes[key];
     const cp: Checkpoint = { version: 1, source: this.#source, ...counts, files };
+    const lost = options.heartbeat;
+    if (lost && Object.keys(lost).length > 0) cp.heartbeat = lost;
     await replaceFile(join(this.dir, FILES.checkpoint), JSON.stringify(cp) + "\n");
     const due = options.final || Date.now() - this.#reportAt >= (options.reportEveryMs ?? 1000);
     if (counts.anomalies !== this.#reportAnomalies && due) {

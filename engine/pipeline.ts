@@ -6,26 +6,65 @@
  */
 import type { AnalysisResult, Analyzer } from "./analyzer.ts";
 import type { Batch } from "./batch.ts";
+import type { Clock } from "./clock.ts";
 import type { Logger } from "./logger.ts";
 import type { OutputFiles } from "./output_files.ts";
 import { formatReading } from "./reading_format.ts";
 import { CORE_CHANNELS, rowCells, rowColumns } from "./row_format.ts";
 import type { EngineState } from "./state.ts";
+import { STRUCTURED_HEADER, structuredMetricsLine } from "./structured_metrics.ts";
 import type { AnomalyEvent, ProcessedRow, Reading } from "./types.ts";
 
 /** A batch with what the analyzer made of it. */
 export interface AnalyzedBatch {
   batch: Batch;
   result: AnalysisResult;
+  /** The analyzer's lost heartbeats once this batch was analysed (for the checkpoint, which
+   * must describe the written batch, not the analyzer that may already be one ahead). */
+  heartbeat?: Record<string, number> | null;
+}
+
+/** A batch that may carry anomaly events its source raised itself (a serial device unplugged
+ * or back): they are written with the batch, before the analyzer's. */
+export interface EventfulBatch extends Batch {
+  events?: AnomalyEvent[];
+}
+
+/** Options of {@linkcode AnalysisStream}. */
+export interface AnalysisStreamOptions {
+  /** Live runs: after each batch that is not history, the analyzer's heartbeat is checked
+   * against this clock (see {@linkcode Analyzer.checkHeartbeat}); feed the stream with
+   * `withHeartbeatTicks` so that the check runs while nothing arrives. Without a clock, a
+   * heartbeat loss is found from event-time gaps only (replay). @default {none} */
+  clock?: Clock;
+  /** Told how long each batch's analysis took (ms, `performance.now()`) and for how many
+   * readings: `Metrics.observeKernel`, for `vigil_kernel_seconds_total`. @default {none} */
+  observeKernel?: (ms: number, readings: number) => void;
 }
 
 /** Runs each batch through an {@linkcode Analyzer}. */
 export class AnalysisStream extends TransformStream<Batch, AnalyzedBatch> {
-  constructor(analyzer: Analyzer) {
+  constructor(analyzer: Analyzer, options: AnalysisStreamOptions = {}) {
+    const clock = options.clock;
+    const observeKernel = options.observeKernel;
     super(
       {
-        transform: (batch, controller) =>
-          controller.enqueue({ batch, result: analyzer.analyze(batch.readings) }),
+        transform: (batch: EventfulBatch, controller) => {
+          const started = observeKernel ? performance.now() : 0;
+          const result = analyzer.analyze(batch.readings);
+          if (observeKernel && batch.readings.length > 0) {
+            observeKernel(performance.now() - started, batch.readings.length);
+          }
+          if (batch.events && batch.events.length > 0 && !batch.suppress) {
+            result.events.unshift(...batch.events.map((event) => ({ index: 0, event })));
+          }
+          if (clock && !batch.suppress) {
+            for (const event of analyzer.checkHeartbeat(clock.now())) {
+              result.events.push({ index: batch.readings.length, event });
+            }
+          }
+          controller.enqueue({ batch, result, heartbeat: analyzer.heartbeatState() });
+        },
       },
       { highWaterMark: 1 },
       { highWaterMark: 1 },
@@ -74,8 +113,9 @@ export class OutputSink extends WritableStream<AnalyzedBatch> {
     const listeners = options.listeners ?? [];
     const counts: PipelineCounts = { lines: 0, readings: 0, rows: 0, anomalies: 0, errors: 0 };
     let columns: string[] | null = null;
+    let heartbeat: Record<string, number> | null = null;
     super({
-      write: async ({ batch, result }) => {
+      write: async ({ batch, result, heartbeat: lost }) => {
         const { readings } = batch;
         if (columns === null && readings.length > 0) {
           columns = rowColumns({
@@ -97,6 +137,8 @@ export class OutputSink extends WritableStream<AnalyzedBatch> {
           state.countSource(options.sourceName, readings.length, batch.errors.length);
         }
         if (batch.suppress) return;
+        // A heartbeat tick that found nothing: no need to touch the disk.
+        if (batch.lines === 0 && readings.length === 0 && result.events.length === 0) return;
 
         for (const e of batch.errors) logger.warn("parser error", { line: e.line, error: e.error });
         for (const r of result.rejected) logger.warn("reading refused", r);
@@ -105,7 +147,13 @@ export class OutputSink extends WritableStream<AnalyzedBatch> {
           if (outputs.size("analysis") === 0) analysis = columns.join(",") + "\n";
           for (const { row } of result.rows) analysis += csvLine(rowCells(row, columns)) + "\n";
         }
+        let structured = "";
+        if (outputs.structured && readings.length > 0) {
+          if (outputs.size("structured") === 0) structured = STRUCTURED_HEADER + "\n";
+          for (const r of readings) structured += structuredMetricsLine(r) + "\n";
+        }
         await outputs.write({
+          structured,
           stream: batch.log
             ? readings.map(formatReading).join("\n") + (readings.length ? "\n" : "")
             : undefined,
@@ -119,7 +167,8 @@ export class OutputSink extends WritableStream<AnalyzedBatch> {
           analysis,
           anomalies: result.events.map((e) => JSON.stringify(e.event) + "\n").join(""),
         });
-        await outputs.checkpoint(counts, { reportEveryMs: options.reportEveryMs });
+        heartbeat = lost ?? null;
+        await outputs.checkpoint(counts, { reportEveryMs: options.reportEveryMs, heartbeat });
         for (const l of listeners) {
           l.readings?.(readings);
           if (l.row) { for (const { row } of result.rows) l.row(row); }
@@ -127,7 +176,7 @@ export class OutputSink extends WritableStream<AnalyzedBatch> {
         }
       },
       close: async () => {
-        await outputs.checkpoint(counts, { final: true });
+        await outputs.checkpoint(counts, { final: true, heartbeat });
       },
     }, { highWaterMark: 1 });
     this.#counts = counts;

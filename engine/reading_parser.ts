@@ -1,16 +1,18 @@
 /**
- * Line parsers for the input formats of the contract: JSONL, CSV (`,` or `;`) and the serial
- * key-value wire format. A parser never throws on bad input: it returns the error text, and the
- * caller logs and counts it.
+ * Line parsers for the input formats of the contract: JSONL, CSV (`,` or `;`), the serial
+ * key-value wire format, and `raw.log` (received `kv` lines with their receive times). A parser
+ * never throws on bad input: it returns the error text, and the caller logs and counts it.
  * @module
  */
+import { parseRawLine } from "./raw_line.ts";
 import type { Reading } from "./types.ts";
 
-/** An input format. */
-export type InputFormat = "json" | "csv" | "kv";
+/** An input format. `raw`: the lines of `raw.log`, each `<ISO receive time> <JSON string>`,
+ * whose strings are `kv` lines; the receive time is the reading's event time. */
+export type InputFormat = "json" | "csv" | "kv" | "raw";
 
 /** The input formats, for validation messages. */
-export const INPUT_FORMATS: readonly InputFormat[] = ["json", "csv", "kv"];
+export const INPUT_FORMATS: readonly InputFormat[] = ["json", "csv", "kv", "raw"];
 
 /** What a parser makes of one line: a reading, an error text, or `null` for a line to skip
  * (blank, or a CSV header). */
@@ -19,6 +21,10 @@ export type ParseResult = Reading | string | null;
 /** Parses one line at a time; CSV parsers keep the header between calls. */
 export interface LineParser {
   parse(line: string): ParseResult;
+  /** `raw` only, after each `parse`: the received line and receive time the parsed line
+   * carried, null when it could not be read. For `parser_errors.log`, so that a replayed
+   * rejection reads as the live one did. */
+  readonly received?: { line: string; time: number } | null;
 }
 
 /** Options of {@linkcode createLineParser}. */
@@ -63,6 +69,23 @@ export function parseTime(value: unknown): number | null {
 /** Creates the parser of `format`. */
 export function createLineParser(format: InputFormat, options: LineParserOptions = {}): LineParser {
   const max = options.maxLineLength ?? 65536;
+  if (format === "raw") {
+    // The limit applies to the received line, as live: its raw.log form is longer (time
+    // prefix, quotes, escapes of up to 6 characters each).
+    const inner = new RawLineParser(max);
+    const rawMax = max * 6 + 64;
+    return {
+      parse(line: string): ParseResult {
+        inner.received = null;
+        if (line.length > rawMax) return `line longer than ${rawMax} characters`;
+        if (line.trim() === "") return null;
+        return inner.parse(line);
+      },
+      get received() {
+        return inner.received;
+      },
+    };
+  }
   const inner = format === "json"
     ? new JsonLineParser()
     : format === "csv"
@@ -238,5 +261,28 @@ class KvLineParser implements LineParser {
     }
     if (n === 0 && status === null) return "no value and no state";
     return { timestamp: this.now(), machine, status, channels };
+  }
+}
+
+/** `raw.log` lines: the receive time becomes the event time of the `kv` line it carries. */
+class RawLineParser implements LineParser {
+  #time = 0;
+  readonly #kv = new KvLineParser(() => this.#time);
+
+  received: { line: string; time: number } | null = null;
+
+  constructor(readonly maxLineLength: number) {}
+
+  parse(text: string): ParseResult {
+    const raw = parseRawLine(text);
+    this.received = typeof raw === "string" ? null : raw;
+    if (typeof raw === "string") return raw;
+    // As live (createLineParser's checks on the received line).
+    if (raw.line.length > this.maxLineLength) {
+      return `line longer than ${this.maxLineLength} characters`;
+    }
+    if (raw.line.trim() === "") return null;
+    this.#time = raw.time;
+    return this.#kv.parse(raw.line);
   }
 }

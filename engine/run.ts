@@ -5,7 +5,8 @@
  */
 import { Analyzer } from "./analyzer.ts";
 import type { Batch } from "./batch.ts";
-import { type ChannelConfig, MACHINE_CHANNELS } from "./channel_config.ts";
+import { type ChannelConfig, DEVICE_CHANNELS, MACHINE_CHANNELS } from "./channel_config.ts";
+import type { Clock } from "./clock.ts";
 import { WasmKernel } from "./kernel_wasm.ts";
 import type { Kernel, KernelOptions } from "./kernel_types.ts";
 import type { Logger } from "./logger.ts";
@@ -31,9 +32,25 @@ export interface RunOptions {
   kernel?: KernelOptions;
   /** @default {10000} */
   processingIntervalMs?: number;
-  /** Channel limits over {@linkcode MACHINE_CHANNELS}. @default {{}} */
+  /**
+   * What is monitored: `machine` (channels {@linkcode MACHINE_CHANNELS}) or `device` (the
+   * serial device: {@linkcode DEVICE_CHANNELS} with hysteresis, `HEARTBEAT_*` and
+   * `DEVICE_STATUS` events, and `structured_metrics.csv`); any other value runs as `machine`.
+   * @default {"machine"}
+   */
+  profile?: "machine" | "vibration" | "device";
+  /** Channel limits over the profile's channels, merged per channel. @default {{}} */
   channels?: Record<string, ChannelConfig>;
+  /** Heartbeat timeout, ms; null: no heartbeat events. @default {5000 for the device profile,
+   * else null} */
+  heartbeatTimeoutMs?: number | null;
+  /** Live runs: the clock of heartbeat checks (see {@linkcode AnalysisStreamOptions.clock}).
+   * @default {none: event-time gaps only} */
+  heartbeatClock?: Clock;
   listeners?: PipelineListener[];
+  /** Told of each batch's analysis time (see {@linkcode AnalysisStreamOptions.observeKernel}).
+   * @default {none} */
+  observeKernel?: (ms: number, readings: number) => void;
   /** The `/health` source entry to count readings under. */
   sourceName?: string;
   /** Use this kernel instead of a new WASM one (tests compare against the reference). */
@@ -52,20 +69,28 @@ export interface Run {
 
 /** Opens a run: outputs cut back to the last checkpoint, a fresh kernel and analyzer. */
 export async function openRun(options: RunOptions): Promise<Run> {
+  // Only `device` changes what a run does here; any other profile runs the machine channels.
+  const device = options.profile === "device";
   const outputs = await OutputFiles.open(options.dataDir, {
     source: options.source,
     streamDerived: options.streamDerived,
+    structured: device,
   });
   try {
     const kernel = options.kernelInstance ?? new WasmKernel(options.kernel);
-    const channels = { ...MACHINE_CHANNELS };
+    const channels = { ...(device ? DEVICE_CHANNELS : MACHINE_CHANNELS) };
     for (const [name, c] of Object.entries(options.channels ?? {})) {
       channels[name] = { ...channels[name], ...c };
     }
     const analyzer = new Analyzer(kernel, {
       processingIntervalMs: options.processingIntervalMs,
       channels,
+      heartbeatTimeoutMs: options.heartbeatTimeoutMs === undefined
+        ? (device ? 5000 : null)
+        : options.heartbeatTimeoutMs,
+      deviceStatus: device,
     });
+    if (outputs.resume?.heartbeat) analyzer.resumeHeartbeat(outputs.resume.heartbeat);
     const resumeLines = outputs.resume?.lines ?? 0;
     options.logger.info(outputs.resume ? "resuming from checkpoint" : "starting fresh", {
       source: options.source,
@@ -85,7 +110,12 @@ export async function openRun(options: RunOptions): Promise<Run> {
           sourceName: options.sourceName,
         });
         try {
-          await source.pipeThrough(new AnalysisStream(analyzer)).pipeTo(sink);
+          await source.pipeThrough(
+            new AnalysisStream(analyzer, {
+              clock: options.heartbeatClock,
+              observeKernel: options.observeKernel,
+            }),
+          ).pipeTo(sink);
         } finally {
           outputs.close();
         }

@@ -26,7 +26,8 @@ export interface MachineView {
 /** State of one source, for `/health`. */
 export interface SourceHealth {
   name: string;
-  state: "starting" | "running" | "finished" | "error";
+  /** `disconnected`: a device that went away and is being retried (counts as degraded). */
+  state: "starting" | "running" | "finished" | "disconnected" | "error";
   readings: number;
   errors: number;
   detail?: string;

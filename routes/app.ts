@@ -12,6 +12,7 @@ import {
   type EventHub,
   type HistoryStore,
   type Logger,
+  type Metrics,
   NotControllableError,
   nullLogger,
   StatusTransitionError,
@@ -26,6 +27,8 @@ import { eventsRoutes } from "./events.ts";
 import { healthRoutes } from "./health.ts";
 import { historyRoutes } from "./history.ts";
 import { machinesRoutes } from "./machines.ts";
+import { staticRoutes } from "./static.ts";
+import { metricsRoutes } from "./metrics.ts";
 import { limitBody, requestLog, requireToken } from "./middleware.ts";
 import { statusRoutes } from "./status.ts";
 
@@ -51,6 +54,9 @@ export interface ApiOptions {
   /** The live fan-out behind `GET /events`; without it `/events` is not mounted.
    * @default {undefined} */
   events?: EventHub;
+  /** The registry behind `GET /metrics`; without it `/metrics` is not mounted.
+   * @default {undefined} */
+  metrics?: Metrics;
 }
 
 /** The status of an error the API expects (a client mistake, a refused change), else `undefined`. */
@@ -65,8 +71,9 @@ function statusOf(err: Error): ContentfulStatusCode | undefined {
 /**
  * The API app over `state`. Serve it with `Deno.serve(app.fetch)`, or call `app.request()` in
  * tests. Routes: `GET /data`, `GET|POST /status`, `GET /machines`, `GET /anomalies`,
- * `GET /health`, and `/control`, `/history`, `/analytics`, `GET /events` when their
- * options are given; all take and give JSON, errors as `{"success": false, "error": "…"}`.
+ * `GET /health`, and `/control`, `/history`, `/analytics`, `GET /events`, `GET /metrics` when
+ * their options are given; all take and give JSON (but `/events` and `/metrics`), errors as
+ * `{"success": false, "error": "…"}`.
  * @throws {RangeError} for an empty `token` or a `maxBodyBytes` that is not a positive integer.
  */
 export function createApp(state: EngineState, options: ApiOptions = {}): Hono {
@@ -94,6 +101,9 @@ export function createApp(state: EngineState, options: ApiOptions = {}): Hono {
     app.route("/analytics", analyticsRoutes(options.history));
   }
   if (options.events) app.route("/events", eventsRoutes(options.events));
+  // The dashboard (`GET /`, `GET /assets/*`): embedded files, no option needed.
+  app.route("/", staticRoutes());
+  if (options.metrics) app.route("/metrics", metricsRoutes(options.metrics));
 
   app.notFound((c) =>
     c.json<ErrorBody>(

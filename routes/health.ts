@@ -12,7 +12,9 @@ export function healthRoutes(state: EngineState): Hono {
     return c.json({
       success: true,
       // Still 200 when degraded: the API itself is alive; callers read `status`.
-      status: sources.some((s) => s.state === "error") ? "degraded" : "ok",
+      status: sources.some((s) => s.state === "error" || s.state === "disconnected")
+        ? "degraded"
+        : "ok",
       uptime_s: Math.round(Date.now() - state.startedAt) / 1000,
       sources,
       totals: { ...state.totals },

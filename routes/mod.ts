@@ -3,3 +3,4 @@
  * @module
  */
 export { type ApiOptions, createApp } from "./app.ts";
+export { ASSET_NAMES, staticRoutes } from "./static.ts";

@@ -15,3 +15,12 @@ export {
 export { type GenerateOptions, generateReadings } from "./generate.ts";
 export { SimulatorSource, type SimulatorSourceOptions } from "./simulator_source.ts";
 export { createGaussian, createPrng, type Random, randomSeed } from "./prng.ts";
+export {
+  type ScheduledVibrationFault,
+  VIBRATION_FAULTS,
+  type VibrationFault,
+  type VibrationFrame,
+  VibrationSimulator,
+  type VibrationSimulatorOptions,
+  type VibrationTick,
+} from "./vibration_simulator.ts";
