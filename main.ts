@@ -43,10 +43,14 @@ import { MachineSimulator, SimulatorSource } from "./simulator/mod.ts";
 const USAGE = `usage: main.ts <command> [flags]
 commands:
   start [flags]          live engine: source, pipeline, outputs and the HTTP API
-  replay FILE [flags]    process a recorded JSONL or CSV file as fast as it can
-flags: see README.md (--source, --machines, --seed, --interval, --processing-interval, --window,
-  --format, --data-dir, --host, --port, --config, --token, --z-threshold, --model-size,
-  --fault-rate, --simulator-only, --processor-only)`;
+  replay FILE [flags]    process a recorded JSONL, CSV, kv or raw.log file as fast as it can
+  emulate --port PATH    serial device emulator (--scenario, --rate, --seed, --count, --baud, …)
+  train --input FILE [--features a,b,c] --out MODEL.json [--seed N] [--trees 100] [--max-samples 256]
+  score --model MODEL.json --input FILE [--out FILE]
+flags of start and replay: see README.md (--source, --profile, --machines, --seed, --interval,
+  --processing-interval, --window, --format, --baud, --data-dir, --host, --port, --config,
+  --token, --z-threshold, --model-size, --fault-rate, --heartbeat-timeout, --webhook,
+  --simulator-only, --processor-only)`;
 
 /** Runs the CLI; resolves with the exit code. */
 export async function main(args: readonly string[]): Promise<number> {
@@ -73,7 +77,9 @@ export async function main(args: readonly string[]): Promise<number> {
         return await scoreCommand(rest);
       default:
         throw new ConfigError(
-          `unknown command ${JSON.stringify(command)}; commands: start, replay`,
+          `unknown command ${
+            JSON.stringify(command)
+          }; commands: start, replay, emulate, train, score`,
         );
     }
   } catch (e) {
