@@ -21,8 +21,10 @@ import {
   HistoryStore,
   type Logger,
   Metrics,
+  ModelError,
   openRun,
   parseFlags,
+  parseModel,
   type PipelineListener,
   readConfigFile,
   type Reading,
@@ -34,6 +36,7 @@ import {
   SerialSource,
   systemClock,
   trainCommand,
+  WasmIsolationForest,
   WebhookSink,
   withHeartbeatTicks,
 } from "./engine/mod.ts";
@@ -98,7 +101,34 @@ export async function main(args: readonly string[]): Promise<number> {
   }
 }
 
-async function configOf(args: readonly string[], positionals: number): Promise<EngineConfig> {
+/** The engine's configuration plus what the CLI loaded for it. */
+type CliConfig = EngineConfig & {
+  /** The `--model` isolation forest, ready to score; null without `--model`. */
+  forest: WasmIsolationForest | null;
+};
+
+/** `--model FILE`: read, validated and loaded into WASM; any problem exits 2 naming the file. */
+async function loadForest(path: string): Promise<WasmIsolationForest> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new ConfigError(`bad value for --model: ${JSON.stringify(path)} does not exist`);
+    }
+    throw e;
+  }
+  try {
+    return new WasmIsolationForest(parseModel(text));
+  } catch (e) {
+    if (e instanceof ModelError || e instanceof RangeError) {
+      throw new ConfigError(`bad value for --model: ${JSON.stringify(path)}: ${e.message}`);
+    }
+    throw e;
+  }
+}
+
+async function configOf(args: readonly string[], positionals: number): Promise<CliConfig> {
   const { flags, positional } = parseFlags(args);
   if (positional.length > positionals) {
     throw new ConfigError(`unexpected argument ${JSON.stringify(positional[positionals])}`);
@@ -107,7 +137,7 @@ async function configOf(args: readonly string[], positionals: number): Promise<E
   const config = resolveConfig(flags, file, { VIGIL_TOKEN: envToken() }, {
     input: positionals === 1 ? positional[0] : undefined,
   });
-  if (config.model) throw new ConfigError("--model: isolation-forest scoring is not available yet");
+  const forest = config.model ? await loadForest(config.model) : null;
   if (config.profile === "vibration") {
     throw new ConfigError(
       `--profile ${config.profile} is not available yet; allowed: machine, device`,
@@ -132,7 +162,7 @@ async function configOf(args: readonly string[], positionals: number): Promise<E
       `--source ${config.source.kind}: not available yet; allowed: simulator, serial:PATH, file:PATH`,
     );
   }
-  return config;
+  return { ...config, forest };
 }
 
 function envToken(): string | undefined {
@@ -152,7 +182,7 @@ function loggers(dataDir: string) {
   };
 }
 
-function runOptions(config: EngineConfig, state: EngineState, logger: Logger) {
+function runOptions(config: CliConfig, state: EngineState, logger: Logger) {
   return {
     dataDir: config.dataDir,
     state,
@@ -163,6 +193,7 @@ function runOptions(config: EngineConfig, state: EngineState, logger: Logger) {
       ? undefined
       : config.heartbeatTimeout * 1000,
     channels: config.channels,
+    isolationForest: config.forest ?? undefined,
     kernel: {
       window: config.window,
       modelSize: config.modelSize,
@@ -172,7 +203,7 @@ function runOptions(config: EngineConfig, state: EngineState, logger: Logger) {
 }
 
 /** `replay FILE`: the whole file through the pipeline, then one JSON summary line. */
-async function replay(path: string, config: EngineConfig): Promise<number> {
+async function replay(path: string, config: CliConfig): Promise<number> {
   const abs = isAbsolute(path) ? path : resolve(path);
   try {
     if (!(await Deno.stat(abs)).isFile) throw new ConfigError(`replay: ${path} is not a file`);
@@ -212,7 +243,7 @@ async function replay(path: string, config: EngineConfig): Promise<number> {
 }
 
 /** `start`: the live engine until SIGINT or SIGTERM. */
-async function start(config: EngineConfig): Promise<number> {
+async function start(config: CliConfig): Promise<number> {
   await Deno.mkdir(join(config.dataDir, "logs"), { recursive: true });
   const logs = loggers(config.dataDir);
   const state = new EngineState();
@@ -397,7 +428,7 @@ async function start(config: EngineConfig): Promise<number> {
  * before parsing; `/health` follows the device's connection.
  */
 async function serialPipeline(
-  config: EngineConfig,
+  config: CliConfig,
   path: string,
   state: EngineState,
   logger: Logger,

@@ -28,6 +28,23 @@ export interface AnalyzerOptions {
   /** Raise `DEVICE_STATUS` from `WARNING_*`, `CRITICAL_*` and `OFFLINE` states (see
    * {@linkcode DeviceStatusTracker}). @default {false} */
   deviceStatus?: boolean;
+  /** Scores every reading that carries all of the model's features (one call per batch) and
+   * raises `ISOLATION_FOREST` when its `decision_function` turns negative; rows get
+   * `anomaly_score`. @default {undefined} (no model) */
+  isolationForest?: IsolationScorer;
+}
+
+/**
+ * What the analyzer needs of an isolation forest: `WasmIsolationForest` (engine) or a test's
+ * reference. `scoreBatch` scores `n ≤ batchCapacity` row-major records in model feature order.
+ */
+export interface IsolationScorer {
+  readonly model: { readonly features: readonly string[]; readonly offset: number };
+  readonly batchCapacity: number;
+  scoreBatch(
+    x: Float64Array,
+    n: number,
+  ): { scoreSamples: ArrayLike<number>; decisionFunction: ArrayLike<number> };
 }
 
 /** What one {@linkcode Analyzer.analyze} call produced. */
@@ -47,6 +64,10 @@ interface MachineState {
   bucket: number;
   /** The last `window` statuses, oldest first. */
   statuses: (string | null)[];
+  /** `score_samples` of the machine's last scored reading; NaN before any. */
+  score: number;
+  /** Whether that reading was an outlier (`decision_function < 0`): the alarm's state. */
+  outlier: boolean;
 }
 
 /** The alarms that are states (hysteresis keeps one counter per stream for each). */
@@ -76,6 +97,12 @@ export class Analyzer {
   readonly #heartbeat: HeartbeatMonitor | null;
   readonly #deviceStatus: DeviceStatusTracker | null;
   readonly #window: number;
+  readonly #forest: IsolationScorer | null;
+  /** The batch's feature rows for the forest (reused; `batchCapacity` records). */
+  readonly #features: Float64Array;
+  /** Per reading of the batch being analysed: score and decision, NaN when not scored. */
+  #scores = new Float64Array(0);
+  #decisions = new Float64Array(0);
   #zThreshold: number;
   // Kernel input, reused for every slice.
   readonly #inStream: Int32Array;
@@ -96,6 +123,10 @@ export class Analyzer {
     const heartbeat = options.heartbeatTimeoutMs ?? null;
     this.#heartbeat = heartbeat === null ? null : new HeartbeatMonitor({ timeoutMs: heartbeat });
     this.#deviceStatus = options.deviceStatus ? new DeviceStatusTracker() : null;
+    this.#forest = options.isolationForest ?? null;
+    this.#features = new Float64Array(
+      this.#forest ? this.#forest.batchCapacity * this.#forest.model.features.length : 0,
+    );
     const cap = kernel.options.batchCapacity;
     this.#inStream = new Int32Array(cap);
     this.#inTime = new Float64Array(cap);
@@ -136,6 +167,7 @@ export class Analyzer {
   /** Analyses readings in order. */
   analyze(readings: readonly Reading[]): AnalysisResult {
     const result: AnalysisResult = { rows: [], events: [], rejected: [] };
+    if (this.#forest) this.#scoreAll(readings);
     const cap = this.#kernel.options.batchCapacity;
     const entryOf: number[] = []; // first kernel entry of each reading in the slice, -1 if refused
     let sliceStart = 0;
@@ -178,10 +210,55 @@ export class Analyzer {
     return result;
   }
 
+  /**
+   * Scores the batch's readings that carry every model feature, `batchCapacity` at a time (one
+   * WASM call each); the others get NaN. A reading with a non-finite feature cannot reach here
+   * (the parsers refuse NaN and Infinity).
+   */
+  #scoreAll(readings: readonly Reading[]): void {
+    const forest = this.#forest!;
+    const names = forest.model.features;
+    const d = names.length;
+    if (this.#scores.length < readings.length) {
+      this.#scores = new Float64Array(readings.length);
+      this.#decisions = new Float64Array(readings.length);
+    }
+    this.#scores.fill(NaN, 0, readings.length);
+    this.#decisions.fill(NaN, 0, readings.length);
+    const x = this.#features;
+    const indexOf: number[] = [];
+    const flush = () => {
+      if (indexOf.length === 0) return;
+      const { scoreSamples, decisionFunction } = forest.scoreBatch(x, indexOf.length);
+      for (let k = 0; k < indexOf.length; k++) {
+        this.#scores[indexOf[k]!] = scoreSamples[k]!;
+        this.#decisions[indexOf[k]!] = decisionFunction[k]!;
+      }
+      indexOf.length = 0;
+    };
+    for (let i = 0; i < readings.length; i++) {
+      const channels = readings[i]!.channels;
+      const at = indexOf.length * d;
+      let complete = true;
+      for (let j = 0; j < d; j++) {
+        const v = channels[names[j]!];
+        if (v === undefined) {
+          complete = false;
+          break;
+        }
+        x[at + j] = v;
+      }
+      if (!complete) continue;
+      indexOf.push(i);
+      if (indexOf.length === forest.batchCapacity) flush();
+    }
+    flush();
+  }
+
   #machine(id: string): MachineState {
     let m = this.#machines.get(id);
     if (!m) {
-      m = { streams: new Map(), bucket: -Infinity, statuses: [] };
+      m = { streams: new Map(), bucket: -Infinity, statuses: [], score: NaN, outlier: false };
       this.#machines.set(id, m);
     }
     return m;
@@ -282,6 +359,16 @@ export class Analyzer {
         result.events.push({ index, event });
       }
     }
+    if (this.#forest && !Number.isNaN(this.#decisions[index]!)) {
+      const decision = this.#decisions[index]!;
+      m.score = this.#scores[index]!;
+      // A state like the other alarms: raised once when the machine turns anomalous.
+      if (decision < 0 && !m.outlier) {
+        iso ||= new Date(r.timestamp).toISOString();
+        result.events.push({ index, event: this.#forestEvent(r, iso, m.score, decision) });
+      }
+      m.outlier = decision < 0;
+    }
     const bucket = Math.floor(r.timestamp / this.#interval);
     if (bucket !== m.bucket) {
       m.bucket = bucket;
@@ -295,6 +382,22 @@ export class Analyzer {
    * clear after `clearAfter` consecutive normal readings (`clearing`). A reading still within
    * `clearBand` of a limit is neither alarming nor normal: it holds the count at 0.
    */
+  #forestEvent(r: Reading, iso: string, score: number, decision: number): AnomalyEvent {
+    const forest = this.#forest!;
+    return {
+      timestamp: iso,
+      machine: r.machine,
+      type: "ISOLATION_FOREST",
+      severity: "WARNING",
+      channel: null,
+      value: round(score, 6),
+      threshold: forest.model.offset,
+      description: `Isolation forest: ${forest.model.features.join(", ")} look anomalous (score ${
+        score.toFixed(4)
+      }, decision ${decision.toFixed(4)} < 0).`,
+    };
+  }
+
   #hysteresis(
     stream: number,
     live: number,
@@ -554,6 +657,7 @@ export class Analyzer {
       status_changes: changes,
       health_score: round(Math.max(0, Math.min(1, health)), 2),
       alerts,
+      ...(this.#forest && !Number.isNaN(m.score) ? { anomaly_score: round(m.score, 6) } : {}),
     } satisfies ProcessedRow;
   }
 }

@@ -99,6 +99,9 @@ export interface OutputSinkOptions {
   sourceName?: string;
   /** Least interval between `anomaly_report.json` rewrites, ms. @default {1000} */
   reportEveryMs?: number;
+  /** Whether rows end with `anomaly_score` (an isolation-forest model is loaded).
+   * @default {false} */
+  anomalyScore?: boolean;
 }
 
 /**
@@ -119,6 +122,7 @@ export class OutputSink extends WritableStream<AnalyzedBatch> {
         const { readings } = batch;
         if (columns === null && readings.length > 0) {
           columns = rowColumns({
+            anomalyScore: options.anomalyScore ?? false,
             extraChannels: Object.keys(readings[0]!.channels).filter((c) =>
               !(CORE_CHANNELS as readonly string[]).includes(c)
             ),

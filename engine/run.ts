@@ -3,7 +3,7 @@
  * builds the kernel and analyzer, and pumps a source of batches through the pipeline.
  * @module
  */
-import { Analyzer } from "./analyzer.ts";
+import { Analyzer, type IsolationScorer } from "./analyzer.ts";
 import type { Batch } from "./batch.ts";
 import { type ChannelConfig, DEVICE_CHANNELS, MACHINE_CHANNELS } from "./channel_config.ts";
 import type { Clock } from "./clock.ts";
@@ -51,6 +51,9 @@ export interface RunOptions {
   /** Told of each batch's analysis time (see {@linkcode AnalysisStreamOptions.observeKernel}).
    * @default {none} */
   observeKernel?: (ms: number, readings: number) => void;
+  /** Score readings with this isolation forest (`--model`); rows get `anomaly_score`.
+   * @default {undefined} */
+  isolationForest?: IsolationScorer;
   /** The `/health` source entry to count readings under. */
   sourceName?: string;
   /** Use this kernel instead of a new WASM one (tests compare against the reference). */
@@ -89,6 +92,7 @@ export async function openRun(options: RunOptions): Promise<Run> {
         ? (device ? 5000 : null)
         : options.heartbeatTimeoutMs,
       deviceStatus: device,
+      isolationForest: options.isolationForest,
     });
     if (outputs.resume?.heartbeat) analyzer.resumeHeartbeat(outputs.resume.heartbeat);
     const resumeLines = outputs.resume?.lines ?? 0;
@@ -108,6 +112,7 @@ export async function openRun(options: RunOptions): Promise<Run> {
           logger: options.logger,
           listeners: options.listeners,
           sourceName: options.sourceName,
+          anomalyScore: options.isolationForest !== undefined,
         });
         try {
           await source.pipeThrough(
