@@ -37,11 +37,17 @@ import {
   systemClock,
   trainCommand,
   WasmIsolationForest,
+  WasmVibrationFeatures,
   WebhookSink,
   withHeartbeatTicks,
 } from "./engine/mod.ts";
 import { createApp } from "./routes/mod.ts";
-import { MachineSimulator, SimulatorSource } from "./simulator/mod.ts";
+import {
+  MachineSimulator,
+  SimulatorSource,
+  VibrationSimulator,
+  VibrationSource,
+} from "./simulator/mod.ts";
 
 const USAGE = `usage: main.ts <command> [flags]
 commands:
@@ -138,10 +144,8 @@ async function configOf(args: readonly string[], positionals: number): Promise<C
     input: positionals === 1 ? positional[0] : undefined,
   });
   const forest = config.model ? await loadForest(config.model) : null;
-  if (config.profile === "vibration") {
-    throw new ConfigError(
-      `--profile ${config.profile} is not available yet; allowed: machine, device`,
-    );
+  if (config.profile === "vibration" && config.simulatorOnly) {
+    throw new ConfigError("--profile vibration: --simulator-only is for the machine profile");
   }
   if (config.profile === "device" && config.source.kind === "simulator" && positionals === 0) {
     throw new ConfigError(
@@ -251,7 +255,16 @@ async function start(config: CliConfig): Promise<number> {
   const onSignal = () => stop.abort();
   Deno.addSignalListener("SIGINT", onSignal);
   Deno.addSignalListener("SIGTERM", onSignal);
-  const simulator = config.source.kind === "simulator" && !config.processorOnly
+  const simulated = config.source.kind === "simulator" && !config.processorOnly;
+  // The vibration profile simulates waveforms and turns each frame into one feature reading.
+  const vibration = simulated && config.profile === "vibration"
+    ? new VibrationSimulator({
+      machines: config.machines,
+      seed: config.seed ?? undefined,
+      faultRate: config.faultRate,
+    })
+    : null;
+  const simulator = simulated && config.profile !== "vibration"
     ? new MachineSimulator({
       machines: config.machines,
       seed: config.seed ?? undefined,
@@ -260,7 +273,7 @@ async function start(config: CliConfig): Promise<number> {
     : null;
   // The simulator's source starts only after history is re-read; a pause asked for before
   // that is remembered and applied when it starts.
-  let simSource: SimulatorSource | null = null;
+  let simSource: { paused: boolean } | null = null;
   let pausedWanted = false;
   const pauseSwitch = {
     get paused() {
@@ -272,16 +285,30 @@ async function start(config: CliConfig): Promise<number> {
     },
   };
   const liveReadings = () => {
-    simSource = new SimulatorSource({
+    if (vibration) {
+      const source = new VibrationSource({
+        simulator: vibration,
+        extractor: new WasmVibrationFeatures({ batchCapacity: Math.max(64, config.machines) }),
+        signal: stop.signal,
+      });
+      source.paused = pausedWanted;
+      simSource = source;
+      state.setSource({ name: "simulator", state: "running", readings: 0, errors: 0 });
+      return source.readable;
+    }
+    const source = new SimulatorSource({
       simulator: simulator!,
       intervalMs: config.interval * 1000,
       signal: stop.signal,
     });
-    simSource.paused = pausedWanted;
-    state.setController(simSource);
+    source.paused = pausedWanted;
+    simSource = source;
+    state.setController(source);
     state.setSource({ name: "simulator", state: "running", readings: 0, errors: 0 });
-    return simSource.readable;
+    return source.readable;
   };
+  // The simulator's knobs for /control (anomaly level, fault rate), whichever profile runs.
+  const knobs = simulator ?? vibration;
   let setZThreshold: ((z: number) => void) | undefined;
   // Every processed reading with its results, for /history and /analytics.
   const history = config.simulatorOnly ? null : new HistoryStore({
@@ -345,12 +372,12 @@ async function start(config: CliConfig): Promise<number> {
       ...runOptions(config, state, logs.processor),
       source: "log",
       streamDerived: false,
-      sourceName: simulator ? "simulator" : "log",
+      sourceName: knobs ? "simulator" : "log",
       listeners,
       observeKernel: (ms, n) => metrics.observeKernel(ms, n),
     });
     setZThreshold = (z) => run.analyzer.setZThreshold(z);
-    if (!simulator) state.setSource({ name: "log", state: "running", readings: 0, errors: 0 });
+    if (!knobs) state.setSource({ name: "log", state: "running", readings: 0, errors: 0 });
     const logSource = new FileSource(join(config.dataDir, FILES.stream), {
       format: "json",
       suppressLines: run.resumeLines,
@@ -358,7 +385,7 @@ async function start(config: CliConfig): Promise<number> {
       follow: config.processorOnly,
       signal: stop.signal,
     });
-    const source = simulator
+    const source = knobs
       ? concatStreams(
         logSource.readable,
         () => liveReadings().pipeThrough(new ReadingBatchStream()),
@@ -375,8 +402,8 @@ async function start(config: CliConfig): Promise<number> {
   const control = new EngineControl({
     setZThreshold,
     zThreshold: config.zThreshold,
-    simulator: simulator ?? undefined,
-    source: simulator ? pauseSwitch : undefined,
+    simulator: knobs ?? undefined,
+    source: knobs ? pauseSwitch : undefined,
     modelSize: config.modelSize,
     window: config.window,
   });

@@ -88,3 +88,30 @@ export function channelCode(channel: string): string {
 export function channelLabel(channel: string, config: ChannelConfig | undefined): string {
   return config?.label ?? channel.charAt(0).toUpperCase() + channel.slice(1).replace(/_/g, " ");
 }
+
+/**
+ * The `vibration` profile's channels: features of each frame (engine/vibration_types.ts). Limits
+ * from the simulator's healthy and faulty ranges (20 machines × 200 frames, anomaly level 0):
+ * healthy rms 0.59–0.90 m/s² vs imbalance 1.7–3.0; the 2× band 0.014–0.064 vs misalignment
+ * 0.41–2.1; the 100–500 Hz harmonics 0.0003–0.0008 vs looseness 0.063–0.16; the 1–2 kHz band
+ * 0.0009–0.0017 vs a bearing defect 0.013–0.061. Each limit sits between the two, and an alarm
+ * clears after 3 normal frames so a fault's on-off flicker is one alarm.
+ */
+export const VIBRATION_CHANNELS: Readonly<Record<string, ChannelConfig>> = {
+  rms: { label: "RMS vibration", unit: " m/s²", normal: [0.3, 1.2], alert: [0, 2], clearAfter: 3 },
+  band_energy_3: {
+    label: "2× band energy (misalignment)",
+    alert: [0, 0.25],
+    clearAfter: 3,
+  },
+  band_energy_5: {
+    label: "Harmonics band energy (looseness)",
+    alert: [0, 0.02],
+    clearAfter: 3,
+  },
+  band_energy_7: {
+    label: "Bearing band energy",
+    alert: [0, 0.008],
+    clearAfter: 3,
+  },
+};

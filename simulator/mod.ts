@@ -24,3 +24,8 @@ export {
   type VibrationSimulatorOptions,
   type VibrationTick,
 } from "./vibration_simulator.ts";
+export {
+  featureReadings,
+  VibrationSource,
+  type VibrationSourceOptions,
+} from "./vibration_source.ts";
