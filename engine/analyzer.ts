@@ -32,6 +32,45 @@ export interface AnalyzerOptions {
    * raises `ISOLATION_FOREST` when its `decision_function` turns negative; rows get
    * `anomaly_score`. @default {undefined} (no model) */
   isolationForest?: IsolationScorer;
+  /**
+   * Fill {@linkcode AnalysisResult.values} with every reading's per-channel kernel results (for
+   * the history store). Off, nothing is copied: replay stays as fast as without it.
+   * @default {false}
+   */
+  readingValues?: boolean;
+}
+
+/**
+ * Per-reading, per-channel kernel results of one {@linkcode Analyzer.analyze} call.
+ *
+ * Layout: one entry per (accepted reading, channel), in reading order and, within a reading, in
+ * the order `for (const name in reading.channels)` visits its channels (the order the kernel
+ * got them). Reading `i` of the batch owns entries `first[i] … first[i] + k - 1` (`k` its
+ * channels); `first[i]` is -1 for a refused reading, which has none. Arrays may be longer than
+ * needed: only `first[0 … readings.length-1]` and entries `0 … count-1` are meaningful.
+ *
+ * The arrays are reused: the analyzer keeps two sets and alternates between them, so one
+ * call's values stay valid until the second `analyze` call after it. That covers the pipeline,
+ * where at most one batch is being written while the next is analysed (highWaterMark 1); a
+ * consumer that keeps values longer must copy them. Each set grows (doubling) to the largest
+ * batch seen, so memory is bounded by the batch size, and nothing is allocated per reading.
+ */
+export interface ReadingValues {
+  /** Meaningful entries. */
+  count: number;
+  /** First entry of each reading of the batch, -1 for a refused one. */
+  first: Int32Array;
+  /** The moving average over the last `window` readings (the kernel exposes no model mean). */
+  mean: Float64Array;
+  /** Population standard deviation over the same window. */
+  std: Float64Array;
+  /** Z-score against the stream's model before the reading entered it. */
+  zscore: Float64Array;
+  /** Kernel {@linkcode FLAG} bits: `FLAG.ZSCORE` is the anomaly flag (|z| > threshold with a
+   * full model), `FLAG.MODEL_FULL` whether the model was full. */
+  flags: Uint32Array;
+  /** The z threshold in force for this whole call (it changes only between calls). */
+  zThreshold: number;
 }
 
 /**
@@ -55,6 +94,8 @@ export interface AnalysisResult {
   events: { index: number; event: AnomalyEvent }[];
   /** Readings refused (e.g. stream capacity exhausted), with the reason. */
   rejected: { index: number; error: string }[];
+  /** Per-reading results, only with {@linkcode AnalyzerOptions.readingValues}. */
+  values?: ReadingValues;
 }
 
 interface MachineState {
@@ -72,6 +113,49 @@ interface MachineState {
 
 /** The alarms that are states (hysteresis keeps one counter per stream for each). */
 const ALARMS = [FLAG.HIGH, FLAG.LOW, FLAG.RAPID, FLAG.ZSCORE, FLAG.DEVIATION] as const;
+
+/**
+ * A reading in an event description: two decimals ("95.50"), or three significant digits for a
+ * small non-zero value (a band energy of 0.00044 is not "0.00").
+ */
+function formatValue(x: number): string {
+  return x !== 0 && Math.abs(x) < 0.1 ? x.toPrecision(3) : x.toFixed(2);
+}
+
+/** A limit in an event description: one decimal ("80.0"), or exactly as configured when one
+ * decimal would change it (0.25, 0.008). */
+function formatLimit(x: number): string {
+  return Number(x.toFixed(1)) === x ? x.toFixed(1) : String(x);
+}
+
+function emptyValues(zThreshold: number): ReadingValues {
+  return {
+    count: 0,
+    first: new Int32Array(0),
+    mean: new Float64Array(0),
+    std: new Float64Array(0),
+    zscore: new Float64Array(0),
+    flags: new Uint32Array(0),
+    zThreshold,
+  };
+}
+
+/** Makes room for `entries` entries, keeping the ones already filled (doubling). */
+function growValues(v: ReadingValues, entries: number): void {
+  if (v.mean.length >= entries) return;
+  const size = Math.max(entries, 2 * v.mean.length, 64);
+  const grow = (a: Float64Array) => {
+    const b = new Float64Array(size);
+    b.set(a.subarray(0, v.count));
+    return b;
+  };
+  v.mean = grow(v.mean);
+  v.std = grow(v.std);
+  v.zscore = grow(v.zscore);
+  const flags = new Uint32Array(size);
+  flags.set(v.flags.subarray(0, v.count));
+  v.flags = flags;
+}
 
 const round = (x: number, digits: number) => {
   const f = 10 ** digits;
@@ -104,6 +188,9 @@ export class Analyzer {
   #scores = new Float64Array(0);
   #decisions = new Float64Array(0);
   #zThreshold: number;
+  /** The two alternating sets of {@linkcode ReadingValues} (empty without `readingValues`). */
+  readonly #valueSets: ReadingValues[] = [];
+  #valueTurn = 0;
   // Kernel input, reused for every slice.
   readonly #inStream: Int32Array;
   readonly #inTime: Float64Array;
@@ -127,6 +214,9 @@ export class Analyzer {
     this.#features = new Float64Array(
       this.#forest ? this.#forest.batchCapacity * this.#forest.model.features.length : 0,
     );
+    if (options.readingValues) {
+      for (let k = 0; k < 2; k++) this.#valueSets.push(emptyValues(this.#zThreshold));
+    }
     const cap = kernel.options.batchCapacity;
     this.#inStream = new Int32Array(cap);
     this.#inTime = new Float64Array(cap);
@@ -167,6 +257,16 @@ export class Analyzer {
   /** Analyses readings in order. */
   analyze(readings: readonly Reading[]): AnalysisResult {
     const result: AnalysisResult = { rows: [], events: [], rejected: [] };
+    if (this.#valueSets.length > 0) {
+      const values = this.#valueSets[this.#valueTurn]!;
+      this.#valueTurn ^= 1;
+      values.count = 0;
+      values.zThreshold = this.#zThreshold;
+      if (values.first.length < readings.length) {
+        values.first = new Int32Array(Math.max(readings.length, 2 * values.first.length));
+      }
+      result.values = values;
+    }
     if (this.#forest) this.#scoreAll(readings);
     const cap = this.#kernel.options.batchCapacity;
     const entryOf: number[] = []; // first kernel entry of each reading in the slice, -1 if refused
@@ -296,6 +396,23 @@ export class Analyzer {
         n,
       )
       : null;
+    const values = result.values;
+    if (values) {
+      // Bulk copies of the kernel's views: one `set` per array and slice, not per reading.
+      const base = values.count;
+      growValues(values, base + n);
+      if (out) {
+        values.mean.set(out.mean, base);
+        values.std.set(out.std, base);
+        values.zscore.set(out.zscore, base);
+        values.flags.set(out.flags, base);
+      }
+      for (let i = from; i < to; i++) {
+        const first = entryOf[i - from]!;
+        values.first[i] = first === -1 ? -1 : base + first;
+      }
+      values.count = base + n;
+    }
     for (let i = from; i < to; i++) {
       const first = entryOf[i - from]!;
       if (first === -1) continue;
@@ -460,7 +577,7 @@ export class Analyzer {
     const label = channelLabel(channel, config);
     const unit = config?.unit ?? "";
     const code = channelCode(channel);
-    const v = `${value.toFixed(2)}${unit}`;
+    const v = `${formatValue(value)}${unit}`;
     const push = (
       type: string,
       severity: AnomalyEvent["severity"],
@@ -486,7 +603,7 @@ export class Analyzer {
         "THRESHOLD_BREACH",
         "CRITICAL",
         t,
-        `${label} ${v} exceeded threshold of ${t.toFixed(1)}${unit}.`,
+        `${label} ${v} exceeded threshold of ${formatLimit(t)}${unit}.`,
       );
     }
     if (rising & FLAG.LOW) {
@@ -495,7 +612,7 @@ export class Analyzer {
         "THRESHOLD_BREACH",
         "CRITICAL",
         t,
-        `${label} ${v} fell below threshold of ${t.toFixed(1)}${unit}.`,
+        `${label} ${v} fell below threshold of ${formatLimit(t)}${unit}.`,
       );
     }
     if (rising & FLAG.RAPID) {
@@ -506,7 +623,7 @@ export class Analyzer {
         "WARNING",
         t,
         `${label} changed by ${d.toFixed(2)}${unit} to ${v} between consecutive readings (limit ${
-          t.toFixed(1)
+          formatLimit(t)
         }${unit}).`,
       );
     }
@@ -529,7 +646,7 @@ export class Analyzer {
         t,
         `${label} ${v} deviates ${out.deviation[e]!.toFixed(1)}% from its moving average ${
           out.mean[e]!.toFixed(2)
-        }${unit} (limit ${t.toFixed(1)}%).`,
+        }${unit} (limit ${formatLimit(t)}%).`,
       );
     }
     // Clearing events: the same type as the alarm they end, severity INFO.
@@ -539,7 +656,7 @@ export class Analyzer {
         "THRESHOLD_BREACH",
         "INFO",
         t,
-        `${label} ${v} back below threshold of ${t.toFixed(1)}${unit}.`,
+        `${label} ${v} back below threshold of ${formatLimit(t)}${unit}.`,
       );
     }
     if (clearing & FLAG.LOW) {
@@ -548,7 +665,7 @@ export class Analyzer {
         "THRESHOLD_BREACH",
         "INFO",
         t,
-        `${label} ${v} back above threshold of ${t.toFixed(1)}${unit}.`,
+        `${label} ${v} back above threshold of ${formatLimit(t)}${unit}.`,
       );
     }
     if (clearing & FLAG.RAPID) {
@@ -558,7 +675,7 @@ export class Analyzer {
         "INFO",
         t,
         `${label} changed by ${out.delta[e]!.toFixed(2)}${unit} to ${v}, back within the limit of ${
-          t.toFixed(1)
+          formatLimit(t)
         }${unit} between consecutive readings.`,
       );
     }
@@ -578,7 +695,7 @@ export class Analyzer {
         "DEVIATION",
         "INFO",
         t,
-        `${label} ${v} is back within ${t.toFixed(1)}% of its moving average ${
+        `${label} ${v} is back within ${formatLimit(t)}% of its moving average ${
           out.mean[e]!.toFixed(2)
         }${unit}.`,
       );

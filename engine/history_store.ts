@@ -1,16 +1,31 @@
 /**
- * Reading history in a SQLite file (`node:sqlite`): every channel value the pipeline wrote, with
- * the moving average and z-score of the processed row it closed (if any) and whether an anomaly
- * event was raised on it. Serves `GET /history` and `GET /analytics`.
+ * Reading history in a SQLite file (`node:sqlite`): every channel value the pipeline wrote with
+ * its algorithm results — moving average and standard deviation, z-score, the z threshold in
+ * force, the z-score anomaly flag, the anomaly ratio over the stream's last
+ * {@linkcode ANOMALY_LIST_SIZE} readings — and whether an anomaly event was raised on it. Serves
+ * `GET /history` and `GET /analytics`.
+ *
+ * Fed by the pipeline's `results` (per-reading kernel results, see `ReadingValues` in
+ * analyzer.ts). Fed only through `readings`/`row`/`anomaly` (an analyzer without
+ * `readingValues`), it stores the values, the moving average and z-score of the readings that
+ * closed a processed row, and the event flag; the other results stay null.
  *
  * Writes are buffered and committed in one transaction per flush, because one transaction per
  * reading would cost a disk sync each; reads flush first, so the API never lags the pipeline.
  * @module
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
+import type { AnalysisResult } from "./analyzer.ts";
+import { FLAG } from "./kernel_types.ts";
 import { type Logger, nullLogger } from "./logger.ts";
 import type { PipelineListener } from "./pipeline.ts";
 import type { AnomalyEvent, ProcessedRow, Reading } from "./types.ts";
+
+/**
+ * Readings over which `anomaly_ratio` is taken, per machine and channel (the newest, this one
+ * included): a ring of flags per stream, so memory is this many bytes per stream.
+ */
+export const ANOMALY_LIST_SIZE = 100;
 
 /** Options of {@linkcode HistoryStore}. */
 export interface HistoryStoreOptions {
@@ -30,6 +45,14 @@ export interface HistoryStoreOptions {
   maxPending?: number;
   /** Where failed background flushes are reported. @default {nullLogger} */
   logger?: Logger;
+  /** Readings in each stream's anomaly ratio. @default {ANOMALY_LIST_SIZE} (100) */
+  anomalyListSize?: number;
+  /**
+   * Streams (machine, channel) whose anomaly-ratio ring is kept in memory; beyond it the
+   * least recently started ring is dropped and rebuilt from the file when its stream comes
+   * back. @default {4096} (the kernel's stream capacity)
+   */
+  maxStreams?: number;
 }
 
 /** What {@linkcode HistoryStore.history} selects. */
@@ -44,17 +67,29 @@ export interface HistoryQuery {
   to?: number;
 }
 
-/** One stored reading with its algorithm results. */
+/**
+ * One stored reading with its algorithm results. The results are `null` where they were not
+ * computed: readings stored by an older version (and, for `mean` and `zscore`, not closing a
+ * processed row), or fed without per-reading results.
+ */
 export interface HistoryEntry {
   /** Event time, epoch ms. */
   time: number;
   value: number;
-  /** Moving average of the processed row closed at this reading, else `null`. */
+  /** Moving average over the last `--window` readings, this one included. */
   mean: number | null;
-  /** Z-score of the processed row closed at this reading, else `null`. */
+  /** Population standard deviation over the same window. */
+  std: number | null;
+  /** Z-score against the stream's model before this reading entered it. */
   zscore: number | null;
-  /** Whether an anomaly event was raised on this machine, channel and time. */
+  /** The z threshold in force when this reading was analysed. */
+  threshold: number | null;
+  /** Whether this reading is a z-score anomaly: |z| > threshold with a full model. */
   anomaly: boolean;
+  /** Share of anomalies among the stream's last `anomalyListSize` readings, this one included. */
+  anomaly_ratio: number | null;
+  /** Whether an anomaly event about this channel was raised on this reading. */
+  event: boolean;
 }
 
 /** What {@linkcode HistoryStore.analytics} summarises. */
@@ -101,8 +136,23 @@ export interface Analytics {
 /** Most outliers {@linkcode HistoryStore.analytics} lists; `outliers_total` counts them all. */
 export const MAX_OUTLIERS = 1000;
 
-/** A buffered write: a reading's value, a row's results, or an anomaly flag. */
+/** A buffered write: a reading with all its results, a reading's value, a row's results, or
+ * an event flag. */
 type Op =
+  | {
+    kind: "result";
+    machine: string;
+    channel: string;
+    time: number;
+    value: number;
+    mean: number | null;
+    std: number | null;
+    zscore: number | null;
+    threshold: number;
+    anomaly: 0 | 1;
+    ratio: number;
+    event: 0 | 1;
+  }
   | { kind: "reading"; machine: string; channel: string; time: number; value: number }
   | {
     kind: "row";
@@ -122,12 +172,43 @@ const MAX_TIME = Number.MAX_SAFE_INTEGER;
 const finiteOrNull = (x: number | null | undefined): number | null =>
   typeof x === "number" && Number.isFinite(x) ? x : null;
 
+/** Appends `flag` to `ring`, overwriting the oldest once it is full. */
+function pushFlag(ring: FlagRing, flag: 0 | 1): void {
+  if (ring.count === ring.flags.length) ring.set -= ring.flags[ring.at]!;
+  else ring.count++;
+  ring.flags[ring.at] = flag;
+  ring.set += flag;
+  ring.at = ring.at + 1 === ring.flags.length ? 0 : ring.at + 1;
+}
+
 function positiveInteger(name: string, value: number): number {
   if (!Number.isSafeInteger(value) || value < 1) {
     throw new RangeError(`${name} must be a positive integer, got ${value}`);
   }
   return value;
 }
+
+/** One stream's last flags, for its anomaly ratio. */
+interface FlagRing {
+  flags: Uint8Array;
+  /** Next slot to write. */
+  at: number;
+  /** Flags held (up to `flags.length`). */
+  count: number;
+  /** Of which set. */
+  set: number;
+}
+
+/** Columns added since the first schema, with their SQL type (see `#migrate`). */
+const ADDED_COLUMNS = [
+  ["std", "REAL"],
+  ["threshold", "REAL"],
+  ["anomaly_ratio", "REAL"],
+  ["event", "INTEGER NOT NULL DEFAULT 0"],
+] as const;
+
+/** `PRAGMA user_version` of the current schema (the first one had 0). */
+const SCHEMA_VERSION = 2;
 
 /**
  * Reading history over one SQLite file. Register it as a pipeline listener; call
@@ -139,9 +220,15 @@ export class HistoryStore implements PipelineListener {
   readonly #flushEvery: number;
   readonly #maxPending: number;
   readonly #logger: Logger;
+  readonly #listSize: number;
+  readonly #maxStreams: number;
+  /** Anomaly-ratio rings by `machine\0channel`, oldest started first (for eviction). */
+  readonly #rings = new Map<string, FlagRing>();
   #pending: Op[] = [];
   #timer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
+  readonly #upsertResult: StatementSync;
+  readonly #recentFlags: StatementSync;
   readonly #insertReading: StatementSync;
   readonly #upsertRow: StatementSync;
   readonly #upsertAnomaly: StatementSync;
@@ -155,14 +242,20 @@ export class HistoryStore implements PipelineListener {
 
   /**
    * Opens (or creates) the store.
-   * @throws {RangeError} for a `retention`, `flushEvery` or `maxPending` that is not a positive
-   * integer; SQLite's error when the file cannot be opened.
+   * A file written by an older version is migrated in place (see `#migrate`).
+   * @throws {RangeError} for a `retention`, `flushEvery`, `maxPending`, `anomalyListSize` or
+   * `maxStreams` that is not a positive integer; SQLite's error when the file cannot be opened.
    */
   constructor(options: HistoryStoreOptions) {
     this.#retention = positiveInteger("retention", options.retention ?? 100_000);
     this.#flushEvery = positiveInteger("flushEvery", options.flushEvery ?? 500);
     this.#maxPending = positiveInteger("maxPending", options.maxPending ?? 10_000);
     this.#logger = options.logger ?? nullLogger;
+    this.#listSize = positiveInteger(
+      "anomalyListSize",
+      options.anomalyListSize ?? ANOMALY_LIST_SIZE,
+    );
+    this.#maxStreams = positiveInteger("maxStreams", options.maxStreams ?? 4096);
     this.#db = new DatabaseSync(options.path);
     // The primary key is the (machine, channel, time) index every query and upsert goes
     // through; WITHOUT ROWID stores the table in that index rather than twice.
@@ -175,10 +268,33 @@ export class HistoryStore implements PipelineListener {
         mean REAL,
         zscore REAL,
         anomaly INTEGER NOT NULL DEFAULT 0,
+        std REAL,
+        threshold REAL,
+        anomaly_ratio REAL,
+        event INTEGER NOT NULL DEFAULT 0,
         PRIMARY KEY (machine, channel, time)
       ) WITHOUT ROWID;
     `);
+    this.#migrate();
     const db = this.#db;
+    // Everything known about a reading; seen again (a restart re-processing a batch), it is
+    // replaced, except that an event flag stays set.
+    this.#upsertResult = db.prepare(
+      `INSERT INTO readings (machine, channel, time, value, mean, std, zscore, threshold, anomaly,
+                             anomaly_ratio, event)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (machine, channel, time) DO UPDATE SET
+         value = excluded.value, mean = excluded.mean, std = excluded.std,
+         zscore = excluded.zscore, threshold = excluded.threshold, anomaly = excluded.anomaly,
+         anomaly_ratio = excluded.anomaly_ratio, event = max(event, excluded.event)`,
+    );
+    // The flags a ring starts from: the stream's newest readings before `time` that have
+    // results (the threshold is set exactly when they do).
+    this.#recentFlags = db.prepare(
+      `SELECT anomaly FROM readings
+       WHERE machine = ? AND channel = ? AND time < ? AND threshold IS NOT NULL
+       ORDER BY time DESC LIMIT ?`,
+    );
     // A reading seen again (a replay, a restart) replaces its value and keeps its results.
     this.#insertReading = db.prepare(
       `INSERT INTO readings (machine, channel, time, value) VALUES (?, ?, ?, ?)
@@ -192,11 +308,11 @@ export class HistoryStore implements PipelineListener {
        SET mean = excluded.mean, zscore = excluded.zscore`,
     );
     this.#upsertAnomaly = db.prepare(
-      `INSERT INTO readings (machine, channel, time, value, anomaly) VALUES (?, ?, ?, ?, 1)
-       ON CONFLICT (machine, channel, time) DO UPDATE SET anomaly = 1`,
+      `INSERT INTO readings (machine, channel, time, value, event) VALUES (?, ?, ?, ?, 1)
+       ON CONFLICT (machine, channel, time) DO UPDATE SET event = 1`,
     );
     this.#flagAnomaly = db.prepare(
-      `UPDATE readings SET anomaly = 1 WHERE machine = ? AND channel = ? AND time = ?`,
+      `UPDATE readings SET event = 1 WHERE machine = ? AND channel = ? AND time = ?`,
     );
     this.#retentionCutoff = db.prepare(
       `SELECT time FROM readings WHERE machine = ? AND channel = ?
@@ -206,7 +322,8 @@ export class HistoryStore implements PipelineListener {
       `DELETE FROM readings WHERE machine = ? AND channel = ? AND time <= ?`,
     );
     this.#selectHistory = db.prepare(
-      `SELECT time, value, mean, zscore, anomaly FROM readings
+      `SELECT time, value, mean, std, zscore, threshold, anomaly, anomaly_ratio, event
+       FROM readings
        WHERE machine = ? AND channel = ? AND time >= ? AND time <= ?
        ORDER BY time DESC LIMIT ?`,
     );
@@ -224,6 +341,53 @@ export class HistoryStore implements PipelineListener {
     this.#selectOutliers = db.prepare(
       `SELECT time, value FROM readings WHERE ${outlierWhere} ORDER BY time LIMIT ?7`,
     );
+  }
+
+  /**
+   * Buffers every channel value of `readings` with its results from `result.values` (the
+   * pipeline calls this instead of `readings`, `row` and `anomaly` when the analyzer computed
+   * them). Without `result.values`, it falls back to those three.
+   */
+  results(readings: readonly Reading[], result: AnalysisResult): void {
+    if (this.#closed) return;
+    const values = result.values;
+    if (!values) {
+      this.readings(readings);
+      for (const { row } of result.rows) this.row(row);
+      for (const { event } of result.events) this.anomaly(event);
+      return;
+    }
+    // Events are few: a set of "reading index, channel" finds the readings they flag.
+    const events = new Set<string>();
+    for (const { index, event } of result.events) {
+      if (event.channel !== null) events.add(`${index}\u0000${event.channel}`);
+    }
+    this.#startRings(readings, values.first);
+    const threshold = values.zThreshold;
+    for (let i = 0; i < readings.length; i++) {
+      let e = values.first[i]!;
+      if (e === -1) continue;
+      const r = readings[i]!;
+      for (const channel in r.channels) {
+        const anomaly = values.flags[e]! & FLAG.ZSCORE ? 1 : 0;
+        this.#pending.push({
+          kind: "result",
+          machine: r.machine,
+          channel,
+          time: r.timestamp,
+          value: r.channels[channel]!,
+          mean: finiteOrNull(values.mean[e]),
+          std: finiteOrNull(values.std[e]),
+          zscore: finiteOrNull(values.zscore[e]),
+          threshold,
+          anomaly,
+          ratio: this.#ratio(r.machine, channel, anomaly),
+          event: events.size > 0 && events.has(`${i}\u0000${channel}`) ? 1 : 0,
+        });
+        e++;
+      }
+    }
+    this.#scheduled();
   }
 
   /** Buffers every channel value of `readings`. */
@@ -310,6 +474,21 @@ export class HistoryStore implements PipelineListener {
       // order always finds the reading a row or event refers to.
       for (const op of ops) {
         switch (op.kind) {
+          case "result":
+            this.#upsertResult.run(
+              op.machine,
+              op.channel,
+              op.time,
+              op.value,
+              op.mean,
+              op.std,
+              op.zscore,
+              op.threshold,
+              op.anomaly,
+              op.ratio,
+              op.event,
+            );
+            break;
           case "reading":
             this.#insertReading.run(op.machine, op.channel, op.time, op.value);
             break;
@@ -350,16 +529,24 @@ export class HistoryStore implements PipelineListener {
       time: number;
       value: number;
       mean: number | null;
+      std: number | null;
       zscore: number | null;
+      threshold: number | null;
       anomaly: number;
+      anomaly_ratio: number | null;
+      event: number;
     }[];
     // Selected newest first so LIMIT keeps the most recent; answered oldest first.
     return rows.reverse().map((r) => ({
       time: r.time,
       value: r.value,
       mean: r.mean,
+      std: r.std,
       zscore: r.zscore,
+      threshold: r.threshold,
       anomaly: r.anomaly === 1,
+      anomaly_ratio: r.anomaly_ratio,
+      event: r.event === 1,
     }));
   }
 
@@ -414,6 +601,92 @@ export class HistoryStore implements PipelineListener {
 
   #open(): void {
     if (this.#closed) throw new Error("HistoryStore is closed");
+  }
+
+  /**
+   * Brings a file of an older schema up to date, in one transaction: the first schema (no
+   * `user_version`) had no `std`, `threshold`, `anomaly_ratio` and `event`, and its `anomaly`
+   * meant "an event was raised here", which is now `event`; the z-score flag of those readings
+   * is unknown, so their `anomaly` becomes 0 (their `threshold` stays null, which says so).
+   */
+  #migrate(): void {
+    const db = this.#db;
+    const have = new Set(
+      (db.prepare("PRAGMA table_info(readings)").all() as { name: string }[]).map((c) => c.name),
+    );
+    const missing = ADDED_COLUMNS.filter(([name]) => !have.has(name));
+    const version = (db.prepare("PRAGMA user_version").get() as { user_version: number })
+      .user_version;
+    if (missing.length === 0 && version === SCHEMA_VERSION) return;
+    db.exec("BEGIN");
+    try {
+      for (const [name, type] of missing) {
+        db.exec(`ALTER TABLE readings ADD COLUMN ${name} ${type}`);
+      }
+      if (!have.has("event")) db.exec("UPDATE readings SET event = anomaly, anomaly = 0");
+      db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+      db.exec("COMMIT");
+    } catch (e) {
+      db.exec("ROLLBACK");
+      throw e;
+    }
+  }
+
+  /**
+   * Makes sure every stream of the batch has its ring, before any of the batch is buffered: a
+   * new ring starts from the stream's stored flags before its first reading here, so a restart
+   * continues the ratio where the file left it. Buffered writes are flushed first so that the
+   * file has them.
+   */
+  #startRings(readings: readonly Reading[], first: Int32Array): void {
+    let flushed = false;
+    for (let i = 0; i < readings.length; i++) {
+      if (first[i] === -1) continue;
+      const r = readings[i]!;
+      for (const channel in r.channels) {
+        const key = `${r.machine}\u0000${channel}`;
+        if (this.#rings.has(key)) continue;
+        if (!flushed && this.#pending.length > 0) {
+          this.#flushQuietly();
+          flushed = true;
+        }
+        const ring = this.#newRing(key);
+        let stored: { anomaly: number }[] = [];
+        try {
+          stored = this.#recentFlags.all(r.machine, channel, r.timestamp, this.#listSize) as {
+            anomaly: number;
+          }[];
+        } catch (e) {
+          // A listener must not stop the pipeline: the ratio starts afresh instead.
+          this.#logger.error("history: reading stored flags failed", { error: String(e) });
+        }
+        // Newest first from the query; the ring wants them oldest first.
+        for (let k = stored.length - 1; k >= 0; k--) pushFlag(ring, stored[k]!.anomaly ? 1 : 0);
+      }
+    }
+  }
+
+  /** An empty ring for `key`, dropping the oldest started ones beyond `maxStreams`. */
+  #newRing(key: string): FlagRing {
+    while (this.#rings.size >= this.#maxStreams) {
+      this.#rings.delete(this.#rings.keys().next().value!);
+    }
+    const ring: FlagRing = { flags: new Uint8Array(this.#listSize), at: 0, count: 0, set: 0 };
+    this.#rings.set(key, ring);
+    return ring;
+  }
+
+  /** Adds `flag` to the stream's ring; returns the share of set flags in it. */
+  #ratio(machine: string, channel: string, flag: 0 | 1): number {
+    const key = `${machine}\u0000${channel}`;
+    let ring = this.#rings.get(key);
+    if (!ring) {
+      // Only when one batch holds more streams than `maxStreams`: its ring was dropped for a
+      // later stream of the same batch, and starts again empty.
+      ring = this.#newRing(key);
+    }
+    pushFlag(ring, flag);
+    return ring.set / ring.count;
   }
 
   /** After buffering: flush now if the buffer is full, else make sure a flush is due. */

@@ -86,6 +86,14 @@ export interface PipelineListener {
   readings?(readings: readonly Reading[]): void;
   row?(row: ProcessedRow): void;
   anomaly?(event: AnomalyEvent): void;
+  /**
+   * The whole written batch with its analysis, including the per-reading kernel results
+   * (`result.values`, see `ReadingValues` in analyzer.ts: valid during the call only, copy
+   * what must outlive it). Called only when the analyzer computed them (`readingValues`); a
+   * listener that has it is then told of the batch through it alone, not through `readings`,
+   * `row` and `anomaly`, which it gets otherwise.
+   */
+  results?(readings: readonly Reading[], result: AnalysisResult): void;
 }
 
 /** Options of {@linkcode OutputSink}. */
@@ -102,6 +110,12 @@ export interface OutputSinkOptions {
   /** Whether rows end with `anomaly_score` (an isolation-forest model is loaded).
    * @default {false} */
   anomalyScore?: boolean;
+  /**
+   * Told, after each checkpoint, the input lines now committed (the checkpoint's `lines`): a
+   * source that must acknowledge its input only once it is safely written (NATS) does it here.
+   * @default {none}
+   */
+  onCommit?: (lines: number) => void;
 }
 
 /**
@@ -173,7 +187,12 @@ export class OutputSink extends WritableStream<AnalyzedBatch> {
         });
         heartbeat = lost ?? null;
         await outputs.checkpoint(counts, { reportEveryMs: options.reportEveryMs, heartbeat });
+        options.onCommit?.(counts.lines);
         for (const l of listeners) {
+          if (l.results && result.values) {
+            l.results(readings, result);
+            continue;
+          }
           l.readings?.(readings);
           if (l.row) { for (const { row } of result.rows) l.row(row); }
           if (l.anomaly) { for (const { event } of result.events) l.anomaly(event); }
@@ -181,6 +200,7 @@ export class OutputSink extends WritableStream<AnalyzedBatch> {
       },
       close: async () => {
         await outputs.checkpoint(counts, { final: true, heartbeat });
+        options.onCommit?.(counts.lines);
       },
     }, { highWaterMark: 1 });
     this.#counts = counts;

@@ -5,7 +5,12 @@
  */
 import { Analyzer, type IsolationScorer } from "./analyzer.ts";
 import type { Batch } from "./batch.ts";
-import { type ChannelConfig, DEVICE_CHANNELS, MACHINE_CHANNELS } from "./channel_config.ts";
+import {
+  type ChannelConfig,
+  DEVICE_CHANNELS,
+  MACHINE_CHANNELS,
+  VIBRATION_CHANNELS,
+} from "./channel_config.ts";
 import type { Clock } from "./clock.ts";
 import { WasmKernel } from "./kernel_wasm.ts";
 import type { Kernel, KernelOptions } from "./kernel_types.ts";
@@ -48,6 +53,12 @@ export interface RunOptions {
    * @default {none: event-time gaps only} */
   heartbeatClock?: Clock;
   listeners?: PipelineListener[];
+  /**
+   * Compute every reading's per-channel kernel results for the listeners' `results` (see
+   * `AnalyzerOptions.readingValues`). @default {true when a listener has `results`
+   * (the live history store), else false (replay: no cost)}
+   */
+  readingValues?: boolean;
   /** Told of each batch's analysis time (see {@linkcode AnalysisStreamOptions.observeKernel}).
    * @default {none} */
   observeKernel?: (ms: number, readings: number) => void;
@@ -56,6 +67,9 @@ export interface RunOptions {
   isolationForest?: IsolationScorer;
   /** The `/health` source entry to count readings under. */
   sourceName?: string;
+  /** Told the committed input lines after each checkpoint (see
+   * `OutputSinkOptions.onCommit`). @default {none} */
+  onCommit?: (lines: number) => void;
   /** Use this kernel instead of a new WASM one (tests compare against the reference). */
   kernelInstance?: Kernel;
 }
@@ -81,7 +95,13 @@ export async function openRun(options: RunOptions): Promise<Run> {
   });
   try {
     const kernel = options.kernelInstance ?? new WasmKernel(options.kernel);
-    const channels = { ...(device ? DEVICE_CHANNELS : MACHINE_CHANNELS) };
+    const channels = {
+      ...(device
+        ? DEVICE_CHANNELS
+        : options.profile === "vibration"
+        ? VIBRATION_CHANNELS
+        : MACHINE_CHANNELS),
+    };
     for (const [name, c] of Object.entries(options.channels ?? {})) {
       channels[name] = { ...channels[name], ...c };
     }
@@ -93,6 +113,8 @@ export async function openRun(options: RunOptions): Promise<Run> {
         : options.heartbeatTimeoutMs,
       deviceStatus: device,
       isolationForest: options.isolationForest,
+      readingValues: options.readingValues ??
+        (options.listeners ?? []).some((l) => l.results !== undefined),
     });
     if (outputs.resume?.heartbeat) analyzer.resumeHeartbeat(outputs.resume.heartbeat);
     const resumeLines = outputs.resume?.lines ?? 0;
@@ -113,6 +135,7 @@ export async function openRun(options: RunOptions): Promise<Run> {
           listeners: options.listeners,
           sourceName: options.sourceName,
           anomalyScore: options.isolationForest !== undefined,
+          onCommit: options.onCommit,
         });
         try {
           await source.pipeThrough(

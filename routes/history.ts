@@ -1,6 +1,7 @@
 /**
  * `GET /history?machine=&channel=&last=N` or `…&from=&to=`: stored readings of one channel with
- * their moving average, z-score and anomaly flag, oldest first.
+ * their algorithm results (moving average and standard deviation, z-score, the z threshold in
+ * force, the anomaly flag, the anomaly ratio, the event flag), oldest first.
  * @module
  */
 import { Hono } from "hono";
@@ -122,8 +123,12 @@ export function historyRoutes(store: HistoryStore): Hono {
         timestamp: new Date(e.time).toISOString(),
         value: e.value,
         mean: e.mean,
+        std: e.std,
         zscore: e.zscore,
+        threshold: e.threshold,
         anomaly: e.anomaly,
+        anomaly_ratio: e.anomaly_ratio,
+        event: e.event,
       })),
     });
   });

@@ -56,6 +56,28 @@ const event = (
   description: "test",
 });
 
+/**
+ * A stored entry fed through `readings`/`row`/`anomaly` only (no per-reading results): the
+ * results the kernel alone knows stay null, the z-score flag false.
+ */
+const legacy = (
+  time: number,
+  value: number,
+  mean: number | null,
+  zscore: number | null,
+  event: boolean,
+) => ({
+  time,
+  value,
+  mean,
+  std: null,
+  zscore,
+  threshold: null,
+  anomaly: false,
+  anomaly_ratio: null,
+  event,
+});
+
 /** Temperatures of readings 0…9: average 50, and 30, 80, 20 and 70 are more than 20 % off. */
 const TEMPS = [50, 55, 30, 45, 80, 50, 20, 58, 70, 42];
 
@@ -90,7 +112,7 @@ function feed(store: HistoryStore) {
   store.anomaly(event(6, "temperature", 20));
 }
 
-Deno.test("history: last N, oldest first, with the row's mean/zscore and the anomaly flag", async () => {
+Deno.test("history: last N, oldest first, with the row's mean/zscore and the event flag", async () => {
   await using t = await tempStore();
   feed(t.store);
   assert.ok(t.store.pending > 0, "buffered until flushed");
@@ -100,11 +122,11 @@ Deno.test("history: last N, oldest first, with the row's mean/zscore and the ano
   const all = t.store.history({ machine: "m1", channel: "temperature" });
   assert.deepEqual(all.map((e) => e.value), TEMPS);
   assert.deepEqual(all.map((e) => e.time), TEMPS.map((_, i) => at(i)));
-  assert.deepEqual(all[4], { time: at(4), value: 80, mean: 52, zscore: 2.5, anomaly: true });
-  assert.deepEqual(all[9], { time: at(9), value: 42, mean: 48, zscore: -0.4, anomaly: false });
-  assert.deepEqual(all[6], { time: at(6), value: 20, mean: null, zscore: null, anomaly: true });
+  assert.deepEqual(all[4], legacy(at(4), 80, 52, 2.5, true));
+  assert.deepEqual(all[9], legacy(at(9), 42, 48, -0.4, false));
+  assert.deepEqual(all[6], legacy(at(6), 20, null, null, true));
   assert.deepEqual(
-    all.filter((e) => e.anomaly).map((e) => e.time),
+    all.filter((e) => e.event).map((e) => e.time),
     [at(4), at(6)],
   );
   assert.deepEqual(all.filter((e) => e.mean !== null).map((e) => e.time), [at(4), at(9)]);
@@ -115,7 +137,7 @@ Deno.test("history: last N, oldest first, with the row's mean/zscore and the ano
   // The speed channel got its own row results and no anomaly flag.
   const speed = t.store.history({ machine: "m1", channel: "speed" });
   assert.deepEqual(speed.map((e) => e.value), TEMPS.map((x) => x * 2));
-  assert.deepEqual(speed[4], { time: at(4), value: 160, mean: 104, zscore: 2.5, anomaly: false });
+  assert.deepEqual(speed[4], legacy(at(4), 160, 104, 2.5, false));
   assert.equal(speed[9]!.mean, null);
 
   assert.deepEqual(t.store.history({ machine: "m2", channel: "temperature" }), []);
@@ -239,7 +261,7 @@ Deno.test("data survives close and reopen; close writes what was still buffered"
     const all = reopened.history({ machine: "m1", channel: "temperature" });
     assert.deepEqual(all.map((e) => e.value), TEMPS);
     assert.equal(all[4]!.mean, 52);
-    assert.equal(all[4]!.anomaly, true);
+    assert.equal(all[4]!.event, true);
     // A reading seen again (a replay) updates its value and keeps its results.
     reopened.readings([reading(4, { temperature: 81 })]);
     const again = reopened.history({
@@ -248,7 +270,7 @@ Deno.test("data survives close and reopen; close writes what was still buffered"
       from: at(4),
       to: at(4),
     });
-    assert.deepEqual(again, [{ time: at(4), value: 81, mean: 52, zscore: 2.5, anomaly: true }]);
+    assert.deepEqual(again, [legacy(at(4), 81, 52, 2.5, true)]);
   } finally {
     reopened.close();
   }
@@ -277,8 +299,8 @@ Deno.test("a row or anomaly for a reading not stored: a row stands alone, a valu
   t.store.anomaly(event(5, "temperature", null));
   t.store.anomaly(event(7, "temperature", 99));
   assert.deepEqual(t.store.history({ machine: "m1", channel: "temperature" }), [
-    { time: at(3), value: 61, mean: 60, zscore: 0.1, anomaly: false },
-    { time: at(7), value: 99, mean: null, zscore: null, anomaly: true },
+    legacy(at(3), 61, 60, 0.1, false),
+    legacy(at(7), 99, null, null, true),
   ]);
 });
 
@@ -306,6 +328,9 @@ function api(store: HistoryStore): Hono {
   return app;
 }
 
+/** An entry as `/history` answers it: every field but `time`, which is `timestamp` there. */
+const apiFields = ({ time: _, ...rest }: ReturnType<typeof legacy>) => rest;
+
 async function get(app: Hono, url: string) {
   const res = await app.request(url);
   return { status: res.status, body: await res.json() };
@@ -324,8 +349,8 @@ Deno.test("GET /history: last N and time range", async () => {
     channel: "temperature",
     count: 2,
     readings: [
-      { timestamp: iso(at(8)), value: 70, mean: null, zscore: null, anomaly: false },
-      { timestamp: iso(at(9)), value: 42, mean: 48, zscore: -0.4, anomaly: false },
+      { timestamp: iso(at(8)), ...apiFields(legacy(at(8), 70, null, null, false)) },
+      { timestamp: iso(at(9)), ...apiFields(legacy(at(9), 42, 48, -0.4, false)) },
     ],
   });
 
@@ -339,7 +364,7 @@ Deno.test("GET /history: last N and time range", async () => {
   );
   assert.equal(ranged.status, 200);
   assert.deepEqual(ranged.body.readings.map((r: { value: number }) => r.value), [30, 45, 80]);
-  assert.equal(ranged.body.readings[2].anomaly, true);
+  assert.equal(ranged.body.readings[2].event, true);
 
   // An offset-less date-time is UTC; an empty optional parameter is no filter.
   const noZone = await get(
