@@ -12,6 +12,7 @@ import {
 } from "./channel_config.ts";
 import { DeviceStatusTracker } from "./device_status_tracker.ts";
 import { HeartbeatMonitor } from "./heartbeat_monitor.ts";
+import type { OnlineForests } from "./online_forest.ts";
 import { FLAG, type Kernel, type KernelOutput } from "./kernel_types.ts";
 import type { AnomalyEvent, ChannelSummary, ProcessedRow, Reading, Trend } from "./types.ts";
 
@@ -32,6 +33,10 @@ export interface AnalyzerOptions {
    * raises `ISOLATION_FOREST` when its `decision_function` turns negative; rows get
    * `anomaly_score`. @default {undefined} (no model) */
   isolationForest?: IsolationScorer;
+  /** The online mode instead of one model: each machine's first readings train its own forest
+   * (see {@linkcode OnlineForests}), which scores the rest like `isolationForest` does.
+   * @default {undefined} */
+  onlineForests?: OnlineForests;
   /**
    * Fill {@linkcode AnalysisResult.values} with every reading's per-channel kernel results (for
    * the history store). Off, nothing is copied: replay stays as fast as without it.
@@ -128,6 +133,34 @@ function formatLimit(x: number): string {
   return Number(x.toFixed(1)) === x ? x.toFixed(1) : String(x);
 }
 
+/** Whether `r` has a value for every one of `features`. */
+function hasAll(r: Reading, features: readonly string[]): boolean {
+  for (const f of features) if (r.channels[f] === undefined) return false;
+  return true;
+}
+
+/** `ISOLATION_FOREST`: the machine's readings turned anomalous for `model`. */
+function forestEvent(
+  r: Reading,
+  iso: string,
+  model: IsolationScorer["model"],
+  score: number,
+  decision: number,
+): AnomalyEvent {
+  return {
+    timestamp: iso,
+    machine: r.machine,
+    type: "ISOLATION_FOREST",
+    severity: "WARNING",
+    channel: null,
+    value: round(score, 6),
+    threshold: model.offset,
+    description: `Isolation forest: ${
+      model.features.join(", ")
+    } look anomalous (score ${score.toFixed(4)}, decision ${decision.toFixed(4)} < 0).`,
+  };
+}
+
 function emptyValues(zThreshold: number): ReadingValues {
   return {
     count: 0,
@@ -182,8 +215,11 @@ export class Analyzer {
   readonly #deviceStatus: DeviceStatusTracker | null;
   readonly #window: number;
   readonly #forest: IsolationScorer | null;
-  /** The batch's feature rows for the forest (reused; `batchCapacity` records). */
-  readonly #features: Float64Array;
+  readonly #online: OnlineForests | null;
+  /** Feature rows of one scoring call (reused; grown to the largest call). */
+  #features = new Float64Array(0);
+  /** Per reading of the batch being analysed: the forest that scored it. */
+  #scorerOf: (IsolationScorer | null)[] = [];
   /** Per reading of the batch being analysed: score and decision, NaN when not scored. */
   #scores = new Float64Array(0);
   #decisions = new Float64Array(0);
@@ -211,9 +247,10 @@ export class Analyzer {
     this.#heartbeat = heartbeat === null ? null : new HeartbeatMonitor({ timeoutMs: heartbeat });
     this.#deviceStatus = options.deviceStatus ? new DeviceStatusTracker() : null;
     this.#forest = options.isolationForest ?? null;
-    this.#features = new Float64Array(
-      this.#forest ? this.#forest.batchCapacity * this.#forest.model.features.length : 0,
-    );
+    this.#online = options.onlineForests ?? null;
+    if (this.#forest && this.#online) {
+      throw new RangeError("isolationForest and onlineForests exclude each other");
+    }
     if (options.readingValues) {
       for (let k = 0; k < 2; k++) this.#valueSets.push(emptyValues(this.#zThreshold));
     }
@@ -267,7 +304,7 @@ export class Analyzer {
       }
       result.values = values;
     }
-    if (this.#forest) this.#scoreAll(readings);
+    if (this.#forest || this.#online) this.#scoreAll(readings);
     const cap = this.#kernel.options.batchCapacity;
     const entryOf: number[] = []; // first kernel entry of each reading in the slice, -1 if refused
     let sliceStart = 0;
@@ -311,48 +348,56 @@ export class Analyzer {
   }
 
   /**
-   * Scores the batch's readings that carry every model feature, `batchCapacity` at a time (one
-   * WASM call each); the others get NaN. A reading with a non-finite feature cannot reach here
-   * (the parsers refuse NaN and Infinity).
+   * Scores the batch's readings that carry every feature of their forest (the model, or their
+   * machine's online forest once trained), grouped by forest, `batchCapacity` records per WASM
+   * call; the others get NaN. A reading with a non-finite feature cannot reach here (the parsers
+   * refuse NaN and Infinity).
    */
   #scoreAll(readings: readonly Reading[]): void {
-    const forest = this.#forest!;
-    const names = forest.model.features;
-    const d = names.length;
     if (this.#scores.length < readings.length) {
       this.#scores = new Float64Array(readings.length);
       this.#decisions = new Float64Array(readings.length);
     }
     this.#scores.fill(NaN, 0, readings.length);
     this.#decisions.fill(NaN, 0, readings.length);
-    const x = this.#features;
-    const indexOf: number[] = [];
-    const flush = () => {
-      if (indexOf.length === 0) return;
-      const { scoreSamples, decisionFunction } = forest.scoreBatch(x, indexOf.length);
-      for (let k = 0; k < indexOf.length; k++) {
-        this.#scores[indexOf[k]!] = scoreSamples[k]!;
-        this.#decisions[indexOf[k]!] = decisionFunction[k]!;
-      }
-      indexOf.length = 0;
-    };
+    this.#scorerOf.length = readings.length;
+    const groups = new Map<IsolationScorer, number[]>();
     for (let i = 0; i < readings.length; i++) {
-      const channels = readings[i]!.channels;
-      const at = indexOf.length * d;
-      let complete = true;
-      for (let j = 0; j < d; j++) {
-        const v = channels[names[j]!];
-        if (v === undefined) {
-          complete = false;
-          break;
-        }
-        x[at + j] = v;
+      const r = readings[i]!;
+      const scorer = this.#forest
+        ? (hasAll(r, this.#forest.model.features) ? this.#forest : null)
+        : this.#online!.scorerFor(r);
+      this.#scorerOf[i] = scorer;
+      if (scorer) {
+        const group = groups.get(scorer);
+        if (group) group.push(i);
+        else groups.set(scorer, [i]);
       }
-      if (!complete) continue;
-      indexOf.push(i);
-      if (indexOf.length === forest.batchCapacity) flush();
     }
-    flush();
+    for (const [scorer, indices] of groups) this.#score(scorer, readings, indices);
+  }
+
+  /** Scores `indices` of `readings` with `scorer`, a batch at a time. */
+  #score(scorer: IsolationScorer, readings: readonly Reading[], indices: number[]): void {
+    const names = scorer.model.features;
+    const d = names.length;
+    const cap = scorer.batchCapacity;
+    if (this.#features.length < Math.min(cap, indices.length) * d) {
+      this.#features = new Float64Array(Math.min(cap, indices.length) * d);
+    }
+    const x = this.#features;
+    for (let from = 0; from < indices.length; from += cap) {
+      const n = Math.min(cap, indices.length - from);
+      for (let k = 0; k < n; k++) {
+        const channels = readings[indices[from + k]!]!.channels;
+        for (let j = 0; j < d; j++) x[k * d + j] = channels[names[j]!]!;
+      }
+      const { scoreSamples, decisionFunction } = scorer.scoreBatch(x, n);
+      for (let k = 0; k < n; k++) {
+        this.#scores[indices[from + k]!] = scoreSamples[k]!;
+        this.#decisions[indices[from + k]!] = decisionFunction[k]!;
+      }
+    }
   }
 
   #machine(id: string): MachineState {
@@ -476,13 +521,14 @@ export class Analyzer {
         result.events.push({ index, event });
       }
     }
-    if (this.#forest && !Number.isNaN(this.#decisions[index]!)) {
+    if ((this.#forest || this.#online) && !Number.isNaN(this.#decisions[index]!)) {
       const decision = this.#decisions[index]!;
       m.score = this.#scores[index]!;
       // A state like the other alarms: raised once when the machine turns anomalous.
       if (decision < 0 && !m.outlier) {
         iso ||= new Date(r.timestamp).toISOString();
-        result.events.push({ index, event: this.#forestEvent(r, iso, m.score, decision) });
+        const model = this.#scorerOf[index]!.model;
+        result.events.push({ index, event: forestEvent(r, iso, model, m.score, decision) });
       }
       m.outlier = decision < 0;
     }
@@ -499,22 +545,6 @@ export class Analyzer {
    * clear after `clearAfter` consecutive normal readings (`clearing`). A reading still within
    * `clearBand` of a limit is neither alarming nor normal: it holds the count at 0.
    */
-  #forestEvent(r: Reading, iso: string, score: number, decision: number): AnomalyEvent {
-    const forest = this.#forest!;
-    return {
-      timestamp: iso,
-      machine: r.machine,
-      type: "ISOLATION_FOREST",
-      severity: "WARNING",
-      channel: null,
-      value: round(score, 6),
-      threshold: forest.model.offset,
-      description: `Isolation forest: ${forest.model.features.join(", ")} look anomalous (score ${
-        score.toFixed(4)
-      }, decision ${decision.toFixed(4)} < 0).`,
-    };
-  }
-
   #hysteresis(
     stream: number,
     live: number,
@@ -774,7 +804,9 @@ export class Analyzer {
       status_changes: changes,
       health_score: round(Math.max(0, Math.min(1, health)), 2),
       alerts,
-      ...(this.#forest && !Number.isNaN(m.score) ? { anomaly_score: round(m.score, 6) } : {}),
+      ...((this.#forest || this.#online) && !Number.isNaN(m.score)
+        ? { anomaly_score: round(m.score, 6) }
+        : {}),
     } satisfies ProcessedRow;
   }
 }

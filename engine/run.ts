@@ -4,6 +4,8 @@
  * @module
  */
 import { Analyzer, type IsolationScorer } from "./analyzer.ts";
+import { WasmIsolationForest } from "./isolation_forest_wasm.ts";
+import { OnlineForests } from "./online_forest.ts";
 import type { Batch } from "./batch.ts";
 import {
   type ChannelConfig,
@@ -65,6 +67,9 @@ export interface RunOptions {
   /** Score readings with this isolation forest (`--model`); rows get `anomaly_score`.
    * @default {undefined} */
   isolationForest?: IsolationScorer;
+  /** The online mode: each machine's first `trainSize` readings train its own forest (WASM),
+   * which then scores the rest. Excludes `isolationForest`. @default {undefined} */
+  onlineForest?: { trainSize: number; seed?: number };
   /** The `/health` source entry to count readings under. */
   sourceName?: string;
   /** Told the committed input lines after each checkpoint (see
@@ -113,6 +118,12 @@ export async function openRun(options: RunOptions): Promise<Run> {
         : options.heartbeatTimeoutMs,
       deviceStatus: device,
       isolationForest: options.isolationForest,
+      onlineForests: options.onlineForest &&
+        new OnlineForests({
+          trainSize: options.onlineForest.trainSize,
+          seed: options.onlineForest.seed,
+          createScorer: (model) => new WasmIsolationForest(model),
+        }),
       readingValues: options.readingValues ??
         (options.listeners ?? []).some((l) => l.results !== undefined),
     });
@@ -134,7 +145,8 @@ export async function openRun(options: RunOptions): Promise<Run> {
           logger: options.logger,
           listeners: options.listeners,
           sourceName: options.sourceName,
-          anomalyScore: options.isolationForest !== undefined,
+          anomalyScore: options.isolationForest !== undefined ||
+            options.onlineForest !== undefined,
           onCommit: options.onCommit,
         });
         try {

@@ -11,6 +11,7 @@ import { serializeModel } from "../engine/isolation_forest_model.ts";
 import { trainIsolationForest } from "../engine/isolation_forest_train.ts";
 import { WasmIsolationForest } from "../engine/isolation_forest_wasm.ts";
 import { ReferenceKernel } from "../engine/kernel_reference.ts";
+import { OnlineForests } from "../engine/online_forest.ts";
 import { formatReading } from "../engine/reading_format.ts";
 import type { Reading } from "../engine/types.ts";
 
@@ -99,6 +100,58 @@ Deno.test("analyzer with a forest: scores per reading, one event per anomalous s
   }
 });
 
+Deno.test("online mode: each machine trains on its first readings, then is scored", () => {
+  const online = new OnlineForests({
+    trainSize: 200,
+    seed: 5,
+    createScorer: (m) => new WasmIsolationForest(m, { batchCapacity: 32 }),
+  });
+  const analyzer = new Analyzer(new ReferenceKernel({ window: 5 }), {
+    processingIntervalMs: 10_000,
+    onlineForests: online,
+  });
+  // Two machines interleaved; m2 runs 100 °C hotter, so one shared model would not do.
+  const m1 = healthy(400, 8, 1);
+  const m2 = healthy(400, 9, 1).map((r) => ({
+    ...r,
+    machine: "m2",
+    channels: { temperature: r.channels.temperature! + 100, speed: r.channels.speed! },
+  }));
+  for (const r of [...m1, ...m2]) {
+    if (r.timestamp >= T0 + 200_000) { // after training: shrink the noise to the heart
+      const t = r.channels.temperature!;
+      r.channels.temperature = (r.machine === "m2" ? 125 : 25) + (t % 1 - 0.5) * 0.2;
+      r.channels.speed = 1500 + (r.channels.speed! - 1500) * 0.1;
+    }
+  }
+  m1[300]!.channels = { temperature: 125, speed: 1500 }; // m2's normal, m1's anomaly
+  const readings = m1.flatMap((r, i) => [r, m2[i]!]);
+  const result = analyzer.analyze(readings);
+  assert.equal(online.trained, 2);
+
+  const forestEvents = result.events.filter((e) => e.event.type === "ISOLATION_FOREST");
+  assert.deepEqual(forestEvents.map((e) => [e.event.machine, e.index]), [["m1", 600]]);
+  // Rows before a machine's forest is trained carry no score; later ones carry the score of
+  // the model trained on exactly its first 200 readings.
+  const x = new Float64Array(200 * 2);
+  m1.slice(0, 200).forEach((r, i) => {
+    x[i * 2] = r.channels.temperature!;
+    x[i * 2 + 1] = r.channels.speed!;
+  });
+  const model = trainIsolationForest(x, 200, ["temperature", "speed"], { seed: 5 });
+  for (const { index, row } of result.rows) {
+    if (row.machine !== "m1") continue;
+    const i = index / 2;
+    if (i < 200) {
+      assert.equal(row.anomaly_score, undefined);
+      continue;
+    }
+    const r = m1[i]!;
+    const ref = scoreReference(model, [r.channels.temperature!, r.channels.speed!], 1);
+    assert.equal(row.anomaly_score, Math.round(ref.scoreSamples[0]! * 1e6) / 1e6);
+  }
+});
+
 async function run(args: string[]) {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "main.ts", ...args],
@@ -143,6 +196,33 @@ Deno.test("replay --model: anomaly_score column and ISOLATION_FOREST events; bad
     const missing = await run(["replay", input, "--model", join(dir, "nope.json")]);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /--model: ".*nope\.json" does not exist/);
+    const both = await run(["replay", input, "--model", modelPath, "--online-model", "50"]);
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /--model and --online-model exclude each other/);
+    // Online: the first 100 readings (the full healthy spread) train, the rest sit well inside.
+    const live = healthy(200, 4, 1).map((r, i) =>
+      i < 100 ? r : { ...r, channels: healthy(1, 100 + i, 0.2)[0]!.channels }
+    );
+    live[150]!.channels = { temperature: 80, speed: 300 };
+    const onlineInput = join(dir, "online.jsonl");
+    await Deno.writeTextFile(onlineInput, live.map(formatReading).join("\n") + "\n");
+    const online = await run([
+      "replay",
+      onlineInput,
+      "--online-model",
+      "100",
+      "--data-dir",
+      join(dir, "online"),
+    ]);
+    assert.equal(online.code, 0, online.stderr);
+    const onlineCsv = await Deno.readTextFile(join(dir, "online", "analysis_output.csv"));
+    assert.equal(onlineCsv.split("\n")[0]!.split(",").at(-1), "anomaly_score");
+    const onlineEvents = (await Deno.readTextFile(join(dir, "online", "anomalies.jsonl")))
+      .trim().split("\n").map((l) => JSON.parse(l)).filter((e) => e.type === "ISOLATION_FOREST");
+    // Nothing is scored while the machine trains; the planted outlier is the one event.
+    assert.deepEqual(onlineEvents.map((e) => e.timestamp), [
+      new Date(live[150]!.timestamp).toISOString(),
+    ]);
     await Deno.writeTextFile(join(dir, "bad.json"), '{"format": "isolation-forest/v2"}');
     const bad = await run(["replay", input, "--model", join(dir, "bad.json")]);
     assert.equal(bad.code, 2);
