@@ -16,12 +16,12 @@ import {
   FileLogger,
   FILES,
   FileSource,
-  formatOf,
   formatReading,
   HistoryStore,
   type Logger,
   Metrics,
   ModelError,
+  NatsSource,
   openRun,
   parseFlags,
   parseModel,
@@ -30,6 +30,7 @@ import {
   type Reading,
   ReadingBatchStream,
   ReceivedLineBatchStream,
+  RecordedInput,
   resolveConfig,
   scoreCommand,
   type SerialItem,
@@ -52,14 +53,14 @@ import {
 const USAGE = `usage: main.ts <command> [flags]
 commands:
   start [flags]          live engine: source, pipeline, outputs and the HTTP API
-  replay FILE [flags]    process a recorded JSONL, CSV, kv or raw.log file as fast as it can
+  replay FILE [flags]    process a recorded JSONL, CSV, Parquet, kv or raw.log file (--rate)
   emulate --port PATH    serial device emulator (--scenario, --rate, --seed, --count, --baud, …)
   train --input FILE [--features a,b,c] --out MODEL.json [--seed N] [--trees 100] [--max-samples 256]
   score --model MODEL.json --input FILE [--out FILE]
 flags of start and replay: see README.md (--source, --profile, --machines, --seed, --interval,
   --processing-interval, --window, --format, --baud, --data-dir, --host, --port, --config,
   --token, --z-threshold, --model-size, --fault-rate, --heartbeat-timeout, --webhook,
-  --simulator-only, --processor-only)`;
+  --simulator-only, --processor-only, --rate max|realtime|N, --partition k/N, --online-model N)`;
 
 /** Runs the CLI; resolves with the exit code. */
 export async function main(args: readonly string[]): Promise<number> {
@@ -143,6 +144,9 @@ async function configOf(args: readonly string[], positionals: number): Promise<C
   const config = resolveConfig(flags, file, { VIGIL_TOKEN: envToken() }, {
     input: positionals === 1 ? positional[0] : undefined,
   });
+  if (config.model && config.onlineModel !== null) {
+    throw new ConfigError("--model and --online-model exclude each other: pick one");
+  }
   const forest = config.model ? await loadForest(config.model) : null;
   if (config.profile === "vibration" && config.simulatorOnly) {
     throw new ConfigError("--profile vibration: --simulator-only is for the machine profile");
@@ -161,7 +165,15 @@ async function configOf(args: readonly string[], positionals: number): Promise<C
   if (config.source.kind === "serial" && positionals === 1) {
     throw new ConfigError("replay reads its FILE: --source serial: is for start");
   }
-  if (config.source.kind === "mqtt" || config.source.kind === "nats") {
+  if (config.partition && config.source.kind !== "nats") {
+    throw new ConfigError(
+      `--partition ${config.partition.index}/${config.partition.count} applies to --source nats://… only`,
+    );
+  }
+  if (config.source.kind === "nats" && positionals === 1) {
+    throw new ConfigError("replay reads its FILE: --source nats:// is for start");
+  }
+  if (config.source.kind === "mqtt") {
     throw new ConfigError(
       `--source ${config.source.kind}: not available yet; allowed: simulator, serial:PATH, file:PATH`,
     );
@@ -198,6 +210,9 @@ function runOptions(config: CliConfig, state: EngineState, logger: Logger) {
       : config.heartbeatTimeout * 1000,
     channels: config.channels,
     isolationForest: config.forest ?? undefined,
+    onlineForest: config.onlineModel === null
+      ? undefined
+      : { trainSize: config.onlineModel, seed: config.seed ?? 1 },
     kernel: {
       window: config.window,
       modelSize: config.modelSize,
@@ -215,6 +230,8 @@ async function replay(path: string, config: CliConfig): Promise<number> {
     if (e instanceof Deno.errors.NotFound) throw new ConfigError(`replay: no such file ${path}`);
     throw e;
   }
+  // Checked (a Parquet footer read) before any output is opened.
+  const input = await RecordedInput.open(abs, config.format, "replay");
   await Deno.mkdir(join(config.dataDir, "logs"), { recursive: true });
   const logs = loggers(config.dataDir);
   const state = new EngineState();
@@ -225,11 +242,9 @@ async function replay(path: string, config: CliConfig): Promise<number> {
       source: `file:${abs}`,
       streamDerived: true,
     });
-    const source = new FileSource(abs, {
-      format: formatOf(abs, config.format),
-      suppressLines: run.resumeLines,
-    });
-    const counts = await run.run(source.readable);
+    const counts = await run.run(
+      input.stream({ suppressLines: run.resumeLines, speed: config.rate }),
+    );
     const seconds = (performance.now() - started) / 1000;
     logs.processor.info("replay finished", { ...counts, seconds });
     console.log(JSON.stringify({
@@ -342,6 +357,7 @@ async function start(config: CliConfig): Promise<number> {
     pipeline = logOnly(join(config.dataDir, FILES.stream), liveReadings(), state);
   } else if (config.source.kind === "file") {
     const abs = resolve(config.source.path);
+    const input = await RecordedInput.open(abs, config.format, "--source");
     const run = await openRun({
       ...runOptions(config, state, logs.processor),
       source: `file:${abs}`,
@@ -352,14 +368,23 @@ async function start(config: CliConfig): Promise<number> {
     });
     setZThreshold = (z) => run.analyzer.setZThreshold(z);
     state.setSource({ name: `file:${abs}`, state: "running", readings: 0, errors: 0 });
-    const src = new FileSource(abs, {
-      format: formatOf(abs, config.format),
+    // `--rate` paces it (default max: as fast as possible); Ctrl-C stops it between batches.
+    const src = input.stream({
       suppressLines: run.resumeLines,
+      speed: config.rate,
+      signal: stop.signal,
     });
-    pipeline = run.run(src.readable).then(() => {
+    pipeline = run.run(src).then(() => {
       const s = state.sources().find((s) => s.name === `file:${abs}`)!;
       state.setSource({ ...s, state: "finished" });
     });
+  } else if (config.source.kind === "nats") {
+    ({ pipeline } = await natsPipeline(config, config.source.url, state, logs.processor, {
+      listeners,
+      observeKernel: (ms, n) => metrics.observeKernel(ms, n),
+      signal: stop.signal,
+      setZThreshold: (f) => setZThreshold = f,
+    }));
   } else if (config.source.kind === "serial") {
     ({ pipeline } = await serialPipeline(config, config.source.path, state, logs.processor, {
       listeners,
@@ -514,6 +539,77 @@ async function serialPipeline(
   };
   // Wrapped: the caller awaits the set-up (history re-read), not the run itself.
   return { pipeline: run.run(concatStreams(logged.readable, live)) };
+}
+
+/**
+ * `--source nats://HOST:PORT/SUBJECT --partition k/N`: partition k of the JetStream stream.
+ * `stream_output.jsonl` is derived (cut back to the checkpoint, whose `lines` is the stream
+ * sequence of the last committed message) and re-read as history; then the durable consumer
+ * delivers from the next sequence, and each checkpoint acknowledges what it committed.
+ */
+async function natsPipeline(
+  config: CliConfig,
+  url: string,
+  state: EngineState,
+  logger: Logger,
+  wiring: {
+    listeners: PipelineListener[];
+    observeKernel: (ms: number, readings: number) => void;
+    signal: AbortSignal;
+    setZThreshold: (f: (z: number) => void) => void;
+  },
+): Promise<{ pipeline: Promise<unknown> }> {
+  const { index, count } = config.partition ?? { index: 0, count: 1 };
+  let id: string;
+  try {
+    id = NatsSource.sourceId(url, index, count);
+  } catch (e) {
+    throw new ConfigError(`bad value for --source: ${(e as Error).message}`);
+  }
+  // Asked before anything starts, so that a host `deno task start` may not reach exits 2
+  // naming it (see the NotCapable case of main()) instead of failing the pipeline later.
+  const host = /^nats:\/\/([^/]+)/.exec(url)![1]!;
+  const net = await Deno.permissions.query({ name: "net", host });
+  if (net.state !== "granted") {
+    throw new Deno.errors.NotCapable(`--source ${url} needs --allow-net=${host}`);
+  }
+  const name = `${url}#${index}/${count}`;
+  let nats: NatsSource | null = null;
+  const run = await openRun({
+    ...runOptions(config, state, logger),
+    source: id,
+    streamDerived: true,
+    sourceName: name,
+    listeners: wiring.listeners,
+    observeKernel: wiring.observeKernel,
+    onCommit: (lines) => nats?.commit(lines),
+  });
+  wiring.setZThreshold((z) => run.analyzer.setZThreshold(z));
+  state.setSource({ name, state: "starting", readings: 0, errors: 0 });
+  const live = () => {
+    nats = new NatsSource({
+      url,
+      partition: index,
+      partitions: count,
+      position: run.resumeLines,
+      signal: wiring.signal,
+      onStatus: (status, detail) => {
+        const s = state.sources().find((s) => s.name === name);
+        state.setSource({
+          name,
+          readings: s?.readings ?? 0,
+          errors: s?.errors ?? 0,
+          state: status === "connecting" ? "starting" : status === "closed" ? "finished" : status,
+        });
+        logger[status === "disconnected" ? "warn" : "info"](`nats ${status}`, { url, detail });
+      },
+    });
+    return nats.readable;
+  };
+  const history = NatsSource.history(join(config.dataDir, FILES.stream), run.resumeLines);
+  return {
+    pipeline: run.run(concatStreams(history, live)).finally(() => nats?.close()),
+  };
 }
 
 /** `--simulator-only`: readings go to `stream_output.jsonl` and nowhere else. */

@@ -39,6 +39,9 @@ export interface EngineConfig {
   host: string;
   port: number;
   model: string | null;
+  /** `--online-model N`: each machine's first N readings train its own isolation forest;
+   * null: off. */
+  onlineModel: number | null;
   token: string | null;
   zThreshold: number;
   modelSize: number;
@@ -50,8 +53,13 @@ export interface EngineConfig {
   /** Seconds without a reading before `HEARTBEAT_LOSS`; null: the profile's default (5 s for
    * `device`, none for `machine`). */
   heartbeatTimeout: number | null;
+  /** `--partition k/N`: the NATS partition this instance owns; null: not given (0/1). */
+  partition: { index: number; count: number } | null;
   /** URLs every anomaly event is POSTed to (`--webhook`); empty: no webhooks. */
   webhooks: string[];
+  /** `--rate` of a recorded file (`replay`, `--source file:`): event-time seconds replayed per
+   * wall-clock second; `Infinity` (`max`, the default) is as fast as possible, 1 `realtime`. */
+  rate: number;
 }
 
 const SOURCE = /^(simulator|serial:.+|file:.+|mqtt:\/\/.+|nats:\/\/.+)$/;
@@ -93,6 +101,7 @@ const schema = z.strictObject({
   host: z.string().min(1).default("127.0.0.1"),
   port: int(0, 65_535).default(8000),
   model: z.string().min(1).optional(),
+  "online-model": int(2, 100_000).optional(),
   token: z.string().min(1).optional(),
   "z-threshold": num().pipe(z.number().positive()).default(3),
   "model-size": int(2, 65_536).default(100),
@@ -103,6 +112,19 @@ const schema = z.strictObject({
   "heartbeat-timeout": num().pipe(z.number().positive().max(86_400)).optional(),
   // One URL, or several separated by commas; an array of URLs in a config file.
   webhook: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
+  partition: z.string().regex(/^\d{1,4}\/\d{1,4}$/, "must be k/N, e.g. 0/3").refine((s) => {
+    const [k, n] = s.split("/").map(Number) as [number, number];
+    return n >= 1 && k < n;
+  }, "needs 0 <= k < N").optional(),
+  rate: z.union([z.string(), z.number()]).transform((v, ctx) => {
+    const speed = rateOf(v);
+    if (speed !== null) return speed;
+    ctx.addIssue({
+      code: "custom",
+      message: "must be max, realtime or a speed-up N > 0, e.g. 10 for ten times real time",
+    });
+    return z.NEVER;
+  }).optional(),
 });
 
 /** Flags that take no value. */
@@ -184,6 +206,9 @@ export function resolveConfig(
     throw new ConfigError("--simulator-only and --processor-only exclude each other");
   }
   const source = parseSource(c.source);
+  if ("rate" in given && source.kind !== "file" && hints.input === undefined) {
+    throw new ConfigError("--rate paces a recorded file: it applies to replay and --source file:");
+  }
   const input = hints.input ?? (source.kind === "file" ? source.path : null);
   const inputFormat = input === null ? c.format ?? null : formatOf(input, c.format ?? null);
   const device = source.kind === "serial" || inputFormat === "kv" || inputFormat === "raw";
@@ -201,6 +226,7 @@ export function resolveConfig(
     host: c.host,
     port: c.port,
     model: c.model ?? null,
+    onlineModel: c["online-model"] ?? null,
     token: c.token ?? null,
     zThreshold: c["z-threshold"],
     modelSize: c["model-size"],
@@ -209,7 +235,12 @@ export function resolveConfig(
     processorOnly: c["processor-only"],
     channels: c.channels,
     heartbeatTimeout: c["heartbeat-timeout"] ?? null,
+    partition: c.partition === undefined ? null : {
+      index: Number(c.partition.split("/")[0]),
+      count: Number(c.partition.split("/")[1]),
+    },
     webhooks: webhookUrls(c.webhook),
+    rate: c.rate ?? Infinity,
   };
 }
 
@@ -235,6 +266,14 @@ function webhookUrls(value: string | string[] | undefined): string[] {
     seen.add(url.href);
   }
   return urls;
+}
+
+/** `--rate`'s value as a speed (Infinity for `max`, 1 for `realtime`); null when invalid. */
+function rateOf(v: string | number): number | null {
+  if (v === "max") return Infinity;
+  if (v === "realtime") return 1;
+  const n = typeof v === "number" ? v : v.trim() === "" ? NaN : Number(v);
+  return Number.isFinite(n) && n > 0 ? n : null;
 }
 
 function parseSource(s: string): SourceSpec {

@@ -6,6 +6,7 @@
 import type { Batch } from "./batch.ts";
 import { LineSplitter } from "./line_splitter.ts";
 import { createLineParser, type InputFormat } from "./reading_parser.ts";
+import type { Reading } from "./types.ts";
 
 /** Options of {@linkcode FileSource}. */
 export interface FileSourceOptions {
@@ -27,6 +28,13 @@ export interface FileSourceOptions {
   maxLineLength?: number;
   /** Read chunk size in bytes. @default {1048576} */
   chunkBytes?: number;
+  /**
+   * Start a new batch before reading `next` when this says so (`first` is the batch's first
+   * reading); history batches are never split. `--rate` cuts batches by due time with it
+   * (`RateLimitStream.splitBefore`), so that each batch's `lines` stay exact.
+   * @default {never}
+   */
+  splitBefore?: (first: Reading, next: Reading) => boolean;
 }
 
 /**
@@ -43,6 +51,7 @@ export class FileSource {
     const suppressLines = options.suppressLines ?? 0;
     const batchSize = options.batchSize ?? 8192;
     const log = options.log ?? true;
+    const splitBefore = options.splitBefore;
     const decoder = new TextDecoder();
     const buf = new Uint8Array(options.chunkBytes ?? 1 << 20);
     let file: Deno.FsFile | null = null;
@@ -55,13 +64,18 @@ export class FileSource {
       let b: Batch | null = null;
       for (const line of lines) {
         const suppress = this.#lines < suppressLines;
-        if (!b || b.suppress !== suppress || b.readings.length >= batchSize) {
+        const r = parser.parse(line);
+        const first = b?.readings[0];
+        if (
+          !b || b.suppress !== suppress || b.readings.length >= batchSize ||
+          (splitBefore && !suppress && first && r !== null && typeof r !== "string" &&
+            splitBefore(first, r))
+        ) {
           b = { readings: [], errors: [], lines: 0, suppress, log };
           batches.push(b);
         }
         this.#lines++;
         b.lines++;
-        const r = parser.parse(line);
         if (r === null) continue;
         if (typeof r === "string") b.errors.push({ line, error: r, time: lastTime });
         else {

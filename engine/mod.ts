@@ -39,6 +39,8 @@ export * from "./received_line_batch_stream.ts";
 export * from "./structured_metrics.ts";
 export * from "./mqtt_source.ts";
 export * from "./mqtt_publisher.ts";
+export * from "./nats_partitions.ts";
+export * from "./nats_source.ts";
 export {
   DEFAULT_VIBRATION_BANDS,
   type FrequencyBand,
@@ -52,3 +54,7 @@ export {
 } from "./vibration_types.ts";
 export { WasmVibrationFeatures } from "./vibration_features_wasm.ts";
 export { ReferenceVibrationFeatures } from "./vibration_features_reference.ts";
+export * from "./parquet_source.ts";
+export * from "./rate_limit_stream.ts";
+export * from "./recorded_input.ts";
+export * from "./online_forest.ts";
