@@ -155,9 +155,9 @@ function forestEvent(
     channel: null,
     value: round(score, 6),
     threshold: model.offset,
-    description: `Isolation forest: ${
-      model.features.join(", ")
-    } look anomalous (score ${score.toFixed(4)}, decision ${decision.toFixed(4)} < 0).`,
+    description: `Isolation forest: ${model.features.join(", ")} look anomalous (score ${
+      score.toFixed(4)
+    }, decision ${decision.toFixed(4)} < 0).`,
   };
 }
 

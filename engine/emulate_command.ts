@@ -10,6 +10,7 @@ import {
 import { randomSeed } from "../simulator/prng.ts";
 import { ConfigError, parseFlags } from "./config.ts";
 import { BAUD_RATES, SerialError, SerialPort } from "./serial_port.ts";
+import { abortableSleep } from "./abortable_sleep.ts";
 
 /** Flags of `emulate` (the contract's, plus `--malformed`, `--machine` and `--line-ending`). */
 const FLAGS = new Set([
@@ -187,7 +188,7 @@ export async function emulateCommand(args: readonly string[]): Promise<number> {
       }
       const nextAt = started + silencesMs + (sent / o.rate) * 1000;
       const wait = nextAt - performance.now();
-      if (wait > 0 && (o.count === null || sent < o.count)) await sleep(wait, stop.signal);
+      if (wait > 0 && (o.count === null || sent < o.count)) await abortableSleep(wait, stop.signal);
     }
     await port.drain(2000, stop.signal);
   } catch (e) {
@@ -207,17 +208,4 @@ export async function emulateCommand(args: readonly string[]): Promise<number> {
     seed: o.seed,
   }));
   return code;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
 }

@@ -7,6 +7,7 @@ import type { Batch } from "./batch.ts";
 import { LineSplitter } from "./line_splitter.ts";
 import { createLineParser, type InputFormat } from "./reading_parser.ts";
 import type { Reading } from "./types.ts";
+import { abortableSleep } from "./abortable_sleep.ts";
 
 /** Options of {@linkcode FileSource}. */
 export interface FileSourceOptions {
@@ -105,7 +106,7 @@ export class FileSource {
           const n = await file!.read(buf);
           if (n === null) {
             if (options.follow && !options.signal?.aborted) {
-              await wait(options.followMs ?? 200, options.signal);
+              await abortableSleep(options.followMs ?? 200, options.signal);
               continue;
             }
             pending = [...splitter.push(decoder.decode()), ...splitter.flush()];
@@ -126,16 +127,4 @@ export class FileSource {
   get lines(): number {
     return this.#lines;
   }
-}
-
-function wait(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-    signal?.addEventListener("abort", done, { once: true });
-  });
 }

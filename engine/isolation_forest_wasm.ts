@@ -12,6 +12,7 @@ import {
   pathLengthDenominator,
 } from "./isolation_forest_model.ts";
 import type { IsolationForestScores } from "./isolation_forest_reference.ts";
+import { instantiateAssemblyScript } from "./assemblyscript_instance.ts";
 
 /** The exports of `iforest.wasm` (see `assembly/iforest.ts` for each one's contract). */
 interface IforestExports {
@@ -42,31 +43,10 @@ export interface WasmIsolationForestOptions {
 
 let compiled: WebAssembly.Module | undefined;
 
-/** An AssemblyScript string: UTF-16LE, byte length in the u32 just before `ptr`. */
-function readAsString(memory: WebAssembly.Memory, ptr: number): string {
-  const buf = memory.buffer;
-  if (ptr < 4 || ptr > buf.byteLength) return `<string at ${ptr}>`;
-  const bytes = new DataView(buf).getUint32(ptr - 4, true);
-  if (ptr + bytes > buf.byteLength) return `<string at ${ptr}>`;
-  return new TextDecoder("utf-16le").decode(new Uint8Array(buf, ptr, bytes));
-}
-
+/** A fresh instance (own memory) whose `abort` throws a JS `Error` with the kernel's message. */
 function instantiate(): IforestExports {
-  const bound: { memory?: WebAssembly.Memory } = {};
-  const imports = {
-    env: {
-      abort(msg: number, file: number, line: number, column: number): never {
-        const m = bound.memory;
-        const text = m ? readAsString(m, msg) : `abort(${msg})`;
-        const where = m ? readAsString(m, file) : "";
-        throw new Error(where ? `${text} (${where}:${line}:${column})` : text);
-      },
-    },
-  };
   compiled ??= new WebAssembly.Module(wasmBytes);
-  const exports = new WebAssembly.Instance(compiled, imports).exports as unknown as IforestExports;
-  bound.memory = exports.memory;
-  return exports;
+  return instantiateAssemblyScript<IforestExports>(compiled);
 }
 
 interface Views {

@@ -7,6 +7,7 @@
  * `termios` module on the build machine).
  * @module
  */
+import { abortableSleep } from "./abortable_sleep.ts";
 
 /** Speed constants of Linux's `<asm-generic/termbits.h>` (`B9600` = 0o15, `B921600` = 0o10007). */
 const BAUD_CODES: ReadonlyMap<number, number> = new Map([
@@ -253,7 +254,7 @@ export class SerialPort {
     while (off < bytes.length && !signal?.aborted) {
       const n = this.write(bytes.subarray(off));
       off += n;
-      if (n === 0) await sleep(pollMs, signal);
+      if (n === 0) await abortableSleep(pollMs, signal);
     }
     return off;
   }
@@ -276,7 +277,7 @@ export class SerialPort {
     const deadline = Date.now() + timeoutMs;
     while (this.outputQueued() > 0) {
       if (Date.now() >= deadline || signal?.aborted) return false;
-      await sleep(5, signal);
+      await abortableSleep(5, signal);
     }
     return true;
   }
@@ -319,17 +320,4 @@ export class SerialPort {
     if (this.#fd < 0) throw new SerialError(this.path, "EBADF", `${this.path}: port is closed`);
     return this.#fd;
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-    signal?.addEventListener("abort", done, { once: true });
-  });
 }

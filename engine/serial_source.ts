@@ -5,6 +5,7 @@
  */
 import { formatRawLine } from "./raw_line.ts";
 import { SerialError, SerialPort } from "./serial_port.ts";
+import { abortableSleep } from "./abortable_sleep.ts";
 
 /** One thing the serial source saw, in the order it happened. `time` is the receive time, epoch
  * ms. */
@@ -238,7 +239,7 @@ export class SerialSource {
           if (!port) {
             if (!tryOpen(items)) {
               if (items.length > 0) break;
-              await sleep(retryMs, signal);
+              await abortableSleep(retryMs, signal);
               retryMs = Math.min(retryMs * 2, retryMax);
               continue;
             }
@@ -265,7 +266,7 @@ export class SerialSource {
               break;
             }
           }
-          await sleep(idleMs, signal);
+          await abortableSleep(idleMs, signal);
         }
         if (this.#state === "closed") return; // cancelled meanwhile
         if (items.length > 0) {
@@ -371,18 +372,4 @@ function decodeEscaped(b: Uint8Array): string {
     s += String.fromCharCode(...units.slice(k, k + 4096));
   }
   return s;
-}
-
-/** Resolves after `ms`, or at once when `signal` aborts (so shutdown never waits a full poll). */
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-    signal?.addEventListener("abort", done, { once: true });
-  });
 }

@@ -15,6 +15,7 @@ import {
   type VibrationFeatureExtractor,
   type VibrationFeatureOptions,
 } from "./vibration_types.ts";
+import { instantiateAssemblyScript } from "./assemblyscript_instance.ts";
 
 /** The exports of `vibration.wasm` (see `assembly/vibration.ts` for each one's contract). */
 export interface VibrationExports {
@@ -40,34 +41,10 @@ export interface VibrationExports {
 // Compiled once per process; each extractor gets its own instance and memory.
 let compiled: WebAssembly.Module | undefined;
 
-/** An AssemblyScript string: UTF-16LE code units, byte length in the u32 just before `ptr`. */
-function readAsString(memory: WebAssembly.Memory, ptr: number): string {
-  if (ptr === 0) return "";
-  const buf = memory.buffer;
-  if (ptr < 4 || ptr > buf.byteLength) return `<string at ${ptr}>`;
-  const bytes = new DataView(buf).getUint32(ptr - 4, true);
-  if (ptr + bytes > buf.byteLength) return `<string at ${ptr}>`;
-  return new TextDecoder("utf-16le").decode(new Uint8Array(buf, ptr, bytes));
-}
-
-/** A fresh instance whose `env.abort` throws a JS `Error` with the kernel's message. */
+/** A fresh instance (own memory) whose `abort` throws a JS `Error` with the kernel's message. */
 function instantiate(): VibrationExports {
-  const bound: { memory?: WebAssembly.Memory } = {};
-  const imports = {
-    env: {
-      abort(msg: number, file: number, line: number, column: number): never {
-        const memory = bound.memory;
-        const text = memory ? readAsString(memory, msg) : `abort(${msg})`;
-        const where = memory ? readAsString(memory, file) : "";
-        throw new Error(where ? `${text} (${where}:${line}:${column})` : text);
-      },
-    },
-  };
   compiled ??= new WebAssembly.Module(wasmBytes);
-  const instance = new WebAssembly.Instance(compiled, imports);
-  const exports = instance.exports as unknown as VibrationExports;
-  bound.memory = exports.memory;
-  return exports;
+  return instantiateAssemblyScript<VibrationExports>(compiled);
 }
 
 interface Views {

@@ -35,6 +35,7 @@ import { type Logger, nullLogger } from "./logger.ts";
 import type { WebhookTargetStats } from "./metrics.ts";
 import type { PipelineListener } from "./pipeline.ts";
 import type { AnomalyEvent } from "./types.ts";
+import { abortableSleep } from "./abortable_sleep.ts";
 
 /** Options of {@linkcode WebhookSink.open}. */
 export interface WebhookSinkOptions {
@@ -142,20 +143,6 @@ function retryAfterMs(header: string | null): number | undefined {
   if (header.trim() !== "" && Number.isFinite(s) && s >= 0) return s * 1000;
   const at = Date.parse(header);
   return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
-}
-
-/** A sleep that ends early when `signal` aborts; leaves no timer behind. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted || ms <= 0) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
 }
 
 /** One URL: its spool, its queue and its sender loop. */
@@ -530,7 +517,7 @@ class Target {
         });
         const cut = new AbortController();
         this.#cutSleep = () => cut.abort();
-        await sleep(delay, AbortSignal.any([stop, cut.signal]));
+        await abortableSleep(delay, AbortSignal.any([stop, cut.signal]));
         this.#cutSleep = null;
       }
     }
