@@ -474,6 +474,16 @@ async function start(config: CliConfig): Promise<number> {
   return code;
 }
 
+/** What `start()` hands a source's pipeline set-up. */
+interface PipelineWiring {
+  listeners: PipelineListener[];
+  observeKernel: (ms: number, readings: number) => void;
+  /** Ends the source on shutdown. */
+  signal: AbortSignal;
+  /** Gives `/control` the run's z-threshold setter. */
+  setZThreshold: (f: (z: number) => void) => void;
+}
+
 /**
  * `--source serial:PATH`: what `stream_output.jsonl` already holds (re-read after a restart, no
  * heartbeat checks against it), then the live device. Every received line goes to `raw.log`
@@ -484,12 +494,7 @@ async function serialPipeline(
   path: string,
   state: EngineState,
   logger: Logger,
-  wiring: {
-    listeners: PipelineListener[];
-    observeKernel: (ms: number, readings: number) => void;
-    signal: AbortSignal;
-    setZThreshold: (f: (z: number) => void) => void;
-  },
+  wiring: PipelineWiring,
 ): Promise<{ pipeline: Promise<unknown> }> {
   const name = `serial:${path}`;
   const run = await openRun({
@@ -552,12 +557,7 @@ async function natsPipeline(
   url: string,
   state: EngineState,
   logger: Logger,
-  wiring: {
-    listeners: PipelineListener[];
-    observeKernel: (ms: number, readings: number) => void;
-    signal: AbortSignal;
-    setZThreshold: (f: (z: number) => void) => void;
-  },
+  wiring: PipelineWiring,
 ): Promise<{ pipeline: Promise<unknown> }> {
   const { index, count } = config.partition ?? { index: 0, count: 1 };
   let id: string;
