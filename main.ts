@@ -5,6 +5,7 @@
  */
 import { isAbsolute, join, resolve } from "node:path";
 import {
+  type Batch,
   BAUD_RATES,
   concatStreams,
   ConfigError,
@@ -21,6 +22,8 @@ import {
   type Logger,
   Metrics,
   ModelError,
+  MqttPublisher,
+  MqttSource,
   NatsSource,
   openRun,
   parseFlags,
@@ -31,6 +34,7 @@ import {
   ReadingBatchStream,
   ReceivedLineBatchStream,
   RecordedInput,
+  type RejectedLine,
   resolveConfig,
   scoreCommand,
   type SerialItem,
@@ -172,11 +176,6 @@ async function configOf(args: readonly string[], positionals: number): Promise<C
   }
   if (config.source.kind === "nats" && positionals === 1) {
     throw new ConfigError("replay reads its FILE: --source nats:// is for start");
-  }
-  if (config.source.kind === "mqtt") {
-    throw new ConfigError(
-      `--source ${config.source.kind}: not available yet; allowed: simulator, serial:PATH, file:PATH`,
-    );
   }
   return { ...config, forest };
 }
@@ -343,11 +342,20 @@ async function start(config: CliConfig): Promise<number> {
     })
     : null;
   const metrics = new Metrics({ state, events, webhooks: webhooks ?? undefined });
+  // `--publish`: anomaly events and rows to an MQTT broker (bounded; never slows the pipeline).
+  if (config.publish !== null) await requireMqttPermissions("--publish", config.publish);
+  const publisher = config.publish === null ? null : new MqttPublisher({
+    url: config.publish,
+    anomalyTopic: config.publishAnomalies,
+    rowTopic: config.publishRows,
+    onError: (e) => logs.processor.warn("mqtt publish", { error: e.message }),
+  });
   const listeners = [
     ...(history ? [history] : []),
     events,
     metrics,
     ...(webhooks ? [webhooks] : []),
+    ...(publisher ? [publisher] : []),
   ];
 
   // The pipeline is set up (and history re-read) before the API answers, so that the first
@@ -378,6 +386,13 @@ async function start(config: CliConfig): Promise<number> {
       const s = state.sources().find((s) => s.name === `file:${abs}`)!;
       state.setSource({ ...s, state: "finished" });
     });
+  } else if (config.source.kind === "mqtt") {
+    ({ pipeline } = await mqttPipeline(config, config.source.url, state, logs.processor, {
+      listeners,
+      observeKernel: (ms, n) => metrics.observeKernel(ms, n),
+      signal: stop.signal,
+      setZThreshold: (f) => setZThreshold = f,
+    }));
   } else if (config.source.kind === "nats") {
     ({ pipeline } = await natsPipeline(config, config.source.url, state, logs.processor, {
       listeners,
@@ -467,6 +482,7 @@ async function start(config: CliConfig): Promise<number> {
     history?.close();
     // Delivers what it can within its deadline (5 s); the rest stays spooled for the next start.
     await webhooks?.close();
+    await publisher?.close();
     Deno.removeSignalListener("SIGINT", onSignal);
     Deno.removeSignalListener("SIGTERM", onSignal);
     for (const l of Object.values(logs)) l.close();
@@ -610,6 +626,94 @@ async function natsPipeline(
   return {
     pipeline: run.run(concatStreams(history, live)).finally(() => nats?.close()),
   };
+}
+
+/** MQTT needs the broker's host and, since mqtt.js reads the environment, all of `--allow-env`:
+ * said at start, as exit 2, rather than at the first connection. */
+async function requireMqttPermissions(flag: string, url: string): Promise<void> {
+  const host = /^mqtts?:\/\/([^/:]+)/.exec(url)?.[1];
+  if (!host) throw new ConfigError(`bad value for ${flag}: ${JSON.stringify(url)} has no host`);
+  for (const p of [{ name: "net", host } as const, { name: "env" } as const]) {
+    if ((await Deno.permissions.query(p)).state !== "granted") {
+      throw new Deno.errors.NotCapable(
+        `${flag} ${url} needs --allow-net=${host} and --allow-env (mqtt.js reads the environment)`,
+      );
+    }
+  }
+}
+
+/**
+ * `--source mqtt://HOST:PORT/TOPIC`: `stream_output.jsonl` re-read as history, then the broker's
+ * persistent session (QoS 1: readings published while the engine was away arrive now). Each
+ * live reading is logged to `stream_output.jsonl` before it is processed, as the simulator's are.
+ */
+async function mqttPipeline(
+  config: CliConfig,
+  url: string,
+  state: EngineState,
+  logger: Logger,
+  wiring: PipelineWiring,
+): Promise<{ pipeline: Promise<unknown> }> {
+  await requireMqttPermissions("--source", url);
+  const name = url;
+  const run = await openRun({
+    ...runOptions(config, state, logger),
+    source: "log",
+    streamDerived: false,
+    sourceName: name,
+    listeners: wiring.listeners,
+    observeKernel: wiring.observeKernel,
+  });
+  wiring.setZThreshold((z) => run.analyzer.setZThreshold(z));
+  state.setSource({ name, state: "starting", readings: 0, errors: 0 });
+  const logged = new FileSource(join(config.dataDir, FILES.stream), {
+    format: "json",
+    suppressLines: run.resumeLines,
+    log: false,
+  });
+  // Parser errors wait here for the next batch; the source emits one right after each error.
+  const errors: RejectedLine[] = [];
+  const live = () => {
+    const mqtt = new MqttSource({
+      url,
+      dataDir: resolve(config.dataDir),
+      signal: wiring.signal,
+      format: config.format === "json" || config.format === "kv" ? config.format : "auto",
+      onParseError: (e) =>
+        errors.push({ line: e.line, error: `${e.topic}: ${e.error}`, time: e.time }),
+      onStatus: (status, detail) => {
+        const s = state.sources().find((s) => s.name === name);
+        state.setSource({
+          name,
+          readings: s?.readings ?? 0,
+          errors: s?.errors ?? 0,
+          state: status === "connected"
+            ? "running"
+            : status === "closed"
+            ? "finished"
+            : status === "offline"
+            ? "disconnected"
+            : "starting",
+          detail,
+        });
+        logger[status === "offline" ? "warn" : "info"](`mqtt ${status}`, { url, detail });
+      },
+    });
+    return mqtt.readable.pipeThrough(
+      new TransformStream<Reading[], Batch>({
+        transform(readings, c) {
+          c.enqueue({
+            readings,
+            errors: errors.splice(0),
+            lines: readings.length,
+            suppress: false,
+            log: true,
+          });
+        },
+      }),
+    );
+  };
+  return { pipeline: run.run(concatStreams(logged.readable, live)) };
 }
 
 /** `--simulator-only`: readings go to `stream_output.jsonl` and nowhere else. */

@@ -42,6 +42,12 @@ export interface EngineConfig {
   /** `--online-model N`: each machine's first N readings train its own isolation forest;
    * null: off. */
   onlineModel: number | null;
+  /** `--publish mqtt://HOST:PORT`: the broker anomaly events and rows go to; null: none. */
+  publish: string | null;
+  /** `--publish-anomalies`: topic of anomaly events (`{machine}` is replaced). */
+  publishAnomalies: string;
+  /** `--publish-rows`: topic of processed rows; null (`""` given): none. */
+  publishRows: string | null;
   token: string | null;
   zThreshold: number;
   modelSize: number;
@@ -102,6 +108,9 @@ const schema = z.strictObject({
   port: int(0, 65_535).default(8000),
   model: z.string().min(1).optional(),
   "online-model": int(2, 100_000).optional(),
+  publish: z.string().regex(/^mqtts?:\/\/[^/\s]+/, "must be mqtt://HOST:PORT").optional(),
+  "publish-anomalies": z.string().min(1).default("vigil/{machine}/anomalies"),
+  "publish-rows": z.string().default("vigil/{machine}/rows"),
   token: z.string().min(1).optional(),
   "z-threshold": num().pipe(z.number().positive()).default(3),
   "model-size": int(2, 65_536).default(100),
@@ -227,6 +236,9 @@ export function resolveConfig(
     port: c.port,
     model: c.model ?? null,
     onlineModel: c["online-model"] ?? null,
+    publish: c.publish ?? null,
+    publishAnomalies: c["publish-anomalies"],
+    publishRows: c["publish-rows"] === "" ? null : c["publish-rows"],
     token: c.token ?? null,
     zThreshold: c["z-threshold"],
     modelSize: c["model-size"],
