@@ -1,7 +1,8 @@
 /**
  * Vigil's fused rolling-statistics kernel (AssemblyScript, compiled to engine/kernel.wasm by
- * tools/build_wasm.ts). The contract is engine/kernel_types.ts; engine/kernel_reference.ts is a
- * line-by-line TypeScript port of `process` below and the two must stay in step.
+ * tools/build_wasm.ts). The contract is engine/kernel_types.ts; engine/kernel_reference.ts is
+ * the specification: the same floating-point operations in the same order, so the two agree
+ * bit for bit (tests/kernel_test.ts asserts it). Change one, change the other.
  *
  * Shape: flat exported functions over numbers, all state in module globals and in one region
  * of linear memory allocated once by `configure`. `process(n)` checks its arguments once, then
@@ -15,21 +16,39 @@
  *            compl[modelSize+1]  m/modelSize              (completeness; exactly 1 when full)
  *   batch    inStream i32[cap], inTime f64[cap], inValue f64[cap],
  *            10 outputs f64[cap] (mean std min max slope zscore delta rate deviation
- *            completeness), outFlags u32[cap]
+ *            completeness), outFlags u32[cap]; array k starts at an offset ≡ 320·k (mod
+ *            4096), see `stagger`
  *   streams  maxStreams blocks of `stride` bytes, one per stream, contiguous so that one
  *            reading touches one block:
- *              +0    state (F_* f64 fields, U_* u32 fields), 144 bytes
- *              +144  window ring     f64[W]  (W = next power of two >= window)
- *              ...   suffix maxima   f64[window+1]  (of the previous block, see below)
- *              ...   suffix minima   f64[window+1]
+ *              +0    state, 128 bytes (two cache lines; fields below)
+ *              +128  window ring     f64[W]  (W = next power of two >= window)
+ *              ...   suffix extrema  (max, -min) pairs [window+1]  (of the previous block)
  *              ...   model ring      f64[M]  (M = next power of two >= modelSize)
+ *
+ * Why this shape (measured with valgrind instruction counts and perf samples of the JIT code,
+ * bench/kernel_bench.ts's workload): the kernel is bound by instructions per reading, not by
+ * floating-point latency. In Deno, V8 compiles every WASM memory access with an explicit
+ * bounds check (lea, cmp, jae before it: ~105 of the ~570 instructions a reading took), and
+ * the loop's ~35 invariants do not fit the registers (spills). So the state is packed so that
+ * one access moves what is used together: the six counters in two i64 lanes of one v128, and
+ * the f64 pairs used together (S1/S2, MS1/MS2, SJ/previous time, the two anchors, running
+ * max/min, suffix max/min, the limits) in one v128 each, updated with f64x2 arithmetic that
+ * performs, lane by lane, exactly the scalar operations of engine/kernel_reference.ts (so
+ * results stay bit-identical). Minima are kept negated (min(a, b) = -max(-a, -b), exactly), so
+ * max and min are one f64x2.pmax; the limits are kept as (high, -low) and (maxDelta,
+ * maxDeviationPct), so the four limit flags are two f64x2.gt and two bitmasks. The previous
+ * value is the window ring's newest entry, not a field. In the steady state (window and model
+ * full) the per-n tables are replaced by constants. Deferring the square roots and divisions
+ * to a second, f64x2 pass over each chunk was tried and measured slower (more accesses than
+ * it saved), as was touching the stream block of the reading 8 ahead (a software prefetch).
  *
  * Min and max: van Herk / Gil-Werman. The readings of a stream are cut into blocks of `window`
  * consecutive readings; the window ending at position r of the current block is the suffix of
  * the previous block after r plus the prefix of this block up to r, so its max is
  * max(suffixMax[r+1] of the previous block, running max of this block). When a block
  * completes, one backward pass over the ring stores its suffix extrema (entry `window` is a
- * permanent -Infinity/+Infinity sentinel). O(1) amortised like monotonic deques (2·window
+ * permanent sentinel: max -Infinity, min +Infinity, stored as the pair (-Infinity, -Infinity)
+ * since minima are kept negated). O(1) amortised like monotonic deques (2·window
  * operations per `window` readings) but branch-free per reading: on random data the deques'
  * pop loops mispredict about every reading, which measured ~1/3 of the kernel's time.
  *
@@ -50,40 +69,30 @@
  */
 
 // ---- per-stream state fields (byte offsets in a stream block) ----
-/** Anchor of the window sums. */
-const F_A: u32 = 0;
-/** Σ (x - a) over the window. */
-const F_S1: u32 = 8;
-/** Σ (x - a)² over the window. */
-const F_S2: u32 = 16;
-/** Σ j (x - a) over the window, j = 0 for the oldest reading. */
-const F_SJ: u32 = 24;
-/** Previous value and its event time. */
-const F_PREV: u32 = 32;
-const F_PREVT: u32 = 40;
-/** Limits (NaN disables: every comparison with NaN is false). */
-const F_LOW: u32 = 48;
-const F_HIGH: u32 = 56;
-const F_MAXD: u32 = 64;
-const F_MAXDEV: u32 = 72;
-/** Anchor and shifted sums of the model. */
-const F_MA: u32 = 80;
-const F_MS1: u32 = 88;
-const F_MS2: u32 = 96;
-/** Running max and min of the current block. */
-const F_PMAX: u32 = 104;
-const F_PMIN: u32 = 112;
-/** Readings seen since the last reset (wraps at 2³²; only differences and low bits are used). */
-const U_T: u32 = 120;
-/** Readings in the window, ≤ window. */
-const U_N: u32 = 124;
-/** Position of the next reading in its block of `window` readings. */
-const U_R: u32 = 128;
-/** Points in the model, model insertions so far (wrapping), run of equal newest points. */
-const U_MC: u32 = 132;
-const U_MP: u32 = 136;
-const U_MR: u32 = 140;
-const STATE_BYTES: u32 = 144;
+/** v128 of two i64 counter words. Lane 0, the window: bits 0-15 ring position p (readings
+ * since the reset mod W), bits 16-31 position r of the next reading in its block of
+ * `window`, bits 32-63 readings in the window n (<= window). Lane 1, the model: bits 0-15
+ * ring position mp (insertions mod M), bits 16-39 points in the model mc (<= modelSize),
+ * bits 40-63 run of equal newest points. */
+const V_CNT: u32 = 0;
+/** v128 (a, ma): anchors of the window sums and of the model sums (each stored alone when
+ * it changes, at a re-anchoring). */
+const V_AMA: u32 = 16;
+const F_A: u32 = 16;
+const F_MA: u32 = 24;
+/** v128 (Σ (x - a), Σ (x - a)²) over the window. */
+const V_S12: u32 = 32;
+/** v128 (Σ j (x - a) over the window with j = 0 for the oldest reading, event time of the
+ * previous reading). The previous value is the ring's newest entry. */
+const V_SJT: u32 = 48;
+/** v128 (running max, -running min) of the current block. */
+const V_PM: u32 = 64;
+/** v128 (Σ (x - ma), Σ (x - ma)²) over the model. */
+const V_MS12: u32 = 80;
+/** v128 (high, -low) and (maxDelta, maxDeviationPct); NaN disables (comparisons are false). */
+const V_LIM1: u32 = 96;
+const V_LIM2: u32 = 112;
+const STATE_BYTES: u32 = 128;
 
 // ---- FLAG bits (engine/kernel_types.ts) ----
 const ZSCORE: u32 = 1;
@@ -100,6 +109,11 @@ const MAX_MODEL: i32 = 65536;
 const MAX_STREAMS: i32 = 1 << 22;
 const MAX_BATCH: i32 = 1 << 22;
 
+/** Static v128 sign mask of lane 1 (x ^ mask = (x, -x) for a splat x). Read from a constant
+ * address because V8 omits the bounds check of such loads and otherwise rebuilds a v128
+ * constant with three instructions at every use. */
+const NEG_LANE1: usize = memory.data<i64>([0, -9223372036854775808], 16);
+
 // ---- configuration (set once by configure) ----
 let configured = false;
 let gMaxStreams: i32 = 0;
@@ -109,6 +123,12 @@ let gModelSize: u32 = 0;
 let gMMask: u32 = 0;
 let gZ: f64 = 3;
 let gTol: f64 = 0.01;
+// Table entries of the steady state (n = window, m = modelSize), so a full window and model
+// read no table: the same values as the tables', bit for bit.
+let gInvW: f64 = 0;
+let gInvDenW: f64 = 0;
+let gHalfW1: f64 = 0;
+let gInvMS: f64 = 0;
 let gCap: i32 = 0;
 
 let gInvN: usize = 0;
@@ -132,8 +152,7 @@ let gOutFlags: usize = 0;
 let gStreams: usize = 0;
 let gStride: usize = 0;
 // Offsets of the arrays inside a stream block.
-let gSufMax: usize = 0;
-let gSufMin: usize = 0;
+let gSuf: usize = 0;
 let gModel: usize = 0;
 
 /**
@@ -158,6 +177,19 @@ let gModel: usize = 0;
   return (x + to - 1) & ~(to - 1);
 }
 
+/**
+ * The first 64-aligned offset >= `off` that is ≡ k·320 (mod 4096). Batch array k starts there,
+ * so that the 14 arrays a reading touches (at the same index) fall into different L1 sets and
+ * never alias modulo 4 KiB. Packed back to back, arrays of a power-of-two capacity (8,192 × 8
+ * bytes) start exactly 64 KiB apart: every reading's 11 output stores then hit one 8-way L1
+ * set and the loads and stores alias for the store-forwarding check. Measured: that alone
+ * cost more time than all the statistics.
+ */
+@inline function stagger(off: usize, k: usize): usize {
+  const o = align(off, 64);
+  return o + ((((k * 320) & 4095) - (o & 4095)) & 4095);
+}
+
 @inline function block(s: i32): usize {
   return gStreams + <usize>s * gStride;
 }
@@ -177,30 +209,18 @@ function checkStream(where: string, s: i32): void {
 
 /** Forgets the window, model and previous value of the stream at `b` (limits are kept). */
 function clearStream(b: usize): void {
-  store<f64>(b, 0, F_A);
-  store<f64>(b, 0, F_S1);
-  store<f64>(b, 0, F_S2);
-  store<f64>(b, 0, F_SJ);
-  store<f64>(b, 0, F_PREV);
-  store<f64>(b, 0, F_PREVT);
-  store<f64>(b, 0, F_MA);
-  store<f64>(b, 0, F_MS1);
-  store<f64>(b, 0, F_MS2);
-  store<f64>(b, -Infinity, F_PMAX);
-  store<f64>(b, Infinity, F_PMIN);
-  store<u32>(b, 0, U_T);
-  store<u32>(b, 0, U_N);
-  store<u32>(b, 0, U_R);
-  store<u32>(b, 0, U_MC);
-  store<u32>(b, 0, U_MP);
-  store<u32>(b, 0, U_MR);
-  // No previous block: its suffix extrema, sentinel at index window included, are neutral.
-  const sufMax = b + gSufMax;
-  const sufMin = b + gSufMin;
-  for (let j: usize = 0; j <= <usize>gWindow; j++) {
-    store<f64>(sufMax + (j << 3), -Infinity);
-    store<f64>(sufMin + (j << 3), Infinity);
-  }
+  const zero = f64x2.splat(0);
+  v128.store(b, zero, V_CNT);
+  v128.store(b, zero, V_AMA);
+  v128.store(b, zero, V_S12);
+  v128.store(b, zero, V_SJT);
+  v128.store(b, f64x2.splat(-Infinity), V_PM);
+  v128.store(b, zero, V_MS12);
+  // No previous block: its suffix extrema, sentinel at index window included, are neutral
+  // (max -Infinity, -min -Infinity).
+  const suf = b + gSuf;
+  const neutral = f64x2.splat(-Infinity);
+  for (let j: usize = 0; j <= <usize>gWindow; j++) v128.store(suf + (j << 4), neutral);
 }
 
 /**
@@ -240,23 +260,30 @@ export function configure(
   off = align(off + (<usize>modelSize + 1) * 8, 64);
   const oCompl = off;
   off = align(off + (<usize>modelSize + 1) * 8, 64);
-  const oInStream = off;
-  off = align(off + cap * 4, 64);
-  const oInTime = off;
-  off = align(off + cap * 8, 64);
-  const oInValue = off;
-  off = align(off + cap * 8, 64);
-  const oOut = off; // 10 f64 outputs, each align(cap*8, 64)
-  const outStride = align(cap * 8, 64);
-  off += outStride * 10;
-  const oFlags = off;
-  off = align(off + cap * 4, 64);
+  // The 14 batch arrays, each starting at a different offset modulo 4 KiB (see `stagger`).
+  const oInStream = stagger(off, 0);
+  off = oInStream + cap * 4;
+  const oInTime = stagger(off, 1);
+  off = oInTime + cap * 8;
+  const oInValue = stagger(off, 2);
+  off = oInValue + cap * 8;
+  const oMean = stagger(off, 3);
+  const oStd = stagger(oMean + cap * 8, 4);
+  const oMin = stagger(oStd + cap * 8, 5);
+  const oMax = stagger(oMin + cap * 8, 6);
+  const oSlope = stagger(oMax + cap * 8, 7);
+  const oZ = stagger(oSlope + cap * 8, 8);
+  const oDelta = stagger(oZ + cap * 8, 9);
+  const oRate = stagger(oDelta + cap * 8, 10);
+  const oDev = stagger(oRate + cap * 8, 11);
+  const oOutCompl = stagger(oDev + cap * 8, 12);
+  const oFlags = stagger(oOutCompl + cap * 8, 13);
+  off = align(oFlags + cap * 4, 64);
   const oStreams = off;
 
   // The stream block.
-  const sufMax = <usize>STATE_BYTES + <usize>w2 * 8;
-  const sufMin = sufMax + (<usize>window + 1) * 8;
-  const model = sufMin + (<usize>window + 1) * 8;
+  const suf = <usize>STATE_BYTES + <usize>w2 * 8;
+  const model = suf + (<usize>window + 1) * 16;
   const stride = align(model + <usize>m2 * 8, 64);
   const total: f64 = <f64>oStreams + <f64>stride * <f64>maxStreams + 64;
   assert(total <= 2147483648.0, "configure: the kernel state would exceed 2 GiB");
@@ -280,21 +307,20 @@ export function configure(
   gInStream = base + oInStream;
   gInTime = base + oInTime;
   gInValue = base + oInValue;
-  gOutMean = base + oOut;
-  gOutStd = gOutMean + outStride;
-  gOutMin = gOutStd + outStride;
-  gOutMax = gOutMin + outStride;
-  gOutSlope = gOutMax + outStride;
-  gOutZ = gOutSlope + outStride;
-  gOutDelta = gOutZ + outStride;
-  gOutRate = gOutDelta + outStride;
-  gOutDev = gOutRate + outStride;
-  gOutCompl = gOutDev + outStride;
+  gOutMean = base + oMean;
+  gOutStd = base + oStd;
+  gOutMin = base + oMin;
+  gOutMax = base + oMax;
+  gOutSlope = base + oSlope;
+  gOutZ = base + oZ;
+  gOutDelta = base + oDelta;
+  gOutRate = base + oRate;
+  gOutDev = base + oDev;
+  gOutCompl = base + oOutCompl;
   gOutFlags = base + oFlags;
   gStreams = base + oStreams;
   gStride = stride;
-  gSufMax = sufMax;
-  gSufMin = sufMin;
+  gSuf = suf;
   gModel = model;
 
   // Reciprocal tables: one multiply per reading instead of a division.
@@ -308,14 +334,16 @@ export function configure(
     store<f64>(gInvM + (<usize>m << 3), m == 0 ? 0 : 1 / <f64>m);
     store<f64>(gCompl + (<usize>m << 3), <f64>m / <f64>modelSize);
   }
+  gInvW = load<f64>(gInvN + (<usize>window << 3));
+  gInvDenW = load<f64>(gInvDen + (<usize>window << 3));
+  gHalfW1 = 0.5 * (<f64>window - 1);
+  gInvMS = load<f64>(gInvM + (<usize>modelSize << 3));
   const nan = NaN;
   for (let s: i32 = 0; s < maxStreams; s++) {
     const b = block(s);
     clearStream(b);
-    store<f64>(b, nan, F_LOW);
-    store<f64>(b, nan, F_HIGH);
-    store<f64>(b, nan, F_MAXD);
-    store<f64>(b, nan, F_MAXDEV);
+    v128.store(b, f64x2.splat(nan), V_LIM1);
+    v128.store(b, f64x2.splat(nan), V_LIM2);
   }
   configured = true;
   return total;
@@ -358,10 +386,9 @@ export function outPtr(k: i32): usize {
 export function setLimits(s: i32, low: f64, high: f64, maxDelta: f64, maxDeviationPct: f64): void {
   checkStream("setLimits", s);
   const b = block(s);
-  store<f64>(b, low, F_LOW);
-  store<f64>(b, high, F_HIGH);
-  store<f64>(b, maxDelta, F_MAXD);
-  store<f64>(b, maxDeviationPct, F_MAXDEV);
+  // -low: x < low is exactly -x > -low, so both bounds are one f64x2.gt against (x, -x).
+  v128.store(b, f64x2.replace_lane(f64x2.splat(high), 1, -low), V_LIM1);
+  v128.store(b, f64x2.replace_lane(f64x2.splat(maxDelta), 1, maxDeviationPct), V_LIM2);
 }
 
 /** Changes the z threshold for the following batches. */
@@ -396,13 +423,28 @@ export function process(n: i32): i32 {
   const inStream = gInStream;
   const inTime = gInTime;
   const inValue = gInValue;
-  for (let i: i32 = 0; i < n; i++) {
+  // Four readings per step (SIMD); the scalar loop finds the exact index of a bad one.
+  const maxS4 = i32x4.splat(<i32>maxS);
+  const zero2v = f64x2.splat(0);
+  let i0: i32 = 0;
+  for (; i0 + 4 <= n; i0 += 4) {
+    const ids = v128.load(inStream + (<usize>i0 << 2));
+    const x01 = v128.load(inValue + (<usize>i0 << 3));
+    const x23 = v128.load(inValue + (<usize>i0 << 3), 16);
+    const ok = v128.and(
+      i32x4.lt_u(ids, maxS4),
+      v128.and(f64x2.eq(f64x2.sub(x01, x01), zero2v), f64x2.eq(f64x2.sub(x23, x23), zero2v)),
+    );
+    if (!i32x4.all_true(ok)) break;
+  }
+  for (let i: i32 = i0; i < n; i++) {
     const s = load<u32>(inStream + (<usize>i << 2));
     const x = load<f64>(inValue + (<usize>i << 3));
     if (s >= maxS || x - x != 0) return i; // x - x is NaN for NaN and ±Infinity
   }
 
   const window = gWindow;
+  const window64 = <u64>window;
   const last = window - 1;
   const wN1 = <f64>window - 1;
   const wmask = gWMask;
@@ -410,14 +452,17 @@ export function process(n: i32): i32 {
   const mmask = gMMask;
   const zt = gZ;
   const tol = gTol;
+  const invW = gInvW;
+  const invDenW = gInvDenW;
+  const halfW1 = gHalfW1;
+  const invMS = gInvMS;
   const invNT = gInvN;
   const invDenT = gInvDen;
   const invMT = gInvM;
   const complT = gCompl;
   const streams = gStreams;
   const stride = gStride;
-  const oSufMax = gSufMax;
-  const oSufMin = gSufMin;
+  const oSuf = gSuf;
   const oModel = gModel;
   const outMean = gOutMean;
   const outStd = gOutStd;
@@ -430,6 +475,8 @@ export function process(n: i32): i32 {
   const outDev = gOutDev;
   const outCompl = gOutCompl;
   const outFlags = gOutFlags;
+  const negInf2 = f64x2.splat(-Infinity);
+  const zero2 = f64x2.splat(0);
 
   for (let i: i32 = 0; i < n; i++) {
     const i4 = <usize>i << 2;
@@ -437,91 +484,87 @@ export function process(n: i32): i32 {
     const b = streams + <usize>load<u32>(inStream + i4) * stride;
     const time = load<f64>(inTime + i8);
     const x = load<f64>(inValue + i8);
+    const xx = v128.xor(f64x2.splat(x), v128.load(NEG_LANE1)); // (x, -x): sign flips are exact
     const ring = b + STATE_BYTES;
-    const sufMax = b + oSufMax;
-    const sufMin = b + oSufMin;
+    const suf = b + oSuf;
 
     // ---- window sums, shifted by the anchor a ----
-    const t = load<u32>(b, U_T);
-    const nOld = load<u32>(b, U_N);
-    let a: f64, s1: f64, s2: f64, sj: f64;
+    const cnt = v128.load(b, V_CNT);
+    const ama = v128.load(b, V_AMA);
+    const wc = i64x2.extract_lane(cnt, 0);
+    const p = <u32>wc & 0xffff;
+    const r = (<u32>wc >>> 16) & 0xffff;
+    const nOld = <u32>(wc >>> 32);
+    let a: f64, s12: v128, sj: f64;
     let delta: f64 = 0;
     let rate: f64 = 0;
     if (nOld == 0) {
       a = x; // first reading: anchor on it
-      s1 = 0;
-      s2 = 0;
+      store<f64>(b, a, F_A);
+      s12 = zero2;
       sj = 0;
     } else {
-      a = load<f64>(b, F_A);
-      s1 = load<f64>(b, F_S1);
-      s2 = load<f64>(b, F_S2);
-      sj = load<f64>(b, F_SJ);
-      delta = x - load<f64>(b, F_PREV);
-      const dt = time - load<f64>(b, F_PREVT);
+      a = f64x2.extract_lane(ama, 0);
+      s12 = v128.load(b, V_S12);
+      const sjt = v128.load(b, V_SJT);
+      sj = f64x2.extract_lane(sjt, 0);
+      delta = x - load<f64>(ring + (<usize>((p - 1) & wmask) << 3));
+      const dt = time - f64x2.extract_lane(sjt, 1);
       if (dt > 0) rate = delta * 1000 / dt;
     }
     const d = x - a;
     let nNew = nOld;
     if (nOld == window) {
       // Slide: the oldest (index 0) leaves, every index drops by one, x enters at window-1.
-      const d0 = load<f64>(ring + (<usize>((t - window) & wmask) << 3)) - a;
-      sj = sj - (s1 - d0) + wN1 * d;
-      s1 = s1 - d0 + d;
-      s2 = s2 - d0 * d0 + d * d;
+      const d0 = load<f64>(ring + (<usize>((p - window) & wmask) << 3)) - a;
+      sj = sj - (f64x2.extract_lane(s12, 0) - d0) + wN1 * d;
+      // (s1 - d0 + d, s2 - d0·d0 + d·d), each lane in the scalar order.
+      s12 = f64x2.sub(s12, f64x2.replace_lane(f64x2.splat(d0), 1, d0 * d0));
+      s12 = f64x2.add(s12, f64x2.replace_lane(f64x2.splat(d), 1, d * d));
     } else {
       sj += <f64>nOld * d;
-      s1 += d;
-      s2 += d * d;
+      s12 = f64x2.add(s12, f64x2.replace_lane(f64x2.splat(d), 1, d * d));
       nNew = nOld + 1;
     }
-    store<f64>(ring + (<usize>(t & wmask) << 3), x);
+    store<f64>(ring + (<usize>p << 3), x);
 
     // ---- min and max: previous block's suffix extrema and this block's prefix extrema ----
-    const r = load<u32>(b, U_R);
-    // (The running extrema restart from ±Infinity at each block: no select on r.)
-    const pmax = fmax(load<f64>(b, F_PMAX), x);
-    const pmin = fmin(load<f64>(b, F_PMIN), x);
-    const mx = fmax(pmax, load<f64>(sufMax + (<usize>(r + 1) << 3)));
-    const mn = fmin(pmin, load<f64>(sufMin + (<usize>(r + 1) << 3)));
+    // (max, -min) pairs: one pmax updates both. The running pair restarts from -Infinity at
+    // each block, so there is no select on r.
+    const pm = f64x2.pmax(v128.load(b, V_PM), xx);
+    const ext = f64x2.pmax(pm, v128.load(suf + (<usize>(r + 1) << 4)));
+    const mx = f64x2.extract_lane(ext, 0);
+    const mn = -f64x2.extract_lane(ext, 1);
+    let rNew = r + 1;
     if (r == last) {
       // The block is complete (and the window full, holding exactly it): one backward pass
       // stores its suffix extrema for the next block and recomputes the sums exactly,
       // re-anchored on the newest value.
       a = x;
-      s1 = 0;
-      s2 = 0;
+      store<f64>(b, a, F_A);
+      let s1: f64 = 0;
+      let s2: f64 = 0;
       sj = 0;
-      let hi = -Infinity;
-      let lo = Infinity;
-      const first = t - last;
+      let hl = negInf2;
+      const first = p - last;
       for (let j: i32 = <i32>last; j >= 0; j--) {
         const v = load<f64>(ring + (<usize>((first + <u32>j) & wmask) << 3));
-        hi = fmax(hi, v);
-        lo = fmin(lo, v);
-        store<f64>(sufMax + (<usize>j << 3), hi);
-        store<f64>(sufMin + (<usize>j << 3), lo);
+        hl = f64x2.pmax(hl, v128.xor(f64x2.splat(v), v128.load(NEG_LANE1)));
+        v128.store(suf + (<usize>j << 4), hl);
         const dd = v - a;
         s1 += dd;
         s2 += dd * dd;
         sj += <f64>j * dd;
       }
-      store<u32>(b, 0, U_R);
-      store<f64>(b, -Infinity, F_PMAX);
-      store<f64>(b, Infinity, F_PMIN);
+      s12 = f64x2.replace_lane(f64x2.splat(s1), 1, s2);
+      rNew = 0;
+      v128.store(b, negInf2, V_PM);
     } else {
-      store<u32>(b, r + 1, U_R);
-      store<f64>(b, pmax, F_PMAX);
-      store<f64>(b, pmin, F_PMIN);
+      v128.store(b, pm, V_PM);
     }
-    store<f64>(b, a, F_A);
-    store<f64>(b, s1, F_S1);
-    store<f64>(b, s2, F_S2);
-    store<f64>(b, sj, F_SJ);
-    store<f64>(b, x, F_PREV);
-    store<f64>(b, time, F_PREVT);
-    store<u32>(b, t + 1, U_T);
-    store<u32>(b, nNew, U_N);
+    v128.store(b, s12, V_S12);
+    v128.store(b, f64x2.replace_lane(f64x2.splat(sj), 1, time), V_SJT);
+    const wcNew = <u64>((p + 1) & wmask) | (<u64>rNew << 16) | (<u64>nNew << 32);
 
     // ---- moving mean, std, slope ----
     let mean: f64, std: f64, slope: f64;
@@ -531,13 +574,24 @@ export function process(n: i32): i32 {
       std = 0;
       slope = 0;
     } else {
-      const invN = load<f64>(invNT + (<usize>nNew << 3));
+      const s1 = f64x2.extract_lane(s12, 0);
+      const s2 = f64x2.extract_lane(s12, 1);
+      let invN: f64, invDen: f64, halfN1: f64;
+      if (<u64>nNew == window64) {
+        invN = invW;
+        invDen = invDenW;
+        halfN1 = halfW1;
+      } else {
+        invN = load<f64>(invNT + (<usize>nNew << 3));
+        invDen = load<f64>(invDenT + (<usize>nNew << 3));
+        halfN1 = 0.5 * (<f64>nNew - 1);
+      }
       const md = s1 * invN;
       mean = fmin(fmax(a + md, mn), mx);
       const v = s2 * invN - md * md;
       std = sqrt<f64>(fmax(v, 0)); // a negative variance is rounding: clamp to 0
       // Σ(j - j̄)(d_j - d̄) = SJ - j̄ S1 with j̄ = (n-1)/2.
-      slope = (sj - 0.5 * (<f64>nNew - 1) * s1) * load<f64>(invDenT + (<usize>nNew << 3));
+      slope = (sj - halfN1 * s1) * invDen;
     }
     let flags: u32 = 0;
     const thr = tol * fmax(abs(mean), 1e-12);
@@ -545,16 +599,17 @@ export function process(n: i32): i32 {
     else if (slope < -thr) flags = TREND_DOWN;
 
     // ---- z-score against the model before x enters it ----
-    const mc = load<u32>(b, U_MC);
-    let run = load<u32>(b, U_MR);
-    let ma = load<f64>(b, F_MA);
-    let ms1 = load<f64>(b, F_MS1);
-    let ms2 = load<f64>(b, F_MS2);
+    let mcnt = i64x2.extract_lane(cnt, 1);
+    const mp = <u32>mcnt & 0xffff;
+    const mc = (<u32>mcnt >>> 16) & 0xffffff;
+    let run = <u32>(mcnt >>> 40);
+    let ma = f64x2.extract_lane(ama, 1);
+    let ms12 = v128.load(b, V_MS12);
     let z: f64 = 0;
     if (mc >= 2 && run < mc) {
-      const invM = load<f64>(invMT + (<usize>mc << 3));
-      const mmd = ms1 * invM;
-      const v = ms2 * invM - mmd * mmd;
+      const invM = mc == modelSize ? invMS : load<f64>(invMT + (<usize>mc << 3));
+      const mmd = f64x2.extract_lane(ms12, 0) * invM;
+      const v = f64x2.extract_lane(ms12, 1) * invM - mmd * mmd;
       if (v > 0) z = ((x - ma) - mmd) / sqrt<f64>(v);
     }
     let mcNew = mc;
@@ -562,53 +617,51 @@ export function process(n: i32): i32 {
       flags |= ZSCORE; // an anomaly stays out of the model
     } else {
       const model = b + oModel;
-      const mp = load<u32>(b, U_MP);
       if (mc == 0) {
         ma = x;
-        ms1 = 0;
-        ms2 = 0;
+        store<f64>(b, ma, F_MA);
+        ms12 = zero2;
         run = 1;
       } else {
         run = load<f64>(model + (<usize>((mp - 1) & mmask) << 3)) == x ? min(run + 1, modelSize) : 1;
       }
       if (mc == modelSize) {
         const d0 = load<f64>(model + (<usize>((mp - mc) & mmask) << 3)) - ma;
-        ms1 -= d0;
-        ms2 -= d0 * d0;
+        ms12 = f64x2.sub(ms12, f64x2.replace_lane(f64x2.splat(d0), 1, d0 * d0));
       } else {
         mcNew = mc + 1;
       }
       const dm = x - ma;
-      ms1 += dm;
-      ms2 += dm * dm;
-      store<f64>(model + (<usize>(mp & mmask) << 3), x);
-      const mp1 = mp + 1;
-      if ((mp1 & mmask) == 0) {
+      ms12 = f64x2.add(ms12, f64x2.replace_lane(f64x2.splat(dm), 1, dm * dm));
+      store<f64>(model + (<usize>mp << 3), x);
+      const mp1 = (mp + 1) & mmask;
+      if (mp1 == 0) {
+        // The ring wrapped: recompute the sums exactly, re-anchored on the newest value.
         ma = x;
-        ms1 = 0;
-        ms2 = 0;
+        store<f64>(b, ma, F_MA);
+        let ms1: f64 = 0;
+        let ms2: f64 = 0;
         const first = mp1 - mcNew;
         for (let j: u32 = 0; j < mcNew; j++) {
           const dd = load<f64>(model + (<usize>((first + j) & mmask) << 3)) - ma;
           ms1 += dd;
           ms2 += dd * dd;
         }
+        ms12 = f64x2.replace_lane(f64x2.splat(ms1), 1, ms2);
       }
-      store<u32>(b, mp1, U_MP);
-      store<u32>(b, mcNew, U_MC);
-      store<u32>(b, run, U_MR);
-      store<f64>(b, ma, F_MA);
-      store<f64>(b, ms1, F_MS1);
-      store<f64>(b, ms2, F_MS2);
+      mcnt = <u64>mp1 | (<u64>mcNew << 16) | (<u64>run << 40);
+      v128.store(b, ms12, V_MS12);
     }
+    v128.store(b, i64x2.replace_lane(i64x2.splat(wcNew), 1, mcnt), V_CNT);
+    let compl: f64 = 1; // = compl[modelSize] exactly
     if (mcNew == modelSize) flags |= MODEL_FULL;
+    else compl = load<f64>(complT + (<usize>mcNew << 3));
 
-    // ---- deviation and limits ----
+    // ---- deviation and limits: HIGH (2) and LOW (4), then RAPID (8) and DEVIATION (16) ----
     const dev = mean != 0 ? 100 * (x - mean) / abs(mean) : 0;
-    if (x > load<f64>(b, F_HIGH)) flags |= HIGH;
-    if (x < load<f64>(b, F_LOW)) flags |= LOW;
-    if (abs(delta) > load<f64>(b, F_MAXD)) flags |= RAPID;
-    if (abs(dev) > load<f64>(b, F_MAXDEV)) flags |= DEVIATION;
+    flags |= <u32>i64x2.bitmask(f64x2.gt(xx, v128.load(b, V_LIM1))) << 1;
+    const dd2 = f64x2.abs(f64x2.replace_lane(f64x2.splat(delta), 1, dev));
+    flags |= <u32>i64x2.bitmask(f64x2.gt(dd2, v128.load(b, V_LIM2))) << 3;
 
     store<f64>(outMean + i8, mean);
     store<f64>(outStd + i8, std);
@@ -619,7 +672,7 @@ export function process(n: i32): i32 {
     store<f64>(outDelta + i8, delta);
     store<f64>(outRate + i8, rate);
     store<f64>(outDev + i8, dev);
-    store<f64>(outCompl + i8, load<f64>(complT + (<usize>mcNew << 3)));
+    store<f64>(outCompl + i8, compl);
     store<u32>(outFlags + i4, flags);
   }
   return -1;

@@ -1,13 +1,16 @@
 /**
- * The plain-TypeScript implementation of {@linkcode Kernel}: a port of `process` in
- * `assembly/index.ts` with the same update order and the same floating-point operations, so
- * the two agree (bit for bit in practice, within 1e-9 by contract). It is the differential-test
- * partner of {@linkcode WasmKernel} and the baseline of its benchmark, and it runs anywhere
- * (no WebAssembly).
+ * The plain-TypeScript implementation of {@linkcode Kernel}: the specification of `process` in
+ * `assembly/index.ts`, with the same update order and the same floating-point operations, so
+ * the two agree bit for bit (tests/kernel_test.ts asserts it; the contract asks 1e-9). It is
+ * the differential-test partner of {@linkcode WasmKernel} and the baseline of its benchmark,
+ * and it runs anywhere (no WebAssembly).
  *
  * See `assembly/index.ts` for the algorithm and its numerics (anchored sums recomputed exactly
  * every `window` readings and every model-ring wrap, exact constant detection, van Herk /
- * Gil-Werman block extrema for min and max).
+ * Gil-Werman block extrema for min and max). The WASM kernel packs its state differently (for
+ * fewer memory accesses: counters in i64 words, f64 pairs in v128s, minima negated, the
+ * previous value read from the window ring) but each lane of its f64x2 arithmetic performs
+ * exactly the scalar operation written here, so the layouts differ and the results do not.
  * @module
  */
 import {
