@@ -22,6 +22,7 @@ import type {
   KernelOutput,
   StreamLimits,
 } from "./kernel_types.ts";
+import { instantiateAssemblyScript } from "./assemblyscript_instance.ts";
 
 /** The exports of `kernel.wasm` (see `assembly/index.ts` for each one's contract). */
 export interface KernelExports {
@@ -56,35 +57,9 @@ function kernelModule(): WebAssembly.Module {
   return compiled ??= new WebAssembly.Module(wasmBytes);
 }
 
-/** An AssemblyScript string: UTF-16LE code units, byte length in the u32 just before `ptr`. */
-function readAsString(memory: WebAssembly.Memory, ptr: number): string {
-  if (ptr === 0) return "";
-  const buf = memory.buffer;
-  if (ptr < 4 || ptr > buf.byteLength) return `<string at ${ptr}>`;
-  const bytes = new DataView(buf).getUint32(ptr - 4, true);
-  if (ptr + bytes > buf.byteLength) return `<string at ${ptr}>`;
-  return new TextDecoder("utf-16le").decode(new Uint8Array(buf, ptr, bytes));
-}
-
-/** Instantiates a fresh kernel module whose `env.abort` throws a JS `Error`. */
+/** A fresh kernel instance (own memory) whose `env.abort` throws a JS `Error`. */
 function instantiate(): KernelExports {
-  // The memory exists only once the instance does; abort reads it lazily.
-  const bound: { memory?: WebAssembly.Memory } = {};
-  const imports = {
-    env: {
-      abort(msg: number, file: number, line: number, column: number): never {
-        const memory = bound.memory;
-        const text = memory ? readAsString(memory, msg) : `abort(${msg})`;
-        const where = memory ? readAsString(memory, file) : "";
-        // `assert` in the kernel passes its source location; a bare `abort` passes none.
-        throw new Error(where ? `${text} (${where}:${line}:${column})` : text);
-      },
-    },
-  };
-  const instance = new WebAssembly.Instance(kernelModule(), imports);
-  const exports = instance.exports as unknown as KernelExports;
-  bound.memory = exports.memory;
-  return exports;
+  return instantiateAssemblyScript<KernelExports>(kernelModule());
 }
 
 interface Views {
