@@ -36,6 +36,7 @@ import {
   RecordedInput,
   type RejectedLine,
   resolveConfig,
+  type Run,
   scoreCommand,
   type SerialItem,
   SerialSource,
@@ -323,7 +324,8 @@ async function start(config: CliConfig): Promise<number> {
   };
   // The simulator's knobs for /control (anomaly level, fault rate), whichever profile runs.
   const knobs = simulator ?? vibration;
-  let setZThreshold: ((z: number) => void) | undefined;
+  // The run the live settings act on (none with --simulator-only).
+  let liveRun: Run | undefined;
   // Every processed reading with its results, for /history and /analytics.
   const history = config.simulatorOnly ? null : new HistoryStore({
     path: join(config.dataDir, "history.sqlite"),
@@ -374,7 +376,7 @@ async function start(config: CliConfig): Promise<number> {
       listeners,
       observeKernel: (ms, n) => metrics.observeKernel(ms, n),
     });
-    setZThreshold = (z) => run.analyzer.setZThreshold(z);
+    liveRun = run;
     state.setSource({ name: `file:${abs}`, state: "running", readings: 0, errors: 0 });
     // `--rate` paces it (default max: as fast as possible); Ctrl-C stops it between batches.
     const src = input.stream({
@@ -391,21 +393,21 @@ async function start(config: CliConfig): Promise<number> {
       listeners,
       observeKernel: (ms, n) => metrics.observeKernel(ms, n),
       signal: stop.signal,
-      setZThreshold: (f) => setZThreshold = f,
+      setRun: (r) => liveRun = r,
     }));
   } else if (config.source.kind === "nats") {
     ({ pipeline } = await natsPipeline(config, config.source.url, state, logs.processor, {
       listeners,
       observeKernel: (ms, n) => metrics.observeKernel(ms, n),
       signal: stop.signal,
-      setZThreshold: (f) => setZThreshold = f,
+      setRun: (r) => liveRun = r,
     }));
   } else if (config.source.kind === "serial") {
     ({ pipeline } = await serialPipeline(config, config.source.path, state, logs.processor, {
       listeners,
       observeKernel: (ms, n) => metrics.observeKernel(ms, n),
       signal: stop.signal,
-      setZThreshold: (f) => setZThreshold = f,
+      setRun: (r) => liveRun = r,
     }));
   } else {
     const run = await openRun({
@@ -416,7 +418,7 @@ async function start(config: CliConfig): Promise<number> {
       listeners,
       observeKernel: (ms, n) => metrics.observeKernel(ms, n),
     });
-    setZThreshold = (z) => run.analyzer.setZThreshold(z);
+    liveRun = run;
     if (!knobs) state.setSource({ name: "log", state: "running", readings: 0, errors: 0 });
     const logSource = new FileSource(join(config.dataDir, FILES.stream), {
       format: "json",
@@ -439,8 +441,10 @@ async function start(config: CliConfig): Promise<number> {
     throw e;
   });
 
+  const run = liveRun;
   const control = new EngineControl({
-    setZThreshold,
+    setZThreshold: run && ((z) => run.analyzer.setZThreshold(z)),
+    setModelSize: run && ((n) => run.setModelSize(n)),
     zThreshold: config.zThreshold,
     simulator: knobs ?? undefined,
     source: knobs ? pauseSwitch : undefined,
@@ -496,8 +500,8 @@ interface PipelineWiring {
   observeKernel: (ms: number, readings: number) => void;
   /** Ends the source on shutdown. */
   signal: AbortSignal;
-  /** Gives `/control` the run's z-threshold setter. */
-  setZThreshold: (f: (z: number) => void) => void;
+  /** Hands `start()` the run, for `/control`'s live settings. */
+  setRun: (run: Run) => void;
 }
 
 /**
@@ -522,7 +526,7 @@ async function serialPipeline(
     observeKernel: wiring.observeKernel,
     heartbeatClock: systemClock,
   });
-  wiring.setZThreshold((z) => run.analyzer.setZThreshold(z));
+  wiring.setRun(run);
   state.setSource({ name, state: "starting", readings: 0, errors: 0 });
   const logged = new FileSource(join(config.dataDir, FILES.stream), {
     format: "json",
@@ -600,7 +604,7 @@ async function natsPipeline(
     observeKernel: wiring.observeKernel,
     onCommit: (lines) => nats?.commit(lines),
   });
-  wiring.setZThreshold((z) => run.analyzer.setZThreshold(z));
+  wiring.setRun(run);
   state.setSource({ name, state: "starting", readings: 0, errors: 0 });
   const live = () => {
     nats = new NatsSource({
@@ -664,7 +668,7 @@ async function mqttPipeline(
     listeners: wiring.listeners,
     observeKernel: wiring.observeKernel,
   });
-  wiring.setZThreshold((z) => run.analyzer.setZThreshold(z));
+  wiring.setRun(run);
   state.setSource({ name, state: "starting", readings: 0, errors: 0 });
   const logged = new FileSource(join(config.dataDir, FILES.stream), {
     format: "json",

@@ -13,7 +13,7 @@ import {
 import { DeviceStatusTracker } from "./device_status_tracker.ts";
 import { HeartbeatMonitor } from "./heartbeat_monitor.ts";
 import type { OnlineForests } from "./online_forest.ts";
-import { FLAG, type Kernel, type KernelOutput } from "./kernel_types.ts";
+import { FLAG, type Kernel, type KernelOutput, type StreamLimits } from "./kernel_types.ts";
 import type { AnomalyEvent, ChannelSummary, ProcessedRow, Reading, Trend } from "./types.ts";
 
 /** Options of {@linkcode Analyzer}. */
@@ -133,6 +133,16 @@ function formatLimit(x: number): string {
   return Number(x.toFixed(1)) === x ? x.toFixed(1) : String(x);
 }
 
+/** The kernel's limits of a channel (NaN: no such check). */
+function limitsOf(c: ChannelConfig | undefined): StreamLimits {
+  return {
+    low: c?.alert?.[0] ?? NaN,
+    high: c?.alert?.[1] ?? NaN,
+    maxDelta: c?.maxDelta ?? NaN,
+    maxDeviationPct: c?.maxDeviationPct ?? NaN,
+  };
+}
+
 /** Whether `r` has a value for every one of `features`. */
 function hasAll(r: Reading, features: readonly string[]): boolean {
   for (const f of features) if (r.channels[f] === undefined) return false;
@@ -201,7 +211,7 @@ const round = (x: number, digits: number) => {
  * restarts exact.
  */
 export class Analyzer {
-  readonly #kernel: Kernel;
+  #kernel: Kernel;
   readonly #interval: number;
   readonly #channels: Readonly<Record<string, ChannelConfig>>;
   readonly #machines = new Map<string, MachineState>();
@@ -269,6 +279,32 @@ export class Analyzer {
   setZThreshold(z: number): void {
     this.#kernel.setZThreshold(z);
     this.#zThreshold = z;
+  }
+
+  /**
+   * Continues on `kernel` from the next batch: a live change of a setting fixed at configure
+   * time (the model size). Every stream keeps its id and limits, and takes the current z
+   * threshold; its window and z-score model start empty and refill from the next readings (the
+   * model reports its completeness until full again), and no alarm state is kept, so an ongoing
+   * anomaly is raised again. The new kernel must have the same window, batch capacity and room
+   * for the streams in use. Throws a `RangeError` naming a mismatch.
+   */
+  replaceKernel(kernel: Kernel): void {
+    const o = kernel.options, old = this.#kernel.options;
+    for (const k of ["window", "batchCapacity", "maxStreams"] as const) {
+      if (o[k] !== old[k]) {
+        throw new RangeError(`replaceKernel: ${k} ${o[k]} differs from ${old[k]}`);
+      }
+    }
+    for (let id = 0; id < this.#streamChannel.length; id++) {
+      const c = this.#channels[this.#streamChannel[id]!];
+      kernel.setLimits(id, limitsOf(c));
+    }
+    kernel.setZThreshold(this.#zThreshold);
+    this.#kernel = kernel;
+    this.#prevFlags.fill(0);
+    this.#raised.fill(0);
+    this.#normalRun.fill(0);
   }
 
   /**
@@ -416,13 +452,7 @@ export class Analyzer {
       id = this.#streamChannel.length;
       this.#streamChannel.push(channel);
       m.streams.set(channel, id);
-      const c = this.#channels[channel];
-      this.#kernel.setLimits(id, {
-        low: c?.alert?.[0] ?? NaN,
-        high: c?.alert?.[1] ?? NaN,
-        maxDelta: c?.maxDelta ?? NaN,
-        maxDeviationPct: c?.maxDeviationPct ?? NaN,
-      });
+      this.#kernel.setLimits(id, limitsOf(this.#channels[channel]));
     }
     return id;
   }

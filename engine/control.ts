@@ -14,7 +14,7 @@ export interface ControlSettings {
   anomaly_level: number | null;
   /** The simulator's fault probability per machine and tick, 0…1. */
   fault_rate: number | null;
-  /** Points in each z-score model (set at start with `--model-size`). */
+  /** Points in each z-score model (`--model-size` at start). */
   model_size: number;
   /** Readings in the moving window (set at start with `--window`). */
   window: number;
@@ -26,6 +26,7 @@ export interface ControlPatch {
   z_threshold?: number;
   anomaly_level?: number;
   fault_rate?: number;
+  model_size?: number;
 }
 
 /** What the control acts on; a missing member is a knob this engine does not have. */
@@ -38,6 +39,8 @@ export interface ControlTargets {
   /** The live source's pause switch. */
   source?: { paused: boolean };
   modelSize: number;
+  /** Changes the model size (every z-score model restarts with the new size). */
+  setModelSize?: (n: number) => void;
   window: number;
 }
 
@@ -53,10 +56,12 @@ export class ControlUnavailableError extends Error {
 export class EngineControl {
   readonly #t: ControlTargets;
   #z: number | null;
+  #modelSize: number;
 
   constructor(targets: ControlTargets) {
     this.#t = targets;
     this.#z = targets.setZThreshold ? targets.zThreshold ?? null : null;
+    this.#modelSize = targets.modelSize;
   }
 
   /** The current settings. */
@@ -67,7 +72,7 @@ export class EngineControl {
       z_threshold: this.#z,
       anomaly_level: t.simulator?.anomalyLevel ?? null,
       fault_rate: t.simulator?.faultRate ?? null,
-      model_size: t.modelSize,
+      model_size: this.#modelSize,
       window: t.window,
     };
   }
@@ -85,6 +90,9 @@ export class EngineControl {
     for (const k of ["anomaly_level", "fault_rate"] as const) {
       if (patch[k] !== undefined && !t.simulator) throw new ControlUnavailableError(k);
     }
+    if (patch.model_size !== undefined && !t.setModelSize) {
+      throw new ControlUnavailableError("model_size");
+    }
     if (patch.running !== undefined) t.source!.paused = !patch.running;
     if (patch.z_threshold !== undefined) {
       t.setZThreshold!(patch.z_threshold);
@@ -92,6 +100,11 @@ export class EngineControl {
     }
     if (patch.anomaly_level !== undefined) t.simulator!.anomalyLevel = patch.anomaly_level;
     if (patch.fault_rate !== undefined) t.simulator!.faultRate = patch.fault_rate;
+    // Only an actual change restarts the models.
+    if (patch.model_size !== undefined && patch.model_size !== this.#modelSize) {
+      t.setModelSize!(patch.model_size);
+      this.#modelSize = patch.model_size;
+    }
     return this.get();
   }
 }

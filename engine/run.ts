@@ -87,6 +87,12 @@ export interface Run {
   readonly resumeLines: number;
   /** Pumps `source` through the pipeline to its end; closes the outputs. */
   run(source: ReadableStream<Batch>): Promise<PipelineCounts>;
+  /**
+   * Changes the z-score model size from the next batch on: a new WASM kernel with that size
+   * takes over (see {@linkcode Analyzer.replaceKernel}: windows and models refill). Throws a
+   * `RangeError` naming a bad size.
+   */
+  setModelSize(modelSize: number): void;
 }
 
 /** Opens a run: outputs cut back to the last checkpoint, a fresh kernel and analyzer. */
@@ -138,6 +144,9 @@ export async function openRun(options: RunOptions): Promise<Run> {
       outputs,
       analyzer,
       resumeLines,
+      setModelSize(modelSize) {
+        analyzer.replaceKernel(new WasmKernel({ ...kernel.options, modelSize }));
+      },
       async run(source) {
         const sink = new OutputSink({
           outputs,

@@ -14,10 +14,12 @@ const ControlBody = z.strictObject({
   z_threshold: z.number().gt(0).lte(100).optional(),
   anomaly_level: z.number().min(0).max(1).optional(),
   fault_rate: z.number().min(0).max(1).optional(),
+  model_size: z.number().int().min(2).max(65_536).optional(),
 });
 
 const FIELDS =
-  "running (boolean), z_threshold (0 < z <= 100), anomaly_level (0…1), fault_rate (0…1)";
+  "running (boolean), z_threshold (0 < z <= 100), anomaly_level (0…1), fault_rate (0…1), " +
+  "model_size (an integer 2…65536)";
 
 /** The `/control` sub-app, to mount at `/control`. */
 export function controlRoutes(control: EngineControl): Hono {

@@ -15,6 +15,8 @@ function setup() {
   const source = { paused: false };
   const control = new EngineControl({
     setZThreshold: (z) => analyzer.setZThreshold(z),
+    setModelSize: (n) =>
+      analyzer.replaceKernel(new ReferenceKernel({ modelSize: n, zThreshold: 99 })),
     zThreshold: 3,
     simulator,
     source,
@@ -88,6 +90,40 @@ Deno.test("the z threshold set through /control changes what the detector flags"
   assert.equal(after[0]!.event.threshold, 2);
 });
 
+Deno.test("model_size through /control restarts every model with the new size", async () => {
+  const { analyzer, post, control } = setup();
+  const at = (i: number, t: number): Reading => ({
+    timestamp: T0 + i * 1000,
+    machine: "m1",
+    status: "RUNNING",
+    channels: { temperature: t },
+  });
+  const alternating = (from: number, n: number) =>
+    Array.from({ length: n }, (_, i) => at(from + i, 25 + (i % 2 ? 0.5 : -0.5)));
+  analyzer.analyze(alternating(0, 10)); // the 10-point model is full
+  assert.equal(
+    analyzer.analyze([at(10, 30)]).events.some((e) => e.event.type === "ZSCORE_TEMP"),
+    true,
+  );
+
+  const res = await post({ model_size: 20 });
+  assert.equal(res.status, 200);
+  assert.equal((await res.json()).data.model_size, 20);
+  assert.equal(control.get().model_size, 20);
+  // The model starts empty: while its 20 points gather, nothing is flagged, however far off.
+  const filling = analyzer.analyze([...alternating(11, 19), at(30, 30)]);
+  assert.equal(filling.events.some((e) => e.event.type === "ZSCORE_TEMP"), false);
+  // Full again (20 points, one of them 30): an outlier is flagged, at the threshold kept from
+  // before (3), not the new kernel's own default.
+  const full = analyzer.analyze([at(31, 40)]).events.filter((e) => e.event.type === "ZSCORE_TEMP");
+  assert.equal(full.length, 1);
+  assert.equal(full[0]!.event.threshold, 3);
+  assert.throws(
+    () => analyzer.replaceKernel(new ReferenceKernel({ window: 7 })),
+    /replaceKernel: window 7 differs from 5/,
+  );
+});
+
 Deno.test("bad /control requests are 4xx JSON and change nothing", async () => {
   const { control, post, app } = setup();
   const before = control.get();
@@ -96,6 +132,8 @@ Deno.test("bad /control requests are 4xx JSON and change nothing", async () => {
     [{ z_threshold: "3" }, 400, /^Invalid z_threshold "3"/],
     [{ anomaly_level: 1.5 }, 400, /^Invalid anomaly_level 1\.5/],
     [{ running: "yes" }, 400, /^Invalid running "yes"/],
+    [{ model_size: 2.5 }, 400, /^Invalid model_size 2\.5/],
+    [{ model_size: 1 }, 400, /^Invalid model_size 1/],
     [{ colour: "red" }, 400, /^Unknown field\(s\): colour/],
     [{}, 400, /^Nothing to change/],
     [[1], 400, /must be a JSON object/],
