@@ -167,16 +167,13 @@ async function configOf(args: readonly string[], positionals: number): Promise<C
       `bad value for --baud: ${config.baud} (allowed: ${BAUD_RATES.join(", ")})`,
     );
   }
-  if (config.source.kind === "serial" && positionals === 1) {
-    throw new ConfigError("replay reads its FILE: --source serial: is for start");
+  if (positionals === 1 && config.source.kind !== "simulator" && config.source.kind !== "file") {
+    throw new ConfigError(`replay reads its FILE: --source ${config.source.kind} is for start`);
   }
   if (config.partition && config.source.kind !== "nats") {
     throw new ConfigError(
       `--partition ${config.partition.index}/${config.partition.count} applies to --source nats://… only`,
     );
-  }
-  if (config.source.kind === "nats" && positionals === 1) {
-    throw new ConfigError("replay reads its FILE: --source nats:// is for start");
   }
   return { ...config, forest };
 }
@@ -360,6 +357,13 @@ async function start(config: CliConfig): Promise<number> {
     ...(publisher ? [publisher] : []),
   ];
 
+  const wiring: PipelineWiring = {
+    listeners,
+    observeKernel: (ms, n) => metrics.observeKernel(ms, n),
+    signal: stop.signal,
+    setRun: (r) => liveRun = r,
+  };
+
   // The pipeline is set up (and history re-read) before the API answers, so that the first
   // answers already reflect everything on disk.
   let pipeline: Promise<unknown>;
@@ -374,7 +378,7 @@ async function start(config: CliConfig): Promise<number> {
       streamDerived: true,
       sourceName: `file:${abs}`,
       listeners,
-      observeKernel: (ms, n) => metrics.observeKernel(ms, n),
+      observeKernel: wiring.observeKernel,
     });
     liveRun = run;
     state.setSource({ name: `file:${abs}`, state: "running", readings: 0, errors: 0 });
@@ -389,26 +393,17 @@ async function start(config: CliConfig): Promise<number> {
       state.setSource({ ...s, state: "finished" });
     });
   } else if (config.source.kind === "mqtt") {
-    ({ pipeline } = await mqttPipeline(config, config.source.url, state, logs.processor, {
-      listeners,
-      observeKernel: (ms, n) => metrics.observeKernel(ms, n),
-      signal: stop.signal,
-      setRun: (r) => liveRun = r,
-    }));
+    ({ pipeline } = await mqttPipeline(config, config.source.url, state, logs.processor, wiring));
   } else if (config.source.kind === "nats") {
-    ({ pipeline } = await natsPipeline(config, config.source.url, state, logs.processor, {
-      listeners,
-      observeKernel: (ms, n) => metrics.observeKernel(ms, n),
-      signal: stop.signal,
-      setRun: (r) => liveRun = r,
-    }));
+    ({ pipeline } = await natsPipeline(config, config.source.url, state, logs.processor, wiring));
   } else if (config.source.kind === "serial") {
-    ({ pipeline } = await serialPipeline(config, config.source.path, state, logs.processor, {
-      listeners,
-      observeKernel: (ms, n) => metrics.observeKernel(ms, n),
-      signal: stop.signal,
-      setRun: (r) => liveRun = r,
-    }));
+    ({ pipeline } = await serialPipeline(
+      config,
+      config.source.path,
+      state,
+      logs.processor,
+      wiring,
+    ));
   } else {
     const run = await openRun({
       ...runOptions(config, state, logs.processor),
@@ -416,7 +411,7 @@ async function start(config: CliConfig): Promise<number> {
       streamDerived: false,
       sourceName: knobs ? "simulator" : "log",
       listeners,
-      observeKernel: (ms, n) => metrics.observeKernel(ms, n),
+      observeKernel: wiring.observeKernel,
     });
     liveRun = run;
     if (!knobs) state.setSource({ name: "log", state: "running", readings: 0, errors: 0 });
