@@ -7,6 +7,7 @@ import type { MqttClient } from "mqtt";
 import type { PipelineListener } from "./pipeline.ts";
 import { rowToObject } from "./row_format.ts";
 import type { AnomalyEvent, ProcessedRow } from "./types.ts";
+import { loadMqtt } from "./load_mqtt.ts";
 
 /** Options of {@linkcode MqttPublisher}. */
 export interface MqttPublisherOptions {
@@ -32,21 +33,6 @@ export interface MqttPublisherOptions {
   reconnectMs?: number;
   /** Told of connection errors (the client keeps retrying). */
   onError?: (error: Error) => void;
-}
-
-/**
- * mqtt.js, loaded on first use. Its dependencies read the environment as they load (`debug`
- * lists every variable), which needs `--allow-env`: runs without MQTT must not need it.
- */
-async function loadMqtt(): Promise<typeof import("mqtt").default> {
-  try {
-    return (await import("mqtt")).default;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied) {
-      throw new Error(`MQTT needs --allow-env (mqtt.js reads the environment): ${e.message}`);
-    }
-    throw e;
-  }
 }
 
 function checkTemplate(name: string, t: string | null): string | null {

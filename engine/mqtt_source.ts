@@ -7,6 +7,7 @@
 import type { IPublishPacket, MqttClient } from "mqtt";
 import { createLineParser, type LineParser } from "./reading_parser.ts";
 import type { Reading } from "./types.ts";
+import { loadMqtt } from "./load_mqtt.ts";
 
 /** A payload line the parser refused, with the topic it came on. */
 export interface MqttParseError {
@@ -95,21 +96,6 @@ function splitUrl(url: string): { broker: string; topic: string } {
     }
   }
   return { broker: `${m[1]}://${m[2]}`, topic };
-}
-
-/**
- * mqtt.js, loaded on first use. Its dependencies read the environment as they load (`debug`
- * lists every variable), which needs `--allow-env`: runs without MQTT must not need it.
- */
-async function loadMqtt(): Promise<typeof import("mqtt").default> {
-  try {
-    return (await import("mqtt")).default;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied) {
-      throw new Error(`MQTT needs --allow-env (mqtt.js reads the environment): ${e.message}`);
-    }
-    throw e;
-  }
 }
 
 /** FNV-1a, 32 bits, as 8 hex digits: a short stable client id. */
