@@ -7,6 +7,7 @@ import { isAbsolute, join, resolve } from "node:path";
 import {
   type Batch,
   BAUD_RATES,
+  type Clock,
   concatStreams,
   ConfigError,
   emulateCommand,
@@ -389,8 +390,7 @@ async function start(config: CliConfig): Promise<number> {
       signal: stop.signal,
     });
     pipeline = run.run(src).then(() => {
-      const s = state.sources().find((s) => s.name === `file:${abs}`)!;
-      state.setSource({ ...s, state: "finished" });
+      state.setSourceState(`file:${abs}`, "finished");
     });
   } else if (config.source.kind === "mqtt") {
     ({ pipeline } = await mqttPipeline(config, config.source.url, state, logs.processor, wiring));
@@ -512,22 +512,6 @@ async function serialPipeline(
   wiring: PipelineWiring,
 ): Promise<{ pipeline: Promise<unknown> }> {
   const name = `serial:${path}`;
-  const run = await openRun({
-    ...runOptions(config, state, logger),
-    source: "log",
-    streamDerived: false,
-    sourceName: name,
-    listeners: wiring.listeners,
-    observeKernel: wiring.observeKernel,
-    heartbeatClock: systemClock,
-  });
-  wiring.setRun(run);
-  state.setSource({ name, state: "starting", readings: 0, errors: 0 });
-  const logged = new FileSource(join(config.dataDir, FILES.stream), {
-    format: "json",
-    suppressLines: run.resumeLines,
-    log: false,
-  });
   const live = () => {
     const serial = new SerialSource(path, {
       baud: config.baud,
@@ -538,14 +522,8 @@ async function serialPipeline(
       transform(items, controller) {
         for (const item of items) {
           if (item.kind !== "device") continue;
-          const s = state.sources().find((s) => s.name === name);
           const connected = item.status !== "disconnected";
-          state.setSource({
-            name,
-            readings: s?.readings ?? 0,
-            errors: s?.errors ?? 0,
-            state: connected ? "running" : "disconnected",
-          });
+          state.setSourceState(name, connected ? "running" : "disconnected");
           logger[connected ? "info" : "warn"](`serial device ${item.status}`, { path });
         }
         controller.enqueue(items);
@@ -557,8 +535,7 @@ async function serialPipeline(
       serial.readable.pipeThrough(follow).pipeThrough(new ReceivedLineBatchStream()),
     );
   };
-  // Wrapped: the caller awaits the set-up (history re-read), not the run itself.
-  return { pipeline: run.run(concatStreams(logged.readable, live)) };
+  return await loggedLivePipeline(config, name, state, logger, wiring, live, systemClock);
 }
 
 /**
@@ -600,7 +577,7 @@ async function natsPipeline(
     onCommit: (lines) => nats?.commit(lines),
   });
   wiring.setRun(run);
-  state.setSource({ name, state: "starting", readings: 0, errors: 0 });
+  state.setSourceState(name, "starting");
   const live = () => {
     nats = new NatsSource({
       url,
@@ -609,13 +586,10 @@ async function natsPipeline(
       position: run.resumeLines,
       signal: wiring.signal,
       onStatus: (status, detail) => {
-        const s = state.sources().find((s) => s.name === name);
-        state.setSource({
+        state.setSourceState(
           name,
-          readings: s?.readings ?? 0,
-          errors: s?.errors ?? 0,
-          state: status === "connecting" ? "starting" : status === "closed" ? "finished" : status,
-        });
+          status === "connecting" ? "starting" : status === "closed" ? "finished" : status,
+        );
         logger[status === "disconnected" ? "warn" : "info"](`nats ${status}`, { url, detail });
       },
     });
@@ -655,21 +629,6 @@ async function mqttPipeline(
 ): Promise<{ pipeline: Promise<unknown> }> {
   await requireMqttPermissions("--source", url);
   const name = url;
-  const run = await openRun({
-    ...runOptions(config, state, logger),
-    source: "log",
-    streamDerived: false,
-    sourceName: name,
-    listeners: wiring.listeners,
-    observeKernel: wiring.observeKernel,
-  });
-  wiring.setRun(run);
-  state.setSource({ name, state: "starting", readings: 0, errors: 0 });
-  const logged = new FileSource(join(config.dataDir, FILES.stream), {
-    format: "json",
-    suppressLines: run.resumeLines,
-    log: false,
-  });
   // Parser errors wait here for the next batch; the source emits one right after each error.
   const errors: RejectedLine[] = [];
   const live = () => {
@@ -681,12 +640,9 @@ async function mqttPipeline(
       onParseError: (e) =>
         errors.push({ line: e.line, error: `${e.topic}: ${e.error}`, time: e.time }),
       onStatus: (status, detail) => {
-        const s = state.sources().find((s) => s.name === name);
-        state.setSource({
+        state.setSourceState(
           name,
-          readings: s?.readings ?? 0,
-          errors: s?.errors ?? 0,
-          state: status === "connected"
+          status === "connected"
             ? "running"
             : status === "closed"
             ? "finished"
@@ -694,7 +650,7 @@ async function mqttPipeline(
             ? "disconnected"
             : "starting",
           detail,
-        });
+        );
         logger[status === "offline" ? "warn" : "info"](`mqtt ${status}`, { url, detail });
       },
     });
@@ -712,6 +668,40 @@ async function mqttPipeline(
       }),
     );
   };
+  return await loggedLivePipeline(config, name, state, logger, wiring, live);
+}
+
+/**
+ * A live source whose readings are logged to `stream_output.jsonl` before they are processed
+ * (serial, MQTT): the run re-reads the log as history (a restart resumes exactly from the
+ * checkpoint), then continues with `live()`. Resolves once set up; the returned promise (wrapped,
+ * so it is not awaited here) ends with the run.
+ */
+async function loggedLivePipeline(
+  config: CliConfig,
+  name: string,
+  state: EngineState,
+  logger: Logger,
+  wiring: PipelineWiring,
+  live: () => ReadableStream<Batch>,
+  heartbeatClock?: Clock,
+): Promise<{ pipeline: Promise<unknown> }> {
+  const run = await openRun({
+    ...runOptions(config, state, logger),
+    source: "log",
+    streamDerived: false,
+    sourceName: name,
+    listeners: wiring.listeners,
+    observeKernel: wiring.observeKernel,
+    heartbeatClock,
+  });
+  wiring.setRun(run);
+  state.setSourceState(name, "starting");
+  const logged = new FileSource(join(config.dataDir, FILES.stream), {
+    format: "json",
+    suppressLines: run.resumeLines,
+    log: false,
+  });
   return { pipeline: run.run(concatStreams(logged.readable, live)) };
 }
 

@@ -161,6 +161,21 @@ export class EngineState {
     this.#sources.set(health.name, { ...health });
   }
 
+  /**
+   * Changes a source's state (and detail) keeping its counts; a source not registered yet is
+   * registered with zero counts.
+   */
+  setSourceState(name: string, sourceState: SourceHealth["state"], detail?: string): void {
+    const s = this.#sources.get(name);
+    this.#sources.set(name, {
+      name,
+      state: sourceState,
+      readings: s?.readings ?? 0,
+      errors: s?.errors ?? 0,
+      ...(detail === undefined ? {} : { detail }),
+    });
+  }
+
   /** Adds to a source's reading and error counts. */
   countSource(name: string, readings: number, errors: number): void {
     const s = this.#sources.get(name);
