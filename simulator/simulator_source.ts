@@ -6,6 +6,7 @@
 import type { MachineController } from "../engine/state.ts";
 import type { MachineStatus, Reading } from "../engine/types.ts";
 import type { MachineSimulator } from "./machine_simulator.ts";
+import { Ticker } from "./ticker.ts";
 
 /** Options of {@linkcode SimulatorSource}. */
 export interface SimulatorSourceOptions {
@@ -40,51 +41,41 @@ export class SimulatorSource implements MachineController {
   readonly readable: ReadableStream<Reading[]>;
   readonly #simulator: MachineSimulator;
   readonly #now: () => number;
-  readonly #signal: AbortSignal | undefined;
-  #controller!: ReadableStreamDefaultController<Reading[]>;
-  #timer: ReturnType<typeof setInterval> | undefined;
-  #stopped = false;
-  #dropped = 0;
-  /** While true, ticks are skipped (the machines are frozen, not simulated in the dark). */
-  paused = false;
-  readonly #onAbort = () => this.cancel();
+  readonly #ticker: Ticker<Reading[]>;
 
   /** Throws `RangeError` for a bad interval or high-water mark. */
   constructor(options: SimulatorSourceOptions) {
-    const intervalMs = options.intervalMs ?? 2000;
-    if (!(intervalMs > 0 && Number.isFinite(intervalMs))) {
-      throw new RangeError(`intervalMs must be > 0, got ${intervalMs}`);
-    }
-    const highWaterMark = options.highWaterMark ?? 64;
-    if (!Number.isSafeInteger(highWaterMark) || highWaterMark < 1) {
-      throw new RangeError(`highWaterMark must be an integer >= 1, got ${highWaterMark}`);
-    }
     this.#simulator = options.simulator;
     this.#now = options.now ?? Date.now;
-    this.#signal = options.signal;
-    this.readable = new ReadableStream<Reading[]>({
-      start: (controller) => {
-        this.#controller = controller;
-        if (this.#signal?.aborted) {
-          this.cancel();
-          return;
-        }
-        this.#signal?.addEventListener("abort", this.#onAbort, { once: true });
-        this.#tick();
-        if (!this.#stopped) this.#timer = setInterval(() => this.#tick(), intervalMs);
+    this.#ticker = new Ticker({
+      produce: () => {
+        const readings = this.#simulator.tick(this.#now());
+        return readings.length > 0 ? readings : null;
       },
-      cancel: () => this.#stop(),
-    }, new CountQueuingStrategy({ highWaterMark }));
+      intervalMs: options.intervalMs ?? 2000,
+      signal: options.signal,
+      highWaterMark: options.highWaterMark,
+    });
+    this.readable = this.#ticker.readable;
+  }
+
+  /** While true, ticks are skipped (the machines are frozen, not simulated in the dark). */
+  get paused(): boolean {
+    return this.#ticker.paused;
+  }
+
+  set paused(value: boolean) {
+    this.#ticker.paused = value;
   }
 
   /** Ticks dropped so far because the consumer was `highWaterMark` chunks behind. */
   get dropped(): number {
-    return this.#dropped;
+    return this.#ticker.dropped;
   }
 
   /** Whether the source has stopped (cancelled, aborted or its stream cancelled). */
   get stopped(): boolean {
-    return this.#stopped;
+    return this.#ticker.stopped;
   }
 
   /** Whether `machine` is one of the simulator's. */
@@ -100,9 +91,9 @@ export class SimulatorSource implements MachineController {
    */
   setStatus(machine: string, status: MachineStatus): Promise<Reading> {
     try {
-      if (this.#stopped) throw new Error("SimulatorSource has stopped");
+      if (this.#ticker.stopped) throw new Error("SimulatorSource has stopped");
       const reading = this.#simulator.setStatus(machine, status, this.#now());
-      this.#controller.enqueue([reading]);
+      this.#ticker.enqueue([reading]);
       return Promise.resolve(reading);
     } catch (e) {
       return Promise.reject(e);
@@ -111,33 +102,6 @@ export class SimulatorSource implements MachineController {
 
   /** Stops ticking and closes the stream; chunks already queued can still be read. Idempotent. */
   cancel(): void {
-    if (this.#stopped) return;
-    this.#stop();
-    this.#controller.close();
-  }
-
-  #stop(): void {
-    this.#stopped = true;
-    clearInterval(this.#timer);
-    this.#timer = undefined;
-    this.#signal?.removeEventListener("abort", this.#onAbort);
-  }
-
-  #tick(): void {
-    if (this.#stopped || this.paused) return;
-    if ((this.#controller.desiredSize ?? 0) <= 0) {
-      this.#dropped++;
-      return;
-    }
-    let readings: Reading[];
-    try {
-      readings = this.#simulator.tick(this.#now());
-    } catch (e) {
-      // A broken clock or simulator must not keep a timer firing into a dead stream.
-      this.#stop();
-      this.#controller.error(e);
-      return;
-    }
-    if (readings.length > 0) this.#controller.enqueue(readings);
+    this.#ticker.cancel();
   }
 }

@@ -6,6 +6,7 @@
  */
 import type { VibrationFeatureExtractor } from "../engine/vibration_types.ts";
 import type { Reading } from "../engine/types.ts";
+import { Ticker } from "./ticker.ts";
 import type { VibrationSimulator, VibrationTick } from "./vibration_simulator.ts";
 
 /** Options of {@linkcode VibrationSource}. */
@@ -56,24 +57,13 @@ export function featureReadings(
 /**
  * Ticks the simulator every frame duration of wall-clock time (the first tick at once) and
  * enqueues each tick's feature readings (one per machine) as one chunk on {@linkcode readable}.
- * Bounded as {@linkcode SimulatorSource}: when `highWaterMark` chunks wait, ticks are skipped
- * (not simulated), counted in {@linkcode dropped}. Stops on `signal` abort or
- * {@linkcode cancel}.
+ * Bounded by a {@linkcode Ticker}: when `highWaterMark` chunks wait, ticks are skipped (not
+ * simulated), counted in {@linkcode dropped}. Stops on `signal` abort or {@linkcode cancel}.
  */
 export class VibrationSource {
   /** The feature readings, one chunk per tick. */
   readonly readable: ReadableStream<Reading[]>;
-  readonly #simulator: VibrationSimulator;
-  readonly #extractor: VibrationFeatureExtractor;
-  readonly #now: () => number;
-  readonly #signal: AbortSignal | undefined;
-  #controller!: ReadableStreamDefaultController<Reading[]>;
-  #timer: ReturnType<typeof setInterval> | undefined;
-  #stopped = false;
-  #dropped = 0;
-  /** While true, ticks are skipped (the machines are frozen). */
-  paused = false;
-  readonly #onAbort = () => this.cancel();
+  readonly #ticker: Ticker<Reading[]>;
 
   /** Throws `RangeError` when extractor and simulator disagree or for a bad high-water mark. */
   constructor(options: VibrationSourceOptions) {
@@ -94,59 +84,37 @@ export class VibrationSource {
         `extractor batchCapacity ${extractor.options.batchCapacity} < ${machines} machines`,
       );
     }
-    const highWaterMark = options.highWaterMark ?? 64;
-    if (!Number.isSafeInteger(highWaterMark) || highWaterMark < 1) {
-      throw new RangeError(`highWaterMark must be an integer >= 1, got ${highWaterMark}`);
-    }
-    this.#simulator = simulator;
-    this.#extractor = extractor;
-    this.#now = options.now ?? Date.now;
-    this.#signal = options.signal;
-    this.readable = new ReadableStream<Reading[]>({
-      start: (controller) => {
-        this.#controller = controller;
-        if (this.#signal?.aborted) {
-          this.cancel();
-          return;
-        }
-        this.#signal?.addEventListener("abort", this.#onAbort, { once: true });
-        this.#tick();
-        if (!this.#stopped) {
-          this.#timer = setInterval(() => this.#tick(), simulator.frameDurationMs);
-        }
+    const now = options.now ?? Date.now;
+    this.#ticker = new Ticker({
+      // One extractor call for every machine's frame of the tick.
+      produce: () => {
+        const tick = simulator.tick(now());
+        const rows = extractor.extract(tick.samples, tick.frames.length);
+        return featureReadings(tick, rows, extractor.options.featureNames);
       },
-      cancel: () => this.#stop(),
-    }, new CountQueuingStrategy({ highWaterMark }));
+      intervalMs: simulator.frameDurationMs,
+      signal: options.signal,
+      highWaterMark: options.highWaterMark,
+    });
+    this.readable = this.#ticker.readable;
+  }
+
+  /** While true, ticks are skipped (the machines are frozen). */
+  get paused(): boolean {
+    return this.#ticker.paused;
+  }
+
+  set paused(value: boolean) {
+    this.#ticker.paused = value;
   }
 
   /** Ticks skipped so far because the consumer was `highWaterMark` chunks behind. */
   get dropped(): number {
-    return this.#dropped;
+    return this.#ticker.dropped;
   }
 
   /** Stops ticking and closes the stream; queued chunks can still be read. Idempotent. */
   cancel(): void {
-    if (this.#stopped) return;
-    this.#stop();
-    this.#controller.close();
-  }
-
-  #stop(): void {
-    this.#stopped = true;
-    clearInterval(this.#timer);
-    this.#signal?.removeEventListener("abort", this.#onAbort);
-  }
-
-  #tick(): void {
-    if (this.#stopped || this.paused) return;
-    if ((this.#controller.desiredSize ?? 0) <= 0) {
-      this.#dropped++;
-      return;
-    }
-    const tick = this.#simulator.tick(this.#now());
-    const rows = this.#extractor.extract(tick.samples, tick.frames.length);
-    this.#controller.enqueue(
-      featureReadings(tick, rows, this.#extractor.options.featureNames),
-    );
+    this.#ticker.cancel();
   }
 }
