@@ -8,9 +8,9 @@
  * reported time per iteration; the group's summary gives the WASM : reference ratio.
  * @module
  */
-import { ReferenceKernel } from "../engine/kernel_reference.ts";
-import type { Kernel, KernelInput } from "../engine/kernel_types.ts";
-import { WasmKernel } from "../engine/kernel_wasm.ts";
+import { ReferenceKernel } from "../engine/kernels/rolling/kernel_reference.ts";
+import type { Kernel, KernelInput } from "../engine/kernels/rolling/kernel_types.ts";
+import { WasmKernel } from "../engine/kernels/rolling/kernel_wasm.ts";
 
 const STREAMS = 1000;
 const BATCH = 8192;

@@ -14,8 +14,8 @@
  * this one) shares the machine's cores.
  */
 import { join } from "node:path";
-import { natsServerConfig, partitionOf } from "../engine/nats_partitions.ts";
-import { formatReading } from "../engine/reading_format.ts";
+import { natsServerConfig, partitionOf } from "../engine/sources/nats/nats_partitions.ts";
+import { formatReading } from "../engine/formats/reading_format.ts";
 import { generateReadings } from "../simulator/mod.ts";
 import { publishReadings } from "../tools/nats_publish.ts";
 

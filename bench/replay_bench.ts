@@ -6,12 +6,12 @@
  *   deno task bench bench/replay_bench.ts
  */
 import { join } from "node:path";
-import { FileSource } from "../engine/file_source.ts";
-import { LineSplitter } from "../engine/line_splitter.ts";
-import { nullLogger } from "../engine/logger.ts";
-import { formatReading } from "../engine/reading_format.ts";
-import { openRun } from "../engine/run.ts";
-import { EngineState } from "../engine/state.ts";
+import { FileSource } from "../engine/sources/file/file_source.ts";
+import { LineSplitter } from "../engine/formats/line_splitter.ts";
+import { nullLogger } from "../engine/core/logger.ts";
+import { formatReading } from "../engine/formats/reading_format.ts";
+import { openRun } from "../engine/pipeline/run.ts";
+import { EngineState } from "../engine/core/state.ts";
 import { generateReadings } from "../simulator/mod.ts";
 
 const COUNT = 1_000_000;

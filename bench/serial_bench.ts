@@ -11,9 +11,9 @@
  */
 import { join } from "node:path";
 import process from "node:process";
-import { createLineParser } from "../engine/reading_parser.ts";
-import { SerialPort } from "../engine/serial_port.ts";
-import { SerialSource } from "../engine/serial_source.ts";
+import { createLineParser } from "../engine/formats/reading_parser.ts";
+import { SerialPort } from "../engine/sources/serial/serial_port.ts";
+import { SerialSource } from "../engine/sources/serial/serial_source.ts";
 import { DeviceEmulator } from "../simulator/device_emulator.ts";
 
 const LINES = 50_000;

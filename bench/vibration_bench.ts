@@ -11,9 +11,9 @@
  * Each group's summary prints the WASM : reference ratio.
  * @module
  */
-import { ReferenceVibrationFeatures } from "../engine/vibration_features_reference.ts";
-import { WasmVibrationFeatures } from "../engine/vibration_features_wasm.ts";
-import type { VibrationFeatureExtractor } from "../engine/vibration_types.ts";
+import { ReferenceVibrationFeatures } from "../engine/kernels/vibration/vibration_features_reference.ts";
+import { WasmVibrationFeatures } from "../engine/kernels/vibration/vibration_features_wasm.ts";
+import type { VibrationFeatureExtractor } from "../engine/kernels/vibration/vibration_types.ts";
 import { VibrationSimulator } from "../simulator/vibration_simulator.ts";
 
 const FRAME = 1024;

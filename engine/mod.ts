@@ -2,45 +2,45 @@
  * The engine's public surface: what `main.ts` and `routes/` may use.
  * @module
  */
-export * from "./types.ts";
-export * from "./status.ts";
-export * from "./state.ts";
-export * from "./row_format.ts";
-export * from "./logger.ts";
-export * from "./batch.ts";
-export * from "./channel_config.ts";
-export * from "./config.ts";
-export * from "./file_source.ts";
-export * from "./kernel_types.ts";
-export * from "./output_files.ts";
-export * from "./pipeline.ts";
-export * from "./reading_format.ts";
-export * from "./reading_parser.ts";
-export * from "./run.ts";
-export * from "./control.ts";
-export * from "./history_store.ts";
-export * from "./event_hub.ts";
-export * from "./metrics.ts";
-export * from "./webhook_sink.ts";
-export * from "./isolation_forest_model.ts";
-export * from "./isolation_forest_reference.ts";
-export * from "./isolation_forest_wasm.ts";
-export * from "./isolation_forest_train.ts";
-export * from "./iforest_commands.ts";
-export * from "./serial_port.ts";
-export * from "./serial_source.ts";
-export * from "./emulate_command.ts";
-export * from "./clock.ts";
-export * from "./device_status_tracker.ts";
-export * from "./heartbeat_monitor.ts";
-export * from "./heartbeat_ticks.ts";
-export * from "./raw_line.ts";
-export * from "./received_line_batch_stream.ts";
-export * from "./structured_metrics.ts";
-export * from "./mqtt_source.ts";
-export * from "./mqtt_publisher.ts";
-export * from "./nats_partitions.ts";
-export * from "./nats_source.ts";
+export * from "./core/types.ts";
+export * from "./core/status.ts";
+export * from "./core/state.ts";
+export * from "./formats/row_format.ts";
+export * from "./core/logger.ts";
+export * from "./core/batch.ts";
+export * from "./core/channel_config.ts";
+export * from "./core/config.ts";
+export * from "./sources/file/file_source.ts";
+export * from "./kernels/rolling/kernel_types.ts";
+export * from "./pipeline/output_files.ts";
+export * from "./pipeline/pipeline.ts";
+export * from "./formats/reading_format.ts";
+export * from "./formats/reading_parser.ts";
+export * from "./pipeline/run.ts";
+export * from "./core/control.ts";
+export * from "./sinks/history/history_store.ts";
+export * from "./sinks/events/event_hub.ts";
+export * from "./sinks/metrics/metrics.ts";
+export * from "./sinks/webhook/webhook_sink.ts";
+export * from "./kernels/iforest/isolation_forest_model.ts";
+export * from "./kernels/iforest/isolation_forest_reference.ts";
+export * from "./kernels/iforest/isolation_forest_wasm.ts";
+export * from "./kernels/iforest/isolation_forest_train.ts";
+export * from "../cli/iforest.ts";
+export * from "./sources/serial/serial_port.ts";
+export * from "./sources/serial/serial_source.ts";
+export * from "../cli/emulate.ts";
+export * from "./core/clock.ts";
+export * from "./detect/device_status_tracker.ts";
+export * from "./detect/heartbeat_monitor.ts";
+export * from "./detect/heartbeat_ticks.ts";
+export * from "./formats/raw_line.ts";
+export * from "./pipeline/received_line_batch_stream.ts";
+export * from "./formats/structured_metrics.ts";
+export * from "./sources/mqtt/mqtt_source.ts";
+export * from "./sinks/mqtt/mqtt_publisher.ts";
+export * from "./sources/nats/nats_partitions.ts";
+export * from "./sources/nats/nats_source.ts";
 export {
   DEFAULT_VIBRATION_BANDS,
   type FrequencyBand,
@@ -51,10 +51,10 @@ export {
   type VibrationFeatureExtractor,
   type VibrationFeatureOptions,
   type VibrationWindow,
-} from "./vibration_types.ts";
-export { WasmVibrationFeatures } from "./vibration_features_wasm.ts";
-export { ReferenceVibrationFeatures } from "./vibration_features_reference.ts";
-export * from "./parquet_source.ts";
-export * from "./rate_limit_stream.ts";
-export * from "./recorded_input.ts";
-export * from "./online_forest.ts";
+} from "./kernels/vibration/vibration_types.ts";
+export { WasmVibrationFeatures } from "./kernels/vibration/vibration_features_wasm.ts";
+export { ReferenceVibrationFeatures } from "./kernels/vibration/vibration_features_reference.ts";
+export * from "./sources/file/parquet_source.ts";
+export * from "./sources/file/rate_limit_stream.ts";
+export * from "./sources/file/recorded_input.ts";
+export * from "./detect/online_forest.ts";

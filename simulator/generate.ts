@@ -3,7 +3,7 @@
  * with `formatReading` of engine/reading_format.ts).
  * @module
  */
-import type { Reading } from "../engine/types.ts";
+import type { Reading } from "../engine/core/types.ts";
 import { MachineSimulator } from "./machine_simulator.ts";
 
 /** Options of {@linkcode generateReadings}. */

@@ -5,9 +5,9 @@
  * number exactly (the live timer is {@linkcode ./simulator_source.ts}).
  * @module
  */
-import { UnknownMachineError } from "../engine/state.ts";
-import { assertTransition } from "../engine/status.ts";
-import type { MachineStatus, Reading } from "../engine/types.ts";
+import { UnknownMachineError } from "../engine/core/state.ts";
+import { assertTransition } from "../engine/core/status.ts";
+import type { MachineStatus, Reading } from "../engine/core/types.ts";
 import { createGaussian, createPrng, type Random, randomSeed } from "./prng.ts";
 
 /** Options of {@linkcode MachineSimulator}. */

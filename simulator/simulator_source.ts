@@ -3,8 +3,8 @@
  * offers its readings as a stream; also the engine's {@linkcode MachineController}.
  * @module
  */
-import type { MachineController } from "../engine/state.ts";
-import type { MachineStatus, Reading } from "../engine/types.ts";
+import type { MachineController } from "../engine/core/state.ts";
+import type { MachineStatus, Reading } from "../engine/core/types.ts";
 import type { MachineSimulator } from "./machine_simulator.ts";
 import { Ticker } from "./ticker.ts";
 

@@ -4,8 +4,8 @@
  * stream, like {@linkcode SimulatorSource} does for the machine profile.
  * @module
  */
-import type { VibrationFeatureExtractor } from "../engine/vibration_types.ts";
-import type { Reading } from "../engine/types.ts";
+import type { VibrationFeatureExtractor } from "../engine/kernels/vibration/vibration_types.ts";
+import type { Reading } from "../engine/core/types.ts";
 import { Ticker } from "./ticker.ts";
 import type { VibrationSimulator, VibrationTick } from "./vibration_simulator.ts";
 

@@ -1,8 +1,8 @@
 /**
  * Compiles each AssemblyScript module to WebAssembly with the AssemblyScript compiler's API,
- * release-optimised. Every top-level `assembly/*.ts` file is one module: `assembly/index.ts`
- * (the fused rolling-statistics kernel) becomes `engine/kernel.wasm`, any other `assembly/NAME.ts`
- * becomes `engine/NAME.wasm`; code shared between modules lives in `assembly/lib/`.
+ * release-optimised. Every top-level `assembly/*.ts` file is one module: `assembly/NAME.ts`
+ * becomes `build/wasm/NAME.wasm` (git ignores `build/`); code shared between modules lives in
+ * `assembly/lib/`, which is not a module of its own.
  *
  *   deno run --allow-read --allow-write --allow-env --allow-run --allow-sys tools/build_wasm.ts
  *
@@ -18,12 +18,11 @@ import { fileURLToPath as fromFileUrl } from "node:url";
 
 const root = fromFileUrl(new URL("../", import.meta.url));
 const assemblyDir = fromFileUrl(new URL("../assembly/", import.meta.url));
-const engineDir = fromFileUrl(new URL("../engine/", import.meta.url));
+const outDir = fromFileUrl(new URL("../build/wasm/", import.meta.url));
 
 /** The `.wasm` file a top-level module of `assembly/` compiles to. */
 export function outputOf(entry: string): string {
-  const stem = entry.replace(/\.ts$/, "");
-  return engineDir + (stem === "index" ? "kernel" : stem) + ".wasm";
+  return outDir + entry.replace(/\.ts$/, "") + ".wasm";
 }
 
 /** The compiler's options after input and output: exported for the record. */
@@ -72,6 +71,7 @@ if (import.meta.main) {
     if (e.isFile && e.name.endsWith(".ts")) entries.push(e.name);
   }
   entries.sort();
+  await Deno.mkdir(outDir, { recursive: true });
   let ok = true;
   // One after another: each module's diagnostics stay together, and 2 cores are not oversubscribed.
   for (const entry of entries) ok = (await build(entry)) && ok;

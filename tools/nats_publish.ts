@@ -10,7 +10,7 @@
  * @module
  */
 
-import { ensureStream } from "../engine/nats_partitions.ts";
+import { ensureStream } from "../engine/sources/nats/nats_partitions.ts";
 
 /** Options of {@linkcode publishReadings}. */
 export interface PublishOptions {

@@ -1,0 +1,326 @@
+/**
+ * Command-line flags and the JSON config file of `start` and `replay`, validated with zod.
+ * Flags override the file; every bad value is a {@linkcode ConfigError} naming it.
+ * @module
+ */
+import { z } from "zod";
+import type { ChannelConfig } from "./channel_config.ts";
+import { INPUT_FORMATS, type InputFormat } from "../formats/reading_parser.ts";
+
+/** A bad flag, file or config value: the CLI prints the message and exits with code 2. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+/** Where readings come from. */
+export type SourceSpec =
+  | { kind: "simulator" }
+  | { kind: "file"; path: string }
+  | { kind: "serial"; path: string }
+  | { kind: "mqtt" | "nats"; url: string };
+
+/** The engine's settings, every default filled in. */
+export interface EngineConfig {
+  source: SourceSpec;
+  profile: "machine" | "vibration" | "device";
+  machines: number;
+  seed: number | null;
+  /** Seconds between simulated readings. */
+  interval: number;
+  /** Seconds of event time between processed rows per machine. */
+  processingInterval: number;
+  window: number;
+  format: InputFormat | null;
+  baud: number;
+  dataDir: string;
+  host: string;
+  port: number;
+  model: string | null;
+  /** `--online-model N`: each machine's first N readings train its own isolation forest;
+   * null: off. */
+  onlineModel: number | null;
+  /** `--publish mqtt://HOST:PORT`: the broker anomaly events and rows go to; null: none. */
+  publish: string | null;
+  /** `--publish-anomalies`: topic of anomaly events (`{machine}` is replaced). */
+  publishAnomalies: string;
+  /** `--publish-rows`: topic of processed rows; null (`""` given): none. */
+  publishRows: string | null;
+  token: string | null;
+  zThreshold: number;
+  modelSize: number;
+  faultRate: number;
+  simulatorOnly: boolean;
+  processorOnly: boolean;
+  /** Channel limits over the profile's defaults. */
+  channels: Record<string, ChannelConfig>;
+  /** Seconds without a reading before `HEARTBEAT_LOSS`; null: the profile's default (5 s for
+   * `device`, none for `machine`). */
+  heartbeatTimeout: number | null;
+  /** `--partition k/N`: the NATS partition this instance owns; null: not given (0/1). */
+  partition: { index: number; count: number } | null;
+  /** URLs every anomaly event is POSTed to (`--webhook`); empty: no webhooks. */
+  webhooks: string[];
+  /** `--rate` of a recorded file (`replay`, `--source file:`): event-time seconds replayed per
+   * wall-clock second; `Infinity` (`max`, the default) is as fast as possible, 1 `realtime`. */
+  rate: number;
+}
+
+const SOURCE = /^(simulator|serial:.+|file:.+|mqtt:\/\/.+|nats:\/\/.+)$/;
+
+const range = z.tuple([z.number(), z.number()]).refine(([a, b]) => a <= b, "low must be <= high");
+const channelSchema = z.strictObject({
+  label: z.string().optional(),
+  unit: z.string().optional(),
+  normal: range.optional(),
+  alert: range.optional(),
+  maxDelta: z.number().positive().optional(),
+  maxDeviationPct: z.number().positive().optional(),
+  activeStatuses: z.array(z.string()).optional(),
+  clearAfter: z.number().int().min(1).max(1_000_000).optional(),
+  clearBand: z.number().min(0).optional(),
+});
+
+const num = () => z.coerce.number<unknown>().refine(Number.isFinite, "must be a finite number");
+const int = (min: number, max: number) =>
+  z.coerce.number<unknown>().int("must be a whole number").min(min).max(max);
+const bool = z.union([z.boolean(), z.literal("true").transform(() => true)]);
+
+/** Every setting, by its flag name (the config file uses the same keys). */
+const schema = z.strictObject({
+  source: z.string().regex(
+    SOURCE,
+    "must be simulator, serial:PATH, file:PATH, mqtt://… or nats://…",
+  )
+    .default("simulator"),
+  profile: z.enum(["machine", "vibration", "device"]).optional(),
+  machines: int(1, 10_000).default(1),
+  seed: int(0, 2 ** 32 - 1).optional(),
+  interval: num().pipe(z.number().positive()).default(2),
+  "processing-interval": num().pipe(z.number().positive()).default(10),
+  window: int(1, 65_536).default(5),
+  format: z.enum(INPUT_FORMATS as [InputFormat, ...InputFormat[]]).optional(),
+  baud: int(50, 4_000_000).default(115_200),
+  "data-dir": z.string().min(1).default("./data"),
+  host: z.string().min(1).default("127.0.0.1"),
+  port: int(0, 65_535).default(8000),
+  model: z.string().min(1).optional(),
+  "online-model": int(2, 100_000).optional(),
+  publish: z.string().regex(/^mqtts?:\/\/[^/\s]+/, "must be mqtt://HOST:PORT").optional(),
+  "publish-anomalies": z.string().min(1).default("vigil/{machine}/anomalies"),
+  "publish-rows": z.string().default("vigil/{machine}/rows"),
+  token: z.string().min(1).optional(),
+  "z-threshold": num().pipe(z.number().positive()).default(3),
+  "model-size": int(2, 65_536).default(100),
+  "fault-rate": num().pipe(z.number().min(0).max(1)).default(0.01),
+  "simulator-only": bool.default(false),
+  "processor-only": bool.default(false),
+  channels: z.record(z.string(), channelSchema).default({}),
+  "heartbeat-timeout": num().pipe(z.number().positive().max(86_400)).optional(),
+  // One URL, or several separated by commas; an array of URLs in a config file.
+  webhook: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
+  partition: z.string().regex(/^\d{1,4}\/\d{1,4}$/, "must be k/N, e.g. 0/3").refine((s) => {
+    const [k, n] = s.split("/").map(Number) as [number, number];
+    return n >= 1 && k < n;
+  }, "needs 0 <= k < N").optional(),
+  rate: z.union([z.string(), z.number()]).transform((v, ctx) => {
+    const speed = rateOf(v);
+    if (speed !== null) return speed;
+    ctx.addIssue({
+      code: "custom",
+      message: "must be max, realtime or a speed-up N > 0, e.g. 10 for ten times real time",
+    });
+    return z.NEVER;
+  }).optional(),
+});
+
+/** Flags that take no value. */
+const BOOLEAN_FLAGS = new Set(["simulator-only", "processor-only"]);
+
+/** Result of {@linkcode parseFlags}: flag values and positional arguments. */
+export interface ParsedArgs {
+  flags: Record<string, string | true>;
+  positional: string[];
+}
+
+/** Splits `--name value`, `--name=value` and boolean `--name` flags from positionals. */
+export function parseFlags(args: readonly string[]): ParsedArgs {
+  const flags: Record<string, string | true> = {};
+  const positional: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (!a.startsWith("--")) {
+      positional.push(a);
+      continue;
+    }
+    const eq = a.indexOf("=");
+    const name = a.slice(2, eq === -1 ? undefined : eq);
+    if (name === "") throw new ConfigError(`bad flag ${JSON.stringify(a)}`);
+    if (eq !== -1) flags[name] = a.slice(eq + 1);
+    else if (BOOLEAN_FLAGS.has(name)) flags[name] = true;
+    else if (i + 1 < args.length && !args[i + 1]!.startsWith("--")) flags[name] = args[++i]!;
+    else throw new ConfigError(`flag --${name} needs a value`);
+  }
+  return { flags, positional };
+}
+
+/** Which flags a command accepts (`config` is always accepted). */
+export const KNOWN_FLAGS: ReadonlySet<string> = new Set([...Object.keys(schema.shape), "config"]);
+
+/** What else {@linkcode resolveConfig} may look at. */
+export interface ResolveHints {
+  /** The input file of `replay`: with `--source file:PATH`, its format (by `--format` or by
+   * name) chooses the default profile. @default {none} */
+  input?: string;
+}
+
+/**
+ * Validates flags (over the optional `--config` file's values) into an {@linkcode EngineConfig}.
+ * `env` supplies `VIGIL_TOKEN` when `--token` is not given. The profile defaults to `device`
+ * when the input is the device's (`serial:` source, `kv` or `raw` format), else `machine`.
+ */
+export function resolveConfig(
+  flags: Record<string, string | true>,
+  fileValues: Record<string, unknown> = {},
+  env: { VIGIL_TOKEN?: string } = {},
+  hints: ResolveHints = {},
+): EngineConfig {
+  for (const name of Object.keys(flags)) {
+    if (!KNOWN_FLAGS.has(name)) throw new ConfigError(`unknown flag --${name}`);
+  }
+  const { config: _config, ...given } = flags;
+  const raw: Record<string, unknown> = { ...fileValues, ...given };
+  if (raw.token === undefined && env.VIGIL_TOKEN) raw.token = env.VIGIL_TOKEN;
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const key = String(issue.path[0] ?? "");
+    if (issue.code === "unrecognized_keys") {
+      throw new ConfigError(`unknown config key ${JSON.stringify(issue.keys[0])}`);
+    }
+    const where = key in given ? `--${key}` : `config key ${JSON.stringify(key)}`;
+    const value = issue.path.reduce<unknown>(
+      (v, k) => (v as Record<PropertyKey, unknown> | undefined)?.[k as PropertyKey],
+      raw,
+    );
+    const at = issue.path.length > 1 ? ` at ${issue.path.slice(1).join(".")}` : "";
+    throw new ConfigError(
+      `bad value for ${where}${at}: ${JSON.stringify(value)} (${issue.message})`,
+    );
+  }
+  const c = parsed.data;
+  if (c["simulator-only"] && c["processor-only"]) {
+    throw new ConfigError("--simulator-only and --processor-only exclude each other");
+  }
+  const source = parseSource(c.source);
+  if ("rate" in given && source.kind !== "file" && hints.input === undefined) {
+    throw new ConfigError("--rate paces a recorded file: it applies to replay and --source file:");
+  }
+  const input = hints.input ?? (source.kind === "file" ? source.path : null);
+  const inputFormat = input === null ? c.format ?? null : formatOf(input, c.format ?? null);
+  const device = source.kind === "serial" || inputFormat === "kv" || inputFormat === "raw";
+  return {
+    source,
+    profile: c.profile ?? (device ? "device" : "machine"),
+    machines: c.machines,
+    seed: c.seed ?? null,
+    interval: c.interval,
+    processingInterval: c["processing-interval"],
+    window: c.window,
+    format: c.format ?? null,
+    baud: c.baud,
+    dataDir: c["data-dir"],
+    host: c.host,
+    port: c.port,
+    model: c.model ?? null,
+    onlineModel: c["online-model"] ?? null,
+    publish: c.publish ?? null,
+    publishAnomalies: c["publish-anomalies"],
+    publishRows: c["publish-rows"] === "" ? null : c["publish-rows"],
+    token: c.token ?? null,
+    zThreshold: c["z-threshold"],
+    modelSize: c["model-size"],
+    faultRate: c["fault-rate"],
+    simulatorOnly: c["simulator-only"],
+    processorOnly: c["processor-only"],
+    channels: c.channels,
+    heartbeatTimeout: c["heartbeat-timeout"] ?? null,
+    partition: c.partition === undefined ? null : {
+      index: Number(c.partition.split("/")[0]),
+      count: Number(c.partition.split("/")[1]),
+    },
+    webhooks: webhookUrls(c.webhook),
+    rate: c.rate ?? Infinity,
+  };
+}
+
+/** `--webhook`'s URLs, each checked here so a bad one exits 2 before anything starts. */
+function webhookUrls(value: string | string[] | undefined): string[] {
+  if (value === undefined) return [];
+  const urls = (Array.isArray(value) ? value : value.split(",")).map((u) => u.trim())
+    .filter((u) => u !== "");
+  const seen = new Set<string>();
+  for (const u of urls) {
+    let url: URL;
+    try {
+      url = new URL(u);
+    } catch {
+      throw new ConfigError(`bad value for --webhook: ${JSON.stringify(u)} is not a URL`);
+    }
+    if (url.protocol !== "http:" && url.protocol !== "https:") {
+      throw new ConfigError(`bad value for --webhook: ${JSON.stringify(u)} is not http(s)`);
+    }
+    if (seen.has(url.href)) {
+      throw new ConfigError(`bad value for --webhook: ${JSON.stringify(u)} is given twice`);
+    }
+    seen.add(url.href);
+  }
+  return urls;
+}
+
+/** `--rate`'s value as a speed (Infinity for `max`, 1 for `realtime`); null when invalid. */
+function rateOf(v: string | number): number | null {
+  if (v === "max") return Infinity;
+  if (v === "realtime") return 1;
+  const n = typeof v === "number" ? v : v.trim() === "" ? NaN : Number(v);
+  return Number.isFinite(n) && n > 0 ? n : null;
+}
+
+function parseSource(s: string): SourceSpec {
+  if (s === "simulator") return { kind: "simulator" };
+  if (s.startsWith("file:")) return { kind: "file", path: s.slice(5) };
+  if (s.startsWith("serial:")) return { kind: "serial", path: s.slice(7) };
+  return { kind: s.startsWith("mqtt:") ? "mqtt" : "nats", url: s };
+}
+
+/** Reads a `--config` file: a JSON object whose keys are flag names. */
+export async function readConfigFile(path: string): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    throw new ConfigError(`cannot read --config ${JSON.stringify(path)}: ${(e as Error).message}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(`--config ${JSON.stringify(path)} is not JSON: ${(e as Error).message}`);
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new ConfigError(`--config ${JSON.stringify(path)} must hold a JSON object`);
+  }
+  return value as Record<string, unknown>;
+}
+
+/** The input format of a file: `--format`, else by name (`raw.log`: raw; `.csv`; `.kv`/`.txt`:
+ * kv; else JSONL). */
+export function formatOf(path: string, given: InputFormat | null): InputFormat {
+  if (given) return given;
+  if (/(^|[/\\])raw\.log$/.test(path)) return "raw";
+  if (/\.csv$/i.test(path)) return "csv";
+  if (/\.(kv|txt)$/i.test(path)) return "kv";
+  return "json";
+}

@@ -1,0 +1,231 @@
+/**
+ * The Web-Streams pipeline: batches of parsed readings → {@linkcode AnalysisStream} (kernel and
+ * detectors) → {@linkcode OutputSink} (files, live state, checkpoint). Backpressure runs end to
+ * end: each stage holds at most one batch in its queue, and sources read only when pulled.
+ * @module
+ */
+import type { AnalysisResult, Analyzer } from "../detect/analyzer.ts";
+import type { Batch } from "../core/batch.ts";
+import type { Clock } from "../core/clock.ts";
+import type { Logger } from "../core/logger.ts";
+import type { OutputFiles } from "./output_files.ts";
+import { formatReading } from "../formats/reading_format.ts";
+import { CORE_CHANNELS, rowCells, rowColumns } from "../formats/row_format.ts";
+import type { EngineState } from "../core/state.ts";
+import { STRUCTURED_HEADER, structuredMetricsLine } from "../formats/structured_metrics.ts";
+import type { AnomalyEvent, ProcessedRow, Reading } from "../core/types.ts";
+
+/** A batch with what the analyzer made of it. */
+export interface AnalyzedBatch {
+  batch: Batch;
+  result: AnalysisResult;
+  /** The analyzer's lost heartbeats once this batch was analysed (for the checkpoint, which
+   * must describe the written batch, not the analyzer that may already be one ahead). */
+  heartbeat?: Record<string, number> | null;
+}
+
+/** A batch that may carry anomaly events its source raised itself (a serial device unplugged
+ * or back): they are written with the batch, before the analyzer's. */
+export interface EventfulBatch extends Batch {
+  events?: AnomalyEvent[];
+}
+
+/** Options of {@linkcode AnalysisStream}. */
+export interface AnalysisStreamOptions {
+  /** Live runs: after each batch that is not history, the analyzer's heartbeat is checked
+   * against this clock (see {@linkcode Analyzer.checkHeartbeat}); feed the stream with
+   * `withHeartbeatTicks` so that the check runs while nothing arrives. Without a clock, a
+   * heartbeat loss is found from event-time gaps only (replay). @default {none} */
+  clock?: Clock;
+  /** Told how long each batch's analysis took (ms, `performance.now()`) and for how many
+   * readings: `Metrics.observeKernel`, for `vigil_kernel_seconds_total`. @default {none} */
+  observeKernel?: (ms: number, readings: number) => void;
+}
+
+/** Runs each batch through an {@linkcode Analyzer}. */
+export class AnalysisStream extends TransformStream<Batch, AnalyzedBatch> {
+  constructor(analyzer: Analyzer, options: AnalysisStreamOptions = {}) {
+    const clock = options.clock;
+    const observeKernel = options.observeKernel;
+    super(
+      {
+        transform: (batch: EventfulBatch, controller) => {
+          const started = observeKernel ? performance.now() : 0;
+          const result = analyzer.analyze(batch.readings);
+          if (observeKernel && batch.readings.length > 0) {
+            observeKernel(performance.now() - started, batch.readings.length);
+          }
+          if (batch.events && batch.events.length > 0 && !batch.suppress) {
+            result.events.unshift(...batch.events.map((event) => ({ index: 0, event })));
+          }
+          if (clock && !batch.suppress) {
+            for (const event of analyzer.checkHeartbeat(clock.now())) {
+              result.events.push({ index: batch.readings.length, event });
+            }
+          }
+          controller.enqueue({ batch, result, heartbeat: analyzer.heartbeatState() });
+        },
+      },
+      { highWaterMark: 1 },
+      { highWaterMark: 1 },
+    );
+  }
+}
+
+/** Running totals of a pipeline run. */
+export interface PipelineCounts {
+  lines: number;
+  readings: number;
+  rows: number;
+  anomalies: number;
+  errors: number;
+}
+
+/** Live consumers of what the pipeline produces (the API's event stream, later webhooks). */
+export interface PipelineListener {
+  readings?(readings: readonly Reading[]): void;
+  row?(row: ProcessedRow): void;
+  anomaly?(event: AnomalyEvent): void;
+  /**
+   * The whole written batch with its analysis, including the per-reading kernel results
+   * (`result.values`, see `ReadingValues` in analyzer.ts: valid during the call only, copy
+   * what must outlive it). Called only when the analyzer computed them (`readingValues`); a
+   * listener that has it is then told of the batch through it alone, not through `readings`,
+   * `row` and `anomaly`, which it gets otherwise.
+   */
+  results?(readings: readonly Reading[], result: AnalysisResult): void;
+}
+
+/** Options of {@linkcode OutputSink}. */
+export interface OutputSinkOptions {
+  outputs: OutputFiles;
+  state: EngineState;
+  logger: Logger;
+  /** Told of every written batch's readings, rows and events. @default {[]} */
+  listeners?: PipelineListener[];
+  /** The `/health` source entry that counts this pipeline's readings and errors. */
+  sourceName?: string;
+  /** Least interval between `anomaly_report.json` rewrites, ms. @default {1000} */
+  reportEveryMs?: number;
+  /** Whether rows end with `anomaly_score` (an isolation-forest model is loaded).
+   * @default {false} */
+  anomalyScore?: boolean;
+  /**
+   * Told, after each checkpoint, the input lines now committed (the checkpoint's `lines`): a
+   * source that must acknowledge its input only once it is safely written (NATS) does it here.
+   * @default {none}
+   */
+  onCommit?: (lines: number) => void;
+}
+
+/**
+ * Writes analysed batches to the data directory and the live state, then checkpoints. History
+ * batches (`suppress`) update counts and state but write nothing.
+ */
+export class OutputSink extends WritableStream<AnalyzedBatch> {
+  readonly #counts: PipelineCounts;
+
+  constructor(options: OutputSinkOptions) {
+    const { outputs, state, logger } = options;
+    const listeners = options.listeners ?? [];
+    const counts: PipelineCounts = { lines: 0, readings: 0, rows: 0, anomalies: 0, errors: 0 };
+    let columns: string[] | null = null;
+    let heartbeat: Record<string, number> | null = null;
+    super({
+      write: async ({ batch, result, heartbeat: lost }) => {
+        const { readings } = batch;
+        if (columns === null && readings.length > 0) {
+          columns = rowColumns({
+            anomalyScore: options.anomalyScore ?? false,
+            extraChannels: Object.keys(readings[0]!.channels).filter((c) =>
+              !(CORE_CHANNELS as readonly string[]).includes(c)
+            ),
+          });
+        }
+        counts.lines += batch.lines;
+        counts.readings += readings.length - result.rejected.length;
+        counts.rows += result.rows.length;
+        counts.anomalies += result.events.length;
+        counts.errors += batch.errors.length + result.rejected.length;
+        state.recordReadings(readings);
+        for (const { row } of result.rows) state.recordRow(row);
+        state.recordAnomalies(result.events.map((e) => e.event));
+        state.recordErrors(batch.errors.length + result.rejected.length);
+        if (options.sourceName) {
+          state.countSource(options.sourceName, readings.length, batch.errors.length);
+        }
+        if (batch.suppress) return;
+        // A heartbeat tick that found nothing: no need to touch the disk.
+        if (batch.lines === 0 && readings.length === 0 && result.events.length === 0) return;
+
+        for (const e of batch.errors) logger.warn("parser error", { line: e.line, error: e.error });
+        for (const r of result.rejected) logger.warn("reading refused", r);
+        let analysis = "";
+        if (result.rows.length > 0 && columns) {
+          if (outputs.size("analysis") === 0) analysis = columns.join(",") + "\n";
+          for (const { row } of result.rows) analysis += csvLine(rowCells(row, columns)) + "\n";
+        }
+        let structured = "";
+        if (outputs.structured && readings.length > 0) {
+          if (outputs.size("structured") === 0) structured = STRUCTURED_HEADER + "\n";
+          for (const r of readings) structured += structuredMetricsLine(r) + "\n";
+        }
+        await outputs.write({
+          structured,
+          stream: batch.log
+            ? readings.map(formatReading).join("\n") + (readings.length ? "\n" : "")
+            : undefined,
+          errors: batch.errors.map((e) =>
+            JSON.stringify({
+              timestamp: e.time === null ? null : new Date(e.time).toISOString(),
+              line: e.line,
+              error: e.error,
+            }) + "\n"
+          ).join(""),
+          analysis,
+          anomalies: result.events.map((e) => JSON.stringify(e.event) + "\n").join(""),
+        });
+        heartbeat = lost ?? null;
+        await outputs.checkpoint(counts, { reportEveryMs: options.reportEveryMs, heartbeat });
+        options.onCommit?.(counts.lines);
+        for (const l of listeners) {
+          if (l.results && result.values) {
+            l.results(readings, result);
+            continue;
+          }
+          l.readings?.(readings);
+          if (l.row) { for (const { row } of result.rows) l.row(row); }
+          if (l.anomaly) { for (const { event } of result.events) l.anomaly(event); }
+        }
+      },
+      close: async () => {
+        await outputs.checkpoint(counts, { final: true, heartbeat });
+        options.onCommit?.(counts.lines);
+      },
+    }, { highWaterMark: 1 });
+    this.#counts = counts;
+  }
+
+  /** Totals so far (history included). */
+  get counts(): Readonly<PipelineCounts> {
+    return this.#counts;
+  }
+}
+
+function csvLine(cells: readonly (string | number | null)[]): string {
+  let s = "";
+  for (let i = 0; i < cells.length; i++) {
+    const v = cells[i];
+    const cell = v === null || v === undefined
+      ? ""
+      : typeof v === "number"
+      ? String(v)
+      : csvCell(v);
+    s += i === 0 ? cell : "," + cell;
+  }
+  return s;
+}
+
+function csvCell(s: string): string {
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}

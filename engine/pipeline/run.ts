@@ -1,0 +1,227 @@
+/**
+ * One processing run over a data directory: opens the outputs (resuming from the checkpoint),
+ * builds the kernel and analyzer, and pumps a source of batches through the pipeline.
+ * @module
+ */
+import { Analyzer, type IsolationScorer } from "../detect/analyzer.ts";
+import { WasmIsolationForest } from "../kernels/iforest/isolation_forest_wasm.ts";
+import { OnlineForests } from "../detect/online_forest.ts";
+import type { Batch } from "../core/batch.ts";
+import {
+  type ChannelConfig,
+  DEVICE_CHANNELS,
+  MACHINE_CHANNELS,
+  VIBRATION_CHANNELS,
+} from "../core/channel_config.ts";
+import type { Clock } from "../core/clock.ts";
+import { WasmKernel } from "../kernels/rolling/kernel_wasm.ts";
+import type { Kernel, KernelOptions } from "../kernels/rolling/kernel_types.ts";
+import type { Logger } from "../core/logger.ts";
+import { OutputFiles } from "./output_files.ts";
+import {
+  AnalysisStream,
+  OutputSink,
+  type PipelineCounts,
+  type PipelineListener,
+} from "./pipeline.ts";
+import type { EngineState } from "../core/state.ts";
+import type { Reading } from "../core/types.ts";
+
+/** Options of {@linkcode openRun}. */
+export interface RunOptions {
+  dataDir: string;
+  /** The checkpoint's source id: `file:<absolute path>` or `log`. */
+  source: string;
+  /** Whether `stream_output.jsonl` is rewritten from the input (replay) or is the input log. */
+  streamDerived: boolean;
+  state: EngineState;
+  logger: Logger;
+  kernel?: KernelOptions;
+  /** @default {10000} */
+  processingIntervalMs?: number;
+  /**
+   * What is monitored: `machine` (channels {@linkcode MACHINE_CHANNELS}) or `device` (the
+   * serial device: {@linkcode DEVICE_CHANNELS} with hysteresis, `HEARTBEAT_*` and
+   * `DEVICE_STATUS` events, and `structured_metrics.csv`); any other value runs as `machine`.
+   * @default {"machine"}
+   */
+  profile?: "machine" | "vibration" | "device";
+  /** Channel limits over the profile's channels, merged per channel. @default {{}} */
+  channels?: Record<string, ChannelConfig>;
+  /** Heartbeat timeout, ms; null: no heartbeat events. @default {5000 for the device profile,
+   * else null} */
+  heartbeatTimeoutMs?: number | null;
+  /** Live runs: the clock of heartbeat checks (see {@linkcode AnalysisStreamOptions.clock}).
+   * @default {none: event-time gaps only} */
+  heartbeatClock?: Clock;
+  listeners?: PipelineListener[];
+  /**
+   * Compute every reading's per-channel kernel results for the listeners' `results` (see
+   * `AnalyzerOptions.readingValues`). @default {true when a listener has `results`
+   * (the live history store), else false (replay: no cost)}
+   */
+  readingValues?: boolean;
+  /** Told of each batch's analysis time (see {@linkcode AnalysisStreamOptions.observeKernel}).
+   * @default {none} */
+  observeKernel?: (ms: number, readings: number) => void;
+  /** Score readings with this isolation forest (`--model`); rows get `anomaly_score`.
+   * @default {undefined} */
+  isolationForest?: IsolationScorer;
+  /** The online mode: each machine's first `trainSize` readings train its own forest (WASM),
+   * which then scores the rest. Excludes `isolationForest`. @default {undefined} */
+  onlineForest?: { trainSize: number; seed?: number };
+  /** The `/health` source entry to count readings under. */
+  sourceName?: string;
+  /** Told the committed input lines after each checkpoint (see
+   * `OutputSinkOptions.onCommit`). @default {none} */
+  onCommit?: (lines: number) => void;
+  /** Use this kernel instead of a new WASM one (tests compare against the reference). */
+  kernelInstance?: Kernel;
+}
+
+/** An opened run; call {@linkcode Run.run} once. */
+export interface Run {
+  readonly outputs: OutputFiles;
+  readonly analyzer: Analyzer;
+  /** Input lines the previous run had committed (0 for a fresh start): re-read as history. */
+  readonly resumeLines: number;
+  /** Pumps `source` through the pipeline to its end; closes the outputs. */
+  run(source: ReadableStream<Batch>): Promise<PipelineCounts>;
+  /**
+   * Changes the z-score model size from the next batch on: a new WASM kernel with that size
+   * takes over (see {@linkcode Analyzer.replaceKernel}: windows and models refill). Throws a
+   * `RangeError` naming a bad size.
+   */
+  setModelSize(modelSize: number): void;
+}
+
+/** Opens a run: outputs cut back to the last checkpoint, a fresh kernel and analyzer. */
+export async function openRun(options: RunOptions): Promise<Run> {
+  // Only `device` changes what a run does here; any other profile runs the machine channels.
+  const device = options.profile === "device";
+  const outputs = await OutputFiles.open(options.dataDir, {
+    source: options.source,
+    streamDerived: options.streamDerived,
+    structured: device,
+  });
+  try {
+    const kernel = options.kernelInstance ?? new WasmKernel(options.kernel);
+    const channels = {
+      ...(device
+        ? DEVICE_CHANNELS
+        : options.profile === "vibration"
+        ? VIBRATION_CHANNELS
+        : MACHINE_CHANNELS),
+    };
+    for (const [name, c] of Object.entries(options.channels ?? {})) {
+      channels[name] = { ...channels[name], ...c };
+    }
+    const analyzer = new Analyzer(kernel, {
+      processingIntervalMs: options.processingIntervalMs,
+      channels,
+      heartbeatTimeoutMs: options.heartbeatTimeoutMs === undefined
+        ? (device ? 5000 : null)
+        : options.heartbeatTimeoutMs,
+      deviceStatus: device,
+      isolationForest: options.isolationForest,
+      onlineForests: options.onlineForest &&
+        new OnlineForests({
+          trainSize: options.onlineForest.trainSize,
+          seed: options.onlineForest.seed,
+          createScorer: (model) => new WasmIsolationForest(model),
+        }),
+      readingValues: options.readingValues ??
+        (options.listeners ?? []).some((l) => l.results !== undefined),
+    });
+    if (outputs.resume?.heartbeat) analyzer.resumeHeartbeat(outputs.resume.heartbeat);
+    const resumeLines = outputs.resume?.lines ?? 0;
+    options.logger.info(outputs.resume ? "resuming from checkpoint" : "starting fresh", {
+      source: options.source,
+      dataDir: options.dataDir,
+      lines: resumeLines,
+    });
+    return {
+      outputs,
+      analyzer,
+      resumeLines,
+      setModelSize(modelSize) {
+        analyzer.replaceKernel(new WasmKernel({ ...kernel.options, modelSize }));
+      },
+      async run(source) {
+        const sink = new OutputSink({
+          outputs,
+          state: options.state,
+          logger: options.logger,
+          listeners: options.listeners,
+          sourceName: options.sourceName,
+          anomalyScore: options.isolationForest !== undefined ||
+            options.onlineForest !== undefined,
+          onCommit: options.onCommit,
+        });
+        try {
+          await source.pipeThrough(
+            new AnalysisStream(analyzer, {
+              clock: options.heartbeatClock,
+              observeKernel: options.observeKernel,
+            }),
+          ).pipeTo(sink);
+        } finally {
+          outputs.close();
+        }
+        return sink.counts;
+      },
+    };
+  } catch (e) {
+    outputs.close();
+    throw e;
+  }
+}
+
+/** Turns chunks of live readings into batches that are logged and processed. */
+export class ReadingBatchStream extends TransformStream<Reading[], Batch> {
+  constructor() {
+    super({
+      transform(readings, controller) {
+        controller.enqueue({
+          readings,
+          errors: [],
+          lines: readings.length,
+          suppress: false,
+          log: true,
+        });
+      },
+    });
+  }
+}
+
+/**
+ * The chunks of `first`, then those of the stream `next()` makes: `next` is called only once
+ * `first` is drained, so a live source starts after history has been re-read.
+ */
+export function concatStreams<T>(
+  first: ReadableStream<T>,
+  next: () => ReadableStream<T>,
+): ReadableStream<T> {
+  let reader = first.getReader();
+  let second = false;
+  return new ReadableStream<T>({
+    async pull(controller) {
+      while (true) {
+        const { done, value } = await reader.read();
+        if (!done) {
+          controller.enqueue(value);
+          return;
+        }
+        if (second) {
+          controller.close();
+          return;
+        }
+        second = true;
+        reader = next().getReader();
+      }
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  }, { highWaterMark: 0 });
+}

@@ -1,0 +1,130 @@
+/**
+ * Reads a file of readings as a stream of parsed batches: for `replay`, for re-reading the
+ * input log on restart, and (following the file as it grows) for `--processor-only`.
+ * @module
+ */
+import type { Batch } from "../../core/batch.ts";
+import { LineSplitter } from "../../formats/line_splitter.ts";
+import { createLineParser, type InputFormat } from "../../formats/reading_parser.ts";
+import type { Reading } from "../../core/types.ts";
+import { abortableSleep } from "../../core/abortable_sleep.ts";
+
+/** Options of {@linkcode FileSource}. */
+export interface FileSourceOptions {
+  format: InputFormat;
+  /** Lines before this one are history: their batches are marked `suppress`. @default {0} */
+  suppressLines?: number;
+  /** Whether batches' readings go to `stream_output.jsonl` (see {@linkcode Batch.log}).
+   * @default {true} */
+  log?: boolean;
+  /** Readings per batch, at most. @default {8192} */
+  batchSize?: number;
+  /** Keep reading as the file grows, polling every `followMs`, until `signal` aborts.
+   * @default {false} */
+  follow?: boolean;
+  /** @default {200} */
+  followMs?: number;
+  signal?: AbortSignal;
+  /** Longest line accepted. @default {65536} */
+  maxLineLength?: number;
+  /** Read chunk size in bytes. @default {1048576} */
+  chunkBytes?: number;
+  /**
+   * Start a new batch before reading `next` when this says so (`first` is the batch's first
+   * reading); history batches are never split. `--rate` cuts batches by due time with it
+   * (`RateLimitStream.splitBefore`), so that each batch's `lines` stay exact.
+   * @default {never}
+   */
+  splitBefore?: (first: Reading, next: Reading) => boolean;
+}
+
+/**
+ * A file as `ReadableStream<Batch>`. Pull-based: the file is read only as fast as the pipeline
+ * takes batches, so memory stays bounded by one chunk plus one batch.
+ */
+export class FileSource {
+  readonly readable: ReadableStream<Batch>;
+  #lines = 0;
+
+  constructor(readonly path: string, options: FileSourceOptions) {
+    const parser = createLineParser(options.format, { maxLineLength: options.maxLineLength });
+    const splitter = new LineSplitter({ maxLineLength: options.maxLineLength });
+    const suppressLines = options.suppressLines ?? 0;
+    const batchSize = options.batchSize ?? 8192;
+    const log = options.log ?? true;
+    const splitBefore = options.splitBefore;
+    const decoder = new TextDecoder();
+    const buf = new Uint8Array(options.chunkBytes ?? 1 << 20);
+    let file: Deno.FsFile | null = null;
+    let pending: string[] = [];
+    let done = false;
+    let lastTime: number | null = null;
+
+    const batchOf = (lines: string[]): Batch[] => {
+      const batches: Batch[] = [];
+      let b: Batch | null = null;
+      for (const line of lines) {
+        const suppress = this.#lines < suppressLines;
+        const r = parser.parse(line);
+        const first = b?.readings[0];
+        if (
+          !b || b.suppress !== suppress || b.readings.length >= batchSize ||
+          (splitBefore && !suppress && first && r !== null && typeof r !== "string" &&
+            splitBefore(first, r))
+        ) {
+          b = { readings: [], errors: [], lines: 0, suppress, log };
+          batches.push(b);
+        }
+        this.#lines++;
+        b.lines++;
+        if (r === null) continue;
+        if (typeof r === "string") b.errors.push({ line, error: r, time: lastTime });
+        else {
+          b.readings.push(r);
+          lastTime = r.timestamp;
+        }
+      }
+      return batches;
+    };
+
+    this.readable = new ReadableStream<Batch>({
+      start: async () => {
+        file = await Deno.open(path, { read: true });
+      },
+      pull: async (controller) => {
+        while (true) {
+          if (pending.length > 0) {
+            for (const b of batchOf(pending.splice(0, batchSize))) controller.enqueue(b);
+            return;
+          }
+          if (done) {
+            file?.close();
+            file = null;
+            controller.close();
+            return;
+          }
+          const n = await file!.read(buf);
+          if (n === null) {
+            if (options.follow && !options.signal?.aborted) {
+              await abortableSleep(options.followMs ?? 200, options.signal);
+              continue;
+            }
+            pending = [...splitter.push(decoder.decode()), ...splitter.flush()];
+            done = true;
+            continue;
+          }
+          pending = splitter.push(decoder.decode(buf.subarray(0, n), { stream: true }));
+        }
+      },
+      cancel: () => {
+        file?.close();
+        file = null;
+      },
+    }, { highWaterMark: 1 });
+  }
+
+  /** Lines read so far. */
+  get lines(): number {
+    return this.#lines;
+  }
+}

@@ -1,0 +1,400 @@
+/**
+ * Reads a Parquet file of readings as a stream of parsed batches (`replay FILE.parquet`,
+ * `start --source file:FILE.parquet`), one row group at a time.
+ * @module
+ */
+import {
+  type AsyncBuffer,
+  type FileMetaData,
+  parquetMetadataAsync,
+  parquetRead,
+  parquetSchema,
+  type SchemaElement,
+} from "hyparquet";
+import type { Batch } from "../../core/batch.ts";
+import { parseTime } from "../../formats/reading_parser.ts";
+import type { Reading } from "../../core/types.ts";
+
+/** Options of {@linkcode ParquetSource}. */
+export interface ParquetSourceOptions {
+  /** Rows before this one are history: their batches are marked `suppress` (a row counts as
+   * one line of the checkpoint). @default {0} */
+  suppressLines?: number;
+  /** Whether batches' readings go to `stream_output.jsonl`. @default {true} */
+  log?: boolean;
+  /** Readings per batch, at most. @default {8192} */
+  batchSize?: number;
+  /**
+   * Largest row group read, in uncompressed bytes of the columns used: a row group's columns
+   * are held in memory while its rows are turned into batches, so this bounds memory (plus
+   * one batch); a file with a bigger row group is refused when opened.
+   * @default {268435456} (256 MiB)
+   */
+  maxRowGroupBytes?: number;
+  /** As `FileSourceOptions.splitBefore`: cut a batch before `next` (`--rate`, see
+   * `RateLimitStream.splitBefore`). @default {never} */
+  splitBefore?: (first: Reading, next: Reading) => boolean;
+}
+
+/** What each used column of the file is. */
+interface Layout {
+  /** Columns read, in file order. */
+  columns: string[];
+  time: number;
+  machine: number;
+  status: number;
+  injected: number;
+  /** Indexes into `columns` of the numeric channels (their names are the column names). */
+  channels: number[];
+}
+
+const RESERVED = new Set(["timestamp", "datetime", "machine", "status", "injected"]);
+/** Converted types of INT32/INT64 columns that hold dates, times or intervals, not numbers. */
+const TIME_TYPES = new Set([
+  "DATE",
+  "TIME_MILLIS",
+  "TIME_MICROS",
+  "TIMESTAMP_MILLIS",
+  "TIMESTAMP_MICROS",
+  "INTERVAL",
+]);
+
+/**
+ * A Parquet file as `ReadableStream<Batch>`, with the rules of the CSV and JSONL readers: the
+ * time column is `timestamp` or `datetime` (any case) or else the first column, and may be a
+ * Parquet TIMESTAMP (ms, µs or ns), DATE, INT96, epoch-ms number or a string (ISO 8601; no zone
+ * means UTC); `machine`, `status` and `injected` are recognised by name; every other numeric
+ * column is a channel (null: no value in that row); string, boolean, date/time and nested
+ * columns are not read. A row that cannot be a reading (no time, a non-finite number, no
+ * channel and no status) is a parser error, rendered as JSON in `parser_errors.log`.
+ *
+ * Pull-based, one row group at a time: memory holds the current row group's used columns (at
+ * most `maxRowGroupBytes` uncompressed) and one batch. Open with {@linkcode ParquetSource.open},
+ * which reads and checks the footer.
+ */
+export class ParquetSource {
+  /** Total rows in the file. */
+  readonly rows: number;
+  readonly #metadata: FileMetaData;
+  readonly #layout: Layout;
+  #lines = 0;
+  #readable: ReadableStream<Batch> | null = null;
+
+  private constructor(
+    readonly path: string,
+    metadata: FileMetaData,
+    layout: Layout,
+    readonly options: ParquetSourceOptions,
+  ) {
+    this.#metadata = metadata;
+    this.#layout = layout;
+    this.rows = Number(metadata.num_rows);
+  }
+
+  /**
+   * Reads the file's footer and checks that it holds readings. Throws an `Error` naming the
+   * file for a missing or unreadable file, one without columns, or a row group over
+   * `maxRowGroupBytes`.
+   */
+  static async open(path: string, options: ParquetSourceOptions = {}): Promise<ParquetSource> {
+    const file = await Deno.open(path, { read: true });
+    let metadata: FileMetaData;
+    try {
+      metadata = await parquetMetadataAsync(fileBuffer(file, (await file.stat()).size));
+    } catch (e) {
+      throw new Error(`${path} is not a readable Parquet file (${(e as Error).message})`);
+    } finally {
+      file.close();
+    }
+    const layout = layoutOf(metadata, path);
+    const max = options.maxRowGroupBytes ?? 256 * 1024 * 1024;
+    const used = new Set(layout.columns);
+    metadata.row_groups.forEach((g, i) => {
+      let bytes = 0;
+      for (const c of g.columns) {
+        const name = c.meta_data?.path_in_schema[0];
+        if (name !== undefined && used.has(name)) {
+          bytes += Number(c.meta_data?.total_uncompressed_size ?? 0);
+        }
+      }
+      if (bytes > max) {
+        throw new Error(
+          `${path}: row group ${i} holds ${bytes} bytes uncompressed, over the limit of ${max}; ` +
+            `write the file with smaller row groups`,
+        );
+      }
+    });
+    return new ParquetSource(path, metadata, layout, options);
+  }
+
+  /** The same opened file with other options (the footer is not read again). */
+  withOptions(options: ParquetSourceOptions): ParquetSource {
+    return new ParquetSource(this.path, this.#metadata, this.#layout, {
+      ...this.options,
+      ...options,
+    });
+  }
+
+  /** The batches; created on first use, read once. */
+  get readable(): ReadableStream<Batch> {
+    return this.#readable ??= this.#stream();
+  }
+
+  /** Rows read so far. */
+  get lines(): number {
+    return this.#lines;
+  }
+
+  #stream(): ReadableStream<Batch> {
+    const { path, options } = this;
+    const metadata = this.#metadata;
+    const layout = this.#layout;
+    const suppressLines = options.suppressLines ?? 0;
+    const batchSize = options.batchSize ?? 8192;
+    const log = options.log ?? true;
+    const splitBefore = options.splitBefore;
+    let file: Deno.FsFile | null = null;
+    let buffer: AsyncBuffer | null = null;
+    let group = 0;
+    let groupStart = 0;
+    // The current row group: a cursor per used column, and the rows left in it.
+    let cursors: ColumnCursor[] = [];
+    let left = 0;
+    let lastTime: number | null = null;
+
+    const close = () => {
+      file?.close();
+      file = null;
+    };
+
+    const loadGroup = async (): Promise<boolean> => {
+      const g = metadata.row_groups[group];
+      if (g === undefined) return false;
+      const rows = Number(g.num_rows);
+      const chunks = new Map<string, { start: number; data: ArrayLike<unknown> }[]>();
+      await parquetRead({
+        file: buffer!,
+        metadata,
+        columns: layout.columns,
+        rowStart: groupStart,
+        rowEnd: groupStart + rows,
+        onChunk: ({ columnName, columnData, rowStart }) => {
+          let list = chunks.get(columnName);
+          if (!list) chunks.set(columnName, list = []);
+          list.push({ start: rowStart, data: columnData as ArrayLike<unknown> });
+        },
+      });
+      cursors = layout.columns.map((c) => new ColumnCursor(chunks.get(c) ?? [], groupStart));
+      left = rows;
+      groupStart += rows;
+      group++;
+      return true;
+    };
+
+    const batchOf = (n: number): Batch[] => {
+      const batches: Batch[] = [];
+      const values: unknown[] = new Array(cursors.length);
+      let b: Batch | null = null;
+      for (let k = 0; k < n; k++) {
+        for (let j = 0; j < cursors.length; j++) values[j] = cursors[j]!.next();
+        const suppress = this.#lines < suppressLines;
+        const r = readingOf(values, layout);
+        const first = b?.readings[0];
+        if (
+          !b || b.suppress !== suppress || b.readings.length >= batchSize ||
+          (splitBefore && !suppress && first && typeof r !== "string" && splitBefore(first, r))
+        ) {
+          b = { readings: [], errors: [], lines: 0, suppress, log };
+          batches.push(b);
+        }
+        this.#lines++;
+        b.lines++;
+        if (typeof r === "string") {
+          b.errors.push({ line: rowText(values, layout), error: r, time: lastTime });
+        } else {
+          b.readings.push(r);
+          lastTime = r.timestamp;
+        }
+      }
+      return batches;
+    };
+
+    return new ReadableStream<Batch>({
+      start: async () => {
+        file = await Deno.open(path, { read: true });
+        buffer = fileBuffer(file, (await file.stat()).size);
+      },
+      pull: async (controller) => {
+        try {
+          while (left === 0) {
+            cursors = []; // the previous row group's columns can go before the next is read
+            if (!(await loadGroup())) {
+              close();
+              controller.close();
+              return;
+            }
+          }
+        } catch (e) {
+          close();
+          throw new Error(
+            `${path}: cannot read row group ${group} (${(e as Error).message})`,
+          );
+        }
+        const n = Math.min(left, batchSize);
+        left -= n;
+        for (const b of batchOf(n)) controller.enqueue(b);
+      },
+      cancel: close,
+    }, { highWaterMark: 1 });
+  }
+}
+
+/** The values of one column of the current row group, in row order, across its chunks. */
+class ColumnCursor {
+  #chunk = 0;
+  #i = 0;
+  constructor(
+    readonly chunks: { start: number; data: ArrayLike<unknown> }[],
+    start: number,
+  ) {
+    chunks.sort((a, b) => a.start - b.start);
+    // A chunk may begin before the row group (hyparquet may hand out whole pages).
+    const first = chunks[0];
+    if (first) this.#i = Math.max(0, start - first.start);
+  }
+
+  next(): unknown {
+    let c = this.chunks[this.#chunk];
+    while (c && this.#i >= c.data.length) {
+      c = this.chunks[++this.#chunk];
+      this.#i = 0;
+    }
+    return c ? c.data[this.#i++] : null;
+  }
+}
+
+/** Roles of the file's top-level columns; throws naming the file when it has none. */
+function layoutOf(metadata: FileMetaData, path: string): Layout {
+  const top = parquetSchema(metadata).children;
+  const names = top.map((c) => c.element.name.toLowerCase());
+  let time = names.findIndex((n) => n === "timestamp" || n === "datetime");
+  if (time === -1) time = 0;
+  const timeColumn = top[time];
+  if (!timeColumn || timeColumn.children.length > 0) {
+    throw new Error(`${path}: no time column (timestamp, datetime, or a plain first column)`);
+  }
+  const columns: string[] = [];
+  const layout: Layout = { columns, time: -1, machine: -1, status: -1, injected: -1, channels: [] };
+  top.forEach((c, i) => {
+    if (c.children.length > 0) return; // nested: not a reading's field
+    const name = names[i]!;
+    const at = columns.length;
+    if (i === time) layout.time = at;
+    else if (name === "machine") layout.machine = at;
+    else if (name === "status") layout.status = at;
+    else if (name === "injected") layout.injected = at;
+    else if (!RESERVED.has(name) && isNumeric(c.element)) layout.channels.push(at);
+    else return;
+    columns.push(c.element.name);
+  });
+  return layout;
+}
+
+/** Whether a column's values are plain numbers (not dates, times or bytes). */
+function isNumeric(e: SchemaElement): boolean {
+  const logical = e.logical_type?.type;
+  if (e.converted_type === "DECIMAL" || logical === "DECIMAL" || logical === "FLOAT16") return true;
+  if (e.converted_type && TIME_TYPES.has(e.converted_type)) return false;
+  if (logical === "DATE" || logical === "TIME" || logical === "TIMESTAMP") return false;
+  return e.type === "INT32" || e.type === "INT64" || e.type === "FLOAT" || e.type === "DOUBLE";
+}
+
+/** One row's values (in `layout.columns` order) as a reading, or the error text. */
+function readingOf(values: readonly unknown[], layout: Layout): Reading | string {
+  const t = values[layout.time];
+  const timestamp = t instanceof Date
+    ? t.getTime()
+    : typeof t === "bigint"
+    ? Number(t)
+    : typeof t === "string"
+    ? parseTime(t.trim())
+    : parseTime(t);
+  if (timestamp === null || Number.isNaN(timestamp)) {
+    return t === null || t === undefined ? "missing timestamp" : `bad timestamp: ${show(t)}`;
+  }
+  const m = layout.machine === -1 ? null : values[layout.machine];
+  if (
+    m !== null && m !== undefined && typeof m !== "string" && typeof m !== "number" &&
+    typeof m !== "bigint"
+  ) return `bad machine: ${show(m)}`;
+  const s = layout.status === -1 ? null : values[layout.status] ?? null;
+  if (s !== null && typeof s !== "string") return `bad status: ${show(s)}`;
+  const channels: Record<string, number> = {};
+  let n = 0;
+  for (const j of layout.channels) {
+    const v = values[j];
+    if (v === null || v === undefined) continue;
+    const x = typeof v === "bigint" ? Number(v) : v;
+    if (typeof x !== "number") continue;
+    // Parquet can hold NaN and ±Infinity; the kernel must never see them.
+    if (!Number.isFinite(x)) return `${layout.columns[j]} is not finite`;
+    channels[layout.columns[j]!] = x;
+    n++;
+  }
+  if (n === 0 && s === null) return "no numeric channel";
+  const reading: Reading = {
+    timestamp,
+    machine: m === null || m === undefined ? "m1" : String(m),
+    status: s,
+    channels,
+  };
+  const injected = layout.injected === -1 ? null : values[layout.injected];
+  if (typeof injected === "string" && injected !== "") reading.injected = injected;
+  return reading;
+}
+
+/** A rejected row for `parser_errors.log`: its used columns as a JSON object. */
+function rowText(values: readonly unknown[], layout: Layout): string {
+  const row: Record<string, unknown> = {};
+  layout.columns.forEach((c, j) => row[c] = values[j]);
+  return show(row);
+}
+
+/** JSON, with bigints as numbers' digits and non-finite numbers as text (JSON has neither). */
+function show(v: unknown): string {
+  return JSON.stringify(
+    v,
+    (_k, x) =>
+      typeof x === "bigint"
+        ? x.toString()
+        : typeof x === "number" && !Number.isFinite(x)
+        ? String(x)
+        : x,
+  ) ?? String(v);
+}
+
+/**
+ * An open file as hyparquet's `AsyncBuffer`. Reads are chained one after another: they share
+ * the file's position, and hyparquet asks for several column chunks at once.
+ */
+function fileBuffer(file: Deno.FsFile, size: number): AsyncBuffer {
+  let queue: Promise<unknown> = Promise.resolve();
+  return {
+    byteLength: size,
+    slice(start: number, end = size): Promise<ArrayBuffer> {
+      const read = queue.then(async () => {
+        const bytes = new Uint8Array(Math.max(0, end - start));
+        await file.seek(start, Deno.SeekMode.Start);
+        let off = 0;
+        while (off < bytes.length) {
+          const n = await file.read(bytes.subarray(off));
+          if (n === null) throw new Error(`unexpected end of file at byte ${start + off}`);
+          off += n;
+        }
+        return bytes.buffer;
+      });
+      queue = read.catch(() => {});
+      return read;
+    },
+  };
+}

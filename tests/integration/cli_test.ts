@@ -1,0 +1,347 @@
+/**
+ * The CLI as a user runs it: real processes, real HTTP on a free port, real kill -9.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { FILES } from "../../engine/pipeline/output_files.ts";
+import { formatReading } from "../../engine/formats/reading_format.ts";
+import { TRANSITIONS } from "../../engine/core/status.ts";
+import type { MachineStatus } from "../../engine/core/types.ts";
+import { generateReadings } from "../../simulator/mod.ts";
+
+const ROOT = new URL("../..", import.meta.url).pathname;
+const T0 = Date.UTC(2026, 0, 1);
+
+function vigil(args: string[], perms: string[]): Deno.Command {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "--no-prompt", ...perms, "main.ts", ...args],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  });
+}
+
+async function makeInput(dir: string, count: number, machines: number): Promise<string> {
+  const path = join(dir, "input.jsonl");
+  const lines = [
+    ...generateReadings({
+      machines,
+      seed: 11,
+      count,
+      start: T0,
+      intervalMs: 2000,
+      faultRate: 0.02,
+    }),
+  ]
+    .map(formatReading);
+  lines.splice(500, 0, "T:oops this is not JSON");
+  await Deno.writeTextFile(path, lines.join("\n") + "\n");
+  return path;
+}
+
+/** Reads a child's stdout lines until `match` appears; returns the matching line. */
+async function waitForLine(
+  stream: ReadableStream<Uint8Array>,
+  match: RegExp,
+  timeoutMs = 30_000,
+): Promise<{ line: string; rest: ReadableStreamDefaultReader<string> }> {
+  const reader = stream.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = "";
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    buf += value;
+    const line = buf.split("\n").find((l) => match.test(l));
+    if (line) return { line, rest: reader };
+  }
+  throw new Error(`no line matching ${match} in: ${buf}`);
+}
+
+async function drain(reader: ReadableStreamDefaultReader<string>): Promise<void> {
+  while (!(await reader.read()).done) { /* discard */ }
+}
+
+Deno.test("a bad flag exits 2 with one line naming the value", async () => {
+  const out = await vigil(["start", "--machines", "zero"], []).output();
+  assert.equal(out.code, 2);
+  const err = new TextDecoder().decode(out.stderr).trim();
+  assert.equal(
+    err,
+    'vigil: bad value for --machines: "zero" (Invalid input: expected number, received NaN)',
+  );
+  const unknown = await vigil(["launch"], []).output();
+  assert.equal(unknown.code, 2);
+  assert.match(new TextDecoder().decode(unknown.stderr), /unknown command "launch"/);
+  const missing = await vigil(["replay", "/nonexistent.jsonl"], ["--allow-read"]).output();
+  assert.equal(missing.code, 2);
+  assert.match(new TextDecoder().decode(missing.stderr), /no such file \/nonexistent\.jsonl/);
+});
+
+Deno.test("replay twice gives byte-identical outputs and ends with the summary line", async () => {
+  const tmp = await Deno.makeTempDir();
+  try {
+    const input = await makeInput(tmp, 20_000, 50);
+    const summaries = [];
+    for (const d of ["a", "b"]) {
+      const out = await vigil(["replay", input, "--data-dir", join(tmp, d)], [
+        `--allow-read=${tmp}`,
+        `--allow-write=${tmp}`,
+      ]).output();
+      assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+      const lines = new TextDecoder().decode(out.stdout).trim().split("\n");
+      summaries.push(JSON.parse(lines.at(-1)!));
+    }
+    for (const s of summaries) {
+      assert.deepEqual(Object.keys(s), [
+        "readings",
+        "rows",
+        "anomalies",
+        "errors",
+        "seconds",
+        "readings_per_sec",
+      ]);
+      assert.equal(s.readings, 20_000);
+      assert.equal(s.errors, 1);
+    }
+    assert.equal(summaries[0].rows, summaries[1].rows);
+    for (
+      const f of [
+        FILES.stream,
+        FILES.analysis,
+        FILES.anomalies,
+        FILES.report,
+        FILES.errors,
+        FILES.checkpoint,
+      ]
+    ) {
+      const [a, b] = await Promise.all(["a", "b"].map((d) => Deno.readFile(join(tmp, d, f))));
+      assert.deepEqual(a, b, f);
+    }
+    const rows = (await Deno.readTextFile(join(tmp, "a", FILES.analysis))).trim().split("\n");
+    assert.equal(rows.length - 1, summaries[0].rows);
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
+Deno.test("--processor-only killed with -9 again and again writes each row exactly once", async () => {
+  const tmp = await Deno.makeTempDir();
+  try {
+    const input = await makeInput(tmp, 150_000, 200);
+    // The reference: one uninterrupted replay of the same readings.
+    const ref = await vigil(["replay", input, "--data-dir", join(tmp, "ref")], [
+      `--allow-read=${tmp}`,
+      `--allow-write=${tmp}`,
+    ]).output();
+    assert.equal(ref.code, 0, new TextDecoder().decode(ref.stderr));
+
+    const dir = join(tmp, "live");
+    await Deno.mkdir(dir);
+    // The processor's input is the data directory's own log, as a --simulator-only run writes it.
+    await Deno.copyFile(input, join(dir, FILES.stream));
+    const totalLines = (await Deno.readTextFile(input)).split("\n").length - 1;
+    const perms = [`--allow-read=${tmp}`, `--allow-write=${tmp}`, "--allow-net=127.0.0.1"];
+    const args = ["start", "--processor-only", "--data-dir", dir, "--port", "0"];
+    const checkpointLines = () =>
+      Deno.readTextFile(join(dir, FILES.checkpoint)).then(
+        (t) => JSON.parse(t).lines as number,
+        () => 0,
+      );
+    let kills = 0;
+    let midway = 0;
+    for (let i = 0; i < 4; i++) {
+      const before = await checkpointLines();
+      const child = vigil(args, perms).spawn();
+      const { rest } = await waitForLine(child.stdout, /^listening on /);
+      // Kill as soon as this run has committed something new, a little later at random.
+      const deadline = Date.now() + 30_000;
+      while ((await checkpointLines()) <= before && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      await new Promise((r) => setTimeout(r, Math.random() * 40));
+      child.kill("SIGKILL");
+      const status = await child.status;
+      await Promise.all([drain(rest), child.stderr.cancel()]);
+      if (status.signal === "SIGKILL") kills++;
+      if ((await checkpointLines()) < totalLines) midway++;
+    }
+    assert.ok(kills >= 3, `only ${kills} runs were killed`);
+    assert.ok(midway >= 2, `only ${midway} kills happened before the end of the input`);
+    // The last run goes to the end of the log, then stops cleanly on SIGTERM.
+    const child = vigil(args, perms).spawn();
+    const { rest } = await waitForLine(child.stdout, /^listening on /);
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      const cp = JSON.parse(await Deno.readTextFile(join(dir, FILES.checkpoint)));
+      if (cp.lines === totalLines) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    child.kill("SIGTERM");
+    assert.equal((await child.status).code, 0);
+    await Promise.all([drain(rest), child.stderr.cancel()]);
+    for (const f of [FILES.analysis, FILES.anomalies, FILES.report, FILES.errors]) {
+      const [a, b] = await Promise.all([
+        Deno.readTextFile(join(dir, f)),
+        Deno.readTextFile(join(tmp, "ref", f)),
+      ]);
+      assert.ok(a === b, `${f} differs from an uninterrupted run`);
+    }
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
+Deno.test("deno task start: /data, /status and a status change over HTTP", async () => {
+  const dataDir = `./data/test-${crypto.randomUUID()}`;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "task",
+      "start",
+      "--port",
+      "0",
+      "--data-dir",
+      dataDir,
+      "--interval",
+      "0.1",
+      "--processing-interval",
+      "0.5",
+      "--seed",
+      "5",
+    ],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  try {
+    const { line, rest } = await waitForLine(
+      child.stdout,
+      /^listening on http:\/\/127\.0\.0\.1:\d+\/$/,
+      120_000,
+    );
+    const base = line.slice("listening on ".length);
+    const get = async (path: string) => {
+      const res = await fetch(new URL(path, base));
+      return { status: res.status, body: await res.json() };
+    };
+    // Wait for a processed row, then for the machine to be RUNNING.
+    let status: MachineStatus | undefined;
+    for (let i = 0; i < 200; i++) {
+      const s = await get("/status");
+      status = s.body.data?.status;
+      if ((await get("/data")).status === 200 && status === "RUNNING") break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(status, "RUNNING");
+    const data = await get("/data");
+    assert.equal(data.body.success, true);
+    assert.equal(typeof data.body.processed_data.temperature_moving_avg, "number");
+    assert.ok("status_mode_in_window" in data.body.processed_data);
+
+    const bad = await fetch(new URL("/status", base), {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ status: "STARTED" }),
+    });
+    assert.equal(bad.status, 400);
+    assert.deepEqual(await bad.json(), {
+      success: false,
+      error: "Invalid status transition from RUNNING to STARTED",
+    });
+    assert.ok(TRANSITIONS.RUNNING.includes("PAUSED"));
+
+    const res = await fetch(new URL("/status", base), {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ status: "PAUSED" }),
+    });
+    const body = await res.json();
+    assert.equal(res.status, 200, JSON.stringify(body));
+    assert.equal(body.data.status, "PAUSED");
+    assert.equal(body.data.speed, 0);
+    // The reading taken at the change; a row at or after it must show the stopped machine.
+    const changedAt = Date.parse(body.data.timestamp);
+    // The next processed row shows the stopped machine.
+    let row;
+    for (let i = 0; i < 100; i++) {
+      row = (await get("/data")).body.processed_data;
+      if (Date.parse(row.timestamp) >= changedAt) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(Date.parse(row.timestamp) >= changedAt, "no processed row after the change");
+    assert.equal(row.speed_current, 0);
+    assert.notEqual(row.status_current, "RUNNING");
+
+    // The live event stream carries this machine's readings; left open, it must not keep the
+    // engine from shutting down.
+    const sse = await fetch(new URL("/events?machine=m1", base));
+    assert.equal(sse.status, 200);
+    assert.equal(sse.headers.get("content-type"), "text/event-stream");
+    const sseReader = sse.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let sseText = "";
+    while (!/event: reading\ndata: .*\n\n/.test(sseText)) {
+      const { value, done } = await sseReader.read();
+      if (done) break;
+      sseText += value;
+    }
+    const sseReading = JSON.parse(/event: reading\ndata: (.*)\n\n/.exec(sseText)![1]!);
+    assert.equal(sseReading.machine, "m1");
+
+    child.kill("SIGTERM");
+    assert.equal((await child.status).code, 0);
+    // Shutdown ended the stream rather than leaving it hanging.
+    while (!(await sseReader.read()).done);
+    await drain(rest);
+    const cp = JSON.parse(await Deno.readTextFile(join(ROOT, dataDir, FILES.checkpoint)));
+    const logged = (await Deno.readTextFile(join(ROOT, dataDir, FILES.stream))).split("\n").length -
+      1;
+    assert.equal(cp.lines, logged, "every logged reading was processed before exit");
+  } finally {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already gone */ }
+    await child.stderr.cancel().catch(() => {});
+    await Deno.remove(join(ROOT, dataDir), { recursive: true }).catch(() => {});
+  }
+});
+
+Deno.test("the engine starts with no read access outside its data directory (WASM is embedded)", async () => {
+  const tmp = await Deno.makeTempDir();
+  const child = vigil([
+    "start",
+    "--data-dir",
+    tmp,
+    "--port",
+    "0",
+    "--interval",
+    "0.05",
+    "--processing-interval",
+    "0.1",
+  ], [
+    `--allow-read=${tmp}`,
+    `--allow-write=${tmp}`,
+    "--allow-net=127.0.0.1",
+  ]).spawn();
+  try {
+    const { line, rest } = await waitForLine(child.stdout, /^listening on /);
+    const base = line.slice("listening on ".length);
+    let ok = false;
+    for (let i = 0; i < 100 && !ok; i++) {
+      const res = await fetch(new URL("/data", base));
+      ok = res.status === 200 && (await res.json()).success === true;
+      if (!ok) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(ok, "no processed data");
+    child.kill("SIGTERM");
+    assert.equal((await child.status).code, 0);
+    await drain(rest);
+  } finally {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already gone */ }
+    await child.stderr.cancel().catch(() => {});
+    await Deno.remove(tmp, { recursive: true });
+  }
+});

@@ -1,0 +1,562 @@
+/**
+ * The MQTT source and publisher against a real mosquitto broker (Debian package `mosquitto`),
+ * started by each test on a free port with its own persistence directory: no system service.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import mqtt, { type MqttClient } from "mqtt";
+import { nullLogger } from "../../engine/core/logger.ts";
+import { MqttPublisher } from "../../engine/sinks/mqtt/mqtt_publisher.ts";
+import { type MqttParseError, MqttSource } from "../../engine/sources/mqtt/mqtt_source.ts";
+import { openRun, ReadingBatchStream } from "../../engine/pipeline/run.ts";
+import { EngineState } from "../../engine/core/state.ts";
+import type { AnomalyEvent, Reading } from "../../engine/core/types.ts";
+
+/** A mosquitto process on 127.0.0.1:`port`, persisting to `dir` (saved on SIGTERM). */
+class Broker {
+  #proc: Deno.ChildProcess | null = null;
+  constructor(readonly dir: string, readonly port: number) {}
+
+  get url(): string {
+    return `mqtt://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    const conf = join(this.dir, "mosquitto.conf");
+    await Deno.writeTextFile(
+      conf,
+      [
+        `listener ${this.port} 127.0.0.1`,
+        "allow_anonymous true",
+        "persistence true",
+        `persistence_location ${this.dir}/`,
+        // The default (1000) would drop queued messages of an offline client in long tests.
+        "max_queued_messages 0",
+        "",
+      ].join("\n"),
+    );
+    this.#proc = new Deno.Command("mosquitto", {
+      args: ["-c", conf],
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    // Ready when the port accepts connections.
+    for (let i = 0; i < 100; i++) {
+      try {
+        (await Deno.connect({ hostname: "127.0.0.1", port: this.port })).close();
+        return;
+      } catch {
+        await sleep(50);
+      }
+    }
+    throw new Error(`mosquitto did not listen on ${this.port}`);
+  }
+
+  /** SIGTERM: mosquitto writes its persistence file and exits. */
+  async stop(): Promise<void> {
+    const p = this.#proc;
+    if (!p) return;
+    this.#proc = null;
+    p.kill("SIGTERM");
+    await p.status;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+async function withBroker(fn: (broker: Broker) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "vigil-mqtt-" });
+  // Started as root, mosquitto drops to the `mosquitto` user before writing its persistence
+  // file: a private (0700) directory would make it save nothing, silently.
+  await Deno.chmod(dir, 0o777);
+  const broker = new Broker(dir, freePort());
+  await broker.start();
+  try {
+    await fn(broker);
+  } finally {
+    await broker.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+async function client(url: string, options: mqtt.IClientOptions = {}): Promise<MqttClient> {
+  return await mqtt.connectAsync(url, { reconnectPeriod: 0, ...options });
+}
+
+/** Reads batches from `reader` until `n` readings came, or fails after `ms`. */
+async function take(
+  reader: ReadableStreamDefaultReader<Reading[]>,
+  n: number,
+  ms = 10_000,
+): Promise<Reading[]> {
+  const out: Reading[] = [];
+  const deadline = Date.now() + ms;
+  while (out.length < n) {
+    const left = deadline - Date.now();
+    if (left <= 0) break;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const r = await Promise.race([
+      reader.read(),
+      new Promise<null>((res) => timer = setTimeout(() => res(null), left)),
+    ]);
+    clearTimeout(timer);
+    if (r === null || r.done) break;
+    out.push(...r.value);
+  }
+  assert.ok(out.length >= n, `expected ${n} readings, got ${out.length}`);
+  return out;
+}
+
+/** Waits until `cond()` holds, or fails after `ms`. */
+async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+/** Publishes readings with `temperature` = each of `seqs` at QoS 1 on `topic`, kv format. */
+async function publishSeqs(c: MqttClient, topic: string, seqs: number[]): Promise<void> {
+  await Promise.all(seqs.map((i) => c.publishAsync(topic, `T:${i}`, { qos: 1 })));
+}
+
+function missing(readings: Reading[], seqs: number[]): number[] {
+  const got = new Set(readings.map((r) => r.channels.temperature));
+  return seqs.filter((i) => !got.has(i));
+}
+
+const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
+
+Deno.test("mqtt source: wildcard subscription, JSON and kv payloads, machine ids", async () => {
+  await withBroker(async (broker) => {
+    const stop = new AbortController();
+    const errors: MqttParseError[] = [];
+    const source = new MqttSource({
+      url: `${broker.url}/plant/+/telemetry`,
+      clientId: "vigil-test-wildcard",
+      signal: stop.signal,
+      onParseError: (e) => errors.push(e),
+    });
+    const byPayload = new MqttSource({
+      url: `${broker.url}/lab/%23`, // `#`, escaped in a URL
+      clientId: "vigil-test-payload",
+      signal: stop.signal,
+    });
+    assert.equal(byPayload.topic, "lab/#");
+    await until(() => source.subscribed && byPayload.subscribed, "the subscriptions");
+    const pub = await client(broker.url);
+    try {
+      const reader = source.readable.getReader();
+
+      const before = Date.now();
+      await pub.publishAsync(
+        "plant/press-1/telemetry",
+        '{"timestamp":"2026-01-01T00:00:00Z","temperature":21.5,"speed":1200,"status":"RUNNING"}',
+        { qos: 1 },
+      );
+      // The topic level wins over the payload's own machine id.
+      await pub.publishAsync(
+        "plant/press-2/telemetry",
+        '{"timestamp":1767225600000,"machine":"other","temperature":22}',
+        { qos: 1 },
+      );
+      await pub.publishAsync("plant/pump-3/telemetry", "T:85.5,V:5.0,S:WARNING_TEMP", { qos: 1 });
+      await pub.publishAsync("plant/pump-4/telemetry", "not a reading", { qos: 1 });
+      await pub.publishAsync("other/pump-5/telemetry", "T:1", { qos: 1 }); // not subscribed
+      // Two lines in one payload are two readings.
+      await pub.publishAsync("plant/fan-6/telemetry", "T:1\nT:2\n", { qos: 1 });
+      const got = await take(reader, 5);
+      assert.deepEqual(got.map((r) => r.machine), [
+        "press-1",
+        "press-2",
+        "pump-3",
+        "fan-6",
+        "fan-6",
+      ]);
+      assert.deepEqual(got[0], {
+        timestamp: Date.parse("2026-01-01T00:00:00Z"),
+        machine: "press-1",
+        status: "RUNNING",
+        channels: { temperature: 21.5, speed: 1200 },
+      });
+      assert.equal(got[1]!.timestamp, 1767225600000);
+      assert.deepEqual(got[2]!.channels, { temperature: 85.5, voltage: 5 });
+      assert.equal(got[2]!.status, "WARNING_TEMP");
+      // kv carries no time: the event time is the receive time.
+      assert.ok(got[2]!.timestamp >= before && got[2]!.timestamp <= Date.now());
+      assert.deepEqual(got.slice(3).map((r) => r.channels.temperature), [1, 2]);
+      await until(() => errors.length === 1, "the parse error");
+      assert.equal(errors[0]!.topic, "plant/pump-4/telemetry");
+      assert.equal(errors[0]!.line, "not a reading");
+      assert.match(errors[0]!.error, /KEY:VALUE/);
+      assert.equal(source.errors, 1);
+
+      // No `+` in the filter: the payload's machine, else the whole topic.
+      const r2 = byPayload.readable.getReader();
+      await pub.publishAsync("lab/a/b", "T:3,M:kiln-7", { qos: 1 });
+      await pub.publishAsync("lab/a/b", '{"timestamp":0,"machine":"kiln-8","temperature":4}', {
+        qos: 1,
+      });
+      await pub.publishAsync("lab/c", "T:5", { qos: 1 });
+      const lab = await take(r2, 3);
+      assert.deepEqual(lab.map((r) => r.machine), ["kiln-7", "kiln-8", "lab/c"]);
+      // A payload with nothing but a parse error still wakes the stream (an empty batch), so
+      // the pipeline can log the error at once.
+      await pub.publishAsync("lab/d", "{not json", { qos: 1 });
+      const woken = await r2.read();
+      assert.deepEqual(woken, { done: false, value: [] });
+      assert.equal(byPayload.errors, 1);
+
+      stop.abort();
+      // After the abort both streams end.
+      assert.equal((await reader.read()).done, true);
+      assert.equal((await r2.read()).done, true);
+      assert.equal(source.status, "closed");
+    } finally {
+      stop.abort();
+      await pub.endAsync();
+    }
+  });
+});
+
+Deno.test("mqtt source: readings published while the engine is away are delivered on return", async () => {
+  await withBroker(async (broker) => {
+    const url = `${broker.url}/plant/+/telemetry`;
+    // First run: subscribes (creating the persistent session), then stops.
+    const stop1 = new AbortController();
+    const s1 = new MqttSource({ url, dataDir: "/tmp/vigil-away", signal: stop1.signal });
+    const pub = await client(broker.url);
+    try {
+      const r1 = s1.readable.getReader();
+      await until(() => s1.subscribed, "the subscription");
+      await pub.publishAsync("plant/m1/telemetry", "T:-1", { qos: 1 });
+      await take(r1, 1);
+      stop1.abort();
+      assert.equal((await r1.read()).done, true);
+      await sleep(100); // the DISCONNECT reaches the broker
+
+      // Published while no engine is connected: the broker queues them for the session...
+      const seqs = range(0, 500);
+      await publishSeqs(pub, "plant/m1/telemetry", seqs);
+      await pub.endAsync();
+      // ...and keeps them across its own restart (saved on SIGTERM, loaded on start).
+      await broker.stop();
+      await broker.start();
+
+      // Second run, same data dir hence same client id: gets every one of them.
+      const stop2 = new AbortController();
+      const s2 = new MqttSource({ url, dataDir: "/tmp/vigil-away", signal: stop2.signal });
+      assert.equal(s2.clientId, s1.clientId);
+      const got = await take(s2.readable.getReader(), seqs.length);
+      assert.deepEqual(missing(got, seqs), []);
+      assert.ok(got.every((r) => r.machine === "m1"));
+      stop2.abort();
+
+      // Another data dir is another session, which never saw them.
+      const s3 = new MqttSource({ url, dataDir: "/tmp/vigil-other", signal: stop2.signal });
+      assert.notEqual(s3.clientId, s1.clientId);
+    } finally {
+      stop1.abort();
+      if (pub.connected) await pub.endAsync();
+    }
+  });
+});
+
+Deno.test("mqtt source: broker restart while running, no QoS-1 message lost", async () => {
+  await withBroker(async (broker) => {
+    const stop = new AbortController();
+    const statuses: string[] = [];
+    const source = new MqttSource({
+      url: `${broker.url}/plant/+/telemetry`,
+      clientId: "vigil-test-restart",
+      signal: stop.signal,
+      reconnectMinMs: 100,
+      reconnectMaxMs: 400,
+      onStatus: (s, d) => statuses.push(d ? `${s} (${d})` : s),
+    });
+    const reader = source.readable.getReader();
+    try {
+      await until(() => source.subscribed, "the subscription");
+      let pub = await client(broker.url);
+      await publishSeqs(pub, "plant/m1/telemetry", [-1]);
+      await take(reader, 1);
+      const before = range(0, 100);
+      await publishSeqs(pub, "plant/m1/telemetry", before);
+      const got = await take(reader, before.length);
+      await pub.endAsync();
+
+      await broker.stop(); // saves the session and its subscription
+      await until(() => source.status !== "connected", "the source to notice");
+      await sleep(500); // a few failed reconnect attempts
+      await broker.start();
+
+      // Published after the restart, possibly before the source is back: queued for it.
+      pub = await client(broker.url);
+      const after = range(100, 400);
+      await publishSeqs(pub, "plant/m1/telemetry", after);
+      got.push(...await take(reader, after.length));
+      await pub.endAsync();
+      assert.deepEqual(missing(got, [...before, ...after]), []);
+      assert.ok(source.reconnects >= 1, `reconnects: ${source.reconnects}`);
+      assert.equal(source.status, "connected");
+      assert.ok(statuses.some((s) => s.startsWith("offline")), statuses.join(","));
+    } finally {
+      stop.abort();
+    }
+    assert.equal((await reader.read()).done, true);
+  });
+});
+
+Deno.test("mqtt source: a full queue holds the broker back instead of dropping", async () => {
+  await withBroker(async (broker) => {
+    const stop = new AbortController();
+    const source = new MqttSource({
+      url: `${broker.url}/plant/+/telemetry`,
+      clientId: "vigil-test-backpressure",
+      signal: stop.signal,
+      maxQueued: 10,
+      batchSize: 4,
+    });
+    const reader = source.readable.getReader();
+    const pub = await client(broker.url);
+    try {
+      await until(() => source.subscribed, "the subscription");
+      await publishSeqs(pub, "plant/m1/telemetry", [-1]);
+      await take(reader, 1);
+      // Nobody reads for a while: the queue fills to its bound and stays there.
+      const seqs = range(0, 300);
+      await publishSeqs(pub, "plant/m1/telemetry", seqs);
+      await until(() => source.queued >= 10, "a full queue");
+      await sleep(300);
+      assert.equal(source.queued, 10);
+      assert.equal(source.messages, 11); // the warm-up and the 10 queued: the rest not acked
+      // Then everything comes, in order, in batches of at most 4.
+      const got: Reading[] = [];
+      while (got.length < seqs.length) {
+        const r = await reader.read();
+        assert.ok(!r.done);
+        assert.ok(r.value.length <= 4, `batch of ${r.value.length}`);
+        got.push(...r.value);
+      }
+      assert.deepEqual(got.map((r) => r.channels.temperature), seqs);
+    } finally {
+      stop.abort();
+      await pub.endAsync();
+    }
+  });
+});
+
+Deno.test("mqtt publisher: readings in over MQTT, anomalies and rows out on vigil/<machine>/…", async () => {
+  await withBroker(async (broker) => {
+    const watcher = await client(broker.url);
+    const anomalies: { topic: string; event: AnomalyEvent }[] = [];
+    const rows: { topic: string; row: Record<string, unknown> }[] = [];
+    watcher.on("message", (topic, payload) => {
+      const obj = JSON.parse(new TextDecoder().decode(payload));
+      if (topic.endsWith("/anomalies")) anomalies.push({ topic, event: obj });
+      else rows.push({ topic, row: obj });
+    });
+    await watcher.subscribeAsync(["vigil/+/anomalies", "vigil/+/rows"], { qos: 1 });
+
+    const dataDir = await Deno.makeTempDir({ prefix: "vigil-mqtt-run-" });
+    const stop = new AbortController();
+    const publisher = new MqttPublisher({ url: broker.url });
+    const source = new MqttSource({
+      url: `${broker.url}/plant/+/telemetry`,
+      clientId: "vigil-test-publisher",
+      signal: stop.signal,
+    });
+    const pub = await client(broker.url);
+    try {
+      const run = await openRun({
+        dataDir,
+        source: "log",
+        streamDerived: false,
+        state: new EngineState(),
+        logger: nullLogger,
+        processingIntervalMs: 1000,
+        listeners: [publisher],
+      });
+      const done = run.run(source.readable.pipeThrough(new ReadingBatchStream()));
+      await until(() => source.subscribed, "the subscription");
+      const t0 = Date.parse("2026-01-01T00:00:00Z");
+      const temps = [20, 20.5, 21, 45, 21];
+      for (let i = 0; i < temps.length; i++) {
+        await pub.publishAsync(
+          "plant/m1/telemetry",
+          JSON.stringify({ timestamp: t0 + i * 2000, temperature: temps[i], speed: 1500 }),
+          { qos: 1 },
+        );
+      }
+      await until(() => anomalies.some((a) => a.event.type === "THRESHOLD_BREACH_TEMP"), "anomaly");
+      const breach = anomalies.find((a) => a.event.type === "THRESHOLD_BREACH_TEMP")!;
+      assert.equal(breach.topic, "vigil/m1/anomalies");
+      assert.equal(breach.event.machine, "m1");
+      assert.equal(breach.event.value, 45);
+      assert.equal(breach.event.timestamp, new Date(t0 + 6000).toISOString());
+      await until(() => rows.length >= 4, "rows");
+      assert.ok(rows.every((r) => r.topic === "vigil/m1/rows"));
+      assert.equal(rows[0]!.row.machine, "m1");
+      assert.equal(rows[0]!.row.temperature_current, 20);
+      // What went out over MQTT is what went to the files.
+      const written = (await Deno.readTextFile(join(dataDir, "anomalies.jsonl"))).trim().split(
+        "\n",
+      );
+      assert.deepEqual(written.map((l) => JSON.parse(l)), anomalies.map((a) => a.event));
+      stop.abort();
+      const counts = await done;
+      assert.equal(counts.readings, 5);
+      await until(() => publisher.pending === 0, "the PUBACKs");
+      assert.equal(publisher.dropped, 0);
+      assert.equal(publisher.published, anomalies.length + rows.length);
+    } finally {
+      stop.abort();
+      await publisher.close();
+      await pub.endAsync();
+      await watcher.endAsync();
+      await Deno.remove(dataDir, { recursive: true });
+    }
+  });
+});
+
+Deno.test("mqtt publisher: a bounded queue while the broker is away", async () => {
+  const port = freePort(); // nothing listens there
+  const publisher = new MqttPublisher({
+    url: `mqtt://127.0.0.1:${port}`,
+    maxPending: 3,
+    reconnectMs: 50,
+  });
+  try {
+    for (let i = 0; i < 5; i++) {
+      publisher.anomaly({
+        timestamp: new Date(0).toISOString(),
+        machine: "a/b+c#",
+        type: "ZSCORE_TEMP",
+        severity: "WARNING",
+        channel: "temperature",
+        value: i,
+        threshold: 3,
+        description: "",
+      });
+    }
+    assert.equal(publisher.pending, 3);
+    assert.equal(publisher.dropped, 2);
+    assert.equal(publisher.connected, false);
+  } finally {
+    await publisher.close(0);
+  }
+  assert.throws(() => new MqttPublisher({ url: "http://x" }), /bad MQTT broker "http:\/\/x"/);
+  assert.throws(
+    () => new MqttPublisher({ url: "mqtt://x:1", rowTopic: "vigil/+/rows" }),
+    /rowTopic .* "vigil\/\+\/rows"/,
+  );
+  assert.throws(() => new MqttSource({ url: "mqtt://x:1" }), /bad MQTT source "mqtt:\/\/x:1"/);
+  assert.throws(
+    () => new MqttSource({ url: "mqtt://x:1/a/b#" }),
+    /bad MQTT topic filter "a\/b#"/,
+  );
+  assert.throws(
+    () => new MqttSource({ url: "mqtt://x:1/a", maxQueued: 0 }),
+    /maxQueued must be a positive integer, got 0/,
+  );
+});
+
+Deno.test("start --source mqtt:// --publish: the engine reads a wildcard topic and publishes anomalies", async () => {
+  await withBroker(async (broker) => {
+    const root = new URL("../..", import.meta.url).pathname;
+    const dataDir = await Deno.makeTempDir({ prefix: "vigil-mqtt-engine-" });
+    const watcher = await client(broker.url);
+    const published: { topic: string; event: { type: string; machine: string } }[] = [];
+    watcher.on("message", (topic, payload) => {
+      published.push({ topic, event: JSON.parse(payload.toString()) });
+    });
+    await watcher.subscribeAsync("vigil/+/anomalies", { qos: 1 });
+    const engine = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "main.ts",
+        "start",
+        "--source",
+        `${broker.url}/plant/+/telemetry`,
+        "--publish",
+        broker.url,
+        "--port",
+        "0",
+        "--data-dir",
+        dataDir,
+      ],
+      cwd: root,
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).spawn();
+    try {
+      const out = engine.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      let text = "";
+      let base: string | undefined;
+      while (!base) {
+        const { value, done } = await out.read();
+        if (done) throw new Error(`engine ended: ${text}`);
+        text += value;
+        base = /listening on (http:\/\/\S+)/.exec(text)?.[1];
+      }
+      const health = async () => await (await fetch(new URL("/health", base))).json();
+      for (let i = 0; i < 100 && (await health()).sources[0]?.state !== "running"; i++) {
+        await sleep(100);
+      }
+      const pub = await client(broker.url);
+      const t0 = Date.UTC(2026, 0, 1);
+      for (let i = 0; i < 20; i++) {
+        // press-1 overheats at the 15th reading (above the machine profile's 40 °C alert).
+        const temperature = i === 15 ? 55 : 25;
+        await pub.publishAsync(
+          "plant/press-1/telemetry",
+          JSON.stringify({ timestamp: t0 + i * 1000, temperature, speed: 1500, status: "RUNNING" }),
+          { qos: 1 },
+        );
+      }
+      await pub.publishAsync("plant/press-2/telemetry", "not json", { qos: 1 });
+      await pub.endAsync();
+      let h = await health();
+      for (let i = 0; i < 100 && h.totals.readings < 20; i++) {
+        await sleep(100);
+        h = await health();
+      }
+      assert.equal(h.totals.readings, 20);
+      assert.equal(h.sources[0].errors, 1);
+      const machines = await (await fetch(new URL("/machines", base))).json();
+      assert.deepEqual(machines.machines.map((m: { id: string }) => m.id), ["press-1"]);
+      await until(
+        () => published.some((p) => p.event.type === "THRESHOLD_BREACH_TEMP"),
+        "the anomaly on vigil/press-1/anomalies",
+      );
+      const breach = published.find((p) => p.event.type === "THRESHOLD_BREACH_TEMP")!;
+      assert.equal(breach.topic, "vigil/press-1/anomalies");
+      assert.equal(breach.event.machine, "press-1");
+      engine.kill("SIGTERM");
+      assert.equal((await engine.status).code, 0);
+      await out.cancel();
+      const logged = (await Deno.readTextFile(join(dataDir, "stream_output.jsonl"))).trim()
+        .split("\n");
+      assert.equal(logged.length, 20);
+    } finally {
+      try {
+        engine.kill("SIGKILL");
+      } catch { /* already gone */ }
+      await engine.stderr.cancel().catch(() => {});
+      await watcher.endAsync();
+      await Deno.remove(dataDir, { recursive: true });
+    }
+  });
+});

@@ -1,0 +1,70 @@
+import assert from "node:assert/strict";
+import { ConfigError, formatOf, parseFlags, resolveConfig } from "../../engine/core/config.ts";
+
+const resolve = (args: string[], file: Record<string, unknown> = {}, env = {}) =>
+  resolveConfig(parseFlags(args).flags, file, env);
+
+Deno.test("defaults match the contract", () => {
+  const c = resolve([]);
+  assert.deepEqual(
+    [
+      c.source,
+      c.profile,
+      c.machines,
+      c.interval,
+      c.processingInterval,
+      c.window,
+      c.dataDir,
+      c.host,
+      c.port,
+    ],
+    [{ kind: "simulator" }, "machine", 1, 2, 10, 5, "./data", "127.0.0.1", 8000],
+  );
+  assert.equal(c.token, null);
+});
+
+Deno.test("flags override the config file, the file overrides defaults", () => {
+  const c = resolve(["--machines=4", "--port", "0"], { machines: 2, window: 7 });
+  assert.equal(c.machines, 4);
+  assert.equal(c.window, 7);
+  assert.equal(c.port, 0);
+  assert.deepEqual(resolve(["--source", "file:/x.csv"]).source, { kind: "file", path: "/x.csv" });
+});
+
+Deno.test("token comes from VIGIL_TOKEN unless --token is given", () => {
+  assert.equal(resolve([], {}, { VIGIL_TOKEN: "env" }).token, "env");
+  assert.equal(resolve(["--token", "flag"], {}, { VIGIL_TOKEN: "env" }).token, "flag");
+});
+
+Deno.test("bad values name the flag and the value", () => {
+  const cases: [string[], RegExp][] = [
+    [["--machines", "0"], /^bad value for --machines: "0"/],
+    [["--port", "70000"], /^bad value for --port: "70000"/],
+    [["--window", "2.5"], /^bad value for --window: "2.5"/],
+    [["--interval", "fast"], /^bad value for --interval: "fast"/],
+    [["--source", "ftp://x"], /^bad value for --source: "ftp:\/\/x"/],
+    [["--format", "xml"], /^bad value for --format: "xml"/],
+    [["--nope", "1"], /^unknown flag --nope$/],
+    [["--machines"], /^flag --machines needs a value$/],
+    [["--simulator-only", "--processor-only"], /exclude each other/],
+  ];
+  for (const [args, re] of cases) {
+    assert.throws(
+      () => resolve(args),
+      (e: Error) => e instanceof ConfigError && re.test(e.message),
+      args.join(" "),
+    );
+  }
+  assert.throws(
+    () => resolve([], { channels: { speed: { alert: [10, 1] } } }),
+    /bad value for config key "channels" at speed\.alert: \[10,1\]/,
+  );
+  assert.throws(() => resolve([], { colour: "red" }), /unknown config key "colour"/);
+});
+
+Deno.test("formatOf picks the format by extension unless given", () => {
+  assert.equal(formatOf("a.csv", null), "csv");
+  assert.equal(formatOf("a.jsonl", null), "json");
+  assert.equal(formatOf("a.kv", null), "kv");
+  assert.equal(formatOf("a.csv", "json"), "json");
+});

@@ -1,0 +1,126 @@
+import assert from "node:assert/strict";
+import { LineSplitter } from "../../engine/formats/line_splitter.ts";
+import { formatReading } from "../../engine/formats/reading_format.ts";
+import { createLineParser, parseTime, splitCsv } from "../../engine/formats/reading_parser.ts";
+import type { Reading } from "../../engine/core/types.ts";
+
+Deno.test("LineSplitter joins lines split across chunks at every position", () => {
+  const text = "alpha\r\nbeta\n\ngamma\ndelta";
+  for (let cut = 0; cut <= text.length; cut++) {
+    const s = new LineSplitter();
+    const lines = [...s.push(text.slice(0, cut)), ...s.push(text.slice(cut)), ...s.flush()];
+    assert.deepEqual(lines, ["alpha", "beta", "", "gamma", "delta"], `cut at ${cut}`);
+  }
+});
+
+Deno.test("LineSplitter bounds an overlong line and keeps positions", () => {
+  const s = new LineSplitter({ maxLineLength: 8 });
+  const out = [
+    ...s.push("short\n0123456789"),
+    ...s.push("abcdefghij".repeat(1000)), // a device that never sends a newline
+    ...s.push("xyz\nnext\n"),
+    ...s.flush(),
+  ];
+  assert.deepEqual(out, ["short", "012345678", "next"]);
+});
+
+Deno.test("parseTime reads ISO 8601, naive times as UTC, and epoch ms", () => {
+  assert.equal(parseTime("2026-01-01T00:00:10.000Z"), Date.UTC(2026, 0, 1, 0, 0, 10));
+  assert.equal(parseTime("2013-12-02 21:15:00"), Date.UTC(2013, 11, 2, 21, 15));
+  assert.equal(parseTime("2026-01-01T01:00:00+01:00"), Date.UTC(2026, 0, 1));
+  assert.equal(parseTime(1767225600000), 1767225600000);
+  assert.equal(parseTime("1767225600000"), 1767225600000);
+  assert.equal(parseTime("yesterday"), null);
+  assert.equal(parseTime(null), null);
+});
+
+Deno.test("JSONL parser: channels, defaults, and clear errors", () => {
+  const p = createLineParser("json");
+  assert.deepEqual(
+    p.parse(
+      '{"timestamp":"2026-01-01T00:00:00Z","temperature":25.5,"speed":1500,"status":"RUNNING"}',
+    ),
+    {
+      timestamp: Date.UTC(2026, 0, 1),
+      machine: "m1",
+      status: "RUNNING",
+      channels: { temperature: 25.5, speed: 1500 },
+    },
+  );
+  const r = p.parse('{"timestamp":0,"machine":"m7","value":1,"injected":"spike","note":"x"}');
+  assert.deepEqual(r, {
+    timestamp: 0,
+    machine: "m7",
+    status: null,
+    channels: { value: 1 },
+    injected: "spike",
+  });
+  assert.equal(p.parse("   "), null);
+  assert.match(p.parse("{oops") as string, /^invalid JSON/);
+  assert.equal(p.parse("[1,2]"), "not a JSON object");
+  assert.equal(p.parse('{"temperature":1}'), "missing timestamp");
+  assert.equal(p.parse('{"timestamp":"soon","temperature":1}'), 'bad timestamp: "soon"');
+  assert.equal(p.parse('{"timestamp":0,"temperature":1e999}'), "temperature is not finite");
+  assert.equal(p.parse('{"timestamp":0,"label":"x"}'), "no numeric channel");
+  assert.equal(p.parse('{"timestamp":0,"status":7,"t":1}'), "bad status: 7");
+});
+
+Deno.test("CSV parser sniffs ; and , and finds the time column", () => {
+  const skab = createLineParser("csv");
+  assert.equal(skab.parse("datetime;Accelerometer1RMS;Current;anomaly"), null);
+  assert.deepEqual(skab.parse("2020-03-09 10:14:33;0.0266;1.67;0.0"), {
+    timestamp: Date.UTC(2020, 2, 9, 10, 14, 33),
+    machine: "m1",
+    status: null,
+    channels: { Accelerometer1RMS: 0.0266, Current: 1.67, anomaly: 0 },
+  });
+  const nab = createLineParser("csv");
+  nab.parse("when,value");
+  assert.deepEqual((nab.parse("2013-12-02 21:15:00,73.96") as Reading).channels, { value: 73.96 });
+  const fleet = createLineParser("csv");
+  fleet.parse("timestamp,machine,status,temperature,speed");
+  const r = fleet.parse("2026-01-01T00:00:00Z,m2,PAUSED,21.5,") as Reading;
+  assert.deepEqual([r.machine, r.status, r.channels], ["m2", "PAUSED", { temperature: 21.5 }]);
+  assert.equal(fleet.parse("2026-01-01T00:00:00Z,m2"), "expected 5 columns, got 2");
+  assert.equal(
+    fleet.parse("2026-01-01T00:00:00Z,m2,RUNNING,hot,1"),
+    'column temperature: "hot" is not a number',
+  );
+  assert.deepEqual(splitCsv('a,"b,c","d""e"', ","), ["a", "b,c", 'd"e']);
+});
+
+Deno.test("kv parser reads the serial wire format", () => {
+  const p = createLineParser("kv", { now: () => 42 });
+  assert.deepEqual(p.parse("T:85.5,V:5.0,S:WARNING_TEMP"), {
+    timestamp: 42,
+    machine: "m1",
+    status: "WARNING_TEMP",
+    channels: { temperature: 85.5, voltage: 5 },
+  });
+  assert.equal((p.parse("M:pump-3,T:20\r") as Reading).machine, "pump-3");
+  assert.equal(p.parse("T:abc"), 'T: "abc" is not a number');
+  assert.equal(p.parse("T:NaN"), 'T: "NaN" is not a number');
+  assert.equal(p.parse("X:1"), 'unknown key "X"');
+  assert.equal(p.parse("garbage"), 'expected KEY:VALUE, got "garbage"');
+  assert.equal(
+    createLineParser("kv", { maxLineLength: 4 }).parse("T:1.25"),
+    "line longer than 4 characters",
+  );
+});
+
+Deno.test("formatReading is the normalised JSONL line and round-trips", () => {
+  const r: Reading = {
+    timestamp: Date.UTC(2026, 0, 1, 0, 0, 10),
+    machine: 'odd "name"',
+    status: "RUNNING",
+    channels: { temperature: 25.7, speed: 1500 },
+    injected: "spike",
+  };
+  const line = formatReading(r);
+  assert.equal(
+    line,
+    '{"timestamp":"2026-01-01T00:00:10.000Z","machine":"odd \\"name\\"","status":"RUNNING",' +
+      '"temperature":25.7,"speed":1500,"injected":"spike"}',
+  );
+  assert.deepEqual(createLineParser("json").parse(line), r);
+});

@@ -1,0 +1,238 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { Analyzer } from "../../engine/detect/analyzer.ts";
+import { FileSource } from "../../engine/sources/file/file_source.ts";
+import { ReferenceKernel } from "../../engine/kernels/rolling/kernel_reference.ts";
+import { WasmKernel } from "../../engine/kernels/rolling/kernel_wasm.ts";
+import { nullLogger } from "../../engine/core/logger.ts";
+import { FILES } from "../../engine/pipeline/output_files.ts";
+import { formatReading } from "../../engine/formats/reading_format.ts";
+import { openRun } from "../../engine/pipeline/run.ts";
+import { EngineState } from "../../engine/core/state.ts";
+import type { Reading } from "../../engine/core/types.ts";
+import { generateReadings } from "../../simulator/mod.ts";
+
+const T0 = Date.UTC(2026, 0, 1);
+const reading = (
+  i: number,
+  channels: Record<string, number>,
+  status = "RUNNING",
+  machine = "m1",
+): Reading => ({ timestamp: T0 + i * 2000, machine, status, channels });
+
+Deno.test("analyzer: one row per machine per processing interval, over the window", () => {
+  const a = new Analyzer(new ReferenceKernel({ window: 5 }), { processingIntervalMs: 10_000 });
+  const readings = Array.from(
+    { length: 12 },
+    (_, i) => reading(i, { temperature: 20 + i, speed: 1500 }),
+  );
+  const { rows, events } = a.analyze(readings);
+  // Readings every 2 s, buckets of 10 s: rows at t = 0, 10, 20 s.
+  assert.deepEqual(rows.map((r) => r.index), [0, 5, 10]);
+  const row = rows[1]!.row;
+  assert.equal(row.timestamp, "2026-01-01T00:00:10.000Z");
+  assert.equal(row.channels.temperature!.current, 25);
+  assert.equal(row.channels.temperature!.moving_avg, 23); // mean of 21…25
+  assert.equal(row.channels.temperature!.trend, "increasing");
+  assert.equal(row.channels.speed!.trend, "stable");
+  assert.equal(row.status_mode, "RUNNING");
+  assert.equal(row.status_changes, 0);
+  assert.equal(row.health_score, 1);
+  assert.deepEqual(row.alerts, []);
+  assert.deepEqual(events, []);
+});
+
+Deno.test("analyzer: a breach is raised once when it starts, again only after it cleared", () => {
+  const a = new Analyzer(new ReferenceKernel(), { processingIntervalMs: 1e9 });
+  const temps = [25, 26, 45, 46, 47, 25, 26, 44];
+  const { events } = a.analyze(temps.map((t, i) => reading(i, { temperature: t })));
+  const breaches = events.filter((e) => e.event.type === "THRESHOLD_BREACH_TEMP");
+  assert.deepEqual(breaches.map((e) => e.index), [2, 7]);
+  assert.deepEqual(breaches[0]!.event, {
+    timestamp: "2026-01-01T00:00:04.000Z",
+    machine: "m1",
+    type: "THRESHOLD_BREACH_TEMP",
+    severity: "CRITICAL",
+    channel: "temperature",
+    value: 45,
+    threshold: 40,
+    description: "Temperature 45.00°C exceeded threshold of 40.0°C.",
+  });
+  // 26 → 45 and 47 → 25 and 26 → 44 are rapid changes (limit 10 °C), each an event.
+  assert.deepEqual(
+    events.filter((e) => e.event.type === "RAPID_CHANGE_TEMP").map((e) => e.index),
+    [2, 5, 7],
+  );
+});
+
+Deno.test("analyzer: speed checks apply only while RUNNING", () => {
+  const a = new Analyzer(new ReferenceKernel(), { processingIntervalMs: 10_000 });
+  const readings = [
+    ...Array.from({ length: 5 }, (_, i) => reading(i, { temperature: 25, speed: 1500 })),
+    ...Array.from({ length: 5 }, (_, i) => reading(5 + i, { temperature: 25, speed: 0 }, "PAUSED")),
+  ];
+  const { rows, events } = a.analyze(readings);
+  assert.deepEqual(events.filter((e) => e.event.channel === "speed"), []);
+  const paused = rows.at(-1)!.row;
+  assert.equal(paused.status_current, "PAUSED");
+  assert.equal(paused.channels.speed!.current, 0);
+  assert.deepEqual(paused.alerts, ["Machine paused - may require attention"]);
+  assert.equal(paused.health_score, 0.9);
+  assert.equal(paused.status_changes, 1);
+});
+
+Deno.test("analyzer: WASM and reference kernels give identical rows and events", () => {
+  const readings = [
+    ...generateReadings({
+      machines: 20,
+      seed: 7,
+      count: 20_000,
+      start: T0,
+      intervalMs: 2000,
+      faultRate: 0.05,
+    }),
+  ];
+  const wasm = new Analyzer(new WasmKernel({ batchCapacity: 1000 }));
+  const ref = new Analyzer(new ReferenceKernel({ batchCapacity: 1000 }));
+  const a = [wasm.analyze(readings.slice(0, 7777)), wasm.analyze(readings.slice(7777))];
+  const b = [ref.analyze(readings.slice(0, 7777)), ref.analyze(readings.slice(7777))];
+  assert.deepEqual(a, b);
+  const types = new Set(a.flatMap((r) => r.events.map((e) => e.event.type)));
+  assert.ok(types.has("ZSCORE_TEMP") && types.has("THRESHOLD_BREACH_TEMP"), [...types].join());
+});
+
+async function writeInput(
+  dir: string,
+  readings: Iterable<Reading>,
+  extra: string[] = [],
+): Promise<string> {
+  const path = join(dir, "input.jsonl");
+  const lines = [...readings].map(formatReading);
+  for (const [i, bad] of extra.entries()) lines.splice(100 + i * 37, 0, bad);
+  await Deno.writeTextFile(path, lines.join("\n") + "\n");
+  return path;
+}
+
+async function replayInto(dataDir: string, input: string, chunkBytes?: number, batchSize?: number) {
+  const state = new EngineState();
+  const run = await openRun({
+    dataDir,
+    source: `file:${input}`,
+    streamDerived: true,
+    state,
+    logger: nullLogger,
+  });
+  const src = new FileSource(input, {
+    format: "json",
+    suppressLines: run.resumeLines,
+    chunkBytes,
+    batchSize,
+  });
+  return { counts: await run.run(src.readable), state };
+}
+
+async function outputsOf(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const name of [FILES.stream, FILES.analysis, FILES.anomalies, FILES.report, FILES.errors]) {
+    out[name] = await Deno.readTextFile(join(dir, name));
+  }
+  return out;
+}
+
+Deno.test("pipeline: the same input split into tiny chunks and batches gives the same files", async () => {
+  const tmp = await Deno.makeTempDir();
+  try {
+    const bad = ["{not json", '{"timestamp":"2026-01-01T00:00:00Z"}', "x".repeat(70_000)];
+    const input = await writeInput(
+      tmp,
+      generateReadings({
+        machines: 3,
+        seed: 1,
+        count: 3000,
+        start: T0,
+        intervalMs: 2000,
+        faultRate: 0.05,
+      }),
+      bad,
+    );
+    const big = await replayInto(join(tmp, "a"), input);
+    const small = await replayInto(join(tmp, "b"), input, 7, 13);
+    assert.deepEqual(small.counts, big.counts);
+    assert.equal(big.counts.readings, 3000);
+    assert.equal(big.counts.errors, 3);
+    assert.equal(big.counts.lines, 3003);
+    assert.deepEqual(await outputsOf(join(tmp, "b")), await outputsOf(join(tmp, "a")));
+    const files = await outputsOf(join(tmp, "a"));
+    assert.equal(files[FILES.stream]!.split("\n").length - 1, 3000);
+    assert.equal(files[FILES.errors]!.split("\n").length - 1, 3);
+    const report = JSON.parse(files[FILES.report]!);
+    assert.equal(report.length, big.counts.anomalies);
+    assert.ok(big.counts.anomalies > 0);
+    assert.equal(
+      files[FILES.analysis]!.split("\n")[0],
+      "timestamp,machine,temperature_current,temperature_moving_avg,temperature_trend,speed_current,speed_moving_avg,speed_trend,status_current,status_mode,status_changes,health_score,alerts,temperature_zscore,speed_zscore",
+    );
+    assert.equal(files[FILES.analysis]!.split("\n").length - 2, big.counts.rows);
+    assert.equal(big.state.machines().length, 3);
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
+Deno.test("pipeline: a run that died after its checkpoint resumes with nothing twice or skipped", async () => {
+  const tmp = await Deno.makeTempDir();
+  try {
+    const input = await writeInput(
+      tmp,
+      generateReadings({
+        machines: 4,
+        seed: 3,
+        count: 8000,
+        start: T0,
+        intervalMs: 2000,
+        faultRate: 0.05,
+      }),
+    );
+    await replayInto(join(tmp, "clean"), input);
+    const expected = await outputsOf(join(tmp, "clean"));
+
+    // A run that got a third of the way: checkpoint written, then more output that was never
+    // checkpointed, plus a torn line, as a kill -9 leaves it.
+    const dir = join(tmp, "crashed");
+    const head = (await Deno.readTextFile(input)).split("\n").slice(0, 2700).join("\n") + "\n";
+    const partial = join(tmp, "partial.jsonl");
+    await Deno.writeTextFile(partial, head);
+    await replayInto(dir, partial);
+    const cp = JSON.parse(await Deno.readTextFile(join(dir, FILES.checkpoint)));
+    cp.source = `file:${input}`;
+    await Deno.writeTextFile(join(dir, FILES.checkpoint), JSON.stringify(cp));
+    await Deno.writeTextFile(join(dir, FILES.analysis), "2026-01-01T09:99,m1,torn", {
+      append: true,
+    });
+    await Deno.writeTextFile(join(dir, FILES.anomalies), '{"timestamp":"x"}\n{"tor', {
+      append: true,
+    });
+
+    const resumed = await replayInto(dir, input);
+    assert.equal(resumed.counts.readings, 8000);
+    assert.deepEqual(await outputsOf(dir), expected);
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
+Deno.test("pipeline: a checkpoint of another input is refused, naming it", async () => {
+  const tmp = await Deno.makeTempDir();
+  try {
+    const input = await writeInput(
+      tmp,
+      generateReadings({ machines: 1, seed: 1, count: 10, start: T0, intervalMs: 2000 }),
+    );
+    await replayInto(join(tmp, "d"), input);
+    const other = join(tmp, "other.jsonl");
+    await Deno.copyFile(input, other);
+    await assert.rejects(() => replayInto(join(tmp, "d"), other), /belongs to file:.*input\.jsonl/);
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
