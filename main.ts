@@ -29,7 +29,6 @@ import {
   openRun,
   parseFlags,
   parseModel,
-  type PipelineListener,
   readConfigFile,
   type Reading,
   ReadingBatchStream,
@@ -41,6 +40,7 @@ import {
   scoreCommand,
   type SerialItem,
   SerialSource,
+  type Sink,
   systemClock,
   trainCommand,
   WasmIsolationForest,
@@ -341,7 +341,7 @@ async function start(config: CliConfig): Promise<number> {
       logger: logs.processor,
     })
     : null;
-  const metrics = new Metrics({ state, events, webhooks: webhooks ?? undefined });
+  const metrics = new Metrics({ state, events, sinks: webhooks ? [webhooks] : [] });
   // `--publish`: anomaly events and rows to an MQTT broker (bounded; never slows the pipeline).
   if (config.publish !== null) await requireMqttPermissions("--publish", config.publish);
   const publisher = config.publish === null ? null : new MqttPublisher({
@@ -491,7 +491,7 @@ async function start(config: CliConfig): Promise<number> {
 
 /** What `start()` hands a source's pipeline set-up. */
 interface PipelineWiring {
-  listeners: PipelineListener[];
+  listeners: Sink[];
   observeKernel: (ms: number, readings: number) => void;
   /** Ends the source on shutdown. */
   signal: AbortSignal;

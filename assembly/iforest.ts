@@ -1,7 +1,7 @@
 /**
- * Isolation-forest scorer (AssemblyScript, compiled to engine/iforest.wasm by
- * tools/build_wasm.ts). engine/isolation_forest_wasm.ts is its TypeScript shell and
- * engine/isolation_forest_reference.ts the plain-TypeScript scorer it must agree with.
+ * Isolation-forest scorer (AssemblyScript, compiled to build/wasm/iforest.wasm by
+ * tools/build_wasm.ts). engine/kernels/iforest/isolation_forest_wasm.ts is its TypeScript shell and
+ * engine/kernels/iforest/isolation_forest_reference.ts the plain-TypeScript scorer it must agree with.
  *
  * Memory (region from one `heap.alloc` in `configure`, 64-byte aligned):
  *

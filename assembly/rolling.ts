@@ -1,8 +1,8 @@
 /**
- * Vigil's fused rolling-statistics kernel (AssemblyScript, compiled to engine/kernel.wasm by
- * tools/build_wasm.ts). The contract is engine/kernel_types.ts; engine/kernel_reference.ts is
+ * Vigil's fused rolling-statistics kernel (AssemblyScript, compiled to build/wasm/rolling.wasm by
+ * tools/build_wasm.ts). The contract is engine/kernels/rolling/kernel_types.ts; engine/kernels/rolling/kernel_reference.ts is
  * the specification: the same floating-point operations in the same order, so the two agree
- * bit for bit (tests/kernel_test.ts asserts it). Change one, change the other.
+ * bit for bit (tests/unit/kernel_test.ts asserts it). Change one, change the other.
  *
  * Shape: flat exported functions over numbers, all state in module globals and in one region
  * of linear memory allocated once by `configure`. `process(n)` checks its arguments once, then
@@ -33,7 +33,7 @@
  * one access moves what is used together: the six counters in two i64 lanes of one v128, and
  * the f64 pairs used together (S1/S2, MS1/MS2, SJ/previous time, the two anchors, running
  * max/min, suffix max/min, the limits) in one v128 each, updated with f64x2 arithmetic that
- * performs, lane by lane, exactly the scalar operations of engine/kernel_reference.ts (so
+ * performs, lane by lane, exactly the scalar operations of engine/kernels/rolling/kernel_reference.ts (so
  * results stay bit-identical). Minima are kept negated (min(a, b) = -max(-a, -b), exactly), so
  * max and min are one f64x2.pmax; the limits are kept as (high, -low) and (maxDelta,
  * maxDeviationPct), so the four limit flags are two f64x2.gt and two bitmasks. The previous
@@ -94,7 +94,7 @@ const V_LIM1: u32 = 96;
 const V_LIM2: u32 = 112;
 const STATE_BYTES: u32 = 128;
 
-// ---- FLAG bits (engine/kernel_types.ts) ----
+// ---- FLAG bits (engine/kernels/rolling/kernel_types.ts) ----
 const ZSCORE: u32 = 1;
 const HIGH: u32 = 2;
 const LOW: u32 = 4;
@@ -159,7 +159,7 @@ let gModel: usize = 0;
  * Branch-free max and min of finite values: SIMD pseudo-max/min on lane 0, which V8 lowers to
  * one `maxpd`/`minpd`. Scalar `f64.max`/`f64.min` and `select` are lowered to compares and
  * branches that mispredict on noisy data (measured ~15% of the kernel's time). Semantics are
- * pmax(a, b) = a < b ? b : a and pmin(a, b) = b < a ? b : a; engine/kernel_reference.ts uses
+ * pmax(a, b) = a < b ? b : a and pmin(a, b) = b < a ? b : a; engine/kernels/rolling/kernel_reference.ts uses
  * the same expressions, so even ±0 ties resolve identically. Values are never NaN.
  */
 @inline function fmax(a: f64, b: f64): f64 {

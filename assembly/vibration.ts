@@ -1,6 +1,6 @@
 /**
- * Vibration features per frame (AssemblyScript, compiled to engine/vibration.wasm by
- * tools/build_wasm.ts). The contract is engine/vibration_types.ts; engine/
+ * Vibration features per frame (AssemblyScript, compiled to build/wasm/vibration.wasm by
+ * tools/build_wasm.ts). The contract is engine/kernels/vibration/vibration_types.ts; engine/
  * vibration_features_reference.ts is a line-by-line TypeScript port of `process` below and the
  * two must stay in step (same operations in the same order, so they agree to rounding).
  *
@@ -68,7 +68,7 @@ const MIN_FRAME: i32 = 8;
 const MAX_FRAME: i32 = 65536;
 const MAX_BANDS: i32 = 4096;
 const MAX_BATCH: i32 = 1 << 20;
-const MAX_BYTES: f64 = 1073741824.0; // 1 GiB, as engine/vibration_types.ts
+const MAX_BYTES: f64 = 1073741824.0; // 1 GiB, as engine/kernels/vibration/vibration_types.ts
 /** Fixed features before the band energies. */
 const FIXED: i32 = 5;
 

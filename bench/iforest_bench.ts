@@ -18,7 +18,10 @@
  * @module
  */
 import { fileURLToPath } from "node:url";
-import { type IsolationForestModel, parseModel } from "../engine/kernels/iforest/isolation_forest_model.ts";
+import {
+  type IsolationForestModel,
+  parseModel,
+} from "../engine/kernels/iforest/isolation_forest_model.ts";
 import { scoreReference } from "../engine/kernels/iforest/isolation_forest_reference.ts";
 import { trainIsolationForest } from "../engine/kernels/iforest/isolation_forest_train.ts";
 import { WasmIsolationForest } from "../engine/kernels/iforest/isolation_forest_wasm.ts";

@@ -6,7 +6,11 @@
  */
 import { parquetReadObjects } from "hyparquet";
 import { ConfigError, parseFlags } from "../engine/core/config.ts";
-import { type IsolationForestModel, parseModel, serializeModel } from "../engine/kernels/iforest/isolation_forest_model.ts";
+import {
+  type IsolationForestModel,
+  parseModel,
+  serializeModel,
+} from "../engine/kernels/iforest/isolation_forest_model.ts";
 import { trainIsolationForest } from "../engine/kernels/iforest/isolation_forest_train.ts";
 import { WasmIsolationForest } from "../engine/kernels/iforest/isolation_forest_wasm.ts";
 import { splitCsv } from "../engine/formats/reading_parser.ts";

@@ -18,6 +18,7 @@ export * from "./formats/reading_format.ts";
 export * from "./formats/reading_parser.ts";
 export * from "./pipeline/run.ts";
 export * from "./core/control.ts";
+export * from "./sinks/sink.ts";
 export * from "./sinks/history/history_store.ts";
 export * from "./sinks/events/event_hub.ts";
 export * from "./sinks/metrics/metrics.ts";

@@ -1,6 +1,6 @@
 /**
  * Batch generation of simulated readings, for test inputs and benchmark files (serialise them
- * with `formatReading` of engine/reading_format.ts).
+ * with `formatReading` of engine/formats/reading_format.ts).
  * @module
  */
 import type { Reading } from "../engine/core/types.ts";

@@ -8,7 +8,7 @@
  *
  * `--runtime stub` because the kernel allocates once (in `configure`) and never frees, so it
  * needs neither a garbage collector nor the runtime's exports; `env.abort` stays imported so a
- * bad argument surfaces as a JS `Error` (engine/kernel_wasm.ts decodes its message). No
+ * bad argument surfaces as a JS `Error` (engine/kernels/rolling/kernel_wasm.ts decodes its message). No
  * `--noAssert`: the kernel's argument checks are `assert`s (outside the per-reading loop). Exits
  * non-zero with the compiler's diagnostics on failure.
  * @module

@@ -1,7 +1,7 @@
 /**
  * The machine statuses and the contract's transition table, for the status buttons: only the
- * transitions listed here are enabled. A copy of engine/status.ts's TRANSITIONS (the browser
- * cannot import the engine's TypeScript); tests/static_test.ts checks that both agree.
+ * transitions listed here are enabled. A copy of engine/core/status.ts's TRANSITIONS (the browser
+ * cannot import the engine's TypeScript); tests/unit/static_test.ts checks that both agree.
  */
 
 /** Every machine status, in the order the buttons show them. */

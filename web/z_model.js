@@ -3,7 +3,7 @@
  * last `size` normal points; while it fills every point enters and none is flagged; once full
  * a point with |z| above the threshold stays out, so an anomaly cannot widen the band. The
  * engine's rows carry only z, not the model's mean and σ, so the page rebuilds them from the
- * same readings (assembly/index.ts has the same rules).
+ * same readings (assembly/rolling.ts has the same rules).
  */
 export class ZModel {
   /** @param {number} size points in the model (the engine's `model_size`) */

@@ -90,7 +90,7 @@ export function channelLabel(channel: string, config: ChannelConfig | undefined)
 }
 
 /**
- * The `vibration` profile's channels: features of each frame (engine/vibration_types.ts). Limits
+ * The `vibration` profile's channels: features of each frame (engine/kernels/vibration/vibration_types.ts). Limits
  * from the simulator's healthy and faulty ranges (20 machines × 200 frames, anomaly level 0):
  * healthy rms 0.59–0.90 m/s² vs imbalance 1.7–3.0; the 2× band 0.014–0.064 vs misalignment
  * 0.41–2.1; the 100–500 Hz harmonics 0.0003–0.0008 vs looseness 0.063–0.16; the 1–2 kHz band

@@ -3,7 +3,7 @@
  * then scores the machine's later readings. Pure bookkeeping; the analyzer does the scoring.
  * @module
  */
-import type { IsolationScorer } from "./analyzer.ts";
+import type { IsolationScorer } from "../core/analysis.ts";
 import type { IsolationForestModel } from "../kernels/iforest/isolation_forest_model.ts";
 import { trainIsolationForest } from "../kernels/iforest/isolation_forest_train.ts";
 import type { Reading } from "../core/types.ts";

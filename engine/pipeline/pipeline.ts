@@ -4,7 +4,9 @@
  * end: each stage holds at most one batch in its queue, and sources read only when pulled.
  * @module
  */
-import type { AnalysisResult, Analyzer } from "../detect/analyzer.ts";
+import type { Analyzer } from "../detect/analyzer.ts";
+import type { AnalysisResult } from "../core/analysis.ts";
+import type { Sink } from "../sinks/sink.ts";
 import type { Batch } from "../core/batch.ts";
 import type { Clock } from "../core/clock.ts";
 import type { Logger } from "../core/logger.ts";
@@ -81,28 +83,13 @@ export interface PipelineCounts {
   errors: number;
 }
 
-/** Live consumers of what the pipeline produces (the API's event stream, later webhooks). */
-export interface PipelineListener {
-  readings?(readings: readonly Reading[]): void;
-  row?(row: ProcessedRow): void;
-  anomaly?(event: AnomalyEvent): void;
-  /**
-   * The whole written batch with its analysis, including the per-reading kernel results
-   * (`result.values`, see `ReadingValues` in analyzer.ts: valid during the call only, copy
-   * what must outlive it). Called only when the analyzer computed them (`readingValues`); a
-   * listener that has it is then told of the batch through it alone, not through `readings`,
-   * `row` and `anomaly`, which it gets otherwise.
-   */
-  results?(readings: readonly Reading[], result: AnalysisResult): void;
-}
-
 /** Options of {@linkcode OutputSink}. */
 export interface OutputSinkOptions {
   outputs: OutputFiles;
   state: EngineState;
   logger: Logger;
   /** Told of every written batch's readings, rows and events. @default {[]} */
-  listeners?: PipelineListener[];
+  listeners?: Sink[];
   /** The `/health` source entry that counts this pipeline's readings and errors. */
   sourceName?: string;
   /** Least interval between `anomaly_report.json` rewrites, ms. @default {1000} */

@@ -3,7 +3,8 @@
  * builds the kernel and analyzer, and pumps a source of batches through the pipeline.
  * @module
  */
-import { Analyzer, type IsolationScorer } from "../detect/analyzer.ts";
+import { Analyzer } from "../detect/analyzer.ts";
+import type { IsolationScorer } from "../core/analysis.ts";
 import { WasmIsolationForest } from "../kernels/iforest/isolation_forest_wasm.ts";
 import { OnlineForests } from "../detect/online_forest.ts";
 import type { Batch } from "../core/batch.ts";
@@ -18,12 +19,8 @@ import { WasmKernel } from "../kernels/rolling/kernel_wasm.ts";
 import type { Kernel, KernelOptions } from "../kernels/rolling/kernel_types.ts";
 import type { Logger } from "../core/logger.ts";
 import { OutputFiles } from "./output_files.ts";
-import {
-  AnalysisStream,
-  OutputSink,
-  type PipelineCounts,
-  type PipelineListener,
-} from "./pipeline.ts";
+import { AnalysisStream, OutputSink, type PipelineCounts } from "./pipeline.ts";
+import type { Sink } from "../sinks/sink.ts";
 import type { EngineState } from "../core/state.ts";
 import type { Reading } from "../core/types.ts";
 
@@ -54,7 +51,7 @@ export interface RunOptions {
   /** Live runs: the clock of heartbeat checks (see {@linkcode AnalysisStreamOptions.clock}).
    * @default {none: event-time gaps only} */
   heartbeatClock?: Clock;
-  listeners?: PipelineListener[];
+  listeners?: Sink[];
   /**
    * Compute every reading's per-channel kernel results for the listeners' `results` (see
    * `AnalyzerOptions.readingValues`). @default {true when a listener has `results`

@@ -55,8 +55,11 @@ Deno.test("GET /metrics is the exact text exposition of known counts", async () 
   const metrics = new Metrics({
     state,
     events: { clients: 2, dropped: 1 },
-    webhooks: {
-      stats: () => [{
+    sinks: [{
+      health: () => [{
+        sink: "webhook",
+        label: "Webhook POST",
+        items: "Anomaly events",
         target: "http://hooks.example/a",
         queued: 4,
         delivered: 10,
@@ -64,7 +67,7 @@ Deno.test("GET /metrics is the exact text exposition of known counts", async () 
         rejected: 2,
         failures: 3,
       }],
-    },
+    }],
   });
   metrics.readings([reading(0), reading(1), reading(2)]);
   metrics.readings([reading(3)]);
@@ -262,7 +265,20 @@ scrape_configs:
     const full = new Metrics({
       state,
       events: { clients: 0, dropped: 0 },
-      webhooks: { stats: () => [] },
+      // A configured webhook: its families are exposed from its first target on.
+      sinks: [{
+        health: () => [{
+          sink: "webhook",
+          label: "Webhook POST",
+          items: "Anomaly events",
+          target: "http://hooks.example/a",
+          queued: 0,
+          delivered: 0,
+          dropped: 0,
+          rejected: 0,
+          failures: 0,
+        }],
+      }],
     }).render();
     for (const expr of exprs) {
       const res = await fetch(`${api}/api/v1/query?query=${encodeURIComponent(expr)}`);

@@ -7,7 +7,11 @@
  */
 import assert from "node:assert/strict";
 import { Hono } from "hono";
-import { EventHub, EventHubClosedError, TooManyClientsError } from "../../engine/sinks/events/event_hub.ts";
+import {
+  EventHub,
+  EventHubClosedError,
+  TooManyClientsError,
+} from "../../engine/sinks/events/event_hub.ts";
 import { formatReading } from "../../engine/formats/reading_format.ts";
 import { rowToObject } from "../../engine/formats/row_format.ts";
 import type { AnomalyEvent, ProcessedRow, Reading } from "../../engine/core/types.ts";

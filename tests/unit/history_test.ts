@@ -6,7 +6,11 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { HistoryStore, type HistoryStoreOptions, MAX_OUTLIERS } from "../../engine/sinks/history/history_store.ts";
+import {
+  HistoryStore,
+  type HistoryStoreOptions,
+  MAX_OUTLIERS,
+} from "../../engine/sinks/history/history_store.ts";
 import type { AnomalyEvent, ProcessedRow, Reading } from "../../engine/core/types.ts";
 import { analyticsRoutes } from "../../routes/analytics.ts";
 import { historyRoutes } from "../../routes/history.ts";

@@ -3,7 +3,7 @@
  * a naive exact oracle (accuracy), and the contract's edges (validation, aborts, memory growth,
  * loading without permissions).
  *
- * Needs engine/kernel.wasm: `deno task build:wasm` first.
+ * Needs build/wasm/rolling.wasm: `deno task build:wasm` first.
  */
 import assert from "node:assert/strict";
 import { ReferenceKernel } from "../../engine/kernels/rolling/kernel_reference.ts";
@@ -698,7 +698,7 @@ Deno.test("an AssemblyScript abort surfaces as a JS Error with its message and l
     () => raw.resetStream(4),
     (e: Error) =>
       e.message.startsWith("resetStream: stream id 4 is out of range 0…3 (") &&
-      e.message.includes("assembly/index.ts:"),
+      e.message.includes("assembly/rolling.ts:"),
   );
   assert.throws(() => raw.setZThreshold(-2), /setZThreshold: the threshold must be a number > 0/);
   assert.throws(() => raw.process(1 << 20), /process: n is out of range 0…batchCapacity/);

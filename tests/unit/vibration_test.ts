@@ -3,7 +3,7 @@
  * against the TypeScript reference (random and simulated frames), the `vibration` simulator
  * (faults move the expected features, reproducibility, labels) and bad configurations.
  *
- * Needs engine/vibration.wasm: `deno task build:wasm` first.
+ * Needs build/wasm/vibration.wasm: `deno task build:wasm` first.
  */
 import assert from "node:assert/strict";
 import { ReferenceVibrationFeatures } from "../../engine/kernels/vibration/vibration_features_reference.ts";
@@ -367,7 +367,8 @@ Deno.test("the kernel's own argument checks abort with a JS Error naming the cal
 });
 
 Deno.test("the extractor loads with no permissions (raw import)", async () => {
-  const url = new URL("../../engine/kernels/vibration/vibration_features_wasm.ts", import.meta.url).href;
+  const url =
+    new URL("../../engine/kernels/vibration/vibration_features_wasm.ts", import.meta.url).href;
   const code = `import { WasmVibrationFeatures } from ${JSON.stringify(url)};
 const read = (await Deno.permissions.query({ name: "read" })).state;
 const fx = new WasmVibrationFeatures({ frameSize: 8, sampleRate: 8, bands: [[0, 4]] });

@@ -94,13 +94,13 @@ Deno.test("an outage of 503s then recovery: every event arrives exactly once, in
     await until(() => receiver.answers.length >= 3, "three refused attempts");
     for (let i = 10; i < 30; i++) sink.anomaly(event(i));
     assert.equal(receiver.accepted.length, 0);
-    assert.equal(sink.stats()[0]!.queued, 30);
+    assert.equal(sink.health()[0]!.queued, 30);
     failing = false;
     await until(() => receiver.accepted.length >= 30, "all 30 events");
-    await until(() => sink.stats()[0]!.queued === 0, "an empty queue");
+    await until(() => sink.health()[0]!.queued === 0, "an empty queue");
     assert.deepEqual(descriptions(receiver.accepted), range(0, 30));
     assert.deepEqual(receiver.accepted[3], event(3), "the contract's event, unchanged");
-    const stats = sink.stats()[0]!;
+    const stats = sink.health()[0]!;
     assert.equal(stats.delivered, 30);
     assert.equal(stats.dropped, 0);
     assert.ok(stats.failures >= 3, `failures counted: ${stats.failures}`);
@@ -111,7 +111,7 @@ Deno.test("an outage of 503s then recovery: every event arrives exactly once, in
   }
   // Everything was acknowledged on disk: a new sink on the same directory has nothing to resend.
   const reopened = await WebhookSink.open(fast(dir, [receiver.url]));
-  assert.equal(reopened.stats()[0]!.queued, 0);
+  assert.equal(reopened.health()[0]!.queued, 0);
   await reopened.close();
   await Deno.remove(dir, { recursive: true });
 });
@@ -127,8 +127,8 @@ Deno.test("a restart with the receiver down resends the spooled events once it i
   const first = await WebhookSink.open(fast(dir, [url]));
   for (let i = 0; i < 12; i++) first.anomaly(event(i));
   await first.close(200); // the receiver is down: nothing can be delivered
-  assert.equal(first.stats()[0]!.delivered, 0);
-  assert.equal(first.stats()[0]!.queued, 12);
+  assert.equal(first.health()[0]!.delivered, 0);
+  assert.equal(first.health()[0]!.queued, 12);
 
   // A crash in the middle of a spool append leaves a torn line: it must be cut off, not sent.
   const spools = [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.endsWith(".jsonl"));
@@ -137,16 +137,16 @@ Deno.test("a restart with the receiver down resends the spooled events once it i
 
   // Restarted, still down; more events come in after the torn line.
   const second = await WebhookSink.open(fast(dir, [url]));
-  assert.equal(second.stats()[0]!.queued, 12);
+  assert.equal(second.health()[0]!.queued, 12);
   for (let i = 12; i < 15; i++) second.anomaly(event(i));
   await second.close(200);
-  assert.equal(second.stats()[0]!.queued, 15);
+  assert.equal(second.health()[0]!.queued, 15);
 
   const receiver = new Receiver(port);
   const third = await WebhookSink.open(fast(dir, [url]));
   try {
-    assert.equal(third.stats()[0]!.queued, 15);
-    await until(() => third.stats()[0]!.queued === 0, "the spool to drain");
+    assert.equal(third.health()[0]!.queued, 15);
+    await until(() => third.health()[0]!.queued === 0, "the spool to drain");
     assert.deepEqual(descriptions(receiver.accepted), range(0, 15));
   } finally {
     await third.close();
@@ -154,7 +154,7 @@ Deno.test("a restart with the receiver down resends the spooled events once it i
   // Acknowledged on disk: a fourth start resends nothing.
   const fourth = await WebhookSink.open(fast(dir, [url]));
   try {
-    assert.equal(fourth.stats()[0]!.queued, 0);
+    assert.equal(fourth.health()[0]!.queued, 0);
   } finally {
     await fourth.close();
     await receiver.close();
@@ -171,15 +171,15 @@ Deno.test("the queue bound drops the oldest events and counts them", async () =>
   const sink = await WebhookSink.open({ ...fast(dir, [receiver.url]), maxQueued: 5 });
   try {
     for (let i = 0; i < 12; i++) sink.anomaly(event(i));
-    const stats = sink.stats()[0]!;
+    const stats = sink.health()[0]!;
     assert.equal(stats.queued, 5);
     assert.equal(stats.dropped, 7);
     await until(() => receiver.answers.length >= 2, "two refused attempts");
     up = true;
-    await until(() => sink.stats()[0]!.queued === 0, "the queue to drain");
+    await until(() => sink.health()[0]!.queued === 0, "the queue to drain");
     assert.deepEqual(descriptions(receiver.accepted), range(7, 12));
-    assert.equal(sink.stats()[0]!.dropped, 7);
-    assert.equal(sink.stats()[0]!.delivered, 5);
+    assert.equal(sink.health()[0]!.dropped, 7);
+    assert.equal(sink.health()[0]!.delivered, 5);
   } finally {
     await sink.close();
     await receiver.close();
@@ -205,11 +205,11 @@ Deno.test("a permanent 4xx is logged and skipped; 429 is retried", async () => {
   });
   try {
     for (let i = 0; i < 6; i++) sink.anomaly(event(i));
-    await until(() => sink.stats()[0]!.queued === 0, "the queue to drain");
+    await until(() => sink.health()[0]!.queued === 0, "the queue to drain");
     // First batch (0–2): 429 (retried), then 404 (skipped); second batch (3–5): 200.
     assert.deepEqual(receiver.answers, [429, 404, 200]);
     assert.deepEqual(descriptions(receiver.accepted), range(3, 6));
-    const stats = sink.stats()[0]!;
+    const stats = sink.health()[0]!;
     assert.equal(stats.rejected, 3);
     assert.equal(stats.delivered, 3);
     assert.equal(stats.failures, 1);
@@ -248,10 +248,10 @@ Deno.test("retries back off exponentially up to the cap, and honour Retry-After"
   });
   try {
     sink.anomaly(event(0));
-    await until(() => sink.stats()[0]!.delivered === 1, "delivery after six refusals");
+    await until(() => sink.health()[0]!.delivered === 1, "delivery after six refusals");
     // cap = min(100, 20 · 2^(n-1)): 20, 40, 80, 100, 100, 100; jittered to cap / 2 … cap.
     assert.deepEqual(delays, [10, 20, 40, 50, 50, 80]);
-    assert.equal(sink.stats()[0]!.failures, 6);
+    assert.equal(sink.health()[0]!.failures, 6);
   } finally {
     await sink.close();
     await retryAfter.shutdown();
@@ -266,7 +266,7 @@ Deno.test("compaction keeps the spool small and loses nothing", async () => {
   try {
     for (let round = 0; round < 10; round++) {
       for (let i = 0; i < 10; i++) sink.anomaly(event(round * 10 + i));
-      await until(() => sink.stats()[0]!.queued === 0, `round ${round} delivered`);
+      await until(() => sink.health()[0]!.queued === 0, `round ${round} delivered`);
     }
     assert.deepEqual(descriptions(receiver.accepted), range(0, 100));
   } finally {
@@ -288,7 +288,7 @@ Deno.test("an unreadable ack file resends the spool rather than losing it", asyn
   // Delivered, then compacted (compactBytes 1): the live spool is of a later generation.
   const first = await WebhookSink.open({ ...fast(dir, [receiver.url]), compactBytes: 1 });
   for (let i = 0; i < 4; i++) first.anomaly(event(i));
-  await until(() => first.stats()[0]!.queued === 0, "the first events delivered");
+  await until(() => first.health()[0]!.queued === 0, "the first events delivered");
   receiver.status = () => 503;
   for (let i = 4; i < 8; i++) first.anomaly(event(i));
   await first.close(100);
@@ -300,7 +300,7 @@ Deno.test("an unreadable ack file resends the spool rather than losing it", asyn
   receiver.status = () => 200;
   const second = await WebhookSink.open(fast(dir, [receiver.url]));
   try {
-    await until(() => second.stats()[0]!.queued === 0, "the spool to drain");
+    await until(() => second.health()[0]!.queued === 0, "the spool to drain");
     assert.deepEqual(descriptions(receiver.accepted), range(0, 8));
   } finally {
     await second.close();
@@ -362,7 +362,7 @@ Deno.test("through the real pipeline: the webhook gets exactly anomalies.jsonl, 
       .split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as AnomalyEvent);
     assert.ok(written.length >= 2, `anomalies raised: ${written.length}`);
     assert.equal(counts.anomalies, written.length);
-    await until(() => sink.stats()[0]!.queued === 0, "the webhook queue to drain");
+    await until(() => sink.health()[0]!.queued === 0, "the webhook queue to drain");
     assert.deepEqual(receiver.accepted, written);
 
     const text = metrics.render();

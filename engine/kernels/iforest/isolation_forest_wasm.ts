@@ -1,6 +1,6 @@
 /**
  * The WebAssembly isolation-forest scorer: a thin TypeScript shell over `assembly/iforest.ts`
- * (compiled to `engine/iforest.wasm` by `deno task build:wasm`). The trees are flattened once
+ * (compiled to `build/wasm/iforest.wasm` by `deno task build:wasm`). The trees are flattened once
  * into WASM memory; each batch is written with one `set`, scored with one call, and read back
  * from views.
  * @module

@@ -36,7 +36,7 @@ export function nextPow2(x: number): number {
 }
 
 /** Bytes of one stream's block in the WASM layout (128 bytes of state, window ring, suffix
- * (max, -min) pairs, model ring; see assembly/index.ts). */
+ * (max, -min) pairs, model ring; see assembly/rolling.ts). */
 export function streamBlockBytes(window: number, modelSize: number): number {
   const w = nextPow2(window);
   const m = nextPow2(modelSize);

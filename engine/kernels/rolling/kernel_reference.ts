@@ -1,11 +1,11 @@
 /**
  * The plain-TypeScript implementation of {@linkcode Kernel}: the specification of `process` in
- * `assembly/index.ts`, with the same update order and the same floating-point operations, so
- * the two agree bit for bit (tests/kernel_test.ts asserts it; the contract asks 1e-9). It is
+ * `assembly/rolling.ts`, with the same update order and the same floating-point operations, so
+ * the two agree bit for bit (tests/unit/kernel_test.ts asserts it; the contract asks 1e-9). It is
  * the differential-test partner of {@linkcode WasmKernel} and the baseline of its benchmark,
  * and it runs anywhere (no WebAssembly).
  *
- * See `assembly/index.ts` for the algorithm and its numerics (anchored sums recomputed exactly
+ * See `assembly/rolling.ts` for the algorithm and its numerics (anchored sums recomputed exactly
  * every `window` readings and every model-ring wrap, exact constant detection, van Herk /
  * Gil-Werman block extrema for min and max). The WASM kernel packs its state differently (for
  * fewer memory accesses: counters in i64 words, f64 pairs in v128s, minima negated, the
@@ -53,7 +53,7 @@ export class ReferenceKernel implements Kernel {
   readonly #f: Float64Array;
   readonly #u: Uint32Array;
   readonly #ring: Float64Array;
-  readonly #sufMax: Float64Array; // per stream window+1 entries, see assembly/index.ts
+  readonly #sufMax: Float64Array; // per stream window+1 entries, see assembly/rolling.ts
   readonly #sufMin: Float64Array;
   readonly #model: Float64Array;
   readonly #invN: Float64Array;

@@ -1,6 +1,6 @@
 /**
  * The contract of the fused rolling-statistics kernel, shared by the WebAssembly kernel
- * (`kernel_wasm.ts` over `assembly/index.ts`) and its plain-TypeScript reference
+ * (`kernel_wasm.ts` over `assembly/rolling.ts`) and its plain-TypeScript reference
  * (`kernel_reference.ts`). Both implement {@linkcode Kernel} and must agree within 1e-9.
  * @module
  */
@@ -35,25 +35,7 @@ export interface StreamLimits {
   maxDeviationPct: number;
 }
 
-/** Bits of {@linkcode KernelOutput.flags}. */
-export const FLAG = {
-  /** |z| > zThreshold with a full model: the point was not added to the model. */
-  ZSCORE: 1,
-  /** value > limits.high */
-  HIGH: 2,
-  /** value < limits.low */
-  LOW: 4,
-  /** |delta| > limits.maxDelta */
-  RAPID: 8,
-  /** |deviation_pct| > limits.maxDeviationPct */
-  DEVIATION: 16,
-  /** trend increasing (neither bit: stable) */
-  TREND_UP: 32,
-  /** trend decreasing */
-  TREND_DOWN: 64,
-  /** the z-score model holds modelSize points */
-  MODEL_FULL: 128,
-} as const;
+export { FLAG } from "../../core/analysis.ts";
 
 /**
  * Results of one `process` call, one entry per input reading, in input order. The arrays are

@@ -1,6 +1,6 @@
 /**
  * The WebAssembly implementation of {@linkcode Kernel}: a thin TypeScript shell over the
- * AssemblyScript kernel in `assembly/index.ts`, compiled to `engine/kernel.wasm` by
+ * AssemblyScript kernel in `assembly/rolling.ts`, compiled to `build/wasm/rolling.wasm` by
  * `deno task build:wasm`.
  *
  * The bytes come in as a Deno raw import (`with { type: "bytes" }`), so loading needs no
@@ -24,7 +24,7 @@ import type {
 } from "./kernel_types.ts";
 import { instantiateAssemblyScript } from "../assemblyscript_instance.ts";
 
-/** The exports of `kernel.wasm` (see `assembly/index.ts` for each one's contract). */
+/** The exports of `kernel.wasm` (see `assembly/rolling.ts` for each one's contract). */
 export interface KernelExports {
   readonly memory: WebAssembly.Memory;
   configure(

@@ -1,6 +1,6 @@
 /**
  * The WebAssembly vibration feature extractor: a thin TypeScript shell over
- * `assembly/vibration.ts`, compiled to `engine/vibration.wasm` by `deno task build:wasm`.
+ * `assembly/vibration.ts`, compiled to `build/wasm/vibration.wasm` by `deno task build:wasm`.
  *
  * The bytes come in as a Deno raw import (`with { type: "bytes" }`), so loading needs no
  * file-system permission and `deno compile` embeds them.

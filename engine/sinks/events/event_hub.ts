@@ -1,14 +1,15 @@
 /**
- * Server-Sent Events fan-out for `GET /events`: a {@linkcode PipelineListener} that turns every
+ * Server-Sent Events fan-out for `GET /events`: a {@linkcode Sink} that turns every
  * reading, processed row and anomaly into an SSE message and hands it to each subscribed
  * client's bounded queue, dropping any client that falls too far behind so a slow reader can
  * never slow down or block the pipeline.
  * @module
  */
-import type { PipelineListener } from "../../pipeline/pipeline.ts";
+import type { Sink } from "../sink.ts";
 import { formatReading } from "../../formats/reading_format.ts";
 import { rowToObject } from "../../formats/row_format.ts";
 import type { AnomalyEvent, ProcessedRow, Reading } from "../../core/types.ts";
+import { positiveInteger } from "../../core/validate.ts";
 
 /** Options of {@linkcode EventHub}. */
 export interface EventHubOptions {
@@ -86,13 +87,6 @@ function concat(parts: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
-function positiveInteger(name: string, v: number): number {
-  if (!Number.isInteger(v) || v < 1) {
-    throw new RangeError(`${name} must be a positive integer, got ${v}`);
-  }
-  return v;
-}
-
 /**
  * Fans pipeline output out to Server-Sent-Events clients. Register it as an `OutputSink`
  * listener and serve {@linkcode EventHub.subscribe}'s stream as `text/event-stream`.
@@ -115,7 +109,7 @@ function positiveInteger(name: string, v: number): number {
  * through it. The listener methods only ever push to arrays — O(clients) per message,
  * synchronous, never throwing — so the pipeline is never slowed by a client.
  */
-export class EventHub implements PipelineListener {
+export class EventHub implements Sink {
   readonly #clientQueue: number;
   readonly #maxClients: number;
   readonly #keepAliveMs: number;

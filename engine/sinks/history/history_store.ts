@@ -15,11 +15,12 @@
  * @module
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
-import type { AnalysisResult } from "../../detect/analyzer.ts";
-import { FLAG } from "../../kernels/rolling/kernel_types.ts";
+import type { AnalysisResult } from "../../core/analysis.ts";
+import { FLAG } from "../../core/analysis.ts";
 import { type Logger, nullLogger } from "../../core/logger.ts";
-import type { PipelineListener } from "../../pipeline/pipeline.ts";
+import type { Sink } from "../sink.ts";
 import type { AnomalyEvent, ProcessedRow, Reading } from "../../core/types.ts";
+import { positiveInteger } from "../../core/validate.ts";
 
 /**
  * Readings over which `anomaly_ratio` is taken, per machine and channel (the newest, this one
@@ -181,13 +182,6 @@ function pushFlag(ring: FlagRing, flag: 0 | 1): void {
   ring.at = ring.at + 1 === ring.flags.length ? 0 : ring.at + 1;
 }
 
-function positiveInteger(name: string, value: number): number {
-  if (!Number.isSafeInteger(value) || value < 1) {
-    throw new RangeError(`${name} must be a positive integer, got ${value}`);
-  }
-  return value;
-}
-
 /** One stream's last flags, for its anomaly ratio. */
 interface FlagRing {
   flags: Uint8Array;
@@ -214,7 +208,7 @@ const SCHEMA_VERSION = 2;
  * Reading history over one SQLite file. Register it as a pipeline listener; call
  * {@linkcode HistoryStore.close} on shutdown so the last buffered readings are written.
  */
-export class HistoryStore implements PipelineListener {
+export class HistoryStore implements Sink {
   readonly #db: DatabaseSync;
   readonly #retention: number;
   readonly #flushEvery: number;

@@ -1,6 +1,6 @@
 /**
  * Prometheus metrics for `GET /metrics`: counters fed by the pipeline (a
- * {@linkcode PipelineListener}) and gauges read from the engine's state at scrape time, written in
+ * {@linkcode Sink}) and gauges read from the engine's state at scrape time, written in
  * the text exposition format 0.0.4.
  *
  * Every label set is bounded: anomaly types come from channel names (a CSV can have any number of
@@ -9,9 +9,10 @@
  * are deliberately not a label (a fleet of thousands would be thousands of series per metric).
  * @module
  */
-import type { PipelineListener } from "../../pipeline/pipeline.ts";
+import type { DeliveryStats, Sink } from "../sink.ts";
 import type { EngineState } from "../../core/state.ts";
 import type { AnomalyEvent, ProcessedRow, Reading } from "../../core/types.ts";
+import { positiveInteger } from "../../core/validate.ts";
 
 /** What an event-stream hub exposes (`EventHub`'s getters). */
 export interface EventStreamGauges {
@@ -21,22 +22,6 @@ export interface EventStreamGauges {
   readonly dropped: number;
 }
 
-/** Delivery counts of one webhook target (`WebhookSink.stats()` gives one per URL). */
-export interface WebhookTargetStats {
-  /** The URL without credentials, query or fragment (they may carry secrets). */
-  target: string;
-  /** Events waiting to be delivered (in the spool, not yet acknowledged). */
-  queued: number;
-  /** Events the target acknowledged with a 2xx. */
-  delivered: number;
-  /** Events evicted unsent because the queue was full. */
-  dropped: number;
-  /** Events the target refused with a permanent 4xx, logged and skipped. */
-  rejected: number;
-  /** POST attempts that failed (network error, timeout, 408, 429, 5xx) and were retried. */
-  failures: number;
-}
-
 /** Options of {@linkcode Metrics}. */
 export interface MetricsOptions {
   /** The live state read at scrape time (sources, parser errors, machines, start time). */
@@ -44,8 +29,9 @@ export interface MetricsOptions {
   /** The `/events` hub, for `vigil_event_clients` and `vigil_event_clients_dropped_total`.
    * @default {undefined} (not exposed) */
   events?: EventStreamGauges;
-  /** The webhook sink, for the `vigil_webhook_*` metrics. @default {undefined} (not exposed) */
-  webhooks?: { stats(): readonly WebhookTargetStats[] };
+  /** The sinks whose {@linkcode Sink.health} gives delivery counts (`vigil_<sink>_*`).
+   * @default {[]} */
+  sinks?: readonly Sink[];
   /**
    * Most distinct anomaly type × severity label pairs; events of a further pair are counted
    * under `type="other"` with their severity. A positive integer. @default {200}
@@ -94,13 +80,6 @@ function family(
   return out;
 }
 
-function positiveInteger(name: string, v: number): number {
-  if (!Number.isSafeInteger(v) || v < 1) {
-    throw new RangeError(`${name} must be a positive integer, got ${v}`);
-  }
-  return v;
-}
-
 /**
  * The metrics registry. Register it as an `OutputSink` listener (it counts what the pipeline
  * writes from this process's start: history re-read on a restart is not counted again), call
@@ -117,10 +96,10 @@ function positiveInteger(name: string, v: number): number {
  * `vigil_webhook_dropped_total{target}`, `vigil_webhook_rejected_total{target}`,
  * `vigil_webhook_failures_total{target}`.
  */
-export class Metrics implements PipelineListener {
+export class Metrics implements Sink {
   readonly #state: EngineState;
   readonly #events: EventStreamGauges | undefined;
-  readonly #webhooks: { stats(): readonly WebhookTargetStats[] } | undefined;
+  readonly #sinks: readonly Sink[];
   readonly #maxAnomalySeries: number;
   readonly #maxSources: number;
   #readings = 0;
@@ -135,7 +114,7 @@ export class Metrics implements PipelineListener {
   constructor(options: MetricsOptions) {
     this.#state = options.state;
     this.#events = options.events;
-    this.#webhooks = options.webhooks;
+    this.#sinks = options.sinks ?? [];
     this.#maxAnomalySeries = positiveInteger(
       "maxAnomalySeries",
       options.maxAnomalySeries ?? 200,
@@ -250,38 +229,47 @@ export class Metrics implements PipelineListener {
         [[[], this.#events.dropped]],
       );
     }
-    if (this.#webhooks) {
-      const stats = this.#webhooks.stats();
-      const byTarget = (value: (s: WebhookTargetStats) => number): Sample[] =>
+    // One family set per delivering sink, in the order the sinks were given.
+    const bySink = new Map<string, DeliveryStats[]>();
+    for (const sink of this.#sinks) {
+      for (const s of sink.health?.() ?? []) {
+        const list = bySink.get(s.sink);
+        if (list) list.push(s);
+        else bySink.set(s.sink, [s]);
+      }
+    }
+    for (const [name, stats] of bySink) {
+      const { label, items } = stats[0]!;
+      const byTarget = (value: (s: DeliveryStats) => number): Sample[] =>
         stats.map((s) => [[["target", s.target]], value(s)]);
       out += family(
-        "vigil_webhook_queued",
+        `vigil_${name}_queued`,
         "gauge",
-        "Anomaly events waiting in the webhook spool.",
+        `${items} waiting in the ${name} spool.`,
         byTarget((s) => s.queued),
       );
       out += family(
-        "vigil_webhook_delivered_total",
+        `vigil_${name}_delivered_total`,
         "counter",
-        "Anomaly events acknowledged by the webhook target.",
+        `${items} acknowledged by the ${name} target.`,
         byTarget((s) => s.delivered),
       );
       out += family(
-        "vigil_webhook_dropped_total",
+        `vigil_${name}_dropped_total`,
         "counter",
-        "Anomaly events evicted unsent because the webhook queue was full.",
+        `${items} evicted unsent because the ${name} queue was full.`,
         byTarget((s) => s.dropped),
       );
       out += family(
-        "vigil_webhook_rejected_total",
+        `vigil_${name}_rejected_total`,
         "counter",
-        "Anomaly events the webhook target refused with a permanent 4xx.",
+        `${items} the ${name} target refused with a permanent 4xx.`,
         byTarget((s) => s.rejected),
       );
       out += family(
-        "vigil_webhook_failures_total",
+        `vigil_${name}_failures_total`,
         "counter",
-        "Webhook POST attempts that failed and were retried.",
+        `${label} attempts that failed and were retried.`,
         byTarget((s) => s.failures),
       );
     }

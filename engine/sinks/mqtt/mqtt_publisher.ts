@@ -4,7 +4,7 @@
  * @module
  */
 import type { MqttClient } from "mqtt";
-import type { PipelineListener } from "../../pipeline/pipeline.ts";
+import type { Sink } from "../sink.ts";
 import { rowToObject } from "../../formats/row_format.ts";
 import type { AnomalyEvent, ProcessedRow } from "../../core/types.ts";
 import { loadMqtt } from "../../core/load_mqtt.ts";
@@ -53,7 +53,7 @@ function level(machine: string): string {
 }
 
 /**
- * A {@linkcode PipelineListener} that publishes each anomaly event (the contract's JSON) and
+ * A {@linkcode Sink} that publishes each anomaly event (the contract's JSON) and
  * each processed row (`rowToObject`, as `/data` serves it) at QoS 1 by default.
  *
  * The pipeline never waits for the broker: each call hands the message to mqtt.js and returns.
@@ -63,7 +63,7 @@ function level(machine: string): string {
  * {@linkcode MqttPublisher.dropped}, rather than letting a broker outage grow memory without
  * limit. A machine id's `/`, `+` and `#` become `_` in topics.
  */
-export class MqttPublisher implements PipelineListener {
+export class MqttPublisher implements Sink {
   #client: MqttClient | null = null;
   /** Messages published before mqtt.js finished loading; they count as pending. */
   #early: { topic: string; text: string }[] = [];

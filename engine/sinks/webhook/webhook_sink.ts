@@ -1,5 +1,5 @@
 /**
- * Alert webhooks: a {@linkcode PipelineListener} that POSTs every anomaly event, as JSON arrays
+ * Alert webhooks: a {@linkcode Sink} that POSTs every anomaly event, as JSON arrays
  * of up to `batchSize` events, to each configured URL, through a bounded on-disk queue per URL so
  * that an incident tool that is down loses nothing, even across a restart of Vigil.
  *
@@ -25,17 +25,17 @@
  *
  * The queue is bounded: at most `maxQueued` events per URL wait (in the spool, mirrored in memory
  * so that sending needs no reads). When an event arrives at a full queue the **oldest** waiting
- * event is dropped, counted in {@linkcode WebhookSink.stats} `dropped` (and the
+ * event is dropped, counted in {@linkcode WebhookSink.health} `dropped` (and the
  * `vigil_webhook_dropped_total` metric) and logged as a warning with the count. An event dropped
  * while its batch was already in flight is counted back as delivered if that POST succeeds.
  * @module
  */
 import { join } from "node:path";
 import { type Logger, nullLogger } from "../../core/logger.ts";
-import type { WebhookTargetStats } from "../metrics/metrics.ts";
-import type { PipelineListener } from "../../pipeline/pipeline.ts";
+import type { DeliveryStats, Sink } from "../sink.ts";
 import type { AnomalyEvent } from "../../core/types.ts";
 import { abortableSleep } from "../../core/abortable_sleep.ts";
+import { positiveInteger, positiveNumber } from "../../core/validate.ts";
 
 /** Options of {@linkcode WebhookSink.open}. */
 export interface WebhookSinkOptions {
@@ -92,13 +92,6 @@ interface Settings {
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-
-function positive(name: string, v: number, integer: boolean): number {
-  if (!Number.isFinite(v) || v <= 0 || (integer && !Number.isSafeInteger(v))) {
-    throw new RangeError(`${name} must be a positive ${integer ? "integer" : "number"}, got ${v}`);
-  }
-  return v;
-}
 
 /** The URL without credentials, query or fragment: what logs and metrics may show. */
 function redact(url: URL): string {
@@ -559,7 +552,7 @@ class Target {
  * {@linkcode WebhookSink.close} it on shutdown. The body of each POST is a JSON array of the
  * contract's anomaly events, oldest first, with `content-type: application/json`.
  */
-export class WebhookSink implements PipelineListener {
+export class WebhookSink implements Sink {
   readonly #targets: Target[];
   readonly #closeDeadlineMs: number;
   #closed = false;
@@ -578,12 +571,12 @@ export class WebhookSink implements PipelineListener {
   static async open(options: WebhookSinkOptions): Promise<WebhookSink> {
     if (options.urls.length === 0) throw new RangeError("urls: at least one webhook URL is needed");
     const settings: Settings = {
-      batchSize: positive("batchSize", options.batchSize ?? 100, true),
-      maxQueued: positive("maxQueued", options.maxQueued ?? 10_000, true),
-      timeoutMs: positive("timeoutMs", options.timeoutMs ?? 10_000, false),
-      retryBaseMs: positive("retryBaseMs", options.retryBaseMs ?? 1000, false),
-      retryMaxMs: positive("retryMaxMs", options.retryMaxMs ?? 60_000, false),
-      compactBytes: positive("compactBytes", options.compactBytes ?? 1_048_576, true),
+      batchSize: positiveInteger("batchSize", options.batchSize ?? 100),
+      maxQueued: positiveInteger("maxQueued", options.maxQueued ?? 10_000),
+      timeoutMs: positiveNumber("timeoutMs", options.timeoutMs ?? 10_000),
+      retryBaseMs: positiveNumber("retryBaseMs", options.retryBaseMs ?? 1000),
+      retryMaxMs: positiveNumber("retryMaxMs", options.retryMaxMs ?? 60_000),
+      compactBytes: positiveInteger("compactBytes", options.compactBytes ?? 1_048_576),
       headers: { ...options.headers },
       logger: options.logger ?? nullLogger,
       random: options.random ?? Math.random,
@@ -637,8 +630,15 @@ export class WebhookSink implements PipelineListener {
   }
 
   /** Delivery counts per URL, in the order of `urls`. */
-  stats(): WebhookTargetStats[] {
-    return this.#targets.map((t) => ({ target: t.label, queued: t.queued, ...t.stats }));
+  health(): DeliveryStats[] {
+    return this.#targets.map((t) => ({
+      sink: "webhook",
+      label: "Webhook POST",
+      items: "Anomaly events",
+      target: t.label,
+      queued: t.queued,
+      ...t.stats,
+    }));
   }
 
   /**

@@ -8,6 +8,7 @@ import type { IPublishPacket, MqttClient } from "mqtt";
 import { createLineParser, type LineParser } from "../../formats/reading_parser.ts";
 import type { Reading } from "../../core/types.ts";
 import { loadMqtt } from "../../core/load_mqtt.ts";
+import { positiveInteger } from "../../core/validate.ts";
 
 /** A payload line the parser refused, with the topic it came on. */
 export interface MqttParseError {
@@ -106,13 +107,6 @@ function fnv1a(s: string): string {
     h = Math.imul(h, 0x01000193);
   }
   return (h >>> 0).toString(16).padStart(8, "0");
-}
-
-function positiveInteger(name: string, v: number): number {
-  if (!Number.isInteger(v) || v < 1) {
-    throw new RangeError(`${name} must be a positive integer, got ${v}`);
-  }
-  return v;
 }
 
 const KV_MACHINE = /(?:^|,)\s*M\s*:/;

@@ -13,6 +13,7 @@ import {
   NATS_STREAM,
 } from "./nats_partitions.ts";
 import { createLineParser } from "../../formats/reading_parser.ts";
+import { positiveInteger } from "../../core/validate.ts";
 
 /** Connection state of a {@linkcode NatsSource}, as `/health` shows it. */
 export type NatsSourceStatus = "connecting" | "running" | "disconnected" | "closed";
@@ -74,13 +75,6 @@ function splitUrl(url: string): { server: string; subject: string } {
     );
   }
   return { server: m[1]!, subject };
-}
-
-function positiveInteger(name: string, v: number): number {
-  if (!Number.isInteger(v) || v < 1) {
-    throw new RangeError(`${name} must be a positive integer, got ${v}`);
-  }
-  return v;
 }
 
 const decoder = new TextDecoder();
