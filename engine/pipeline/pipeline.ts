@@ -15,7 +15,7 @@ import { formatReading } from "../formats/reading_format.ts";
 import { CORE_CHANNELS, rowCells, rowColumns } from "../formats/row_format.ts";
 import type { EngineState } from "../core/state.ts";
 import { STRUCTURED_HEADER, structuredMetricsLine } from "../formats/structured_metrics.ts";
-import type { AnomalyEvent, ProcessedRow, Reading } from "../core/types.ts";
+import type { AnomalyEvent } from "../core/types.ts";
 
 /** A batch with what the analyzer made of it. */
 export interface AnalyzedBatch {
