@@ -2,7 +2,7 @@
  * The unit that flows through the pipeline: a slice of input lines, parsed.
  * @module
  */
-import type { Reading } from "./types.ts";
+import type { AnomalyEvent, Reading } from "./types.ts";
 
 /** A line the parser refused. */
 export interface RejectedLine {
@@ -30,4 +30,10 @@ export interface Batch {
 /** An empty batch with the given flags. */
 export function emptyBatch(suppress = false, log = true): Batch {
   return { readings: [], errors: [], lines: 0, suppress, log };
+}
+
+/** A batch that may carry anomaly events its source raised itself (a serial device unplugged
+ * or back): they are written with the batch, before the analyzer's. */
+export interface EventfulBatch extends Batch {
+  events?: AnomalyEvent[];
 }

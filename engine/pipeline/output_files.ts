@@ -8,17 +8,7 @@
  */
 import { join } from "node:path";
 
-/** File names in the data directory (the contract's). */
-export const FILES = {
-  stream: "stream_output.jsonl",
-  analysis: "analysis_output.csv",
-  anomalies: "anomalies.jsonl",
-  report: "anomaly_report.json",
-  errors: "parser_errors.log",
-  structured: "structured_metrics.csv",
-  raw: "raw.log",
-  checkpoint: "checkpoint.json",
-} as const;
+import { FILES } from "../core/files.ts";
 
 /** `checkpoint.json`: how far processing got. */
 export interface Checkpoint {

@@ -7,7 +7,7 @@
 import type { Analyzer } from "../detect/analyzer.ts";
 import type { AnalysisResult } from "../core/analysis.ts";
 import type { Sink } from "../sinks/sink.ts";
-import type { Batch } from "../core/batch.ts";
+import type { Batch, EventfulBatch } from "../core/batch.ts";
 import type { Clock } from "../core/clock.ts";
 import type { Logger } from "../core/logger.ts";
 import type { OutputFiles } from "./output_files.ts";
@@ -15,7 +15,6 @@ import { formatReading } from "../formats/reading_format.ts";
 import { CORE_CHANNELS, rowCells, rowColumns } from "../formats/row_format.ts";
 import type { EngineState } from "../core/state.ts";
 import { STRUCTURED_HEADER, structuredMetricsLine } from "../formats/structured_metrics.ts";
-import type { AnomalyEvent } from "../core/types.ts";
 
 /** A batch with what the analyzer made of it. */
 export interface AnalyzedBatch {
@@ -24,12 +23,6 @@ export interface AnalyzedBatch {
   /** The analyzer's lost heartbeats once this batch was analysed (for the checkpoint, which
    * must describe the written batch, not the analyzer that may already be one ahead). */
   heartbeat?: Record<string, number> | null;
-}
-
-/** A batch that may carry anomaly events its source raised itself (a serial device unplugged
- * or back): they are written with the batch, before the analyzer's. */
-export interface EventfulBatch extends Batch {
-  events?: AnomalyEvent[];
 }
 
 /** Options of {@linkcode AnalysisStream}. */
@@ -89,7 +82,7 @@ export interface OutputSinkOptions {
   state: EngineState;
   logger: Logger;
   /** Told of every written batch's readings, rows and events. @default {[]} */
-  listeners?: Sink[];
+  sinks?: Sink[];
   /** The `/health` source entry that counts this pipeline's readings and errors. */
   sourceName?: string;
   /** Least interval between `anomaly_report.json` rewrites, ms. @default {1000} */
@@ -114,7 +107,7 @@ export class OutputSink extends WritableStream<AnalyzedBatch> {
 
   constructor(options: OutputSinkOptions) {
     const { outputs, state, logger } = options;
-    const listeners = options.listeners ?? [];
+    const sinks = options.sinks ?? [];
     const counts: PipelineCounts = { lines: 0, readings: 0, rows: 0, anomalies: 0, errors: 0 };
     let columns: string[] | null = null;
     let heartbeat: Record<string, number> | null = null;
@@ -175,7 +168,7 @@ export class OutputSink extends WritableStream<AnalyzedBatch> {
         heartbeat = lost ?? null;
         await outputs.checkpoint(counts, { reportEveryMs: options.reportEveryMs, heartbeat });
         options.onCommit?.(counts.lines);
-        for (const l of listeners) {
+        for (const l of sinks) {
           if (l.results && result.values) {
             l.results(readings, result);
             continue;

@@ -22,7 +22,6 @@ import { OutputFiles } from "./output_files.ts";
 import { AnalysisStream, OutputSink, type PipelineCounts } from "./pipeline.ts";
 import type { Sink } from "../sinks/sink.ts";
 import type { EngineState } from "../core/state.ts";
-import type { Reading } from "../core/types.ts";
 
 /** Options of {@linkcode openRun}. */
 export interface RunOptions {
@@ -51,10 +50,10 @@ export interface RunOptions {
   /** Live runs: the clock of heartbeat checks (see {@linkcode AnalysisStreamOptions.clock}).
    * @default {none: event-time gaps only} */
   heartbeatClock?: Clock;
-  listeners?: Sink[];
+  sinks?: Sink[];
   /**
-   * Compute every reading's per-channel kernel results for the listeners' `results` (see
-   * `AnalyzerOptions.readingValues`). @default {true when a listener has `results`
+   * Compute every reading's per-channel kernel results for the sinks' `results` (see
+   * `AnalyzerOptions.readingValues`). @default {true when a sink has `results`
    * (the live history store), else false (replay: no cost)}
    */
   readingValues?: boolean;
@@ -128,7 +127,7 @@ export async function openRun(options: RunOptions): Promise<Run> {
           createScorer: (model) => new WasmIsolationForest(model),
         }),
       readingValues: options.readingValues ??
-        (options.listeners ?? []).some((l) => l.results !== undefined),
+        (options.sinks ?? []).some((l) => l.results !== undefined),
     });
     if (outputs.resume?.heartbeat) analyzer.resumeHeartbeat(outputs.resume.heartbeat);
     const resumeLines = outputs.resume?.lines ?? 0;
@@ -149,7 +148,7 @@ export async function openRun(options: RunOptions): Promise<Run> {
           outputs,
           state: options.state,
           logger: options.logger,
-          listeners: options.listeners,
+          sinks: options.sinks,
           sourceName: options.sourceName,
           anomalyScore: options.isolationForest !== undefined ||
             options.onlineForest !== undefined,
@@ -172,53 +171,4 @@ export async function openRun(options: RunOptions): Promise<Run> {
     outputs.close();
     throw e;
   }
-}
-
-/** Turns chunks of live readings into batches that are logged and processed. */
-export class ReadingBatchStream extends TransformStream<Reading[], Batch> {
-  constructor() {
-    super({
-      transform(readings, controller) {
-        controller.enqueue({
-          readings,
-          errors: [],
-          lines: readings.length,
-          suppress: false,
-          log: true,
-        });
-      },
-    });
-  }
-}
-
-/**
- * The chunks of `first`, then those of the stream `next()` makes: `next` is called only once
- * `first` is drained, so a live source starts after history has been re-read.
- */
-export function concatStreams<T>(
-  first: ReadableStream<T>,
-  next: () => ReadableStream<T>,
-): ReadableStream<T> {
-  let reader = first.getReader();
-  let second = false;
-  return new ReadableStream<T>({
-    async pull(controller) {
-      while (true) {
-        const { done, value } = await reader.read();
-        if (!done) {
-          controller.enqueue(value);
-          return;
-        }
-        if (second) {
-          controller.close();
-          return;
-        }
-        second = true;
-        reader = next().getReader();
-      }
-    },
-    cancel(reason) {
-      return reader.cancel(reason);
-    },
-  }, { highWaterMark: 0 });
 }

@@ -3,7 +3,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { FILES } from "../../engine/pipeline/output_files.ts";
+import { FILES } from "../../engine/core/files.ts";
 import { formatReading } from "../../engine/formats/reading_format.ts";
 import { TRANSITIONS } from "../../engine/core/status.ts";
 import type { MachineStatus } from "../../engine/core/types.ts";

@@ -8,7 +8,8 @@ import mqtt, { type MqttClient } from "mqtt";
 import { nullLogger } from "../../engine/core/logger.ts";
 import { MqttPublisher } from "../../engine/sinks/mqtt/mqtt_publisher.ts";
 import { type MqttParseError, MqttSource } from "../../engine/sources/mqtt/mqtt_source.ts";
-import { openRun, ReadingBatchStream } from "../../engine/pipeline/run.ts";
+import { openRun } from "../../engine/pipeline/run.ts";
+import { ReadingBatchStream } from "../../engine/core/streams.ts";
 import { EngineState } from "../../engine/core/state.ts";
 import type { AnomalyEvent, Reading } from "../../engine/core/types.ts";
 
@@ -385,7 +386,7 @@ Deno.test("mqtt publisher: readings in over MQTT, anomalies and rows out on vigi
         state: new EngineState(),
         logger: nullLogger,
         processingIntervalMs: 1000,
-        listeners: [publisher],
+        sinks: [publisher],
       });
       const done = run.run(source.readable.pipeThrough(new ReadingBatchStream()));
       await until(() => source.subscribed, "the subscription");
@@ -408,10 +409,14 @@ Deno.test("mqtt publisher: readings in over MQTT, anomalies and rows out on vigi
       assert.ok(rows.every((r) => r.topic === "vigil/m1/rows"));
       assert.equal(rows[0]!.row.machine, "m1");
       assert.equal(rows[0]!.row.temperature_current, 20);
-      // What went out over MQTT is what went to the files.
+      // What went out over MQTT is what went to the files. The last reading (45 → 21) raises a
+      // rate-of-change event: once it is over MQTT, every reading is in the file (written
+      // first); then wait for the broker to deliver as many events as the file holds.
+      await until(() => anomalies.some((a) => a.event.type === "RAPID_CHANGE_TEMP"), "the last");
       const written = (await Deno.readTextFile(join(dataDir, "anomalies.jsonl"))).trim().split(
         "\n",
       );
+      await until(() => anomalies.length >= written.length, "every written anomaly over MQTT");
       assert.deepEqual(written.map((l) => JSON.parse(l)), anomalies.map((a) => a.event));
       stop.abort();
       const counts = await done;

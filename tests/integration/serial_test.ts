@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { emulateCommand } from "../../cli/emulate.ts";
 import { createLineParser } from "../../engine/formats/reading_parser.ts";
-import { ReceivedLineBatchStream } from "../../engine/pipeline/received_line_batch_stream.ts";
+import { ReceivedLineBatchStream } from "../../engine/formats/received_line_batch_stream.ts";
 import { SerialError, SerialPort } from "../../engine/sources/serial/serial_port.ts";
 import { type SerialItem, SerialSource } from "../../engine/sources/serial/serial_source.ts";
 import { DeviceEmulator, type DeviceStep } from "../../simulator/device_emulator.ts";

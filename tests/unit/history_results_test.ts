@@ -15,7 +15,7 @@ import { ReferenceKernel } from "../../engine/kernels/rolling/kernel_reference.t
 import { FLAG, type KernelOptions } from "../../engine/kernels/rolling/kernel_types.ts";
 import { WasmKernel } from "../../engine/kernels/rolling/kernel_wasm.ts";
 import { nullLogger } from "../../engine/core/logger.ts";
-import { FILES } from "../../engine/pipeline/output_files.ts";
+import { FILES } from "../../engine/core/files.ts";
 import { formatReading } from "../../engine/formats/reading_format.ts";
 import { openRun } from "../../engine/pipeline/run.ts";
 import { EngineState } from "../../engine/core/state.ts";
@@ -106,7 +106,7 @@ Deno.test("pipeline → history: every reading's mean, std, z, flag, ratio and e
       state: new EngineState(),
       logger: nullLogger,
       kernel,
-      listeners: store ? [store] : [],
+      sinks: store ? [store] : [],
     });
     const src = new FileSource(input, { format: "json", batchSize: 13 });
     return await run.run(src.readable);

@@ -5,7 +5,7 @@ import { FileSource } from "../../engine/sources/file/file_source.ts";
 import { ReferenceKernel } from "../../engine/kernels/rolling/kernel_reference.ts";
 import { WasmKernel } from "../../engine/kernels/rolling/kernel_wasm.ts";
 import { nullLogger } from "../../engine/core/logger.ts";
-import { FILES } from "../../engine/pipeline/output_files.ts";
+import { FILES } from "../../engine/core/files.ts";
 import { formatReading } from "../../engine/formats/reading_format.ts";
 import { openRun } from "../../engine/pipeline/run.ts";
 import { EngineState } from "../../engine/core/state.ts";

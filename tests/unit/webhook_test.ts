@@ -355,7 +355,7 @@ Deno.test("through the real pipeline: the webhook gets exactly anomalies.jsonl, 
       state,
       logger: nullLogger,
       processingIntervalMs: 10_000,
-      listeners: [metrics, sink],
+      sinks: [metrics, sink],
     });
     const counts = await run.run(new FileSource(input, { format: "json" }).readable);
     const written = (await Deno.readTextFile(join(dir, "data", "anomalies.jsonl")))

@@ -5,7 +5,6 @@
  */
 import type { ConsumerMessages, JsMsg, NatsConnection } from "nats";
 import type { Batch } from "../../core/batch.ts";
-import { FileSource } from "../file/file_source.ts";
 import {
   ensureConsumer,
   ensureStream,
@@ -409,17 +408,13 @@ export class NatsSource {
 
   /**
    * What the data directory committed, re-read as history to rebuild the analyzer's state:
-   * `stream_output.jsonl` (cut back to the checkpoint by the run) as suppressed batches that
+   * `log` is `stream_output.jsonl` (cut back to the checkpoint by the run) read with every line
+   * suppressed; it becomes suppressed batches that
    * move no position, then one empty batch that moves it to `position`, so that the run's line
    * count is the stream sequence again before the first live batch.
    */
-  static history(streamLog: string, position: number): ReadableStream<Batch> {
-    const log = new FileSource(streamLog, {
-      format: "json",
-      suppressLines: Number.MAX_SAFE_INTEGER,
-      log: false,
-    });
-    return log.readable.pipeThrough(
+  static history(log: ReadableStream<Batch>, position: number): ReadableStream<Batch> {
+    return log.pipeThrough(
       new TransformStream<Batch, Batch>({
         transform(batch, controller) {
           controller.enqueue({ ...batch, lines: 0 });

@@ -2,8 +2,8 @@
  * The timer side of live heartbeat detection.
  * @module
  */
-import { type Batch, emptyBatch } from "../core/batch.ts";
-import { type Clock, systemClock } from "../core/clock.ts";
+import { type Batch, emptyBatch } from "./batch.ts";
+import { type Clock, systemClock } from "./clock.ts";
 
 /** Options of {@linkcode withHeartbeatTicks}. */
 export interface HeartbeatTicksOptions {

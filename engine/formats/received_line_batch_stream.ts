@@ -2,9 +2,9 @@
  * The live path of a line source (serial port, network): received `kv` lines → parsed batches.
  * @module
  */
-import type { EventfulBatch } from "./pipeline.ts";
-import type { ReceivedLine } from "../formats/raw_line.ts";
-import { createLineParser } from "../formats/reading_parser.ts";
+import type { EventfulBatch } from "../core/batch.ts";
+import type { ReceivedLine } from "./raw_line.ts";
+import { createLineParser } from "./reading_parser.ts";
 import type { AnomalyEvent } from "../core/types.ts";
 
 /** A received line, or one the reader already refused (`error`, e.g. an overlong line): the

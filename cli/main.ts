@@ -1,0 +1,77 @@
+/**
+ * Vigil's command line: argv → one command. Every command is one file of `cli/`.
+ * @module
+ */
+import { ConfigError, parseFlags } from "../engine/mod.ts";
+import { emulateCommand } from "./emulate.ts";
+import { scoreCommand, trainCommand } from "./iforest.ts";
+import { configOf } from "./options.ts";
+import { replay } from "./replay.ts";
+import { start } from "./start.ts";
+
+const USAGE = `usage: main.ts <command> [flags]
+commands:
+  start [flags]          live engine: source, pipeline, outputs and the HTTP API
+  replay FILE [flags]    process a recorded JSONL, CSV, Parquet, kv or raw.log file (--rate)
+  emulate --port PATH    serial device emulator (--scenario, --rate, --seed, --count, --baud, …)
+  train --input FILE [--features a,b,c] --out MODEL.json [--seed N] [--trees 100] [--max-samples 256]
+  score --model MODEL.json --input FILE [--out FILE]
+flags of start and replay: see docs/cli.md (--source, --profile, --machines, --seed, --interval,
+  --processing-interval, --window, --format, --baud, --data-dir, --host, --port, --config,
+  --token, --z-threshold, --model-size, --fault-rate, --heartbeat-timeout, --webhook,
+  --simulator-only, --processor-only, --rate max|realtime|N, --partition k/N, --online-model N)`;
+
+/**
+ * Runs one command; resolves with the exit code (2 for a bad flag or value, named on stderr).
+ *
+ * @example
+ * ```ts
+ * import { main } from "./main.ts";
+ *
+ * Deno.exit(await main(["replay", "readings.jsonl", "--data-dir", "out"]));
+ * ```
+ */
+export async function main(args: readonly string[]): Promise<number> {
+  const [command, ...rest] = args;
+  try {
+    switch (command) {
+      case "start":
+        return await start(await configOf(rest, 0));
+      case "replay": {
+        const { positional } = parseFlags(rest);
+        if (positional.length !== 1) throw new ConfigError("replay takes exactly one FILE");
+        return await replay(positional[0]!, await configOf(rest, 1));
+      }
+      case undefined:
+      case "help":
+      case "--help":
+        console.log(USAGE);
+        return command === undefined ? 2 : 0;
+      case "emulate":
+        return await emulateCommand(rest);
+      case "train":
+        return await trainCommand(rest);
+      case "score":
+        return await scoreCommand(rest);
+      default:
+        throw new ConfigError(
+          `unknown command ${
+            JSON.stringify(command)
+          }; commands: start, replay, emulate, train, score`,
+        );
+    }
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      console.error(`vigil: ${e.message}`);
+      return 2;
+    }
+    if (e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied) {
+      console.error(
+        `vigil: ${(e as Error).message}. The deno tasks grant access to ./data only: ` +
+          `for another --data-dir or file, run main.ts with deno run and the matching --allow-read/--allow-write`,
+      );
+      return 2;
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,152 @@
+/**
+ * What `start` and `replay` share: their flags and config file resolved into one settings
+ * object (every check that exits 2 before anything starts), the loggers, and the run options.
+ * @module
+ */
+import { join } from "node:path";
+import {
+  ConfigError,
+  type EngineConfig,
+  type EngineState,
+  FileLogger,
+  type Logger,
+  ModelError,
+  parseFlags,
+  parseModel,
+  readConfigFile,
+  resolveConfig,
+  type SourceSpec,
+  WasmIsolationForest,
+} from "../engine/mod.ts";
+import { SOURCES } from "./sources.ts";
+
+/** The engine's configuration plus what the CLI loaded for it. */
+export type CliConfig = EngineConfig & {
+  /** The `--source` value, e.g. `serial:/dev/ttyUSB0`. */
+  target: string;
+  /** The `--model` isolation forest, ready to score; null without `--model`. */
+  forest: WasmIsolationForest | null;
+};
+
+/** `--model FILE`: read, validated and loaded into WASM; any problem exits 2 naming the file. */
+async function loadForest(path: string): Promise<WasmIsolationForest> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new ConfigError(`bad value for --model: ${JSON.stringify(path)} does not exist`);
+    }
+    throw e;
+  }
+  try {
+    return new WasmIsolationForest(parseModel(text));
+  } catch (e) {
+    if (e instanceof ModelError || e instanceof RangeError) {
+      throw new ConfigError(`bad value for --model: ${JSON.stringify(path)}: ${e.message}`);
+    }
+    throw e;
+  }
+}
+
+/** The `--source` value a parsed source came from. */
+function targetOf(source: SourceSpec): string {
+  switch (source.kind) {
+    case "simulator":
+      return "simulator";
+    case "file":
+    case "serial":
+      return `${source.kind}:${source.path}`;
+    default:
+      return source.url;
+  }
+}
+
+/**
+ * The settings of `start` (`positionals` 0) or `replay FILE` (1) from their arguments: flags
+ * over the `--config` file over defaults, then every cross-check; a `ConfigError` (exit 2)
+ * names the first bad value.
+ *
+ * @example
+ * ```ts
+ * import { configOf } from "./options.ts";
+ *
+ * const config = await configOf(["--machines", "3"], 0);
+ * config.machines; // 3
+ * ```
+ */
+export async function configOf(args: readonly string[], positionals: number): Promise<CliConfig> {
+  const { flags, positional } = parseFlags(args);
+  if (positional.length > positionals) {
+    throw new ConfigError(`unexpected argument ${JSON.stringify(positional[positionals])}`);
+  }
+  const file = typeof flags.config === "string" ? await readConfigFile(flags.config) : {};
+  const config = resolveConfig(flags, file, { VIGIL_TOKEN: envToken() }, {
+    input: positionals === 1 ? positional[0] : undefined,
+  });
+  if (config.model && config.onlineModel !== null) {
+    throw new ConfigError("--model and --online-model exclude each other: pick one");
+  }
+  const forest = config.model ? await loadForest(config.model) : null;
+  if (config.profile === "vibration" && config.simulatorOnly) {
+    throw new ConfigError("--profile vibration: --simulator-only is for the machine profile");
+  }
+  if (config.profile === "device" && config.source.kind === "simulator" && positionals === 0) {
+    throw new ConfigError(
+      "--profile device: there is no device simulator; use --source serial:PATH, " +
+        "--source file:PATH or replay FILE (deno task emulate drives a virtual serial port)",
+    );
+  }
+  const target = targetOf(config.source);
+  if (positionals === 1 && config.source.kind !== "simulator" && config.source.kind !== "file") {
+    throw new ConfigError(`replay reads its FILE: --source ${config.source.kind} is for start`);
+  }
+  SOURCES.checkFlags(target, { ...file, ...flags });
+  return { ...config, target, forest };
+}
+
+function envToken(): string | undefined {
+  try {
+    return Deno.env.get("VIGIL_TOKEN");
+  } catch {
+    return undefined; // no --allow-env: no token from the environment
+  }
+}
+
+/** The three logs of the data directory's `logs/`. */
+export function loggers(dataDir: string): {
+  simulator: FileLogger;
+  processor: FileLogger;
+  api: FileLogger;
+} {
+  const logs = join(dataDir, "logs");
+  return {
+    simulator: new FileLogger(join(logs, "simulator.log"), { component: "simulator" }),
+    processor: new FileLogger(join(logs, "processor.log"), { component: "processor" }),
+    api: new FileLogger(join(logs, "api.log"), { component: "api", stderr: false }),
+  };
+}
+
+/** The options of `openRun` that come from the settings (the source adds its own). */
+export function runOptions(config: CliConfig, state: EngineState, logger: Logger) {
+  return {
+    dataDir: config.dataDir,
+    state,
+    logger,
+    processingIntervalMs: config.processingInterval * 1000,
+    profile: config.profile,
+    heartbeatTimeoutMs: config.heartbeatTimeout === null
+      ? undefined
+      : config.heartbeatTimeout * 1000,
+    channels: config.channels,
+    isolationForest: config.forest ?? undefined,
+    onlineForest: config.onlineModel === null
+      ? undefined
+      : { trainSize: config.onlineModel, seed: config.seed ?? 1 },
+    kernel: {
+      window: config.window,
+      modelSize: config.modelSize,
+      zThreshold: config.zThreshold,
+    },
+  };
+}

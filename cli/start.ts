@@ -1,0 +1,208 @@
+/**
+ * `start`: the live engine until SIGINT or SIGTERM. The source comes from the registry
+ * (`cli/sources.ts`) by the `--source` value; the sinks are built here, one line each.
+ * @module
+ */
+import { join } from "node:path";
+import {
+  EngineControl,
+  EngineState,
+  EventHub,
+  FILES,
+  FileSource,
+  formatReading,
+  HistoryStore,
+  Metrics,
+  MqttPublisher,
+  nullLogger,
+  openRun,
+  type Reading,
+  requireMqttPermissions,
+  type Run,
+  type Sink,
+  type SourceContext,
+  WebhookSink,
+} from "../engine/mod.ts";
+import { createApp } from "../routes/mod.ts";
+import { type CliConfig, loggers, runOptions } from "./options.ts";
+import { SOURCES } from "./sources.ts";
+
+/**
+ * Runs the live engine with `config`; resolves with the exit code once stopped.
+ *
+ * @example
+ * ```ts
+ * import { configOf } from "./options.ts";
+ * import { start } from "./start.ts";
+ *
+ * Deno.exit(await start(await configOf(["--machines", "3"], 0)));
+ * ```
+ */
+export async function start(config: CliConfig): Promise<number> {
+  const state = new EngineState();
+  const stop = new AbortController();
+  const definition = SOURCES.get(config.target);
+  const base = { target: config.target, config, state, signal: stop.signal };
+  // Settings and permissions first: a missing one exits 2 before any file is opened.
+  await definition.check?.({ ...base, logger: nullLogger });
+  if (config.publish !== null) await requireMqttPermissions("--publish", config.publish);
+  await Deno.mkdir(join(config.dataDir, "logs"), { recursive: true });
+  const logs = loggers(config.dataDir);
+  const context: SourceContext = { ...base, logger: logs.processor };
+  const onSignal = () => stop.abort();
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+
+  // Every processed reading with its results, for /history and /analytics.
+  const history = config.simulatorOnly ? null : new HistoryStore({
+    path: join(config.dataDir, "history.sqlite"),
+    logger: logs.processor,
+  });
+  // Live readings, rows and anomalies for GET /events (bounded per client, see EventHub).
+  const events = new EventHub();
+  // Open event streams would hold the server's graceful shutdown: end them as it begins.
+  stop.signal.addEventListener("abort", () => events.close(), { once: true });
+  // The alert webhooks, spooled in <data-dir>/webhooks.
+  const webhooks = config.webhooks.length > 0
+    ? await WebhookSink.open({
+      urls: config.webhooks,
+      dir: join(config.dataDir, "webhooks"),
+      logger: logs.processor,
+    })
+    : null;
+  // `--publish`: anomaly events and rows to an MQTT broker (bounded; never slows the pipeline).
+  const publisher = config.publish === null ? null : new MqttPublisher({
+    url: config.publish,
+    anomalyTopic: config.publishAnomalies,
+    rowTopic: config.publishRows,
+    onError: (e) => logs.processor.warn("mqtt publish", { error: e.message }),
+  });
+  // The sinks, in the order each batch reaches them: one line per sink.
+  const delivering: Sink[] = [
+    ...(webhooks ? [webhooks] : []),
+  ];
+  // Prometheus metrics for GET /metrics, with the delivering sinks' health.
+  const metrics = new Metrics({ state, events, sinks: delivering });
+  const sinks: Sink[] = [
+    ...(history ? [history] : []),
+    events,
+    metrics,
+    ...delivering,
+    ...(publisher ? [publisher] : []),
+  ];
+
+  // The pipeline is set up (and history re-read) before the API answers, so that the first
+  // answers already reflect everything on disk.
+  const plan = await definition.open(context);
+  let liveRun: Run | undefined;
+  let pipeline: Promise<unknown>;
+  if (config.simulatorOnly && plan.readingsOnly) {
+    pipeline = logOnly(join(config.dataDir, FILES.stream), plan.readingsOnly(), state);
+  } else {
+    const run = await openRun({
+      ...runOptions(config, state, logs.processor),
+      source: plan.id,
+      streamDerived: plan.streamDerived,
+      sourceName: plan.name ?? undefined,
+      sinks,
+      observeKernel: (ms, n) => metrics.observeKernel(ms, n),
+      heartbeatClock: plan.heartbeatClock,
+      onCommit: plan.onCommit && ((lines) => plan.onCommit!(lines)),
+    });
+    liveRun = run;
+    const batches = plan.batches({
+      lines: run.resumeLines,
+      log: (options = {}) =>
+        new FileSource(join(config.dataDir, FILES.stream), {
+          format: "json",
+          suppressLines: options.suppressLines ?? run.resumeLines,
+          log: false,
+          follow: options.follow ?? false,
+          signal: stop.signal,
+        }).readable,
+    });
+    pipeline = run.run(batches).then(
+      () => plan.finished?.(false),
+      async (e) => {
+        await plan.finished?.(true);
+        throw e;
+      },
+    );
+  }
+  pipeline = pipeline.catch((e) => {
+    logs.processor.error("pipeline failed", { error: String(e?.stack ?? e) });
+    stop.abort();
+    throw e;
+  });
+
+  const run = liveRun;
+  const control = new EngineControl({
+    setZThreshold: run && ((z) => run.analyzer.setZThreshold(z)),
+    setModelSize: run && ((n) => run.setModelSize(n)),
+    zThreshold: config.zThreshold,
+    simulator: plan.controls?.simulator,
+    source: plan.controls?.source,
+    modelSize: config.modelSize,
+    window: config.window,
+  });
+  const app = createApp(state, {
+    token: config.token ?? undefined,
+    logger: logs.api,
+    control,
+    history: history ?? undefined,
+    events,
+    metrics,
+  });
+  const server = Deno.serve({
+    hostname: config.host,
+    port: config.port,
+    onListen: ({ hostname, port }) => {
+      const host = hostname.includes(":") ? `[${hostname}]` : hostname;
+      console.log(`listening on http://${host}:${port}/`);
+      logs.api.info("listening", { hostname, port });
+    },
+  }, app.fetch);
+
+  let code = 0;
+  try {
+    await pipeline;
+    if (!stop.signal.aborted) {
+      // A finite source ended: keep serving its results until asked to stop.
+      await new Promise((r) => stop.signal.addEventListener("abort", r, { once: true }));
+    }
+  } catch {
+    code = 1;
+  } finally {
+    stop.abort();
+    // Graceful: requests in flight finish (event streams were ended by the abort above);
+    // Deno.serve's `signal` option would instead cut every open connection. Then each sink
+    // flushes: webhooks deliver what they can within their deadline (5 s) and keep the rest
+    // spooled for the next start.
+    await server.shutdown();
+    for (const sink of sinks) await sink.close?.();
+    Deno.removeSignalListener("SIGINT", onSignal);
+    Deno.removeSignalListener("SIGTERM", onSignal);
+    for (const l of Object.values(logs)) l.close();
+  }
+  return code;
+}
+
+/** `--simulator-only`: readings go to `stream_output.jsonl` and nowhere else. */
+async function logOnly(
+  path: string,
+  readings: ReadableStream<Reading[]>,
+  state: EngineState,
+) {
+  const file = await Deno.open(path, { append: true, create: true });
+  const encoder = new TextEncoder();
+  try {
+    for await (const chunk of readings) {
+      state.recordReadings(chunk);
+      const bytes = encoder.encode(chunk.map(formatReading).join("\n") + "\n");
+      let off = 0;
+      while (off < bytes.length) off += await file.write(bytes.subarray(off));
+    }
+  } finally {
+    file.close();
+  }
+}

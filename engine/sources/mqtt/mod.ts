@@ -1,0 +1,81 @@
+/**
+ * The `mqtt://HOST:PORT/TOPIC` source: `stream_output.jsonl` re-read as history, then the
+ * broker's persistent session (QoS 1: readings published while the engine was away arrive now).
+ * Each live reading is logged to `stream_output.jsonl` before it is processed.
+ * @module
+ */
+import { resolve } from "node:path";
+import type { Batch, RejectedLine } from "../../core/batch.ts";
+import { requireMqttPermissions } from "../../core/load_mqtt.ts";
+import { concatStreams } from "../../core/streams.ts";
+import type { Reading } from "../../core/types.ts";
+import type { SourceDefinition } from "../source.ts";
+import { MqttSource } from "./mqtt_source.ts";
+
+/**
+ * `--source mqtt://HOST:PORT/TOPIC` (wildcards allowed).
+ *
+ * @example
+ * ```ts
+ * import { SourceRegistry } from "../source.ts";
+ * import { mqttSource } from "./mod.ts";
+ *
+ * new SourceRegistry().register(mqttSource).get("mqtt://127.0.0.1:1883/plant/+/readings");
+ * ```
+ */
+export const mqttSource: SourceDefinition = {
+  scheme: "mqtt://",
+  usage: "mqtt://HOST:PORT/TOPIC",
+  check: ({ target }) => requireMqttPermissions("--source", target),
+  open({ target: url, config, state, logger, signal }) {
+    const name = url;
+    // Parser errors wait here for the next batch; the source emits one right after each error.
+    const errors: RejectedLine[] = [];
+    const live = () => {
+      const mqtt = new MqttSource({
+        url,
+        dataDir: resolve(config.dataDir),
+        signal,
+        format: config.format === "json" || config.format === "kv" ? config.format : "auto",
+        onParseError: (e) =>
+          errors.push({ line: e.line, error: `${e.topic}: ${e.error}`, time: e.time }),
+        onStatus: (status, detail) => {
+          state.setSourceState(
+            name,
+            status === "connected"
+              ? "running"
+              : status === "closed"
+              ? "finished"
+              : status === "offline"
+              ? "disconnected"
+              : "starting",
+            detail,
+          );
+          logger[status === "offline" ? "warn" : "info"](`mqtt ${status}`, { url, detail });
+        },
+      });
+      return mqtt.readable.pipeThrough(
+        new TransformStream<Reading[], Batch>({
+          transform(readings, c) {
+            c.enqueue({
+              readings,
+              errors: errors.splice(0),
+              lines: readings.length,
+              suppress: false,
+              log: true,
+            });
+          },
+        }),
+      );
+    };
+    return Promise.resolve({
+      id: "log",
+      name,
+      streamDerived: false,
+      batches(resume) {
+        state.setSourceState(name, "starting");
+        return concatStreams(resume.log(), live);
+      },
+    });
+  },
+};

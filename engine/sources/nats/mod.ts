@@ -1,0 +1,90 @@
+/**
+ * The `nats://HOST:PORT/SUBJECT` source with `--partition k/N`: partition k of the JetStream
+ * stream. `stream_output.jsonl` is derived (cut back to the checkpoint, whose `lines` is the
+ * stream sequence of the last committed message) and re-read as history; then the durable
+ * consumer delivers from the next sequence, and each checkpoint acknowledges what it committed.
+ * @module
+ */
+import { ConfigError } from "../../core/config.ts";
+import { concatStreams } from "../../core/streams.ts";
+import type { SourceDefinition } from "../source.ts";
+import { NatsSource } from "./nats_source.ts";
+
+/**
+ * `--source nats://HOST:PORT/SUBJECT` (with `--partition k/N`, default 0/1).
+ *
+ * @example
+ * ```ts
+ * import { SourceRegistry } from "../source.ts";
+ * import { natsSource } from "./mod.ts";
+ *
+ * new SourceRegistry().register(natsSource).get("nats://127.0.0.1:4222/readings");
+ * ```
+ */
+export const natsSource: SourceDefinition = {
+  scheme: "nats://",
+  usage: "nats://HOST:PORT/SUBJECT",
+  flags: ["partition"],
+  async check({ target: url, config }) {
+    sourceIdOf(url, config.partition);
+    // Asked before anything starts, so that a host `deno task start` may not reach exits 2
+    // naming it instead of failing the pipeline later.
+    const host = /^nats:\/\/([^/]+)/.exec(url)?.[1];
+    if (!host) throw new ConfigError(`bad value for --source: ${JSON.stringify(url)} has no host`);
+    const net = await Deno.permissions.query({ name: "net", host });
+    if (net.state !== "granted") {
+      throw new Deno.errors.NotCapable(`--source ${url} needs --allow-net=${host}`);
+    }
+  },
+  open({ target: url, config, state, logger, signal }) {
+    const { index, count } = config.partition ?? { index: 0, count: 1 };
+    const id = sourceIdOf(url, config.partition);
+    const name = `${url}#${index}/${count}`;
+    let nats: NatsSource | null = null;
+    return Promise.resolve({
+      id,
+      name,
+      streamDerived: true,
+      onCommit: (lines) => nats?.commit(lines),
+      batches(resume) {
+        state.setSourceState(name, "starting");
+        const live = () => {
+          nats = new NatsSource({
+            url,
+            partition: index,
+            partitions: count,
+            position: resume.lines,
+            signal,
+            onStatus: (status, detail) => {
+              state.setSourceState(
+                name,
+                status === "connecting" ? "starting" : status === "closed" ? "finished" : status,
+              );
+              logger[status === "disconnected" ? "warn" : "info"](`nats ${status}`, {
+                url,
+                detail,
+              });
+            },
+          });
+          return nats.readable;
+        };
+        const history = NatsSource.history(
+          resume.log({ suppressLines: Number.MAX_SAFE_INTEGER }),
+          resume.lines,
+        );
+        return concatStreams(history, live);
+      },
+      finished: () => nats?.close(),
+    });
+  },
+};
+
+/** The checkpoint's source id of the partition; a bad URL is a `ConfigError` naming it. */
+function sourceIdOf(url: string, partition: { index: number; count: number } | null): string {
+  const { index, count } = partition ?? { index: 0, count: 1 };
+  try {
+    return NatsSource.sourceId(url, index, count);
+  } catch (e) {
+    throw new ConfigError(`bad value for --source: ${(e as Error).message}`);
+  }
+}
