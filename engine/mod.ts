@@ -19,6 +19,7 @@ export * from "./formats/reading_parser.ts";
 export * from "./pipeline/run.ts";
 export * from "./core/streams.ts";
 export * from "./core/files.ts";
+export * from "./core/input_format.ts";
 export * from "./sources/source.ts";
 export { fileSource } from "./sources/file/mod.ts";
 export { serialSource } from "./sources/serial/mod.ts";

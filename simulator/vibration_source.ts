@@ -4,9 +4,23 @@
  * stream, like {@linkcode SimulatorSource} does for the machine profile.
  * @module
  */
-import type { VibrationFeatureExtractor } from "../engine/kernels/vibration/vibration_types.ts";
 import type { Reading } from "../engine/core/types.ts";
 import { Ticker } from "./ticker.ts";
+
+/**
+ * What the source needs of a vibration feature extractor (the engine's `WasmVibrationFeatures`
+ * fits it): declared here so that the simulator depends on no engine kernel.
+ */
+export interface FeatureExtractor {
+  readonly options: {
+    readonly frameSize: number;
+    readonly sampleRate: number;
+    readonly batchCapacity: number;
+    readonly featureNames: readonly string[];
+  };
+  /** Features of `frames` frames stored back to back in `samples`, one row per frame. */
+  extract(samples: Float64Array, frames: number): Float64Array;
+}
 import type { VibrationSimulator, VibrationTick } from "./vibration_simulator.ts";
 
 /** Options of {@linkcode VibrationSource}. */
@@ -15,7 +29,7 @@ export interface VibrationSourceOptions {
   simulator: VibrationSimulator;
   /** Computes the features; its `frameSize` must equal the simulator's, its `batchCapacity`
    * must hold one frame per machine. */
-  extractor: VibrationFeatureExtractor;
+  extractor: FeatureExtractor;
   /** The clock that stamps frames (event time, epoch ms). @default {Date.now} */
   now?: () => number;
   /** Aborting it stops the timer and closes the stream. */

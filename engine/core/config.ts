@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import type { ChannelConfig } from "./channel_config.ts";
-import { INPUT_FORMATS, type InputFormat } from "../formats/reading_parser.ts";
+import { INPUT_FORMATS, type InputFormat } from "./input_format.ts";
 
 /** A bad flag, file or config value: the CLI prints the message and exits with code 2. */
 export class ConfigError extends Error {

@@ -7,12 +7,7 @@
 import { parseRawLine } from "./raw_line.ts";
 import type { Reading } from "../core/types.ts";
 
-/** An input format. `raw`: the lines of `raw.log`, each `<ISO receive time> <JSON string>`,
- * whose strings are `kv` lines; the receive time is the reading's event time. */
-export type InputFormat = "json" | "csv" | "kv" | "raw";
-
-/** The input formats, for validation messages. */
-export const INPUT_FORMATS: readonly InputFormat[] = ["json", "csv", "kv", "raw"];
+import type { InputFormat } from "../core/input_format.ts";
 
 /** What a parser makes of one line: a reading, an error text, or `null` for a line to skip
  * (blank, or a CSV header). */

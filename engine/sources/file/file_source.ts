@@ -5,7 +5,8 @@
  */
 import type { Batch } from "../../core/batch.ts";
 import { LineSplitter } from "../../formats/line_splitter.ts";
-import { createLineParser, type InputFormat } from "../../formats/reading_parser.ts";
+import type { InputFormat } from "../../core/input_format.ts";
+import { createLineParser } from "../../formats/reading_parser.ts";
 import type { Reading } from "../../core/types.ts";
 import { abortableSleep } from "../../core/abortable_sleep.ts";
 

@@ -10,7 +10,7 @@ import { ConfigError, formatOf } from "../../core/config.ts";
 import { FileSource } from "./file_source.ts";
 import { ParquetSource } from "./parquet_source.ts";
 import { RateLimitStream } from "./rate_limit_stream.ts";
-import type { InputFormat } from "../../formats/reading_parser.ts";
+import type { InputFormat } from "../../core/input_format.ts";
 
 /** Options of {@linkcode RecordedInput.stream}. */
 export interface RecordedStreamOptions {
