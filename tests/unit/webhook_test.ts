@@ -2,7 +2,8 @@
  * Alert webhooks against a real local receiver (`Deno.serve`) and a real spool directory: an
  * outage (503s, then 200) loses and duplicates nothing; a restart with the receiver down resends
  * the spooled events; the queue bound drops the oldest and counts them; a permanent 4xx is
- * skipped; a torn spool line (a crash mid-write) is cut off; compaction keeps the spool small.
+ * skipped; a torn spool line (a crash mid-write) is cut off; compaction keeps the spool small; a
+ * spool written by an older version (tests/fixtures/webhook_spool_894eae8) is delivered.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -306,6 +307,40 @@ Deno.test("an unreadable ack file resends the spool rather than losing it", asyn
     await second.close();
     await receiver.close();
   }
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("a spool left by commit 894eae8 is read back and its waiting events delivered", async () => {
+  const fixture = new URL("../fixtures/webhook_spool_894eae8/", import.meta.url);
+  const oldId = "63467160fef5b822";
+  const dir = await Deno.makeTempDir();
+  const receiver = new Receiver();
+  // The files are named by the hash of the URL they were spooled for: rename them (and the
+  // spool's name in the ack file) to this receiver's URL. The spool's bytes are copied as they are.
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(receiver.url));
+  const id = [...new Uint8Array(digest).subarray(0, 8)]
+    .map((b) => b.toString(16).padStart(2, "0")).join("");
+  await Deno.copyFile(new URL(`${oldId}.1.jsonl`, fixture), join(dir, `${id}.1.jsonl`));
+  const ack = await Deno.readTextFile(new URL(`${oldId}.ack`, fixture));
+  await Deno.writeTextFile(join(dir, `${id}.ack`), ack.replaceAll(oldId, id));
+  const sink = await WebhookSink.open(fast(dir, [receiver.url]));
+  try {
+    assert.equal(sink.health()[0]!.queued, 4, "events 6 to 9 wait, as the old ack file says");
+    await until(() => sink.health()[0]!.queued === 0, "the old spool to drain");
+    assert.deepEqual(descriptions(receiver.accepted), range(6, 10));
+    assert.deepEqual(receiver.accepted[0], event(6), "the old line, unchanged");
+    sink.anomaly(event(10)); // and it goes on appending to the old generation's spool
+    await until(() => receiver.accepted.length === 5, "a new event after the old ones");
+  } finally {
+    await sink.close();
+    await receiver.close();
+  }
+  const reopened = await WebhookSink.open(fast(dir, [receiver.url]));
+  assert.equal(reopened.health()[0]!.queued, 0, "acknowledged in the old format's files");
+  await reopened.close();
+  const ackAfter = JSON.parse(await Deno.readTextFile(join(dir, `${id}.ack`)));
+  assert.equal(ackAfter.spool, `${id}.1.jsonl`);
+  assert.equal(ackAfter.offset, Deno.statSync(join(dir, `${id}.1.jsonl`)).size);
   await Deno.remove(dir, { recursive: true });
 });
 
