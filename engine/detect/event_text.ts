@@ -1,0 +1,251 @@
+/**
+ * The wording of the analyzer's anomaly events: type, severity, threshold and description of
+ * each alarm raised or cleared on a channel, and of the isolation forest's alarm. Apart from
+ * the state that decides when an event happens (alarm_state.ts, model_scoring.ts) so that the
+ * texts, which users read and tests compare byte for byte, change in one place.
+ * @module
+ */
+import { channelCode, type ChannelConfig, channelLabel } from "../core/channel_config.ts";
+import { FLAG, type IsolationScorer } from "../core/analysis.ts";
+import type { AnomalyEvent, Reading } from "../core/types.ts";
+import { round } from "./row_builder.ts";
+
+/**
+ * A reading in an event description: two decimals ("95.50"), or three significant digits for a
+ * small non-zero value (a band energy of 0.00044 is not "0.00").
+ *
+ * @example
+ * ```ts
+ * import { formatValue } from "./event_text.ts";
+ *
+ * formatValue(95.5); // "95.50"
+ * formatValue(0.00044); // "0.000440"
+ * ```
+ */
+export function formatValue(x: number): string {
+  return x !== 0 && Math.abs(x) < 0.1 ? x.toPrecision(3) : x.toFixed(2);
+}
+
+/**
+ * A limit in an event description: one decimal ("80.0"), or exactly as configured when one
+ * decimal would change it (0.25, 0.008).
+ *
+ * @example
+ * ```ts
+ * import { formatLimit } from "./event_text.ts";
+ *
+ * formatLimit(80); // "80.0"
+ * formatLimit(0.25); // "0.25"
+ * ```
+ */
+export function formatLimit(x: number): string {
+  return Number(x.toFixed(1)) === x ? x.toFixed(1) : String(x);
+}
+
+/** One channel's value at the reading that raised or cleared its alarms, with the kernel's
+ * results the descriptions quote. */
+export interface AlarmReading {
+  /** The reading's machine. */
+  machine: string;
+  /** The reading's event time, ISO 8601. */
+  timestamp: string;
+  /** The channel. */
+  channel: string;
+  /** Its value. */
+  value: number;
+  /** Change from the channel's previous value. */
+  delta: number;
+  /** Z-score against the channel's model. */
+  zscore: number;
+  /** Deviation from the moving average, percent. */
+  deviation: number;
+  /** The moving average. */
+  mean: number;
+}
+
+/** What a description is made of. */
+interface Words {
+  /** The channel's label. */
+  label: string;
+  /** The value with its unit, formatted. */
+  v: string;
+  /** The channel's unit. */
+  unit: string;
+  /** The alarm's limit (its event's `threshold`). */
+  t: number;
+  /** The reading. */
+  at: AlarmReading;
+}
+
+/** The wording of one alarm that is a state: its event when raised, and when cleared. */
+interface AlarmText {
+  /** Its {@linkcode FLAG} bit. */
+  bit: number;
+  /** The event type before `_<CH>`. */
+  type: string;
+  /** The severity when raised (INFO when cleared). */
+  severity: AnomalyEvent["severity"];
+  /** The limit: from the channel's configuration, or the z threshold. */
+  limit(config: ChannelConfig | undefined, zThreshold: number): number;
+  /** The description when the alarm is raised. */
+  raised(w: Words): string;
+  /** The description when it clears. */
+  cleared(w: Words): string;
+}
+
+/** One entry per alarm, in the order their events are raised. */
+const ALARM_TEXTS: readonly AlarmText[] = [
+  {
+    bit: FLAG.HIGH,
+    type: "THRESHOLD_BREACH",
+    severity: "CRITICAL",
+    limit: (c) => c!.alert![1],
+    raised: (w) => `${w.label} ${w.v} exceeded threshold of ${formatLimit(w.t)}${w.unit}.`,
+    cleared: (w) => `${w.label} ${w.v} back below threshold of ${formatLimit(w.t)}${w.unit}.`,
+  },
+  {
+    bit: FLAG.LOW,
+    type: "THRESHOLD_BREACH",
+    severity: "CRITICAL",
+    limit: (c) => c!.alert![0],
+    raised: (w) => `${w.label} ${w.v} fell below threshold of ${formatLimit(w.t)}${w.unit}.`,
+    cleared: (w) => `${w.label} ${w.v} back above threshold of ${formatLimit(w.t)}${w.unit}.`,
+  },
+  {
+    bit: FLAG.RAPID,
+    type: "RAPID_CHANGE",
+    severity: "WARNING",
+    limit: (c) => c!.maxDelta!,
+    raised: (w) =>
+      `${w.label} changed by ${
+        w.at.delta.toFixed(2)
+      }${w.unit} to ${w.v} between consecutive readings (limit ${formatLimit(w.t)}${w.unit}).`,
+    cleared: (w) =>
+      `${w.label} changed by ${
+        w.at.delta.toFixed(2)
+      }${w.unit} to ${w.v}, back within the limit of ${
+        formatLimit(w.t)
+      }${w.unit} between consecutive readings.`,
+  },
+  {
+    bit: FLAG.ZSCORE,
+    type: "ZSCORE",
+    severity: "WARNING",
+    limit: (_c, zThreshold) => zThreshold,
+    raised: (w) =>
+      `${w.label} ${w.v} has a z-score of ${
+        w.at.zscore.toFixed(2)
+      } against its recent normal (threshold ${w.t.toFixed(1)}).`,
+    cleared: (w) =>
+      `${w.label} ${w.v} is back within the z-score threshold of ${w.t.toFixed(1)} (z = ${
+        w.at.zscore.toFixed(2)
+      }).`,
+  },
+  {
+    bit: FLAG.DEVIATION,
+    type: "DEVIATION",
+    severity: "WARNING",
+    limit: (c) => c!.maxDeviationPct!,
+    raised: (w) =>
+      `${w.label} ${w.v} deviates ${w.at.deviation.toFixed(1)}% from its moving average ${
+        w.at.mean.toFixed(2)
+      }${w.unit} (limit ${formatLimit(w.t)}%).`,
+    cleared: (w) =>
+      `${w.label} ${w.v} is back within ${formatLimit(w.t)}% of its moving average ${
+        w.at.mean.toFixed(2)
+      }${w.unit}.`,
+  },
+];
+
+/**
+ * The events of one channel's alarm transitions (`rising`, `clearing`: {@linkcode FLAG} bits,
+ * see `AlarmState`), rising ones first, each in the order HIGH, LOW, RAPID, ZSCORE, DEVIATION.
+ * A raised alarm is `THRESHOLD_BREACH_<CH>` (CRITICAL), `RAPID_CHANGE_<CH>`, `ZSCORE_<CH>` or
+ * `DEVIATION_<CH>` (WARNING); its clearing has the same type, severity INFO. `config` holds the
+ * limit of every alarm passed (the kernel flags none without one).
+ *
+ * @example
+ * ```ts
+ * import { alarmEvents } from "./event_text.ts";
+ * import { FLAG } from "../core/analysis.ts";
+ *
+ * const [e] = alarmEvents(FLAG.HIGH, 0, {
+ *   machine: "m1", timestamp: "2026-01-01T00:00:00.000Z", channel: "temperature",
+ *   value: 95.5, delta: 0, zscore: 0, deviation: 0, mean: 90,
+ * }, { label: "Temperature", unit: "°C", alert: [10, 80] }, 3);
+ * // e.type === "THRESHOLD_BREACH_TEMP"
+ * // e.description === "Temperature 95.50°C exceeded threshold of 80.0°C."
+ * ```
+ */
+export function alarmEvents(
+  rising: number,
+  clearing: number,
+  at: AlarmReading,
+  config: ChannelConfig | undefined,
+  zThreshold: number,
+): AnomalyEvent[] {
+  const events: AnomalyEvent[] = [];
+  const unit = config?.unit ?? "";
+  const code = channelCode(at.channel);
+  const words = {
+    label: channelLabel(at.channel, config),
+    v: `${formatValue(at.value)}${unit}`,
+    unit,
+    t: NaN,
+    at,
+  };
+  // Raised alarms first, then cleared ones: the order the events always had.
+  for (const clear of [false, true]) {
+    const bits = clear ? clearing : rising;
+    for (const text of ALARM_TEXTS) {
+      if (!(bits & text.bit)) continue;
+      words.t = text.limit(config, zThreshold);
+      events.push({
+        timestamp: at.timestamp,
+        machine: at.machine,
+        type: `${text.type}_${code}`,
+        severity: clear ? "INFO" : text.severity,
+        channel: at.channel,
+        value: at.value,
+        threshold: words.t,
+        description: clear ? text.cleared(words) : text.raised(words),
+      });
+    }
+  }
+  return events;
+}
+
+/**
+ * `ISOLATION_FOREST` (WARNING): reading `r` of its machine turned anomalous for `model`, with
+ * its `score_samples` and `decision_function` (negative). `iso` is the reading's time.
+ *
+ * @example
+ * ```ts
+ * import { forestEvent } from "./event_text.ts";
+ *
+ * const model = { features: ["temperature", "speed"], offset: -0.5 };
+ * const r = { timestamp: 0, machine: "m1", status: null, channels: {} };
+ * forestEvent(r, "1970-01-01T00:00:00.000Z", model, -0.61, -0.11).description;
+ * // "Isolation forest: temperature, speed look anomalous (score -0.6100, decision -0.1100 < 0)."
+ * ```
+ */
+export function forestEvent(
+  r: Reading,
+  iso: string,
+  model: IsolationScorer["model"],
+  score: number,
+  decision: number,
+): AnomalyEvent {
+  return {
+    timestamp: iso,
+    machine: r.machine,
+    type: "ISOLATION_FOREST",
+    severity: "WARNING",
+    channel: null,
+    value: round(score, 6),
+    threshold: model.offset,
+    description: `Isolation forest: ${model.features.join(", ")} look anomalous (score ${
+      score.toFixed(4)
+    }, decision ${decision.toFixed(4)} < 0).`,
+  };
+}

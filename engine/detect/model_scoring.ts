@@ -1,0 +1,133 @@
+/**
+ * Isolation-forest scoring of the analyzer's batches: which forest scores each reading (the one
+ * model, or its machine's online forest), the scores of a whole batch in few WASM calls, and
+ * each machine's outlier state, from which the `ISOLATION_FOREST` alarm is raised. Apart from
+ * the analyzer because it runs before the kernel walk, over the whole batch, with buffers of
+ * its own; the analyzer only asks it, reading by reading, what came out.
+ * @module
+ */
+import type { IsolationScorer } from "../core/analysis.ts";
+import type { AnomalyEvent, Reading } from "../core/types.ts";
+import type { OnlineForests } from "./online_forest.ts";
+import { forestEvent } from "./event_text.ts";
+
+/** A machine's isolation-forest state, kept by the caller with its other per-machine state. */
+export interface MachineScore {
+  /** `score_samples` of the machine's last scored reading; NaN before any. */
+  score: number;
+  /** Whether that reading was an outlier (`decision_function < 0`): the alarm's state. */
+  outlier: boolean;
+}
+
+/** Whether `r` has a value for every one of `features`. */
+function hasAll(r: Reading, features: readonly string[]): boolean {
+  for (const f of features) if (r.channels[f] === undefined) return false;
+  return true;
+}
+
+/**
+ * Scores batches of readings with one model (`forest`) or per-machine online forests
+ * (`online`), never both. Call {@linkcode ModelScoring.scoreAll} once per batch, then
+ * {@linkcode ModelScoring.observe} for each reading of it, in order.
+ *
+ * @example
+ * ```ts ignore
+ * const scoring = new ModelScoring(new WasmIsolationForest(model), null);
+ * scoring.scoreAll(readings);
+ * const state = { score: NaN, outlier: false };
+ * readings.forEach((r, i) => {
+ *   const event = scoring.observe(r, i, state); // ISOLATION_FOREST once per anomalous stretch
+ * });
+ * ```
+ */
+export class ModelScoring {
+  readonly #forest: IsolationScorer | null;
+  readonly #online: OnlineForests | null;
+  /** Feature rows of one scoring call (reused; grown to the largest call). */
+  #features = new Float64Array(0);
+  /** Per reading of the batch being analysed: the forest that scored it. */
+  #scorerOf: (IsolationScorer | null)[] = [];
+  /** Per reading of the batch being analysed: score and decision, NaN when not scored. */
+  #scores = new Float64Array(0);
+  #decisions = new Float64Array(0);
+
+  /** Throws a `RangeError` when given both a model and online forests. */
+  constructor(forest: IsolationScorer | null, online: OnlineForests | null) {
+    if (forest && online) {
+      throw new RangeError("isolationForest and onlineForests exclude each other");
+    }
+    this.#forest = forest;
+    this.#online = online;
+  }
+
+  /**
+   * Scores the batch's readings that carry every feature of their forest (the model, or their
+   * machine's online forest once trained), grouped by forest, `batchCapacity` records per WASM
+   * call; the others get NaN. Online forests see every reading here, in order: that is how
+   * they collect their training sets. A reading with a non-finite feature cannot reach here
+   * (the parsers refuse NaN and Infinity).
+   */
+  scoreAll(readings: readonly Reading[]): void {
+    if (this.#scores.length < readings.length) {
+      this.#scores = new Float64Array(readings.length);
+      this.#decisions = new Float64Array(readings.length);
+    }
+    this.#scores.fill(NaN, 0, readings.length);
+    this.#decisions.fill(NaN, 0, readings.length);
+    this.#scorerOf.length = readings.length;
+    const groups = new Map<IsolationScorer, number[]>();
+    for (let i = 0; i < readings.length; i++) {
+      const r = readings[i]!;
+      const scorer = this.#forest
+        ? (hasAll(r, this.#forest.model.features) ? this.#forest : null)
+        : this.#online!.scorerFor(r);
+      this.#scorerOf[i] = scorer;
+      if (scorer) {
+        const group = groups.get(scorer);
+        if (group) group.push(i);
+        else groups.set(scorer, [i]);
+      }
+    }
+    for (const [scorer, indices] of groups) this.#score(scorer, readings, indices);
+  }
+
+  /**
+   * After {@linkcode ModelScoring.scoreAll}: takes reading `index` (`r`) of the batch into its
+   * machine's `state` and returns the `ISOLATION_FOREST` event when the machine turns
+   * anomalous with it, else null. Like the other alarms a state: raised once when it begins
+   * (nothing when it ends). A reading that was not scored leaves `state` as it is.
+   */
+  observe(r: Reading, index: number, state: MachineScore): AnomalyEvent | null {
+    const decision = this.#decisions[index]!;
+    if (Number.isNaN(decision)) return null;
+    state.score = this.#scores[index]!;
+    const turned = decision < 0 && !state.outlier;
+    state.outlier = decision < 0;
+    if (!turned) return null;
+    const model = this.#scorerOf[index]!.model;
+    return forestEvent(r, new Date(r.timestamp).toISOString(), model, state.score, decision);
+  }
+
+  /** Scores `indices` of `readings` with `scorer`, a batch at a time. */
+  #score(scorer: IsolationScorer, readings: readonly Reading[], indices: number[]): void {
+    const names = scorer.model.features;
+    const d = names.length;
+    const cap = scorer.batchCapacity;
+    if (this.#features.length < Math.min(cap, indices.length) * d) {
+      this.#features = new Float64Array(Math.min(cap, indices.length) * d);
+    }
+    const x = this.#features;
+    for (let from = 0; from < indices.length; from += cap) {
+      const n = Math.min(cap, indices.length - from);
+      for (let k = 0; k < n; k++) {
+        const channels = readings[indices[from + k]!]!.channels;
+        for (let j = 0; j < d; j++) x[k * d + j] = channels[names[j]!]!;
+      }
+      const { scoreSamples, decisionFunction } = scorer.scoreBatch(x, n);
+      for (let k = 0; k < n; k++) {
+        this.#scores[indices[from + k]!] = scoreSamples[k]!;
+        this.#decisions[indices[from + k]!] = decisionFunction[k]!;
+      }
+    }
+  }
+}

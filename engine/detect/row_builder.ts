@@ -1,0 +1,144 @@
+/**
+ * The layout of a {@linkcode ProcessedRow}: the row a machine gets once per processing interval,
+ * built from the reading that opens the interval, the kernel's results for its channels and the
+ * machine's recent statuses. Apart from the analyzer, which only decides when a row is due, so
+ * that the row's fields, alerts and health score read in one place.
+ * @module
+ */
+import { type ChannelConfig, channelLabel } from "../core/channel_config.ts";
+import { FLAG } from "../core/analysis.ts";
+import type { KernelOutput } from "../kernels/rolling/kernel_types.ts";
+import type { ChannelSummary, ProcessedRow, Reading, Trend } from "../core/types.ts";
+
+/**
+ * `x` rounded to `digits` decimals, as rows and events print their numbers.
+ *
+ * @example
+ * ```ts
+ * import { round } from "./row_builder.ts";
+ *
+ * round(21.34567, 3); // 21.346
+ * ```
+ */
+export function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+/**
+ * The most frequent of `statuses` (ties go to the most recent one) and how many times the
+ * status changed from one to the next, oldest first.
+ *
+ * @example
+ * ```ts
+ * import { statusSummary } from "./row_builder.ts";
+ *
+ * statusSummary(["RUNNING", "IDLE", "IDLE", "RUNNING"]); // { mode: "RUNNING", changes: 2 }
+ * ```
+ */
+export function statusSummary(
+  statuses: readonly (string | null)[],
+): { mode: string | null; changes: number } {
+  let mode: string | null = null;
+  let best = 0;
+  let changes = 0;
+  const counts = new Map<string | null, number>();
+  statuses.forEach((s, i) => {
+    const c = (counts.get(s) ?? 0) + 1;
+    counts.set(s, c);
+    // Ties go to the most recent status: `>=` lets a later one take over.
+    if (c >= best) {
+      best = c;
+      mode = s;
+    }
+    if (i > 0 && s !== statuses[i - 1]) changes++;
+  });
+  return { mode, changes };
+}
+
+/** What {@linkcode buildRow} reads besides the reading. */
+export interface RowInput {
+  /** The reading's event time, ISO 8601 (the analyzer formats it once per reading). */
+  iso: string;
+  /** Channel limits and wording of the analyzer. */
+  channels: Readonly<Record<string, ChannelConfig>>;
+  /** The machine's last `window` statuses, oldest first, this reading's included. */
+  statuses: readonly (string | null)[];
+  /** The kernel's results of the slice; null when the slice had no channel values (then the
+   * reading has none either and nothing is read from it). */
+  out: KernelOutput | null;
+  /** The reading's first entry in `out`; its channels follow in `for…in` order. */
+  first: number;
+  /** The machine's last isolation-forest `score_samples`; NaN: no `anomaly_score` field. */
+  anomalyScore: number;
+}
+
+/**
+ * The processed row of reading `r`: per channel its value, moving average, trend and z-score;
+ * the status mode and changes over the window; alerts (normal range of the moving average,
+ * alert range and z-score of the reading, paused machine, frequent status changes) and the
+ * health score they lower from 1. Checks of a channel apply only in its `activeStatuses`.
+ */
+export function buildRow(r: Reading, input: RowInput): ProcessedRow {
+  const { out } = input;
+  const channels: Record<string, ChannelSummary> = {};
+  const alerts: string[] = [];
+  let health = 1;
+  let e = input.first;
+  for (const name in r.channels) {
+    const flags = out!.flags[e]!;
+    const trend: Trend = flags & FLAG.TREND_UP
+      ? "increasing"
+      : flags & FLAG.TREND_DOWN
+      ? "decreasing"
+      : "stable";
+    const mean = out!.mean[e]!;
+    const value = r.channels[name]!;
+    channels[name] = {
+      current: value,
+      moving_avg: round(mean, 3),
+      trend,
+      zscore: round(out!.zscore[e]!, 3),
+    };
+    const config = input.channels[name];
+    if (config && (!config.activeStatuses || config.activeStatuses.includes(r.status ?? ""))) {
+      const label = channelLabel(name, config);
+      if (config.normal && mean > config.normal[1]) {
+        alerts.push(`${label} above normal range`);
+        health -= 0.2;
+      } else if (config.normal && mean < config.normal[0]) {
+        alerts.push(`${label} below normal range`);
+        health -= 0.2;
+      }
+      if (flags & (FLAG.HIGH | FLAG.LOW)) {
+        alerts.push(`${label} outside alert range`);
+        health -= 0.3;
+      }
+      if (flags & FLAG.ZSCORE) {
+        alerts.push(`${label} reading unusual (z = ${out!.zscore[e]!.toFixed(1)})`);
+        health -= 0.1;
+      }
+    }
+    e++;
+  }
+  const { mode, changes } = statusSummary(input.statuses);
+  if (r.status === "PAUSED") {
+    alerts.push("Machine paused - may require attention");
+    health -= 0.1;
+  }
+  if (changes >= 3) {
+    alerts.push("Frequent status changes");
+    health -= 0.1;
+  }
+  return {
+    timestamp: input.iso,
+    machine: r.machine,
+    channels,
+    status_current: r.status,
+    status_mode: mode,
+    status_changes: changes,
+    health_score: round(Math.max(0, Math.min(1, health)), 2),
+    alerts,
+    ...(!Number.isNaN(input.anomalyScore) ? { anomaly_score: round(input.anomalyScore, 6) } : {}),
+  } satisfies ProcessedRow;
+}
