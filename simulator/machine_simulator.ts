@@ -3,6 +3,9 @@
  * {@linkcode MachineSimulator.tick} advances every machine by one reading interval; nothing here
  * reads a clock, sets a timer or does I/O, so a seed and the sequence of calls determine every
  * number exactly (the live timer is {@linkcode ./simulator_source.ts}).
+ *
+ * Kept whole past ~400 lines: the per-machine state machine (status walk, faults, noise,
+ * dropouts) shares one PRNG sequence, which a split would have to thread through every file.
  * @module
  */
 import { UnknownMachineError } from "../engine/core/state.ts";

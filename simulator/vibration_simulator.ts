@@ -2,6 +2,10 @@
  * The `vibration` profile's simulator: per machine, an accelerometer waveform sampled at a fixed
  * rate and cut into frames, with injectable mechanical faults. Like the machine simulator it is a
  * pure, clock-free core: a seed and the sequence of calls determine every sample exactly.
+ *
+ * Kept whole past ~400 lines: the waveform, its fault signatures and the framing share one PRNG
+ * sequence per machine; split, the exact-sample determinism would depend on call order across
+ * files.
  * @module
  */
 import { noiseScale } from "./machine_simulator.ts";

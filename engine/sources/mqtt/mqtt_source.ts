@@ -2,6 +2,9 @@
  * `--source mqtt://HOST:PORT/TOPIC`: readings from an MQTT broker as a stream of `Reading[]`
  * batches, on a persistent QoS-1 session so that nothing published while the engine or the
  * broker is down is lost.
+ *
+ * Kept whole past ~400 lines: one class whose persistent session, bounded queue with broker
+ * back-pressure and reconnection share the client's state; the parsers are in `formats/`.
  * @module
  */
 import type { IPublishPacket, MqttClient } from "mqtt";

@@ -1,6 +1,10 @@
 /**
  * `--source nats://HOST:PORT/SUBJECT --partition k/N`: one partition of the readings published
  * on `SUBJECT.<machine>`, read from NATS JetStream with exactly-once effect on the outputs.
+ *
+ * Kept whole past ~400 lines: one class whose pull loop, acknowledgement after the checkpoint
+ * and reconnection share the consumer's state; the partition mapping is already apart
+ * (`nats_partitions.ts`).
  * @module
  */
 import type { ConsumerMessages, JsMsg, NatsConnection } from "nats";
