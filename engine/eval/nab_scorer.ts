@@ -24,7 +24,6 @@
  * `convertAnomalyScoresToDetections`). {@link scoreAlarms} and {@link scoreAlarmCorpus} do
  * that and add Vigil's own figures (windows caught, false alarms, detection delay).
  *
- *
  * Kept whole past ~400 lines: a port of one upstream module, in its order, so that it can be
  * checked against the Python side by side.
  * @module
