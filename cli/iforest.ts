@@ -14,6 +14,7 @@ import {
 import { trainIsolationForest } from "../engine/kernels/iforest/isolation_forest_train.ts";
 import { WasmIsolationForest } from "../engine/kernels/iforest/isolation_forest_wasm.ts";
 import { splitCsv } from "../engine/formats/reading_parser.ts";
+import { csvLine, csvValue } from "../engine/formats/csv.ts";
 
 /**
  * Largest input file read, in bytes: the commands hold the file (and one row of cells per
@@ -285,18 +286,6 @@ export async function trainCommand(args: readonly string[]): Promise<number> {
   return 0;
 }
 
-/** A cell as CSV text, quoted when it holds a separator, quote or line break. */
-function csvCell(v: unknown): string {
-  let s: string;
-  if (v === null || v === undefined) s = "";
-  else if (typeof v === "string") s = v;
-  else if (typeof v === "number" || typeof v === "bigint" || typeof v === "boolean") {
-    s = String(v);
-  } else if (v instanceof Date) s = v.toISOString();
-  else s = JSON.stringify(v, (_k, y) => typeof y === "bigint" ? String(y) : y);
-  return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
-}
-
 async function readModel(path: string): Promise<IsolationForestModel> {
   let text: string;
   try {
@@ -345,11 +334,10 @@ export async function scoreCommand(args: readonly string[]): Promise<number> {
     for (let off = 0; off < b.length;) off += await sink.write(b.subarray(off));
   };
   try {
-    let buf = [...table.columns, "score_samples", "decision_function"].map(csvCell).join(",") +
-      "\n";
+    let buf = csvLine([...table.columns, "score_samples", "decision_function"]) + "\n";
     for (let i = 0; i < table.rows.length; i++) {
-      buf += table.rows[i]!.map(csvCell).join(",") +
-        `,${scoreSamples[i]},${decisionFunction[i]}\n`;
+      buf += csvLine([...table.rows[i]!.map(csvValue), scoreSamples[i], decisionFunction[i]]) +
+        "\n";
       if (buf.length >= WRITE_CHUNK) {
         await write(buf);
         buf = "";
