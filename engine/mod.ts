@@ -16,6 +16,7 @@ export * from "./pipeline/output_files.ts";
 export * from "./pipeline/pipeline.ts";
 export * from "./formats/reading_format.ts";
 export * from "./formats/reading_parser.ts";
+export * from "./formats/csv.ts";
 export * from "./pipeline/run.ts";
 export * from "./core/control.ts";
 export * from "./sinks/sink.ts";
@@ -27,7 +28,9 @@ export * from "./kernels/iforest/isolation_forest_model.ts";
 export * from "./kernels/iforest/isolation_forest_reference.ts";
 export * from "./kernels/iforest/isolation_forest_wasm.ts";
 export * from "./kernels/iforest/isolation_forest_train.ts";
-export * from "../cli/iforest.ts";
+// The train and score commands: main.ts imports them from here until it moves to cli/.
+export * from "../cli/train.ts";
+export * from "../cli/score.ts";
 export * from "./sources/serial/serial_port.ts";
 export * from "./sources/serial/serial_source.ts";
 export * from "../cli/emulate.ts";
