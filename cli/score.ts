@@ -7,36 +7,12 @@
 import { ConfigError } from "../engine/core/config.ts";
 import { csvLine, csvValue } from "../engine/formats/csv.ts";
 import { featureMatrix } from "../engine/formats/table.ts";
-import {
-  type IsolationForestModel,
-  parseModel,
-} from "../engine/kernels/iforest/isolation_forest_model.ts";
-import { WasmIsolationForest } from "../engine/kernels/iforest/isolation_forest_wasm.ts";
+import { loadModel } from "../engine/kernels/iforest/load_model.ts";
 import { readTable } from "../engine/sources/file/table_reader.ts";
 import { commandFlags, requiredFlag } from "./_flags.ts";
 
-/** Records scored per WASM call. */
-const SCORE_BATCH = 4096;
-
 /** Bytes of CSV text buffered before each write of the output. */
 const WRITE_CHUNK = 1 << 16;
-
-async function readModel(path: string): Promise<IsolationForestModel> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
-      throw new ConfigError(`--model: no such file ${JSON.stringify(path)}`);
-    }
-    throw e;
-  }
-  try {
-    return parseModel(text);
-  } catch (e) {
-    throw new ConfigError(`--model: ${path}: ${(e as Error).message}`);
-  }
-}
 
 /**
  * `score --model MODEL.json --input FILE [--out FILE]`: writes a CSV of the input's columns
@@ -51,11 +27,10 @@ async function readModel(path: string): Promise<IsolationForestModel> {
  */
 export async function scoreCommand(args: readonly string[]): Promise<number> {
   const flags = commandFlags("score", args, ["model", "input", "out"]);
-  const model = await readModel(requiredFlag("score", flags, "model"));
+  const forest = await loadModel(requiredFlag("score", flags, "model"));
   const input = requiredFlag("score", flags, "input");
   const table = await readTable(input);
-  const x = featureMatrix(table, model.features, input);
-  const forest = new WasmIsolationForest(model, { batchCapacity: SCORE_BATCH });
+  const x = featureMatrix(table, forest.model.features, input);
   const { scoreSamples, decisionFunction } = forest.score(x, table.rows.length);
 
   const file = flags.out === undefined ? null : await (async () => {

@@ -28,6 +28,7 @@ export * from "./kernels/iforest/isolation_forest_model.ts";
 export * from "./kernels/iforest/isolation_forest_reference.ts";
 export * from "./kernels/iforest/isolation_forest_wasm.ts";
 export * from "./kernels/iforest/isolation_forest_train.ts";
+export * from "./kernels/iforest/load_model.ts";
 // The train and score commands: main.ts imports them from here until it moves to cli/.
 export * from "../cli/train.ts";
 export * from "../cli/score.ts";

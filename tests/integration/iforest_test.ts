@@ -448,7 +448,10 @@ Deno.test("iforest: bad flags and files exit 2 naming them", async () => {
     [["train", "--input", "x.csv", "--out", "m.json", "--trees", "zero"], /--trees: "zero"/],
     [["train", "--out", "m.json"], /--input is required/],
     [["train", "--input", "/nonexistent/x.csv", "--out", "m.json"], /no such file "\/nonexistent/],
-    [["score", "--model", "/nonexistent/m.json", "--input", "x.csv"], /--model: no such file/],
+    [
+      ["score", "--model", "/nonexistent/m.json", "--input", "x.csv"],
+      /^vigil: bad value for --model: "\/nonexistent\/m\.json" does not exist$/m,
+    ],
   ];
   for (const [args, msg] of cases) {
     const r = await run(args);
