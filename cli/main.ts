@@ -4,7 +4,8 @@
  */
 import { ConfigError, parseFlags } from "../engine/mod.ts";
 import { emulateCommand } from "./emulate.ts";
-import { scoreCommand, trainCommand } from "./iforest.ts";
+import { scoreCommand } from "./score.ts";
+import { trainCommand } from "./train.ts";
 import { configOf } from "./options.ts";
 import { replay } from "./replay.ts";
 import { start } from "./start.ts";

@@ -9,10 +9,9 @@ import {
   type EngineConfig,
   type EngineState,
   FileLogger,
+  loadModel,
   type Logger,
-  ModelError,
   parseFlags,
-  parseModel,
   readConfigFile,
   resolveConfig,
   type SourceSpec,
@@ -27,27 +26,6 @@ export type CliConfig = EngineConfig & {
   /** The `--model` isolation forest, ready to score; null without `--model`. */
   forest: WasmIsolationForest | null;
 };
-
-/** `--model FILE`: read, validated and loaded into WASM; any problem exits 2 naming the file. */
-async function loadForest(path: string): Promise<WasmIsolationForest> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
-      throw new ConfigError(`bad value for --model: ${JSON.stringify(path)} does not exist`);
-    }
-    throw e;
-  }
-  try {
-    return new WasmIsolationForest(parseModel(text));
-  } catch (e) {
-    if (e instanceof ModelError || e instanceof RangeError) {
-      throw new ConfigError(`bad value for --model: ${JSON.stringify(path)}: ${e.message}`);
-    }
-    throw e;
-  }
-}
 
 /** The `--source` value a parsed source came from. */
 function targetOf(source: SourceSpec): string {
@@ -87,7 +65,7 @@ export async function configOf(args: readonly string[], positionals: number): Pr
   if (config.model && config.onlineModel !== null) {
     throw new ConfigError("--model and --online-model exclude each other: pick one");
   }
-  const forest = config.model ? await loadForest(config.model) : null;
+  const forest = config.model ? await loadModel(config.model) : null;
   if (config.profile === "vibration" && config.simulatorOnly) {
     throw new ConfigError("--profile vibration: --simulator-only is for the machine profile");
   }

@@ -8,7 +8,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { HistoryStore } from "../engine/mod.ts";
 import { httpError } from "./common.ts";
-import { NameParam, parseQuery, TimeParam } from "./history.ts";
+import { checkRange, NameParam, parseQuery, TimeParam } from "./_query.ts";
 
 /** Largest `deviation` accepted, %: beyond it nothing real is an outlier, so it is a mistake. */
 const MAX_DEVIATION = 10_000;
@@ -34,20 +34,8 @@ const iso = (ms: number | null) => ms === null ? null : new Date(ms).toISOString
 /** The `/analytics` sub-app over `store`, to mount at `/analytics`. */
 export function analyticsRoutes(store: HistoryStore): Hono {
   return new Hono().get("/", (c) => {
-    const q = parseQuery(
-      (name) => c.req.query(name),
-      ["machine", "channel", "from", "to", "deviation"],
-      ["machine", "channel"],
-      Query,
-    );
-    if (q.from !== undefined && q.to !== undefined && q.from > q.to) {
-      throw httpError(
-        400,
-        `Invalid range: from ${JSON.stringify(c.req.query("from"))} is after to ${
-          JSON.stringify(c.req.query("to"))
-        }`,
-      );
-    }
+    const q = parseQuery(c, Query, ["machine", "channel"]);
+    checkRange(c, q.from, q.to);
     const deviation = q.deviation ?? 20;
     const a = store.analytics({
       machine: q.machine,

@@ -1,12 +1,12 @@
 /**
- * Helpers shared by the route sub-apps: failing with a status, picking the machine a request
- * names, shaping a reading as `/status` serves it, reading a JSON body.
+ * Helpers shared by the route sub-apps: failing with a status, shaping a reading as `/status`
+ * serves it, reading a JSON body. Query parameters are read by `_query.ts`.
  * @module
  */
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { type EngineState, type Reading, UnknownMachineError } from "../engine/mod.ts";
+import type { Reading } from "../engine/mod.ts";
 
 /** Body of every error answer: the contract's `{"success": false, "error": "…"}`. */
 export interface ErrorBody {
@@ -20,23 +20,6 @@ export interface ErrorBody {
  */
 export function httpError(status: ContentfulStatusCode, message: string): HTTPException {
   return new HTTPException(status, { message });
-}
-
-/**
- * The machine a request is about: `?machine=ID` if given, else the engine's default machine.
- * Throws {@linkcode UnknownMachineError} (404) for a machine the engine has never seen, and a
- * 404 when no machine is known at all yet.
- */
-export function requestedMachine(c: Context, state: EngineState): string {
-  const asked = c.req.query("machine");
-  // An empty `?machine=` is treated as absent: dashboards often send every filter, empty.
-  if (asked !== undefined && asked !== "") {
-    if (!state.machine(asked)) throw new UnknownMachineError(asked);
-    return asked;
-  }
-  const fallback = state.defaultMachine();
-  if (fallback === undefined) throw httpError(404, "No machine known yet: no reading received");
-  return fallback;
 }
 
 /** A channel or status value as `/status` serves it. */

@@ -4,7 +4,8 @@
  */
 import { Hono } from "hono";
 import { type EngineState, rowToObject } from "../engine/mod.ts";
-import { httpError, requestedMachine } from "./common.ts";
+import { httpError } from "./common.ts";
+import { requestedMachine } from "./_query.ts";
 
 /** The `/data` sub-app, to mount at `/data`. */
 export function dataRoutes(state: EngineState): Hono {

@@ -6,6 +6,7 @@
 import { Hono } from "hono";
 import { type EventHub, EventHubClosedError, TooManyClientsError } from "../engine/mod.ts";
 import type { ErrorBody } from "./common.ts";
+import { optionalParam } from "./_query.ts";
 
 const SSE_HEADERS = {
   "content-type": "text/event-stream",
@@ -22,8 +23,7 @@ const SSE_HEADERS = {
  */
 export function eventsRoutes(hub: EventHub): Hono {
   return new Hono().get("/", (c) => {
-    const asked = c.req.query("machine");
-    const machine = asked === undefined || asked === "" ? undefined : asked;
+    const machine = optionalParam(c, "machine");
     let body: ReadableStream<Uint8Array>;
     try {
       body = hub.subscribe({ machine, signal: c.req.raw.signal });

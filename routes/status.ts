@@ -6,7 +6,8 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { type EngineState, MACHINE_STATUSES } from "../engine/mod.ts";
-import { httpError, readJson, requestedMachine, statusData } from "./common.ts";
+import { httpError, readJson, statusData } from "./common.ts";
+import { requestedMachine } from "./_query.ts";
 import { jsonBody } from "./middleware.ts";
 
 const ALLOWED = MACHINE_STATUSES.join(", ");

@@ -4,6 +4,7 @@
  * never throws on bad input: it returns the error text, and the caller logs and counts it.
  * @module
  */
+import { CsvRows } from "./csv.ts";
 import { parseRawLine } from "./raw_line.ts";
 import type { Reading } from "../core/types.ts";
 
@@ -61,6 +62,37 @@ export function parseTime(value: unknown): number | null {
   return ms;
 }
 
+/** Why a line is not a JSON object: {@linkcode jsonRecord}'s answer for a bad line. */
+export class JsonRecordError {
+  /** @param notJson `JSON.parse`'s message when the line is not JSON; `null` when it is JSON
+   * but not an object (an array, a string, a number, `null`). */
+  constructor(readonly notJson: string | null) {}
+}
+
+/**
+ * One JSONL line as an object, or a {@linkcode JsonRecordError} saying why it is not one: the
+ * record rule of replay's JSON parser and of the table reader of `train` and `score`.
+ *
+ * @example
+ * ```ts
+ * jsonRecord('{"timestamp": 0, "x": 1}'); // { timestamp: 0, x: 1 }
+ * (jsonRecord("[1]") as JsonRecordError).notJson; // null: JSON, not an object
+ * (jsonRecord("{") as JsonRecordError).notJson; // "Expected property name or '}' …"
+ * ```
+ */
+export function jsonRecord(line: string): Record<string, unknown> | JsonRecordError {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch (e) {
+    return new JsonRecordError((e as Error).message);
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return new JsonRecordError(null);
+  }
+  return value as Record<string, unknown>;
+}
+
 /** Creates the parser of `format`. */
 export function createLineParser(format: InputFormat, options: LineParserOptions = {}): LineParser {
   const max = options.maxLineLength ?? 65536;
@@ -97,16 +129,10 @@ export function createLineParser(format: InputFormat, options: LineParserOptions
 
 class JsonLineParser implements LineParser {
   parse(line: string): ParseResult {
-    let obj: unknown;
-    try {
-      obj = JSON.parse(line);
-    } catch (e) {
-      return `invalid JSON: ${(e as Error).message}`;
+    const rec = jsonRecord(line);
+    if (rec instanceof JsonRecordError) {
+      return rec.notJson === null ? "not a JSON object" : `invalid JSON: ${rec.notJson}`;
     }
-    if (typeof obj !== "object" || obj === null || Array.isArray(obj)) {
-      return "not a JSON object";
-    }
-    const rec = obj as Record<string, unknown>;
     const timestamp = parseTime(rec.timestamp);
     if (timestamp === null) {
       return rec.timestamp === undefined
@@ -138,21 +164,27 @@ class JsonLineParser implements LineParser {
   }
 }
 
-const RESERVED = new Set(["timestamp", "datetime", "machine", "status", "injected"]);
+/** Column names that are never a channel: the time, the machine, the status, the fault label. */
+export const RESERVED_COLUMNS: ReadonlySet<string> = new Set([
+  "timestamp",
+  "datetime",
+  "machine",
+  "status",
+  "injected",
+]);
 
 class CsvLineParser implements LineParser {
-  #header: string[] | null = null;
-  #sep = ",";
+  readonly #rows = new CsvRows();
+  #header: readonly string[] = [];
   #time = 0;
   #machine = -1;
   #status = -1;
   #injected = -1;
 
   parse(line: string): ParseResult {
-    if (this.#header === null) {
-      // Sniff the separator from the header: SKAB's files use `;`, most others `,`.
-      this.#sep = count(line, ";") > count(line, ",") ? ";" : ",";
-      const header = splitCsv(line, this.#sep).map((h) => h.trim());
+    const cells = this.#rows.next(line);
+    if (cells === null) {
+      const header = this.#rows.columns!;
       const lower = header.map((h) => h.toLowerCase());
       const t = lower.findIndex((h) => h === "timestamp" || h === "datetime");
       this.#time = t === -1 ? 0 : t;
@@ -163,7 +195,6 @@ class CsvLineParser implements LineParser {
       return null;
     }
     const header = this.#header;
-    const cells = splitCsv(line, this.#sep);
     if (cells.length !== header.length) {
       return `expected ${header.length} columns, got ${cells.length}`;
     }
@@ -175,7 +206,7 @@ class CsvLineParser implements LineParser {
     for (let i = 0; i < cells.length; i++) {
       if (
         i === this.#time || i === this.#machine || i === this.#status || i === this.#injected ||
-        RESERVED.has(header[i]!.toLowerCase())
+        RESERVED_COLUMNS.has(header[i]!.toLowerCase())
       ) continue;
       const cell = cells[i]!.trim();
       if (cell === "") continue;
@@ -194,36 +225,6 @@ class CsvLineParser implements LineParser {
     if (injected !== "") reading.injected = injected;
     return reading;
   }
-}
-
-function count(s: string, ch: string): number {
-  let n = 0;
-  for (let i = s.indexOf(ch); i !== -1; i = s.indexOf(ch, i + 1)) n++;
-  return n;
-}
-
-/** Splits one CSV line; handles `"quoted, fields"` with `""` escapes when a quote is present. */
-export function splitCsv(line: string, sep: string): string[] {
-  if (!line.includes('"')) return line.split(sep);
-  const out: string[] = [];
-  let cur = "";
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i]!;
-    if (quoted) {
-      if (c === '"' && line[i + 1] === '"') {
-        cur += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else cur += c;
-    } else if (c === '"') quoted = true;
-    else if (c === sep) {
-      out.push(cur);
-      cur = "";
-    } else cur += c;
-  }
-  out.push(cur);
-  return out;
 }
 
 class KvLineParser implements LineParser {

@@ -3,6 +3,7 @@
  * @module
  */
 import type { Reading } from "../core/types.ts";
+import { csvLine } from "./csv.ts";
 
 /** The header of `structured_metrics.csv` (the contract's columns). */
 export const STRUCTURED_HEADER = "timestamp,machine,temperature,voltage,status";
@@ -13,13 +14,11 @@ export const STRUCTURED_HEADER = "timestamp,machine,temperature,voltage,status";
  * fields of the reading, so a replay of `raw.log` writes the same bytes as the live run.
  */
 export function structuredMetricsLine(r: Reading): string {
-  const t = r.channels.temperature;
-  const v = r.channels.voltage;
-  return `${new Date(r.timestamp).toISOString()},${cell(r.machine)},${t === undefined ? "" : t},${
-    v === undefined ? "" : v
-  },${r.status === null ? "" : cell(r.status)}`;
-}
-
-function cell(s: string): string {
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  return csvLine([
+    new Date(r.timestamp).toISOString(),
+    r.machine,
+    r.channels.temperature,
+    r.channels.voltage,
+    r.status,
+  ]);
 }

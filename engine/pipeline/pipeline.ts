@@ -11,6 +11,7 @@ import type { Batch, EventfulBatch } from "../core/batch.ts";
 import type { Clock } from "../core/clock.ts";
 import type { Logger } from "../core/logger.ts";
 import type { OutputFiles } from "./output_files.ts";
+import { csvLine } from "../formats/csv.ts";
 import { formatReading } from "../formats/reading_format.ts";
 import { CORE_CHANNELS, rowCells, rowColumns } from "../formats/row_format.ts";
 import type { EngineState } from "../core/state.ts";
@@ -190,22 +191,4 @@ export class OutputSink extends WritableStream<AnalyzedBatch> {
   get counts(): Readonly<PipelineCounts> {
     return this.#counts;
   }
-}
-
-function csvLine(cells: readonly (string | number | null)[]): string {
-  let s = "";
-  for (let i = 0; i < cells.length; i++) {
-    const v = cells[i];
-    const cell = v === null || v === undefined
-      ? ""
-      : typeof v === "number"
-      ? String(v)
-      : csvCell(v);
-    s += i === 0 ? cell : "," + cell;
-  }
-  return s;
-}
-
-function csvCell(s: string): string {
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }

@@ -8,19 +8,9 @@ import { formatReading } from "../../engine/formats/reading_format.ts";
 import { TRANSITIONS } from "../../engine/core/status.ts";
 import type { MachineStatus } from "../../engine/core/types.ts";
 import { generateReadings } from "../../simulator/mod.ts";
+import { ROOT, runVigil, startVigil, type Vigil } from "../helpers.ts";
 
-const ROOT = new URL("../..", import.meta.url).pathname;
 const T0 = Date.UTC(2026, 0, 1);
-
-function vigil(args: string[], perms: string[]): Deno.Command {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", "--no-prompt", ...perms, "main.ts", ...args],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  });
-}
 
 async function makeInput(dir: string, count: number, machines: number): Promise<string> {
   const path = join(dir, "input.jsonl");
@@ -40,43 +30,19 @@ async function makeInput(dir: string, count: number, machines: number): Promise<
   return path;
 }
 
-/** Reads a child's stdout lines until `match` appears; returns the matching line. */
-async function waitForLine(
-  stream: ReadableStream<Uint8Array>,
-  match: RegExp,
-  timeoutMs = 30_000,
-): Promise<{ line: string; rest: ReadableStreamDefaultReader<string> }> {
-  const reader = stream.pipeThrough(new TextDecoderStream()).getReader();
-  let buf = "";
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    buf += value;
-    const line = buf.split("\n").find((l) => match.test(l));
-    if (line) return { line, rest: reader };
-  }
-  throw new Error(`no line matching ${match} in: ${buf}`);
-}
-
-async function drain(reader: ReadableStreamDefaultReader<string>): Promise<void> {
-  while (!(await reader.read()).done) { /* discard */ }
-}
-
 Deno.test("a bad flag exits 2 with one line naming the value", async () => {
-  const out = await vigil(["start", "--machines", "zero"], []).output();
+  const out = await runVigil(["start", "--machines", "zero"], { perms: [] });
   assert.equal(out.code, 2);
-  const err = new TextDecoder().decode(out.stderr).trim();
   assert.equal(
-    err,
+    out.stderr.trim(),
     'vigil: bad value for --machines: "zero" (Invalid input: expected number, received NaN)',
   );
-  const unknown = await vigil(["launch"], []).output();
+  const unknown = await runVigil(["launch"], { perms: [] });
   assert.equal(unknown.code, 2);
-  assert.match(new TextDecoder().decode(unknown.stderr), /unknown command "launch"/);
-  const missing = await vigil(["replay", "/nonexistent.jsonl"], ["--allow-read"]).output();
+  assert.match(unknown.stderr, /unknown command "launch"/);
+  const missing = await runVigil(["replay", "/nonexistent.jsonl"], { perms: ["--allow-read"] });
   assert.equal(missing.code, 2);
-  assert.match(new TextDecoder().decode(missing.stderr), /no such file \/nonexistent\.jsonl/);
+  assert.match(missing.stderr, /no such file \/nonexistent\.jsonl/);
 });
 
 Deno.test("replay twice gives byte-identical outputs and ends with the summary line", async () => {
@@ -85,12 +51,11 @@ Deno.test("replay twice gives byte-identical outputs and ends with the summary l
     const input = await makeInput(tmp, 20_000, 50);
     const summaries = [];
     for (const d of ["a", "b"]) {
-      const out = await vigil(["replay", input, "--data-dir", join(tmp, d)], [
-        `--allow-read=${tmp}`,
-        `--allow-write=${tmp}`,
-      ]).output();
-      assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
-      const lines = new TextDecoder().decode(out.stdout).trim().split("\n");
+      const out = await runVigil(["replay", input, "--data-dir", join(tmp, d)], {
+        perms: [`--allow-read=${tmp}`, `--allow-write=${tmp}`],
+      });
+      assert.equal(out.code, 0, out.stderr);
+      const lines = out.stdout.trim().split("\n");
       summaries.push(JSON.parse(lines.at(-1)!));
     }
     for (const s of summaries) {
@@ -131,11 +96,10 @@ Deno.test("--processor-only killed with -9 again and again writes each row exact
   try {
     const input = await makeInput(tmp, 150_000, 200);
     // The reference: one uninterrupted replay of the same readings.
-    const ref = await vigil(["replay", input, "--data-dir", join(tmp, "ref")], [
-      `--allow-read=${tmp}`,
-      `--allow-write=${tmp}`,
-    ]).output();
-    assert.equal(ref.code, 0, new TextDecoder().decode(ref.stderr));
+    const ref = await runVigil(["replay", input, "--data-dir", join(tmp, "ref")], {
+      perms: [`--allow-read=${tmp}`, `--allow-write=${tmp}`],
+    });
+    assert.equal(ref.code, 0, ref.stderr);
 
     const dir = join(tmp, "live");
     await Deno.mkdir(dir);
@@ -143,7 +107,7 @@ Deno.test("--processor-only killed with -9 again and again writes each row exact
     await Deno.copyFile(input, join(dir, FILES.stream));
     const totalLines = (await Deno.readTextFile(input)).split("\n").length - 1;
     const perms = [`--allow-read=${tmp}`, `--allow-write=${tmp}`, "--allow-net=127.0.0.1"];
-    const args = ["start", "--processor-only", "--data-dir", dir, "--port", "0"];
+    const args = ["--processor-only", "--data-dir", dir, "--port", "0"];
     const checkpointLines = () =>
       Deno.readTextFile(join(dir, FILES.checkpoint)).then(
         (t) => JSON.parse(t).lines as number,
@@ -153,34 +117,28 @@ Deno.test("--processor-only killed with -9 again and again writes each row exact
     let midway = 0;
     for (let i = 0; i < 4; i++) {
       const before = await checkpointLines();
-      const child = vigil(args, perms).spawn();
-      const { rest } = await waitForLine(child.stdout, /^listening on /);
+      const vigil = await startVigil(args, { perms });
       // Kill as soon as this run has committed something new, a little later at random.
       const deadline = Date.now() + 30_000;
       while ((await checkpointLines()) <= before && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 2));
       }
       await new Promise((r) => setTimeout(r, Math.random() * 40));
-      child.kill("SIGKILL");
-      const status = await child.status;
-      await Promise.all([drain(rest), child.stderr.cancel()]);
+      const status = await vigil.stop("SIGKILL");
       if (status.signal === "SIGKILL") kills++;
       if ((await checkpointLines()) < totalLines) midway++;
     }
     assert.ok(kills >= 3, `only ${kills} runs were killed`);
     assert.ok(midway >= 2, `only ${midway} kills happened before the end of the input`);
     // The last run goes to the end of the log, then stops cleanly on SIGTERM.
-    const child = vigil(args, perms).spawn();
-    const { rest } = await waitForLine(child.stdout, /^listening on /);
+    const vigil = await startVigil(args, { perms });
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {
       const cp = JSON.parse(await Deno.readTextFile(join(dir, FILES.checkpoint)));
       if (cp.lines === totalLines) break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    child.kill("SIGTERM");
-    assert.equal((await child.status).code, 0);
-    await Promise.all([drain(rest), child.stderr.cancel()]);
+    assert.equal((await vigil.stop("SIGTERM")).code, 0);
     for (const f of [FILES.analysis, FILES.anomalies, FILES.report, FILES.errors]) {
       const [a, b] = await Promise.all([
         Deno.readTextFile(join(dir, f)),
@@ -193,35 +151,28 @@ Deno.test("--processor-only killed with -9 again and again writes each row exact
   }
 });
 
-Deno.test("deno task start: /data, /status and a status change over HTTP", async () => {
+Deno.test("deno task start's command: /data, /status and a status change over HTTP", async () => {
   const dataDir = `./data/test-${crypto.randomUUID()}`;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "task",
-      "start",
-      "--port",
-      "0",
-      "--data-dir",
-      dataDir,
-      "--interval",
-      "0.1",
-      "--processing-interval",
-      "0.5",
-      "--seed",
-      "5",
-    ],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).spawn();
+  // The task's own command line (its permissions), without its build:wasm dependency.
+  let vigil: Vigil | undefined;
   try {
-    const { line, rest } = await waitForLine(
-      child.stdout,
-      /^listening on http:\/\/127\.0\.0\.1:\d+\/$/,
-      120_000,
+    vigil = await startVigil(
+      [
+        "--port",
+        "0",
+        "--data-dir",
+        dataDir,
+        "--interval",
+        "0.1",
+        "--processing-interval",
+        "0.5",
+        "--seed",
+        "5",
+      ],
+      { task: "start", timeoutMs: 120_000 },
     );
-    const base = line.slice("listening on ".length);
+    assert.match(vigil.url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
+    const base = vigil.url;
     const get = async (path: string) => {
       const res = await fetch(new URL(path, base));
       return { status: res.status, body: await res.json() };
@@ -289,59 +240,39 @@ Deno.test("deno task start: /data, /status and a status change over HTTP", async
     const sseReading = JSON.parse(/event: reading\ndata: (.*)\n\n/.exec(sseText)![1]!);
     assert.equal(sseReading.machine, "m1");
 
-    child.kill("SIGTERM");
-    assert.equal((await child.status).code, 0);
+    assert.equal((await vigil.stop("SIGTERM")).code, 0);
     // Shutdown ended the stream rather than leaving it hanging.
     while (!(await sseReader.read()).done);
-    await drain(rest);
     const cp = JSON.parse(await Deno.readTextFile(join(ROOT, dataDir, FILES.checkpoint)));
     const logged = (await Deno.readTextFile(join(ROOT, dataDir, FILES.stream))).split("\n").length -
       1;
     assert.equal(cp.lines, logged, "every logged reading was processed before exit");
   } finally {
-    try {
-      child.kill("SIGKILL");
-    } catch { /* already gone */ }
-    await child.stderr.cancel().catch(() => {});
+    await vigil?.stop("SIGKILL");
     await Deno.remove(join(ROOT, dataDir), { recursive: true }).catch(() => {});
   }
 });
 
 Deno.test("the engine starts with no read access outside its data directory (WASM is embedded)", async () => {
   const tmp = await Deno.makeTempDir();
-  const child = vigil([
-    "start",
-    "--data-dir",
-    tmp,
-    "--port",
-    "0",
-    "--interval",
-    "0.05",
-    "--processing-interval",
-    "0.1",
-  ], [
-    `--allow-read=${tmp}`,
-    `--allow-write=${tmp}`,
-    "--allow-net=127.0.0.1",
-  ]).spawn();
   try {
-    const { line, rest } = await waitForLine(child.stdout, /^listening on /);
-    const base = line.slice("listening on ".length);
-    let ok = false;
-    for (let i = 0; i < 100 && !ok; i++) {
-      const res = await fetch(new URL("/data", base));
-      ok = res.status === 200 && (await res.json()).success === true;
-      if (!ok) await new Promise((r) => setTimeout(r, 100));
-    }
-    assert.ok(ok, "no processed data");
-    child.kill("SIGTERM");
-    assert.equal((await child.status).code, 0);
-    await drain(rest);
-  } finally {
+    const vigil = await startVigil(
+      ["--data-dir", tmp, "--port", "0", "--interval", "0.05", "--processing-interval", "0.1"],
+      { perms: [`--allow-read=${tmp}`, `--allow-write=${tmp}`, "--allow-net=127.0.0.1"] },
+    );
     try {
-      child.kill("SIGKILL");
-    } catch { /* already gone */ }
-    await child.stderr.cancel().catch(() => {});
+      let ok = false;
+      for (let i = 0; i < 100 && !ok; i++) {
+        const res = await fetch(new URL("/data", vigil.url));
+        ok = res.status === 200 && (await res.json()).success === true;
+        if (!ok) await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.ok(ok, "no processed data");
+      assert.equal((await vigil.stop("SIGTERM")).code, 0);
+    } finally {
+      await vigil.stop("SIGKILL");
+    }
+  } finally {
     await Deno.remove(tmp, { recursive: true });
   }
 });

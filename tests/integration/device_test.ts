@@ -29,8 +29,8 @@ import { concatStreams } from "../../engine/core/streams.ts";
 import { EngineState } from "../../engine/core/state.ts";
 import type { AnomalyEvent, Reading } from "../../engine/core/types.ts";
 import { createPrng } from "../../simulator/prng.ts";
+import { runVigil } from "../helpers.ts";
 
-const ROOT = new URL("../..", import.meta.url).pathname;
 const T0 = Date.UTC(2026, 0, 1);
 
 const reading = (
@@ -294,16 +294,6 @@ Deno.test("live heartbeat: the timer raises the loss within timeout + 0.5 s with
   }
 });
 
-function vigil(args: string[]): Promise<Deno.CommandOutput> {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "main.ts", ...args],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-}
-
 const utf8 = new TextEncoder();
 
 Deno.test("fuzz: thousands of good and malformed lines, invalid UTF-8 included", async () => {
@@ -358,10 +348,9 @@ Deno.test("fuzz: thousands of good and malformed lines, invalid UTF-8 included",
     const input = join(tmp, "fuzz.kv");
     await Deno.writeFile(input, new Uint8Array(await new Blob(chunks).arrayBuffer()));
     const dataDir = join(tmp, "data");
-    const out = await vigil(["replay", input, "--data-dir", dataDir]);
-    const stderr = new TextDecoder().decode(out.stderr);
-    assert.equal(out.code, 0, stderr);
-    const summary = JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").at(-1)!);
+    const out = await runVigil(["replay", input, "--data-dir", dataDir]);
+    assert.equal(out.code, 0, out.stderr);
+    const summary = JSON.parse(out.stdout.trim().split("\n").at(-1)!);
     assert.equal(summary.errors, malformed);
     assert.equal(summary.readings, good.length);
     assert.ok(
@@ -442,9 +431,9 @@ Deno.test("raw.log: replay --format raw reproduces structured_metrics.csv byte f
     assert.equal(counts.readings, 9);
 
     const replayed = join(tmp, "replayed");
-    const out = await vigil(["replay", rawLog, "--format", "raw", "--data-dir", replayed]);
-    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
-    const summary = JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").at(-1)!);
+    const out = await runVigil(["replay", rawLog, "--format", "raw", "--data-dir", replayed]);
+    assert.equal(out.code, 0, out.stderr);
+    const summary = JSON.parse(out.stdout.trim().split("\n").at(-1)!);
     assert.equal(summary.readings, 9);
     // The refused overlong line is in raw.log too; here it is again an error (10^1030 is not a
     // finite number).
@@ -466,7 +455,7 @@ Deno.test("raw.log: replay --format raw reproduces structured_metrics.csv byte f
     // Replaying twice gives the same bytes; a line of raw.log that is not raw is an error.
     await Deno.writeTextFile(rawLog, "T:25,V:5\n", { append: true });
     const again = join(tmp, "again");
-    const out2 = await vigil(["replay", rawLog, "--data-dir", again]); // raw by its name
+    const out2 = await runVigil(["replay", rawLog, "--data-dir", again]); // raw by its name
     assert.equal(out2.code, 0);
     assert.equal(await Deno.readTextFile(join(again, FILES.structured)), expected);
     const errors = (await Deno.readTextFile(join(again, FILES.errors))).trim().split("\n");

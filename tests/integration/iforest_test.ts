@@ -18,9 +18,9 @@ import {
   validateModel,
   WasmIsolationForest,
 } from "../../engine/mod.ts";
+import { runVigil } from "../helpers.ts";
 
 const FIXTURES = new URL("../fixtures/iforest/", import.meta.url);
-const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
 
 interface Fixture {
   model: IsolationForestModel;
@@ -325,16 +325,6 @@ Deno.test("iforest: training refuses bad options naming them", () => {
   assert.throws(() => trainIsolationForest(y, 10, PUMP), /record 2, feature p_out: NaN/);
 });
 
-async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
-
 Deno.test("iforest: train and score commands end to end", async () => {
   const dir = await Deno.makeTempDir({ prefix: "vigil_iforest_" });
   try {
@@ -351,7 +341,7 @@ Deno.test("iforest: train and score commands end to end", async () => {
     const csv = `${dir}/pump.csv`;
     await Deno.writeTextFile(csv, lines.join("\n") + "\n");
     const modelPath = `${dir}/model.json`;
-    const tr = await run(["train", "--input", csv, "--out", modelPath, "--seed", "3"]);
+    const tr = await runVigil(["train", "--input", csv, "--out", modelPath, "--seed", "3"]);
     assert.deepEqual(tr.code, 0, tr.stderr);
     const model = parseModel(await Deno.readTextFile(modelPath));
     assert.deepEqual(model.features, PUMP); // every numeric column, not the time or machine column
@@ -368,7 +358,7 @@ Deno.test("iforest: train and score commands end to end", async () => {
       }).join("\n") + "\n",
     );
     const outPath = `${dir}/scores.csv`;
-    const sc = await run(["score", "--model", modelPath, "--input", jsonl, "--out", outPath]);
+    const sc = await runVigil(["score", "--model", modelPath, "--input", jsonl, "--out", outPath]);
     assert.deepEqual(sc.code, 0, sc.stderr);
     const out = (await Deno.readTextFile(outPath)).trimEnd().split("\n").map((l) => l.split(","));
     assert.deepEqual(out[0], [
@@ -391,7 +381,7 @@ Deno.test("iforest: train and score commands end to end", async () => {
     }
 
     // The CSV fixture through the CLI (stdout) gives scikit-learn's numbers.
-    const fx = await run([
+    const fx = await runVigil([
       "score",
       "--model",
       fileURLToPath(new URL("pump_model.json", FIXTURES)),
@@ -424,7 +414,7 @@ Deno.test("iforest: score reads Parquet", async () => {
     ];
     const path = `${dir}/vibration.parquet`;
     await Deno.writeFile(path, new Uint8Array(parquetWriteBuffer({ columnData })));
-    const r = await run([
+    const r = await runVigil([
       "score",
       "--model",
       fileURLToPath(new URL("vibration_model.json", FIXTURES)),
@@ -448,10 +438,13 @@ Deno.test("iforest: bad flags and files exit 2 naming them", async () => {
     [["train", "--input", "x.csv", "--out", "m.json", "--trees", "zero"], /--trees: "zero"/],
     [["train", "--out", "m.json"], /--input is required/],
     [["train", "--input", "/nonexistent/x.csv", "--out", "m.json"], /no such file "\/nonexistent/],
-    [["score", "--model", "/nonexistent/m.json", "--input", "x.csv"], /--model: no such file/],
+    [
+      ["score", "--model", "/nonexistent/m.json", "--input", "x.csv"],
+      /^vigil: bad value for --model: "\/nonexistent\/m\.json" does not exist$/m,
+    ],
   ];
   for (const [args, msg] of cases) {
-    const r = await run(args);
+    const r = await runVigil(args);
     assert.deepEqual(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
     assert.match(r.stderr, msg);
   }

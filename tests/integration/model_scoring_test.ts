@@ -14,8 +14,8 @@ import { ReferenceKernel } from "../../engine/kernels/rolling/kernel_reference.t
 import { OnlineForests } from "../../engine/detect/online_forest.ts";
 import { formatReading } from "../../engine/formats/reading_format.ts";
 import type { Reading } from "../../engine/core/types.ts";
+import { runVigil } from "../helpers.ts";
 
-const ROOT = new URL("../..", import.meta.url).pathname;
 const T0 = Date.UTC(2026, 0, 1);
 
 /** mulberry32: a small seeded PRNG, so the data is the same on every run. */
@@ -152,21 +152,6 @@ Deno.test("online mode: each machine trains on its first readings, then is score
   }
 });
 
-async function run(args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "main.ts", ...args],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  return {
-    code: out.code,
-    stdout: new TextDecoder().decode(out.stdout),
-    stderr: new TextDecoder().decode(out.stderr),
-  };
-}
-
 Deno.test("replay --model: anomaly_score column and ISOLATION_FOREST events; bad model exits 2", async () => {
   const dir = await Deno.makeTempDir({ prefix: "vigil-model-" });
   try {
@@ -177,7 +162,14 @@ Deno.test("replay --model: anomaly_score column and ISOLATION_FOREST events; bad
     const input = join(dir, "live.jsonl");
     await Deno.writeTextFile(input, readings.map(formatReading).join("\n") + "\n");
 
-    const ok = await run(["replay", input, "--model", modelPath, "--data-dir", join(dir, "out")]);
+    const ok = await runVigil([
+      "replay",
+      input,
+      "--model",
+      modelPath,
+      "--data-dir",
+      join(dir, "out"),
+    ]);
     assert.equal(ok.code, 0, ok.stderr);
     const csv = (await Deno.readTextFile(join(dir, "out", "analysis_output.csv"))).trim()
       .split("\n");
@@ -193,10 +185,10 @@ Deno.test("replay --model: anomaly_score column and ISOLATION_FOREST events; bad
     assert.equal(events.length, 1);
     assert.equal(events[0].timestamp, new Date(readings[120]!.timestamp).toISOString());
 
-    const missing = await run(["replay", input, "--model", join(dir, "nope.json")]);
+    const missing = await runVigil(["replay", input, "--model", join(dir, "nope.json")]);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /--model: ".*nope\.json" does not exist/);
-    const both = await run(["replay", input, "--model", modelPath, "--online-model", "50"]);
+    const both = await runVigil(["replay", input, "--model", modelPath, "--online-model", "50"]);
     assert.equal(both.code, 2);
     assert.match(both.stderr, /--model and --online-model exclude each other/);
     // Online: the first 100 readings (the full healthy spread) train, the rest sit well inside.
@@ -206,7 +198,7 @@ Deno.test("replay --model: anomaly_score column and ISOLATION_FOREST events; bad
     live[150]!.channels = { temperature: 80, speed: 300 };
     const onlineInput = join(dir, "online.jsonl");
     await Deno.writeTextFile(onlineInput, live.map(formatReading).join("\n") + "\n");
-    const online = await run([
+    const online = await runVigil([
       "replay",
       onlineInput,
       "--online-model",
@@ -224,7 +216,7 @@ Deno.test("replay --model: anomaly_score column and ISOLATION_FOREST events; bad
       new Date(live[150]!.timestamp).toISOString(),
     ]);
     await Deno.writeTextFile(join(dir, "bad.json"), '{"format": "isolation-forest/v2"}');
-    const bad = await run(["replay", input, "--model", join(dir, "bad.json")]);
+    const bad = await runVigil(["replay", input, "--model", join(dir, "bad.json")]);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /bad value for --model: ".*bad\.json": /);
   } finally {

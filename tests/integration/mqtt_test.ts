@@ -12,6 +12,7 @@ import { openRun } from "../../engine/pipeline/run.ts";
 import { ReadingBatchStream } from "../../engine/core/streams.ts";
 import { EngineState } from "../../engine/core/state.ts";
 import type { AnomalyEvent, Reading } from "../../engine/core/types.ts";
+import { startVigil, type Vigil } from "../helpers.ts";
 
 /** A mosquitto process on 127.0.0.1:`port`, persisting to `dir` (saved on SIGTERM). */
 class Broker {
@@ -478,7 +479,6 @@ Deno.test("mqtt publisher: a bounded queue while the broker is away", async () =
 
 Deno.test("start --source mqtt:// --publish: the engine reads a wildcard topic and publishes anomalies", async () => {
   await withBroker(async (broker) => {
-    const root = new URL("../..", import.meta.url).pathname;
     const dataDir = await Deno.makeTempDir({ prefix: "vigil-mqtt-engine-" });
     const watcher = await client(broker.url);
     const published: { topic: string; event: { type: string; machine: string } }[] = [];
@@ -486,12 +486,9 @@ Deno.test("start --source mqtt:// --publish: the engine reads a wildcard topic a
       published.push({ topic, event: JSON.parse(payload.toString()) });
     });
     await watcher.subscribeAsync("vigil/+/anomalies", { qos: 1 });
-    const engine = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        "main.ts",
-        "start",
+    let engine: Vigil | undefined;
+    try {
+      engine = await startVigil([
         "--source",
         `${broker.url}/plant/+/telemetry`,
         "--publish",
@@ -500,22 +497,8 @@ Deno.test("start --source mqtt:// --publish: the engine reads a wildcard topic a
         "0",
         "--data-dir",
         dataDir,
-      ],
-      cwd: root,
-      stdout: "piped",
-      stderr: "piped",
-      env: { NO_COLOR: "1" },
-    }).spawn();
-    try {
-      const out = engine.stdout.pipeThrough(new TextDecoderStream()).getReader();
-      let text = "";
-      let base: string | undefined;
-      while (!base) {
-        const { value, done } = await out.read();
-        if (done) throw new Error(`engine ended: ${text}`);
-        text += value;
-        base = /listening on (http:\/\/\S+)/.exec(text)?.[1];
-      }
+      ]);
+      const base = engine.url;
       const health = async () => await (await fetch(new URL("/health", base))).json();
       for (let i = 0; i < 100 && (await health()).sources[0]?.state !== "running"; i++) {
         await sleep(100);
@@ -549,17 +532,12 @@ Deno.test("start --source mqtt:// --publish: the engine reads a wildcard topic a
       const breach = published.find((p) => p.event.type === "THRESHOLD_BREACH_TEMP")!;
       assert.equal(breach.topic, "vigil/press-1/anomalies");
       assert.equal(breach.event.machine, "press-1");
-      engine.kill("SIGTERM");
-      assert.equal((await engine.status).code, 0);
-      await out.cancel();
+      assert.equal((await engine.stop("SIGTERM")).code, 0);
       const logged = (await Deno.readTextFile(join(dataDir, "stream_output.jsonl"))).trim()
         .split("\n");
       assert.equal(logged.length, 20);
     } finally {
-      try {
-        engine.kill("SIGKILL");
-      } catch { /* already gone */ }
-      await engine.stderr.cancel().catch(() => {});
+      await engine?.stop("SIGKILL");
       await watcher.endAsync();
       await Deno.remove(dataDir, { recursive: true });
     }

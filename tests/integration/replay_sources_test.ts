@@ -17,20 +17,9 @@ import {
   RecordedInput,
 } from "../../engine/mod.ts";
 import { generateReadings } from "../../simulator/mod.ts";
+import { runVigil, startVigil, vigilCommand } from "../helpers.ts";
 
-const ROOT = new URL("../..", import.meta.url).pathname;
 const T0 = Date.UTC(2026, 0, 1);
-const decoder = new TextDecoder();
-
-function vigil(args: string[], perms: string[]): Deno.Command {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", "--no-prompt", ...perms, "main.ts", ...args],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  });
-}
 
 /** `replay`'s closing line. */
 interface Summary {
@@ -43,12 +32,11 @@ interface Summary {
 
 /** `replay` as a process; returns its summary line, or fails with its stderr. */
 async function replay(input: string, dataDir: string, tmp: string, more: string[] = []) {
-  const out = await vigil(["replay", input, "--data-dir", dataDir, ...more], [
-    `--allow-read=${tmp}`,
-    `--allow-write=${tmp}`,
-  ]).output();
-  assert.equal(out.code, 0, decoder.decode(out.stderr));
-  return JSON.parse(decoder.decode(out.stdout).trim().split("\n").at(-1)!) as Summary;
+  const out = await runVigil(["replay", input, "--data-dir", dataDir, ...more], {
+    perms: [`--allow-read=${tmp}`, `--allow-write=${tmp}`],
+  });
+  assert.equal(out.code, 0, out.stderr);
+  return JSON.parse(out.stdout.trim().split("\n").at(-1)!) as Summary;
 }
 
 /** Simulated readings with faults (so that there are anomalies), in event-time order. */
@@ -330,15 +318,11 @@ Deno.test("Parquet row groups: rows are lines, history is suppressed, bad files 
 
     const notParquet = join(tmp, "broken.parquet");
     await Deno.writeTextFile(notParquet, "timestamp,x\n2026-01-01T00:00:00Z,1\n");
-    const out = await vigil(["replay", notParquet, "--data-dir", join(tmp, "d")], [
-      `--allow-read=${tmp}`,
-      `--allow-write=${tmp}`,
-    ]).output();
+    const out = await runVigil(["replay", notParquet, "--data-dir", join(tmp, "d")], {
+      perms: [`--allow-read=${tmp}`, `--allow-write=${tmp}`],
+    });
     assert.equal(out.code, 2);
-    assert.match(
-      decoder.decode(out.stderr),
-      /^vigil: replay: .*broken\.parquet is not a readable Parquet file/,
-    );
+    assert.match(out.stderr, /^vigil: replay: .*broken\.parquet is not a readable Parquet file/);
     // Refused before anything was written.
     await assert.rejects(() => Deno.stat(join(tmp, "d", FILES.checkpoint)));
   } finally {
@@ -365,10 +349,10 @@ Deno.test("a paced Parquet replay killed with -9 resumes exactly", async () => {
       );
     const killedAt: number[] = [];
     for (const target of [120, 330]) {
-      const child = vigil(["replay", input, "--data-dir", dir, "--rate", "30", ...flags], [
-        `--allow-read=${tmp}`,
-        `--allow-write=${tmp}`,
-      ]).spawn();
+      const child = (await vigilCommand(
+        ["replay", input, "--data-dir", dir, "--rate", "30", ...flags],
+        { perms: [`--allow-read=${tmp}`, `--allow-write=${tmp}`] },
+      )).spawn();
       const deadline = Date.now() + 30_000;
       while ((await checkpointLines()) < target && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 5));
@@ -417,9 +401,9 @@ Deno.test("a bad --rate exits 2 naming it", async () => {
     [["start", "--rate", "10"], /^vigil: --rate paces a recorded file/],
   ];
   for (const [args, msg] of cases) {
-    const out = await vigil(args, []).output();
+    const out = await runVigil(args, { perms: [] });
     assert.equal(out.code, 2, args.join(" "));
-    assert.match(decoder.decode(out.stderr), msg);
+    assert.match(out.stderr, msg);
   }
 });
 
@@ -538,24 +522,6 @@ async function healthReadings(port: number): Promise<number> {
   return body.sources[0].readings as number;
 }
 
-/** Reads a child's stdout until the `listening on` line; returns the port. */
-async function listeningPort(child: Deno.ChildProcess): Promise<number> {
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let buf = "";
-  while (true) {
-    const { done, value } = await reader.read();
-    if (done) throw new Error(`no listening line in: ${buf}`);
-    buf += value;
-    const m = /listening on http:\/\/[^:]+:(\d+)\//.exec(buf);
-    if (m) {
-      (async () => {
-        while (!(await reader.read()).done) { /* drain */ }
-      })();
-      return Number(m[1]);
-    }
-  }
-}
-
 Deno.test("start --source file: --rate 10 streams readings over time; Ctrl-C stops it", async () => {
   const tmp = await Deno.makeTempDir();
   const perms = [`--allow-read=${tmp}`, `--allow-write=${tmp}`, "--allow-net=127.0.0.1"];
@@ -565,11 +531,11 @@ Deno.test("start --source file: --rate 10 streams readings over time; Ctrl-C sto
     const rows = recording(40, 1, 500);
     await writeParquet(input, rows, 16);
     const dir = join(tmp, "d");
-    const child = vigil(
-      ["start", "--source", `file:${input}`, "--rate", "10", "--port", "0", "--data-dir", dir],
-      perms,
-    ).spawn();
-    const port = await listeningPort(child);
+    const vigil = await startVigil(
+      ["--source", `file:${input}`, "--rate", "10", "--port", "0", "--data-dir", dir],
+      { perms },
+    );
+    const port = vigil.port;
     const seen: number[] = [];
     const deadline = Date.now() + 20_000;
     while (Date.now() < deadline) {
@@ -578,9 +544,7 @@ Deno.test("start --source file: --rate 10 streams readings over time; Ctrl-C sto
       if (n === 40) break;
       await new Promise((r) => setTimeout(r, 50));
     }
-    child.kill("SIGINT");
-    assert.equal((await child.status).code, 0);
-    await child.stderr.cancel();
+    assert.equal((await vigil.stop("SIGINT")).code, 0);
     assert.equal(seen.at(-1), 40, `counts: ${seen}`);
     assert.ok(seen.every((n, i) => i === 0 || n >= seen[i - 1]!), `counts: ${seen}`);
     const between = new Set(seen.filter((n) => n > 0 && n < 40));
@@ -595,29 +559,25 @@ Deno.test("start --source file: --rate 10 streams readings over time; Ctrl-C sto
     const many = recording(3600, 1, 1000);
     await writeJsonl(hourly, many);
     const dir2 = join(tmp, "d2");
-    const args = ["start", "--source", `file:${hourly}`, "--port", "0", "--data-dir", dir2];
-    const slow = vigil([...args, "--rate", "realtime"], perms).spawn();
-    const slowPort = await listeningPort(slow);
+    const args = ["--source", `file:${hourly}`, "--port", "0", "--data-dir", dir2];
+    const slow = await startVigil([...args, "--rate", "realtime"], { perms });
+    const slowPort = slow.port;
     const until = Date.now() + 20_000;
     while ((await healthReadings(slowPort)) < 2 && Date.now() < until) {
       await new Promise((r) => setTimeout(r, 50));
     }
     const stopped = Date.now();
-    slow.kill("SIGINT");
-    assert.equal((await slow.status).code, 0);
-    await slow.stderr.cancel();
+    assert.equal((await slow.stop("SIGINT")).code, 0);
     assert.ok(Date.now() - stopped < 5000, "Ctrl-C did not stop the paced source promptly");
     const cp = JSON.parse(await Deno.readTextFile(join(dir2, FILES.checkpoint)));
     assert.ok(cp.lines >= 2 && cp.lines < 100, `checkpoint at ${cp.lines} lines`);
-    const rest = vigil(args, perms).spawn();
-    const restPort = await listeningPort(rest);
+    const rest = await startVigil(args, { perms });
+    const restPort = rest.port;
     const end = Date.now() + 20_000;
     while ((await healthReadings(restPort)) < 3600 && Date.now() < end) {
       await new Promise((r) => setTimeout(r, 50));
     }
-    rest.kill("SIGINT");
-    assert.equal((await rest.status).code, 0);
-    await rest.stderr.cancel();
+    assert.equal((await rest.stop("SIGINT")).code, 0);
     const all = (await Deno.readTextFile(join(dir2, FILES.stream))).trim().split("\n");
     assert.deepEqual(all, many.map(formatReading));
   } finally {

@@ -7,8 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-
-const ROOT = new URL("../..", import.meta.url).pathname;
+import { ROOT, runVigil, startVigil, type Vigil } from "../helpers.ts";
 
 /** The `(type, severity)` sequence one pass of the forced-failure script raises, in order. */
 const SCRIPTED = [
@@ -30,15 +29,6 @@ const SCRIPTED = [
   ["HEARTBEAT_LOSS", "CRITICAL"], // then silence
 ];
 
-/** The command line of a deno.json task, split for Deno.Command (no quoting in ours). */
-async function taskArgs(task: string): Promise<string[]> {
-  const config = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json")));
-  const command: string = config.tasks[task].command;
-  const args = command.split(/\s+/);
-  assert.equal(args.shift(), "deno");
-  return args;
-}
-
 async function waitFor<T>(what: string, ms: number, probe: () => Promise<T | undefined>) {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
@@ -58,7 +48,7 @@ Deno.test("emulate → socat → start:serial: every detector as scripted, heart
     stdout: "null",
     stderr: "null",
   }).spawn();
-  let engine: Deno.ChildProcess | undefined;
+  let engine: Vigil | undefined;
   try {
     await waitFor("the pty links", 10_000, async () => {
       try {
@@ -69,9 +59,8 @@ Deno.test("emulate → socat → start:serial: every detector as scripted, heart
         return undefined;
       }
     });
-    engine = new Deno.Command(Deno.execPath(), {
-      args: [
-        ...await taskArgs("start:serial"),
+    engine = await startVigil(
+      [
         "--source",
         `serial:${app}`,
         "--port",
@@ -81,19 +70,9 @@ Deno.test("emulate → socat → start:serial: every detector as scripted, heart
         "--processing-interval",
         "1",
       ],
-      cwd: ROOT,
-      stdout: "piped",
-      stderr: "piped",
-      env: { NO_COLOR: "1" },
-    }).spawn();
-    const out = engine.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    let text = "";
-    const base = await waitFor("listening", 120_000, async () => {
-      const { value, done } = await out.read();
-      if (done) throw new Error(`engine ended: ${text}`);
-      text += value;
-      return /listening on (http:\/\/\S+)/.exec(text)?.[1];
-    });
+      { task: "start:serial", timeoutMs: 120_000 },
+    );
+    const base = engine.url;
     const get = async (path: string) => await (await fetch(new URL(path, base))).json();
     // The port is open once the engine says the device is connected.
     await waitFor("the device to connect", 30_000, async () => {
@@ -101,9 +80,8 @@ Deno.test("emulate → socat → start:serial: every detector as scripted, heart
       return h.sources[0]?.state === "running" ? true : undefined;
     });
 
-    const emulate = await new Deno.Command(Deno.execPath(), {
-      args: [
-        ...await taskArgs("emulate"),
+    const emulate = await runVigil(
+      [
         "--port",
         dev,
         "--scenario",
@@ -115,13 +93,11 @@ Deno.test("emulate → socat → start:serial: every detector as scripted, heart
         "--seed",
         "1",
       ],
-      cwd: ROOT,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
+      { task: "emulate" },
+    );
     const silentFrom = Date.now();
-    assert.equal(emulate.code, 0, new TextDecoder().decode(emulate.stderr));
-    assert.equal(JSON.parse(new TextDecoder().decode(emulate.stdout)).lines, 13);
+    assert.equal(emulate.code, 0, emulate.stderr);
+    assert.equal(JSON.parse(emulate.stdout).lines, 13);
 
     const anomalies = await waitFor("HEARTBEAT_LOSS", 30_000, async () => {
       const a = await get("/anomalies?limit=100");
@@ -148,9 +124,7 @@ Deno.test("emulate → socat → start:serial: every detector as scripted, heart
     assert.equal(health.sources[0].readings, 13);
     assert.equal(health.sources[0].errors, 0);
 
-    engine.kill("SIGTERM");
-    assert.equal((await engine.status).code, 0);
-    await out.cancel();
+    assert.equal((await engine.stop("SIGTERM")).code, 0);
     const d = join(ROOT, dataDir);
     const jsonl = (await Deno.readTextFile(join(d, "anomalies.jsonl"))).trim().split("\n").map((
       l,
@@ -162,30 +136,18 @@ Deno.test("emulate → socat → start:serial: every detector as scripted, heart
 
     // The audit log re-parsed reproduces the structured metrics byte for byte.
     const replayDir = `${dataDir}-replay`;
-    const replay = await new Deno.Command(Deno.execPath(), {
-      args: [
-        ...await taskArgs("replay"),
-        join(d, "raw.log"),
-        "--format",
-        "raw",
-        "--data-dir",
-        replayDir,
-      ],
-      cwd: ROOT,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assert.equal(replay.code, 0, new TextDecoder().decode(replay.stderr));
+    const replay = await runVigil(
+      [join(d, "raw.log"), "--format", "raw", "--data-dir", replayDir],
+      { task: "replay" },
+    );
+    assert.equal(replay.code, 0, replay.stderr);
     assert.equal(
       await Deno.readTextFile(join(ROOT, replayDir, "structured_metrics.csv")),
       await Deno.readTextFile(join(d, "structured_metrics.csv")),
     );
     await Deno.remove(join(ROOT, replayDir), { recursive: true });
   } finally {
-    try {
-      engine?.kill("SIGKILL");
-    } catch { /* already gone */ }
-    await engine?.stderr.cancel().catch(() => {});
+    await engine?.stop("SIGKILL");
     try {
       socat.kill("SIGTERM");
     } catch { /* already gone */ }

@@ -10,8 +10,7 @@ import { ReceivedLineBatchStream } from "../../engine/formats/received_line_batc
 import { SerialError, SerialPort } from "../../engine/sources/serial/serial_port.ts";
 import { type SerialItem, SerialSource } from "../../engine/sources/serial/serial_source.ts";
 import { DeviceEmulator, type DeviceStep } from "../../simulator/device_emulator.ts";
-
-const ROOT = new URL("../..", import.meta.url).pathname;
+import { vigilCommand } from "../helpers.ts";
 
 /** A socat pty pair: the device writes to `a`, the reader reads `b`. */
 class PtyPair {
@@ -437,22 +436,10 @@ Deno.test("shutdown: an abort ends the stream promptly on a silent device and wh
   assert.ok(performance.now() - t0 < 1000, `ended after ${performance.now() - t0} ms`);
 });
 
-function vigil(args: string[]): Deno.Command {
-  return new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--no-prompt",
-      "--allow-read",
-      "--allow-write",
-      "--allow-ffi",
-      "main.ts",
-      "emulate",
-      ...args,
-    ],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
+/** `main.ts emulate ARGS`, with the emulate task's permissions. */
+function emulate(args: string[]): Promise<Deno.Command> {
+  return vigilCommand(["emulate", ...args], {
+    perms: ["--allow-read", "--allow-write", "--allow-ffi"],
   });
 }
 
@@ -468,7 +455,7 @@ Deno.test("emulate CLI: a bad flag exits 2 naming the value", async () => {
       [["--port", "/nonexistent/vigil-tty"], /\/nonexistent\/vigil-tty.*ENOENT/],
     ] as const
   ) {
-    const out = await vigil([...args]).output();
+    const out = await (await emulate([...args])).output();
     const err = new TextDecoder().decode(out.stderr);
     assert.equal(out.code, 2, `${args.join(" ")}: ${err}`);
     assert.match(err, message);
@@ -481,7 +468,7 @@ Deno.test("emulate CLI: --count N writes N lines of the forced-failure script to
     const source = new SerialSource(pty.b, { signal: stop.signal });
     const reader = source.readable.getReader();
     const items = await collect(reader, [], (all) => all.length >= 1);
-    const out = await vigil([
+    const out = await (await emulate([
       "--port",
       pty.a,
       "--scenario",
@@ -492,7 +479,7 @@ Deno.test("emulate CLI: --count N writes N lines of the forced-failure script to
       "200",
       "--seed",
       "9",
-    ]).output();
+    ])).output();
     assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
     const summary = JSON.parse(new TextDecoder().decode(out.stdout).trim());
     assert.equal(summary.lines, 12);
@@ -548,7 +535,8 @@ Deno.test("emulate CLI: SIGTERM ends an endless run at once, exit 0, lines count
     const source = new SerialSource(pty.b, { signal: stop.signal });
     const reader = source.readable.getReader();
     const items = await collect(reader, [], (all) => all.length >= 1);
-    const child = vigil(["--port", pty.a, "--rate", "20", "--scenario", "random"]).spawn();
+    const child = (await emulate(["--port", pty.a, "--rate", "20", "--scenario", "random"]))
+      .spawn();
     try {
       await collect(reader, items, (all) => received(all) >= 5);
       const t0 = performance.now();
@@ -573,7 +561,7 @@ Deno.test("emulate CLI: the device vanishing mid-run ends it with code 1 and a m
     const stop = new AbortController();
     const source = new SerialSource(pty.b, { signal: stop.signal });
     const reader = source.readable.getReader();
-    const child = vigil(["--port", pty.a, "--rate", "50"]).spawn();
+    const child = (await emulate(["--port", pty.a, "--rate", "50"])).spawn();
     try {
       // Unplugged only once the emulator is surely writing.
       await collect(reader, [], (all) => received(all) >= 3);

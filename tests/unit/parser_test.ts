@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { LineSplitter } from "../../engine/formats/line_splitter.ts";
 import { formatReading } from "../../engine/formats/reading_format.ts";
-import { createLineParser, parseTime, splitCsv } from "../../engine/formats/reading_parser.ts";
+import { splitCsv } from "../../engine/formats/csv.ts";
+import { createLineParser, parseTime } from "../../engine/formats/reading_parser.ts";
 import type { Reading } from "../../engine/core/types.ts";
 
 Deno.test("LineSplitter joins lines split across chunks at every position", () => {

@@ -4,16 +4,15 @@
  * @module
  */
 import {
-  type AsyncBuffer,
   type FileMetaData,
   parquetMetadataAsync,
-  parquetRead,
   parquetSchema,
   type SchemaElement,
 } from "hyparquet";
 import type { Batch } from "../../core/batch.ts";
-import { parseTime } from "../../formats/reading_parser.ts";
+import { parseTime, RESERVED_COLUMNS } from "../../formats/reading_parser.ts";
 import type { Reading } from "../../core/types.ts";
+import { fileBuffer, ParquetRows } from "./parquet_rows.ts";
 
 /** Options of {@linkcode ParquetSource}. */
 export interface ParquetSourceOptions {
@@ -48,7 +47,6 @@ interface Layout {
   channels: number[];
 }
 
-const RESERVED = new Set(["timestamp", "datetime", "machine", "status", "injected"]);
 /** Converted types of INT32/INT64 columns that hold dates, times or intervals, not numbers. */
 const TIME_TYPES = new Set([
   "DATE",
@@ -154,12 +152,7 @@ export class ParquetSource {
     const log = options.log ?? true;
     const splitBefore = options.splitBefore;
     let file: Deno.FsFile | null = null;
-    let buffer: AsyncBuffer | null = null;
-    let group = 0;
-    let groupStart = 0;
-    // The current row group: a cursor per used column, and the rows left in it.
-    let cursors: ColumnCursor[] = [];
-    let left = 0;
+    let rows: ParquetRows | null = null;
     let lastTime: number | null = null;
 
     const close = () => {
@@ -167,36 +160,12 @@ export class ParquetSource {
       file = null;
     };
 
-    const loadGroup = async (): Promise<boolean> => {
-      const g = metadata.row_groups[group];
-      if (g === undefined) return false;
-      const rows = Number(g.num_rows);
-      const chunks = new Map<string, { start: number; data: ArrayLike<unknown> }[]>();
-      await parquetRead({
-        file: buffer!,
-        metadata,
-        columns: layout.columns,
-        rowStart: groupStart,
-        rowEnd: groupStart + rows,
-        onChunk: ({ columnName, columnData, rowStart }) => {
-          let list = chunks.get(columnName);
-          if (!list) chunks.set(columnName, list = []);
-          list.push({ start: rowStart, data: columnData as ArrayLike<unknown> });
-        },
-      });
-      cursors = layout.columns.map((c) => new ColumnCursor(chunks.get(c) ?? [], groupStart));
-      left = rows;
-      groupStart += rows;
-      group++;
-      return true;
-    };
-
     const batchOf = (n: number): Batch[] => {
       const batches: Batch[] = [];
-      const values: unknown[] = new Array(cursors.length);
+      const values: unknown[] = new Array(layout.columns.length);
       let b: Batch | null = null;
       for (let k = 0; k < n; k++) {
-        for (let j = 0; j < cursors.length; j++) values[j] = cursors[j]!.next();
+        rows!.next(values);
         const suppress = this.#lines < suppressLines;
         const r = readingOf(values, layout);
         const first = b?.readings[0];
@@ -222,13 +191,16 @@ export class ParquetSource {
     return new ReadableStream<Batch>({
       start: async () => {
         file = await Deno.open(path, { read: true });
-        buffer = fileBuffer(file, (await file.stat()).size);
+        rows = new ParquetRows(
+          fileBuffer(file, (await file.stat()).size),
+          metadata,
+          layout.columns,
+        );
       },
       pull: async (controller) => {
         try {
-          while (left === 0) {
-            cursors = []; // the previous row group's columns can go before the next is read
-            if (!(await loadGroup())) {
+          while (rows!.left === 0) {
+            if (!(await rows!.nextGroup())) {
               close();
               controller.close();
               return;
@@ -237,39 +209,14 @@ export class ParquetSource {
         } catch (e) {
           close();
           throw new Error(
-            `${path}: cannot read row group ${group} (${(e as Error).message})`,
+            `${path}: cannot read row group ${rows!.group} (${(e as Error).message})`,
           );
         }
-        const n = Math.min(left, batchSize);
-        left -= n;
+        const n = Math.min(rows!.left, batchSize);
         for (const b of batchOf(n)) controller.enqueue(b);
       },
       cancel: close,
     }, { highWaterMark: 1 });
-  }
-}
-
-/** The values of one column of the current row group, in row order, across its chunks. */
-class ColumnCursor {
-  #chunk = 0;
-  #i = 0;
-  constructor(
-    readonly chunks: { start: number; data: ArrayLike<unknown> }[],
-    start: number,
-  ) {
-    chunks.sort((a, b) => a.start - b.start);
-    // A chunk may begin before the row group (hyparquet may hand out whole pages).
-    const first = chunks[0];
-    if (first) this.#i = Math.max(0, start - first.start);
-  }
-
-  next(): unknown {
-    let c = this.chunks[this.#chunk];
-    while (c && this.#i >= c.data.length) {
-      c = this.chunks[++this.#chunk];
-      this.#i = 0;
-    }
-    return c ? c.data[this.#i++] : null;
   }
 }
 
@@ -293,7 +240,7 @@ function layoutOf(metadata: FileMetaData, path: string): Layout {
     else if (name === "machine") layout.machine = at;
     else if (name === "status") layout.status = at;
     else if (name === "injected") layout.injected = at;
-    else if (!RESERVED.has(name) && isNumeric(c.element)) layout.channels.push(at);
+    else if (!RESERVED_COLUMNS.has(name) && isNumeric(c.element)) layout.channels.push(at);
     else return;
     columns.push(c.element.name);
   });
@@ -371,30 +318,4 @@ function show(v: unknown): string {
         ? String(x)
         : x,
   ) ?? String(v);
-}
-
-/**
- * An open file as hyparquet's `AsyncBuffer`. Reads are chained one after another: they share
- * the file's position, and hyparquet asks for several column chunks at once.
- */
-function fileBuffer(file: Deno.FsFile, size: number): AsyncBuffer {
-  let queue: Promise<unknown> = Promise.resolve();
-  return {
-    byteLength: size,
-    slice(start: number, end = size): Promise<ArrayBuffer> {
-      const read = queue.then(async () => {
-        const bytes = new Uint8Array(Math.max(0, end - start));
-        await file.seek(start, Deno.SeekMode.Start);
-        let off = 0;
-        while (off < bytes.length) {
-          const n = await file.read(bytes.subarray(off));
-          if (n === null) throw new Error(`unexpected end of file at byte ${start + off}`);
-          off += n;
-        }
-        return bytes.buffer;
-      });
-      queue = read.catch(() => {});
-      return read;
-    },
-  };
 }

@@ -1,0 +1,178 @@
+/**
+ * Helpers shared by the tests that run Vigil as a process: a `deno run main.ts` command, its
+ * output, and a started engine (`main.ts start …`, ready once it prints `listening on`).
+ * @module
+ */
+import { join } from "node:path";
+
+/** The repository's root (where main.ts and deno.json are). */
+export const ROOT: string = new URL("..", import.meta.url).pathname;
+
+/** How a Vigil process is run. */
+export interface VigilOptions {
+  /** Permission flags of `deno run`. @default {["-A"]} */
+  perms?: readonly string[];
+  /**
+   * A deno.json task whose command line (`deno run <perms> main.ts <command>`) is used instead
+   * of `deno run <perms> main.ts`, so that a test runs with the task's own permissions; the
+   * arguments follow the task's. @default {none}
+   */
+  task?: string;
+}
+
+/** The `deno …` arguments of a Vigil process. */
+async function denoArgs(args: readonly string[], options: VigilOptions): Promise<string[]> {
+  if (options.task === undefined) {
+    return ["run", "--no-prompt", ...(options.perms ?? ["-A"]), "main.ts", ...args];
+  }
+  const config = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json")));
+  const command: string | undefined = config.tasks[options.task]?.command;
+  if (command === undefined) throw new Error(`deno.json has no task ${options.task}`);
+  // Our task command lines have no quoting: a split on spaces is their argument list.
+  const [deno, ...task] = command.split(/\s+/);
+  if (deno !== "deno") throw new Error(`task ${options.task} does not start with deno`);
+  return [...task, ...args];
+}
+
+/**
+ * `deno run <perms> main.ts ARGS` (or a task's command line) in the repository, stdout and
+ * stderr piped, `NO_COLOR=1`.
+ *
+ * @example
+ * ```ts
+ * const out = await (await vigilCommand(["replay", input, "--data-dir", dir])).output();
+ * ```
+ */
+export async function vigilCommand(
+  args: readonly string[],
+  options: VigilOptions = {},
+): Promise<Deno.Command> {
+  return new Deno.Command(Deno.execPath(), {
+    args: await denoArgs(args, options),
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  });
+}
+
+/** What a finished Vigil process printed. */
+export interface VigilOutput {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `main.ts ARGS` to its end; resolves with its exit code and decoded output.
+ *
+ * @example
+ * ```ts
+ * const { code, stderr } = await runVigil(["train", "--input", "x.csv"]);
+ * assert.equal(code, 2, stderr);
+ * ```
+ */
+export async function runVigil(
+  args: readonly string[],
+  options: VigilOptions = {},
+): Promise<VigilOutput> {
+  const out = await (await vigilCommand(args, options)).output();
+  const decoder = new TextDecoder();
+  return {
+    code: out.code,
+    stdout: decoder.decode(out.stdout),
+    stderr: decoder.decode(out.stderr),
+  };
+}
+
+/** Options of {@linkcode startVigil}. */
+export interface StartOptions extends VigilOptions {
+  /** How long to wait for the `listening on` line, ms. @default {60000} */
+  timeoutMs?: number;
+}
+
+/** A running engine started by {@linkcode startVigil}. */
+export interface Vigil extends AsyncDisposable {
+  readonly child: Deno.ChildProcess;
+  /** The API's base URL, e.g. `http://127.0.0.1:41234/`. */
+  readonly url: string;
+  readonly port: number;
+  /** Everything printed so far (stdout is read to its end in the background). */
+  readonly stdout: () => string;
+  readonly stderr: () => string;
+  /**
+   * Sends `signal` (unless the process already ended), waits for the exit and for both
+   * output streams to end; resolves with the exit status.
+   */
+  stop(signal?: Deno.Signal): Promise<Deno.CommandStatus>;
+}
+
+/**
+ * Spawns `deno run <perms> main.ts start ARGS` (or the `task`'s command line followed by
+ * ARGS) and resolves once it prints `listening on http://…/`. Both output streams are read in
+ * the background, so the child never blocks on a full pipe. If the process ends or the time
+ * runs out first, it is killed and the promise rejects with its output. Stop it with
+ * {@linkcode Vigil.stop}; `await using` kills it (SIGKILL) if a test failed before that.
+ *
+ * @example
+ * ```ts
+ * await using vigil = await startVigil(["--port", "0", "--data-dir", dir]);
+ * const res = await fetch(new URL("/health", vigil.url));
+ * assert.equal((await vigil.stop("SIGTERM")).code, 0);
+ * ```
+ */
+export async function startVigil(
+  args: readonly string[],
+  options: StartOptions = {},
+): Promise<Vigil> {
+  const command = options.task === undefined ? ["start", ...args] : args;
+  const child = (await vigilCommand(command, options)).spawn();
+  let out = "";
+  let err = "";
+  let listening: (url: string) => void;
+  const heard = new Promise<string>((resolve) => listening = resolve);
+  const read = async (stream: ReadableStream<Uint8Array>, add: (text: string) => void) => {
+    for await (const text of stream.pipeThrough(new TextDecoderStream())) add(text);
+  };
+  const reading = Promise.all([
+    read(child.stdout, (text) => {
+      out += text;
+      const m = /^listening on (http:\/\/\S+)\r?\n/m.exec(out);
+      if (m) listening(m[1]!);
+    }),
+    read(child.stderr, (text) => err += text),
+  ]).catch(() => {});
+  let stopped: Promise<Deno.CommandStatus> | null = null;
+  const stop = (signal: Deno.Signal = "SIGTERM") =>
+    stopped ??= (async () => {
+      try {
+        child.kill(signal);
+      } catch { /* already gone */ }
+      const status = await child.status;
+      await reading;
+      return status;
+    })();
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const url = await Promise.race([
+    heard,
+    child.status.then(() => null),
+    new Promise<null>((resolve) => timer = setTimeout(() => resolve(null), timeoutMs)),
+  ]);
+  clearTimeout(timer);
+  if (url === null) {
+    await stop("SIGKILL");
+    throw new Error(`vigil start printed no "listening on" line;\nstdout: ${out}\nstderr: ${err}`);
+  }
+  return {
+    child,
+    url,
+    port: Number(new URL(url).port),
+    stdout: () => out,
+    stderr: () => err,
+    stop,
+    [Symbol.asyncDispose]: async () => {
+      await stop("SIGKILL");
+    },
+  };
+}
