@@ -3,7 +3,8 @@
  * tools/build_wasm.ts). engine/kernels/iforest/isolation_forest_wasm.ts is its TypeScript shell and
  * engine/kernels/iforest/isolation_forest_reference.ts the plain-TypeScript scorer it must agree with.
  *
- * Memory (region from one `heap.alloc` in `configure`, 64-byte aligned):
+ * Memory (one region planned and allocated with assembly/lib/memory.ts in `configure`, every
+ * array 64-byte aligned; the host finds array R.X at `ptr(R.X)`):
  *
  *   nodes   16 bytes per node of every tree: threshold f64 @0, feature i32 @8, left i32 @12.
  *           Siblings are adjacent (right = left + 1) so that the next node is
@@ -25,13 +26,22 @@
  * load-to-load latency of a walk. The sum runs over trees in model order, as scikit-learn's.
  */
 
+import { allocate, beginConfigure, checkConfigured, place, region } from "./lib/memory";
+
+export { ptr } from "./lib/memory";
+
+/**
+ * The arrays of the layout (assembly/lib/memory.ts indices; engine/kernels/iforest/
+ * isolation_forest_wasm.ts reads them).
+ */
+enum R { NODES, VALUES, ROOTS, DEPTHS, MEAN, SCALE, INPUT, SCALED, SUM, SCORE, DECISION }
+
 const MAX_NODES: i32 = 1 << 26;
 const MAX_TREES: i32 = 1 << 20;
 const MAX_FEATURES: i32 = 1 << 16;
 const MAX_BATCH: i32 = 1 << 20;
 const MAX_DEPTH: i32 = 1 << 16;
 
-let configured = false;
 let checked = false;
 let gNodes: i32 = 0;
 let gTrees: i32 = 0;
@@ -40,108 +50,37 @@ let gCap: i32 = 0;
 let gDenominator: f64 = 1;
 let gOffset: f64 = -0.5;
 
-let pNodes: usize = 0;
-let pValues: usize = 0;
-let pRoots: usize = 0;
-let pDepths: usize = 0;
-let pMean: usize = 0;
-let pScale: usize = 0;
-let pInput: usize = 0;
-let pScaled: usize = 0;
-let pSum: usize = 0;
-let pScore: usize = 0;
-let pDecision: usize = 0;
-
-@inline function align64(x: usize): usize {
-  return (x + 63) & ~(<usize>63);
-}
-
 /**
  * Allocates every array, once. Returns the bytes allocated. Aborts on out-of-range sizes or a
  * second call (the layout never moves afterwards).
  */
 export function configure(nodes: i32, trees: i32, features: i32, batchCapacity: i32): f64 {
-  assert(!configured, "configure: already configured");
+  beginConfigure();
   assert(nodes >= 1 && nodes <= MAX_NODES, "configure: nodes out of range");
   assert(trees >= 1 && trees <= MAX_TREES && trees <= nodes, "configure: trees out of range");
   assert(features >= 1 && features <= MAX_FEATURES, "configure: features out of range");
   assert(batchCapacity >= 1 && batchCapacity <= MAX_BATCH, "configure: batchCapacity out of range");
-  const n = <usize>nodes;
-  const t = <usize>trees;
-  const d = <usize>features;
-  const cap = <usize>batchCapacity;
-  let off: usize = 0;
-  const oNodes = off;
-  off = align64(off + n * 16);
-  const oValues = off;
-  off = align64(off + n * 8);
-  const oRoots = off;
-  off = align64(off + t * 4);
-  const oDepths = off;
-  off = align64(off + t * 4);
-  const oMean = off;
-  off = align64(off + d * 8);
-  const oScale = off;
-  off = align64(off + d * 8);
-  const oInput = off;
-  off = align64(off + cap * d * 8);
-  const oScaled = off;
-  off = align64(off + cap * d * 8);
-  const oSum = off;
-  off = align64(off + cap * 8);
-  const oScore = off;
-  off = align64(off + cap * 8);
-  const oDecision = off;
-  off = align64(off + cap * 8);
-  const total: f64 = <f64>off + 64;
-  assert(total <= 2147483648.0, "configure: the scorer would exceed 2 GiB");
-  const base = align64(heap.alloc(<usize>total));
-  memory.fill(base, 0, off);
-  pNodes = base + oNodes;
-  pValues = base + oValues;
-  pRoots = base + oRoots;
-  pDepths = base + oDepths;
-  pMean = base + oMean;
-  pScale = base + oScale;
-  pInput = base + oInput;
-  pScaled = base + oScaled;
-  pSum = base + oSum;
-  pScore = base + oScore;
-  pDecision = base + oDecision;
+  const n = <f64>nodes;
+  const t = <f64>trees;
+  const d = <f64>features;
+  const cap = <f64>batchCapacity;
+  place(R.NODES, n * 16);
+  place(R.VALUES, n * 8);
+  place(R.ROOTS, t * 4);
+  place(R.DEPTHS, t * 4);
+  place(R.MEAN, d * 8);
+  place(R.SCALE, d * 8);
+  place(R.INPUT, cap * d * 8);
+  place(R.SCALED, cap * d * 8);
+  place(R.SUM, cap * 8);
+  place(R.SCORE, cap * 8);
+  place(R.DECISION, cap * 8);
+  const total = allocate(2147483648.0, "configure: the scorer would exceed 2 GiB");
   gNodes = nodes;
   gTrees = trees;
   gFeatures = features;
   gCap = batchCapacity;
-  configured = true;
   return total;
-}
-
-export function nodesPtr(): usize {
-  return pNodes;
-}
-export function valuesPtr(): usize {
-  return pValues;
-}
-export function rootsPtr(): usize {
-  return pRoots;
-}
-export function depthsPtr(): usize {
-  return pDepths;
-}
-export function meanPtr(): usize {
-  return pMean;
-}
-export function scalePtr(): usize {
-  return pScale;
-}
-export function inputPtr(): usize {
-  return pInput;
-}
-export function scorePtr(): usize {
-  return pScore;
-}
-export function decisionPtr(): usize {
-  return pDecision;
 }
 
 /**
@@ -152,8 +91,13 @@ export function decisionPtr(): usize {
  * until this returned -1: after it, every index the walk follows is in bounds.
  */
 export function prepare(denominator: f64, offset: f64): i32 {
-  assert(configured, "prepare: not configured");
+  checkConfigured("prepare");
   checked = false;
+  const pNodes = region(R.NODES);
+  const pRoots = region(R.ROOTS);
+  const pDepths = region(R.DEPTHS);
+  const pMean = region(R.MEAN);
+  const pScale = region(R.SCALE);
   const n = gNodes;
   const d = gFeatures;
   for (let i: i32 = 0; i < n; i++) {
@@ -192,6 +136,14 @@ export function prepare(denominator: f64, offset: f64): i32 {
 export function score(n: i32): i32 {
   assert(checked, "score: forest not prepared");
   assert(n >= 0 && n <= gCap, "score: n is out of range 0…batchCapacity");
+  const pMean = region(R.MEAN);
+  const pScale = region(R.SCALE);
+  const pInput = region(R.INPUT);
+  const pScaled = region(R.SCALED);
+  const pSum = region(R.SUM);
+  const pRoots = region(R.ROOTS);
+  const pDepths = region(R.DEPTHS);
+  const pValues = region(R.VALUES);
   const d = <usize>gFeatures;
   const rowBytes = d << 3;
   // Scale and round to float32 once per value, not once per tree.
@@ -206,7 +158,7 @@ export function score(n: i32): i32 {
     store<f64>(pSum + (<usize>i << 3), 0);
   }
   const trees = gTrees;
-  const nodes = pNodes;
+  const nodes = region(R.NODES);
   const n8 = n & ~7;
   for (let t: i32 = 0; t < trees; t++) {
     const root = load<i32>(pRoots + (<usize>t << 2));
@@ -258,8 +210,8 @@ export function score(n: i32): i32 {
     const o = <usize>i << 3;
     // A forest grown on one sample has denominator 0; scikit-learn then scores -1.
     const sc = den != 0 ? -Math.pow(2.0, -(load<f64>(pSum + o) / den)) : -1.0;
-    store<f64>(pScore + o, sc);
-    store<f64>(pDecision + o, sc - offset);
+    store<f64>(region(R.SCORE) + o, sc);
+    store<f64>(region(R.DECISION) + o, sc - offset);
   }
   return -1;
 }

@@ -8,7 +8,8 @@
  * of linear memory allocated once by `configure`. `process(n)` checks its arguments once, then
  * runs one pass over the batch with `load`/`store` only: no allocation, no calls out.
  *
- * Memory (all offsets in bytes, region from `heap.alloc` in `configure`, 64-byte aligned):
+ * Memory (one region planned and allocated with assembly/lib/memory.ts in `configure`, every
+ * array 64-byte aligned; the host finds array R.X at `ptr(R.X)`):
  *
  *   tables   invN[window+1]      1/n                      (mean of n window readings)
  *            invDen[window+1]    12/(n(n²-1)), 0 for n<2  (least-squares slope denominator)
@@ -16,8 +17,8 @@
  *            compl[modelSize+1]  m/modelSize              (completeness; exactly 1 when full)
  *   batch    inStream i32[cap], inTime f64[cap], inValue f64[cap],
  *            10 outputs f64[cap] (mean std min max slope zscore delta rate deviation
- *            completeness), outFlags u32[cap]; array k starts at an offset ≡ 320·k (mod
- *            4096), see `stagger`
+ *            completeness), outFlags u32[cap]; the k-th of these starts at an offset
+ *            ≡ 320·k (mod 4096), see `placeStaggered` in assembly/lib/memory.ts
  *   streams  maxStreams blocks of `stride` bytes, one per stream, contiguous so that one
  *            reading touches one block:
  *              +0    state, 128 bytes (two cache lines; fields below)
@@ -68,6 +69,20 @@
  * the next re-anchoring.
  */
 
+import {
+  align,
+  allocate,
+  beginConfigure,
+  checkConfigured,
+  f64At,
+  place,
+  placeStaggered,
+  region,
+  setF64,
+} from "./lib/memory";
+
+export { ptr, testGrowMemory } from "./lib/memory";
+
 // ---- per-stream state fields (byte offsets in a stream block) ----
 /** v128 of two i64 counter words. Lane 0, the window: bits 0-15 ring position p (readings
  * since the reset mod W), bits 16-31 position r of the next reading in its block of
@@ -104,6 +119,17 @@ const TREND_UP: u32 = 32;
 const TREND_DOWN: u32 = 64;
 const MODEL_FULL: u32 = 128;
 
+/**
+ * The arrays of the layout (assembly/lib/memory.ts indices; engine/kernels/rolling/kernel_wasm.ts
+ * reads the batch arrays): the batch's stream ids (i32), event times and values (f64); output
+ * k at OUT + k (0 mean … 9 completeness: f64; 10 flags: u32); the tables 1/n, 12/(n(n²-1)),
+ * 1/m and m/modelSize; the stream blocks.
+ */
+enum R {
+  IN_STREAM, IN_TIME, IN_VALUE, OUT, OUT_FLAGS = OUT + 10,
+  INV_N, INV_DEN, INV_M, COMPL, STREAMS,
+}
+
 const MAX_WINDOW: i32 = 65536;
 const MAX_MODEL: i32 = 65536;
 const MAX_STREAMS: i32 = 1 << 22;
@@ -115,7 +141,6 @@ const MAX_BATCH: i32 = 1 << 22;
 const NEG_LANE1: usize = memory.data<i64>([0, -9223372036854775808], 16);
 
 // ---- configuration (set once by configure) ----
-let configured = false;
 let gMaxStreams: i32 = 0;
 let gWindow: u32 = 0;
 let gWMask: u32 = 0;
@@ -131,25 +156,6 @@ let gHalfW1: f64 = 0;
 let gInvMS: f64 = 0;
 let gCap: i32 = 0;
 
-let gInvN: usize = 0;
-let gInvDen: usize = 0;
-let gInvM: usize = 0;
-let gCompl: usize = 0;
-let gInStream: usize = 0;
-let gInTime: usize = 0;
-let gInValue: usize = 0;
-let gOutMean: usize = 0;
-let gOutStd: usize = 0;
-let gOutMin: usize = 0;
-let gOutMax: usize = 0;
-let gOutSlope: usize = 0;
-let gOutZ: usize = 0;
-let gOutDelta: usize = 0;
-let gOutRate: usize = 0;
-let gOutDev: usize = 0;
-let gOutCompl: usize = 0;
-let gOutFlags: usize = 0;
-let gStreams: usize = 0;
 let gStride: usize = 0;
 // Offsets of the arrays inside a stream block.
 let gSuf: usize = 0;
@@ -173,33 +179,12 @@ let gModel: usize = 0;
   return x <= 1 ? 1 : (<u32>1) << (32 - clz<u32>(x - 1));
 }
 
-@inline function align(x: usize, to: usize): usize {
-  return (x + to - 1) & ~(to - 1);
-}
-
-/**
- * The first 64-aligned offset >= `off` that is ≡ k·320 (mod 4096). Batch array k starts there,
- * so that the 14 arrays a reading touches (at the same index) fall into different L1 sets and
- * never alias modulo 4 KiB. Packed back to back, arrays of a power-of-two capacity (8,192 × 8
- * bytes) start exactly 64 KiB apart: every reading's 11 output stores then hit one 8-way L1
- * set and the loads and stores alias for the store-forwarding check. Measured: that alone
- * cost more time than all the statistics.
- */
-@inline function stagger(off: usize, k: usize): usize {
-  const o = align(off, 64);
-  return o + ((((k * 320) & 4095) - (o & 4095)) & 4095);
-}
-
 @inline function block(s: i32): usize {
-  return gStreams + <usize>s * gStride;
-}
-
-function checkConfigured(): void {
-  assert(configured, "kernel: configure() has not been called");
+  return region(R.STREAMS) + <usize>s * gStride;
 }
 
 function checkStream(where: string, s: i32): void {
-  checkConfigured();
+  checkConfigured(where);
   // assert evaluates its message only on failure: no allocation on the normal path.
   assert(
     <u32>s < <u32>gMaxStreams,
@@ -235,7 +220,7 @@ export function configure(
   trendTolerance: f64,
   batchCapacity: i32,
 ): f64 {
-  assert(!configured, "configure: already configured");
+  beginConfigure();
   assert(maxStreams >= 1 && maxStreams <= MAX_STREAMS, "configure: maxStreams out of range");
   assert(window >= 1 && window <= MAX_WINDOW, "configure: window out of range");
   assert(modelSize >= 1 && modelSize <= MAX_MODEL, "configure: modelSize out of range");
@@ -248,49 +233,25 @@ export function configure(
 
   const w2 = nextPow2(<u32>window);
   const m2 = nextPow2(<u32>modelSize);
-  const cap = <usize>batchCapacity;
+  const cap = <f64>batchCapacity;
 
-  // Offsets of everything relative to the (64-aligned) base.
-  let off: usize = 0;
-  const oInvN = off;
-  off = align(off + (<usize>window + 1) * 8, 64);
-  const oInvDen = off;
-  off = align(off + (<usize>window + 1) * 8, 64);
-  const oInvM = off;
-  off = align(off + (<usize>modelSize + 1) * 8, 64);
-  const oCompl = off;
-  off = align(off + (<usize>modelSize + 1) * 8, 64);
-  // The 14 batch arrays, each starting at a different offset modulo 4 KiB (see `stagger`).
-  const oInStream = stagger(off, 0);
-  off = oInStream + cap * 4;
-  const oInTime = stagger(off, 1);
-  off = oInTime + cap * 8;
-  const oInValue = stagger(off, 2);
-  off = oInValue + cap * 8;
-  const oMean = stagger(off, 3);
-  const oStd = stagger(oMean + cap * 8, 4);
-  const oMin = stagger(oStd + cap * 8, 5);
-  const oMax = stagger(oMin + cap * 8, 6);
-  const oSlope = stagger(oMax + cap * 8, 7);
-  const oZ = stagger(oSlope + cap * 8, 8);
-  const oDelta = stagger(oZ + cap * 8, 9);
-  const oRate = stagger(oDelta + cap * 8, 10);
-  const oDev = stagger(oRate + cap * 8, 11);
-  const oOutCompl = stagger(oDev + cap * 8, 12);
-  const oFlags = stagger(oOutCompl + cap * 8, 13);
-  off = align(oFlags + cap * 4, 64);
-  const oStreams = off;
+  place(R.INV_N, (<f64>window + 1) * 8);
+  place(R.INV_DEN, (<f64>window + 1) * 8);
+  place(R.INV_M, (<f64>modelSize + 1) * 8);
+  place(R.COMPL, (<f64>modelSize + 1) * 8);
+  // The 14 batch arrays, each starting at a different offset modulo 4 KiB.
+  placeStaggered(R.IN_STREAM, 0, cap * 4);
+  placeStaggered(R.IN_TIME, 1, cap * 8);
+  placeStaggered(R.IN_VALUE, 2, cap * 8);
+  for (let k: i32 = 0; k < 10; k++) placeStaggered(R.OUT + k, 3 + k, cap * 8);
+  placeStaggered(R.OUT_FLAGS, 13, cap * 4);
 
   // The stream block.
   const suf = <usize>STATE_BYTES + <usize>w2 * 8;
   const model = suf + (<usize>window + 1) * 16;
   const stride = align(model + <usize>m2 * 8, 64);
-  const total: f64 = <f64>oStreams + <f64>stride * <f64>maxStreams + 64;
-  assert(total <= 2147483648.0, "configure: the kernel state would exceed 2 GiB");
-
-  const raw = heap.alloc(<usize>total);
-  const base = align(raw, 64);
-  memory.fill(base, 0, <usize>total - 64);
+  place(R.STREAMS, <f64>stride * <f64>maxStreams);
+  const total = allocate(2147483648.0, "configure: the kernel state would exceed 2 GiB");
 
   gMaxStreams = maxStreams;
   gWindow = <u32>window;
@@ -300,44 +261,28 @@ export function configure(
   gZ = zThreshold;
   gTol = trendTolerance;
   gCap = batchCapacity;
-  gInvN = base + oInvN;
-  gInvDen = base + oInvDen;
-  gInvM = base + oInvM;
-  gCompl = base + oCompl;
-  gInStream = base + oInStream;
-  gInTime = base + oInTime;
-  gInValue = base + oInValue;
-  gOutMean = base + oMean;
-  gOutStd = base + oStd;
-  gOutMin = base + oMin;
-  gOutMax = base + oMax;
-  gOutSlope = base + oSlope;
-  gOutZ = base + oZ;
-  gOutDelta = base + oDelta;
-  gOutRate = base + oRate;
-  gOutDev = base + oDev;
-  gOutCompl = base + oOutCompl;
-  gOutFlags = base + oFlags;
-  gStreams = base + oStreams;
   gStride = stride;
   gSuf = suf;
   gModel = model;
 
   // Reciprocal tables: one multiply per reading instead of a division.
+  const invN = region(R.INV_N);
+  const invDen = region(R.INV_DEN);
+  const invM = region(R.INV_M);
   for (let n: i32 = 0; n <= window; n++) {
     const fn = <f64>n;
-    store<f64>(gInvN + (<usize>n << 3), n == 0 ? 0 : 1 / fn);
+    setF64(invN, n, n == 0 ? 0 : 1 / fn);
     // Σ(j - mean j)² over j = 0…n-1 is n(n²-1)/12.
-    store<f64>(gInvDen + (<usize>n << 3), n < 2 ? 0 : 12 / (fn * (fn * fn - 1)));
+    setF64(invDen, n, n < 2 ? 0 : 12 / (fn * (fn * fn - 1)));
   }
   for (let m: i32 = 0; m <= modelSize; m++) {
-    store<f64>(gInvM + (<usize>m << 3), m == 0 ? 0 : 1 / <f64>m);
-    store<f64>(gCompl + (<usize>m << 3), <f64>m / <f64>modelSize);
+    setF64(invM, m, m == 0 ? 0 : 1 / <f64>m);
+    setF64(region(R.COMPL), m, <f64>m / <f64>modelSize);
   }
-  gInvW = load<f64>(gInvN + (<usize>window << 3));
-  gInvDenW = load<f64>(gInvDen + (<usize>window << 3));
+  gInvW = f64At(invN, window);
+  gInvDenW = f64At(invDen, window);
   gHalfW1 = 0.5 * (<f64>window - 1);
-  gInvMS = load<f64>(gInvM + (<usize>modelSize << 3));
+  gInvMS = f64At(invM, modelSize);
   const nan = NaN;
   for (let s: i32 = 0; s < maxStreams; s++) {
     const b = block(s);
@@ -345,41 +290,7 @@ export function configure(
     v128.store(b, f64x2.splat(nan), V_LIM1);
     v128.store(b, f64x2.splat(nan), V_LIM2);
   }
-  configured = true;
   return total;
-}
-
-/** Pointer of the batch's stream ids (i32[batchCapacity]). */
-export function inStreamPtr(): usize {
-  return gInStream;
-}
-/** Pointer of the batch's event times (f64[batchCapacity]). */
-export function inTimePtr(): usize {
-  return gInTime;
-}
-/** Pointer of the batch's values (f64[batchCapacity]). */
-export function inValuePtr(): usize {
-  return gInValue;
-}
-/** Pointer of output `k` (0 mean, 1 std, 2 min, 3 max, 4 slope, 5 zscore, 6 delta, 7 rate,
- * 8 deviation, 9 completeness: f64[batchCapacity]; 10 flags: u32[batchCapacity]). */
-export function outPtr(k: i32): usize {
-  checkConfigured();
-  switch (k) {
-    case 0: return gOutMean;
-    case 1: return gOutStd;
-    case 2: return gOutMin;
-    case 3: return gOutMax;
-    case 4: return gOutSlope;
-    case 5: return gOutZ;
-    case 6: return gOutDelta;
-    case 7: return gOutRate;
-    case 8: return gOutDev;
-    case 9: return gOutCompl;
-    case 10: return gOutFlags;
-  }
-  assert(false, "outPtr: output index out of range 0…10");
-  return 0;
 }
 
 /** Sets the limits of stream `s` (NaN disables a check). */
@@ -393,7 +304,7 @@ export function setLimits(s: i32, low: f64, high: f64, maxDelta: f64, maxDeviati
 
 /** Changes the z threshold for the following batches. */
 export function setZThreshold(z: f64): void {
-  checkConfigured();
+  checkConfigured("setZThreshold");
   assert(z > 0, "setZThreshold: the threshold must be a number > 0");
   gZ = z;
 }
@@ -404,25 +315,20 @@ export function resetStream(s: i32): void {
   clearStream(block(s));
 }
 
-/** Grows the memory by `pages` 64 KiB pages (tests: proves the JS views follow a new buffer). */
-export function testGrowMemory(pages: i32): i32 {
-  return memory.grow(pages);
-}
-
 /**
  * Processes readings 0…n-1 of the input arrays in order. Checks every stream id and value
  * first and returns the index of the first bad reading without touching any state, or -1
  * once the whole batch is processed.
  */
 export function process(n: i32): i32 {
-  checkConfigured();
+  checkConfigured("process");
   assert(n >= 0 && n <= gCap, "process: n is out of range 0…batchCapacity");
 
   // The one argument check: after it every access below is in bounds by construction.
   const maxS = <u32>gMaxStreams;
-  const inStream = gInStream;
-  const inTime = gInTime;
-  const inValue = gInValue;
+  const inStream = region(R.IN_STREAM);
+  const inTime = region(R.IN_TIME);
+  const inValue = region(R.IN_VALUE);
   // Four readings per step (SIMD); the scalar loop finds the exact index of a bad one.
   const maxS4 = i32x4.splat(<i32>maxS);
   const zero2v = f64x2.splat(0);
@@ -456,25 +362,25 @@ export function process(n: i32): i32 {
   const invDenW = gInvDenW;
   const halfW1 = gHalfW1;
   const invMS = gInvMS;
-  const invNT = gInvN;
-  const invDenT = gInvDen;
-  const invMT = gInvM;
-  const complT = gCompl;
-  const streams = gStreams;
+  const invNT = region(R.INV_N);
+  const invDenT = region(R.INV_DEN);
+  const invMT = region(R.INV_M);
+  const complT = region(R.COMPL);
+  const streams = region(R.STREAMS);
   const stride = gStride;
   const oSuf = gSuf;
   const oModel = gModel;
-  const outMean = gOutMean;
-  const outStd = gOutStd;
-  const outMin = gOutMin;
-  const outMax = gOutMax;
-  const outSlope = gOutSlope;
-  const outZ = gOutZ;
-  const outDelta = gOutDelta;
-  const outRate = gOutRate;
-  const outDev = gOutDev;
-  const outCompl = gOutCompl;
-  const outFlags = gOutFlags;
+  const outMean = region(R.OUT + 0);
+  const outStd = region(R.OUT + 1);
+  const outMin = region(R.OUT + 2);
+  const outMax = region(R.OUT + 3);
+  const outSlope = region(R.OUT + 4);
+  const outZ = region(R.OUT + 5);
+  const outDelta = region(R.OUT + 6);
+  const outRate = region(R.OUT + 7);
+  const outDev = region(R.OUT + 8);
+  const outCompl = region(R.OUT + 9);
+  const outFlags = region(R.OUT_FLAGS);
   const negInf2 = f64x2.splat(-Infinity);
   const zero2 = f64x2.splat(0);
 

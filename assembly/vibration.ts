@@ -50,7 +50,7 @@
  * operands in the same order (WASM SIMD has no fused multiply-add). Only the sums of pass 1 and
  * 2 run in two lanes (even and odd samples), and the reference keeps two sums the same way.
  *
- * Memory (bytes, 64-aligned blocks from one `heap.alloc`):
+ * Memory (bytes, 64-aligned arrays of one region allocated once):
  *   in       f64[cap·N]        frames, back to back (TS writes them with one `set`)
  *   out      f64[cap·(5+K)]    feature rows
  *   window   f64[N]            w[n] (all 1 without window)
@@ -62,7 +62,26 @@
  *   power    f64[M+1]          P[k]
  *   edges    f64[2K]           band edges in Hz, written by TS before `setBands`
  *   bins     i32[2K]           first bin, end bin (exclusive) of each band
+ * Planned and allocated with assembly/lib/memory.ts; the host finds array R.X at `ptr(R.X)`.
  */
+
+import {
+  allocate,
+  beginConfigure,
+  checkConfigured,
+  f64At,
+  place,
+  region,
+  setF64,
+} from "./lib/memory";
+
+export { ptr, testGrowMemory } from "./lib/memory";
+
+/**
+ * The arrays of the layout (assembly/lib/memory.ts indices; engine/kernels/vibration/
+ * vibration_features_wasm.ts reads IN, OUT and EDGES).
+ */
+enum R { IN, OUT, EDGES, BINS, WIN, TW_RE, TW_IM, STAGE_TW, REV, Z, SPLIT_TW, POW }
 
 const MIN_FRAME: i32 = 8;
 const MAX_FRAME: i32 = 65536;
@@ -72,7 +91,6 @@ const MAX_BYTES: f64 = 1073741824.0; // 1 GiB, as engine/kernels/vibration/vibra
 /** Fixed features before the band energies. */
 const FIXED: i32 = 5;
 
-let configured = false;
 let bandsSet = false;
 let gN: i32 = 0;
 let gM: i32 = 0;
@@ -86,34 +104,6 @@ let gScale1: f64 = 0;
 let gScale2: f64 = 0;
 let gW1: f64 = 0;
 
-let gIn: usize = 0;
-let gOut: usize = 0;
-let gWin: usize = 0;
-let gTwRe: usize = 0;
-let gTwIm: usize = 0;
-let gRev: usize = 0;
-let gStageTw: usize = 0;
-let gZ: usize = 0;
-let gSplitTw: usize = 0;
-let gPow: usize = 0;
-let gEdges: usize = 0;
-let gBins: usize = 0;
-
-@inline function align(x: usize, to: usize): usize {
-  return (x + to - 1) & ~(to - 1);
-}
-
-@inline function f64At(base: usize, i: i32): f64 {
-  return load<f64>(base + (<usize>i << 3));
-}
-
-@inline function setF64(base: usize, i: i32, v: f64): void {
-  store<f64>(base + (<usize>i << 3), v);
-}
-
-function checkConfigured(): void {
-  assert(configured, "vibration: configure() has not been called");
-}
 
 /**
  * Allocates every area and precomputes the window, twiddles and bit-reversal table, once.
@@ -127,7 +117,7 @@ export function configure(
   hann: i32,
   batchCapacity: i32,
 ): f64 {
-  assert(!configured, "configure: already configured");
+  beginConfigure();
   assert(
     frameSize >= MIN_FRAME && frameSize <= MAX_FRAME && (frameSize & (frameSize - 1)) == 0,
     "configure: frameSize must be a power of two in 8…65536",
@@ -142,37 +132,20 @@ export function configure(
   const cap = <usize>batchCapacity;
   const width = <usize>(FIXED + bandCount);
 
-  let off: usize = 0;
-  const oIn = off;
-  off = align(off + cap * n * 8, 64);
-  const oOut = off;
-  off = align(off + cap * width * 8, 64);
-  const oWin = off;
-  off = align(off + n * 8, 64);
-  const oTwRe = off;
-  off = align(off + m * 8, 64);
-  const oTwIm = off;
-  off = align(off + m * 8, 64);
-  const oStageTw = off;
-  off = align(off + m * 32, 64);
-  const oRev = off;
-  off = align(off + (m >> 1) * 4, 64);
-  const oZ = off;
-  off = align(off + m * 16, 64);
-  const oSplitTw = off;
-  off = align(off + (m >> 1) * 32, 64);
-  const oPow = off;
-  off = align(off + (m + 1) * 8, 64);
-  const oEdges = off;
-  off = align(off + <usize>bandCount * 16, 64);
-  const oBins = off;
-  off = align(off + <usize>bandCount * 8, 64);
-  const total: f64 = <f64>off + 64;
-  assert(total <= MAX_BYTES, "configure: the buffers would exceed 1 GiB");
-
-  const raw = heap.alloc(<usize>total);
-  const base = align(raw, 64);
-  memory.fill(base, 0, off);
+  const fm = <f64>m;
+  place(R.IN, <f64>cap * <f64>n * 8);
+  place(R.OUT, <f64>cap * <f64>width * 8);
+  place(R.WIN, <f64>n * 8);
+  place(R.TW_RE, fm * 8);
+  place(R.TW_IM, fm * 8);
+  place(R.STAGE_TW, fm * 32);
+  place(R.REV, <f64>(m >> 1) * 4);
+  place(R.Z, fm * 16);
+  place(R.SPLIT_TW, <f64>(m >> 1) * 32);
+  place(R.POW, (fm + 1) * 8);
+  place(R.EDGES, <f64>bandCount * 16);
+  place(R.BINS, <f64>bandCount * 8);
+  const total = allocate(MAX_BYTES, "configure: the buffers would exceed 1 GiB");
 
   gN = frameSize;
   gM = <i32>m;
@@ -182,19 +155,9 @@ export function configure(
   gWidth = <i32>width;
   gHann = hann == 1;
   gCap = batchCapacity;
-  gIn = base + oIn;
-  gOut = base + oOut;
-  gWin = base + oWin;
-  gTwRe = base + oTwRe;
-  gTwIm = base + oTwIm;
-  gRev = base + oRev;
-  gStageTw = base + oStageTw;
-  gZ = base + oZ;
-  gSplitTw = base + oSplitTw;
-  gPow = base + oPow;
-  gEdges = base + oEdges;
-  gBins = base + oBins;
 
+  const twRe = region(R.TW_RE);
+  const twIm = region(R.TW_IM);
   const fn = <f64>frameSize;
   // Σw² is 3N/8 for the periodic Hann (exactly, N >= 4) and N without window.
   const sumW2 = gHann ? 0.375 * fn : fn;
@@ -203,21 +166,21 @@ export function configure(
   gW1 = gHann ? -0.25 * fn : 0;
 
   for (let i: i32 = 0; i < frameSize; i++) {
-    setF64(gWin, i, gHann ? 0.5 - 0.5 * Math.cos((2 * Math.PI * <f64>i) / fn) : 1);
+    setF64(region(R.WIN), i, gHann ? 0.5 - 0.5 * Math.cos((2 * Math.PI * <f64>i) / fn) : 1);
   }
   for (let k: i32 = 0; k < <i32>m; k++) {
     const a = (2 * Math.PI * <f64>k) / fn;
-    setF64(gTwRe, k, Math.cos(a));
-    setF64(gTwIm, k, -Math.sin(a));
+    setF64(twRe, k, Math.cos(a));
+    setF64(twIm, k, -Math.sin(a));
   }
   // Stage with butterflies `half` apart: twiddle j < half is table entry j·(N/2)/half, stored as
   // the vectors (wr, wr), (-wi, wi) at entry half + j (32 bytes each).
   for (let half: usize = 2; half < m; half <<= 1) {
     const stride = <i32>(m / half);
     for (let j: usize = 0; j < half; j++) {
-      const wr = f64At(gTwRe, <i32>j * stride);
-      const wi = f64At(gTwIm, <i32>j * stride);
-      const at = gStageTw + ((half + j) << 5);
+      const wr = f64At(twRe, <i32>j * stride);
+      const wi = f64At(twIm, <i32>j * stride);
+      const at = region(R.STAGE_TW) + ((half + j) << 5);
       store<f64>(at, wr);
       store<f64>(at, wr, 8);
       store<f64>(at, -wi, 16);
@@ -226,11 +189,11 @@ export function configure(
   }
   // The split's twiddles for bins k and M-k side by side: (wr_k, wr_M-k), (wi_k, wi_M-k).
   for (let k: usize = 1; k < (m >> 1); k++) {
-    const at = gSplitTw + (k << 5);
-    store<f64>(at, f64At(gTwRe, <i32>k));
-    store<f64>(at, f64At(gTwRe, <i32>(m - k)), 8);
-    store<f64>(at, f64At(gTwIm, <i32>k), 16);
-    store<f64>(at, f64At(gTwIm, <i32>(m - k)), 24);
+    const at = region(R.SPLIT_TW) + (k << 5);
+    store<f64>(at, f64At(twRe, <i32>k));
+    store<f64>(at, f64At(twRe, <i32>(m - k)), 8);
+    store<f64>(at, f64At(twIm, <i32>k), 16);
+    store<f64>(at, f64At(twIm, <i32>(m - k)), 24);
   }
   const bits = <i32>ctz<u32>(<u32>m);
   for (let j: i32 = 0; j < <i32>(m >> 1); j++) {
@@ -240,28 +203,9 @@ export function configure(
       r = (r << 1) | (v & 1);
       v >>= 1;
     }
-    store<u32>(gRev + (<usize>j << 2), r);
+    store<u32>(region(R.REV) + (<usize>j << 2), r);
   }
-  configured = true;
   return total;
-}
-
-/** Pointer of the band edges (f64[2·bandCount]: lo, hi in Hz per band), read by `setBands`. */
-export function bandEdgesPtr(): usize {
-  checkConfigured();
-  return gEdges;
-}
-
-/** Pointer of the input frames (f64[batchCapacity·frameSize]). */
-export function inPtr(): usize {
-  checkConfigured();
-  return gIn;
-}
-
-/** Pointer of the feature rows (f64[batchCapacity·(5 + bandCount)]). */
-export function outPtr(): usize {
-  checkConfigured();
-  return gOut;
 }
 
 /**
@@ -271,32 +215,29 @@ export function outPtr(): usize {
  * (nothing changed).
  */
 export function setBands(): i32 {
-  checkConfigured();
+  checkConfigured("setBands");
+  const edges = region(R.EDGES);
+  const bins = region(R.BINS);
   const fn = <f64>gN;
   const nyquist = gFs * 0.5;
   for (let b: i32 = 0; b < gK; b++) {
-    const lo = f64At(gEdges, 2 * b);
-    const hi = f64At(gEdges, 2 * b + 1);
+    const lo = f64At(edges, 2 * b);
+    const hi = f64At(edges, 2 * b + 1);
     if (!(lo >= 0 && lo < hi && hi <= nyquist)) return b;
     const kLo = Math.ceil((lo * fn) / gFs);
     const kHi = hi == nyquist ? <f64>(gM + 1) : Math.ceil((hi * fn) / gFs);
     if (!(kLo < kHi)) return b;
   }
   for (let b: i32 = 0; b < gK; b++) {
-    const lo = f64At(gEdges, 2 * b);
-    const hi = f64At(gEdges, 2 * b + 1);
+    const lo = f64At(edges, 2 * b);
+    const hi = f64At(edges, 2 * b + 1);
     const kLo = Math.ceil((lo * fn) / gFs);
     const kHi = hi == nyquist ? <f64>(gM + 1) : Math.ceil((hi * fn) / gFs);
-    store<i32>(gBins + (<usize>(2 * b) << 2), <i32>kLo);
-    store<i32>(gBins + (<usize>(2 * b + 1) << 2), <i32>kHi);
+    store<i32>(bins + (<usize>(2 * b) << 2), <i32>kLo);
+    store<i32>(bins + (<usize>(2 * b + 1) << 2), <i32>kHi);
   }
   bandsSet = true;
   return -1;
-}
-
-/** Grows the memory by `pages` 64 KiB pages (tests: proves the JS views follow a new buffer). */
-export function testGrowMemory(pages: i32): i32 {
-  return memory.grow(pages);
 }
 
 /**
@@ -305,7 +246,7 @@ export function testGrowMemory(pages: i32): i32 {
  * the frames before it are written, that frame's and the later ones are not.
  */
 export function process(n: i32): i32 {
-  checkConfigured();
+  checkConfigured("process");
   assert(bandsSet, "process: setBands() has not succeeded");
   assert(n >= 0 && n <= gCap, "process: n is out of range 0…batchCapacity");
 
@@ -313,14 +254,17 @@ export function process(n: i32): i32 {
   const m = gM;
   const q = m >> 1;
   const fn = <f64>frameSize;
-  const win = gWin;
-  const twRe = gTwRe;
-  const twIm = gTwIm;
-  const stageTw = gStageTw;
-  const splitTw = gSplitTw;
-  const rev = gRev;
-  const z = gZ;
-  const pow = gPow;
+  const win = region(R.WIN);
+  const twRe = region(R.TW_RE);
+  const twIm = region(R.TW_IM);
+  const stageTw = region(R.STAGE_TW);
+  const splitTw = region(R.SPLIT_TW);
+  const rev = region(R.REV);
+  const z = region(R.Z);
+  const pow = region(R.POW);
+  const input = region(R.IN);
+  const output = region(R.OUT);
+  const bins = region(R.BINS);
   const s1 = gScale1;
   const s2 = gScale2;
   const w1 = gW1;
@@ -328,8 +272,8 @@ export function process(n: i32): i32 {
   const qBytes = <usize>q << 4;
 
   for (let f: i32 = 0; f < n; f++) {
-    const x = gIn + (<usize>f * <usize>frameSize << 3);
-    const row = gOut + (<usize>f * <usize>gWidth << 3);
+    const x = input + (<usize>f * <usize>frameSize << 3);
+    const row = output + (<usize>f * <usize>gWidth << 3);
 
     // ---- pass 1: sums (even and odd samples in the two lanes), extrema ----
     let vSum = f64x2.splat(0);
@@ -515,8 +459,8 @@ export function process(n: i32): i32 {
 
     // ---- bands ----
     for (let b: i32 = 0; b < gK; b++) {
-      const kLo = load<i32>(gBins + (<usize>(2 * b) << 2));
-      const kHi = load<i32>(gBins + (<usize>(2 * b + 1) << 2));
+      const kLo = load<i32>(bins + (<usize>(2 * b) << 2));
+      const kHi = load<i32>(bins + (<usize>(2 * b + 1) << 2));
       let e: f64 = 0;
       for (let k = kLo; k < kHi; k++) e += f64At(pow, k);
       setF64(row, FIXED + b, e);

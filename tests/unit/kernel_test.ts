@@ -13,7 +13,7 @@ import {
   type KernelOptions,
   type KernelOutput,
 } from "../../engine/kernels/rolling/kernel_types.ts";
-import { WasmKernel } from "../../engine/kernels/rolling/kernel_wasm.ts";
+import { ROLLING_ARRAYS, WasmKernel } from "../../engine/kernels/rolling/kernel_wasm.ts";
 
 // ---------------------------------------------------------------- helpers
 
@@ -312,8 +312,9 @@ Deno.test("batch arrays start in different cache lines modulo 4 KiB (no set conf
   for (const batchCapacity of [8192, 4096, 1000, 1]) {
     const k = new WasmKernel({ maxStreams: 2, batchCapacity });
     const e = k.rawExports;
-    const ptrs = [e.inStreamPtr(), e.inTimePtr(), e.inValuePtr()];
-    for (let o = 0; o <= 10; o++) ptrs.push(e.outPtr(o));
+    const a = ROLLING_ARRAYS;
+    const ptrs = [e.ptr(a.inStream), e.ptr(a.inTime), e.ptr(a.inValue)];
+    for (let o = 0; o <= 10; o++) ptrs.push(e.ptr(a.out + o));
     const lines = new Set(ptrs.map((p) => Math.floor((p % 4096) / 64)));
     assert.equal(lines.size, ptrs.length, `capacity ${batchCapacity}: ${ptrs.join(", ")}`);
     for (const p of ptrs) assert.equal(p % 64, 0, `64-byte aligned: ${p}`);

@@ -12,21 +12,15 @@ import {
   pathLengthDenominator,
 } from "./isolation_forest_model.ts";
 import type { IsolationForestScores } from "./isolation_forest_reference.ts";
-import { instantiateAssemblyScript } from "../assemblyscript_instance.ts";
+import {
+  type AssemblyScriptExports,
+  assemblyScriptFactory,
+  MemoryViews,
+} from "../assemblyscript_instance.ts";
 
 /** The exports of `iforest.wasm` (see `assembly/iforest.ts` for each one's contract). */
-interface IforestExports {
-  readonly memory: WebAssembly.Memory;
+interface IforestExports extends AssemblyScriptExports {
   configure(nodes: number, trees: number, features: number, batchCapacity: number): number;
-  nodesPtr(): number;
-  valuesPtr(): number;
-  rootsPtr(): number;
-  depthsPtr(): number;
-  meanPtr(): number;
-  scalePtr(): number;
-  inputPtr(): number;
-  scorePtr(): number;
-  decisionPtr(): number;
   prepare(denominator: number, offset: number): number;
   score(n: number): number;
 }
@@ -41,16 +35,23 @@ export interface WasmIsolationForestOptions {
   batchCapacity?: number;
 }
 
-let compiled: WebAssembly.Module | undefined;
+/** Indices of the module's arrays for `ptr` (`enum R` of assembly/iforest.ts). */
+const A = Object.freeze({
+  nodes: 0,
+  values: 1,
+  roots: 2,
+  depths: 3,
+  mean: 4,
+  scale: 5,
+  input: 6,
+  score: 9,
+  decision: 10,
+});
 
 /** A fresh instance (own memory) whose `abort` throws a JS `Error` with the kernel's message. */
-function instantiate(): IforestExports {
-  compiled ??= new WebAssembly.Module(wasmBytes);
-  return instantiateAssemblyScript<IforestExports>(compiled);
-}
+const instantiate = assemblyScriptFactory<IforestExports>(wasmBytes);
 
 interface Views {
-  buffer: ArrayBufferLike;
   input: Float64Array;
   score: Float64Array;
   decision: Float64Array;
@@ -62,14 +63,19 @@ interface Views {
  * threshold +Infinity and their path-length contribution precomputed.
  */
 function flatten(model: IsolationForestModel, e: IforestExports): void {
-  const buf = e.memory.buffer;
   let total = 0;
   for (const t of model.trees) total += t.left.length;
-  const nodeF64 = new Float64Array(buf, e.nodesPtr(), total * 2);
-  const nodeI32 = new Int32Array(buf, e.nodesPtr(), total * 4);
-  const values = new Float64Array(buf, e.valuesPtr(), total);
-  const roots = new Int32Array(buf, e.rootsPtr(), model.trees.length);
-  const depths = new Int32Array(buf, e.depthsPtr(), model.trees.length);
+  const trees = model.trees.length;
+  const d = model.features.length;
+  const { nodeF64, nodeI32, values, roots, depths, mean, scale } = new MemoryViews(e, (v) => ({
+    nodeF64: v.f64(A.nodes, total * 2),
+    nodeI32: v.i32(A.nodes, total * 4),
+    values: v.f64(A.values, total),
+    roots: v.i32(A.roots, trees),
+    depths: v.i32(A.depths, trees),
+    mean: v.f64(A.mean, d),
+    scale: v.f64(A.scale, d),
+  })).current;
   let next = 0;
   model.trees.forEach((t, ti) => {
     const root = next++;
@@ -100,9 +106,6 @@ function flatten(model: IsolationForestModel, e: IforestExports): void {
     // Validation lets a node be unreachable, or the child of two nodes: not a tree then.
     throw new RangeError(`model: the trees have ${total} nodes, ${next} reachable once each`);
   }
-  const d = model.features.length;
-  const mean = new Float64Array(buf, e.meanPtr(), d);
-  const scale = new Float64Array(buf, e.scalePtr(), d);
   if (model.scaler) {
     mean.set(model.scaler.mean);
     scale.set(model.scaler.scale);
@@ -127,7 +130,7 @@ export class WasmIsolationForest {
   readonly model: IsolationForestModel;
   readonly batchCapacity: number;
   readonly #e: IforestExports;
-  #views: Views | undefined;
+  readonly #views: MemoryViews<Views>;
 
   /** Flattens the model's trees into WASM memory. A `RangeError` names a bad option. */
   constructor(model: IsolationForestModel, options: WasmIsolationForestOptions = {}) {
@@ -145,21 +148,12 @@ export class WasmIsolationForest {
     const bad = e.prepare(pathLengthDenominator(model), model.offset);
     if (bad !== -1) throw new RangeError(`model: node or parameter ${bad} is out of range`);
     this.#e = e;
-  }
-
-  /** Views over the batch arrays, rebuilt only when the memory's buffer changed. */
-  #currentViews(): Views {
-    const buffer = this.#e.memory.buffer;
-    if (this.#views?.buffer === buffer) return this.#views;
-    const cap = this.batchCapacity;
-    const d = this.model.features.length;
-    this.#views = {
-      buffer,
-      input: new Float64Array(buffer, this.#e.inputPtr(), cap * d),
-      score: new Float64Array(buffer, this.#e.scorePtr(), cap),
-      decision: new Float64Array(buffer, this.#e.decisionPtr(), cap),
-    };
-    return this.#views;
+    const d = model.features.length;
+    this.#views = new MemoryViews(e, (v) => ({
+      input: v.f64(A.input, cap * d),
+      score: v.f64(A.score, cap),
+      decision: v.f64(A.decision, cap),
+    }));
   }
 
   /**
@@ -180,7 +174,7 @@ export class WasmIsolationForest {
           `and ${x.length} values`,
       );
     }
-    let v = this.#currentViews();
+    let v = this.#views.current;
     v.input.set(x.length === n * d ? x : x.subarray(0, n * d));
     const bad = this.#e.score(n);
     if (bad !== -1) {
@@ -190,7 +184,7 @@ export class WasmIsolationForest {
         `record ${first + bad}, feature ${this.model.features[j]}: ${row[j]} is not finite`,
       );
     }
-    v = this.#currentViews();
+    v = this.#views.current;
     return { scoreSamples: v.score.subarray(0, n), decisionFunction: v.decision.subarray(0, n) };
   }
 

@@ -22,11 +22,14 @@ import type {
   KernelOutput,
   StreamLimits,
 } from "./kernel_types.ts";
-import { instantiateAssemblyScript } from "../assemblyscript_instance.ts";
+import {
+  type AssemblyScriptExports,
+  assemblyScriptFactory,
+  MemoryViews,
+} from "../assemblyscript_instance.ts";
 
-/** The exports of `kernel.wasm` (see `assembly/rolling.ts` for each one's contract). */
-export interface KernelExports {
-  readonly memory: WebAssembly.Memory;
+/** The exports of `rolling.wasm` (see `assembly/rolling.ts` for each one's contract). */
+export interface KernelExports extends AssemblyScriptExports {
   configure(
     maxStreams: number,
     window: number,
@@ -35,11 +38,6 @@ export interface KernelExports {
     trendTolerance: number,
     batchCapacity: number,
   ): number;
-  inStreamPtr(): number;
-  inTimePtr(): number;
-  inValuePtr(): number;
-  /** 0 mean … 9 completeness (f64), 10 flags (u32). */
-  outPtr(k: number): number;
   setLimits(stream: number, low: number, high: number, maxDelta: number, maxDevPct: number): void;
   setZThreshold(z: number): void;
   resetStream(stream: number): void;
@@ -49,21 +47,19 @@ export interface KernelExports {
   process(n: number): number;
 }
 
-// Compiled once per process (the costly part); each kernel gets its own instance and memory.
-let compiled: WebAssembly.Module | undefined;
-
-/** The compiled kernel module, compiled synchronously on first use. */
-function kernelModule(): WebAssembly.Module {
-  return compiled ??= new WebAssembly.Module(wasmBytes);
-}
+/** Indices of the module's arrays for `ptr` (`enum R` of assembly/rolling.ts). */
+export const ROLLING_ARRAYS = Object.freeze({
+  inStream: 0,
+  inTime: 1,
+  inValue: 2,
+  /** Output k (0 mean … 9 completeness, f64; 10 flags, u32) is array `out + k`. */
+  out: 3,
+});
 
 /** A fresh kernel instance (own memory) whose `env.abort` throws a JS `Error`. */
-function instantiate(): KernelExports {
-  return instantiateAssemblyScript<KernelExports>(kernelModule());
-}
+const instantiate = assemblyScriptFactory<KernelExports>(wasmBytes);
 
 interface Views {
-  buffer: ArrayBufferLike;
   stream: Int32Array;
   time: Float64Array;
   value: Float64Array;
@@ -89,7 +85,7 @@ interface Views {
 export class WasmKernel implements Kernel {
   #options: Readonly<Required<KernelOptions>>;
   readonly #exports: KernelExports;
-  #views: Views | undefined;
+  readonly #views: MemoryViews<Views>;
 
   /** Validates the options (a `RangeError` names a bad one) and allocates all state. */
   constructor(options: KernelOptions = {}) {
@@ -104,6 +100,15 @@ export class WasmKernel implements Kernel {
       o.trendTolerance,
       o.batchCapacity,
     );
+    const cap = o.batchCapacity;
+    const a = ROLLING_ARRAYS;
+    this.#views = new MemoryViews(this.#exports, (v) => ({
+      stream: v.i32(a.inStream, cap),
+      time: v.f64(a.inTime, cap),
+      value: v.f64(a.inValue, cap),
+      out: Array.from({ length: 10 }, (_, k) => v.f64(a.out + k, cap)),
+      flags: v.u32(a.out + 10, cap),
+    }));
   }
 
   /** The options in force (`zThreshold` follows {@linkcode WasmKernel.setZThreshold}). */
@@ -146,26 +151,6 @@ export class WasmKernel implements Kernel {
     this.#exports.resetStream(stream);
   }
 
-  /** Typed-array views over the WASM memory, rebuilt only when the buffer changed (growth). */
-  #currentViews(): Views {
-    const buffer = this.#exports.memory.buffer;
-    if (this.#views?.buffer === buffer) return this.#views;
-    const cap = this.#options.batchCapacity;
-    const e = this.#exports;
-    const out: Float64Array[] = [];
-    for (let k = 0; k < 10; k++) out.push(new Float64Array(buffer, e.outPtr(k), cap));
-    const views: Views = {
-      buffer,
-      stream: new Int32Array(buffer, e.inStreamPtr(), cap),
-      time: new Float64Array(buffer, e.inTimePtr(), cap),
-      value: new Float64Array(buffer, e.inValuePtr(), cap),
-      out,
-      flags: new Uint32Array(buffer, e.outPtr(10), cap),
-    };
-    this.#views = views;
-    return views;
-  }
-
   /**
    * Processes `input` readings `0…n-1` in one WASM call. The result's arrays are views of
    * length `n` over WASM memory, valid until the next call. Throws a `RangeError` naming the
@@ -174,7 +159,7 @@ export class WasmKernel implements Kernel {
   process(input: KernelInput, n: number): KernelOutput {
     checkBatch(input, n, this.#options.batchCapacity);
     const { stream, time, value } = input;
-    let v = this.#currentViews();
+    let v = this.#views.current;
     v.stream.set(stream.length === n ? stream : stream.subarray(0, n));
     v.time.set(time.length === n ? time : time.subarray(0, n));
     v.value.set(value.length === n ? value : value.subarray(0, n));
@@ -189,7 +174,7 @@ export class WasmKernel implements Kernel {
       }
       throw new RangeError(`value at reading ${bad} must be finite, got ${value[bad]}`);
     }
-    v = this.#currentViews();
+    v = this.#views.current;
     if (v.resultLength === n && v.result) return v.result;
     const o = v.out;
     v.resultLength = n;

@@ -15,11 +15,14 @@ import {
   type VibrationFeatureExtractor,
   type VibrationFeatureOptions,
 } from "./vibration_types.ts";
-import { instantiateAssemblyScript } from "../assemblyscript_instance.ts";
+import {
+  type AssemblyScriptExports,
+  assemblyScriptFactory,
+  MemoryViews,
+} from "../assemblyscript_instance.ts";
 
 /** The exports of `vibration.wasm` (see `assembly/vibration.ts` for each one's contract). */
-export interface VibrationExports {
-  readonly memory: WebAssembly.Memory;
+export interface VibrationExports extends AssemblyScriptExports {
   configure(
     frameSize: number,
     sampleRate: number,
@@ -27,9 +30,6 @@ export interface VibrationExports {
     hann: number,
     batchCapacity: number,
   ): number;
-  bandEdgesPtr(): number;
-  inPtr(): number;
-  outPtr(): number;
   /** -1 when every band is valid, else the index of the first bad one. */
   setBands(): number;
   /** Grows the memory by `pages` (tests only); returns the previous size in pages or -1. */
@@ -38,17 +38,13 @@ export interface VibrationExports {
   process(frames: number): number;
 }
 
-// Compiled once per process; each extractor gets its own instance and memory.
-let compiled: WebAssembly.Module | undefined;
+/** Indices of the module's arrays for `ptr` (`enum R` of assembly/vibration.ts). */
+const A = Object.freeze({ input: 0, output: 1, bandEdges: 2 });
 
 /** A fresh instance (own memory) whose `abort` throws a JS `Error` with the kernel's message. */
-function instantiate(): VibrationExports {
-  compiled ??= new WebAssembly.Module(wasmBytes);
-  return instantiateAssemblyScript<VibrationExports>(compiled);
-}
+const instantiate = assemblyScriptFactory<VibrationExports>(wasmBytes);
 
 interface Views {
-  buffer: ArrayBufferLike;
   input: Float64Array;
   output: Float64Array;
 }
@@ -68,7 +64,7 @@ export class WasmVibrationFeatures implements VibrationFeatureExtractor {
   readonly options: ResolvedVibrationOptions;
   readonly width: number;
   readonly #exports: VibrationExports;
-  #views: Views | undefined;
+  readonly #views: MemoryViews<Views>;
 
   /** Validates the options (a `RangeError` names a bad one) and allocates all state. */
   constructor(options: VibrationFeatureOptions = {}) {
@@ -84,12 +80,16 @@ export class WasmVibrationFeatures implements VibrationFeatureExtractor {
       o.window === "hann" ? 1 : 0,
       o.batchCapacity,
     );
-    new Float64Array(e.memory.buffer, e.bandEdgesPtr(), 2 * o.bands.length).set(o.bands.flat());
+    new MemoryViews(e, (v) => v.f64(A.bandEdges, 2 * o.bands.length)).current.set(o.bands.flat());
     const bad = e.setBands();
     if (bad !== -1) {
       // resolveVibrationOptions accepted it: the two bin computations disagree.
       throw new RangeError(`bands[${bad}] = ${JSON.stringify(o.bands[bad])} refused by the kernel`);
     }
+    this.#views = new MemoryViews(e, (v) => ({
+      input: v.f64(A.input, o.batchCapacity * o.frameSize),
+      output: v.f64(A.output, o.batchCapacity * this.width),
+    }));
   }
 
   /**
@@ -101,27 +101,13 @@ export class WasmVibrationFeatures implements VibrationFeatureExtractor {
     return this.#exports;
   }
 
-  /** Views over the input and output areas, rebuilt only when the memory's buffer changed. */
-  #currentViews(): Views {
-    const buffer = this.#exports.memory.buffer;
-    if (this.#views?.buffer === buffer) return this.#views;
-    const o = this.options;
-    const views: Views = {
-      buffer,
-      input: new Float64Array(buffer, this.#exports.inPtr(), o.batchCapacity * o.frameSize),
-      output: new Float64Array(buffer, this.#exports.outPtr(), o.batchCapacity * this.width),
-    };
-    this.#views = views;
-    return views;
-  }
-
   /** See {@linkcode VibrationFeatureExtractor.extract}; the result is a view over WASM memory. */
   extract(samples: Float64Array, frames: number): Float64Array {
     checkExtract(samples, frames, this.options);
     const count = frames * this.options.frameSize;
-    this.#currentViews().input.set(samples.length === count ? samples : samples.subarray(0, count));
+    this.#views.current.input.set(samples.length === count ? samples : samples.subarray(0, count));
     const bad = this.#exports.process(frames);
     if (bad !== -1) throw badFrameError(samples, bad, this.options.frameSize);
-    return this.#currentViews().output.subarray(0, frames * this.width);
+    return this.#views.current.output.subarray(0, frames * this.width);
   }
 }

@@ -1,0 +1,124 @@
+/**
+ * Memory layout shared by the AssemblyScript modules of assembly/ (each top-level file).
+ * Not a module of its own: each module that imports it gets its own copy of this state, in its
+ * own instance.
+ *
+ * Every module allocates all its arrays once, in `configure`, as one region of linear memory
+ * (`--runtime stub`: never freed), and names each array by a small index, an `enum R`:
+ *
+ *   beginConfigure();               // refuses a second configure
+ *   place(R.IN, cap * 8);           // plan array R.IN at the next 64-aligned offset
+ *   placeStaggered(R.OUT, 3, cap * 8);
+ *   const total = allocate(LIMIT, "configure: … would exceed 2 GiB");
+ *   const p = region(R.IN);         // its address from now on
+ *
+ * The host finds array k at `ptr(k)` (engine/kernels/assemblyscript_instance.ts), which each
+ * module re-exports with `export { ptr, testGrowMemory } from "./lib/memory"`. Sizes are
+ * planned in f64 so that an oversized request is refused by `allocate` instead of wrapping
+ * around the 32-bit address space.
+ */
+
+/** Most arrays a module may place. */
+const MAX_REGIONS: i32 = 64;
+/** Planned offsets (f64, bytes from the region start), then addresses (usize) per array. */
+const OFFSETS: usize = memory.data(MAX_REGIONS * 8, 16);
+const ADDRESSES: usize = memory.data(MAX_REGIONS * sizeof<usize>(), 16);
+
+let configured = false;
+let planEnd: f64 = 0;
+let placed: i32 = 0;
+
+/** `x` rounded up to a multiple of `to` (a power of two). */
+@inline export function align(x: usize, to: usize): usize {
+  return (x + to - 1) & ~(to - 1);
+}
+
+/** Element `i` of the f64 array at `base`. */
+@inline export function f64At(base: usize, i: i32): f64 {
+  return load<f64>(base + (<usize>i << 3));
+}
+
+/** Stores `v` as element `i` of the f64 array at `base`. */
+@inline export function setF64(base: usize, i: i32, v: f64): void {
+  store<f64>(base + (<usize>i << 3), v);
+}
+
+/** Aborts unless `configure` has run; `where` names the call in the message. */
+export function checkConfigured(where: string): void {
+  // assert evaluates its message only on failure: no allocation on the normal path.
+  assert(configured, where + ": configure() has not been called");
+}
+
+/** Starts planning the layout; aborts on a second `configure` (the layout never moves). */
+export function beginConfigure(): void {
+  assert(!configured, "configure: already configured");
+  planEnd = 0;
+  placed = 0;
+}
+
+/** Plans array `k` of `bytes` bytes at `offset` (64-aligned, at or after the previous end). */
+function placeAt(k: i32, offset: f64, bytes: f64): void {
+  assert(k >= 0 && k < MAX_REGIONS, "configure: array index out of range");
+  store<f64>(OFFSETS + (<usize>k << 3), offset);
+  planEnd = offset + bytes;
+  if (k >= placed) placed = k + 1;
+}
+
+/** The planned end rounded up to 64 bytes: where the next array may start. */
+function nextOffset(): f64 {
+  return Math.ceil(planEnd / 64) * 64;
+}
+
+/** Plans array `k` of `bytes` bytes at the next 64-byte-aligned offset. */
+export function place(k: i32, bytes: f64): void {
+  placeAt(k, nextOffset(), bytes);
+}
+
+/**
+ * Plans array `k` at the first 64-aligned offset ≡ slot·320 (mod 4096) after the previous
+ * one. Batch arrays read or written at the same index i then fall into different L1 sets and
+ * never alias modulo 4 KiB. Packed back to back, arrays of a power-of-two capacity (8,192 × 8
+ * bytes) start exactly 64 KiB apart: every reading's stores then hit one 8-way L1 set and the
+ * loads and stores alias for the store-forwarding check (measured on assembly/rolling.ts:
+ * that alone cost more time than all the statistics). Place staggered arrays before any large
+ * one (the offset is computed in 32 bits).
+ */
+export function placeStaggered(k: i32, slot: i32, bytes: f64): void {
+  const o = <usize>nextOffset();
+  placeAt(k, <f64>(o + ((((<usize>slot * 320) & 4095) - (o & 4095)) & 4095)), bytes);
+}
+
+/**
+ * Allocates the planned layout, zero-filled, with every array 64-byte aligned, and records
+ * each array's address. Aborts with `message` when it would exceed `limit` bytes. Returns
+ * the bytes allocated.
+ */
+export function allocate(limit: f64, message: string): f64 {
+  const total = nextOffset() + 64;
+  assert(total <= limit && total <= 2147483648.0, message);
+  const base = align(heap.alloc(<usize>total), 64);
+  memory.fill(base, 0, <usize>(total - 64));
+  for (let k: i32 = 0; k < placed; k++) {
+    const at = <usize>load<f64>(OFFSETS + (<usize>k << 3));
+    store<usize>(ADDRESSES + (<usize>k * sizeof<usize>()), base + at);
+  }
+  configured = true;
+  return total;
+}
+
+/** Address of array `k` (valid after `allocate`). */
+@inline export function region(k: i32): usize {
+  return load<usize>(ADDRESSES + (<usize>k * sizeof<usize>()));
+}
+
+/** Address of array `k`, 64-byte aligned, for the host's views (exported by every module). */
+export function ptr(k: i32): usize {
+  checkConfigured("ptr");
+  assert(k >= 0 && k < placed, "ptr: array index out of range");
+  return region(k);
+}
+
+/** Grows the memory by `pages` 64 KiB pages (tests: proves the JS views follow a new buffer). */
+export function testGrowMemory(pages: i32): i32 {
+  return memory.grow(pages);
+}
