@@ -4,6 +4,7 @@
  */
 import { ConfigError, parseFlags } from "../engine/mod.ts";
 import { emulateCommand } from "./emulate.ts";
+import { evalCommand } from "./eval.ts";
 import { scoreCommand } from "./score.ts";
 import { trainCommand } from "./train.ts";
 import { configOf } from "./options.ts";
@@ -17,7 +18,8 @@ commands:
   emulate --port PATH    serial device emulator (--scenario, --rate, --seed, --count, --baud, …)
   train --input FILE [--features a,b,c] --out MODEL.json [--seed N] [--trees 100] [--max-samples 256]
   score --model MODEL.json --input FILE [--out FILE]
-flags of start and replay: see docs/cli.md (--source, --profile, --machines, --seed, --interval,
+  eval PATH [--json] [flags]  score the alarms on a labelled NAB or SKAB folder (docs/eval.md)
+flags of start, replay and eval: see docs/cli.md (--source, --profile, --machines, --seed, --interval,
   --processing-interval, --window, --format, --baud, --data-dir, --host, --port, --config,
   --token, --z-threshold, --model-size, --fault-rate, --heartbeat-timeout, --webhook,
   --simulator-only, --processor-only, --rate max|realtime|N, --partition k/N, --online-model N)`;
@@ -54,11 +56,13 @@ export async function main(args: readonly string[]): Promise<number> {
         return await trainCommand(rest);
       case "score":
         return await scoreCommand(rest);
+      case "eval":
+        return await evalCommand(rest);
       default:
         throw new ConfigError(
           `unknown command ${
             JSON.stringify(command)
-          }; commands: start, replay, emulate, train, score`,
+          }; commands: start, replay, emulate, train, score, eval`,
         );
     }
   } catch (e) {

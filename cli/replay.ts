@@ -4,7 +4,13 @@
  * @module
  */
 import { isAbsolute, join, resolve } from "node:path";
-import { ConfigError, EngineState, openRun, RecordedInput } from "../engine/mod.ts";
+import {
+  ConfigError,
+  EngineState,
+  openRun,
+  type PipelineCounts,
+  RecordedInput,
+} from "../engine/mod.ts";
 import { type CliConfig, loggers, runOptions } from "./options.ts";
 
 /**
@@ -28,6 +34,40 @@ export async function replay(path: string, config: CliConfig): Promise<number> {
   }
   // Checked (a Parquet footer read) before any output is opened.
   const input = await RecordedInput.open(abs, config.format, "replay");
+  const started = performance.now();
+  const counts = await replayInto(abs, input, config);
+  const seconds = (performance.now() - started) / 1000;
+  console.log(JSON.stringify({
+    readings: counts.readings,
+    rows: counts.rows,
+    anomalies: counts.anomalies,
+    errors: counts.errors,
+    seconds: Math.round(seconds * 1000) / 1000,
+    readings_per_sec: Math.round(counts.readings / Math.max(seconds, 1e-9)),
+  }));
+  return 0;
+}
+
+/**
+ * The pipeline part of `replay` (also what `eval` runs per file): `input`, opened from the
+ * absolute path `abs`, through `openRun` into `config.dataDir`; resolves with the counts.
+ *
+ * @example
+ * ```ts
+ * import { RecordedInput } from "../engine/mod.ts";
+ * import { configOf } from "./options.ts";
+ * import { replayInto } from "./replay.ts";
+ *
+ * const config = await configOf(["/data/readings.csv"], 1);
+ * const input = await RecordedInput.open("/data/readings.csv", config.format, "replay");
+ * (await replayInto("/data/readings.csv", input, config)).anomalies;
+ * ```
+ */
+export async function replayInto(
+  abs: string,
+  input: RecordedInput,
+  config: CliConfig,
+): Promise<PipelineCounts> {
   await Deno.mkdir(join(config.dataDir, "logs"), { recursive: true });
   const logs = loggers(config.dataDir);
   const state = new EngineState();
@@ -43,15 +83,7 @@ export async function replay(path: string, config: CliConfig): Promise<number> {
     );
     const seconds = (performance.now() - started) / 1000;
     logs.processor.info("replay finished", { ...counts, seconds });
-    console.log(JSON.stringify({
-      readings: counts.readings,
-      rows: counts.rows,
-      anomalies: counts.anomalies,
-      errors: counts.errors,
-      seconds: Math.round(seconds * 1000) / 1000,
-      readings_per_sec: Math.round(counts.readings / Math.max(seconds, 1e-9)),
-    }));
-    return 0;
+    return counts;
   } finally {
     for (const l of Object.values(logs)) l.close();
   }

@@ -68,3 +68,8 @@ export * from "./sources/file/rate_limit_stream.ts";
 export * from "./sources/file/recorded_input.ts";
 export * from "./detect/online_forest.ts";
 export { loadMqtt, requireMqttPermissions } from "./core/load_mqtt.ts";
+export * from "./eval/alarm_rows.ts";
+export * from "./eval/eval_report.ts";
+export * from "./eval/layout.ts";
+export { readNabCorpus, readSkabCorpus, stripSkabLabelColumns } from "./eval/labelled_data.ts";
+export { SKAB_TRAIN_ROWS } from "./eval/skab_metrics.ts";
