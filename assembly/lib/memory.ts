@@ -49,6 +49,11 @@ export function checkConfigured(where: string): void {
   assert(configured, where + ": configure() has not been called");
 }
 
+/** Aborts unless lo <= value <= hi; `name` names the argument of `configure`. */
+export function checkArgument(name: string, value: f64, lo: f64, hi: f64): void {
+  assert(value >= lo && value <= hi, "configure: " + name + " out of range");
+}
+
 /** Starts planning the layout; aborts on a second `configure` (the layout never moves). */
 export function beginConfigure(): void {
   assert(!configured, "configure: already configured");
@@ -92,6 +97,12 @@ export function placeStaggered(k: i32, slot: i32, bytes: f64): void {
  * Allocates the planned layout, zero-filled, with every array 64-byte aligned, and records
  * each array's address. Aborts with `message` when it would exceed `limit` bytes. Returns
  * the bytes allocated.
+ *
+ * @example
+ * ```ts
+ * place(R.IN, cap * 8);
+ * const total = allocate(2147483648.0, "configure: the state would exceed 2 GiB");
+ * ```
  */
 export function allocate(limit: f64, message: string): f64 {
   const total = nextOffset() + 64;
@@ -111,7 +122,14 @@ export function allocate(limit: f64, message: string): f64 {
   return load<usize>(ADDRESSES + (<usize>k * sizeof<usize>()));
 }
 
-/** Address of array `k`, 64-byte aligned, for the host's views (exported by every module). */
+/**
+ * Address of array `k`, 64-byte aligned, for the host's views (exported by every module).
+ *
+ * @example
+ * ```ts
+ * // host: new Float64Array(exports.memory.buffer, exports.ptr(R.SCORE), capacity)
+ * ```
+ */
 export function ptr(k: i32): usize {
   checkConfigured("ptr");
   assert(k >= 0 && k < placed, "ptr: array index out of range");

@@ -131,3 +131,20 @@ export function checkBatch(input: KernelInput, n: number, batchCapacity: number)
     );
   }
 }
+
+/**
+ * Copies readings `0…n-1` of `input` into a kernel's batch arrays `to` (WASM memory views),
+ * one `set` per array; `n` as accepted by {@linkcode checkBatch}.
+ *
+ * @example
+ * ```ts
+ * checkBatch(input, n, capacity);
+ * copyBatch(views, input, n); // views: Int32Array and Float64Arrays over WASM memory
+ * ```
+ */
+export function copyBatch(to: KernelInput, input: KernelInput, n: number): void {
+  const { stream, time, value } = input;
+  to.stream.set(stream.length === n ? stream : stream.subarray(0, n));
+  to.time.set(time.length === n ? time : time.subarray(0, n));
+  to.value.set(value.length === n ? value : value.subarray(0, n));
+}

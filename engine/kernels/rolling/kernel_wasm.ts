@@ -13,6 +13,7 @@ import {
   checkLimits,
   checkStreamId,
   checkZThreshold,
+  copyBatch,
   resolveKernelOptions,
 } from "./kernel_options.ts";
 import type {
@@ -158,11 +159,9 @@ export class WasmKernel implements Kernel {
    */
   process(input: KernelInput, n: number): KernelOutput {
     checkBatch(input, n, this.#options.batchCapacity);
-    const { stream, time, value } = input;
+    const { stream, value } = input;
     let v = this.#views.current;
-    v.stream.set(stream.length === n ? stream : stream.subarray(0, n));
-    v.time.set(time.length === n ? time : time.subarray(0, n));
-    v.value.set(value.length === n ? value : value.subarray(0, n));
+    copyBatch(v, input, n);
     const bad = this.#exports.process(n);
     if (bad !== -1) {
       const s = stream[bad]!;
