@@ -46,6 +46,10 @@ const state = {
   machines: new Map(),
   /** @type {string | null} */
   selected: null,
+  /** Whether the /machines snapshot has been read: until then no live reading picks the
+   * machine shown, so the default is always the first machine in order (not whichever machine
+   * happened to send first). */
+  snapshot: false,
   windowSec: 300,
   /** The engine's live settings, as GET /control answers. */
   control: {
@@ -171,7 +175,11 @@ function onReading(/** @type {any} */ r) {
     }
     state.listDirty = true;
   }
-  if (state.selected === null) return select(m.id);
+  if (state.selected === null) {
+    // A machine that appears after the snapshot, on an engine that had none, is shown.
+    if (state.snapshot) select(m.id);
+    return;
+  }
   const v = state.view;
   if (!v || v.machine !== r.machine) return;
   if (v.loading) return hold(v, "reading", r);
@@ -797,13 +805,14 @@ async function start() {
     const first = [...state.machines.keys()].sort((a, b) =>
       a.localeCompare(b, undefined, { numeric: true })
     )[0];
-    const pick = wanted && state.machines.has(wanted) ? wanted : state.selected ?? first;
-    // Reloaded even when a live reading already selected it: /machines knows its channels.
+    const pick = wanted && state.machines.has(wanted) ? wanted : first;
+    state.snapshot = true;
     if (pick !== undefined) {
       state.selected = pick;
       loadView(pick);
     }
   } catch (e) {
+    state.snapshot = true;
     notify(`Could not load the machines: ${/** @type {Error} */ (e).message}`);
   }
   setInterval(draw, DRAW_MS);
