@@ -14,31 +14,17 @@ import {
   parseFlags,
   readConfigFile,
   resolveConfig,
-  type SourceSpec,
   WasmIsolationForest,
 } from "../engine/mod.ts";
 import { SOURCES } from "./sources.ts";
 
 /** The engine's configuration plus what the CLI loaded for it. */
 export type CliConfig = EngineConfig & {
-  /** The `--source` value, e.g. `serial:/dev/ttyUSB0`. */
+  /** The `--source` value, e.g. `serial:/dev/ttyUSB0` (= `source.target`). */
   target: string;
   /** The `--model` isolation forest, ready to score; null without `--model`. */
   forest: WasmIsolationForest | null;
 };
-
-/** The `--source` value a parsed source came from. */
-function targetOf(source: SourceSpec): string {
-  switch (source.kind) {
-    case "simulator":
-      return "simulator";
-    case "file":
-    case "serial":
-      return `${source.kind}:${source.path}`;
-    default:
-      return source.url;
-  }
-}
 
 /**
  * The settings of `start` (`positionals` 0) or `replay FILE` (1) from their arguments: flags
@@ -75,7 +61,8 @@ export async function configOf(args: readonly string[], positionals: number): Pr
         "--source file:PATH or replay FILE (deno task emulate drives a virtual serial port)",
     );
   }
-  const target = targetOf(config.source);
+  const target = config.source.target;
+  SOURCES.get(target); // an unknown scheme exits 2 naming the value and the accepted forms
   if (positionals === 1 && config.source.kind !== "simulator" && config.source.kind !== "file") {
     throw new ConfigError(`replay reads its FILE: --source ${config.source.kind} is for start`);
   }
