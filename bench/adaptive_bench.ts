@@ -1,3 +1,9 @@
+import {
+  type AdaptiveDetector,
+  type AdaptiveInput,
+  ReferenceAdaptiveDetector,
+  WasmAdaptiveDetector,
+} from "../engine/mod.ts";
 /**
  * The adaptive detector, WebAssembly against its TypeScript reference, side by side on the
  * same pre-generated batches of 8,192 readings: 1,000 streams interleaved, 10-minute readings
@@ -12,9 +18,6 @@
  * summary gives the WASM : reference ratio.
  * @module
  */
-import { ReferenceAdaptiveDetector } from "../engine/kernels/adaptive/adaptive_reference.ts";
-import type { AdaptiveDetector, AdaptiveInput } from "../engine/kernels/adaptive/adaptive_types.ts";
-import { WasmAdaptiveDetector } from "../engine/kernels/adaptive/adaptive_wasm.ts";
 
 const STREAMS = 1000;
 const BATCH = 8192;

@@ -12,7 +12,7 @@
  */
 import assert from "node:assert/strict";
 import { stringify } from "npm:csv-stringify@6.9.0/sync";
-import { csvLine } from "../engine/formats/csv.ts";
+import { csvLine } from "../engine/mod.ts";
 
 const ROWS: (string | number | null)[][] = Array.from({ length: 10_000 }, (_, i) => [
   new Date(Date.UTC(2026, 0, 1) + i * 2000).toISOString(),

@@ -21,10 +21,10 @@ import { fileURLToPath } from "node:url";
 import {
   type IsolationForestModel,
   parseModel,
-} from "../engine/kernels/iforest/isolation_forest_model.ts";
-import { scoreReference } from "../engine/kernels/iforest/isolation_forest_reference.ts";
-import { trainIsolationForest } from "../engine/kernels/iforest/isolation_forest_train.ts";
-import { WasmIsolationForest } from "../engine/kernels/iforest/isolation_forest_wasm.ts";
+  scoreReference,
+  trainIsolationForest,
+  WasmIsolationForest,
+} from "../engine/mod.ts";
 
 const D = 8;
 const FEATURES = ["p_in", "p_out", "flow", "temp", "vib_x", "vib_y", "current", "speed"];

@@ -1,3 +1,4 @@
+import { type Kernel, type KernelInput, ReferenceKernel, WasmKernel } from "../engine/mod.ts";
 /**
  * The fused kernel, WebAssembly against its TypeScript reference, on the same pre-generated
  * batches: 1,000 streams interleaved, batches of 8,192 readings, window 5, model 100.
@@ -8,9 +9,6 @@
  * reported time per iteration; the group's summary gives the WASM : reference ratio.
  * @module
  */
-import { ReferenceKernel } from "../engine/kernels/rolling/kernel_reference.ts";
-import type { Kernel, KernelInput } from "../engine/kernels/rolling/kernel_types.ts";
-import { WasmKernel } from "../engine/kernels/rolling/kernel_wasm.ts";
 
 const STREAMS = 1000;
 const BATCH = 8192;

@@ -15,12 +15,14 @@
  */
 import { join } from "node:path";
 import process from "node:process";
-import { Analyzer } from "../engine/detect/analyzer.ts";
-import { MACHINE_CHANNELS } from "../engine/core/channel_config.ts";
-import { WasmKernel } from "../engine/kernels/rolling/kernel_wasm.ts";
-import { MqttSource } from "../engine/sources/mqtt/mqtt_source.ts";
-import { formatReading } from "../engine/formats/reading_format.ts";
 import { generateReadings } from "../simulator/mod.ts";
+import {
+  Analyzer,
+  formatReading,
+  MACHINE_CHANNELS,
+  MqttSource,
+  WasmKernel,
+} from "../engine/mod.ts";
 
 const COUNT = 200_000;
 const MACHINES = 1000;

@@ -14,10 +14,9 @@
  * this one) shares the machine's cores.
  */
 import { join } from "node:path";
-import { natsServerConfig, partitionOf } from "../engine/sources/nats/nats_partitions.ts";
-import { formatReading } from "../engine/formats/reading_format.ts";
 import { generateReadings } from "../simulator/mod.ts";
 import { publishReadings } from "../tools/nats_publish.ts";
+import { formatReading, natsServerConfig, partitionOf } from "../engine/mod.ts";
 
 const COUNT = 200_000;
 const MACHINES = 1000;

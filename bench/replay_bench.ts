@@ -6,13 +6,15 @@
  *   deno task bench bench/replay_bench.ts
  */
 import { join } from "node:path";
-import { FileSource } from "../engine/sources/file/file_source.ts";
-import { LineSplitter } from "../engine/formats/line_splitter.ts";
-import { nullLogger } from "../engine/core/logger.ts";
-import { formatReading } from "../engine/formats/reading_format.ts";
-import { openRun } from "../engine/pipeline/run.ts";
-import { EngineState } from "../engine/core/state.ts";
 import { generateReadings } from "../simulator/mod.ts";
+import {
+  EngineState,
+  FileSource,
+  formatReading,
+  LineSplitter,
+  nullLogger,
+  openRun,
+} from "../engine/mod.ts";
 
 const COUNT = 1_000_000;
 const OUT = new URL("./out/", import.meta.url).pathname;

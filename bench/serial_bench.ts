@@ -11,10 +11,8 @@
  */
 import { join } from "node:path";
 import process from "node:process";
-import { createLineParser } from "../engine/formats/reading_parser.ts";
-import { SerialPort } from "../engine/sources/serial/serial_port.ts";
-import { SerialSource } from "../engine/sources/serial/serial_source.ts";
 import { DeviceEmulator } from "../simulator/device_emulator.ts";
+import { createLineParser, SerialPort, SerialSource } from "../engine/mod.ts";
 
 const LINES = 50_000;
 const CPU_SECONDS = 10;

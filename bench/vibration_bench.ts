@@ -11,10 +11,12 @@
  * Each group's summary prints the WASM : reference ratio.
  * @module
  */
-import { ReferenceVibrationFeatures } from "../engine/kernels/vibration/vibration_features_reference.ts";
-import { WasmVibrationFeatures } from "../engine/kernels/vibration/vibration_features_wasm.ts";
-import type { VibrationFeatureExtractor } from "../engine/kernels/vibration/vibration_types.ts";
 import { VibrationSimulator } from "../simulator/vibration_simulator.ts";
+import {
+  ReferenceVibrationFeatures,
+  type VibrationFeatureExtractor,
+  WasmVibrationFeatures,
+} from "../engine/mod.ts";
 
 const FRAME = 1024;
 const BATCH = 64;

@@ -1,3 +1,4 @@
+import { ensureStream } from "../engine/mod.ts";
 /**
  * Publishes a JSONL file of readings to NATS JetStream, one reading per message on
  * `SUBJECT.<machine>` (the server's mapping then routes it to its partition), waiting for
@@ -9,8 +10,6 @@
  * Prints one JSON line: `{"published","seconds","per_sec"}`.
  * @module
  */
-
-import { ensureStream } from "../engine/sources/nats/nats_partitions.ts";
 
 /** Options of {@linkcode publishReadings}. */
 export interface PublishOptions {

@@ -3,12 +3,9 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { FILES } from "../../engine/core/files.ts";
-import { formatReading } from "../../engine/formats/reading_format.ts";
-import { TRANSITIONS } from "../../engine/core/status.ts";
-import type { MachineStatus } from "../../engine/core/types.ts";
 import { generateReadings } from "../../simulator/mod.ts";
 import { ROOT, runVigil, startVigil, type Vigil } from "../helpers.ts";
+import { FILES, formatReading, type MachineStatus, TRANSITIONS } from "../../engine/mod.ts";
 
 const T0 = Date.UTC(2026, 0, 1);
 

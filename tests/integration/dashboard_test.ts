@@ -7,9 +7,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
-import { FILES } from "../../engine/core/files.ts";
-import { TRANSITIONS } from "../../engine/core/status.ts";
-import type { MachineStatus } from "../../engine/core/types.ts";
+import { FILES, type MachineStatus, TRANSITIONS } from "../../engine/mod.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 const CHROMIUM = "/usr/bin/chromium";

@@ -4,32 +4,38 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { Analyzer, type AnalyzerOptions } from "../../engine/detect/analyzer.ts";
-import { type ChannelConfig, DEVICE_CHANNELS } from "../../engine/core/channel_config.ts";
-import type { Clock } from "../../engine/core/clock.ts";
-import { HeartbeatMonitor } from "../../engine/detect/heartbeat_monitor.ts";
-import { withHeartbeatTicks } from "../../engine/core/heartbeat_ticks.ts";
-import { ReferenceKernel } from "../../engine/kernels/rolling/kernel_reference.ts";
-import type { Kernel } from "../../engine/kernels/rolling/kernel_types.ts";
-import { WasmKernel } from "../../engine/kernels/rolling/kernel_wasm.ts";
-import { nullLogger } from "../../engine/core/logger.ts";
-import { ConfigError, parseFlags, resolveConfig } from "../../engine/core/config.ts";
-import { FileSource } from "../../engine/sources/file/file_source.ts";
-import { FILES } from "../../engine/core/files.ts";
-import type { EventfulBatch } from "../../engine/core/batch.ts";
-import { formatRawLine, parseRawLine } from "../../engine/formats/raw_line.ts";
-import { createLineParser } from "../../engine/formats/reading_parser.ts";
-import {
-  type DeviceNotice,
-  ReceivedLineBatchStream,
-  type ReceivedLineItem,
-} from "../../engine/formats/received_line_batch_stream.ts";
-import { openRun } from "../../engine/pipeline/run.ts";
-import { concatStreams } from "../../engine/core/streams.ts";
-import { EngineState } from "../../engine/core/state.ts";
-import type { AnomalyEvent, Reading } from "../../engine/core/types.ts";
 import { createPrng } from "../../simulator/prng.ts";
 import { runVigil } from "../helpers.ts";
+import {
+  Analyzer,
+  type AnalyzerOptions,
+  type AnomalyEvent,
+  type ChannelConfig,
+  type Clock,
+  concatStreams,
+  ConfigError,
+  createLineParser,
+  DEVICE_CHANNELS,
+  type DeviceNotice,
+  EngineState,
+  type EventfulBatch,
+  FILES,
+  FileSource,
+  formatRawLine,
+  HeartbeatMonitor,
+  type Kernel,
+  nullLogger,
+  openRun,
+  parseFlags,
+  parseRawLine,
+  type Reading,
+  ReceivedLineBatchStream,
+  type ReceivedLineItem,
+  ReferenceKernel,
+  resolveConfig,
+  WasmKernel,
+  withHeartbeatTicks,
+} from "../../engine/mod.ts";
 
 const T0 = Date.UTC(2026, 0, 1);
 

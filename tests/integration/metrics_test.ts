@@ -5,10 +5,14 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { Metrics } from "../../engine/sinks/metrics/metrics.ts";
-import { EngineState } from "../../engine/core/state.ts";
-import type { AnomalyEvent, ProcessedRow, Reading } from "../../engine/core/types.ts";
 import { createApp } from "../../routes/app.ts";
+import {
+  type AnomalyEvent,
+  EngineState,
+  Metrics,
+  type ProcessedRow,
+  type Reading,
+} from "../../engine/mod.ts";
 
 const T0 = Date.UTC(2026, 0, 1);
 

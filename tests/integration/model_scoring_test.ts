@@ -5,16 +5,18 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { Analyzer } from "../../engine/detect/analyzer.ts";
-import { scoreReference } from "../../engine/kernels/iforest/isolation_forest_reference.ts";
-import { serializeModel } from "../../engine/kernels/iforest/isolation_forest_model.ts";
-import { trainIsolationForest } from "../../engine/kernels/iforest/isolation_forest_train.ts";
-import { WasmIsolationForest } from "../../engine/kernels/iforest/isolation_forest_wasm.ts";
-import { ReferenceKernel } from "../../engine/kernels/rolling/kernel_reference.ts";
-import { OnlineForests } from "../../engine/detect/online_forest.ts";
-import { formatReading } from "../../engine/formats/reading_format.ts";
-import type { Reading } from "../../engine/core/types.ts";
 import { runVigil } from "../helpers.ts";
+import {
+  Analyzer,
+  formatReading,
+  OnlineForests,
+  type Reading,
+  ReferenceKernel,
+  scoreReference,
+  serializeModel,
+  trainIsolationForest,
+  WasmIsolationForest,
+} from "../../engine/mod.ts";
 
 const T0 = Date.UTC(2026, 0, 1);
 

@@ -5,14 +5,18 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import mqtt, { type MqttClient } from "mqtt";
-import { nullLogger } from "../../engine/core/logger.ts";
-import { MqttPublisher } from "../../engine/sinks/mqtt/mqtt_publisher.ts";
-import { type MqttParseError, MqttSource } from "../../engine/sources/mqtt/mqtt_source.ts";
-import { openRun } from "../../engine/pipeline/run.ts";
-import { ReadingBatchStream } from "../../engine/core/streams.ts";
-import { EngineState } from "../../engine/core/state.ts";
-import type { AnomalyEvent, Reading } from "../../engine/core/types.ts";
 import { startVigil, type Vigil } from "../helpers.ts";
+import {
+  type AnomalyEvent,
+  EngineState,
+  type MqttParseError,
+  MqttPublisher,
+  MqttSource,
+  nullLogger,
+  openRun,
+  type Reading,
+  ReadingBatchStream,
+} from "../../engine/mod.ts";
 
 /** A mosquitto process on 127.0.0.1:`port`, persisting to `dir` (saved on SIGTERM). */
 class Broker {

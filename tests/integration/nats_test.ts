@@ -7,12 +7,15 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { connect } from "nats";
 import { main } from "../../main.ts";
-import type { Batch } from "../../engine/core/batch.ts";
-import { natsServerConfig, partitionOf } from "../../engine/sources/nats/nats_partitions.ts";
-import { NatsSource } from "../../engine/sources/nats/nats_source.ts";
-import { formatReading } from "../../engine/formats/reading_format.ts";
 import { generateReadings } from "../../simulator/mod.ts";
 import { publishReadings } from "../../tools/nats_publish.ts";
+import {
+  type Batch,
+  formatReading,
+  natsServerConfig,
+  NatsSource,
+  partitionOf,
+} from "../../engine/mod.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 /** Generous: the suite runs in parallel on a loaded 2-core machine. */

@@ -5,12 +5,16 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { emulateCommand } from "../../cli/emulate.ts";
-import { createLineParser } from "../../engine/formats/reading_parser.ts";
-import { ReceivedLineBatchStream } from "../../engine/formats/received_line_batch_stream.ts";
-import { SerialError, SerialPort } from "../../engine/sources/serial/serial_port.ts";
-import { type SerialItem, SerialSource } from "../../engine/sources/serial/serial_source.ts";
 import { DeviceEmulator, type DeviceStep } from "../../simulator/device_emulator.ts";
 import { vigilCommand } from "../helpers.ts";
+import {
+  createLineParser,
+  ReceivedLineBatchStream,
+  SerialError,
+  type SerialItem,
+  SerialPort,
+  SerialSource,
+} from "../../engine/mod.ts";
 
 /** A socat pty pair: the device writes to `a`, the reader reads `b`. */
 class PtyPair {

@@ -7,14 +7,14 @@
  * Needs build/wasm/adaptive.wasm: `deno task build:wasm` first.
  */
 import assert from "node:assert/strict";
-import { ReferenceAdaptiveDetector } from "../../engine/kernels/adaptive/adaptive_reference.ts";
 import {
   ADAPTIVE_DEFAULTS,
   ADAPTIVE_FLAG as FLAG,
   type AdaptiveDetector,
   type AdaptiveOptions,
-} from "../../engine/kernels/adaptive/adaptive_types.ts";
-import { WasmAdaptiveDetector } from "../../engine/kernels/adaptive/adaptive_wasm.ts";
+  ReferenceAdaptiveDetector,
+  WasmAdaptiveDetector,
+} from "../../engine/mod.ts";
 
 const MINUTE = 60_000;
 const DAY = 1440 * MINUTE;

@@ -3,8 +3,8 @@
  * no kernel, readings or texts.
  */
 import assert from "node:assert/strict";
-import { FLAG } from "../../engine/core/analysis.ts";
 import { AlarmState, bandHold } from "../../engine/detect/alarm_state.ts";
+import { FLAG } from "../../engine/mod.ts";
 
 const { HIGH, LOW, RAPID, ZSCORE, DEVIATION, TREND_UP, MODEL_FULL } = FLAG;
 

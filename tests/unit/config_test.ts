@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ConfigError, formatOf, parseFlags, resolveConfig } from "../../engine/core/config.ts";
+import { ConfigError, formatOf, parseFlags, resolveConfig } from "../../engine/mod.ts";
 
 const resolve = (args: string[], file: Record<string, unknown> = {}, env = {}) =>
   resolveConfig(parseFlags(args).flags, file, env);

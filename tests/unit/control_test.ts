@@ -1,11 +1,14 @@
 import assert from "node:assert/strict";
-import { Analyzer } from "../../engine/detect/analyzer.ts";
-import { ControlUnavailableError, EngineControl } from "../../engine/core/control.ts";
-import { ReferenceKernel } from "../../engine/kernels/rolling/kernel_reference.ts";
-import { EngineState } from "../../engine/core/state.ts";
-import type { Reading } from "../../engine/core/types.ts";
 import { createApp } from "../../routes/mod.ts";
 import { MachineSimulator, SimulatorSource } from "../../simulator/mod.ts";
+import {
+  Analyzer,
+  ControlUnavailableError,
+  EngineControl,
+  EngineState,
+  type Reading,
+  ReferenceKernel,
+} from "../../engine/mod.ts";
 
 const T0 = Date.UTC(2026, 0, 1);
 

@@ -3,8 +3,8 @@
  * users and dashboards read these texts, so a change to them must be deliberate.
  */
 import assert from "node:assert/strict";
-import { FLAG } from "../../engine/core/analysis.ts";
 import { alarmEvents, formatLimit, formatValue } from "../../engine/detect/event_text.ts";
+import { FLAG } from "../../engine/mod.ts";
 
 const ALL = FLAG.HIGH | FLAG.LOW | FLAG.RAPID | FLAG.ZSCORE | FLAG.DEVIATION;
 const at = {

@@ -7,15 +7,17 @@
  */
 import assert from "node:assert/strict";
 import { Hono } from "hono";
+import { eventsRoutes } from "../../routes/events.ts";
 import {
+  type AnomalyEvent,
   EventHub,
   EventHubClosedError,
+  formatReading,
+  type ProcessedRow,
+  type Reading,
+  rowToObject,
   TooManyClientsError,
-} from "../../engine/sinks/events/event_hub.ts";
-import { formatReading } from "../../engine/formats/reading_format.ts";
-import { rowToObject } from "../../engine/formats/row_format.ts";
-import type { AnomalyEvent, ProcessedRow, Reading } from "../../engine/core/types.ts";
-import { eventsRoutes } from "../../routes/events.ts";
+} from "../../engine/mod.ts";
 
 const T0 = Date.UTC(2026, 0, 1);
 const iso = (ms: number) => new Date(ms).toISOString();

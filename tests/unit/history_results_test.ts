@@ -8,20 +8,24 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { Hono } from "hono";
-import { Analyzer } from "../../engine/detect/analyzer.ts";
-import { FileSource } from "../../engine/sources/file/file_source.ts";
-import { ANOMALY_LIST_SIZE, HistoryStore } from "../../engine/sinks/history/history_store.ts";
-import { ReferenceKernel } from "../../engine/kernels/rolling/kernel_reference.ts";
-import { FLAG, type KernelOptions } from "../../engine/kernels/rolling/kernel_types.ts";
-import { WasmKernel } from "../../engine/kernels/rolling/kernel_wasm.ts";
-import { nullLogger } from "../../engine/core/logger.ts";
-import { FILES } from "../../engine/core/files.ts";
-import { formatReading } from "../../engine/formats/reading_format.ts";
-import { openRun } from "../../engine/pipeline/run.ts";
-import { EngineState } from "../../engine/core/state.ts";
-import type { Reading } from "../../engine/core/types.ts";
 import { historyRoutes } from "../../routes/history.ts";
 import { generateReadings } from "../../simulator/mod.ts";
+import {
+  Analyzer,
+  ANOMALY_LIST_SIZE,
+  EngineState,
+  FILES,
+  FileSource,
+  FLAG,
+  formatReading,
+  HistoryStore,
+  type KernelOptions,
+  nullLogger,
+  openRun,
+  type Reading,
+  ReferenceKernel,
+  WasmKernel,
+} from "../../engine/mod.ts";
 
 const T0 = Date.UTC(2026, 0, 1);
 const at = (i: number) => T0 + i * 1000;

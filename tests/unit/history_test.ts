@@ -6,14 +6,16 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
+import { analyticsRoutes } from "../../routes/analytics.ts";
+import { historyRoutes } from "../../routes/history.ts";
 import {
+  type AnomalyEvent,
   HistoryStore,
   type HistoryStoreOptions,
   MAX_OUTLIERS,
-} from "../../engine/sinks/history/history_store.ts";
-import type { AnomalyEvent, ProcessedRow, Reading } from "../../engine/core/types.ts";
-import { analyticsRoutes } from "../../routes/analytics.ts";
-import { historyRoutes } from "../../routes/history.ts";
+  type ProcessedRow,
+  type Reading,
+} from "../../engine/mod.ts";
 
 const T0 = Date.UTC(2026, 0, 1);
 const iso = (ms: number) => new Date(ms).toISOString();

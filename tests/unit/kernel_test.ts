@@ -6,14 +6,15 @@
  * Needs build/wasm/rolling.wasm: `deno task build:wasm` first.
  */
 import assert from "node:assert/strict";
-import { ReferenceKernel } from "../../engine/kernels/rolling/kernel_reference.ts";
 import {
   FLAG,
   type Kernel,
   type KernelOptions,
   type KernelOutput,
-} from "../../engine/kernels/rolling/kernel_types.ts";
-import { ROLLING_ARRAYS, WasmKernel } from "../../engine/kernels/rolling/kernel_wasm.ts";
+  ReferenceKernel,
+  ROLLING_ARRAYS,
+  WasmKernel,
+} from "../../engine/mod.ts";
 
 // ---------------------------------------------------------------- helpers
 

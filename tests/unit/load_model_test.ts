@@ -1,9 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ConfigError } from "../../engine/core/config.ts";
-import { serializeModel } from "../../engine/kernels/iforest/isolation_forest_model.ts";
-import { trainIsolationForest } from "../../engine/kernels/iforest/isolation_forest_train.ts";
-import { loadModel } from "../../engine/kernels/iforest/load_model.ts";
+import { ConfigError, loadModel, serializeModel, trainIsolationForest } from "../../engine/mod.ts";
 
 Deno.test("loadModel: a model file, ready to score; one error text per problem naming --model and the file", async () => {
   const dir = await Deno.makeTempDir();

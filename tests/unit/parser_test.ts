@@ -1,9 +1,12 @@
 import assert from "node:assert/strict";
-import { LineSplitter } from "../../engine/formats/line_splitter.ts";
-import { formatReading } from "../../engine/formats/reading_format.ts";
-import { splitCsv } from "../../engine/formats/csv.ts";
-import { createLineParser, parseTime } from "../../engine/formats/reading_parser.ts";
-import type { Reading } from "../../engine/core/types.ts";
+import {
+  createLineParser,
+  formatReading,
+  LineSplitter,
+  parseTime,
+  type Reading,
+  splitCsv,
+} from "../../engine/mod.ts";
 
 Deno.test("LineSplitter joins lines split across chunks at every position", () => {
   const text = "alpha\r\nbeta\n\ngamma\ndelta";

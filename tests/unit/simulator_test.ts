@@ -1,8 +1,4 @@
 import assert from "node:assert/strict";
-import { formatReading } from "../../engine/formats/reading_format.ts";
-import { UnknownMachineError } from "../../engine/core/state.ts";
-import { StatusTransitionError, TRANSITIONS } from "../../engine/core/status.ts";
-import { MACHINE_STATUSES, type MachineStatus, type Reading } from "../../engine/core/types.ts";
 import {
   createGaussian,
   createPrng,
@@ -15,6 +11,15 @@ import {
   NEXT_STATUS,
   SimulatorSource,
 } from "../../simulator/mod.ts";
+import {
+  formatReading,
+  MACHINE_STATUSES,
+  type MachineStatus,
+  type Reading,
+  StatusTransitionError,
+  TRANSITIONS,
+  UnknownMachineError,
+} from "../../engine/mod.ts";
 
 const T0 = Date.UTC(2026, 0, 1);
 const INTERVAL = 2000;

@@ -4,12 +4,11 @@
  * in Deno (the status table, the ring buffer, the z-score model against the engine's kernel).
  */
 import assert from "node:assert/strict";
-import { EngineState, FLAG, TRANSITIONS } from "../../engine/mod.ts";
-import { ReferenceKernel } from "../../engine/kernels/rolling/kernel_reference.ts";
 import { ASSET_NAMES, createApp, staticRoutes } from "../../routes/mod.ts";
 import { RingBuffer } from "../../web/ring_buffer.js";
 import { STATUSES, TRANSITIONS as PAGE_TRANSITIONS } from "../../web/transitions.js";
 import { ZModel } from "../../web/z_model.js";
+import { EngineState, FLAG, ReferenceKernel, TRANSITIONS } from "../../engine/mod.ts";
 
 const app = createApp(new EngineState(), { token: "s3cret" });
 

@@ -4,13 +4,15 @@
  * clears it after the fault; healthy frames raise nothing. Plus the live source's timer and pause.
  */
 import assert from "node:assert/strict";
-import { Analyzer } from "../../engine/detect/analyzer.ts";
-import { VIBRATION_CHANNELS } from "../../engine/core/channel_config.ts";
-import { ReferenceKernel } from "../../engine/kernels/rolling/kernel_reference.ts";
-import { WasmVibrationFeatures } from "../../engine/kernels/vibration/vibration_features_wasm.ts";
-import type { Reading } from "../../engine/core/types.ts";
 import { VibrationSimulator } from "../../simulator/vibration_simulator.ts";
 import { featureReadings, VibrationSource } from "../../simulator/vibration_source.ts";
+import {
+  Analyzer,
+  type Reading,
+  ReferenceKernel,
+  VIBRATION_CHANNELS,
+  WasmVibrationFeatures,
+} from "../../engine/mod.ts";
 
 const T0 = Date.UTC(2026, 0, 1);
 

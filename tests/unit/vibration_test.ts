@@ -6,21 +6,21 @@
  * Needs build/wasm/vibration.wasm: `deno task build:wasm` first.
  */
 import assert from "node:assert/strict";
-import { ReferenceVibrationFeatures } from "../../engine/kernels/vibration/vibration_features_reference.ts";
-import { WasmVibrationFeatures } from "../../engine/kernels/vibration/vibration_features_wasm.ts";
-import {
-  DEFAULT_VIBRATION_BANDS,
-  type FrequencyBand,
-  type VibrationFeatureExtractor,
-  type VibrationFeatureOptions,
-  type VibrationWindow,
-} from "../../engine/kernels/vibration/vibration_types.ts";
 import { createGaussian, createPrng } from "../../simulator/prng.ts";
 import {
   type VibrationFault,
   VibrationSimulator,
   type VibrationTick,
 } from "../../simulator/vibration_simulator.ts";
+import {
+  DEFAULT_VIBRATION_BANDS,
+  type FrequencyBand,
+  ReferenceVibrationFeatures,
+  type VibrationFeatureExtractor,
+  type VibrationFeatureOptions,
+  type VibrationWindow,
+  WasmVibrationFeatures,
+} from "../../engine/mod.ts";
 
 // ---------------------------------------------------------------- helpers
 

@@ -7,13 +7,16 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { FileSource } from "../../engine/sources/file/file_source.ts";
-import { nullLogger } from "../../engine/core/logger.ts";
-import { Metrics } from "../../engine/sinks/metrics/metrics.ts";
-import { openRun } from "../../engine/pipeline/run.ts";
-import { EngineState } from "../../engine/core/state.ts";
-import type { AnomalyEvent } from "../../engine/core/types.ts";
-import { WebhookSink, type WebhookSinkOptions } from "../../engine/sinks/webhook/webhook_sink.ts";
+import {
+  type AnomalyEvent,
+  EngineState,
+  FileSource,
+  Metrics,
+  nullLogger,
+  openRun,
+  WebhookSink,
+  type WebhookSinkOptions,
+} from "../../engine/mod.ts";
 
 const T0 = Date.UTC(2026, 0, 1);
 
