@@ -8,10 +8,12 @@ import { join } from "node:path";
 import { createApp } from "../../routes/app.ts";
 import {
   type AnomalyEvent,
+  type DeliveryStats,
   EngineState,
   Metrics,
   type ProcessedRow,
   type Reading,
+  type Sink,
 } from "../../engine/mod.ts";
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -45,6 +47,20 @@ const anomaly = (type: string, severity: AnomalyEvent["severity"]): AnomalyEvent
   description: "x",
 });
 
+/** A sink that reports one webhook target with these counts. */
+function webhookSink(
+  counts: Pick<DeliveryStats, "queued" | "delivered" | "dropped" | "rejected" | "failures">,
+): Sink {
+  const stats: DeliveryStats = {
+    sink: "webhook",
+    label: "Webhook POST",
+    items: "Anomaly events",
+    target: "http://hooks.example/a",
+    ...counts,
+  };
+  return { health: () => [stats] };
+}
+
 Deno.test("GET /metrics is the exact text exposition of known counts", async () => {
   const state = new EngineState();
   // A source name with every character the format must escape in a label value.
@@ -59,19 +75,7 @@ Deno.test("GET /metrics is the exact text exposition of known counts", async () 
   const metrics = new Metrics({
     state,
     events: { clients: 2, dropped: 1 },
-    sinks: [{
-      health: () => [{
-        sink: "webhook",
-        label: "Webhook POST",
-        items: "Anomaly events",
-        target: "http://hooks.example/a",
-        queued: 4,
-        delivered: 10,
-        dropped: 1,
-        rejected: 2,
-        failures: 3,
-      }],
-    }],
+    sinks: [webhookSink({ queued: 4, delivered: 10, dropped: 1, rejected: 2, failures: 3 })],
   });
   metrics.readings([reading(0), reading(1), reading(2)]);
   metrics.readings([reading(3)]);
@@ -270,19 +274,7 @@ scrape_configs:
       state,
       events: { clients: 0, dropped: 0 },
       // A configured webhook: its families are exposed from its first target on.
-      sinks: [{
-        health: () => [{
-          sink: "webhook",
-          label: "Webhook POST",
-          items: "Anomaly events",
-          target: "http://hooks.example/a",
-          queued: 0,
-          delivered: 0,
-          dropped: 0,
-          rejected: 0,
-          failures: 0,
-        }],
-      }],
+      sinks: [webhookSink({ queued: 0, delivered: 0, dropped: 0, rejected: 0, failures: 0 })],
     }).render();
     for (const expr of exprs) {
       const res = await fetch(`${api}/api/v1/query?query=${encodeURIComponent(expr)}`);
