@@ -127,7 +127,7 @@ export { RateLimitStream } from "./sources/file/rate_limit_stream.ts";
 export { RecordedInput } from "./sources/file/recorded_input.ts";
 
 // Sinks: the interface and each sink
-export { type Sink } from "./sinks/sink.ts";
+export { type DeliveryStats, type Sink } from "./sinks/sink.ts";
 export {
   ANOMALY_LIST_SIZE,
   HistoryStore,
