@@ -9,6 +9,9 @@
  *   hold for the `Sweeper` that replaced it)
  * - tests/unit/normalize_test.py (testScoreNormalization)
  * Helpers `generateTimestamps` / `generateWindows` follow nab/test_helpers.py.
+ *
+ * Past ~400 lines: the whole suite of one component (nab scorer), whose cases share the fixtures
+ * and helpers of this file; the tests are split by component, not by length.
  */
 import assert from "node:assert/strict";
 import {

@@ -1,6 +1,9 @@
 /**
  * The device profile: detectors with hysteresis, heartbeat (event time and live), device
  * states, `structured_metrics.csv`, `parser_errors.log`, and `replay raw.log --format raw`.
+ *
+ * Past ~400 lines: the whole suite of one component (device), whose cases share the fixtures
+ * and helpers of this file; the tests are split by component, not by length.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";

@@ -2,6 +2,9 @@
  * Isolation forest: scikit-learn parity of the WASM and reference scorers on the committed
  * fixture (made by tools/make_iforest_fixture.py with Debian's python3-sklearn), the float32
  * comparison, c(n), model validation, training, and the `train`/`score` commands end to end.
+ *
+ * Past ~400 lines: the whole suite of one component (iforest), whose cases share the fixtures
+ * and helpers of this file; the tests are split by component, not by length.
  */
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";

@@ -1,6 +1,9 @@
 /**
  * The MQTT source and publisher against a real mosquitto broker (Debian package `mosquitto`),
  * started by each test on a free port with its own persistence directory: no system service.
+ *
+ * Past ~400 lines: the whole suite of one component (mqtt), whose cases share the fixtures
+ * and helpers of this file; the tests are split by component, not by length.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";

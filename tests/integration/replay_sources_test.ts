@@ -1,6 +1,9 @@
 /**
  * Replay sources: Parquet input (row groups, time column types, restarts), CSV with `,` and
  * `;`, and `--rate` (pacing without drift, in order, stoppable). Real processes and real files.
+ *
+ * Past ~400 lines: the whole suite of one component (replay sources), whose cases share the fixtures
+ * and helpers of this file; the tests are split by component, not by length.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";

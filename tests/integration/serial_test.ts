@@ -1,6 +1,9 @@
 /**
  * The serial port, the serial source and the `emulate` command over real pseudo-terminals:
  * `socat` joins two ptys, the writer opens one end, the reader the other.
+ *
+ * Past ~400 lines: the whole suite of one component (serial), whose cases share the fixtures
+ * and helpers of this file; the tests are split by component, not by length.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";

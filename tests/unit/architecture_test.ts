@@ -9,6 +9,9 @@
  * to repository paths; bare ones ("hono", "npm:…", "node:…") are kept as written.
  *
  * @module
+ *
+ * Past ~400 lines: the whole suite of one component (architecture), whose cases share the fixtures
+ * and helpers of this file; the tests are split by component, not by length.
  */
 
 import assert from "node:assert/strict";

@@ -4,6 +4,9 @@
  * over a real socket. Deno's sanitizers stay on (leaked ops and resources: streams, sockets), and
  * since they do not notice a leaked `setInterval` (checked on Deno 2.9.6), live intervals are
  * counted explicitly with {@linkcode trackIntervals}.
+ *
+ * Past ~400 lines: the whole suite of one component (events), whose cases share the fixtures
+ * and helpers of this file; the tests are split by component, not by length.
  */
 import assert from "node:assert/strict";
 import { Hono } from "hono";

@@ -3,6 +3,9 @@
  * temp SQLite file, checked against the reference kernel fed the same values; the threshold in
  * force, the anomaly ratio over a known flag pattern, retention, the migration of a file of the
  * first schema, and `/history` through `app.request()`.
+ *
+ * Past ~400 lines: the whole suite of one component (history results), whose cases share the fixtures
+ * and helpers of this file; the tests are split by component, not by length.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";

@@ -1,6 +1,9 @@
 /**
  * The SQLite history store against a real file in a temp dir, fed through its listener methods
  * as the pipeline feeds it, and `/history` and `/analytics` through `app.request()`.
+ *
+ * Past ~400 lines: the whole suite of one component (history), whose cases share the fixtures
+ * and helpers of this file; the tests are split by component, not by length.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";

@@ -4,6 +4,9 @@
  * loading without permissions).
  *
  * Needs build/wasm/rolling.wasm: `deno task build:wasm` first.
+ *
+ * Past ~400 lines: the whole suite of one component (kernel), whose cases share the fixtures
+ * and helpers of this file; the tests are split by component, not by length.
  */
 import assert from "node:assert/strict";
 import {

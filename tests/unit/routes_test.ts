@@ -1,6 +1,9 @@
 /**
  * The HTTP API in-process: `app.request()` against a real `EngineState` fed in the test, with a
  * fake `MachineController` that records calls. No socket, no simulator.
+ *
+ * Past ~400 lines: the whole suite of one component (routes), whose cases share the fixtures
+ * and helpers of this file; the tests are split by component, not by length.
  */
 import assert from "node:assert/strict";
 import {

@@ -1,3 +1,9 @@
+/**
+ * Tests of the simulators.
+ *
+ * Past ~400 lines: the whole suite of one component (simulator), whose cases share the fixtures
+ * and helpers of this file; the tests are split by component, not by length.
+ */
 import assert from "node:assert/strict";
 import {
   createGaussian,

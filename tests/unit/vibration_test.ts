@@ -4,6 +4,9 @@
  * (faults move the expected features, reproducibility, labels) and bad configurations.
  *
  * Needs build/wasm/vibration.wasm: `deno task build:wasm` first.
+ *
+ * Past ~400 lines: the whole suite of one component (vibration), whose cases share the fixtures
+ * and helpers of this file; the tests are split by component, not by length.
  */
 import assert from "node:assert/strict";
 import { createGaussian, createPrng } from "../../simulator/prng.ts";

@@ -4,6 +4,9 @@
  * the spooled events; the queue bound drops the oldest and counts them; a permanent 4xx is
  * skipped; a torn spool line (a crash mid-write) is cut off; compaction keeps the spool small; a
  * spool written by an older version (tests/fixtures/webhook_spool_894eae8) is delivered.
+ *
+ * Past ~400 lines: the whole suite of one component (webhook), whose cases share the fixtures
+ * and helpers of this file; the tests are split by component, not by length.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
