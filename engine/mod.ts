@@ -32,6 +32,7 @@ export * from "./sinks/history/history_store.ts";
 export * from "./sinks/events/event_hub.ts";
 export * from "./sinks/metrics/metrics.ts";
 export * from "./sinks/webhook/webhook_sink.ts";
+export * from "./sinks/influx/influx_sink.ts";
 export * from "./kernels/iforest/isolation_forest_model.ts";
 export * from "./kernels/iforest/isolation_forest_reference.ts";
 export * from "./kernels/iforest/isolation_forest_wasm.ts";
