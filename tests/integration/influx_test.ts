@@ -103,6 +103,49 @@ async function assertSameAsFiles(influx: Influxd, dataDir: string): Promise<void
   }
 }
 
+/**
+ * Every InfluxQL query of the Grafana dashboard (panels, annotations, variables), with its
+ * variables as Grafana fills them in, runs on the server without error, and the panels' and
+ * annotations' queries find data.
+ */
+async function assertDashboardRuns(influx: Influxd): Promise<void> {
+  const dashboard = JSON.parse(
+    await Deno.readTextFile(new URL("../../grafana/vigil-influx-dashboard.json", import.meta.url)),
+  );
+  const machine = (await influx.query(
+    `SHOW TAG VALUES FROM "vigil_reading" WITH KEY = "machine"`,
+    DB,
+  )).series[0]!.values[0]![1] as string;
+  const fill = (q: string) =>
+    q.replaceAll("$timeFilter", `time >= ${T0}ms AND time <= ${T0 + 86_400_000}ms`)
+      .replaceAll("$__interval", "1m")
+      .replaceAll("${channel}", "temperature")
+      .replaceAll("$channel", "temperature")
+      .replaceAll("$machine", machine.replace(/[\\^$.*+?()[\]{}|/]/g, "\\$&"))
+      .replaceAll("$z", "3");
+  type Query = { query?: string; datasource?: unknown };
+  const withData: string[] = [
+    ...dashboard.panels.flatMap((p: { targets: Query[] }) => p.targets.map((t) => t.query!)),
+    ...dashboard.annotations.list.map((a: Query) => a.query!),
+  ];
+  const variables: string[] = dashboard.templating.list
+    .filter((v: { type: string }) => v.type === "query")
+    .map((v: Query) => v.query!);
+  assert.ok(withData.length >= 7, `dashboard queries: ${withData.length}`);
+  for (const q of [...withData, ...variables]) {
+    const { status, results } = await influx.queryAll(fill(q), DB);
+    assert.equal(status, 200, q);
+    assert.ok(
+      results.length > 0 && results.every((r) => !r.error),
+      `${q}: ${JSON.stringify(results)}`,
+    );
+    // Anomaly scores need a model: the one query allowed to find nothing here.
+    if (withData.includes(q) && !q.includes("anomaly_score")) {
+      assert.ok(results[0]!.series.length > 0, `${q} found nothing`);
+    }
+  }
+}
+
 Deno.test("replay --influx: InfluxDB holds exactly what Vigil wrote to its files", async () => {
   await using influx = await startInfluxd();
   await influx.query(`CREATE DATABASE ${DB}`);
@@ -120,6 +163,7 @@ Deno.test("replay --influx: InfluxDB holds exactly what Vigil wrote to its files
     ]);
     assert.equal(out.code, 0, out.stderr);
     await assertSameAsFiles(influx, dataDir);
+    await assertDashboardRuns(influx);
     // Replayed again into a new data directory: every point overwrites itself.
     const again = await runVigil([
       "replay",
