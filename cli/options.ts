@@ -24,6 +24,9 @@ export type CliConfig = EngineConfig & {
   target: string;
   /** The `--model` isolation forest, ready to score; null without `--model`. */
   forest: WasmIsolationForest | null;
+  /** The InfluxDB token: `--influx-token-file`'s content, else `VIGIL_INFLUX_TOKEN`; null: none.
+   * A secret: never printed nor logged. */
+  influxToken: string | null;
 };
 
 /**
@@ -67,15 +70,33 @@ export async function configOf(args: readonly string[], positionals: number): Pr
     throw new ConfigError(`replay reads its FILE: --source ${config.source.kind} is for start`);
   }
   SOURCES.checkFlags(target, { ...file, ...flags });
-  return { ...config, target, forest };
+  const influxToken = config.influx === null ? null : await influxTokenOf(config.influxTokenFile);
+  return { ...config, target, forest, influxToken };
 }
 
-function envToken(): string | undefined {
+function envToken(name = "VIGIL_TOKEN"): string | undefined {
   try {
-    return Deno.env.get("VIGIL_TOKEN");
+    return Deno.env.get(name);
   } catch {
     return undefined; // no --allow-env: no token from the environment
   }
+}
+
+/** `--influx-token-file`'s content (trimmed), else `VIGIL_INFLUX_TOKEN`, else null. */
+async function influxTokenOf(path: string | null): Promise<string | null> {
+  if (path === null) return envToken("VIGIL_INFLUX_TOKEN") || null;
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    // The error names the file, never its content.
+    throw new ConfigError(
+      `cannot read --influx-token-file ${JSON.stringify(path)}: ${(e as Error).message}`,
+    );
+  }
+  const token = text.trim();
+  if (token === "") throw new ConfigError(`--influx-token-file ${JSON.stringify(path)} is empty`);
+  return token;
 }
 
 /** The three logs of the data directory's `logs/`. */

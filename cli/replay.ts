@@ -10,8 +10,10 @@ import {
   openRun,
   type PipelineCounts,
   RecordedInput,
+  type Sink,
 } from "../engine/mod.ts";
 import { type CliConfig, loggers, runOptions } from "./options.ts";
+import { openDeliveringSinks, pacedBySinks, waitForDelivery } from "./sinks.ts";
 
 /**
  * Replays `path` into the configured data directory; resolves with the exit code.
@@ -35,7 +37,7 @@ export async function replay(path: string, config: CliConfig): Promise<number> {
   // Checked (a Parquet footer read) before any output is opened.
   const input = await RecordedInput.open(abs, config.format, "replay");
   const started = performance.now();
-  const counts = await replayInto(abs, input, config);
+  const counts = await replayInto(abs, input, config, { deliver: true });
   const seconds = (performance.now() - started) / 1000;
   console.log(JSON.stringify({
     readings: counts.readings,
@@ -50,7 +52,11 @@ export async function replay(path: string, config: CliConfig): Promise<number> {
 
 /**
  * The pipeline part of `replay` (also what `eval` runs per file): `input`, opened from the
- * absolute path `abs`, through `openRun` into `config.dataDir`; resolves with the counts.
+ * absolute path `abs`, through `openRun` into `config.dataDir`; resolves with the counts. With
+ * `deliver`, the delivering sinks of `start` (`--webhook`, `--influx`) get the batches too, and
+ * the replay, a batch job, waits for them rather than outrunning their bounded queues: the input
+ * is held while one has a backlog, and the end waits until they have delivered everything (or
+ * stopped making progress for 5 s; what is left stays spooled for the next run).
  *
  * @example
  * ```ts
@@ -67,24 +73,30 @@ export async function replayInto(
   abs: string,
   input: RecordedInput,
   config: CliConfig,
+  options: { deliver?: boolean } = {},
 ): Promise<PipelineCounts> {
   await Deno.mkdir(join(config.dataDir, "logs"), { recursive: true });
   const logs = loggers(config.dataDir);
   const state = new EngineState();
   const started = performance.now();
+  let sinks: Sink[] = [];
   try {
+    sinks = options.deliver ? await openDeliveringSinks(config, logs.processor) : [];
     const run = await openRun({
       ...runOptions(config, state, logs.processor),
       source: `file:${abs}`,
       streamDerived: true,
+      sinks,
     });
     const counts = await run.run(
-      input.stream({ suppressLines: run.resumeLines, speed: config.rate }),
+      pacedBySinks(input.stream({ suppressLines: run.resumeLines, speed: config.rate }), sinks),
     );
+    await waitForDelivery(sinks, 0);
     const seconds = (performance.now() - started) / 1000;
     logs.processor.info("replay finished", { ...counts, seconds });
     return counts;
   } finally {
+    for (const sink of sinks) await sink.close?.();
     for (const l of Object.values(logs)) l.close();
   }
 }

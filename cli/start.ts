@@ -21,10 +21,10 @@ import {
   type Run,
   type Sink,
   type SourceContext,
-  WebhookSink,
 } from "../engine/mod.ts";
 import { createApp } from "../routes/mod.ts";
 import { type CliConfig, loggers, runOptions } from "./options.ts";
+import { openDeliveringSinks } from "./sinks.ts";
 import { SOURCES } from "./sources.ts";
 
 /**
@@ -62,14 +62,6 @@ export async function start(config: CliConfig): Promise<number> {
   const events = new EventHub();
   // Open event streams would hold the server's graceful shutdown: end them as it begins.
   stop.signal.addEventListener("abort", () => events.close(), { once: true });
-  // The alert webhooks, spooled in <data-dir>/webhooks.
-  const webhooks = config.webhooks.length > 0
-    ? await WebhookSink.open({
-      urls: config.webhooks,
-      dir: join(config.dataDir, "webhooks"),
-      logger: logs.processor,
-    })
-    : null;
   // `--publish`: anomaly events and rows to an MQTT broker (bounded; never slows the pipeline).
   const publisher = config.publish === null ? null : new MqttPublisher({
     url: config.publish,
@@ -77,12 +69,11 @@ export async function start(config: CliConfig): Promise<number> {
     rowTopic: config.publishRows,
     onError: (e) => logs.processor.warn("mqtt publish", { error: e.message }),
   });
-  // The sinks, in the order each batch reaches them: one line per sink.
-  const delivering: Sink[] = [
-    ...(webhooks ? [webhooks] : []),
-  ];
+  // The spooled sinks (--webhook, --influx), shared with replay: one line per sink there.
+  const delivering = await openDeliveringSinks(config, logs.processor);
   // Prometheus metrics for GET /metrics, with the delivering sinks' health.
   const metrics = new Metrics({ state, events, sinks: delivering });
+  // The sinks, in the order each batch reaches them: one line per sink.
   const sinks: Sink[] = [
     ...(history ? [history] : []),
     events,

@@ -128,6 +128,7 @@ export { RecordedInput } from "./sources/file/recorded_input.ts";
 
 // Sinks: the interface and each sink
 export { type DeliveryStats, type Sink } from "./sinks/sink.ts";
+export { InfluxSink, type InfluxSinkOptions } from "./sinks/influx/influx_sink.ts";
 export {
   ANOMALY_LIST_SIZE,
   HistoryStore,

@@ -6,6 +6,7 @@
 import { z } from "zod";
 import type { ChannelConfig } from "./channel_config.ts";
 import { INPUT_FORMATS, type InputFormat } from "./input_format.ts";
+import { parseInfluxUrl } from "./influx_url.ts";
 
 /** A bad flag, file or config value: the CLI prints the message and exits with code 2. */
 export class ConfigError extends Error {
@@ -67,6 +68,12 @@ export interface EngineConfig {
   partition: { index: number; count: number } | null;
   /** URLs every anomaly event is POSTed to (`--webhook`); empty: no webhooks. */
   webhooks: string[];
+  /** `--influx URL`: the InfluxDB readings, rows and anomalies are written to (forms in
+   * core/influx_url.ts); null: none. */
+  influx: string | null;
+  /** `--influx-token-file PATH`: a file holding the InfluxDB token (else `VIGIL_INFLUX_TOKEN`);
+   * null: not given. */
+  influxTokenFile: string | null;
   /** `--rate` of a recorded file (`replay`, `--source file:`): event-time seconds replayed per
    * wall-clock second; `Infinity` (`max`, the default) is as fast as possible, 1 `realtime`. */
   rate: number;
@@ -125,6 +132,8 @@ const schema = z.strictObject({
   "heartbeat-timeout": num().pipe(z.number().positive().max(86_400)).optional(),
   // One URL, or several separated by commas; an array of URLs in a config file.
   webhook: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
+  influx: z.string().min(1).optional(),
+  "influx-token-file": z.string().min(1).optional(),
   partition: z.string().regex(/^\d{1,4}\/\d{1,4}$/, "must be k/N, e.g. 0/3").refine((s) => {
     const [k, n] = s.split("/").map(Number) as [number, number];
     return n >= 1 && k < n;
@@ -257,6 +266,8 @@ export function resolveConfig(
       count: Number(c.partition.split("/")[1]),
     },
     webhooks: webhookUrls(c.webhook),
+    influx: influxUrl(c.influx, "influx" in given ? "--influx" : 'config key "influx"'),
+    influxTokenFile: c["influx-token-file"] ?? null,
     rate: c.rate ?? Infinity,
   };
 }
@@ -283,6 +294,17 @@ function webhookUrls(value: string | string[] | undefined): string[] {
     seen.add(url.href);
   }
   return urls;
+}
+
+/** `--influx`'s URL, checked here (its form, see core/influx_url.ts) so a bad one exits 2. */
+function influxUrl(value: string | undefined, where: string): string | null {
+  if (value === undefined) return null;
+  try {
+    parseInfluxUrl(value);
+  } catch (e) {
+    throw new ConfigError(`bad value for ${where}: ${(e as Error).message}`);
+  }
+  return value;
 }
 
 /** `--rate`'s value as a speed (Infinity for `max`, 1 for `realtime`); null when invalid. */

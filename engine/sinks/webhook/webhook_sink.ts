@@ -30,7 +30,7 @@
  */
 import type { DeliveryStats, Sink } from "../sink.ts";
 import type { AnomalyEvent } from "../../core/types.ts";
-import { retryAfterMs } from "../_delivery/backoff.ts";
+import { requireNet, sendResultOf } from "../_delivery/http.ts";
 import {
   Delivery,
   type DeliveryOptions,
@@ -69,9 +69,8 @@ function isJson(line: string): boolean {
 }
 
 /**
- * POSTs `lines` (JSON events) as one JSON array and classifies the answer: 2xx delivered; 408,
- * 429, 5xx (and anything below 200) retried, honouring `Retry-After`; any other status refused
- * for good. A network error or an abort throws, which the delivery loop retries.
+ * POSTs `lines` (JSON events) as one JSON array; the answer is classified by `sendResultOf`
+ * (_delivery/http.ts). A network error or an abort throws, which the delivery loop retries.
  */
 async function post(
   url: string,
@@ -85,22 +84,7 @@ async function post(
     body: "[" + lines.join(",") + "]",
     signal,
   });
-  let body = "";
-  try {
-    body = (await res.text()).slice(0, 500);
-  } catch {
-    // The body is only for the log; the status decides.
-  }
-  const status = res.status;
-  if (status >= 200 && status < 300) return { kind: "ok" };
-  if (status === 408 || status === 429 || status >= 500 || status < 200) {
-    return {
-      kind: "retry",
-      reason: `HTTP ${status}`,
-      afterMs: retryAfterMs(res.headers.get("retry-after")),
-    };
-  }
-  return { kind: "reject", status, body };
+  return await sendResultOf(res);
 }
 
 /**
@@ -143,14 +127,7 @@ export class WebhookSink implements Sink {
       if (parsed.some(([u]) => u === url.href)) {
         throw new RangeError(`webhook URL ${JSON.stringify(redact(url))} is given twice`);
       }
-      // Asked now rather than found at the first POST: without it every delivery would fail
-      // and be retried forever while the events pile up unsent.
-      const net = await Deno.permissions.query({ name: "net", host: url.host });
-      if (net.state !== "granted") {
-        throw new Deno.errors.NotCapable(
-          `webhook URL ${JSON.stringify(redact(url))} needs --allow-net=${url.host}`,
-        );
-      }
+      await requireNet(url, `webhook URL ${JSON.stringify(redact(url))}`);
       parsed.push([url.href, redact(url)]);
     }
     await Deno.mkdir(options.dir, { recursive: true });
