@@ -5,6 +5,7 @@
 export * from "./core/types.ts";
 export * from "./core/status.ts";
 export * from "./core/state.ts";
+export * from "./core/active_alarms.ts";
 export * from "./formats/row_format.ts";
 export * from "./core/logger.ts";
 export * from "./core/batch.ts";
