@@ -20,6 +20,7 @@ import {
 } from "../../engine/mod.ts";
 import { createApp } from "../../routes/mod.ts";
 import { generateReadings } from "../../simulator/mod.ts";
+import { AlarmList } from "../../web/alarms.js";
 import { replayInto, writeInput } from "../fixtures/replay_into.ts";
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -351,3 +352,38 @@ Deno.test("restart: lines of anomalies.jsonl that are not events are logged and 
     // The other lines still count: what the damaged line raised is the only possible loss.
     assert.ok(state.alarms().length > 0);
   }));
+
+Deno.test("the dashboard's AlarmList applies events as the engine does; events the answer held change nothing", async () => {
+  const events = [
+    event(1, "ZSCORE_TEMP", "WARNING"),
+    event(2, "THRESHOLD_BREACH_TEMP", "CRITICAL", "m2"),
+    event(3, "ZSCORE_TEMP", "CRITICAL"),
+    event(4, "HEARTBEAT_LOSS", "CRITICAL", "m1", null, null),
+    event(5, "THRESHOLD_BREACH_TEMP", "INFO", "m2"),
+    event(6, "RAPID_CHANGE_SPEED", "WARNING", "m2", "speed"),
+    event(7, "HEARTBEAT_RESTORED", "INFO", "m1", null, 3),
+    event(8, "ZSCORE_TEMP", "WARNING"),
+  ];
+  const page = new AlarmList();
+  for (const e of events) page.apply(e);
+  const state = stateWith(events);
+  const answer = (await getAlarms(state)).body;
+  assert.deepEqual(page.sorted(), answer.alarms);
+  assert.equal(page.total, answer.count);
+  // /alarms read after these events came: applying them again to its answer (in order, as the
+  // page does with the events that came while it was read) leaves the answer.
+  const again = new AlarmList();
+  again.replace(answer);
+  for (const e of events) again.apply(e);
+  assert.deepEqual(again.sorted(), answer.alarms);
+  assert.equal(again.total, answer.count);
+  // Bounded: past the cap the list keeps the first in the engine's order, and counts them all.
+  const small = new AlarmList(2);
+  for (const e of events) small.apply(e);
+  assert.deepEqual(small.sorted(), answer.alarms.slice(0, 2));
+  // Past the cap the page cannot see the clear of an alarm it dropped: its total is the
+  // engine's again at the next answer.
+  small.replace({ ...answer, alarms: answer.alarms });
+  assert.deepEqual(small.sorted(), answer.alarms.slice(0, 2));
+  assert.equal(small.total, answer.count);
+});
