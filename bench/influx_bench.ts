@@ -7,10 +7,10 @@
  *   deno run -A bench/influx_bench.ts [READINGS]
  */
 import { join } from "node:path";
-import { formatReading } from "../engine/formats/reading_format.ts";
 import { generateReadings } from "../simulator/mod.ts";
 import { runVigil } from "../tests/helpers.ts";
 import { startInfluxd } from "../tests/influxd.ts";
+import { formatReading } from "../engine/mod.ts";
 
 const COUNT = Number(Deno.args[0] ?? 200_000);
 const MACHINES = 100;

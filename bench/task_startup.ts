@@ -14,7 +14,7 @@
  */
 import { join } from "node:path";
 import { generateReadings } from "../simulator/mod.ts";
-import { formatReading } from "../engine/formats/reading_format.ts";
+import { formatReading } from "../engine/mod.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const BEFORE = "e3f9911";

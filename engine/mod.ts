@@ -12,6 +12,7 @@ export {
   type MachineStatus,
   type ProcessedRow,
   type Reading,
+  type Severity,
 } from "./core/types.ts";
 export { StatusTransitionError, TRANSITIONS } from "./core/status.ts";
 export {
@@ -38,6 +39,7 @@ export {
 } from "./core/config.ts";
 export { concatStreams, ReadingBatchStream } from "./core/streams.ts";
 export { FILES } from "./core/files.ts";
+export { type ActiveAlarm, type ActiveAlarmFilter, ActiveAlarms } from "./core/active_alarms.ts";
 export { ControlUnavailableError, EngineControl } from "./core/control.ts";
 export { type Clock } from "./core/clock.ts";
 export { withHeartbeatTicks } from "./core/heartbeat_ticks.ts";

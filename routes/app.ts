@@ -18,6 +18,7 @@ import {
   StatusTransitionError,
   UnknownMachineError,
 } from "../engine/mod.ts";
+import { alarmsRoutes } from "./alarms.ts";
 import { analyticsRoutes } from "./analytics.ts";
 import { anomaliesRoutes } from "./anomalies.ts";
 import { controlRoutes } from "./control.ts";
@@ -71,7 +72,7 @@ function statusOf(err: Error): ContentfulStatusCode | undefined {
 /**
  * The API app over `state`. Serve it with `Deno.serve(app.fetch)`, or call `app.request()` in
  * tests. Routes: `GET /data`, `GET|POST /status`, `GET /machines`, `GET /anomalies`,
- * `GET /health`, and `/control`, `/history`, `/analytics`, `GET /events`, `GET /metrics` when
+ * `GET /alarms`, `GET /health`, and `/control`, `/history`, `/analytics`, `GET /events`, `GET /metrics` when
  * their options are given; all take and give JSON (but `/events` and `/metrics`), errors as
  * `{"success": false, "error": "…"}`.
  * @throws {RangeError} for an empty `token` or a `maxBodyBytes` that is not a positive integer.
@@ -94,6 +95,7 @@ export function createApp(state: EngineState, options: ApiOptions = {}): Hono {
   app.route("/status", statusRoutes(state));
   app.route("/machines", machinesRoutes(state));
   app.route("/anomalies", anomaliesRoutes(state));
+  app.route("/alarms", alarmsRoutes(state));
   app.route("/health", healthRoutes(state));
   if (options.control) app.route("/control", controlRoutes(options.control));
   if (options.history) {

@@ -8,6 +8,7 @@ import { Hono } from "hono";
 import { etag } from "hono/etag";
 import uplotCss from "uplot/dist/uPlot.min.css" with { type: "text" };
 import uplotJs from "uplot/dist/uPlot.iife.min.js" with { type: "text" };
+import alarmsJs from "../web/alarms.js" with { type: "text" };
 import appJs from "../web/app.js" with { type: "text" };
 import indexHtml from "../web/index.html" with { type: "text" };
 import ringJs from "../web/ring_buffer.js" with { type: "text" };
@@ -34,6 +35,7 @@ const CSS = "text/css; charset=utf-8";
  */
 const ASSETS: ReadonlyMap<string, Asset> = new Map([
   ["app.js", { body: appJs, type: JS, immutable: false }],
+  ["alarms.js", { body: alarmsJs, type: JS, immutable: false }],
   ["ring_buffer.js", { body: ringJs, type: JS, immutable: false }],
   ["z_model.js", { body: zModelJs, type: JS, immutable: false }],
   ["transitions.js", { body: transitionsJs, type: JS, immutable: false }],

@@ -5,8 +5,14 @@
  *
  * Memory stays bounded however long the page is open: each chart keeps at most POINTS rows
  * (older ones are overwritten), the anomaly table at most TABLE_ROWS rows, readings that arrive
- * while history loads at most PENDING, and at most MAX_MACHINES machines are listed.
+ * while history loads at most PENDING, at most MAX_MACHINES machines are listed, and the
+ * active-alarm panel keeps at most ALARM_CAP alarms (and ALARM_PENDING events while /alarms is
+ * being read).
+ *
+ * Over 400 lines because every part here reads and writes the one page state; the parts that
+ * need no DOM (ring buffer, z model, transitions, alarm list) are modules of their own.
  */
+import { ALARM_CAP, AlarmList } from "./alarms.js";
 import { RingBuffer } from "./ring_buffer.js";
 import { STATUSES, TRANSITIONS } from "./transitions.js";
 import { ZModel } from "./z_model.js";
@@ -32,6 +38,10 @@ const DRAW_MS = 250;
 const LIST_MS = 1000;
 /** /control is re-read this often, ms, to show what other operators changed. */
 const CONTROL_MS = 5000;
+/** /alarms, the truth the live events only keep up to date, is re-read this often, ms. */
+const ALARMS_MS = 5000;
+/** Anomaly events held while /alarms is being read; beyond it the answer is read again. */
+const ALARM_PENDING = 1000;
 
 /** Columns of a channel's ring: time (s), value, model mean, band low, band high, anomaly mark. */
 const T = 0, VALUE = 1, MEAN = 2, LO = 3, HI = 4, MARK = 5;
@@ -66,6 +76,13 @@ const state = {
   dirty: false,
   listDirty: true,
   ignoredMachines: 0,
+  /** The active alarms (at most ALARM_CAP), from /alarms and the live events. */
+  alarms: new AlarmList(ALARM_CAP),
+  alarmsDirty: false,
+  /** Events that came while /alarms is read, applied again to its answer; null when idle. */
+  alarmPending: /** @type {any[] | null} */ (null),
+  /** More events came than ALARM_PENDING holds: the answer in flight is stale. */
+  alarmOverflow: false,
 };
 
 /**
@@ -277,6 +294,7 @@ function onRow(/** @type {any} */ row) {
 }
 
 function onAnomaly(/** @type {any} */ a) {
+  alarmEvent(a);
   const m = machineEntry(a.machine);
   if (m) {
     m.anomalies++;
@@ -316,6 +334,7 @@ function countAnomaly(/** @type {View} */ v, /** @type {number} */ t) {
 function select(/** @type {string} */ id) {
   if (state.selected === id && state.view) return;
   state.selected = id;
+  state.alarmsDirty = true;
   if (location.hash !== `#${id}`) history.replaceState(null, "", `#${encodeURIComponent(id)}`);
   state.listDirty = true;
   renderList(); // the operator's own action shows at once, not at the next tick
@@ -697,6 +716,94 @@ function addTableRow(/** @type {any} */ a, /** @type {boolean} */ top) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Active alarms
+
+/** A live anomaly event: raises, updates or clears an alarm (held too while /alarms is read). */
+function alarmEvent(/** @type {any} */ a) {
+  if (state.alarmPending) {
+    if (state.alarmPending.length < ALARM_PENDING) state.alarmPending.push(a);
+    else state.alarmOverflow = true;
+  }
+  if (state.alarms.apply(a)) state.alarmsDirty = true;
+}
+
+/** Replaces the panel's alarms with /alarms, then re-applies the events that came meanwhile. */
+async function refreshAlarms() {
+  if (state.alarmPending) return; // one read at a time
+  state.alarmPending = [];
+  state.alarmOverflow = false;
+  try {
+    const answer = await getJson("/alarms");
+    state.alarms.replace(answer);
+    for (const e of state.alarmPending) state.alarms.apply(e);
+    state.alarmsDirty = true;
+  } catch (e) {
+    notify(`Could not load the active alarms: ${/** @type {Error} */ (e).message}`);
+  } finally {
+    const again = state.alarmOverflow;
+    state.alarmPending = null;
+    if (again) setTimeout(refreshAlarms, 0);
+  }
+  renderAlarms();
+}
+
+/** "12:03:04", or "Jan 2, 12:03:04" for another day. */
+function sinceText(/** @type {string} */ iso) {
+  const t = new Date(iso);
+  const time = t.toLocaleTimeString([], { hour12: false });
+  return t.toDateString() === new Date().toDateString()
+    ? time
+    : `${t.toLocaleDateString([], { month: "short", day: "numeric" })}, ${time}`;
+}
+
+function renderAlarms() {
+  if (!state.alarmsDirty) return;
+  state.alarmsDirty = false;
+  const alarms = state.alarms.sorted();
+  const total = state.alarms.total;
+  const badge = $("alarmCount");
+  badge.textContent = String(total);
+  badge.className = `count-badge ${alarms[0] ? `sev-${alarms[0].severity}` : "none"}`;
+  $("alarmNote").textContent = total > alarms.length ? `(the first ${alarms.length} shown)` : "";
+  $("alarmEmpty").hidden = alarms.length > 0;
+  const rows = alarms.map((a) => {
+    const tr = document.createElement("tr");
+    tr.className = `sev-${a.severity}${a.machine === state.selected ? " selected" : ""}`;
+    Object.assign(tr.dataset, {
+      machine: a.machine,
+      type: a.type,
+      channel: a.channel ?? "",
+      severity: a.severity,
+      raisedAt: a.raised_at,
+      count: String(a.count),
+    });
+    tr.title = `${a.description}\nraised ${a.raised_at}, last ${a.last_at}, ${a.count}× raised`;
+    const cells = [
+      a.machine,
+      a.type,
+      a.channel ?? "–",
+      a.severity,
+      sinceText(a.raised_at),
+      `${fmt(a.value)} / ${fmt(a.threshold)}`,
+    ];
+    for (const text of cells) {
+      const td = document.createElement("td");
+      td.textContent = text;
+      tr.append(td);
+    }
+    if (a.count > 1) {
+      const times = document.createElement("span");
+      times.className = "muted small";
+      times.textContent = ` ×${a.count}`;
+      tr.children[1]?.append(times);
+    }
+    tr.addEventListener("click", () => select(a.machine));
+    return tr;
+  });
+  $("alarmRows").replaceChildren(...rows);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Start
 
 function connect() {
@@ -782,6 +889,7 @@ async function start() {
   await refreshControl();
   // Events first, so nothing between the snapshot below and the stream is lost.
   connect();
+  refreshAlarms();
   try {
     const [machines, anomalies] = await Promise.all([
       getJson("/machines"),
@@ -816,7 +924,11 @@ async function start() {
     notify(`Could not load the machines: ${/** @type {Error} */ (e).message}`);
   }
   setInterval(draw, DRAW_MS);
-  setInterval(renderList, LIST_MS);
+  setInterval(() => {
+    renderList();
+    renderAlarms();
+  }, LIST_MS);
+  setInterval(refreshAlarms, ALARMS_MS);
   setInterval(refreshControl, CONTROL_MS);
   renderList();
 }

@@ -1,9 +1,10 @@
 /**
  * The engine's live state as the API sees it: machines, their latest reading and processed
- * row, recent anomaly events, source health. Bounded: the anomaly list keeps the newest
- * `anomalyCapacity` events.
+ * row, recent anomaly events, the active alarms, source health. Bounded: the anomaly list keeps
+ * the newest `anomalyCapacity` events, the active alarms at most `alarmCapacity`.
  * @module
  */
+import { type ActiveAlarm, type ActiveAlarmFilter, ActiveAlarms } from "./active_alarms.ts";
 import { assertTransition } from "./status.ts";
 import type { AnomalyEvent, MachineStatus, ProcessedRow, Reading, Severity } from "./types.ts";
 
@@ -48,6 +49,21 @@ export interface AnomalyFilter {
 export interface EngineStateOptions {
   /** Anomaly events kept in memory for `/anomalies`. @default {10000} */
   anomalyCapacity?: number;
+  /** Active alarms kept for `/alarms`; when full, the one whose latest raise is oldest is
+   * evicted (and counted in {@linkcode EngineState.alarmsEvicted}). @default {10000} */
+  alarmCapacity?: number;
+}
+
+/** Options of {@linkcode EngineState.recordAnomalies}. */
+export interface RecordAnomaliesOptions {
+  /**
+   * Whether the events also raise and clear active alarms. A restart re-reads history through
+   * the analyzer, which does not raise again every event it wrote (a timer's heartbeat loss,
+   * events under a z threshold changed through `/control`), so its alarms are rebuilt from
+   * `anomalies.jsonl` instead (see `restoreAlarms`) and its re-run events pass `false`.
+   * @default {true}
+   */
+  alarms?: boolean;
 }
 
 /** Thrown for a machine the engine has never seen. */
@@ -72,6 +88,7 @@ export class EngineState {
   readonly #machines = new Map<string, MachineView>();
   readonly #anomalies: AnomalyEvent[] = [];
   readonly #anomalyCapacity: number;
+  readonly #alarms: ActiveAlarms;
   readonly #sources = new Map<string, SourceHealth>();
   #controller: MachineController | null = null;
   /** Running totals since start. */
@@ -79,6 +96,7 @@ export class EngineState {
 
   constructor(options: EngineStateOptions = {}) {
     this.#anomalyCapacity = options.anomalyCapacity ?? 10_000;
+    this.#alarms = new ActiveAlarms({ capacity: options.alarmCapacity });
   }
 
   /** Installs the controller `POST /status` goes through. */
@@ -127,9 +145,11 @@ export class EngineState {
     this.totals.rows++;
   }
 
-  /** Records anomaly events, keeping the newest `anomalyCapacity`. */
-  recordAnomalies(events: readonly AnomalyEvent[]): void {
+  /** Records anomaly events, keeping the newest `anomalyCapacity`, and applies them to the
+   * active alarms (unless `options.alarms` is false). */
+  recordAnomalies(events: readonly AnomalyEvent[], options: RecordAnomaliesOptions = {}): void {
     if (events.length === 0) return;
+    if (options.alarms ?? true) { for (const e of events) this.#alarms.observe(e); }
     this.#anomalies.push(...events);
     const excess = this.#anomalies.length - this.#anomalyCapacity;
     if (excess > 0) this.#anomalies.splice(0, excess);
@@ -154,6 +174,24 @@ export class EngineState {
       out.push(e);
     }
     return out.reverse();
+  }
+
+  /**
+   * Applies events to the active alarms only, not to the anomaly list or totals: a restart's
+   * rebuild from the `anomalies.jsonl` the previous run wrote.
+   */
+  restoreAlarms(events: readonly AnomalyEvent[]): void {
+    for (const e of events) this.#alarms.observe(e);
+  }
+
+  /** The active alarms matching `filter`, CRITICAL first, then longest active first. */
+  alarms(filter: ActiveAlarmFilter = {}): ActiveAlarm[] {
+    return this.#alarms.list(filter);
+  }
+
+  /** Active alarms evicted to stay within `alarmCapacity` since start. */
+  get alarmsEvicted(): number {
+    return this.#alarms.evicted;
   }
 
   /** Updates (or adds) a source's health entry. */

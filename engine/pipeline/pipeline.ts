@@ -130,7 +130,8 @@ export class OutputSink extends WritableStream<AnalyzedBatch> {
         counts.errors += batch.errors.length + result.rejected.length;
         state.recordReadings(readings);
         for (const { row } of result.rows) state.recordRow(row);
-        state.recordAnomalies(result.events.map((e) => e.event));
+        // History's alarms were rebuilt from anomalies.jsonl when the run opened.
+        state.recordAnomalies(result.events.map((e) => e.event), { alarms: !batch.suppress });
         state.recordErrors(batch.errors.length + result.rejected.length);
         if (options.sourceName) {
           state.countSource(options.sourceName, readings.length, batch.errors.length);

@@ -20,6 +20,7 @@ import type { Kernel, KernelOptions } from "../kernels/rolling/kernel_types.ts";
 import type { Logger } from "../core/logger.ts";
 import { OutputFiles } from "./output_files.ts";
 import { AnalysisStream, OutputSink, type PipelineCounts } from "./pipeline.ts";
+import { restoreAlarms } from "./restore_alarms.ts";
 import type { Sink } from "../sinks/sink.ts";
 import type { EngineState } from "../core/state.ts";
 
@@ -131,10 +132,18 @@ export async function openRun(options: RunOptions): Promise<Run> {
     });
     if (outputs.resume?.heartbeat) analyzer.resumeHeartbeat(outputs.resume.heartbeat);
     const resumeLines = outputs.resume?.lines ?? 0;
+    // The history re-run leaves the alarms alone (see RecordAnomaliesOptions.alarms): the
+    // events written up to the checkpoint are what was raised and cleared.
+    const restored = outputs.resume
+      ? await restoreAlarms(options.dataDir, options.state, options.logger)
+      : { events: 0, bad: 0 };
     options.logger.info(outputs.resume ? "resuming from checkpoint" : "starting fresh", {
       source: options.source,
       dataDir: options.dataDir,
       lines: resumeLines,
+      alarmEvents: restored.events,
+      badAlarmLines: restored.bad,
+      activeAlarms: options.state.alarms().length,
     });
     return {
       outputs,

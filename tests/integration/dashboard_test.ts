@@ -1,7 +1,8 @@
 /**
  * The dashboard end to end: the real engine as a child process (the `start` task's own command
  * and permissions), Debian's Chromium driven by playwright-core, and the page's charts, sliders,
- * buttons and anomaly table checked against what the engine's API and files say.
+ * buttons, anomaly table and active-alarm panel checked against what the engine's API and files
+ * say.
  * Leaves `test-output/dashboard.png`.
  */
 import assert from "node:assert/strict";
@@ -358,6 +359,49 @@ Deno.test({
     await page.locator(`#machineList [data-machine="m1"] .dot.s-${target}`).waitFor();
     const after = await page.locator("#transitions button:enabled").allTextContents();
     assert.deepEqual([...after].sort(), [...TRANSITIONS[target]].sort());
+
+    // --- Active alarms: with the simulator stopped the engine's set stops changing, and the
+    // panel (kept live by the events, re-read from /alarms every 5 s) must then show exactly
+    // what /alarms answers: same alarms, same order, same counts.
+    const alarms = await until("the active-alarm panel to match /alarms", async () => {
+      const answer = await api(base, "/alarms");
+      const shown = await page.locator("#alarmRows tr").evaluateAll((rows) =>
+        // deno-lint-ignore no-explicit-any
+        rows.map((r) => ({ ...(r as any).dataset }))
+      );
+      const expected = (answer.alarms as Record<string, unknown>[]).slice(0, 500).map((a) => ({
+        machine: a.machine,
+        type: a.type,
+        channel: a.channel ?? "",
+        severity: a.severity,
+        raisedAt: a.raised_at,
+        count: String(a.count),
+      }));
+      const badge = await page.locator("#alarmCount").textContent();
+      try {
+        assert.deepEqual(shown, expected);
+        assert.equal(badge, String(answer.count));
+      } catch {
+        return undefined;
+      }
+      return answer as { count: number; alarms: { machine: string; type: string }[] };
+    });
+    // Faults were injected and raised anomalies (above): some are active alarms.
+    assert.ok(alarms.count > 0, "no active alarm after the injected faults");
+    assert.equal(await page.locator("#alarmEmpty").isVisible(), false);
+    assert.ok(await page.locator("#alarmRows tr").count() <= 500, "alarm panel not capped");
+    // Clicking an alarm selects its machine.
+    const other = alarms.alarms.find((a) => a.machine !== "m1") ?? alarms.alarms[0]!;
+    await page.locator(
+      `#alarmRows tr[data-machine="${other.machine}"][data-type="${other.type}"]`,
+    ).first().click();
+    await page.waitForFunction((m) => {
+      // deno-lint-ignore no-explicit-any
+      const v = (globalThis as any).vigil;
+      return v.state.selected === m && !v.state.view.loading;
+    }, other.machine);
+    await page.locator(`#machineList .machine.selected[data-machine="${other.machine}"]`).waitFor();
+    await page.locator(`#alarmRows tr.selected[data-machine="${other.machine}"]`).first().waitFor();
 
     // --- Start again: readings flow and the chart grows.
     await page.locator("#runToggle", { hasText: "Start simulator" }).click();

@@ -7,10 +7,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { csvParse } from "d3-dsv";
-import { formatReading } from "../../engine/formats/reading_format.ts";
 import { generateReadings } from "../../simulator/mod.ts";
 import { runVigil } from "../helpers.ts";
 import { type Influxd, startInfluxd } from "../influxd.ts";
+import { formatReading } from "../../engine/mod.ts";
 
 const T0 = Date.UTC(2026, 0, 1);
 const DB = "vigil";

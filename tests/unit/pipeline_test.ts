@@ -1,18 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { generateReadings } from "../../simulator/mod.ts";
-import {
-  Analyzer,
-  EngineState,
-  FILES,
-  FileSource,
-  formatReading,
-  nullLogger,
-  openRun,
-  type Reading,
-  ReferenceKernel,
-  WasmKernel,
-} from "../../engine/mod.ts";
+import { replayInto, writeInput } from "../fixtures/replay_into.ts";
+import { Analyzer, FILES, type Reading, ReferenceKernel, WasmKernel } from "../../engine/mod.ts";
 
 const T0 = Date.UTC(2026, 0, 1);
 const reading = (
@@ -103,36 +93,6 @@ Deno.test("analyzer: WASM and reference kernels give identical rows and events",
   assert.ok(types.has("ZSCORE_TEMP") && types.has("THRESHOLD_BREACH_TEMP"), [...types].join());
 });
 
-async function writeInput(
-  dir: string,
-  readings: Iterable<Reading>,
-  extra: string[] = [],
-): Promise<string> {
-  const path = join(dir, "input.jsonl");
-  const lines = [...readings].map(formatReading);
-  for (const [i, bad] of extra.entries()) lines.splice(100 + i * 37, 0, bad);
-  await Deno.writeTextFile(path, lines.join("\n") + "\n");
-  return path;
-}
-
-async function replayInto(dataDir: string, input: string, chunkBytes?: number, batchSize?: number) {
-  const state = new EngineState();
-  const run = await openRun({
-    dataDir,
-    source: `file:${input}`,
-    streamDerived: true,
-    state,
-    logger: nullLogger,
-  });
-  const src = new FileSource(input, {
-    format: "json",
-    suppressLines: run.resumeLines,
-    chunkBytes,
-    batchSize,
-  });
-  return { counts: await run.run(src.readable), state };
-}
-
 async function outputsOf(dir: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const name of [FILES.stream, FILES.analysis, FILES.anomalies, FILES.report, FILES.errors]) {
@@ -158,7 +118,7 @@ Deno.test("pipeline: the same input split into tiny chunks and batches gives the
       bad,
     );
     const big = await replayInto(join(tmp, "a"), input);
-    const small = await replayInto(join(tmp, "b"), input, 7, 13);
+    const small = await replayInto(join(tmp, "b"), input, { chunkBytes: 7, batchSize: 13 });
     assert.deepEqual(small.counts, big.counts);
     assert.equal(big.counts.readings, 3000);
     assert.equal(big.counts.errors, 3);
@@ -195,7 +155,7 @@ Deno.test("pipeline: a run that died after its checkpoint resumes with nothing t
         faultRate: 0.05,
       }),
     );
-    await replayInto(join(tmp, "clean"), input);
+    const clean = await replayInto(join(tmp, "clean"), input);
     const expected = await outputsOf(join(tmp, "clean"));
 
     // A run that got a third of the way: checkpoint written, then more output that was never
@@ -218,6 +178,10 @@ Deno.test("pipeline: a run that died after its checkpoint resumes with nothing t
     const resumed = await replayInto(dir, input);
     assert.equal(resumed.counts.readings, 8000);
     assert.deepEqual(await outputsOf(dir), expected);
+    // Active alarms: those written before the checkpoint (rebuilt from anomalies.jsonl) plus
+    // the ones the rest raised, as if the run had never stopped.
+    assert.ok(clean.state.alarms().length > 0);
+    assert.deepEqual(resumed.state.alarms(), clean.state.alarms());
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }

@@ -1,0 +1,52 @@
+/**
+ * `GET /alarms?machine=&severity=`: the alarms active now (raised and not yet cleared), the
+ * most severe first, then the longest active.
+ * @module
+ */
+import { Hono } from "hono";
+import { z } from "zod";
+import { type EngineState, UnknownMachineError } from "../engine/mod.ts";
+import { NameParam, parseQuery } from "./_query.ts";
+
+/** An active alarm is never INFO: an INFO event clears. */
+const SEVERITIES = ["WARNING", "CRITICAL"] as const;
+
+/** The query. Unknown parameters are ignored: a query string is not a closed document. */
+const Query = z.object({
+  machine: NameParam.optional(),
+  severity: z.enum(SEVERITIES, { error: `expected one of ${SEVERITIES.join(", ")}` }).optional(),
+});
+
+/**
+ * The `/alarms` sub-app, to mount at `/alarms`. Answers
+ * `{"success": true, "count": N, "evicted": E, "alarms": [...]}` (`count`: the alarms in this
+ * answer; `evicted`: alarms dropped since start to stay within the state's capacity). An
+ * unknown `?machine=` is a 404, a bad `?severity=` a 400.
+ *
+ * @example
+ * ```ts
+ * import { Hono } from "hono";
+ * import { EngineState } from "../engine/mod.ts";
+ * import { alarmsRoutes } from "./alarms.ts";
+ *
+ * const app = new Hono().route("/alarms", alarmsRoutes(new EngineState()));
+ * const res = await app.request("/alarms?severity=CRITICAL"); // {"success":true,"count":0,…}
+ * ```
+ */
+export function alarmsRoutes(state: EngineState): Hono {
+  return new Hono().get("/", (c) => {
+    // An empty parameter (`?severity=`) means "no filter": forms and dashboards send them.
+    const q = parseQuery(c, Query);
+    // An unknown machine is a 404 like everywhere else, so a typo is not an empty success.
+    if (q.machine !== undefined && !state.machine(q.machine)) {
+      throw new UnknownMachineError(q.machine);
+    }
+    const alarms = state.alarms(q);
+    return c.json({
+      success: true,
+      count: alarms.length,
+      evicted: state.alarmsEvicted,
+      alarms,
+    });
+  });
+}
