@@ -1,4 +1,10 @@
-import { type Kernel, type KernelInput, ReferenceKernel, WasmKernel } from "../engine/mod.ts";
+import {
+  type Kernel,
+  type KernelInput,
+  ReferenceKernel,
+  WasmAdaptiveDetector,
+  WasmKernel,
+} from "../engine/mod.ts";
 /**
  * The fused kernel, WebAssembly against its TypeScript reference, on the same pre-generated
  * batches: 1,000 streams interleaved, batches of 8,192 readings, window 5, model 100.
@@ -7,6 +13,11 @@ import { type Kernel, type KernelInput, ReferenceKernel, WasmKernel } from "../e
  *
  * Each iteration processes one batch (the next of 64, cycling), so values/s = 8,192 / the
  * reported time per iteration; the group's summary gives the WASM : reference ratio.
+ *
+ * The group "rolling vs rolling+adaptive" is what the analyzer's default (`--detector
+ * adaptive`) costs per slice: the WASM kernel alone against the WASM kernel then the WASM
+ * adaptive detector on the same batch (the analyzer's two calls per slice), both warmed past
+ * the adaptive warm-up.
  * @module
  */
 
@@ -78,6 +89,39 @@ Deno.bench({
   fn() {
     const out = reference.process(batches[nextRef++ % BATCHES]!, BATCH);
     sink += out.std[BATCH - 1]!;
+  },
+});
+
+const alone = warmed(new WasmKernel(OPTIONS));
+const paired = warmed(new WasmKernel(OPTIONS));
+const adaptive = new WasmAdaptiveDetector({ maxStreams: STREAMS, batchCapacity: BATCH });
+// 64 batches of 8,192 over 1,000 streams is ~520 readings a stream: past the 400 of warm-up.
+for (const b of batches) adaptive.process(b, BATCH);
+let nextAlone = 0;
+let nextPaired = 0;
+
+Deno.bench({
+  name: `WasmKernel alone: ${BATCH} readings × 1,000 streams`,
+  group: "rolling vs rolling+adaptive",
+  baseline: true,
+  n: 2000,
+  warmup: 200,
+  fn() {
+    const out = alone.process(batches[nextAlone++ % BATCHES]!, BATCH);
+    sink += out.std[BATCH - 1]!;
+  },
+});
+
+Deno.bench({
+  name: `WasmKernel + WasmAdaptiveDetector: ${BATCH} readings × 1,000 streams`,
+  group: "rolling vs rolling+adaptive",
+  n: 2000,
+  warmup: 200,
+  fn() {
+    const b = batches[nextPaired++ % BATCHES]!;
+    const out = paired.process(b, BATCH);
+    const a = adaptive.process(b, BATCH);
+    sink += out.std[BATCH - 1]! + a.score[BATCH - 1]!;
   },
 });
 

@@ -121,6 +121,7 @@ export function runOptions(config: CliConfig, state: EngineState, logger: Logger
     logger,
     processingIntervalMs: config.processingInterval * 1000,
     profile: config.profile,
+    detector: config.detector,
     heartbeatTimeoutMs: config.heartbeatTimeout === null
       ? undefined
       : config.heartbeatTimeout * 1000,

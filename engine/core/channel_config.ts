@@ -35,7 +35,25 @@ export interface ChannelConfig {
    * range and `maxDelta`. @default {0}
    */
   clearBand?: number;
+  /**
+   * Under the `adaptive` detector: the consecutive flagged readings that raise each of this
+   * channel's limit alarms (threshold, rapid change, deviation). 1 raises on the first.
+   * @default {1}
+   */
+  onDelay?: number;
+  /**
+   * Under the `adaptive` detector: the consecutive normal readings that clear each of this
+   * channel's limit alarms, with an `INFO` event of the same type. @default {clearAfter when
+   * set, else 20 (the adaptive detector's own off-delay)}
+   */
+  offDelay?: number;
 }
+
+/** The on-delay of a channel without `onDelay`, in readings. */
+export const DEFAULT_ON_DELAY = 1;
+/** The off-delay of a channel without `offDelay` or `clearAfter`, in readings: the adaptive
+ * detector's (`ADAPTIVE_DEFAULTS.offDelay`), so every alarm of a channel clears alike. */
+export const DEFAULT_OFF_DELAY = 20;
 
 /** The `machine` profile's channels: the ranges of the system Vigil replaces. */
 export const MACHINE_CHANNELS: Readonly<Record<string, ChannelConfig>> = {

@@ -30,7 +30,11 @@ export interface SourceSpec {
 /** The engine's settings, every default filled in. */
 export interface EngineConfig {
   source: SourceSpec;
-  profile: "machine" | "vibration" | "device";
+  profile: "machine" | "vibration" | "device" | "generic";
+  /** `--detector`: `adaptive` (the default alarm: engine/kernels/adaptive, every alarm a state
+   * with on/off delays) or `zscore` (the rolling z-score alarms and edge-triggered limits, as
+   * before the adaptive detector). */
+  detector: "adaptive" | "zscore";
   machines: number;
   seed: number | null;
   /** Seconds between simulated readings. */
@@ -92,6 +96,8 @@ const channelSchema = z.strictObject({
   activeStatuses: z.array(z.string()).optional(),
   clearAfter: z.number().int().min(1).max(1_000_000).optional(),
   clearBand: z.number().min(0).optional(),
+  onDelay: z.number().int().min(1).max(1_000_000).optional(),
+  offDelay: z.number().int().min(1).max(1_000_000).optional(),
 });
 
 const num = () => z.coerce.number<unknown>().refine(Number.isFinite, "must be a finite number");
@@ -106,7 +112,8 @@ const schema = z.strictObject({
     "must be simulator or SCHEME:…, e.g. file:PATH, serial:PATH, mqtt://… or nats://…",
   )
     .default("simulator"),
-  profile: z.enum(["machine", "vibration", "device"]).optional(),
+  profile: z.enum(["machine", "vibration", "device", "generic"]).optional(),
+  detector: z.enum(["adaptive", "zscore"]).default("adaptive"),
   machines: int(1, 10_000).default(1),
   seed: int(0, 2 ** 32 - 1).optional(),
   interval: num().pipe(z.number().positive()).default(2),
@@ -238,6 +245,7 @@ export function resolveConfig(
   return {
     source,
     profile: c.profile ?? (device ? "device" : "machine"),
+    detector: c.detector,
     machines: c.machines,
     seed: c.seed ?? null,
     interval: c.interval,

@@ -1,6 +1,7 @@
 /**
  * Alarm state per stream: which of the alarms that are states (HIGH, LOW, RAPID, ZSCORE,
- * DEVIATION) are raised, and which ones a reading's kernel flags raise or clear.
+ * DEVIATION, or any bits given) are raised, and which ones a reading's flags raise or clear,
+ * with an on-delay and an off-delay in readings.
  *
  * Apart from the analyzer so that the rules of when an alarm starts and ends can be read,
  * changed and tested without a kernel, readings or texts: {@linkcode AlarmState} sees only
@@ -22,44 +23,67 @@ export const ALARM_BITS = FLAG.HIGH | FLAG.LOW | FLAG.RAPID | FLAG.ZSCORE | FLAG
  * The raised alarms of every stream and the transitions each reading causes, in one of two
  * modes chosen per call (a channel keeps its mode for good):
  *
- * - {@linkcode AlarmState.edge} (channels without `clearAfter`): an alarm is raised when its
- *   flag comes on and ends silently with the first reading without it; RAPID is raised on every
- *   flagged reading (a rapid change is an event each time it happens, not a state).
- * - {@linkcode AlarmState.hysteresis} (channels with `clearAfter`): every alarm, RAPID too, is
- *   raised once and cleared once, after `clearAfter` consecutive normal readings; a reading the
- *   caller marks as held (see {@linkcode bandHold}) is neither alarming nor normal.
+ * - {@linkcode AlarmState.edge} (the `zscore` detector's channels without `clearAfter`): an
+ *   alarm is raised when its flag comes on and ends silently with the first reading without
+ *   it; RAPID is raised on every flagged reading (a rapid change is an event each time it
+ *   happens, not a state).
+ * - {@linkcode AlarmState.delays} (every channel under the `adaptive` detector, and channels
+ *   with `clearAfter` under `zscore`, whose {@linkcode AlarmState.hysteresis} is delays with an
+ *   on-delay of 1): every alarm, RAPID too, is a state raised once, after `onDelay`
+ *   consecutive flagged readings, and cleared once, after `offDelay` consecutive normal
+ *   readings; a reading the caller marks as held (see {@linkcode bandHold}) is neither
+ *   alarming nor normal.
  *
- * Each call leaves its transitions in {@linkcode AlarmState.rising} and
- * {@linkcode AlarmState.clearing} (fields, not a returned pair: this runs for every channel of
- * every reading).
+ * The alarms are bits: by default {@linkcode STATE_ALARMS} (the kernel's flags), or any list
+ * of single bits given to the constructor (the analyzer keeps the isolation forest's per-machine
+ * alarm in a second instance with one bit). Each call leaves its transitions in
+ * {@linkcode AlarmState.rising} and {@linkcode AlarmState.clearing} (fields, not a returned
+ * pair: this runs for every channel of every reading).
  *
- * @example Hysteresis: raised once, cleared after two normal readings
+ * @example Delays: raised after two flagged readings, cleared after two normal ones
  * ```ts
  * import { AlarmState } from "./alarm_state.ts";
  * import { FLAG } from "../core/analysis.ts";
  *
  * const alarms = new AlarmState(1);
- * alarms.hysteresis(0, FLAG.HIGH, 0, 2); // rising === FLAG.HIGH
- * alarms.hysteresis(0, FLAG.HIGH, 0, 2); // rising === 0: already raised
- * alarms.hysteresis(0, 0, 0, 2); // one normal reading: nothing yet
- * alarms.hysteresis(0, 0, 0, 2); // clearing === FLAG.HIGH
+ * alarms.delays(0, FLAG.HIGH, 0, 2, 2); // rising === 0: one flagged reading is not enough
+ * alarms.delays(0, FLAG.HIGH, 0, 2, 2); // rising === FLAG.HIGH
+ * alarms.delays(0, FLAG.HIGH, 0, 2, 2); // rising === 0: already raised
+ * alarms.delays(0, 0, 0, 2, 2); // one normal reading: nothing yet
+ * alarms.delays(0, 0, 0, 2, 2); // clearing === FLAG.HIGH
  * ```
  */
 export class AlarmState {
-  /** Per stream: the {@linkcode ALARM_BITS} raised and not yet cleared. */
+  /** The alarm bits this instance keeps, in the order of their events. */
+  readonly #bits: readonly number[];
+  /** Their union. */
+  readonly #mask: number;
+  /** Per stream: the alarms raised and not yet cleared. */
   readonly #raised: Uint32Array;
-  /** Per stream and alarm (`stream * STATE_ALARMS.length + k`): consecutive normal readings
-   * since the alarm was last flagged or held (hysteresis only). */
-  readonly #normalRun: Uint32Array;
-  /** Alarms the last call raised (a subset of {@linkcode ALARM_BITS}). */
+  /** Per stream and alarm (`stream * bits + k`): consecutive normal readings since the alarm
+   * was last flagged or held (while raised), or consecutive flagged readings (while down). */
+  readonly #run: Uint32Array;
+  /** Alarms the last call raised. */
   rising = 0;
-  /** Alarms the last call cleared (hysteresis only; edge mode clears without an event). */
+  /** Alarms the last call cleared (delays only; edge mode clears without an event). */
   clearing = 0;
 
-  /** Room for stream ids `0 … maxStreams-1`, every alarm down. */
-  constructor(maxStreams: number) {
+  /**
+   * Room for stream ids `0 … maxStreams-1`, every alarm down. `bits`: the alarms kept, each a
+   * single bit (a `RangeError` names one that is not). @default {STATE_ALARMS}
+   */
+  constructor(maxStreams: number, bits: readonly number[] = STATE_ALARMS) {
+    let mask = 0;
+    for (const bit of bits) {
+      if (!(bit > 0 && bit <= 2 ** 31 && (bit & (bit - 1)) === 0)) {
+        throw new RangeError(`AlarmState: an alarm must be a single bit, got ${bit}`);
+      }
+      mask |= bit;
+    }
+    this.#bits = bits;
+    this.#mask = mask;
     this.#raised = new Uint32Array(maxStreams);
-    this.#normalRun = new Uint32Array(maxStreams * STATE_ALARMS.length);
+    this.#run = new Uint32Array(maxStreams * bits.length);
   }
 
   /** The alarms of `stream` raised now. */
@@ -70,7 +94,7 @@ export class AlarmState {
   /** Every alarm of every stream down, as after construction (a new kernel starts afresh). */
   reset(): void {
     this.#raised.fill(0);
-    this.#normalRun.fill(0);
+    this.#run.fill(0);
   }
 
   /**
@@ -89,38 +113,48 @@ export class AlarmState {
    * ```
    */
   edge(stream: number, live: number): void {
-    const alarms = live & ALARM_BITS;
+    const alarms = live & this.#mask;
     this.rising = alarms & ~this.#raised[stream]!;
     this.clearing = 0;
     this.#raised[stream] = alarms & ~FLAG.RAPID;
   }
 
   /**
-   * Hysteresis mode: `live` is the reading's flags (0 when the checks do not apply to it),
-   * `hold` the raised alarms this reading neither sustains nor counts towards clearing (it
-   * resets their count), `clearAfter` the normal readings in a row that clear an alarm.
+   * The `zscore` detector's hysteresis (channels with `clearAfter`): {@linkcode AlarmState.delays}
+   * with an on-delay of one reading.
    */
   hysteresis(stream: number, live: number, hold: number, clearAfter: number): void {
+    this.delays(stream, live, hold, 1, clearAfter);
+  }
+
+  /**
+   * Delay mode: `live` is the reading's flags (0 when the checks do not apply to it), `hold`
+   * the raised alarms this reading neither sustains nor counts towards clearing (it resets
+   * their count), `onDelay` the flagged readings in a row that raise an alarm, `offDelay` the
+   * normal readings in a row that clear it (both ≥ 1).
+   */
+  delays(stream: number, live: number, hold: number, onDelay: number, offDelay: number): void {
     let raised = this.#raised[stream]!;
     let rising = 0;
     let clearing = 0;
-    for (let k = 0; k < STATE_ALARMS.length; k++) {
-      const bit = STATE_ALARMS[k]!;
-      const slot = stream * STATE_ALARMS.length + k;
-      if (live & bit) {
-        if (!(raised & bit)) {
+    const bits = this.#bits;
+    for (let k = 0; k < bits.length; k++) {
+      const bit = bits[k]!;
+      const slot = stream * bits.length + k;
+      if (!(raised & bit)) {
+        // Down: count flagged readings in a row; any other reading starts the count over.
+        if (!(live & bit)) this.#run[slot] = 0;
+        else if (++this.#run[slot]! >= onDelay) {
           rising |= bit;
           raised |= bit;
+          this.#run[slot] = 0;
         }
-        this.#normalRun[slot] = 0;
-      } else if (raised & bit) {
-        if (hold & bit) {
-          this.#normalRun[slot] = 0;
-        } else if (++this.#normalRun[slot]! >= clearAfter) {
-          clearing |= bit;
-          raised &= ~bit;
-          this.#normalRun[slot] = 0;
-        }
+      } else if ((live | hold) & bit) {
+        this.#run[slot] = 0;
+      } else if (++this.#run[slot]! >= offDelay) {
+        clearing |= bit;
+        raised &= ~bit;
+        this.#run[slot] = 0;
       }
     }
     this.#raised[stream] = raised;

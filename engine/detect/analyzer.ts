@@ -9,7 +9,12 @@
  * status trackers.
  * @module
  */
-import { type ChannelConfig, MACHINE_CHANNELS } from "../core/channel_config.ts";
+import {
+  type ChannelConfig,
+  DEFAULT_OFF_DELAY,
+  DEFAULT_ON_DELAY,
+  MACHINE_CHANNELS,
+} from "../core/channel_config.ts";
 import { DeviceStatusTracker } from "./device_status_tracker.ts";
 import { HeartbeatMonitor } from "./heartbeat_monitor.ts";
 import type { OnlineForests } from "./online_forest.ts";
@@ -20,8 +25,14 @@ import {
   type StreamLimits,
 } from "../kernels/rolling/kernel_types.ts";
 import type { AnomalyEvent, Reading } from "../core/types.ts";
+import {
+  ADAPTIVE_FLAG,
+  type AdaptiveDetector,
+  type AdaptiveOutput,
+} from "../kernels/adaptive/adaptive_types.ts";
+import { FLAG } from "../core/analysis.ts";
 import { AlarmState, bandHold } from "./alarm_state.ts";
-import { alarmEvents } from "./event_text.ts";
+import { adaptiveEvent, alarmEvents } from "./event_text.ts";
 import { type MachineScore, ModelScoring } from "./model_scoring.ts";
 import { ReadingValueSets } from "./reading_values.ts";
 import { buildRow } from "./row_builder.ts";
@@ -53,6 +64,15 @@ export interface AnalyzerOptions {
    * @default {false}
    */
   readingValues?: boolean;
+  /**
+   * The `adaptive` detector: this detector (the WASM one in the engine, the reference in tests;
+   * room for the kernel's streams and batch) watches every channel, one call per slice, and
+   * raises `ANOMALY_<CH>` from its RAISE/CLEAR flags; `ZSCORE_<CH>` is not raised (the rolling
+   * statistics stay), and every other alarm is a state with the channel's `onDelay`/`offDelay`
+   * (the isolation forest's with the defaults). Unset: the `zscore` detector, the alarms as
+   * before (edge-triggered unless the channel has `clearAfter`). @default {undefined}
+   */
+  adaptive?: AdaptiveDetector;
 }
 
 /** Per machine: its streams, row bucket, status window and isolation-forest state. */
@@ -99,6 +119,11 @@ export class Analyzer {
   readonly #inStream: Int32Array;
   readonly #inTime: Float64Array;
   readonly #inValue: Float64Array;
+  /** Null under the `zscore` detector. */
+  readonly #adaptive: AdaptiveDetector | null;
+  /** The adaptive detector's values: the reading's, NaN (missing) while the channel's checks
+   * do not apply (`activeStatuses`), so a stopped machine teaches it nothing. */
+  readonly #inAdaptive: Float64Array;
 
   constructor(kernel: Kernel, options: AnalyzerOptions = {}) {
     const interval = options.processingIntervalMs ?? 10_000;
@@ -114,12 +139,25 @@ export class Analyzer {
     this.#deviceStatus = options.deviceStatus ? new DeviceStatusTracker() : null;
     const forest = options.isolationForest ?? null;
     const online = options.onlineForests ?? null;
-    this.#scoring = forest || online ? new ModelScoring(forest, online) : null;
+    const adaptive = this.#adaptive = options.adaptive ?? null;
+    if (adaptive) {
+      const a = adaptive.options, k = kernel.options;
+      if (a.maxStreams < k.maxStreams || a.batchCapacity < k.batchCapacity) {
+        throw new RangeError(
+          `adaptive detector: maxStreams ${a.maxStreams} and batchCapacity ${a.batchCapacity} ` +
+            `must be at least the kernel's (${k.maxStreams}, ${k.batchCapacity})`,
+        );
+      }
+    }
+    // The forest's alarm has no channel: it clears with the default delays.
+    const delays = adaptive ? { onDelay: DEFAULT_ON_DELAY, offDelay: DEFAULT_OFF_DELAY } : null;
+    this.#scoring = forest || online ? new ModelScoring(forest, online, delays) : null;
     this.#valueSets = options.readingValues ? new ReadingValueSets(this.#zThreshold) : null;
     const cap = kernel.options.batchCapacity;
     this.#inStream = new Int32Array(cap);
     this.#inTime = new Float64Array(cap);
     this.#inValue = new Float64Array(cap);
+    this.#inAdaptive = new Float64Array(adaptive ? cap : 0);
   }
 
   /** Streams in use (one per machine and channel). */
@@ -209,6 +247,12 @@ export class Analyzer {
         this.#inStream[n] = stream;
         this.#inTime[n] = r.timestamp;
         this.#inValue[n] = r.channels[name]!;
+        if (this.#adaptive) {
+          const statuses = this.#channels[name]?.activeStatuses;
+          this.#inAdaptive[n] = !statuses || statuses.includes(r.status ?? "")
+            ? r.channels[name]!
+            : NaN;
+        }
         n++;
       }
       if (!ok) {
@@ -261,11 +305,18 @@ export class Analyzer {
         n,
       )
       : null;
+    // The same slice, one call: stream ids and times are the kernel's.
+    const adaptive = n > 0 && this.#adaptive
+      ? this.#adaptive.process(
+        { stream: this.#inStream, time: this.#inTime, value: this.#inAdaptive },
+        n,
+      )
+      : null;
     if (result.values) ReadingValueSets.append(result.values, out, n, entryOf, from, to);
     for (let i = from; i < to; i++) {
       const first = entryOf[i - from]!;
       if (first === -1) continue;
-      this.#walk(readings[i]!, i, first, out, result);
+      this.#walk(readings[i]!, i, first, out, adaptive, result);
     }
   }
 
@@ -278,6 +329,7 @@ export class Analyzer {
     index: number,
     first: number,
     out: KernelOutput | null,
+    adaptive: AdaptiveOutput | null,
     result: AnalysisResult,
   ) {
     const m = this.#machines.get(r.machine)!;
@@ -299,26 +351,56 @@ export class Analyzer {
       const active = !config?.activeStatuses || config.activeStatuses.includes(r.status ?? "");
       const live = active ? out!.flags[e]! : 0;
       const value = r.channels[name]!;
-      if (config?.clearAfter !== undefined) {
+      if (adaptive) {
+        // The adaptive alarm replaces the z-score one; the limits become states with delays.
+        const hold = active && config ? bandHold(config, value, out!.delta[e]!) : 0;
+        alarms.delays(
+          stream,
+          live & ~FLAG.ZSCORE,
+          hold,
+          config?.onDelay ?? DEFAULT_ON_DELAY,
+          config?.offDelay ?? config?.clearAfter ?? DEFAULT_OFF_DELAY,
+        );
+      } else if (config?.clearAfter !== undefined) {
         const hold = active ? bandHold(config, value, out!.delta[e]!) : 0;
         alarms.hysteresis(stream, live, hold, config.clearAfter);
       } else {
         alarms.edge(stream, live);
       }
-      if (alarms.rising | alarms.clearing) {
+      const aFlags = adaptive
+        ? adaptive.flags[e]! & (ADAPTIVE_FLAG.RAISE | ADAPTIVE_FLAG.CLEAR)
+        : 0;
+      if (alarms.rising | alarms.clearing | aFlags) {
         iso ||= new Date(r.timestamp).toISOString();
-        const at = {
-          machine: r.machine,
-          timestamp: iso,
-          channel: name,
-          value,
-          delta: out!.delta[e]!,
-          zscore: out!.zscore[e]!,
-          deviation: out!.deviation[e]!,
-          mean: out!.mean[e]!,
-        };
-        const texts = alarmEvents(alarms.rising, alarms.clearing, at, config, this.#zThreshold);
-        for (const event of texts) events.push({ index, event });
+        const reading = { machine: r.machine, timestamp: iso, channel: name, value };
+        if (alarms.rising | alarms.clearing) {
+          const at = {
+            ...reading,
+            delta: out!.delta[e]!,
+            zscore: out!.zscore[e]!,
+            deviation: out!.deviation[e]!,
+            mean: out!.mean[e]!,
+          };
+          const texts = alarmEvents(alarms.rising, alarms.clearing, at, config, this.#zThreshold);
+          for (const event of texts) events.push({ index, event });
+        }
+        if (aFlags) {
+          const at = {
+            ...reading,
+            score: adaptive!.score[e]!,
+            level: adaptive!.level[e]!,
+            scale: adaptive!.scale[e]!,
+          };
+          const detector = this.#adaptive!.options;
+          const flags = adaptive!.flags[e]!;
+          if (flags & ADAPTIVE_FLAG.RAISE) {
+            events.push({ index, event: adaptiveEvent("raise", at, config, detector) });
+          }
+          if (flags & ADAPTIVE_FLAG.CLEAR) {
+            const kind = flags & ADAPTIVE_FLAG.ACCEPTED ? "accept" : "clear";
+            events.push({ index, event: adaptiveEvent(kind, at, config, detector) });
+          }
+        }
       }
       e++;
     }

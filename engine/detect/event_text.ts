@@ -215,9 +215,97 @@ export function alarmEvents(
   return events;
 }
 
+/** A channel's reading at which its adaptive alarm (engine/kernels/adaptive) changed, with
+ * the detector's results the descriptions quote. */
+export interface AdaptiveReading {
+  /** The reading's machine. */
+  machine: string;
+  /** The reading's event time, ISO 8601. */
+  timestamp: string;
+  /** The channel. */
+  channel: string;
+  /** Its value. */
+  value: number;
+  /** The detector's score (1 is the alarm threshold). */
+  score: number;
+  /** The expected value (the detector's one-step prediction). */
+  level: number;
+  /** The robust one-step scale (σ) around it. */
+  scale: number;
+}
+
+/** A score at or above this many times the threshold (1) raises CRITICAL rather than WARNING:
+ * twice as far as the alarm needs is no borderline case. */
+export const ADAPTIVE_CRITICAL_SCORE = 2;
+
+/**
+ * The `ANOMALY_<CH>` event of an adaptive alarm's transition: `raise` (WARNING, CRITICAL at a
+ * score ≥ {@linkcode ADAPTIVE_CRITICAL_SCORE}), `clear` (INFO: back to normal) or `accept`
+ * (INFO: the alarm cleared because the new level was accepted as normal after `acceptAfter`
+ * readings, `detector.acceptAfter`). `threshold` is the score threshold, 1; `detector.zSpike`
+ * tells a spike from a level shift.
+ *
+ * @example
+ * ```ts
+ * import { adaptiveEvent } from "./event_text.ts";
+ *
+ * const e = adaptiveEvent("raise", {
+ *   machine: "m1", timestamp: "2026-01-01T00:00:00.000Z", channel: "temperature",
+ *   value: 45, score: 1.04, level: 21, scale: 3.29,
+ * }, { label: "Temperature", unit: "°C" }, { acceptAfter: 720, zSpike: 7 });
+ * // e.type === "ANOMALY_TEMP", e.severity === "WARNING"
+ * // e.description === "Temperature 45.00°C is 7.3σ above its expected 21.00°C (score 1.04, threshold 1.0)."
+ * ```
+ */
+export function adaptiveEvent(
+  kind: "raise" | "clear" | "accept",
+  at: AdaptiveReading,
+  config: ChannelConfig | undefined,
+  detector: { acceptAfter: number; zSpike: number },
+): AnomalyEvent {
+  const unit = config?.unit ?? "";
+  const label = channelLabel(at.channel, config);
+  const v = `${formatValue(at.value)}${unit}`;
+  const expected = `${formatValue(at.level)}${unit}`;
+  let description: string;
+  if (kind === "raise") {
+    const z = (at.value - at.level) / at.scale;
+    const far = Number.isFinite(z) && z !== 0
+      ? `${Math.abs(z).toFixed(1)}σ ${z > 0 ? "above" : "below"} its expected ${expected}`
+      : `at its expected ${expected}`;
+    // The score is the larger of the spike part (|z| / zSpike) and the level-shift part: when
+    // the shift decided, the reading alone may look ordinary, so the text says what alarmed.
+    const shift = !(Math.abs(z) / detector.zSpike >= at.score * 0.999);
+    description = `${label} ${v} is ${far}${shift ? "; its level has shifted" : ""} (score ${
+      at.score.toFixed(2)
+    }, threshold 1.0).`;
+  } else if (kind === "clear") {
+    description = `${label} ${v} is back to normal (expected ${expected}).`;
+  } else {
+    description =
+      `${label} ${v}: the new level is accepted as normal after ${detector.acceptAfter} ` +
+      `readings in alarm (expected ${expected}).`;
+  }
+  return {
+    timestamp: at.timestamp,
+    machine: at.machine,
+    type: `ANOMALY_${channelCode(at.channel)}`,
+    severity: kind !== "raise"
+      ? "INFO"
+      : at.score >= ADAPTIVE_CRITICAL_SCORE
+      ? "CRITICAL"
+      : "WARNING",
+    channel: at.channel,
+    value: at.value,
+    threshold: 1,
+    description,
+  };
+}
+
 /**
  * `ISOLATION_FOREST` (WARNING): reading `r` of its machine turned anomalous for `model`, with
- * its `score_samples` and `decision_function` (negative). `iso` is the reading's time.
+ * its `score_samples` and `decision_function` (negative); with `cleared`, the same type as
+ * INFO: the machine's forest alarm cleared (decision ≥ 0). `iso` is the reading's time.
  *
  * @example
  * ```ts
@@ -235,17 +323,23 @@ export function forestEvent(
   model: IsolationScorer["model"],
   score: number,
   decision: number,
+  cleared = false,
 ): AnomalyEvent {
+  const features = model.features.join(", ");
   return {
     timestamp: iso,
     machine: r.machine,
     type: "ISOLATION_FOREST",
-    severity: "WARNING",
+    severity: cleared ? "INFO" : "WARNING",
     channel: null,
     value: round(score, 6),
     threshold: model.offset,
-    description: `Isolation forest: ${model.features.join(", ")} look anomalous (score ${
-      score.toFixed(4)
-    }, decision ${decision.toFixed(4)} < 0).`,
+    description: cleared
+      ? `Isolation forest: ${features} look normal again (score ${score.toFixed(4)}, decision ${
+        decision.toFixed(4)
+      } >= 0).`
+      : `Isolation forest: ${features} look anomalous (score ${score.toFixed(4)}, decision ${
+        decision.toFixed(4)
+      } < 0).`,
   };
 }

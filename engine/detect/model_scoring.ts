@@ -10,6 +10,7 @@ import type { IsolationScorer } from "../core/analysis.ts";
 import type { AnomalyEvent, Reading } from "../core/types.ts";
 import type { OnlineForests } from "./online_forest.ts";
 import { forestEvent } from "./event_text.ts";
+import { AlarmState } from "./alarm_state.ts";
 
 /** A machine's isolation-forest state, kept by the caller with its other per-machine state. */
 export interface MachineScore {
@@ -17,6 +18,14 @@ export interface MachineScore {
   score: number;
   /** Whether that reading was an outlier (`decision_function < 0`): the alarm's state. */
   outlier: boolean;
+  /** With delays: the machine's forest alarm (one stream, one bit), made on first use. */
+  alarm?: AlarmState;
+}
+
+/** On- and off-delay of the forest alarm, in scored readings (see `AlarmState.delays`). */
+export interface ForestDelays {
+  onDelay: number;
+  offDelay: number;
 }
 
 /** Whether `r` has a value for every one of `features`. */
@@ -51,13 +60,25 @@ export class ModelScoring {
   #scores = new Float64Array(0);
   #decisions = new Float64Array(0);
 
-  /** Throws a `RangeError` when given both a model and online forests. */
-  constructor(forest: IsolationScorer | null, online: OnlineForests | null) {
+  /** Null: raised once per anomalous stretch, never cleared (the `zscore` detector's way). */
+  readonly #delays: ForestDelays | null;
+
+  /**
+   * Throws a `RangeError` when given both a model and online forests. `delays`: the alarm is a
+   * state raised after `onDelay` outliers in a row and cleared (INFO) after `offDelay` normal
+   * scored readings in a row; null: raised when a machine turns anomalous, never cleared.
+   */
+  constructor(
+    forest: IsolationScorer | null,
+    online: OnlineForests | null,
+    delays: ForestDelays | null = null,
+  ) {
     if (forest && online) {
       throw new RangeError("isolationForest and onlineForests exclude each other");
     }
     this.#forest = forest;
     this.#online = online;
+    this.#delays = delays;
   }
 
   /**
@@ -94,17 +115,26 @@ export class ModelScoring {
   /**
    * After {@linkcode ModelScoring.scoreAll}: takes reading `index` (`r`) of the batch into its
    * machine's `state` and returns the `ISOLATION_FOREST` event when the machine turns
-   * anomalous with it, else null. Like the other alarms a state: raised once when it begins
-   * (nothing when it ends). A reading that was not scored leaves `state` as it is.
+   * anomalous with it (or, with delays, its clearing), else null. Like the other alarms a
+   * state: raised once when it begins (without delays, nothing when it ends). A reading that was not scored leaves `state` as it is.
    */
   observe(r: Reading, index: number, state: MachineScore): AnomalyEvent | null {
     const decision = this.#decisions[index]!;
     if (Number.isNaN(decision)) return null;
     state.score = this.#scores[index]!;
+    const model = this.#scorerOf[index]!.model;
+    const d = this.#delays;
+    if (d) {
+      const alarm = state.alarm ??= new AlarmState(1, [1]);
+      alarm.delays(0, decision < 0 ? 1 : 0, 0, d.onDelay, d.offDelay);
+      state.outlier = alarm.raised(0) !== 0;
+      if (!(alarm.rising | alarm.clearing)) return null;
+      const iso = new Date(r.timestamp).toISOString();
+      return forestEvent(r, iso, model, state.score, decision, alarm.clearing !== 0);
+    }
     const turned = decision < 0 && !state.outlier;
     state.outlier = decision < 0;
     if (!turned) return null;
-    const model = this.#scorerOf[index]!.model;
     return forestEvent(r, new Date(r.timestamp).toISOString(), model, state.score, decision);
   }
 

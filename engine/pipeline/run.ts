@@ -16,6 +16,8 @@ import {
 } from "../core/channel_config.ts";
 import type { Clock } from "../core/clock.ts";
 import { WasmKernel } from "../kernels/rolling/kernel_wasm.ts";
+import { WasmAdaptiveDetector } from "../kernels/adaptive/adaptive_wasm.ts";
+import type { AdaptiveDetector } from "../kernels/adaptive/adaptive_types.ts";
 import type { Kernel, KernelOptions } from "../kernels/rolling/kernel_types.ts";
 import type { Logger } from "../core/logger.ts";
 import { OutputFiles } from "./output_files.ts";
@@ -39,10 +41,16 @@ export interface RunOptions {
   /**
    * What is monitored: `machine` (channels {@linkcode MACHINE_CHANNELS}) or `device` (the
    * serial device: {@linkcode DEVICE_CHANNELS} with hysteresis, `HEARTBEAT_*` and
-   * `DEVICE_STATUS` events, and `structured_metrics.csv`); any other value runs as `machine`.
-   * @default {"machine"}
+   * `DEVICE_STATUS` events, and `structured_metrics.csv`), `vibration`
+   * ({@linkcode VIBRATION_CHANNELS}) or `generic` (data Vigil has never seen: no built-in
+   * channel at all, so every channel has only the limits the config gives it and is watched by
+   * the adaptive detector alone). @default {"machine"}
    */
-  profile?: "machine" | "vibration" | "device";
+  profile?: "machine" | "vibration" | "device" | "generic";
+  /** The alarms: `adaptive` (the adaptive detector, every alarm a state with delays) or
+   * `zscore` (the rolling z-score alarms, as before it; see `AnalyzerOptions.adaptive`).
+   * @default {"adaptive"} */
+  detector?: "adaptive" | "zscore";
   /** Channel limits over the profile's channels, merged per channel. @default {{}} */
   channels?: Record<string, ChannelConfig>;
   /** Heartbeat timeout, ms; null: no heartbeat events. @default {5000 for the device profile,
@@ -74,6 +82,8 @@ export interface RunOptions {
   onCommit?: (lines: number) => void;
   /** Use this kernel instead of a new WASM one (tests compare against the reference). */
   kernelInstance?: Kernel;
+  /** With the `adaptive` detector, use this one instead of a new WASM one (tests). */
+  adaptiveInstance?: AdaptiveDetector;
 }
 
 /** An opened run; call {@linkcode Run.run} once. */
@@ -103,13 +113,20 @@ export async function openRun(options: RunOptions): Promise<Run> {
   });
   try {
     const kernel = options.kernelInstance ?? new WasmKernel(options.kernel);
-    const channels = {
+    const channels: Record<string, ChannelConfig> = {
       ...(device
         ? DEVICE_CHANNELS
         : options.profile === "vibration"
         ? VIBRATION_CHANNELS
+        : options.profile === "generic"
+        ? {}
         : MACHINE_CHANNELS),
     };
+    const adaptive = options.detector === "zscore" ? undefined : options.adaptiveInstance ??
+      new WasmAdaptiveDetector({
+        maxStreams: kernel.options.maxStreams,
+        batchCapacity: kernel.options.batchCapacity,
+      });
     for (const [name, c] of Object.entries(options.channels ?? {})) {
       channels[name] = { ...channels[name], ...c };
     }
@@ -129,6 +146,7 @@ export async function openRun(options: RunOptions): Promise<Run> {
         }),
       readingValues: options.readingValues ??
         (options.sinks ?? []).some((l) => l.results !== undefined),
+      adaptive,
     });
     if (outputs.resume?.heartbeat) analyzer.resumeHeartbeat(outputs.resume.heartbeat);
     const resumeLines = outputs.resume?.lines ?? 0;

@@ -25,11 +25,19 @@ Deno.test("eval NAB: the spikes are the alarms; NAB figures match a hand count",
   // 120, 125 and 185 (|z| huge, the model full after 20 rows): each is one ZSCORE alarm.
   // Windows: rows 110–130 (caught at 120, 10 rows = 50 min late; 125 inside too) and 150–160
   // (missed). Probation: floor(0.15 × 200) = 30 rows. False alarms: 60 and 185.
-  const { code, stdout } = await evalRun(`${FIXTURES}nab_spikes`, "--model-size", "20", "--json");
+  // The z-score semantics: --detector zscore (the adaptive detector warms up for 400 readings).
+  const { code, stdout } = await evalRun(
+    `${FIXTURES}nab_spikes`,
+    "--model-size",
+    "20",
+    "--detector",
+    "zscore",
+    "--json",
+  );
   assert.equal(code, 0);
   const r = JSON.parse(stdout);
   assert.equal(r.layout, "nab");
-  assert.deepEqual(r.flags, ["--model-size=20"]);
+  assert.deepEqual(r.flags, ["--model-size=20", "--detector=zscore"]);
   const f = r.files[0];
   assert.equal(f.name, "realTest/spikes.csv");
   assert.deepEqual(f.alarmRows, [60, 120, 125, 185]);
@@ -68,7 +76,8 @@ Deno.test("eval SKAB: labels stripped, alarm states per row, F1/FAR/MAR after 40
   // valve1/0.csv: 460 rows 1 s apart; anomaly = 1 on rows 420–439. With limits.json, Current
   // breaches (CRITICAL, cleared by INFO at the next normal reading) on rows 100–102 and 425–434,
   // Pressure on rows 430–444; the z-score is switched off (--z-threshold 1000). So the state is
-  // raised on rows 100–102 and 425–444. anomaly-free/ is skipped.
+  // raised on rows 100–102 and 425–444. anomaly-free/ is skipped. The limits alone: the
+  // z-score detector (--detector zscore) with its alarm switched off.
   const { code, stdout } = await evalRun(
     `${FIXTURES}skab_alarms`,
     "--json",
@@ -76,6 +85,8 @@ Deno.test("eval SKAB: labels stripped, alarm states per row, F1/FAR/MAR after 40
     `${FIXTURES}skab_alarms/limits.json`,
     "--z-threshold",
     "1000",
+    "--detector",
+    "zscore",
   );
   assert.equal(code, 0);
   const r = JSON.parse(stdout);
