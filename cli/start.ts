@@ -143,6 +143,7 @@ export async function start(config: CliConfig): Promise<number> {
     history: history ?? undefined,
     events,
     metrics,
+    sinks,
   });
   const server = Deno.serve({
     hostname: config.host,

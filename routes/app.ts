@@ -15,6 +15,7 @@ import {
   type Metrics,
   NotControllableError,
   nullLogger,
+  type Sink,
   StatusTransitionError,
   UnknownMachineError,
 } from "../engine/mod.ts";
@@ -46,6 +47,8 @@ export interface ApiOptions {
   logger?: Logger;
   /** Largest request body accepted, in bytes; a larger one is a 413. @default {16384} */
   maxBodyBytes?: number;
+  /** Sinks whose delivery counts `GET /health` shows (webhooks, InfluxDB). @default {[]} */
+  sinks?: readonly Sink[];
   /** The live settings behind `/control`; without it `/control` is not mounted.
    * @default {undefined} */
   control?: EngineControl;
@@ -96,7 +99,7 @@ export function createApp(state: EngineState, options: ApiOptions = {}): Hono {
   app.route("/machines", machinesRoutes(state));
   app.route("/anomalies", anomaliesRoutes(state));
   app.route("/alarms", alarmsRoutes(state));
-  app.route("/health", healthRoutes(state));
+  app.route("/health", healthRoutes(state, options.sinks));
   if (options.control) app.route("/control", controlRoutes(options.control));
   if (options.history) {
     app.route("/history", historyRoutes(options.history));

@@ -576,6 +576,7 @@ Deno.test("GET /health: ok, sources and totals; degraded when a source failed", 
     success: true,
     status: "ok",
     sources: [{ name: "simulator", state: "running", readings: 4, errors: 0 }],
+    sinks: [],
     totals: { readings: 4, rows: 2, anomalies: 4, errors: 0 },
   });
 
