@@ -184,8 +184,11 @@ Deno.test("replay --model: anomaly_score column and ISOLATION_FOREST events; bad
     const events = (await Deno.readTextFile(join(dir, "out", "anomalies.jsonl"))).trim().split(
       "\n",
     ).map((l) => JSON.parse(l)).filter((e) => e.type === "ISOLATION_FOREST");
-    assert.equal(events.length, 1);
+    // One alarm episode: raised at the outlier, cleared once (INFO, same type) after the
+    // off-delay's 20 normal readings.
+    assert.deepEqual(events.map((e) => e.severity === "INFO"), [false, true]);
     assert.equal(events[0].timestamp, new Date(readings[120]!.timestamp).toISOString());
+    assert.equal(events[1].timestamp, new Date(readings[140]!.timestamp).toISOString());
 
     const missing = await runVigil(["replay", input, "--model", join(dir, "nope.json")]);
     assert.equal(missing.code, 2);
@@ -213,9 +216,11 @@ Deno.test("replay --model: anomaly_score column and ISOLATION_FOREST events; bad
     assert.equal(onlineCsv.split("\n")[0]!.split(",").at(-1), "anomaly_score");
     const onlineEvents = (await Deno.readTextFile(join(dir, "online", "anomalies.jsonl")))
       .trim().split("\n").map((l) => JSON.parse(l)).filter((e) => e.type === "ISOLATION_FOREST");
-    // Nothing is scored while the machine trains; the planted outlier is the one event.
-    assert.deepEqual(onlineEvents.map((e) => e.timestamp), [
-      new Date(live[150]!.timestamp).toISOString(),
+    // Nothing is scored while the machine trains; the planted outlier is the one episode,
+    // raised there and cleared 20 normal readings later.
+    assert.deepEqual(onlineEvents.map((e) => [e.timestamp, e.severity === "INFO"]), [
+      [new Date(live[150]!.timestamp).toISOString(), false],
+      [new Date(live[170]!.timestamp).toISOString(), true],
     ]);
     await Deno.writeTextFile(join(dir, "bad.json"), '{"format": "isolation-forest/v2"}');
     const bad = await runVigil(["replay", input, "--model", join(dir, "bad.json")]);
