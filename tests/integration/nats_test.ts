@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { connect } from "nats";
+import { AckPolicy, connect, DeliverPolicy } from "nats";
 import { main } from "../../main.ts";
 import { generateReadings } from "../../simulator/mod.ts";
 import { publishReadings } from "../../tools/nats_publish.ts";
@@ -389,6 +389,63 @@ Deno.test("NatsSource acks only what was committed; the next source resumes righ
       assert.equal(after.num_ack_pending, 0);
     } finally {
       await nc.close();
+      await nats.stop();
+    }
+  });
+});
+
+/** `promise`, or a failure naming `what` after `ms`. */
+async function within<T>(promise: Promise<T>, what: string, ms = 30_000): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+Deno.test("NatsSource sets the consumer back when a restarted server forgot its deliveries", async () => {
+  await withDir(async (dir) => {
+    const nats = await startNats(dir, 3);
+    const stop = new AbortController();
+    let source: NatsSource | null = null;
+    try {
+      const readings = input().slice(0, 200);
+      await publishReadings(readings.slice(0, 100), { server: nats.server });
+      source = new NatsSource({ url: nats.url, signal: stop.signal });
+      const first = await within(take(source, 100), "the first 100 readings");
+      assert.deepEqual(first.flatMap((b) => b.readings.map(formatReading)), readings.slice(0, 100));
+      source.commit(100);
+      // What a server restarted before it stored the consumer's state does: the consumer
+      // delivers from the start again, delivery sequence 1 after the source's 100.
+      const nc = await connect({ servers: nats.server });
+      try {
+        const jsm = await nc.jetstreamManager();
+        await jsm.consumers.delete("VIGIL", "vigil-p0-of-1");
+        await jsm.consumers.add("VIGIL", {
+          durable_name: "vigil-p0-of-1",
+          filter_subject: "vigil.p.>",
+          ack_policy: AckPolicy.All,
+          deliver_policy: DeliverPolicy.All,
+        });
+      } finally {
+        await nc.close();
+      }
+      await nats.restart();
+      await publishReadings(readings.slice(100), { server: nats.server });
+      // The source sees the delivery sequence go back, sets the consumer back to 101 and
+      // carries on: nothing twice, nothing lost, in order.
+      const second = await within(take(source, 100), "the next 100 readings after the restart");
+      assert.deepEqual(second.flatMap((b) => b.readings.map(formatReading)), readings.slice(100));
+      assert.equal(source.resyncs, 1);
+    } finally {
+      stop.abort();
+      await source?.close();
       await nats.stop();
     }
   });

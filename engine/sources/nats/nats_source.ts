@@ -246,7 +246,13 @@ export class NatsSource {
             }
             if (this.#stopped) break;
           }
-          await messages.close();
+          // Not awaited: after a `break` out of its iterator, nats.js's (2.29) close() never
+          // settles. Leaving the loop has already unsubscribed and cleared its timers, and the
+          // rest of its stop is queued on the iterator that just returned. Awaiting it here hung
+          // this loop for good at the first lost delivery (e.g. a server restart that forgot
+          // the consumer's delivered sequence), so the source never set the consumer back.
+          void messages.close();
+          if (this.#messages === messages) this.#messages = null;
           if (gap) status("running", "a delivery was lost: consumer set back");
           else if (!this.#stopped) throw new Error("the consumer's message stream ended");
         } catch (e) {
