@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { AckPolicy, connect, DeliverPolicy } from "nats";
+import { AckPolicy, connect, type ConsumerInfo, DeliverPolicy, type JetStreamManager } from "nats";
 import { main } from "../../main.ts";
 import { generateReadings } from "../../simulator/mod.ts";
 import { publishReadings } from "../../tools/nats_publish.ts";
@@ -346,6 +346,20 @@ async function take(source: NatsSource, n: number): Promise<Batch[]> {
   return batches;
 }
 
+/**
+ * The info of consumer `vigil-p0-of-1` once its ack floor is at `seq`, or as it is after 10 s.
+ * The client's flush does not wait for JetStream to apply an acknowledgement: an info asked
+ * at once showed ack floor 0 on a loaded machine.
+ */
+async function ackedInfo(jsm: JetStreamManager, seq: number): Promise<ConsumerInfo> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const info = await jsm.consumers.info("VIGIL", "vigil-p0-of-1");
+    if (info.ack_floor.stream_seq >= seq || Date.now() >= deadline) return info;
+    await sleep(50);
+  }
+}
+
 Deno.test("NatsSource acks only what was committed; the next source resumes right after it", async () => {
   await withDir(async (dir) => {
     const nats = await startNats(dir, 3);
@@ -367,7 +381,7 @@ Deno.test("NatsSource acks only what was committed; the next source resumes righ
       await a.close();
 
       const jsm = await nc.jetstreamManager();
-      const info = await jsm.consumers.info("VIGIL", "vigil-p0-of-1");
+      const info = await ackedInfo(jsm, committed);
       assert.equal(info.ack_floor.stream_seq, committed);
       assert.equal(info.num_ack_pending, readings.length - committed);
 
@@ -384,7 +398,7 @@ Deno.test("NatsSource acks only what was committed; the next source resumes righ
       b.commit(readings.length);
       stopB.abort();
       await b.close();
-      const after = await jsm.consumers.info("VIGIL", "vigil-p0-of-1");
+      const after = await ackedInfo(jsm, readings.length);
       assert.equal(after.ack_floor.stream_seq, readings.length);
       assert.equal(after.num_ack_pending, 0);
     } finally {
