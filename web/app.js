@@ -56,10 +56,12 @@ const state = {
   machines: new Map(),
   /** @type {string | null} */
   selected: null,
-  /** Whether the /machines snapshot has been read: until then no live reading picks the
-   * machine shown, so the default is always the first machine in order (not whichever machine
-   * happened to send first). */
-  snapshot: false,
+  /**
+   * Whether start() has had its answer from /machines (or gave up on it). Until then no live
+   * reading selects a machine: the default is chosen from that answer, not by whichever
+   * machine's reading happens to come first on the event stream.
+   */
+  machinesLoaded: false,
   windowSec: 300,
   /** The engine's live settings, as GET /control answers. */
   control: {
@@ -193,8 +195,8 @@ function onReading(/** @type {any} */ r) {
     state.listDirty = true;
   }
   if (state.selected === null) {
-    // A machine that appears after the snapshot, on an engine that had none, is shown.
-    if (state.snapshot) select(m.id);
+    // Only an engine that knew no machine when the page asked follows the first one that reads.
+    if (state.machinesLoaded) select(m.id);
     return;
   }
   const v = state.view;
@@ -913,16 +915,18 @@ async function start() {
     const first = [...state.machines.keys()].sort((a, b) =>
       a.localeCompare(b, undefined, { numeric: true })
     )[0];
-    const pick = wanted && state.machines.has(wanted) ? wanted : first;
-    state.snapshot = true;
+    // The machine in the URL, else one the operator clicked meanwhile (in the anomaly table),
+    // else the first in sorted order: the same default however the live readings raced this.
+    const pick = wanted && state.machines.has(wanted) ? wanted : state.selected ?? first;
+    // Reloaded even when a click already selected it: /machines knows its channels.
     if (pick !== undefined) {
       state.selected = pick;
       loadView(pick);
     }
   } catch (e) {
-    state.snapshot = true;
     notify(`Could not load the machines: ${/** @type {Error} */ (e).message}`);
   }
+  state.machinesLoaded = true;
   setInterval(draw, DRAW_MS);
   setInterval(() => {
     renderList();

@@ -169,6 +169,28 @@ Deno.test({
   sanitizeResources: false,
 }, () =>
   withDashboard([], async ({ base, dataDir, page, problems }) => {
+    // --- The default machine is the first of /machines, whichever machine's live reading the
+    // page gets first: the engine knows all three before the page opens, and the page's
+    // /machines request is answered only once live readings of every machine have come in.
+    await until("m1, m2 and m3 in /machines", async () => {
+      const ids = (await api(base, "/machines")).machines.map((m: { id: string }) => m.id);
+      return ["m1", "m2", "m3"].every((id) => ids.includes(id)) ? ids : undefined;
+    });
+    let held: unknown = "the page never asked /machines";
+    await page.route("**/machines", async (route) => {
+      try {
+        await until("live readings of 3 machines in the page", () =>
+          page.evaluate(() =>
+            // deno-lint-ignore no-explicit-any
+            (globalThis as any).vigil.state.machines.size >= 3 ? true : undefined
+          ));
+        held = null;
+      } catch (e) {
+        held = e;
+      } finally {
+        await route.continue();
+      }
+    }, { times: 1 });
     const pageOpened = Date.now();
     await page.goto(base);
     await page.locator("#conn", { hasText: "live" }).waitFor();
@@ -180,6 +202,7 @@ Deno.test({
       return d && d[1].filter((v: unknown) => typeof v === "number").length >= 20;
     });
     const first = (await chartData(page))!;
+    assert.equal(held, null);
     assert.equal(first.machine, "m1");
     const [xs, values] = first.data as [number[], (number | null)[]];
     const history = await api(
