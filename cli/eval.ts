@@ -35,17 +35,36 @@ import { replayInto } from "./replay.ts";
 /** Flags `eval` refuses: it picks each file's data directory and reads files itself. */
 const REFUSED = ["data-dir", "source"];
 
+/** `--event-types A,B`: upper-case type names (`ISOLATION_FOREST`, `ANOMALY_TEMP`, …). */
+function eventTypesFlag(raw: string | true | undefined): ReadonlySet<string> | null {
+  if (raw === undefined) return null;
+  const types = raw === true ? [] : raw.split(",").map((t) => t.trim());
+  if (types.length === 0 || types.some((t) => !/^[A-Z][A-Z0-9_]*$/.test(t))) {
+    throw new ConfigError(
+      `bad value for --event-types: ${JSON.stringify(raw === true ? "" : raw)} ` +
+        "(event types, comma-separated, e.g. ISOLATION_FOREST)",
+    );
+  }
+  return new Set(types);
+}
+
 /**
  * Replays one file (`input`, with the `replay` flags `flagArgs`) into a new temporary data
- * directory and resolves with the anomaly events it wrote; the directory is removed.
+ * directory and resolves with the anomaly events it wrote (only those of the types in `only`,
+ * when given: `--event-types`); the directory is removed.
  */
-async function eventsOf(input: string, flagArgs: readonly string[]): Promise<AlarmEvent[]> {
+async function eventsOf(
+  input: string,
+  flagArgs: readonly string[],
+  only: ReadonlySet<string> | null,
+): Promise<AlarmEvent[]> {
   const dataDir = await Deno.makeTempDir({ prefix: "vigil-eval-" });
   try {
     const config = await configOf([input, ...flagArgs, "--data-dir", dataDir], 1);
     const recorded = await RecordedInput.open(input, config.format, "replay");
     await replayInto(input, recorded, config);
-    return parseAnomalyLines(await Deno.readTextFile(join(dataDir, FILES.anomalies)));
+    const events = parseAnomalyLines(await Deno.readTextFile(join(dataDir, FILES.anomalies)));
+    return only ? events.filter((e) => only.has(e.type)) : events;
   } finally {
     await Deno.remove(dataDir, { recursive: true });
   }
@@ -54,6 +73,7 @@ async function eventsOf(input: string, flagArgs: readonly string[]): Promise<Ala
 async function evalNab(
   layout: Extract<LabelledLayout, { kind: "nab" }>,
   flagArgs: readonly string[],
+  only: ReadonlySet<string> | null,
 ): Promise<NabReport> {
   const corpus = await readNabCorpus(layout.root, { categories: layout.categories });
   if (corpus.files.length === 0) {
@@ -61,7 +81,7 @@ async function evalNab(
   }
   const files = [];
   for (const f of corpus.files) {
-    const events = await eventsOf(join(layout.root, f.relativePath), flagArgs);
+    const events = await eventsOf(join(layout.root, f.relativePath), flagArgs, only);
     const { flags, unmapped } = alarmRows(f.timestamps, events);
     files.push({
       name: f.relativePath,
@@ -75,7 +95,11 @@ async function evalNab(
   return nabReport(files, {}, missing);
 }
 
-async function evalSkab(root: string, flagArgs: readonly string[]): Promise<SkabReport> {
+async function evalSkab(
+  root: string,
+  flagArgs: readonly string[],
+  only: ReadonlySet<string> | null,
+): Promise<SkabReport> {
   const corpus = await readSkabCorpus(root);
   const files = [];
   const scratch = await Deno.makeTempDir({ prefix: "vigil-eval-skab-" });
@@ -86,7 +110,7 @@ async function evalSkab(root: string, flagArgs: readonly string[]): Promise<Skab
       const dir = await Deno.makeTempDir({ dir: scratch });
       const stripped = join(dir, basename(f.path));
       await Deno.writeTextFile(stripped, stripSkabLabelColumns(await Deno.readTextFile(f.path)));
-      const events = await eventsOf(stripped, flagArgs);
+      const events = await eventsOf(stripped, flagArgs, only);
       const { flags, unmapped } = alarmStateRows(f.datetime, events);
       files.push({
         name: relative(root, f.path),
@@ -103,7 +127,7 @@ async function evalSkab(root: string, flagArgs: readonly string[]): Promise<Skab
 }
 
 /**
- * Runs `eval PATH [--json] [replay flags]`; resolves with the exit code (2 for a bad path or
+ * Runs `eval PATH [--json] [--event-types T,…] [replay flags]`; resolves with the exit code (2 for a bad path or
  * flag, thrown as a `ConfigError`).
  *
  * @example
@@ -124,18 +148,22 @@ export async function evalCommand(args: readonly string[]): Promise<number> {
       throw new ConfigError(`eval replays each file into its own temporary folder: no --${name}`);
     }
   }
+  const countedTypes = eventTypesFlag(flags["event-types"]);
+  delete flags["event-types"];
   const flagArgs = Object.entries(flags).map(([k, v]) => v === true ? `--${k}` : `--${k}=${v}`);
   const path = positional[0]!;
   const layout = await detectLabelledLayout(path);
   const report = layout.kind === "nab"
-    ? await evalNab(layout, flagArgs)
-    : await evalSkab(layout.root, flagArgs);
+    ? await evalNab(layout, flagArgs, countedTypes)
+    : await evalSkab(layout.root, flagArgs, countedTypes);
   if (json) {
-    console.log(JSON.stringify({ path, flags: flagArgs, ...report }));
+    const eventTypes = countedTypes ? [...countedTypes] : null;
+    console.log(JSON.stringify({ path, flags: flagArgs, eventTypes, ...report }));
   } else {
     console.log(
       `${layout.kind === "nab" ? "NAB" : "SKAB"} ${path}` +
-        (flagArgs.length > 0 ? ` (${flagArgs.join(" ")})` : " (default flags)") + "\n",
+        (flagArgs.length > 0 ? ` (${flagArgs.join(" ")})` : " (default flags)") +
+        (countedTypes ? `, only ${[...countedTypes].join(",")} events` : "") + "\n",
     );
     console.log(report.layout === "nab" ? formatNabTable(report) : formatSkabTable(report));
   }

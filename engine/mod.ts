@@ -67,7 +67,10 @@ export {
   type KernelOutput,
 } from "./kernels/rolling/kernel_types.ts";
 export {
+  alarmThresholdAt,
   averagePathLength,
+  DEFAULT_ALARM_QUANTILE,
+  isForestAlarm,
   type IsolationForestModel,
   ModelError,
   parseModel,

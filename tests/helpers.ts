@@ -1,9 +1,29 @@
 /**
  * Helpers shared by the tests that run Vigil as a process: a `deno run main.ts` command, its
- * output, and a started engine (`main.ts start …`, ready once it prints `listening on`).
+ * output, and a started engine (`main.ts start …`, ready once it prints `listening on`); and a
+ * seeded random generator for test data.
  * @module
  */
 import { join } from "node:path";
+
+/**
+ * mulberry32: a small seeded PRNG (uniform in [0, 1)), so test data is the same on every run.
+ *
+ * @example
+ * ```ts
+ * const rand = prng(1);
+ * rand(); // the same number on every run
+ * ```
+ */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
 
 /** The repository's root (where main.ts and deno.json are). */
 export const ROOT: string = new URL("..", import.meta.url).pathname;

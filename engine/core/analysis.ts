@@ -64,7 +64,12 @@ export interface ReadingValues {
  * reference. `scoreBatch` scores `n ≤ batchCapacity` row-major records in model feature order.
  */
 export interface IsolationScorer {
-  readonly model: { readonly features: readonly string[]; readonly offset: number };
+  readonly model: {
+    readonly features: readonly string[];
+    readonly offset: number;
+    /** The calibrated alarm threshold on `score_samples`, when the model has one. */
+    readonly alarm_threshold?: number;
+  };
   readonly batchCapacity: number;
   scoreBatch(
     x: Float64Array,

@@ -304,8 +304,10 @@ export function adaptiveEvent(
 
 /**
  * `ISOLATION_FOREST` (WARNING): reading `r` of its machine turned anomalous for `model`, with
- * its `score_samples` and `decision_function` (negative); with `cleared`, the same type as
- * INFO: the machine's forest alarm cleared (decision ≥ 0). `iso` is the reading's time.
+ * its `score_samples` and `decision_function`; with `cleared`, the same type as INFO: the
+ * machine's forest alarm cleared. `iso` is the reading's time. The event's `threshold` is the
+ * score threshold the alarm compares with: the model's calibrated `alarm_threshold` (the alarm
+ * is `score < alarm_threshold`), else its `offset` (`decision < 0`, i.e. `score < offset`).
  *
  * @example
  * ```ts
@@ -315,6 +317,10 @@ export function adaptiveEvent(
  * const r = { timestamp: 0, machine: "m1", status: null, channels: {} };
  * forestEvent(r, "1970-01-01T00:00:00.000Z", model, -0.61, -0.11).description;
  * // "Isolation forest: temperature, speed look anomalous (score -0.6100, decision -0.1100 < 0)."
+ * const calibrated = { ...model, alarm_threshold: -0.58 };
+ * forestEvent(r, "1970-01-01T00:00:00.000Z", calibrated, -0.61, -0.11).description;
+ * // "Isolation forest: temperature, speed look anomalous (score -0.6100 < alarm threshold
+ * // -0.5800, decision -0.1100)."
  * ```
  */
 export function forestEvent(
@@ -326,6 +332,11 @@ export function forestEvent(
   cleared = false,
 ): AnomalyEvent {
   const features = model.features.join(", ");
+  const t = model.alarm_threshold;
+  const s = score.toFixed(4), dec = decision.toFixed(4);
+  const why = t === undefined
+    ? (cleared ? `score ${s}, decision ${dec} >= 0` : `score ${s}, decision ${dec} < 0`)
+    : `score ${s} ${cleared ? ">=" : "<"} alarm threshold ${t.toFixed(4)}, decision ${dec}`;
   return {
     timestamp: iso,
     machine: r.machine,
@@ -333,13 +344,9 @@ export function forestEvent(
     severity: cleared ? "INFO" : "WARNING",
     channel: null,
     value: round(score, 6),
-    threshold: model.offset,
+    threshold: t ?? model.offset,
     description: cleared
-      ? `Isolation forest: ${features} look normal again (score ${score.toFixed(4)}, decision ${
-        decision.toFixed(4)
-      } >= 0).`
-      : `Isolation forest: ${features} look anomalous (score ${score.toFixed(4)}, decision ${
-        decision.toFixed(4)
-      } < 0).`,
+      ? `Isolation forest: ${features} look normal again (${why}).`
+      : `Isolation forest: ${features} look anomalous (${why}).`,
   };
 }

@@ -11,12 +11,16 @@ import type { AnomalyEvent, Reading } from "../core/types.ts";
 import type { OnlineForests } from "./online_forest.ts";
 import { forestEvent } from "./event_text.ts";
 import { AlarmState } from "./alarm_state.ts";
+import { isForestAlarm } from "../kernels/iforest/isolation_forest_model.ts";
 
 /** A machine's isolation-forest state, kept by the caller with its other per-machine state. */
 export interface MachineScore {
   /** `score_samples` of the machine's last scored reading; NaN before any. */
   score: number;
-  /** Whether that reading was an outlier (`decision_function < 0`): the alarm's state. */
+  /**
+   * Whether that reading was an outlier (`score_samples < alarm_threshold` with a calibrated
+   * model, else `decision_function < 0`): the alarm's state.
+   */
   outlier: boolean;
   /** With delays: the machine's forest alarm (one stream, one bit), made on first use. */
   alarm?: AlarmState;
@@ -123,17 +127,18 @@ export class ModelScoring {
     if (Number.isNaN(decision)) return null;
     state.score = this.#scores[index]!;
     const model = this.#scorerOf[index]!.model;
+    const outlier = isForestAlarm(model, state.score, decision);
     const d = this.#delays;
     if (d) {
       const alarm = state.alarm ??= new AlarmState(1, [1]);
-      alarm.delays(0, decision < 0 ? 1 : 0, 0, d.onDelay, d.offDelay);
+      alarm.delays(0, outlier ? 1 : 0, 0, d.onDelay, d.offDelay);
       state.outlier = alarm.raised(0) !== 0;
       if (!(alarm.rising | alarm.clearing)) return null;
       const iso = new Date(r.timestamp).toISOString();
       return forestEvent(r, iso, model, state.score, decision, alarm.clearing !== 0);
     }
-    const turned = decision < 0 && !state.outlier;
-    state.outlier = decision < 0;
+    const turned = outlier && !state.outlier;
+    state.outlier = outlier;
     if (!turned) return null;
     return forestEvent(r, new Date(r.timestamp).toISOString(), model, state.score, decision);
   }

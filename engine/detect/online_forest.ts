@@ -4,7 +4,10 @@
  * @module
  */
 import type { IsolationScorer } from "../core/analysis.ts";
-import type { IsolationForestModel } from "../kernels/iforest/isolation_forest_model.ts";
+import {
+  DEFAULT_ALARM_QUANTILE,
+  type IsolationForestModel,
+} from "../kernels/iforest/isolation_forest_model.ts";
 import { trainIsolationForest } from "../kernels/iforest/isolation_forest_train.ts";
 import type { Reading } from "../core/types.ts";
 
@@ -18,6 +21,12 @@ export interface OnlineForestOptions {
   seed?: number;
   /** Trees per forest. @default {100} */
   trees?: number;
+  /**
+   * Each forest's alarm threshold: this quantile of anomaly-ness over its own training
+   * readings' scores (as `train --alarm-quantile`); null: the offset rule.
+   * @default {0.995}
+   */
+  alarmQuantile?: number | null;
   /**
    * Machines with a forest (or in training) at most; readings of further machines are not
    * scored. Each trained forest holds up to `trees × 511` nodes (≈ 2 MB of WASM memory at 100
@@ -39,8 +48,9 @@ interface MachineForest {
 /**
  * Per machine: collects the first `trainSize` readings that carry every channel of the
  * machine's first reading, then trains a standard scaler and an isolation forest on them
- * (scikit-learn's defaults: `max_samples` min(256, n), offset −0.5) and from then on hands out
- * that forest for the machine's readings. Deterministic: the same readings in the same order
+ * (scikit-learn's defaults: `max_samples` min(256, n), offset −0.5), calibrates its alarm
+ * threshold on those same readings' scores (`alarmQuantile`, as `train` does) and from then on
+ * hands out that forest for the machine's readings. Deterministic: the same readings in the same order
  * train the same forests, so replay and restarts stay exact.
  */
 export class OnlineForests {
@@ -49,12 +59,22 @@ export class OnlineForests {
 
   /** Throws a `RangeError` naming a bad option. */
   constructor(options: OnlineForestOptions) {
-    const o = { seed: 1, trees: 100, maxMachines: 1000, ...options };
+    const o = {
+      seed: 1,
+      trees: 100,
+      maxMachines: 1000,
+      alarmQuantile: DEFAULT_ALARM_QUANTILE,
+      ...options,
+    };
     if (!Number.isInteger(o.trainSize) || o.trainSize < 2 || o.trainSize > 100_000) {
       throw new RangeError(`trainSize must be an integer in 2…100000, got ${o.trainSize}`);
     }
     if (!Number.isInteger(o.maxMachines) || o.maxMachines < 1) {
       throw new RangeError(`maxMachines must be a positive integer, got ${o.maxMachines}`);
+    }
+    const q = o.alarmQuantile;
+    if (q !== null && !(q > 0 && q <= 1)) {
+      throw new RangeError(`alarmQuantile must be a number in (0, 1], got ${q}`);
     }
     this.#options = o;
   }
@@ -101,6 +121,7 @@ export class OnlineForests {
       const model = trainIsolationForest(rows, m.count, m.features, {
         seed: this.#options.seed,
         trees: this.#options.trees,
+        alarmQuantile: this.#options.alarmQuantile,
       });
       m.scorer = this.#options.createScorer(model);
       m.rows = null;

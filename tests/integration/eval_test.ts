@@ -134,3 +134,19 @@ Deno.test("eval: a bad path or a folder of neither kind exits 2 with one line na
   const refused = await evalRun(`${FIXTURES}nab`, "--data-dir", "x");
   assert.equal(refused.code, 2);
 });
+
+Deno.test("eval --event-types: only events of those types count; a bad list exits 2 naming it", async () => {
+  const args = [`${FIXTURES}nab_spikes`, "--model-size", "20", "--detector", "zscore", "--json"];
+  // The spikes' alarms are ZSCORE_VALUE: counted when named, gone when only another type counts.
+  const named = JSON.parse((await evalRun(...args, "--event-types", "ZSCORE_VALUE")).stdout);
+  assert.deepEqual(named.eventTypes, ["ZSCORE_VALUE"]);
+  assert.deepEqual(named.flags, ["--model-size=20", "--detector=zscore"]);
+  assert.deepEqual(named.files[0].alarmRows, [60, 120, 125, 185]);
+  const other = JSON.parse((await evalRun(...args, "--event-types", "ISOLATION_FOREST")).stdout);
+  assert.deepEqual(other.files[0].alarmRows, []);
+  for (const bad of ["zscore_value", "A,,B"]) {
+    const r = await evalRun(...args, "--event-types", bad);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, new RegExp(`bad value for --event-types: "${bad}"`));
+  }
+});

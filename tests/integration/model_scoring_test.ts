@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { runVigil } from "../helpers.ts";
+import { prng, runVigil } from "../helpers.ts";
 import {
   Analyzer,
   formatReading,
@@ -19,17 +19,6 @@ import {
 } from "../../engine/mod.ts";
 
 const T0 = Date.UTC(2026, 0, 1);
-
-/** mulberry32: a small seeded PRNG, so the data is the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * A healthy machine: temperature near 25 °C and speed near 1500 RPM with bell-shaped noise
@@ -83,7 +72,7 @@ Deno.test("analyzer with a forest: scores per reading, one event per anomalous s
   const ev = forestEvents[0]!.event;
   assert.equal(ev.severity, "WARNING");
   assert.equal(ev.channel, null);
-  assert.equal(ev.threshold, m.offset);
+  assert.equal(ev.threshold, m.alarm_threshold); // the calibrated threshold on score_samples
   assert.match(ev.description, /^Isolation forest: temperature, speed look anomalous/);
 
   // Every row's anomaly_score is the reference score of the last scored reading of its machine.
@@ -112,21 +101,26 @@ Deno.test("online mode: each machine trains on its first readings, then is score
     processingIntervalMs: 10_000,
     onlineForests: online,
   });
-  // Two machines interleaved; m2 runs 100 °C hotter, so one shared model would not do.
+  // Two machines interleaved; m2 runs 100 °C hotter and 500 RPM faster, so one shared model
+  // would not do.
   const m1 = healthy(400, 8, 1);
   const m2 = healthy(400, 9, 1).map((r) => ({
     ...r,
     machine: "m2",
-    channels: { temperature: r.channels.temperature! + 100, speed: r.channels.speed! },
+    channels: { temperature: r.channels.temperature! + 100, speed: r.channels.speed! + 500 },
   }));
   for (const r of [...m1, ...m2]) {
     if (r.timestamp >= T0 + 200_000) { // after training: shrink the noise to the heart
       const t = r.channels.temperature!;
+      const speed = r.machine === "m2" ? 2000 : 1500;
       r.channels.temperature = (r.machine === "m2" ? 125 : 25) + (t % 1 - 0.5) * 0.2;
-      r.channels.speed = 1500 + (r.channels.speed! - 1500) * 0.1;
+      r.channels.speed = speed + (r.channels.speed! - speed) * 0.1;
     }
   }
-  m1[300]!.channels = { temperature: 125, speed: 1500 }; // m2's normal, m1's anomaly
+  // m2's normal, m1's anomaly. Off in both features: the calibrated threshold of 200 training
+  // readings is their most anomalous score or so, which a record off in one feature of two
+  // (isolated only by the trees that split on it) does not reach.
+  m1[300]!.channels = { temperature: 125, speed: 2000 };
   const readings = m1.flatMap((r, i) => [r, m2[i]!]);
   const result = analyzer.analyze(readings);
   assert.equal(online.trained, 2);

@@ -36,6 +36,14 @@ export interface IsolationForestModel {
   readonly scaler: StandardScalerParams | null;
   readonly max_samples: number;
   readonly offset: number;
+  /**
+   * Optional (added after v1's first readers, who ignore it): the alarm threshold on
+   * `score_samples` calibrated on the training records; a record raises the alarm when its
+   * score is below it. Absent: the alarm is `decision_function < 0` (the offset rule).
+   */
+  readonly alarm_threshold?: number;
+  /** Optional, informational: the quantile of anomaly-ness `alarm_threshold` was taken at. */
+  readonly alarm_quantile?: number;
   readonly trees: readonly IsolationTree[];
 }
 
@@ -56,6 +64,8 @@ const modelSchema = z.object({
   scaler: z.object({ mean: z.array(finite), scale: z.array(finite) }).nullable(),
   max_samples: z.number().int().positive(),
   offset: finite,
+  alarm_threshold: finite.optional(),
+  alarm_quantile: z.number().gt(0).lte(1).optional(),
   trees: z.array(treeSchema).min(1),
 });
 
@@ -161,6 +171,60 @@ export function parseModel(text: string): IsolationForestModel {
 /** The model file's text: one JSON document (numbers in shortest round-trip form). */
 export function serializeModel(model: IsolationForestModel): string {
   return JSON.stringify(model) + "\n";
+}
+
+/** The default of `train --alarm-quantile`: 0.5% of the training records lie past the threshold. */
+export const DEFAULT_ALARM_QUANTILE = 0.995;
+
+/**
+ * The alarm threshold on `score_samples` at quantile `q` of anomaly-ness (`-score_samples`):
+ * `-(the q quantile of -scores)`, linearly interpolated between order statistics (numpy's
+ * default, "type 7"). This is `np.percentile(scores, 100 * (1 - q))`, the `offset_`
+ * scikit-learn's `IsolationForest` fits for `contamination = 1 - q`: a share of about `1 - q` of
+ * the scored records lies strictly below it. Throws a `RangeError` naming a bad `q` or an empty
+ * or non-finite `scores`.
+ *
+ * @example
+ * ```ts
+ * alarmThresholdAt([-0.5, -0.4, -0.3, -0.2, -0.1], 0.75); // -0.4
+ * alarmThresholdAt([-0.5, -0.4, -0.3, -0.2, -0.1], 0.9); // -0.46 (between -0.5 and -0.4)
+ * ```
+ */
+export function alarmThresholdAt(scores: ArrayLike<number>, q: number): number {
+  if (!(q > 0 && q <= 1)) {
+    throw new RangeError(`alarm quantile must be a number in (0, 1], got ${q}`);
+  }
+  const n = scores.length;
+  if (n === 0) throw new RangeError("alarm threshold: no scores to take a quantile of");
+  const a = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const s = scores[i]!;
+    if (!Number.isFinite(s)) throw new RangeError(`alarm threshold: score ${i} is ${s}`);
+    a[i] = -s;
+  }
+  a.sort();
+  const h = (n - 1) * q;
+  const lo = Math.floor(h);
+  const hi = Math.min(lo + 1, n - 1);
+  return -(a[lo]! + (h - lo) * (a[hi]! - a[lo]!));
+}
+
+/**
+ * Whether a record with this `score_samples` and `decision_function` raises the model's alarm:
+ * `score < alarm_threshold` when the model has one, else `decision < 0` (the offset rule).
+ *
+ * @example
+ * ```ts
+ * isForestAlarm({ offset: -0.5 }, -0.52, -0.02); // true: the offset rule
+ * isForestAlarm({ offset: -0.5, alarm_threshold: -0.56 }, -0.52, -0.02); // false
+ * ```
+ */
+export function isForestAlarm(
+  model: { readonly offset: number; readonly alarm_threshold?: number },
+  score: number,
+  decision: number,
+): boolean {
+  return model.alarm_threshold === undefined ? decision < 0 : score < model.alarm_threshold;
 }
 
 /** Euler–Mascheroni constant, as scikit-learn spells it (`np.euler_gamma`). */

@@ -8,10 +8,13 @@
  * @module
  */
 import {
+  alarmThresholdAt,
+  DEFAULT_ALARM_QUANTILE,
   ISOLATION_FOREST_FORMAT,
   type IsolationForestModel,
   type IsolationTree,
 } from "./isolation_forest_model.ts";
+import { scoreReference } from "./isolation_forest_reference.ts";
 
 /** Options of {@linkcode trainIsolationForest}. */
 export interface TrainIsolationForestOptions {
@@ -23,6 +26,12 @@ export interface TrainIsolationForestOptions {
   seed?: number;
   /** Fit a standard scaler and grow the trees on scaled values. @default {true} */
   scale?: boolean;
+  /**
+   * Quantile of anomaly-ness at which the alarm threshold is taken over the training records'
+   * own scores (see `alarmThresholdAt`), in (0, 1]; null: no threshold (the offset rule).
+   * @default {0.995}
+   */
+  alarmQuantile?: number | null;
 }
 
 /** scikit-learn's `FEATURE_THRESHOLD`: a feature spanning less than this on a node is constant. */
@@ -155,6 +164,12 @@ export function trainIsolationForest(
     throw new RangeError(`maxSamples must be a positive integer, got ${maxSamples}`);
   }
   if (!Number.isSafeInteger(seed)) throw new RangeError(`seed must be an integer, got ${seed}`);
+  const alarmQuantile = options.alarmQuantile === undefined
+    ? DEFAULT_ALARM_QUANTILE
+    : options.alarmQuantile;
+  if (alarmQuantile !== null && !(alarmQuantile > 0 && alarmQuantile <= 1)) {
+    throw new RangeError(`alarmQuantile must be a number in (0, 1], got ${alarmQuantile}`);
+  }
   for (let i = 0; i < n * d; i++) {
     if (!Number.isFinite(x[i]!)) {
       throw new RangeError(
@@ -203,12 +218,29 @@ export function trainIsolationForest(
     }
     out.push(growTree(v, d, all.slice(0, psi), maxDepth, rng));
   }
-  return {
+  const model: IsolationForestModel = {
     format: ISOLATION_FOREST_FORMAT,
     features: [...features],
     scaler,
     max_samples: psi,
     offset: -0.5,
+    trees: out,
+  };
+  if (alarmQuantile === null) return model;
+  // The training records' own scores, as any scorer gives them (the reference is exact to
+  // 1e-12 against the WASM scorer and needs no WASM here): the alarm then flags about
+  // 1 - alarmQuantile of data like the training data, whatever its shape, where the fixed
+  // offset flags whatever share happens to score below -0.5.
+  const { scoreSamples } = scoreReference(model, x, n);
+  return {
+    format: model.format,
+    features: model.features,
+    scaler,
+    max_samples: psi,
+    offset: model.offset,
+    // Before `trees`, so that a reader of the file sees them near the top.
+    alarm_threshold: alarmThresholdAt(scoreSamples, alarmQuantile),
+    alarm_quantile: alarmQuantile,
     trees: out,
   };
 }
