@@ -14,10 +14,11 @@
  *
  * Memory: the batch arrays (stream ids i32, times f64, values f64; score, level, scale f64,
  * flags u32; staggered modulo 4 KiB), then one block of `stride` bytes per stream, so that a
- * reading touches one block: 192 bytes of fields (offsets below), then, when seasonality is
+ * reading touches one block: 128 bytes of fields (offsets below), then, when seasonality is
  * on, the daily profile (B bins) and the weekly one (7·B bins), each bin an f64 pair
  * (deviation, visits) so that one cache line serves both. No rings: nothing needs a power of
- * two.
+ * two. Past 400 lines because the loop and its exactness arguments (binsOf, steadyFrom) belong
+ * together with the layout they rely on.
  */
 import {
   allocate,
