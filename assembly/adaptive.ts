@@ -14,10 +14,11 @@
  *
  * Memory: the batch arrays (stream ids i32, times f64, values f64; score, level, scale f64,
  * flags u32; staggered modulo 4 KiB), then one block of `stride` bytes per stream, so that a
- * reading touches one block: 192 bytes of fields (offsets below), then, when seasonality is
+ * reading touches one block: 128 bytes of fields (offsets below), then, when seasonality is
  * on, the daily profile (B bins) and the weekly one (7·B bins), each bin an f64 pair
  * (deviation, visits) so that one cache line serves both. No rings: nothing needs a power of
- * two.
+ * two. Past 400 lines because the loop and its exactness arguments (binsOf, steadyFrom) belong
+ * together with the layout they rely on.
  */
 import {
   allocate,
@@ -34,7 +35,8 @@ export { ptr, testGrowMemory } from "./lib/memory";
 /** The arrays of the layout (engine/kernels/adaptive/adaptive_wasm.ts reads the batch's). */
 enum R { IN_STREAM, IN_TIME, IN_VALUE, SCORE, LEVEL, SCALE, FLAGS, STREAMS }
 
-// ---- fields of a stream block (byte offsets; f64 unless marked) ----
+// ---- fields of a stream block (byte offsets; f64 unless marked): 128 bytes, two cache lines
+// that the adjacent-line prefetcher fetches together (the stride is a multiple of 128) ----
 const N: usize = 0; // readings seen (missing ones not counted)
 const LF: usize = 8, LM: usize = 16, LS: usize = 24; // fast, mid and slow (reference) levels
 const MAD_F: usize = 32, MAD_S: usize = 40, MAD_D: usize = 48; // MADs: fast, slow, mid - slow
@@ -42,12 +44,16 @@ const QUANTUM: usize = 56; // smallest non-zero step seen (+Infinity before one)
 const PREV_X: usize = 64;
 const E0: usize = 72, ED: usize = 80, EW: usize = 88; // squared errors: no season, daily, weekly
 const T0: usize = 96; // time of the first value
-const ON: usize = 104; // readings with score >= 1 in a row (while off)
-const OFF: usize = 112; // readings with score < clearLevel in a row (while on)
-const ALARM_LEN: usize = 120; // readings since the raise
-const ALARM: usize = 128; // u32: 0 off, 1 on (the ALARM flag bit as it is)
-const MODE: usize = 132; // u32: 0 none, 1 daily, 2 weekly
-const STATE_BYTES: usize = 192;
+const BIN_START: usize = 104; // first ms of the cached weekly bin (NaN: none), see binsOf
+// u32: readings with score >= 1 in a row while off (ON), < clearLevel in a row while on (OFF).
+// One slot for both: each is read only in its own state and zeroed on entering it; bounded by
+// onDelay / offDelay.
+const RUN: usize = 112;
+const ALARM_LEN: usize = 116; // u32: readings since the raise (<= acceptAfter when it is > 0)
+const BINS: usize = 120; // u32: the cached bins, (weekly << 16) | daily
+const ALARM: usize = 124; // u8: 0 off, 1 on (the ALARM flag bit as it is)
+const MODE: usize = 125; // u8: 0 none, 1 daily, 2 weekly
+const STATE_BYTES: usize = 128;
 
 // ---- flag bits (ADAPTIVE_FLAG in adaptive_types.ts); ALARM is the field, SEASONAL_DAILY and
 // SEASONAL_WEEKLY are MODE << 5 ----
@@ -68,10 +74,16 @@ let gStride: usize = 0;
 let gWarmup: f64 = 0;
 let gGainF: f64 = 0, gGainM: f64 = 0, gGainS: f64 = 0, gGainScale: f64 = 0; // half-life gains
 let gClipK: f64 = 0, gZSpike: f64 = 0, gZShift: f64 = 0;
-let gOnDelay: f64 = 0, gOffDelay: f64 = 0, gClearLevel: f64 = 0, gAcceptAfter: f64 = 0;
+let gOnDelay: u32 = 0, gOffDelay: u32 = 0, gClearLevel: f64 = 0, gAcceptAfter: f64 = 0;
 let gBins: i32 = 0; // 0: seasonality off
 let gBinMs: f64 = 0, gSeasonGain: f64 = 0, gVisitGain: f64 = 0;
 let gQuantumFloor: f64 = 0;
+// From these counts on, the warm-start gains max(gain, 1/(n+1)) are the gains themselves (see
+// steadyFrom): the division is skipped, the result is the same.
+let gSteadyN: f64 = 0, gSteadyVisits: f64 = 0;
+
+/** Integer times below this (in magnitude) take the exact bin arithmetic of binsOf. */
+const EXACT_T: f64 = 4503599627370496; // 2^52
 
 @inline function block(s: i32): usize {
   return region(R.STREAMS) + <usize>s * gStride;
@@ -88,10 +100,25 @@ let gQuantumFloor: f64 = 0;
   return Math.max(Math.max(qf, 1e-6 * Math.abs(ls)), 1e-12);
 }
 
+/**
+ * The smallest count c such that max(g, 1/(n+1)) is exactly g for every count n >= c
+ * (Infinity when there is none in range). 1/(n+1) is correctly rounded, so it never rises as
+ * n grows: once it is <= g it stays so, and max returns g (or an equal value).
+ */
+function steadyFrom(g: f64): f64 {
+  if (!(g > 0)) return Infinity;
+  let c = Math.ceil(1 / g);
+  if (!(c < EXACT_T)) return Infinity;
+  while (1 / (c + 1) > g) c++;
+  while (c > 0 && 1 / c <= g) c--;
+  return c;
+}
+
 /** Forgets everything the stream at `b` learned. */
 function clearStream(b: usize): void {
   memory.fill(b, 0, gStride);
   store<f64>(b, Infinity, QUANTUM);
+  store<f64>(b, NaN, BIN_START);
 }
 
 /**
@@ -132,6 +159,8 @@ export function configure(
   checkArgument("warmup", warmup, 1, Infinity);
   checkArgument("onDelay", onDelay, 1, Infinity);
   checkArgument("offDelay", offDelay, 1, Infinity);
+  // binsOf's exact arithmetic needs whole-millisecond bins (the contract requires them).
+  assert(seasonBins == 0 || 86400000 % seasonBins == 0, "configure: seasonBins must divide a day");
   const cap = <f64>batchCapacity;
   placeStaggered(R.IN_STREAM, 0, cap * 4);
   placeStaggered(R.IN_TIME, 1, cap * 8);
@@ -154,8 +183,8 @@ export function configure(
   gClipK = clipK;
   gZSpike = zSpike;
   gZShift = zShift;
-  gOnDelay = onDelay;
-  gOffDelay = offDelay;
+  gOnDelay = <u32>onDelay;
+  gOffDelay = <u32>offDelay;
   gClearLevel = clearLevel;
   gAcceptAfter = acceptAfter;
   gBins = seasonBins;
@@ -163,6 +192,11 @@ export function configure(
   gSeasonGain = seasonGain;
   gVisitGain = seasonVisitGain;
   gQuantumFloor = quantumFloor;
+  gSteadyN = Math.max(
+    Math.max(steadyFrom(gainFast), steadyFrom(gainMid)),
+    Math.max(steadyFrom(gainSlow), steadyFrom(gainScale)),
+  );
+  gSteadyVisits = steadyFrom(seasonVisitGain);
   for (let s: i32 = 0; s < maxStreams; s++) clearStream(block(s));
   return total;
 }
@@ -178,73 +212,109 @@ export function resetStream(s: i32): void {
  * Bin of time `t` in a period of `bins` bins of `binMs`. The phase t - floor(t/P)·P, corrected
  * when the quotient rounded across an integer, is exactly t mod P for |t| < 2^53, for one
  * division instead of a software fmod; the bin is clamped in f64 (any finite t is in range).
+ * Returns the bin; the phase is left in `gPhase` (binsOf caches from it).
  */
+let gPhase: f64 = 0;
 @inline function binOf(t: f64, binMs: f64, bins: i32): i32 {
   const period = binMs * <f64>bins;
   let pos = t - Math.floor(t / period) * period;
   pos = pos < 0 ? pos + period : pos >= period ? pos - period : pos;
+  gPhase = pos;
   const b = Math.floor(pos / binMs);
   return b >= <f64>bins ? bins - 1 : b > 0 ? <i32>b : 0;
 }
 
-/** Learns the season: the three predictors' errors, the two profiles, the choice. */
-function learnSeason(
+/**
+ * The daily and weekly bins of time `t` for the stream at `b`, as (weekly << 16) | daily:
+ * binOf's, four divisions, unless `t` falls in the stream's cached weekly bin.
+ *
+ * Why the cache gives binOf's answer: for an integer t with |t| < 2^52 and whole-millisecond
+ * bins, every step of binOf is exact (t + 3 days, the quotient's multiple of the period and
+ * the phase are integers below 2^53; the phase / binMs is at least 1/binMs from the next
+ * integer, far more than its rounding), so binOf returns the mathematical bins. Mathematically
+ * the weekly bin is constant on [start, start + binMs) with start = t - (phase mod binMs), and
+ * a weekly bin lies inside one day (a day is a whole number of bins), whose daily bin is the
+ * same for all of it. So an integer t in a cached interval has the cached bins; any other t
+ * takes binOf.
+ */
+@inline function binsOf(b: usize, t: f64, binMs: f64, bins: i32): u32 {
+  const start = load<f64>(b, BIN_START);
+  if (t >= start && t < start + binMs && t == Math.floor(t)) return load<u32>(b, BINS);
+  const d = binOf(t, binMs, bins);
+  // The epoch was a Thursday: + 3 days puts Monday 00:00 UTC at the week's start.
+  const w = binOf(t + 3 * DAY_MS, binMs, 7 * bins);
+  const wd = (<u32>w << 16) | <u32>d;
+  if (t == Math.floor(t) && Math.abs(t) < EXACT_T) {
+    store<f64>(b, t - (gPhase - <f64>w * binMs), BIN_START);
+    store<u32>(b, wd, BINS);
+  }
+  return wd;
+}
+
+/** The gain of a profile bin visited `c` times before: max(g, 1/(c+1)). */
+@inline function visitGain(c: f64): f64 {
+  return c >= gSteadyVisits ? gVisitGain : Math.max(gVisitGain, 1 / (c + 1));
+}
+
+/** Learns the season: the three predictors' errors, the two profiles (bins at pD and pW,
+ * loaded by the caller: deviation and visits), the choice. */
+@inline function learnSeason(
   b: usize,
   pD: usize,
   pW: usize,
   dev: f64,
-  sd: f64,
-  sw: f64,
+  devD: f64,
+  cD: f64,
+  devW: f64,
+  cW: f64,
   cS: f64,
   elapsed: f64,
 ): void {
+  const sd = cD > 0 ? devD : 0;
+  const sw = cW > 0 ? devW : 0;
   const e0 = clip(dev, cS);
   const eD = clip(dev - sd, cS);
   const eW = clip(dev - sw, cS);
   const aE = gGainS;
-  const v0 = load<f64>(b, E0) + aE * (e0 * e0 - load<f64>(b, E0));
-  const vD = load<f64>(b, ED) + aE * (eD * eD - load<f64>(b, ED));
-  const vW = load<f64>(b, EW) + aE * (eW * eW - load<f64>(b, EW));
+  const p0 = load<f64>(b, E0), pd = load<f64>(b, ED), pw = load<f64>(b, EW);
+  const v0 = p0 + aE * (e0 * e0 - p0);
+  const vD = pd + aE * (eD * eD - pd);
+  const vW = pw + aE * (eW * eW - pw);
   store<f64>(b, v0, E0);
   store<f64>(b, vD, ED);
   store<f64>(b, vW, EW);
-  const g = gVisitGain;
-  const cD = load<f64>(pD, 8);
-  const a1 = Math.max(g, 1 / (cD + 1));
-  store<f64>(pD, load<f64>(pD) + a1 * (dev - load<f64>(pD)));
+  store<f64>(pD, devD + visitGain(cD) * (dev - devD));
   store<f64>(pD, cD + 1, 8);
-  const cW = load<f64>(pW, 8);
-  const a2 = Math.max(g, 1 / (cW + 1));
-  store<f64>(pW, load<f64>(pW) + a2 * (dev - load<f64>(pW)));
+  store<f64>(pW, devW + visitGain(cW) * (dev - devW));
   store<f64>(pW, cW + 1, 8);
-  let m: u32 = 0;
+  let m: u8 = 0;
   if (elapsed >= 2 * DAY_MS && vD < gSeasonGain * v0) m = 1;
   if (elapsed >= 14 * DAY_MS && vW < gSeasonGain * (m == 1 ? vD : v0)) m = 2;
-  store<u32>(b, m, MODE);
+  store<u8>(b, m, MODE);
 }
 
 /**
  * Steps the alarm state machine of the stream at `b` on this reading's score; returns the
  * edge bits (RAISE, CLEAR, ACCEPTED).
  */
-function stepAlarm(b: usize, sc: f64, warm: bool): u32 {
-  if (load<u32>(b, ALARM) == 0) {
-    const on = warm && sc >= 1 ? load<f64>(b, ON) + 1 : 0;
-    store<f64>(b, on, ON);
+@inline function stepAlarm(b: usize, sc: f64, warm: bool): u32 {
+  if (load<u8>(b, ALARM) == 0) {
+    const on: u32 = warm && sc >= 1 ? load<u32>(b, RUN) + 1 : 0;
+    store<u32>(b, on, RUN);
     if (on < gOnDelay) return 0;
-    store<u32>(b, 1, ALARM);
-    store<f64>(b, 0, OFF);
-    store<f64>(b, 0, ALARM_LEN);
+    store<u8>(b, 1, ALARM);
+    store<u32>(b, 0, RUN); // now OFF
+    store<u32>(b, 0, ALARM_LEN);
     return RAISE;
   }
-  const len = load<f64>(b, ALARM_LEN) + 1;
-  store<f64>(b, len, ALARM_LEN);
-  const off = sc < gClearLevel ? load<f64>(b, OFF) + 1 : 0;
-  store<f64>(b, off, OFF);
+  const len = load<u32>(b, ALARM_LEN) + 1;
+  store<u32>(b, len, ALARM_LEN);
+  const off: u32 = sc < gClearLevel ? load<u32>(b, RUN) + 1 : 0;
+  store<u32>(b, off, RUN);
   let edges: u32 = 0;
   if (off >= gOffDelay) {
     edges = CLEAR;
-  } else if (gAcceptAfter > 0 && len >= gAcceptAfter) {
+  } else if (gAcceptAfter > 0 && <f64>len >= gAcceptAfter) {
     // The shift is the new normal: re-anchor the slow level on the mid one.
     store<f64>(b, load<f64>(b, LM), LS);
     store<f64>(b, Math.max(load<f64>(b, MAD_S), load<f64>(b, MAD_F)), MAD_S);
@@ -252,18 +322,11 @@ function stepAlarm(b: usize, sc: f64, warm: bool): u32 {
   } else {
     return 0;
   }
-  store<u32>(b, 0, ALARM);
-  store<f64>(b, 0, ON);
+  store<u8>(b, 0, ALARM);
+  store<u32>(b, 0, RUN); // now ON
   return edges;
 }
 
-/** Writes output entry `i`. */
-@inline function emit(i: i32, score: f64, level: f64, scale: f64, flags: u32): void {
-  store<f64>(region(R.SCORE) + (<usize>i << 3), score);
-  store<f64>(region(R.LEVEL) + (<usize>i << 3), level);
-  store<f64>(region(R.SCALE) + (<usize>i << 3), scale);
-  store<u32>(region(R.FLAGS) + (<usize>i << 2), flags);
-}
 
 /**
  * Processes readings 0…n-1 of the input arrays in order. Checks every stream id and time
@@ -289,6 +352,14 @@ export function process(n: i32): i32 {
     const t = load<f64>(inTime + (<usize>i << 3));
     if (load<u32>(inStream + (<usize>i << 2)) >= maxS || t - t != 0) return i;
   }
+  // Addresses and settings in locals: a load from the region table (with its bounds check) per
+  // use in the loop is measurable.
+  const streams = region(R.STREAMS);
+  const stride = gStride;
+  const outScore = region(R.SCORE);
+  const outLevel = region(R.LEVEL);
+  const outScale = region(R.SCALE);
+  const outFlags = region(R.FLAGS);
   const bins = gBins;
   const binMs = gBinMs;
   const weekly = STATE_BYTES + (<usize>bins << 4);
@@ -296,7 +367,7 @@ export function process(n: i32): i32 {
 
   for (let i: i32 = 0; i < n; i++) {
     const i8 = <usize>i << 3;
-    const b = block(load<i32>(inStream + (<usize>i << 2)));
+    const b = streams + <usize>load<i32>(inStream + (<usize>i << 2)) * stride;
     const t = load<f64>(inTime + i8);
     const x = load<f64>(inValue + i8);
     const cnt = load<f64>(b, N);
@@ -305,18 +376,19 @@ export function process(n: i32): i32 {
 
     // Seasonal component: the active profile's deviation at this phase of the day / week.
     let seas: f64 = 0;
-    let sd: f64 = 0;
-    let sw: f64 = 0;
     let pD: usize = 0;
     let pW: usize = 0;
+    let devD: f64 = 0, cD: f64 = 0, devW: f64 = 0, cW: f64 = 0;
     if (bins > 0) {
-      const mode = load<u32>(b, MODE);
-      pD = b + STATE_BYTES + (<usize>binOf(t, binMs, bins) << 4);
-      // The epoch was a Thursday: + 3 days puts Monday 00:00 UTC at the week's start.
-      pW = b + weekly + (<usize>binOf(t + 3 * DAY_MS, binMs, 7 * bins) << 4);
-      sd = load<f64>(pD, 8) > 0 ? load<f64>(pD) : 0;
-      sw = load<f64>(pW, 8) > 0 ? load<f64>(pW) : 0;
-      seas = mode == 1 ? sd : mode == 2 ? sw : 0;
+      const mode = <u32>load<u8>(b, MODE);
+      const wd = binsOf(b, t, binMs, bins);
+      pD = b + STATE_BYTES + (<usize>(wd & 0xffff) << 4);
+      pW = b + weekly + (<usize>(wd >> 16) << 4);
+      devD = load<f64>(pD);
+      cD = load<f64>(pD, 8);
+      devW = load<f64>(pW);
+      cW = load<f64>(pW, 8);
+      seas = mode == 1 ? (cD > 0 ? devD : 0) : mode == 2 ? (cW > 0 ? devW : 0) : 0;
       flags |= mode << 5;
     }
 
@@ -342,7 +414,7 @@ export function process(n: i32): i32 {
         const floor = scaleFloor(load<f64>(b, QUANTUM), load<f64>(b, LS));
         scale = Math.max(MAD_TO_SIGMA * load<f64>(b, MAD_F), floor);
       }
-      flags |= load<u32>(b, ALARM);
+      flags |= <u32>load<u8>(b, ALARM);
     } else {
       // Resolution: the smallest non-zero step so far floors every scale.
       const dx = Math.abs(x - load<f64>(b, PREV_X));
@@ -374,12 +446,19 @@ export function process(n: i32): i32 {
       level = seas + lf;
       scale = sF;
 
-      // Learning: winsorised EWMAs (once warm) with the warm-start gain 1/(n+1).
-      const inv = 1 / (cnt + 1);
-      const aF = gGainF > inv ? gGainF : inv;
-      const aS = gGainS > inv ? gGainS : inv;
-      const aSc = gGainScale > inv ? gGainScale : inv;
-      const aM = gGainM > inv ? gGainM : inv;
+      // Learning: winsorised EWMAs (once warm) with the warm-start gain 1/(n+1), which is
+      // below every gain from gSteadyN readings on.
+      let aF = gGainF;
+      let aS = gGainS;
+      let aSc = gGainScale;
+      let aM = gGainM;
+      if (cnt < gSteadyN) {
+        const inv = 1 / (cnt + 1);
+        aF = gGainF > inv ? gGainF : inv;
+        aS = gGainS > inv ? gGainS : inv;
+        aSc = gGainScale > inv ? gGainScale : inv;
+        aM = gGainM > inv ? gGainM : inv;
+      }
       const kc = warm ? gClipK : Infinity;
       const r1c = clip(r1, kc * sF);
       lf += aF * r1c;
@@ -388,19 +467,24 @@ export function process(n: i32): i32 {
       const r2c = clip(r2, kc * sS);
       ls += aS * r2c;
       madS += aSc * (Math.abs(r2c) - madS);
-      const cD = kc * Math.max(MAD_TO_SIGMA * madD, floor);
-      madD += aSc * (Math.min(Math.abs(lm - ls), cD) - madD);
+      const capD = kc * Math.max(MAD_TO_SIGMA * madD, floor);
+      madD += aSc * (Math.min(Math.abs(lm - ls), capD) - madD);
       store<f64>(b, lf, LF);
       store<f64>(b, lm, LM);
       store<f64>(b, ls, LS);
       store<f64>(b, madF, MAD_F);
       store<f64>(b, madS, MAD_S);
       store<f64>(b, madD, MAD_D);
-      if (bins > 0) learnSeason(b, pD, pW, x - ls, sd, sw, kc * sS, t - load<f64>(b, T0));
+      if (bins > 0) {
+        learnSeason(b, pD, pW, x - ls, devD, cD, devW, cW, kc * sS, t - load<f64>(b, T0));
+      }
       store<f64>(b, cnt + 1, N);
-      flags |= stepAlarm(b, score, warm) | load<u32>(b, ALARM);
+      flags |= stepAlarm(b, score, warm) | <u32>load<u8>(b, ALARM);
     }
-    emit(i, score, level, scale, flags);
+    store<f64>(outScore + i8, score);
+    store<f64>(outLevel + i8, level);
+    store<f64>(outScale + i8, scale);
+    store<u32>(outFlags + (<usize>i << 2), flags);
   }
   return -1;
 }
