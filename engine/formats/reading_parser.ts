@@ -42,9 +42,36 @@ const NAIVE_TIME = /^(\d{4}-\d\d-\d\d)[T ](\d\d:\d\d(?::\d\d(?:\.\d+)?)?)$/;
 let lastTimeText = "";
 let lastTimeMs = 0;
 
-/** Epoch ms of an ISO 8601 string or an epoch-ms number/string; `null` when it is neither. */
+/** The largest |epoch ms| a `Date` holds (±100,000,000 days, ECMA-262 §21.4.1.1). */
+export const MAX_TIME_MS = 8.64e15;
+
+/**
+ * `ms` when a `Date` can hold it, else `null`: a time outside that range would throw
+ * `RangeError: Invalid time value` in every `toISOString` downstream (outputs, events,
+ * the API), so it is a bad line, not a reading.
+ *
+ * @example
+ * ```ts
+ * inDateRange(0); // 0
+ * inDateRange(1e20); // null
+ * ```
+ */
+export function inDateRange(ms: number): number | null {
+  return ms >= -MAX_TIME_MS && ms <= MAX_TIME_MS ? ms : null; // false for NaN too
+}
+
+/**
+ * Epoch ms of an ISO 8601 string or an epoch-ms number/string; `null` when it is neither, or
+ * when it is outside the range of a `Date` (see {@linkcode inDateRange}).
+ *
+ * @example
+ * ```ts
+ * parseTime("2026-01-01T00:00:00Z"); // 1767225600000
+ * parseTime(1e20); // null
+ * ```
+ */
 export function parseTime(value: unknown): number | null {
-  if (typeof value === "number") return Number.isFinite(value) ? value : null;
+  if (typeof value === "number") return inDateRange(value);
   if (typeof value !== "string" || value === "") return null;
   if (value === lastTimeText) return lastTimeMs;
   let ms: number;
@@ -52,6 +79,7 @@ export function parseTime(value: unknown): number | null {
     ms = Date.parse(value); // the zoned form every normalised line carries
   } else if (/^\d+(\.\d+)?$/.test(value)) {
     ms = Number(value);
+    if (inDateRange(ms) === null) return null;
   } else {
     const naive = NAIVE_TIME.exec(value);
     ms = Date.parse(naive ? `${naive[1]}T${naive[2]}Z` : value);
