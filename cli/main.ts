@@ -2,7 +2,7 @@
  * Vigil's command line: argv → one command. Every command is one file of `cli/`.
  * @module
  */
-import { ConfigError, parseFlags } from "../engine/mod.ts";
+import { ConfigError, parseFlags, StartupError } from "../engine/mod.ts";
 import { emulateCommand } from "./emulate.ts";
 import { evalCommand } from "./eval.ts";
 import { scoreCommand } from "./score.ts";
@@ -25,7 +25,8 @@ flags of start, replay and eval: see docs/cli.md (--source, --profile, --machine
   --simulator-only, --processor-only, --rate max|realtime|N, --partition k/N, --online-model N)`;
 
 /**
- * Runs one command; resolves with the exit code (2 for a bad flag or value, named on stderr).
+ * Runs one command; resolves with the exit code (2 for a bad flag or value, or a start refused
+ * for a reason the user can fix, named on stderr in one line).
  *
  * @example
  * ```ts
@@ -66,7 +67,7 @@ export async function main(args: readonly string[]): Promise<number> {
         );
     }
   } catch (e) {
-    if (e instanceof ConfigError) {
+    if (e instanceof ConfigError || e instanceof StartupError) {
       console.error(`vigil: ${e.message}`);
       return 2;
     }

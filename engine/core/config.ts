@@ -15,6 +15,24 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * A start refused for a reason outside the flags that the user can fix (a damaged checkpoint,
+ * a checkpoint of another input, a port in use, a data directory that is read-only or in use by
+ * another process): the CLI prints the message, one line saying what is wrong and what to do,
+ * and exits with code 2, as for a {@linkcode ConfigError}.
+ *
+ * @example
+ * ```ts
+ * throw new StartupError("port 8000 is in use: pass another --port, or --port 0 for any");
+ * ```
+ */
+export class StartupError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "StartupError";
+  }
+}
+
 /** Where readings come from. */
 export type SourceSpec =
   | { kind: "simulator" }
