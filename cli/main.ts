@@ -71,7 +71,16 @@ export async function main(args: readonly string[]): Promise<number> {
       console.error(`vigil: ${e.message}`);
       return 2;
     }
-    if (e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied) {
+    // NotCapable is Deno's sandbox (a missing --allow-* flag); PermissionDenied is the
+    // operating system (a file's owner or mode), which no Deno flag changes.
+    if (e instanceof Deno.errors.PermissionDenied) {
+      console.error(
+        `vigil: ${(e as Error).message}: the operating system refused access; ` +
+          `check that file's owner and mode`,
+      );
+      return 2;
+    }
+    if (e instanceof Deno.errors.NotCapable) {
       console.error(
         `vigil: ${(e as Error).message}. The deno tasks grant access to ./data only: ` +
           `for another --data-dir or file, run main.ts with deno run and the matching --allow-read/--allow-write`,

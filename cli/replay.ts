@@ -3,10 +3,11 @@
  * one JSON summary line on stdout.
  * @module
  */
-import { isAbsolute, join, resolve } from "node:path";
+import { isAbsolute, resolve } from "node:path";
 import {
   ConfigError,
   EngineState,
+  openDataDir,
   openRun,
   type PipelineCounts,
   RecordedInput,
@@ -37,6 +38,8 @@ export async function replay(path: string, config: CliConfig): Promise<number> {
   const started = performance.now();
   const counts = await replayInto(abs, input, config);
   const seconds = (performance.now() - started) / 1000;
+  // Before the summary, which stays the last line.
+  console.log(`replay: outputs in ${config.dataDir}`);
   console.log(JSON.stringify({
     readings: counts.readings,
     rows: counts.rows,
@@ -68,7 +71,7 @@ export async function replayInto(
   input: RecordedInput,
   config: CliConfig,
 ): Promise<PipelineCounts> {
-  await Deno.mkdir(join(config.dataDir, "logs"), { recursive: true });
+  using _dataDir = await openDataDir(config.dataDir);
   const logs = loggers(config.dataDir);
   const state = new EngineState();
   const started = performance.now();

@@ -13,6 +13,7 @@ export * from "./core/config.ts";
 export * from "./sources/file/file_source.ts";
 export * from "./kernels/rolling/kernel_types.ts";
 export * from "./pipeline/output_files.ts";
+export * from "./pipeline/data_dir.ts";
 export * from "./pipeline/pipeline.ts";
 export * from "./formats/reading_format.ts";
 export * from "./formats/reading_parser.ts";

@@ -48,11 +48,19 @@ export interface OutputFilesOptions {
 export class CheckpointMismatchError extends StartupError {
   constructor(readonly dir: string, readonly found: string, readonly wanted: string) {
     super(
-      `${join(dir, FILES.checkpoint)} belongs to ${found}, not ${wanted}: ` +
-        `use another --data-dir or remove that directory`,
+      `${join(dir, FILES.checkpoint)} belongs to ${inputOf(found)}, not ${inputOf(wanted)}: ` +
+        `pass another --data-dir (replay without --data-dir uses one of its own per file), ` +
+        `or remove ${dir} to start over there`,
     );
     this.name = "CheckpointMismatchError";
   }
+}
+
+/** A checkpoint's `source` in words: `log` is the live engine's own input log. */
+function inputOf(source: string): string {
+  if (source === "log") return "a live run (start)";
+  if (source.startsWith("file:")) return `the input ${source.slice(5)}`;
+  return source;
 }
 
 /** What one batch writes. */

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { FILES } from "../../engine/core/files.ts";
-import { runVigil } from "../helpers.ts";
+import { ROOT, runVigil, startVigil } from "../helpers.ts";
 
 Deno.test("replay: a timestamp out of the Date range is a parser error, not a crash", async () => {
   const tmp = await Deno.makeTempDir();
@@ -96,4 +96,108 @@ Deno.test("a damaged checkpoint.json is refused with one line and exit 2, and no
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }
+});
+
+/** Asserts a refused start: exit 2 and exactly one line on stderr matching `pattern`. */
+function assertRefused(out: { code: number; stderr: string }, pattern: RegExp): void {
+  assert.equal(out.code, 2, out.stderr);
+  const lines = out.stderr.trim().split("\n");
+  assert.equal(lines.length, 1, `one line, got:\n${out.stderr}`);
+  assert.match(lines[0]!, /^vigil: /);
+  assert.match(lines[0]!, pattern);
+}
+
+Deno.test("replay into the data directory of a live run: one line, exit 2; without --data-dir it never meets it", async () => {
+  const tmp = await Deno.makeTempDir();
+  const data = join(tmp, "data");
+  try {
+    const input = await recording(tmp, 50);
+    const perms = [`--allow-read=${tmp}`, `--allow-write=${tmp}`];
+    const live = await startVigil(["--port", "0", "--data-dir", data], {
+      perms: [...perms, "--allow-net=127.0.0.1"],
+    });
+    assert.equal((await live.stop("SIGTERM")).code, 0, live.stderr());
+    const into = await runVigil(["replay", input, "--data-dir", data], { perms });
+    assertRefused(
+      into,
+      /checkpoint\.json belongs to a live run \(start\), not the input .*in\.jsonl: pass another --data-dir/,
+    );
+
+    // The README's `deno task replay FILE` (its own permissions: writes ./data only) goes to
+    // a directory of its own per input file, and says where.
+    const own = await runVigil([input], { task: "replay" });
+    assert.equal(own.code, 0, own.stderr);
+    const where = /^replay: outputs in (data\/replay\/in-[0-9a-f]{8})$/m.exec(own.stdout);
+    assert.ok(where, own.stdout);
+    try {
+      const rows = await Deno.readTextFile(join(ROOT, where[1]!, FILES.analysis));
+      assert.ok(rows.split("\n").length > 2);
+      // The same file again resumes there: the same directory.
+      const again = await runVigil([input], { task: "replay" });
+      assert.equal(again.code, 0, again.stderr);
+      assert.match(again.stdout, new RegExp(`^replay: outputs in ${where[1]}$`, "m"));
+    } finally {
+      await Deno.remove(join(ROOT, where[1]!), { recursive: true });
+    }
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
+Deno.test("a port in use: one line naming it, exit 2, and no data directory created", async () => {
+  const tmp = await Deno.makeTempDir();
+  const busy = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const port = (busy.addr as Deno.NetAddr).port;
+    const data = join(tmp, "data");
+    const out = await runVigil(["start", "--port", String(port), "--data-dir", data], {
+      perms: [`--allow-read=${tmp}`, `--allow-write=${tmp}`, "--allow-net=127.0.0.1"],
+    });
+    assertRefused(out, new RegExp(`port ${port} on 127\\.0\\.0\\.1 is in use .*--port 0`));
+    await assert.rejects(() => Deno.stat(data), Deno.errors.NotFound);
+  } finally {
+    busy.close();
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
+/** `setpriv` drops root's power to write anywhere, so that a read-only directory is one. */
+const SETPRIV = ["setpriv", "--bounding-set=-dac_override,-dac_read_search"];
+const canDropPrivileges = await new Deno.Command(SETPRIV[0]!, {
+  args: [...SETPRIV.slice(1), "true"],
+  stdout: "null",
+  stderr: "null",
+}).output().then((o) => o.success, () => false);
+
+Deno.test({
+  name: "a read-only data directory: one line naming it, exit 2 (start and replay)",
+  ignore: !canDropPrivileges,
+  fn: async () => {
+    const tmp = await Deno.makeTempDir();
+    try {
+      const input = await recording(tmp, 10);
+      const data = join(tmp, "ro");
+      // Read-only with its files already there, the harder case (no mkdir fails).
+      await Deno.mkdir(join(data, "logs"), { recursive: true });
+      await Deno.chmod(data, 0o555);
+      const run = async (args: string[]) => {
+        const out = await new Deno.Command(SETPRIV[0]!, {
+          args: [...SETPRIV.slice(1), Deno.execPath(), "run", "-A", "main.ts", ...args],
+          cwd: ROOT,
+          stdout: "piped",
+          stderr: "piped",
+          env: { NO_COLOR: "1" },
+        }).output();
+        return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+      };
+      const pattern = new RegExp(
+        `data directory ${data} is not writable .*pass another --data-dir`,
+      );
+      assertRefused(await run(["start", "--port", "0", "--data-dir", data]), pattern);
+      assertRefused(await run(["replay", input, "--data-dir", data]), pattern);
+    } finally {
+      await Deno.chmod(join(tmp, "ro"), 0o755).catch(() => {});
+      await Deno.remove(tmp, { recursive: true });
+    }
+  },
 });
