@@ -51,7 +51,11 @@ export async function start(config: CliConfig): Promise<number> {
   // A busy port is refused before the data directory is touched (the listen below re-checks:
   // another process may take the port in between).
   checkPort(config.host, config.port);
-  using _dataDir = await openDataDir(config.dataDir);
+  // Locked for what this process writes: a --simulator-only and a --processor-only process
+  // share a directory; a second of either, or a second engine, is refused.
+  using _dataDir = await openDataDir(config.dataDir, {
+    roles: config.simulatorOnly ? ["input"] : config.processorOnly ? ["outputs"] : undefined,
+  });
   const logs = loggers(config.dataDir);
   const context: SourceContext = { ...base, logger: logs.processor };
   const onSignal = () => stop.abort();

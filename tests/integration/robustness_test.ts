@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { FILES } from "../../engine/core/files.ts";
-import { ROOT, runVigil, startVigil } from "../helpers.ts";
+import { ROOT, runVigil, startVigil, type Vigil } from "../helpers.ts";
 
 Deno.test("replay: a timestamp out of the Date range is a parser error, not a crash", async () => {
   const tmp = await Deno.makeTempDir();
@@ -200,4 +200,61 @@ Deno.test({
       await Deno.remove(tmp, { recursive: true });
     }
   },
+});
+
+Deno.test("a second instance on one --data-dir is refused naming the first's pid; kill -9 leaves no stale lock", async () => {
+  const tmp = await Deno.makeTempDir();
+  const data = join(tmp, "data");
+  const perms = {
+    perms: [`--allow-read=${tmp}`, `--allow-write=${tmp}`, "--allow-net=127.0.0.1"],
+  };
+  const started: Vigil[] = [];
+  const start = async (args: string[]) => {
+    const v = await startVigil(["--port", "0", "--data-dir", data, ...args], perms);
+    started.push(v);
+    return v;
+  };
+  try {
+    const input = await recording(tmp, 20);
+    const first = await start([]);
+    const pid = first.child.pid;
+    assert.equal((await Deno.readTextFile(join(data, "vigil.lock"))).trim(), String(pid));
+    const inUse = new RegExp(
+      `data directory ${data} is in use by another Vigil process \\(pid ${pid}\\): stop it`,
+    );
+    assertRefused(await runVigil(["start", "--port", "0", "--data-dir", data], perms), inUse);
+    assertRefused(await runVigil(["replay", input, "--data-dir", data], perms), inUse);
+    for (const only of ["--simulator-only", "--processor-only"]) {
+      assertRefused(
+        await runVigil(["start", only, "--port", "0", "--data-dir", data], perms),
+        inUse,
+      );
+    }
+
+    // kill -9 leaves the lock file with its pid; the kernel released the lock itself.
+    await first.stop("SIGKILL");
+    const second = await start([]);
+    assert.equal(
+      (await Deno.readTextFile(join(data, "vigil.lock"))).trim(),
+      String(second.child.pid),
+    );
+    assert.equal((await second.stop("SIGTERM")).code, 0);
+
+    // A --simulator-only and a --processor-only process share a directory by design.
+    const simulator = await start(["--simulator-only", "--interval", "0.05"]);
+    const processor = await start(["--processor-only"]);
+    assertRefused(
+      await runVigil(["start", "--simulator-only", "--port", "0", "--data-dir", data], perms),
+      new RegExp(`in use by another Vigil process \\(pid ${simulator.child.pid}\\)`),
+    );
+    assertRefused(
+      await runVigil(["start", "--processor-only", "--port", "0", "--data-dir", data], perms),
+      new RegExp(`in use by another Vigil process \\(pid ${processor.child.pid}\\)`),
+    );
+    assert.equal((await processor.stop("SIGTERM")).code, 0);
+    assert.equal((await simulator.stop("SIGTERM")).code, 0);
+  } finally {
+    for (const v of started) await v.stop("SIGKILL");
+    await Deno.remove(tmp, { recursive: true });
+  }
 });
