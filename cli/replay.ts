@@ -82,7 +82,11 @@ export async function replayInto(
       streamDerived: true,
     });
     const counts = await run.run(
-      input.stream({ suppressLines: run.resumeLines, speed: config.rate }),
+      input.stream({
+        suppressLines: run.resumeLines,
+        speed: config.rate,
+        onNotice: (note) => logs.processor.warn(`${abs}: ${note}`),
+      }),
     );
     const seconds = (performance.now() - started) / 1000;
     logs.processor.info("replay finished", { ...counts, seconds });

@@ -258,3 +258,37 @@ Deno.test("a second instance on one --data-dir is refused naming the first's pid
     await Deno.remove(tmp, { recursive: true });
   }
 });
+
+Deno.test("replay of a CSV with a text column: its readings, and one warning naming the column", async () => {
+  const tmp = await Deno.makeTempDir();
+  try {
+    const input = join(tmp, "labelled.csv");
+    const rows = Array.from(
+      { length: 100 },
+      (_, i) => `${new Date(i * 1000).toISOString()},${20 + (i % 5)},${i % 2 ? "ok" : "check"}`,
+    );
+    await Deno.writeTextFile(input, ["timestamp,temperature,label", ...rows, ""].join("\n"));
+    const data = join(tmp, "d");
+    const out = await runVigil(["replay", input, "--data-dir", data], {
+      perms: [`--allow-read=${tmp}`, `--allow-write=${tmp}`],
+    });
+    assert.equal(out.code, 0, out.stderr);
+    const summary = JSON.parse(out.stdout.trim().split("\n").at(-1)!);
+    assert.equal(summary.readings, 100);
+    assert.equal(summary.errors, 0);
+    const note = /column "label" is not numeric \(first value "check"\): ignored/;
+    assert.equal(out.stderr.split("\n").filter((l) => note.test(l)).length, 1, out.stderr);
+    const log = (await Deno.readTextFile(join(data, "logs", "processor.log"))).trim().split("\n")
+      .map((l) => JSON.parse(l));
+    assert.equal(log.filter((e) => e.level === "warn" && note.test(e.msg)).length, 1);
+    const first = JSON.parse((await Deno.readTextFile(join(data, FILES.stream))).split("\n")[0]!);
+    assert.deepEqual(first, {
+      timestamp: "1970-01-01T00:00:00.000Z",
+      machine: "m1",
+      status: null,
+      temperature: 20,
+    });
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
