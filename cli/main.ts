@@ -2,7 +2,7 @@
  * Vigil's command line: argv → one command. Every command is one file of `cli/`.
  * @module
  */
-import { ConfigError, parseFlags, StartupError } from "../engine/mod.ts";
+import { BOOLEAN_FLAGS, ConfigError, parseFlags, StartupError } from "../engine/mod.ts";
 import { EMULATE_USAGE, emulateCommand } from "./emulate.ts";
 import { evalCommand } from "./eval.ts";
 import { scoreCommand } from "./score.ts";
@@ -69,9 +69,9 @@ function asksHelp(args: readonly string[]): boolean {
   return args.some((a, i) => {
     if (a !== "--help" && a !== "-h") return false;
     const before = i > 0 ? args[i - 1]! : "";
-    const takesValue = before.startsWith("--") && !before.includes("=") &&
-      before !== "--help" && before !== "--simulator-only" && before !== "--processor-only" &&
-      before !== "--json";
+    const name = before.slice(2);
+    const takesValue = before.startsWith("--") && !before.includes("=") && name !== "help" &&
+      name !== "json" && !BOOLEAN_FLAGS.has(name);
     return !takesValue;
   });
 }
@@ -89,12 +89,17 @@ function asksHelp(args: readonly string[]): boolean {
  */
 export async function main(args: readonly string[]): Promise<number> {
   const [command, ...rest] = args;
-  if (command !== undefined && command in HELP && asksHelp(rest)) {
-    console.log(HELP[command]);
+  // Own keys only: `main.ts toString --help` is an unknown command, not Object's method.
+  const help = (name: string | undefined) =>
+    name !== undefined && Object.hasOwn(HELP, name) ? HELP[name] : undefined;
+  const commandHelp = help(command);
+  if (commandHelp !== undefined && asksHelp(rest)) {
+    console.log(commandHelp);
     return 0;
   }
-  if (command === "help" && rest[0] !== undefined && rest[0] in HELP) {
-    console.log(HELP[rest[0]]);
+  const named = command === "help" ? help(rest[0]) : undefined;
+  if (named !== undefined) {
+    console.log(named);
     return 0;
   }
   try {

@@ -154,8 +154,8 @@ const schema = z.strictObject({
   }).optional(),
 });
 
-/** Flags that take no value. */
-const BOOLEAN_FLAGS = new Set(["simulator-only", "processor-only"]);
+/** Flags of `start` and `replay` that take no value. */
+export const BOOLEAN_FLAGS: ReadonlySet<string> = new Set(["simulator-only", "processor-only"]);
 
 /** Result of {@linkcode parseFlags}: flag values and positional arguments. */
 export interface ParsedArgs {

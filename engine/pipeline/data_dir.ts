@@ -65,8 +65,8 @@ export async function openDataDir(
   const roles = options.roles ?? ["input", "outputs"];
   try {
     await Deno.mkdir(join(dir, "logs"), { recursive: true });
-    // A new file and a rename, as every checkpoint does: a read-only directory whose files
-    // already exist would otherwise pass until the first checkpoint.
+    // A new file, as every checkpoint makes one (then renames it): a read-only directory
+    // whose files already exist would otherwise pass until the first checkpoint.
     const probe = join(dir, `.write-test-${Deno.pid}`);
     await Deno.writeFile(probe, new Uint8Array());
     await Deno.remove(probe);
