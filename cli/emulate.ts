@@ -29,7 +29,8 @@ const FLAGS = new Set([
 const MAX_BURST = 1000;
 
 /** Usage of `emulate`, printed by `--help`. */
-const USAGE = `usage: main.ts emulate --port PATH [--scenario normal|forced-failure|random]
+export const EMULATE_USAGE =
+  `usage: main.ts emulate --port PATH [--scenario normal|forced-failure|random]
   [--rate HZ (default 1)] [--seed N (default random)] [--count N (default: until Ctrl-C)]
   [--baud B (default 115200)] [--malformed RATIO (0..1, default 0)] [--machine ID]
   [--line-ending lf|crlf|mixed (default lf)]`;
@@ -122,7 +123,7 @@ function parseEmulateFlags(args: readonly string[]): EmulateOptions {
  */
 export async function emulateCommand(args: readonly string[]): Promise<number> {
   if (args.includes("--help")) {
-    console.log(USAGE);
+    console.log(EMULATE_USAGE);
     return 0;
   }
   const o = parseEmulateFlags(args);

@@ -2,8 +2,8 @@
  * Vigil's command line: argv → one command. Every command is one file of `cli/`.
  * @module
  */
-import { ConfigError, parseFlags } from "../engine/mod.ts";
-import { emulateCommand } from "./emulate.ts";
+import { BOOLEAN_FLAGS, ConfigError, parseFlags, StartupError } from "../engine/mod.ts";
+import { EMULATE_USAGE, emulateCommand } from "./emulate.ts";
 import { evalCommand } from "./eval.ts";
 import { scoreCommand } from "./score.ts";
 import { trainCommand } from "./train.ts";
@@ -24,8 +24,61 @@ flags of start, replay and eval: see docs/cli.md (--source, --profile, --machine
   --token, --z-threshold, --model-size, --fault-rate, --heartbeat-timeout, --webhook,
   --simulator-only, --processor-only, --rate max|realtime|N, --partition k/N, --online-model N)`;
 
+const FLAGS_DOC = "every flag: docs/cli.md";
+
+/** Each command's own help (`main.ts COMMAND --help`): its synopsis and main flags. */
+const HELP: Record<string, string> = {
+  start: `usage: main.ts start [flags]
+the live engine: source, pipeline, outputs in --data-dir (./data) and the HTTP API
+  --source simulator|serial:PATH|file:PATH|mqtt://HOST:PORT/TOPIC|nats://HOST:PORT/SUBJECT
+  --profile machine|device|vibration  --machines N  --seed N  --interval S  --fault-rate P
+  --data-dir DIR  --host H  --port P (0: any free port)  --token T  --config FILE.json
+  --processing-interval S  --window N  --z-threshold Z  --model-size N  --model MODEL.json
+  --online-model N  --heartbeat-timeout S  --webhook URL[,URL]  --publish mqtt://HOST:PORT
+  --format json|csv|kv|raw  --baud B  --rate max|realtime|N  --partition k/N
+  --simulator-only  --processor-only
+${FLAGS_DOC}`,
+  replay: `usage: main.ts replay FILE [flags]
+a recorded JSONL, CSV, Parquet, kv or raw.log file through the pipeline, as fast as it can
+(or at --rate); outputs in --data-dir (default ./data/replay/<file stem>-<hash>); the last
+line on stdout is a JSON summary
+  --format json|csv|kv|raw  --rate max|realtime|N  --data-dir DIR  --profile machine|device|vibration
+  --processing-interval S  --window N  --z-threshold Z  --model-size N  --model MODEL.json
+  --online-model N  --heartbeat-timeout S  --config FILE.json
+${FLAGS_DOC}`,
+  emulate: `${EMULATE_USAGE}
+${FLAGS_DOC} and docs/serial.md`,
+  train: `usage: main.ts train --input FILE --out MODEL.json [flags]
+fits a standard scaler and an isolation forest on a CSV, JSONL or Parquet file's numeric columns
+  --features a,b,c  --seed N  --trees N (100)  --max-samples N (256)
+${FLAGS_DOC}`,
+  score: `usage: main.ts score --model MODEL.json --input FILE [--out FILE]
+scores every record of a file with an isolation-forest model
+${FLAGS_DOC}`,
+  eval: `usage: main.ts eval PATH [--json] [flags of replay]
+scores Vigil's alarms on a labelled NAB or SKAB folder
+docs/eval.md; ${FLAGS_DOC}`,
+};
+
 /**
- * Runs one command; resolves with the exit code (2 for a bad flag or value, named on stderr).
+ * Whether `args` ask for help: `--help` or `-h` anywhere, unless it is the value of the flag
+ * before it (`--token -h`). Checked before any other parsing, so that help never meets a
+ * flag's own error ("flag --help needs a value") and works from every task.
+ */
+function asksHelp(args: readonly string[]): boolean {
+  return args.some((a, i) => {
+    if (a !== "--help" && a !== "-h") return false;
+    const before = i > 0 ? args[i - 1]! : "";
+    const name = before.slice(2);
+    const takesValue = before.startsWith("--") && !before.includes("=") && name !== "help" &&
+      name !== "json" && !BOOLEAN_FLAGS.has(name);
+    return !takesValue;
+  });
+}
+
+/**
+ * Runs one command; resolves with the exit code (2 for a bad flag or value, or a start refused
+ * for a reason the user can fix, named on stderr in one line).
  *
  * @example
  * ```ts
@@ -36,6 +89,19 @@ flags of start, replay and eval: see docs/cli.md (--source, --profile, --machine
  */
 export async function main(args: readonly string[]): Promise<number> {
   const [command, ...rest] = args;
+  // Own keys only: `main.ts toString --help` is an unknown command, not Object's method.
+  const help = (name: string | undefined) =>
+    name !== undefined && Object.hasOwn(HELP, name) ? HELP[name] : undefined;
+  const commandHelp = help(command);
+  if (commandHelp !== undefined && asksHelp(rest)) {
+    console.log(commandHelp);
+    return 0;
+  }
+  const named = command === "help" ? help(rest[0]) : undefined;
+  if (named !== undefined) {
+    console.log(named);
+    return 0;
+  }
   try {
     switch (command) {
       case "start":
@@ -48,6 +114,7 @@ export async function main(args: readonly string[]): Promise<number> {
       case undefined:
       case "help":
       case "--help":
+      case "-h":
         console.log(USAGE);
         return command === undefined ? 2 : 0;
       case "emulate":
@@ -66,11 +133,20 @@ export async function main(args: readonly string[]): Promise<number> {
         );
     }
   } catch (e) {
-    if (e instanceof ConfigError) {
+    if (e instanceof ConfigError || e instanceof StartupError) {
       console.error(`vigil: ${e.message}`);
       return 2;
     }
-    if (e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied) {
+    // NotCapable is Deno's sandbox (a missing --allow-* flag); PermissionDenied is the
+    // operating system (a file's owner or mode), which no Deno flag changes.
+    if (e instanceof Deno.errors.PermissionDenied) {
+      console.error(
+        `vigil: ${(e as Error).message}: the operating system refused access; ` +
+          `check that file's owner and mode`,
+      );
+      return 2;
+    }
+    if (e instanceof Deno.errors.NotCapable) {
       console.error(
         `vigil: ${(e as Error).message}. The deno tasks grant access to ./data only: ` +
           `for another --data-dir or file, run main.ts with deno run and the matching --allow-read/--allow-write`,

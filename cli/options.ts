@@ -3,7 +3,7 @@
  * object (every check that exits 2 before anything starts), the loggers, and the run options.
  * @module
  */
-import { join } from "node:path";
+import { basename, extname, join, resolve } from "node:path";
 import {
   ConfigError,
   type EngineConfig,
@@ -70,8 +70,36 @@ export async function configOf(args: readonly string[], positionals: number): Pr
     throw new ConfigError(`replay reads its FILE: --source ${config.source.kind} is for start`);
   }
   SOURCES.checkFlags(target, { ...file, ...flags });
+  if (positionals === 1 && flags["data-dir"] === undefined && file["data-dir"] === undefined) {
+    config.dataDir = await replayDataDir(positional[0]!, config.dataDir);
+  }
   const influxToken = config.influx === null ? null : await influxTokenOf(config.influxTokenFile);
   return { ...config, target, forest, influxToken };
+}
+
+/**
+ * Where `replay FILE` writes without `--data-dir`: `<base>/replay/<file stem>-<8 hex digits of
+ * the SHA-256 of its absolute path>`, a directory of its own per input, so that a replay never
+ * meets the checkpoint of `start` (or of another file) in `./data`, and the same file always
+ * resumes in the same place.
+ *
+ * @example
+ * ```ts
+ * await replayDataDir("recordings/day1.jsonl", "./data"); // "data/replay/day1-3f2a9c01"
+ * ```
+ */
+export async function replayDataDir(file: string, base: string): Promise<string> {
+  const abs = resolve(file);
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(abs));
+  const hash = Array.from(
+    new Uint8Array(digest).subarray(0, 4),
+    (b) => b.toString(16).padStart(2, "0"),
+  )
+    .join("");
+  // The stem as a safe directory name: a file name may hold anything a path can.
+  const stem = basename(abs, extname(abs)).replace(/[^A-Za-z0-9._-]+/g, "_").slice(0, 64) ||
+    "input";
+  return join(base, "replay", `${stem}-${hash}`);
 }
 
 function envToken(name = "VIGIL_TOKEN"): string | undefined {

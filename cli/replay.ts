@@ -3,10 +3,11 @@
  * one JSON summary line on stdout.
  * @module
  */
-import { isAbsolute, join, resolve } from "node:path";
+import { isAbsolute, resolve } from "node:path";
 import {
   ConfigError,
   EngineState,
+  openDataDir,
   openRun,
   type PipelineCounts,
   RecordedInput,
@@ -39,6 +40,8 @@ export async function replay(path: string, config: CliConfig): Promise<number> {
   const started = performance.now();
   const counts = await replayInto(abs, input, config, { deliver: true });
   const seconds = (performance.now() - started) / 1000;
+  // Before the summary, which stays the last line.
+  console.log(`replay: outputs in ${config.dataDir}`);
   console.log(JSON.stringify({
     readings: counts.readings,
     rows: counts.rows,
@@ -75,7 +78,7 @@ export async function replayInto(
   config: CliConfig,
   options: { deliver?: boolean } = {},
 ): Promise<PipelineCounts> {
-  await Deno.mkdir(join(config.dataDir, "logs"), { recursive: true });
+  using _dataDir = await openDataDir(config.dataDir);
   const logs = loggers(config.dataDir);
   const state = new EngineState();
   const started = performance.now();
@@ -89,7 +92,14 @@ export async function replayInto(
       sinks,
     });
     const counts = await run.run(
-      pacedBySinks(input.stream({ suppressLines: run.resumeLines, speed: config.rate }), sinks),
+      pacedBySinks(
+        input.stream({
+          suppressLines: run.resumeLines,
+          speed: config.rate,
+          onNotice: (note) => logs.processor.warn(`${abs}: ${note}`),
+        }),
+        sinks,
+      ),
     );
     await waitForDelivery(sinks, 0);
     const seconds = (performance.now() - started) / 1000;

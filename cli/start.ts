@@ -15,12 +15,14 @@ import {
   Metrics,
   MqttPublisher,
   nullLogger,
+  openDataDir,
   openRun,
   type Reading,
   requireMqttPermissions,
   type Run,
   type Sink,
   type SourceContext,
+  StartupError,
 } from "../engine/mod.ts";
 import { createApp } from "../routes/mod.ts";
 import { type CliConfig, loggers, runOptions } from "./options.ts";
@@ -46,7 +48,14 @@ export async function start(config: CliConfig): Promise<number> {
   // Settings and permissions first: a missing one exits 2 before any file is opened.
   await definition.check?.({ ...base, logger: nullLogger });
   if (config.publish !== null) await requireMqttPermissions("--publish", config.publish);
-  await Deno.mkdir(join(config.dataDir, "logs"), { recursive: true });
+  // A busy port is refused before the data directory is touched (the listen below re-checks:
+  // another process may take the port in between).
+  checkPort(config.host, config.port);
+  // Locked for what this process writes: a --simulator-only and a --processor-only process
+  // share a directory; a second of either, or a second engine, is refused.
+  using _dataDir = await openDataDir(config.dataDir, {
+    roles: config.simulatorOnly ? ["input"] : config.processorOnly ? ["outputs"] : undefined,
+  });
   const logs = loggers(config.dataDir);
   const context: SourceContext = { ...base, logger: logs.processor };
   const onSignal = () => stop.abort();
@@ -145,18 +154,27 @@ export async function start(config: CliConfig): Promise<number> {
     metrics,
     sinks,
   });
-  const server = Deno.serve({
-    hostname: config.host,
-    port: config.port,
-    onListen: ({ hostname, port }) => {
-      const host = hostname.includes(":") ? `[${hostname}]` : hostname;
-      console.log(`listening on http://${host}:${port}/`);
-      logs.api.info("listening", { hostname, port });
-    },
-  }, app.fetch);
-
+  let server: Deno.HttpServer | undefined;
+  let refused: unknown = null;
   let code = 0;
   try {
+    try {
+      server = Deno.serve({
+        hostname: config.host,
+        port: config.port,
+        onListen: ({ hostname, port }) => {
+          const host = hostname.includes(":") ? `[${hostname}]` : hostname;
+          console.log(`listening on http://${host}:${port}/`);
+          logs.api.info("listening", { hostname, port });
+        },
+      }, app.fetch);
+    } catch (e) {
+      refused = listenError(e, config.host, config.port);
+      // The pipeline already runs: stop it and let it commit before the sinks close.
+      stop.abort();
+      await pipeline.catch(() => {});
+      throw refused;
+    }
     await pipeline;
     if (!stop.signal.aborted) {
       // A finite source ended: keep serving its results until asked to stop.
@@ -170,13 +188,43 @@ export async function start(config: CliConfig): Promise<number> {
     // Deno.serve's `signal` option would instead cut every open connection. Then each sink
     // flushes: webhooks deliver what they can within their deadline (5 s) and keep the rest
     // spooled for the next start.
-    await server.shutdown();
+    await server?.shutdown();
     for (const sink of sinks) await sink.close?.();
     Deno.removeSignalListener("SIGINT", onSignal);
     Deno.removeSignalListener("SIGTERM", onSignal);
     for (const l of Object.values(logs)) l.close();
   }
+  if (refused !== null) throw refused;
   return code;
+}
+
+/**
+ * Throws a {@linkcode StartupError} when `host:port` cannot be listened on (in use, or not an
+ * address of this machine); port 0 (any free port) always can.
+ */
+function checkPort(host: string, port: number): void {
+  if (port === 0) return;
+  try {
+    Deno.listen({ hostname: host, port }).close();
+  } catch (e) {
+    throw listenError(e, host, port);
+  }
+}
+
+/** The one-line error of a listen that failed, or `e` itself when it is not one we explain. */
+function listenError(e: unknown, host: string, port: number): unknown {
+  if (e instanceof Deno.errors.AddrInUse) {
+    return new StartupError(
+      `port ${port} on ${host} is in use by another process: stop it, or pass another --port ` +
+        `(--port 0 picks a free one)`,
+    );
+  }
+  if (e instanceof Deno.errors.AddrNotAvailable) {
+    return new StartupError(
+      `cannot listen on ${host}:${port} (${e.message}): --host must be an address of this machine`,
+    );
+  }
+  return e;
 }
 
 /** `--simulator-only`: readings go to `stream_output.jsonl` and nowhere else. */

@@ -30,12 +30,14 @@ export {
   VIBRATION_CHANNELS,
 } from "./core/channel_config.ts";
 export {
+  BOOLEAN_FLAGS,
   ConfigError,
   type EngineConfig,
   formatOf,
   parseFlags,
   readConfigFile,
   resolveConfig,
+  StartupError,
 } from "./core/config.ts";
 export { concatStreams, ReadingBatchStream } from "./core/streams.ts";
 export { FILES } from "./core/files.ts";
@@ -46,9 +48,10 @@ export { withHeartbeatTicks } from "./core/heartbeat_ticks.ts";
 export { loadMqtt, requireMqttPermissions } from "./core/load_mqtt.ts";
 
 // Formats: parsers and writers
+export { structuredMetricsLine } from "./formats/structured_metrics.ts";
 export { rowToObject } from "./formats/row_format.ts";
 export { formatReading } from "./formats/reading_format.ts";
-export { createLineParser, parseTime } from "./formats/reading_parser.ts";
+export { createLineParser, type ParseResult, parseTime } from "./formats/reading_parser.ts";
 export { csvLine, splitCsv } from "./formats/csv.ts";
 export { formatRawLine, parseRawLine } from "./formats/raw_line.ts";
 export {
@@ -112,6 +115,7 @@ export { OnlineForests } from "./detect/online_forest.ts";
 export { Analyzer, type AnalyzerOptions } from "./detect/analyzer.ts";
 
 // Pipeline: runs, checkpoints, stream stages
+export { type DataDir, LOCK_FILES, openDataDir } from "./pipeline/data_dir.ts";
 export { type PipelineCounts } from "./pipeline/pipeline.ts";
 export { openRun, type Run } from "./pipeline/run.ts";
 

@@ -6,7 +6,7 @@
  */
 import type { Context } from "hono";
 import { z } from "zod";
-import { type EngineState, UnknownMachineError } from "../engine/mod.ts";
+import { type EngineState, type HistoryStore, UnknownMachineError } from "../engine/mod.ts";
 import { httpError } from "./common.ts";
 
 /** ISO 8601 date or date-time; `Date.parse` alone would also take formats like "May 1". */
@@ -169,4 +169,22 @@ export function requestedMachine(c: Context, state: EngineState): string {
   const fallback = state.defaultMachine();
   if (fallback === undefined) throw httpError(404, "No machine known yet: no reading received");
   return fallback;
+}
+
+/**
+ * Throws a 404 (`Unknown machine: ID`, as {@linkcode UnknownMachineError} everywhere else) when
+ * neither the engine (`state`, when given) nor the history knows `machine`: a typo must not
+ * answer as a quiet machine. The engine's word counts too because a machine's first readings
+ * reach the history a moment after the engine has listed it.
+ *
+ * @example
+ * ```ts
+ * knownMachine(store, q.machine, state); // throws a 404 for a machine never seen
+ * ```
+ */
+export function knownMachine(store: HistoryStore, machine: string, state?: EngineState): void {
+  if (state?.machine(machine) || store.hasMachine(machine)) return;
+  // An HTTPException rather than UnknownMachineError: the sub-app answers the same JSON 404
+  // wherever it is mounted, with or without createApp's error mapping.
+  throw httpError(404, new UnknownMachineError(machine).message);
 }

@@ -6,9 +6,9 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import type { HistoryStore } from "../engine/mod.ts";
+import type { EngineState, HistoryStore } from "../engine/mod.ts";
 import { httpError } from "./common.ts";
-import { checkRange, NameParam, parseQuery, TimeParam } from "./_query.ts";
+import { checkRange, knownMachine, NameParam, parseQuery, TimeParam } from "./_query.ts";
 
 /** Largest `deviation` accepted, %: beyond it nothing real is an outlier, so it is a mistake. */
 const MAX_DEVIATION = 10_000;
@@ -31,11 +31,13 @@ const Query = z.object({
 
 const iso = (ms: number | null) => ms === null ? null : new Date(ms).toISOString();
 
-/** The `/analytics` sub-app over `store`, to mount at `/analytics`. */
-export function analyticsRoutes(store: HistoryStore): Hono {
+/** The `/analytics` sub-app over `store`, to mount at `/analytics`; a machine neither `state`
+ * (when given) nor `store` knows is a 404. */
+export function analyticsRoutes(store: HistoryStore, state?: EngineState): Hono {
   return new Hono().get("/", (c) => {
     const q = parseQuery(c, Query, ["machine", "channel"]);
     checkRange(c, q.from, q.to);
+    knownMachine(store, q.machine, state);
     const deviation = q.deviation ?? 20;
     const a = store.analytics({
       machine: q.machine,

@@ -31,7 +31,7 @@ import { historyRoutes } from "./history.ts";
 import { machinesRoutes } from "./machines.ts";
 import { staticRoutes } from "./static.ts";
 import { metricsRoutes } from "./metrics.ts";
-import { limitBody, requestLog, requireToken } from "./middleware.ts";
+import { limitBody, limitQuery, requestLog, requireToken } from "./middleware.ts";
 import { statusRoutes } from "./status.ts";
 
 /** Options of {@linkcode createApp}. */
@@ -49,6 +49,9 @@ export interface ApiOptions {
   maxBodyBytes?: number;
   /** Sinks whose delivery counts `GET /health` shows (webhooks, InfluxDB). @default {[]} */
   sinks?: readonly Sink[];
+  /** Longest query string (after `?`) accepted, in bytes; a longer one is a 414.
+   * @default {4096} */
+  maxQueryBytes?: number;
   /** The live settings behind `/control`; without it `/control` is not mounted.
    * @default {undefined} */
   control?: EngineControl;
@@ -73,12 +76,50 @@ function statusOf(err: Error): ContentfulStatusCode | undefined {
 }
 
 /**
+ * The methods `app`'s routes answer on a path, by the routes' patterns (`:name` one segment,
+ * `*` anything): `path => ["GET", "HEAD", …]`, empty for a path no route has. Middleware
+ * (`ALL`) is not a route. HEAD goes with GET, which Hono answers for it.
+ */
+function allowedMethods(app: Hono): (path: string) => string[] {
+  const routes = app.routes.filter((r) => r.method !== "ALL").map((r) => ({
+    method: r.method,
+    pattern: new RegExp(
+      "^" +
+        r.path.split("/").map((part) =>
+          part === "*"
+            ? ".*"
+            : part.startsWith(":")
+            ? "[^/]+"
+            : part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+        ).join("/") + "$",
+    ),
+  }));
+  return (path) => {
+    const methods = new Set<string>();
+    for (const r of routes) {
+      if (!r.pattern.test(path)) continue;
+      methods.add(r.method);
+      if (r.method === "GET") methods.add("HEAD");
+    }
+    return [...methods];
+  };
+}
+
+/**
  * The API app over `state`. Serve it with `Deno.serve(app.fetch)`, or call `app.request()` in
  * tests. Routes: `GET /data`, `GET|POST /status`, `GET /machines`, `GET /anomalies`,
  * `GET /alarms`, `GET /health`, and `/control`, `/history`, `/analytics`, `GET /events`, `GET /metrics` when
  * their options are given; all take and give JSON (but `/events` and `/metrics`), errors as
- * `{"success": false, "error": "…"}`.
- * @throws {RangeError} for an empty `token` or a `maxBodyBytes` that is not a positive integer.
+ * `{"success": false, "error": "…"}`; a known path asked with another method is a 405 with
+ * `Allow`, and a query string over `maxQueryBytes` a 414.
+ * @throws {RangeError} for an empty `token`, or a `maxBodyBytes` or `maxQueryBytes` that is not
+ * a positive integer.
+ *
+ * @example
+ * ```ts
+ * const app = createApp(new EngineState());
+ * (await app.request("/machines", { method: "DELETE" })).status; // 405, Allow: GET, HEAD
+ * ```
  */
 export function createApp(state: EngineState, options: ApiOptions = {}): Hono {
   const logger = options.logger ?? nullLogger;
@@ -86,12 +127,17 @@ export function createApp(state: EngineState, options: ApiOptions = {}): Hono {
   if (!Number.isInteger(maxBodyBytes) || maxBodyBytes < 1) {
     throw new RangeError(`maxBodyBytes must be a positive integer, got ${maxBodyBytes}`);
   }
+  const maxQueryBytes = options.maxQueryBytes ?? 4096;
+  if (!Number.isInteger(maxQueryBytes) || maxQueryBytes < 1) {
+    throw new RangeError(`maxQueryBytes must be a positive integer, got ${maxQueryBytes}`);
+  }
 
   const app = new Hono();
   app.use(requestLog(logger));
   // The token goes before the body limit so an unauthenticated client cannot make us read
   // its body at all.
   if (options.token !== undefined) app.use(requireToken(options.token));
+  app.use(limitQuery(maxQueryBytes));
   app.use(limitBody(maxBodyBytes));
 
   app.route("/data", dataRoutes(state));
@@ -102,20 +148,35 @@ export function createApp(state: EngineState, options: ApiOptions = {}): Hono {
   app.route("/health", healthRoutes(state, options.sinks));
   if (options.control) app.route("/control", controlRoutes(options.control));
   if (options.history) {
-    app.route("/history", historyRoutes(options.history));
-    app.route("/analytics", analyticsRoutes(options.history));
+    app.route("/history", historyRoutes(options.history, state));
+    app.route("/analytics", analyticsRoutes(options.history, state));
   }
   if (options.events) app.route("/events", eventsRoutes(options.events));
   // The dashboard (`GET /`, `GET /assets/*`): embedded files, no option needed.
   app.route("/", staticRoutes());
   if (options.metrics) app.route("/metrics", metricsRoutes(options.metrics));
 
-  app.notFound((c) =>
-    c.json<ErrorBody>(
+  // A known path asked with another method is a 405 naming the methods it takes, not a 404:
+  // the client has the right place and the wrong verb.
+  let allowed: ((path: string) => string[]) | undefined;
+  app.notFound((c) => {
+    allowed ??= allowedMethods(app);
+    const methods = allowed(c.req.path);
+    if (methods.length > 0 && !methods.includes(c.req.method)) {
+      c.header("Allow", methods.join(", "));
+      return c.json<ErrorBody>(
+        {
+          success: false,
+          error: `Method ${c.req.method} not allowed on ${c.req.path}: use ${methods.join(", ")}`,
+        },
+        405,
+      );
+    }
+    return c.json<ErrorBody>(
       { success: false, error: `Not found: ${c.req.method} ${c.req.path}` },
       404,
-    )
-  );
+    );
+  });
 
   app.onError((err, c) => {
     const status = statusOf(err);

@@ -6,8 +6,15 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import type { HistoryStore } from "../engine/mod.ts";
-import { checkRange, countParam, NameParam, parseQuery, TimeParam } from "./_query.ts";
+import type { EngineState, HistoryStore } from "../engine/mod.ts";
+import {
+  checkRange,
+  countParam,
+  knownMachine,
+  NameParam,
+  parseQuery,
+  TimeParam,
+} from "./_query.ts";
 
 /** Largest `last`; also the cap of a `from`/`to` query without `last`. */
 export const MAX_LAST = 100_000;
@@ -21,11 +28,13 @@ const Query = z.object({
   to: TimeParam.optional(),
 });
 
-/** The `/history` sub-app over `store`, to mount at `/history`. */
-export function historyRoutes(store: HistoryStore): Hono {
+/** The `/history` sub-app over `store`, to mount at `/history`; a machine neither `state` (when
+ * given) nor `store` knows is a 404. */
+export function historyRoutes(store: HistoryStore, state?: EngineState): Hono {
   return new Hono().get("/", (c) => {
     const q = parseQuery(c, Query, ["machine", "channel"]);
     checkRange(c, q.from, q.to);
+    knownMachine(store, q.machine, state);
     // Without a range the default keeps the answer small; with one, the range bounds it and
     // MAX_LAST only guards against an answer of millions of readings.
     const ranged = q.from !== undefined || q.to !== undefined;

@@ -63,6 +63,33 @@ export function limitBody(maxBytes: number): MiddlewareHandler {
   });
 }
 
+/**
+ * Refuses a query string (after `?`) over `maxBytes` with a JSON 414, before any handler parses
+ * it: no parameter of the API is long, so such a query is a mistake or an attack, and parsing
+ * it would only cost.
+ *
+ * @example
+ * ```ts
+ * app.use(limitQuery(4096));
+ * ```
+ */
+export function limitQuery(maxBytes: number): MiddlewareHandler {
+  return async (c, next) => {
+    const url = c.req.url;
+    const q = url.indexOf("?");
+    // UTF-16 length of the URL's text: the URL parser has percent-encoded it, so it is ASCII
+    // and its length is its byte count.
+    const length = q === -1 ? 0 : url.length - q - 1;
+    if (length > maxBytes) {
+      throw httpError(
+        414,
+        `Query string too long: ${length} bytes, the limit is ${maxBytes}`,
+      );
+    }
+    await next();
+  };
+}
+
 /** Requires `Content-Type: application/json` (parameters such as `charset` allowed), else 415. */
 export function jsonBody(): MiddlewareHandler {
   return async (c, next) => {

@@ -17,6 +17,24 @@ export class ConfigError extends Error {
 }
 
 /**
+ * A start refused for a reason outside the flags that the user can fix (a damaged checkpoint,
+ * a checkpoint of another input, a port in use, a data directory that is read-only or in use by
+ * another process): the CLI prints the message, one line saying what is wrong and what to do,
+ * and exits with code 2, as for a {@linkcode ConfigError}.
+ *
+ * @example
+ * ```ts
+ * throw new StartupError("port 8000 is in use: pass another --port, or --port 0 for any");
+ * ```
+ */
+export class StartupError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "StartupError";
+  }
+}
+
+/**
  * Where readings come from: the `--source` value and its scheme. Which schemes exist is the
  * source registry's business (`engine/sources/source.ts`), so a new source needs no change here.
  */
@@ -156,8 +174,8 @@ const schema = z.strictObject({
   }).optional(),
 });
 
-/** Flags that take no value. */
-const BOOLEAN_FLAGS = new Set(["simulator-only", "processor-only"]);
+/** Flags of `start` and `replay` that take no value. */
+export const BOOLEAN_FLAGS: ReadonlySet<string> = new Set(["simulator-only", "processor-only"]);
 
 /** Result of {@linkcode parseFlags}: flag values and positional arguments. */
 export interface ParsedArgs {

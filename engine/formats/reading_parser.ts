@@ -29,6 +29,11 @@ export interface LineParserOptions {
   now?: () => number;
   /** Longer lines are rejected. @default {65536} */
   maxLineLength?: number;
+  /**
+   * Told, once per parser, of what it decided about the input that is not an error of one line
+   * (CSV: a text column ignored, no time column by name). For the log. @default {none}
+   */
+  onNotice?: (message: string) => void;
 }
 
 /** Channel names of the `kv` keys. */
@@ -42,9 +47,36 @@ const NAIVE_TIME = /^(\d{4}-\d\d-\d\d)[T ](\d\d:\d\d(?::\d\d(?:\.\d+)?)?)$/;
 let lastTimeText = "";
 let lastTimeMs = 0;
 
-/** Epoch ms of an ISO 8601 string or an epoch-ms number/string; `null` when it is neither. */
+/** The largest |epoch ms| a `Date` holds (±100,000,000 days, ECMA-262 §21.4.1.1). */
+export const MAX_TIME_MS = 8.64e15;
+
+/**
+ * `ms` when a `Date` can hold it, else `null`: a time outside that range would throw
+ * `RangeError: Invalid time value` in every `toISOString` downstream (outputs, events,
+ * the API), so it is a bad line, not a reading.
+ *
+ * @example
+ * ```ts
+ * inDateRange(0); // 0
+ * inDateRange(1e20); // null
+ * ```
+ */
+export function inDateRange(ms: number): number | null {
+  return ms >= -MAX_TIME_MS && ms <= MAX_TIME_MS ? ms : null; // false for NaN too
+}
+
+/**
+ * Epoch ms of an ISO 8601 string or an epoch-ms number/string; `null` when it is neither, or
+ * when it is outside the range of a `Date` (see {@linkcode inDateRange}).
+ *
+ * @example
+ * ```ts
+ * parseTime("2026-01-01T00:00:00Z"); // 1767225600000
+ * parseTime(1e20); // null
+ * ```
+ */
 export function parseTime(value: unknown): number | null {
-  if (typeof value === "number") return Number.isFinite(value) ? value : null;
+  if (typeof value === "number") return inDateRange(value);
   if (typeof value !== "string" || value === "") return null;
   if (value === lastTimeText) return lastTimeMs;
   let ms: number;
@@ -52,6 +84,7 @@ export function parseTime(value: unknown): number | null {
     ms = Date.parse(value); // the zoned form every normalised line carries
   } else if (/^\d+(\.\d+)?$/.test(value)) {
     ms = Number(value);
+    if (inDateRange(ms) === null) return null;
   } else {
     const naive = NAIVE_TIME.exec(value);
     ms = Date.parse(naive ? `${naive[1]}T${naive[2]}Z` : value);
@@ -116,7 +149,7 @@ export function createLineParser(format: InputFormat, options: LineParserOptions
   const inner = format === "json"
     ? new JsonLineParser()
     : format === "csv"
-    ? new CsvLineParser()
+    ? new CsvLineParser(options.onNotice ?? (() => {}))
     : new KvLineParser(options.now ?? Date.now);
   return {
     parse(line: string): ParseResult {
@@ -173,13 +206,23 @@ export const RESERVED_COLUMNS: ReadonlySet<string> = new Set([
   "injected",
 ]);
 
+/** What a CSV column holds, learnt from its first non-empty cell (CSV has no types); `text`
+ * columns are ignored, as the Parquet reader ignores string columns. */
+type ColumnKind = "unknown" | "number" | "text";
+
+// "NaN" and "inf" in a numeric column are bad values of it (an error), not a sign of text.
+const NON_FINITE = /^[+-]?(?:nan|inf(?:inity)?)$/i;
+
 class CsvLineParser implements LineParser {
   readonly #rows = new CsvRows();
   #header: readonly string[] = [];
+  #kinds: ColumnKind[] = [];
   #time = 0;
   #machine = -1;
   #status = -1;
   #injected = -1;
+
+  constructor(readonly notice: (message: string) => void) {}
 
   parse(line: string): ParseResult {
     const cells = this.#rows.next(line);
@@ -188,10 +231,18 @@ class CsvLineParser implements LineParser {
       const lower = header.map((h) => h.toLowerCase());
       const t = lower.findIndex((h) => h === "timestamp" || h === "datetime");
       this.#time = t === -1 ? 0 : t;
+      if (t === -1) {
+        this.notice(
+          `no "timestamp" or "datetime" column: the first column, ${
+            JSON.stringify(header[0])
+          }, is read as the time (a row whose cell there is not a time is a parser error)`,
+        );
+      }
       this.#machine = lower.indexOf("machine");
       this.#status = lower.indexOf("status");
       this.#injected = lower.indexOf("injected");
       this.#header = header;
+      this.#kinds = header.map((): ColumnKind => "unknown");
       return null;
     }
     const header = this.#header;
@@ -208,9 +259,23 @@ class CsvLineParser implements LineParser {
         i === this.#time || i === this.#machine || i === this.#status || i === this.#injected ||
         RESERVED_COLUMNS.has(header[i]!.toLowerCase())
       ) continue;
+      const kind = this.#kinds[i];
+      if (kind === "text") continue;
       const cell = cells[i]!.trim();
       if (cell === "") continue;
       const v = Number(cell);
+      if (kind === "unknown") {
+        if (Number.isNaN(v) && !NON_FINITE.test(cell)) {
+          this.#kinds[i] = "text";
+          this.notice(
+            `column ${JSON.stringify(header[i])} is not numeric (first value ${
+              JSON.stringify(cell.slice(0, 80))
+            }): ignored, as string columns of Parquet are`,
+          );
+          continue;
+        }
+        this.#kinds[i] = "number";
+      }
       if (!Number.isFinite(v)) {
         return `column ${header[i]}: ${JSON.stringify(cell)} is not a number`;
       }

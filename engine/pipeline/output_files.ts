@@ -7,7 +7,9 @@
  * @module
  */
 import { join } from "node:path";
+import { z } from "zod";
 
+import { StartupError } from "../core/config.ts";
 import { FILES } from "../core/files.ts";
 
 /** `checkpoint.json`: how far processing got. */
@@ -43,14 +45,22 @@ export interface OutputFilesOptions {
 }
 
 /** Thrown when the data directory holds a checkpoint of another input. */
-export class CheckpointMismatchError extends Error {
+export class CheckpointMismatchError extends StartupError {
   constructor(readonly dir: string, readonly found: string, readonly wanted: string) {
     super(
-      `${join(dir, FILES.checkpoint)} belongs to ${found}, not ${wanted}: ` +
-        `use another --data-dir or remove that directory`,
+      `${join(dir, FILES.checkpoint)} belongs to ${inputOf(found)}, not ${inputOf(wanted)}: ` +
+        `pass another --data-dir (replay without --data-dir uses one of its own per file), ` +
+        `or remove ${dir} to start over there`,
     );
     this.name = "CheckpointMismatchError";
   }
+}
+
+/** A checkpoint's `source` in words: `log` is the live engine's own input log. */
+function inputOf(source: string): string {
+  if (source === "log") return "a live run (start)";
+  if (source.startsWith("file:")) return `the input ${source.slice(5)}`;
+  return source;
 }
 
 /** What one batch writes. */
@@ -194,20 +204,72 @@ export class OutputFiles {
   }
 }
 
-/** The checkpoint of `dir`, or null when there is none. A damaged one is an error. */
+/** A count of the checkpoint: what a negative or fractional one would do is undefined (a
+ * negative `lines` suppressed nothing on resume, so every output was written twice). */
+const count = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+
+// Not strict: a field a later version adds must not make this one refuse the directory.
+const CHECKPOINT = z.object({
+  version: z.literal(1),
+  source: z.string().min(1),
+  lines: count,
+  readings: count,
+  rows: count,
+  anomalies: count,
+  errors: count,
+  files: z.record(z.string(), count),
+  heartbeat: z.record(z.string(), z.number().refine(Number.isFinite, "must be finite"))
+    .optional(),
+});
+
+/** Thrown when `checkpoint.json` is not a whole, valid checkpoint. */
+export class CheckpointError extends StartupError {
+  constructor(readonly path: string, readonly problem: string) {
+    super(
+      // One line whatever the file holds: JSON.parse quotes a piece of the text in its message.
+      `${path} is damaged (${
+        problem.replace(/\s+/g, " ")
+      }); remove it to rebuild the outputs beside it from ` +
+        `their input, or pass another --data-dir (docs/files.md#checkpointjson)`,
+    );
+    this.name = "CheckpointError";
+  }
+}
+
+/**
+ * The checkpoint of `dir`, or null when there is none. A damaged one (empty, truncated, not
+ * JSON, a field missing, of the wrong type or out of range) is a {@linkcode CheckpointError}
+ * naming the first problem: resuming from it would duplicate or drop outputs.
+ *
+ * @example
+ * ```ts
+ * const cp = await readCheckpoint("./data");
+ * console.log(cp ? `resumes after line ${cp.lines}` : "starts fresh");
+ * ```
+ */
 export async function readCheckpoint(dir: string): Promise<Checkpoint | null> {
+  const path = join(dir, FILES.checkpoint);
   let text: string;
   try {
-    text = await Deno.readTextFile(join(dir, FILES.checkpoint));
+    text = await Deno.readTextFile(path);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return null;
     throw e;
   }
-  const cp = JSON.parse(text) as Checkpoint;
-  if (cp.version !== 1 || typeof cp.lines !== "number" || typeof cp.files !== "object") {
-    throw new Error(`${join(dir, FILES.checkpoint)} is not a Vigil checkpoint`);
+  if (text.trim() === "") throw new CheckpointError(path, "the file is empty");
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new CheckpointError(path, `not JSON: ${(e as Error).message}`);
   }
-  return cp;
+  const parsed = CHECKPOINT.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const at = issue.path.length === 0 ? "the checkpoint" : issue.path.join(".");
+    throw new CheckpointError(path, `${at}: ${issue.message}`);
+  }
+  return parsed.data as Checkpoint;
 }
 
 async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {

@@ -42,6 +42,39 @@ Deno.test("a bad flag exits 2 with one line naming the value", async () => {
   assert.match(missing.stderr, /no such file \/nonexistent\.jsonl/);
 });
 
+Deno.test("--help and -h answer from every task and every command, exit 0", async () => {
+  const tasks: [string, string][] = [
+    ["start", "start"],
+    ["start:serial", "start"],
+    ["replay", "replay"],
+    ["train", "train"],
+    ["score", "score"],
+    ["eval", "eval"],
+    ["emulate", "emulate"],
+  ];
+  for (const [task, command] of tasks) {
+    for (const flag of ["--help", "-h"]) {
+      // After other flags too: `deno task replay day1.jsonl --rate 10 --help`.
+      for (const args of [[flag], ["x.jsonl", "--rate", "10", flag]]) {
+        const out = await runVigil(args, { task });
+        assert.equal(out.code, 0, `${task} ${args.join(" ")}: ${out.stderr}`);
+        assert.equal(out.stderr, "");
+        assert.ok(out.stdout.startsWith(`usage: main.ts ${command} `), out.stdout);
+      }
+    }
+  }
+  const top = await runVigil(["-h"], { perms: [] });
+  assert.equal(top.code, 0);
+  assert.match(top.stdout, /^usage: main\.ts <command>/);
+  const named = await runVigil(["help", "train"], { perms: [] });
+  assert.equal(named.code, 0);
+  assert.match(named.stdout, /^usage: main\.ts train --input FILE/);
+  // `-h` as a flag's value is that value, not a request for help.
+  const value = await runVigil(["start", "--machines", "-h"], { perms: [] });
+  assert.equal(value.code, 2);
+  assert.match(value.stderr, /bad value for --machines: "-h"/);
+});
+
 Deno.test("replay twice gives byte-identical outputs and ends with the summary line", async () => {
   const tmp = await Deno.makeTempDir();
   try {

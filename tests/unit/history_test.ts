@@ -382,9 +382,14 @@ Deno.test("GET /history: last N and time range", async () => {
   );
   assert.deepEqual(noZone.body.readings.map((r: { value: number }) => r.value), [70, 42]);
 
+  // A machine never stored is a 404, as on every route; a known machine's unknown channel or
+  // an empty range is an empty success.
   const unknown = await get(app, "/history?machine=m9&channel=temperature");
-  assert.equal(unknown.status, 200);
-  assert.equal(unknown.body.count, 0);
+  assert.equal(unknown.status, 404);
+  assert.deepEqual(unknown.body, { success: false, error: "Unknown machine: m9" });
+  const noChannel = await get(app, "/history?machine=m1&channel=nope");
+  assert.equal(noChannel.status, 200);
+  assert.equal(noChannel.body.count, 0);
 });
 
 Deno.test("GET /history: every bad query is a 400 naming the parameter and value", async () => {
@@ -455,15 +460,15 @@ Deno.test("GET /analytics: the summary and outliers, 404 for no data, 400 for ba
   assert.equal(wide.body.from, iso(at(0)));
 
   for (
-    const query of [
-      "machine=m9&channel=temperature",
-      "machine=m1&channel=temperature&from=2027-01-01",
-    ]
+    const [query, error] of [
+      ["machine=m9&channel=temperature", /^Unknown machine: m9$/],
+      ["machine=m1&channel=temperature&from=2027-01-01", /No readings of machine/],
+    ] as const
   ) {
     const none = await get(app, `/analytics?${query}`);
     assert.equal(none.status, 404, query);
     assert.equal(none.body.success, false);
-    assert.match(none.body.error, /No readings of machine/);
+    assert.match(none.body.error, error);
   }
 
   const cases: [string, RegExp][] = [

@@ -6,8 +6,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { parseInfluxUrl } from "../../engine/core/influx_url.ts";
-import { resolveConfig } from "../../engine/core/config.ts";
-import { InfluxSink } from "../../engine/sinks/influx/influx_sink.ts";
 import {
   anomalyPoint,
   escapeKey,
@@ -15,8 +13,14 @@ import {
   rowPoint,
   stringField,
 } from "../../engine/sinks/influx/line_protocol.ts";
-import type { AnomalyEvent, ProcessedRow, Reading } from "../../engine/core/types.ts";
 import { startInfluxd } from "../influxd.ts";
+import {
+  type AnomalyEvent,
+  InfluxSink,
+  type ProcessedRow,
+  type Reading,
+  resolveConfig,
+} from "../../engine/mod.ts";
 
 const T0 = Date.UTC(2026, 0, 1);
 

@@ -93,6 +93,53 @@ Deno.test("CSV parser sniffs ; and , and finds the time column", () => {
   assert.deepEqual(splitCsv('a,"b,c","d""e"', ","), ["a", "b,c", 'd"e']);
 });
 
+Deno.test("CSV: a text column is ignored (told once), a numeric column's bad cell stays an error", () => {
+  const notes: string[] = [];
+  const p = createLineParser("csv", { onNotice: (n) => notes.push(n) });
+  p.parse("timestamp,temperature,label,note");
+  // `note` is empty at first: undecided until its first value.
+  const rows = [
+    "2026-01-01T00:00:00Z,20,ok,",
+    "2026-01-01T00:00:01Z,21,bad,5",
+    "2026-01-01T00:00:02Z,22,42,6", // a number in a text column: still ignored
+  ].map((l) => p.parse(l) as Reading);
+  assert.deepEqual(rows.map((r) => r.channels), [
+    { temperature: 20 },
+    { temperature: 21, note: 5 },
+    { temperature: 22, note: 6 },
+  ]);
+  assert.equal(p.parse("2026-01-01T00:00:03Z,23,ok,x"), 'column note: "x" is not a number');
+  assert.equal(
+    p.parse("2026-01-01T00:00:03Z,hot,ok,1"),
+    'column temperature: "hot" is not a number',
+  );
+  assert.equal(
+    p.parse("2026-01-01T00:00:04Z,NaN,ok,1"),
+    'column temperature: "NaN" is not a number',
+  );
+  assert.deepEqual(notes, [
+    'column "label" is not numeric (first value "ok"): ignored, as string columns of Parquet are',
+  ]);
+  // "NaN" or "inf" first is a bad number of a numeric column, not text.
+  const q = createLineParser("csv", { onNotice: (n) => notes.push(n) });
+  q.parse("timestamp,v");
+  assert.equal(q.parse("0,inf"), 'column v: "inf" is not a number');
+  assert.equal(notes.length, 1);
+});
+
+Deno.test("CSV without a time column: told once, the first column is the time, bad rows counted", () => {
+  const notes: string[] = [];
+  const p = createLineParser("csv", { onNotice: (n) => notes.push(n) });
+  assert.equal(p.parse("when,value"), null);
+  assert.equal((p.parse("2013-12-02 21:15:00,73.96") as Reading).channels.value, 73.96);
+  assert.equal(p.parse("yesterday,1"), 'bad timestamp: "yesterday"');
+  assert.equal(p.parse("later,2"), 'bad timestamp: "later"');
+  assert.deepEqual(notes, [
+    'no "timestamp" or "datetime" column: the first column, "when", is read as the time ' +
+    "(a row whose cell there is not a time is a parser error)",
+  ]);
+});
+
 Deno.test("kv parser reads the serial wire format", () => {
   const p = createLineParser("kv", { now: () => 42 });
   assert.deepEqual(p.parse("T:85.5,V:5.0,S:WARNING_TEMP"), {

@@ -197,7 +197,10 @@ Deno.test("pipeline: a checkpoint of another input is refused, naming it", async
     await replayInto(join(tmp, "d"), input);
     const other = join(tmp, "other.jsonl");
     await Deno.copyFile(input, other);
-    await assert.rejects(() => replayInto(join(tmp, "d"), other), /belongs to file:.*input\.jsonl/);
+    await assert.rejects(
+      () => replayInto(join(tmp, "d"), other),
+      /belongs to the input .*input\.jsonl/,
+    );
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }

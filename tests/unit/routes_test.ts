@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import {
   type AnomalyEvent,
   EngineState,
+  HistoryStore,
   type Logger,
   type LogLevel,
   type MachineController,
@@ -529,6 +530,7 @@ Deno.test("createApp refuses an empty token and a bad maxBodyBytes", () => {
   assert.throws(() => createApp(state, { token: "" }), RangeError);
   assert.throws(() => createApp(state, { maxBodyBytes: 0 }), RangeError);
   assert.throws(() => createApp(state, { maxBodyBytes: 1.5 }), RangeError);
+  assert.throws(() => createApp(state, { maxQueryBytes: 0 }), RangeError);
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -703,14 +705,66 @@ Deno.test("GET /anomalies: a bad value is a 400 naming the parameter and value",
 // ---------------------------------------------------------------------------------------------
 // the app
 
-Deno.test("unknown route and unknown method: 404 JSON naming the path", async () => {
+Deno.test("unknown route: 404; a known route with another method: 405 JSON with Allow", async () => {
   const { app } = fleet();
   const res = await get(app, "/nope/deeper?x=1");
   assert.equal(res.status, 404);
   assert.deepEqual(res.body, { success: false, error: "Not found: GET /nope/deeper" });
-  const del = await call(app, "DELETE", "/status");
-  assert.equal(del.status, 404);
-  assert.deepEqual(del.body, { success: false, error: "Not found: DELETE /status" });
+  const cases: [string, string, string][] = [
+    ["DELETE", "/status", "GET, HEAD, POST"],
+    ["POST", "/machines", "GET, HEAD"],
+    ["PUT", "/data", "GET, HEAD"],
+    ["DELETE", "/anomalies", "GET, HEAD"],
+    ["POST", "/health", "GET, HEAD"],
+    ["POST", "/", "GET, HEAD"],
+    ["DELETE", "/assets/app.js", "GET, HEAD"],
+  ];
+  for (const [method, path, allow] of cases) {
+    const r = await app.request(path, { method });
+    assert.equal(r.status, 405, `${method} ${path}`);
+    assert.equal(r.headers.get("allow"), allow, `${method} ${path}`);
+    assert.deepEqual(await r.json(), {
+      success: false,
+      error: `Method ${method} not allowed on ${path}: use ${allow}`,
+    });
+  }
+  // A right method on a path no route has stays a 404 (a missing asset, a deeper path).
+  assert.equal((await app.request("/assets/nope.js")).status, 404);
+  assert.equal((await app.request("/status/deeper", { method: "DELETE" })).status, 404);
+});
+
+Deno.test("/history and /analytics: an unknown machine is a 404 as everywhere, a listed one is not", async () => {
+  const history = new HistoryStore({ path: ":memory:" });
+  const { app } = fleet({ history });
+  try {
+    for (const path of ["/history", "/analytics"]) {
+      const r = await get(app, `${path}?machine=nope&channel=temperature`);
+      assert.equal(r.status, 404, path);
+      assert.deepEqual(r.body, { success: false, error: "Unknown machine: nope" });
+    }
+    // m1 is listed by the engine and not yet stored (its readings reach the history a moment
+    // later): an empty answer, not an unknown machine.
+    const listed = await get(app, "/history?machine=m1&channel=temperature");
+    assert.equal(listed.status, 200);
+    assert.equal(listed.body.count, 0);
+  } finally {
+    history.close();
+  }
+});
+
+Deno.test("a query string over 4 KiB is a JSON 414, whatever the route", async () => {
+  const { app } = fleet();
+  const long = "x".repeat(4097 - "machine=".length);
+  for (const path of ["/status", "/anomalies", "/nope"]) {
+    const r = await get(app, `${path}?machine=${long}`);
+    assert.equal(r.status, 414, path);
+    assert.deepEqual(r.body, {
+      success: false,
+      error: "Query string too long: 4097 bytes, the limit is 4096",
+    });
+  }
+  // Exactly at the limit it is parsed (here: an unknown machine).
+  assert.equal((await get(app, `/status?machine=${long.slice(1)}`)).status, 404);
 });
 
 Deno.test("request log: one entry per request with method, path, status, ms", async () => {

@@ -114,6 +114,7 @@ export class HistoryQueries {
   readonly #selectSummary: StatementSync;
   readonly #countOutliers: StatementSync;
   readonly #selectOutliers: StatementSync;
+  readonly #selectMachine: StatementSync;
 
   /** Prepares the queries on `db`, which has the current schema (see schema.ts). */
   constructor(db: DatabaseSync) {
@@ -137,6 +138,13 @@ export class HistoryQueries {
     this.#selectOutliers = db.prepare(
       `SELECT time, value FROM readings WHERE ${outlierWhere} ORDER BY time LIMIT ?7`,
     );
+    // The primary key starts with `machine`: one index probe.
+    this.#selectMachine = db.prepare(`SELECT 1 FROM readings WHERE machine = ? LIMIT 1`);
+  }
+
+  /** Whether any reading of `machine` is stored. */
+  hasMachine(machine: string): boolean {
+    return this.#selectMachine.get(machine) !== undefined;
   }
 
   /** Stored readings of one channel, oldest first. @throws {RangeError} for a bad `last`. */

@@ -160,6 +160,21 @@ export class HistoryStore implements Sink {
     this.#writer.flush();
   }
 
+  /**
+   * Whether any reading of `machine` is stored: `/history` and `/analytics` answer 404 for a
+   * machine it has never seen, as every other route does, rather than an empty success.
+   *
+   * @example
+   * ```ts
+   * const store = new HistoryStore({ path: ":memory:" });
+   * store.hasMachine("m1"); // false until a reading of m1 is stored
+   * ```
+   */
+  hasMachine(machine: string): boolean {
+    this.#flushBeforeRead();
+    return this.#queries.hasMachine(machine);
+  }
+
   /** Stored readings of one channel, oldest first. */
   history(query: HistoryQuery): HistoryEntry[] {
     this.#flushBeforeRead();

@@ -37,6 +37,9 @@ export interface FileSourceOptions {
    * @default {never}
    */
   splitBefore?: (first: Reading, next: Reading) => boolean;
+  /** What the parser decided about the file, once each (see `LineParserOptions.onNotice`).
+   * @default {none} */
+  onNotice?: (message: string) => void;
 }
 
 /**
@@ -48,7 +51,10 @@ export class FileSource {
   #lines = 0;
 
   constructor(readonly path: string, options: FileSourceOptions) {
-    const parser = createLineParser(options.format, { maxLineLength: options.maxLineLength });
+    const parser = createLineParser(options.format, {
+      maxLineLength: options.maxLineLength,
+      onNotice: options.onNotice,
+    });
     const splitter = new LineSplitter({ maxLineLength: options.maxLineLength });
     const suppressLines = options.suppressLines ?? 0;
     const batchSize = options.batchSize ?? 8192;

@@ -21,7 +21,7 @@ import { RecordedInput } from "./recorded_input.ts";
 export const fileSource: SourceDefinition = {
   scheme: "file:",
   usage: "file:PATH",
-  async open({ target, config, state, signal }) {
+  async open({ target, config, state, signal, logger }) {
     const abs = resolve(target.slice("file:".length));
     const input = await RecordedInput.open(abs, config.format, "--source");
     const name = `file:${abs}`;
@@ -32,7 +32,12 @@ export const fileSource: SourceDefinition = {
       batches(resume) {
         state.setSource({ name, state: "running", readings: 0, errors: 0 });
         // `--rate` paces it (default max: as fast as possible); Ctrl-C stops it between batches.
-        return input.stream({ suppressLines: resume.lines, speed: config.rate, signal });
+        return input.stream({
+          suppressLines: resume.lines,
+          speed: config.rate,
+          signal,
+          onNotice: (note) => logger.warn(`${abs}: ${note}`),
+        });
       },
       finished(failed) {
         if (!failed) state.setSourceState(name, "finished");

@@ -259,14 +259,16 @@ function isNumeric(e: SchemaElement): boolean {
 /** One row's values (in `layout.columns` order) as a reading, or the error text. */
 function readingOf(values: readonly unknown[], layout: Layout): Reading | string {
   const t = values[layout.time];
+  // Every form goes through parseTime's range check: an INT64 of 1e20 ms or a Date outside
+  // the range would otherwise throw in toISOString further down.
   const timestamp = t instanceof Date
-    ? t.getTime()
+    ? parseTime(t.getTime())
     : typeof t === "bigint"
-    ? Number(t)
+    ? parseTime(Number(t))
     : typeof t === "string"
     ? parseTime(t.trim())
     : parseTime(t);
-  if (timestamp === null || Number.isNaN(timestamp)) {
+  if (timestamp === null) {
     return t === null || t === undefined ? "missing timestamp" : `bad timestamp: ${show(t)}`;
   }
   const m = layout.machine === -1 ? null : values[layout.machine];

@@ -26,6 +26,9 @@ export interface RecordedStreamOptions {
   clock?: Clock;
   /** Readings per batch, at most. @default {8192} */
   batchSize?: number;
+  /** Told once of each thing the parser decided about the file (a CSV's ignored text column,
+   * its missing time column), for the log. @default {none} */
+  onNotice?: (message: string) => void;
 }
 
 /** Names that mark a Parquet file (when `--format` is not given). */
@@ -91,7 +94,11 @@ export class RecordedInput {
     };
     const source = this.parquet
       ? this.parquet.withOptions(common).readable
-      : new FileSource(this.path, { format: this.format as InputFormat, ...common }).readable;
+      : new FileSource(this.path, {
+        format: this.format as InputFormat,
+        onNotice: options.onNotice,
+        ...common,
+      }).readable;
     return source.pipeThrough(pacer);
   }
 }
