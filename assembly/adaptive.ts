@@ -1,7 +1,7 @@
 /**
  * Vigil's adaptive detector (AssemblyScript, compiled to build/wasm/adaptive.wasm by
- * tools/build_wasm.ts). The algorithm is the lab's (/work/lab/detect/REPORT.md, prototype
- * detector.ts) restricted to its chosen defaults' mechanisms; the contract is
+ * tools/build_wasm.ts). The algorithm is the study's in docs/detector.md, restricted to the
+ * mechanisms of its chosen defaults; the contract is
  * engine/kernels/adaptive/adaptive_types.ts and the specification, with every step explained,
  * is engine/kernels/adaptive/adaptive_reference.ts: the same floating-point operations in the
  * same order, so the two agree bit for bit (tests/unit/adaptive_kernel_test.ts asserts it).

@@ -1,7 +1,7 @@
 /**
  * The adaptive detector: WebAssembly against its TypeScript reference bit for bit (several
  * option sets, many streams, steps, spikes, quantised values, seasonality, NaN and gaps, any
- * batch cut), known answers of each mechanism of /work/lab/detect/REPORT.md, and the
+ * batch cut), known answers of each mechanism of docs/detector.md, and the
  * contract's validation.
  *
  * Needs build/wasm/adaptive.wasm: `deno task build:wasm` first.

@@ -4,8 +4,8 @@
  * so the two agree bit for bit (tests/unit/adaptive_kernel_test.ts). It is the WASM kernel's
  * differential-test partner and benchmark baseline, and it runs anywhere.
  *
- * The algorithm is the lab's (/work/lab/detect/REPORT.md, "Algorithm" and "Alarm-state
- * policy"; prototype /work/lab/detect/detector.ts) with only its chosen defaults' mechanisms
+ * The algorithm is the study's (docs/detector.md, "Algorithm" and "Alarm-state
+ * policy") with only its chosen defaults' mechanisms
  * (see adaptive_types.ts for what was left out). Per stream, for a value x at time t, with n
  * the values seen before it and a(h) = max(gain(h), 1/(n+1)) (the warm start: early on an EWMA
  * is the running mean); every clip is ±clipK·σ once warm (n ≥ warmup) and none before, since

@@ -4,7 +4,7 @@
  * bit: the WebAssembly kernel (`adaptive_wasm.ts` over `assembly/adaptive.ts`) and its
  * plain-TypeScript reference (`adaptive_reference.ts`, the specification).
  *
- * Where it comes from: the lab study /work/lab/detect/REPORT.md (prototype detector.ts), which
+ * Where it comes from: the study in docs/detector.md (with a plain-TS prototype), which
  * chose these mechanisms and defaults on labelled data (NAB realKnownCause standard score
  * 63.8; SKAB F1 0.829 at FAR 19.8 %). Only the mechanisms of the chosen defaults are kept:
  * seasonality (auto daily/weekly), the fast/mid/slow levels, robust scales with a resolution

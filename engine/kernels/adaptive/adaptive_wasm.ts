@@ -1,7 +1,7 @@
 /**
  * The WebAssembly adaptive detector: a thin TypeScript shell over `assembly/adaptive.ts`,
- * compiled to `build/wasm/adaptive.wasm` by `deno task build:wasm`. The algorithm is the lab's
- * (/work/lab/detect/REPORT.md), specified by adaptive_reference.ts, which this agrees with bit
+ * compiled to `build/wasm/adaptive.wasm` by `deno task build:wasm`. The algorithm is the study's
+ * in docs/detector.md, specified by adaptive_reference.ts, which this agrees with bit
  * for bit.
  *
  * The bytes come in as a Deno raw import (`with { type: "bytes" }`), so loading needs no
