@@ -360,12 +360,28 @@ Deno.test({
       return Math.abs(l - 0.05) < 1e-9 ? l : undefined;
     });
 
-    // --- Stop: the simulator pauses, so the status set next is not moved on by its cycle.
-    await page.locator("#runToggle", { hasText: "Stop simulator" }).click();
-    await until("running false in /control", async () => {
-      return (await api(base, "/control")).data.running === false ? true : undefined;
-    });
-    await page.locator("#runToggle", { hasText: "Start simulator" }).waitFor();
+    // --- Stop: the simulator pauses, so the status set next is not moved on by its cycle. An
+    // alarm clears 20 normal readings after it rose (its off-delay), so stop while one is
+    // active, or the alarm panel's check below would have nothing to compare: with nothing
+    // read while stopped, nothing raises or clears. A clear can slip in between the look and the
+    // stop, so look again once stopped, and run on for another try if it did (bounded).
+    for (let attempt = 1;; attempt++) {
+      await until("an active alarm", async () => {
+        return (await api(base, "/alarms")).count > 0 ? true : undefined;
+      });
+      await page.locator("#runToggle", { hasText: "Stop simulator" }).click();
+      await until("running false in /control", async () => {
+        return (await api(base, "/control")).data.running === false ? true : undefined;
+      });
+      await page.locator("#runToggle", { hasText: "Start simulator" }).waitFor();
+      if ((await api(base, "/alarms")).count > 0) break;
+      assert.ok(
+        attempt < 20,
+        "every alarm had cleared by the time the simulator stopped, 20 times",
+      );
+      await page.locator("#runToggle", { hasText: "Start simulator" }).click();
+      await page.locator("#runToggle", { hasText: "Stop simulator" }).waitFor();
+    }
 
     // --- A status button changes /status; only the allowed transitions are enabled.
     const current = (await api(base, "/status?machine=m1")).data.status as MachineStatus;
