@@ -76,6 +76,9 @@ export interface EngineConfig {
   /** `--publish-rows`: topic of processed rows; null (`""` given): none. */
   publishRows: string | null;
   token: string | null;
+  /** `--allowed-hosts`: further Host names the API answers to (`name` or `name:port`), beyond
+   * `--host` (and the loopback names on loopback); empty: none. */
+  allowedHosts: string[];
   zThreshold: number;
   modelSize: number;
   faultRate: number;
@@ -148,6 +151,11 @@ const schema = z.strictObject({
   "publish-anomalies": z.string().min(1).default("vigil/{machine}/anomalies"),
   "publish-rows": z.string().default("vigil/{machine}/rows"),
   token: z.string().min(1).optional(),
+  // One name, or several separated by commas; an array of names in a config file.
+  "allowed-hosts": z.union([
+    z.string().regex(/^[^\s/]+$/, "must be names separated by commas, e.g. vigil.local"),
+    z.array(z.string().regex(/^[^\s/,]+$/, "must be a host name, e.g. vigil.local")).min(1),
+  ]).optional(),
   "z-threshold": num().pipe(z.number().positive()).default(3),
   "model-size": int(2, 65_536).default(100),
   "fault-rate": num().pipe(z.number().min(0).max(1)).default(0.01),
@@ -280,6 +288,10 @@ export function resolveConfig(
     publishAnomalies: c["publish-anomalies"],
     publishRows: c["publish-rows"] === "" ? null : c["publish-rows"],
     token: c.token ?? null,
+    allowedHosts:
+      (Array.isArray(c["allowed-hosts"])
+        ? c["allowed-hosts"]
+        : (c["allowed-hosts"] ?? "").split(",")).filter((h) => h !== ""),
     zThreshold: c["z-threshold"],
     modelSize: c["model-size"],
     faultRate: c["fault-rate"],

@@ -33,6 +33,19 @@ Deno.test("defaults match the contract", () => {
   assert.equal(c.token, null);
 });
 
+Deno.test("--allowed-hosts: names by commas, or an array in the file; a bad one exits 2", () => {
+  assert.deepEqual(resolve([]).allowedHosts, []);
+  assert.deepEqual(resolve(["--allowed-hosts", "vigil.local,proxy:443"]).allowedHosts, [
+    "vigil.local",
+    "proxy:443",
+  ]);
+  assert.deepEqual(resolve([], { "allowed-hosts": ["a.local"] }).allowedHosts, ["a.local"]);
+  assert.throws(
+    () => resolve(["--allowed-hosts", "http://x/"]),
+    (e) => e instanceof ConfigError && /--allowed-hosts: "http:\/\/x\/"/.test(e.message),
+  );
+});
+
 Deno.test("flags override the config file, the file overrides defaults", () => {
   const c = resolve(["--machines=4", "--port", "0"], { machines: 2, window: 7 });
   assert.equal(c.machines, 4);
