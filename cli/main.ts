@@ -21,8 +21,9 @@ commands:
   eval PATH [--json] [flags]  score the alarms on a labelled NAB or SKAB folder (docs/eval.md)
 flags of start, replay and eval: see docs/cli.md (--source, --profile, --machines, --seed, --interval,
   --processing-interval, --window, --format, --baud, --data-dir, --host, --port, --config,
-  --token, --z-threshold, --model-size, --fault-rate, --heartbeat-timeout, --webhook,
-  --simulator-only, --processor-only, --rate max|realtime|N, --partition k/N, --online-model N)`;
+  --token-file, --token, --allowed-hosts, --z-threshold, --model-size, --fault-rate,
+  --heartbeat-timeout, --webhook, --simulator-only, --processor-only, --rate max|realtime|N,
+  --partition k/N, --online-model N)`;
 
 const FLAGS_DOC = "every flag: docs/cli.md";
 
@@ -32,7 +33,8 @@ const HELP: Record<string, string> = {
 the live engine: source, pipeline, outputs in --data-dir (./data) and the HTTP API
   --source simulator|serial:PATH|file:PATH|mqtt://HOST:PORT/TOPIC|nats://HOST:PORT/SUBJECT
   --profile machine|device|vibration  --machines N  --seed N  --interval S  --fault-rate P
-  --data-dir DIR  --host H  --port P (0: any free port)  --token T  --config FILE.json
+  --data-dir DIR  --host H  --port P (0: any free port)  --config FILE.json
+  --token-file PATH (or env VIGIL_TOKEN; --token T shows in ps)  --allowed-hosts NAME[,NAME]
   --processing-interval S  --window N  --z-threshold Z  --model-size N  --model MODEL.json
   --online-model N  --heartbeat-timeout S  --webhook URL[,URL]  --publish mqtt://HOST:PORT
   --format json|csv|kv|raw  --baud B  --rate max|realtime|N  --partition k/N

@@ -74,6 +74,7 @@ export async function configOf(args: readonly string[], positionals: number): Pr
     config.dataDir = await replayDataDir(positional[0]!, config.dataDir);
   }
   const influxToken = config.influx === null ? null : await influxTokenOf(config.influxTokenFile);
+  if (config.tokenFile !== null) config.token = await tokenFileOf("--token-file", config.tokenFile);
   return { ...config, target, forest, influxToken };
 }
 
@@ -111,19 +112,25 @@ function envToken(name = "VIGIL_TOKEN"): string | undefined {
 }
 
 /** `--influx-token-file`'s content (trimmed), else `VIGIL_INFLUX_TOKEN`, else null. */
-async function influxTokenOf(path: string | null): Promise<string | null> {
-  if (path === null) return envToken("VIGIL_INFLUX_TOKEN") || null;
+function influxTokenOf(path: string | null): Promise<string | null> {
+  if (path === null) return Promise.resolve(envToken("VIGIL_INFLUX_TOKEN") || null);
+  return tokenFileOf("--influx-token-file", path);
+}
+
+/**
+ * The secret in the file `path` given to `flag`, trimmed (a file usually ends in a newline); an
+ * unreadable or empty file is a {@linkcode ConfigError} naming the flag and the file, never
+ * its content. A file keeps the secret out of `ps` and of the task's echo line.
+ */
+async function tokenFileOf(flag: string, path: string): Promise<string> {
   let text: string;
   try {
     text = await Deno.readTextFile(path);
   } catch (e) {
-    // The error names the file, never its content.
-    throw new ConfigError(
-      `cannot read --influx-token-file ${JSON.stringify(path)}: ${(e as Error).message}`,
-    );
+    throw new ConfigError(`cannot read ${flag} ${JSON.stringify(path)}: ${(e as Error).message}`);
   }
   const token = text.trim();
-  if (token === "") throw new ConfigError(`--influx-token-file ${JSON.stringify(path)} is empty`);
+  if (token === "") throw new ConfigError(`${flag} ${JSON.stringify(path)} is empty`);
   return token;
 }
 

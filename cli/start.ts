@@ -145,8 +145,12 @@ export async function start(config: CliConfig): Promise<number> {
     modelSize: config.modelSize,
     window: config.window,
   });
+  // With `--port 0` the port is known only once the server listens; until then no request
+  // can arrive, so the configured one stands in.
+  let servedPort = config.port;
   const app = createApp(state, {
     token: config.token ?? undefined,
+    served: { host: config.host, port: () => servedPort, allowedHosts: config.allowedHosts },
     logger: logs.api,
     control,
     history: history ?? undefined,
@@ -163,6 +167,7 @@ export async function start(config: CliConfig): Promise<number> {
         hostname: config.host,
         port: config.port,
         onListen: ({ hostname, port }) => {
+          servedPort = port;
           const host = hostname.includes(":") ? `[${hostname}]` : hostname;
           console.log(`listening on http://${host}:${port}/`);
           logs.api.info("listening", { hostname, port });

@@ -31,7 +31,14 @@ import { historyRoutes } from "./history.ts";
 import { machinesRoutes } from "./machines.ts";
 import { staticRoutes } from "./static.ts";
 import { metricsRoutes } from "./metrics.ts";
-import { limitBody, limitQuery, requestLog, requireToken } from "./middleware.ts";
+import {
+  checkOrigin,
+  limitBody,
+  limitQuery,
+  requestLog,
+  requireToken,
+  type ServedAt,
+} from "./middleware.ts";
 import { statusRoutes } from "./status.ts";
 
 /** Options of {@linkcode createApp}. */
@@ -42,6 +49,13 @@ export interface ApiOptions {
    * @default {undefined} (no token: writes are open)
    */
   token?: string;
+  /**
+   * Where the server listens, to refuse a Host it is not served under (421, the DNS rebinding
+   * guard) and a write whose Origin is another site (403); see {@linkcode checkOrigin}. `vigil
+   * start` always sets it.
+   * @default {undefined} (no Host or Origin check: for `app.request()` in tests and embedding)
+   */
+  served?: ServedAt;
   /** Where each request (method, path, status, ms) and each unexpected error is logged.
    * @default {nullLogger} */
   logger?: Logger;
@@ -134,6 +148,8 @@ export function createApp(state: EngineState, options: ApiOptions = {}): Hono {
 
   const app = new Hono();
   app.use(requestLog(logger));
+  // Before the token: a rebound or cross-site request is refused whatever it carries.
+  if (options.served) app.use(checkOrigin(options.served));
   // The token goes before the body limit so an unauthenticated client cannot make us read
   // its body at all.
   if (options.token !== undefined) app.use(requireToken(options.token));

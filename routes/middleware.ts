@@ -1,6 +1,7 @@
 /**
  * The API's middleware, as factories so each app gets its own configured instance: request
- * logging, the bearer token on write endpoints, the body size limit, the JSON content type.
+ * logging, the Host and Origin checks against DNS rebinding and cross-site writes, the bearer
+ * token on write endpoints, the body size limit, the JSON content type.
  * @module
  */
 import type { MiddlewareHandler } from "hono";
@@ -50,6 +51,114 @@ export function requireToken(token: string): MiddlewareHandler {
       );
     }
     return next();
+  };
+}
+
+/** Where the API is served, for {@linkcode checkOrigin}. */
+export interface ServedAt {
+  /** The address listened on (`--host`): a name or an IP, IPv6 with or without brackets. */
+  host: string;
+  /** The port listened on, or a function giving it: with `--port 0` it is known only once
+   * the server listens. */
+  port: number | (() => number);
+  /**
+   * Further names the server may be reached by (`name`, matched with the served port, or
+   * `name:port`, matched as is, e.g. behind a reverse proxy). When given, it also makes a
+   * wildcard `host` (`0.0.0.0`, `::`) check Host. @default {[]}
+   */
+  allowedHosts?: readonly string[];
+}
+
+/** Addresses that listen on every interface: any name may reach them. */
+const WILDCARD_HOSTS: ReadonlySet<string> = new Set(["0.0.0.0", "::", "[::]"]);
+
+/** Whether `host` (a `--host` value) is a loopback address, reachable only from this machine. */
+function isLoopback(host: string): boolean {
+  const h = host.toLowerCase();
+  return h === "localhost" || h === "::1" || h === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(h);
+}
+
+/** `host` as it appears in a Host header: IPv6 in brackets, lower case. */
+function bracketed(host: string): string {
+  const h = host.toLowerCase();
+  return h.includes(":") && !h.startsWith("[") ? `[${h}]` : h;
+}
+
+/**
+ * Guards the API against DNS rebinding and cross-site writes, both of which let a page in the
+ * user's browser drive a server it should not reach:
+ * - a request whose `Host` header is not a name the server is served under is a 421: a rebound
+ *   name (`evil.example.com` resolving to 127.0.0.1) reaches the socket but not this check.
+ *   The names are the `--host` value, plus `localhost`, `127.0.0.1` and `[::1]` on loopback,
+ *   each with the served port (port 80 also bare), plus `allowedHosts`. On a wildcard address
+ *   (`0.0.0.0`, `::`) the server cannot know the names clients use (LAN address, DNS names),
+ *   so any Host is accepted unless `allowedHosts` is given; such a deployment is reachable by
+ *   others anyway and should set a token.
+ * - a write (POST, PUT, PATCH, DELETE) whose `Origin` header is present and not the request's
+ *   own origin (its host differs from `Host`, or it is `null`) is a 403. Browsers send Origin
+ *   on every cross-origin request and on same-origin writes; curl sends none, and is let through.
+ *
+ * @example
+ * ```ts
+ * app.use(checkOrigin({ host: "127.0.0.1", port: 8000 }));
+ * // Host: evil.example.com → 421; Host: localhost:8000 → passes
+ * ```
+ */
+export function checkOrigin(served: ServedAt): MiddlewareHandler {
+  const allowed = served.allowedHosts ?? [];
+  const anyHost = WILDCARD_HOSTS.has(served.host) && allowed.length === 0;
+  const names = [
+    ...new Set([
+      bracketed(served.host),
+      ...(isLoopback(served.host) ? ["localhost", "127.0.0.1", "[::1]"] : []),
+    ]),
+  ];
+  const { port: given } = served;
+  const portOf = typeof given === "number" ? () => given : given;
+  const hostAllowed = (host: string): boolean => {
+    const port = portOf();
+    const candidates = new Set<string>();
+    for (const name of [...names, ...allowed.map((a) => a.toLowerCase())]) {
+      // An entry with its own port (`name:port`, `[v6]:port`) is matched as is.
+      if (/^(\[[^\]]+\]|[^:]+):\d+$/.test(name)) {
+        candidates.add(name);
+        continue;
+      }
+      candidates.add(`${bracketed(name)}:${port}`);
+      if (port === 80) candidates.add(bracketed(name));
+    }
+    return candidates.has(host);
+  };
+  return async (c, next) => {
+    // Deno builds the request URL from the Host header; fall back to it when the header is
+    // absent (HTTP/1.0, `app.request()` in tests).
+    const host = (c.req.header("host") ?? new URL(c.req.url).host).toLowerCase();
+    if (!anyHost && !hostAllowed(host)) {
+      throw httpError(
+        421,
+        `Host ${JSON.stringify(host)} is not a name this server is served under ` +
+          `(DNS rebinding guard): use one of ${
+            [...names.map((n) => `${n}:${portOf()}`), ...allowed].join(", ")
+          }`,
+      );
+    }
+    const origin = c.req.header("origin");
+    if (origin !== undefined && WRITE_METHODS.has(c.req.method)) {
+      let originHost: string | null = null;
+      try {
+        originHost = new URL(origin).host.toLowerCase();
+      } catch {
+        // `null` (sandboxed frames, some redirects) and garbage: not same-origin.
+      }
+      if (originHost !== host) {
+        throw httpError(
+          403,
+          `Cross-origin write refused: Origin ${JSON.stringify(origin)} is not this server's ` +
+            `origin (${host})`,
+        );
+      }
+    }
+    await next();
   };
 }
 

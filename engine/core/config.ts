@@ -75,7 +75,15 @@ export interface EngineConfig {
   publishAnomalies: string;
   /** `--publish-rows`: topic of processed rows; null (`""` given): none. */
   publishRows: string | null;
+  /** The API token: `--token`, else `VIGIL_TOKEN`; with `--token-file`, null here and read
+   * from the file by the CLI. */
   token: string | null;
+  /** `--token-file PATH`: a file holding the API token (it replaces `VIGIL_TOKEN`); null: not
+   * given. */
+  tokenFile: string | null;
+  /** `--allowed-hosts`: further Host names the API answers to (`name` or `name:port`), beyond
+   * `--host` (and the loopback names on loopback); empty: none. */
+  allowedHosts: string[];
   zThreshold: number;
   modelSize: number;
   faultRate: number;
@@ -148,6 +156,12 @@ const schema = z.strictObject({
   "publish-anomalies": z.string().min(1).default("vigil/{machine}/anomalies"),
   "publish-rows": z.string().default("vigil/{machine}/rows"),
   token: z.string().min(1).optional(),
+  "token-file": z.string().min(1).optional(),
+  // One name, or several separated by commas; an array of names in a config file.
+  "allowed-hosts": z.union([
+    z.string().regex(/^[^\s/]+$/, "must be names separated by commas, e.g. vigil.local"),
+    z.array(z.string().regex(/^[^\s/,]+$/, "must be a host name, e.g. vigil.local")).min(1),
+  ]).optional(),
   "z-threshold": num().pipe(z.number().positive()).default(3),
   "model-size": int(2, 65_536).default(100),
   "fault-rate": num().pipe(z.number().min(0).max(1)).default(0.01),
@@ -216,7 +230,8 @@ export interface ResolveHints {
 
 /**
  * Validates flags (over the optional `--config` file's values) into an {@linkcode EngineConfig}.
- * `env` supplies `VIGIL_TOKEN` when `--token` is not given. The profile defaults to `device`
+ * `env` supplies `VIGIL_TOKEN` when neither `--token` nor `--token-file` is given (the file
+ * itself is read by the CLI). The profile defaults to `device`
  * when the input is the device's (`serial:` source, `kv` or `raw` format), else `machine`.
  */
 export function resolveConfig(
@@ -230,7 +245,13 @@ export function resolveConfig(
   }
   const { config: _config, ...given } = flags;
   const raw: Record<string, unknown> = { ...fileValues, ...given };
-  if (raw.token === undefined && env.VIGIL_TOKEN) raw.token = env.VIGIL_TOKEN;
+  if (raw.token !== undefined && raw["token-file"] !== undefined) {
+    throw new ConfigError("--token and --token-file exclude each other: pick one");
+  }
+  // An explicit --token-file wins over the environment, as --token does.
+  if (raw.token === undefined && raw["token-file"] === undefined && env.VIGIL_TOKEN) {
+    raw.token = env.VIGIL_TOKEN;
+  }
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -280,6 +301,11 @@ export function resolveConfig(
     publishAnomalies: c["publish-anomalies"],
     publishRows: c["publish-rows"] === "" ? null : c["publish-rows"],
     token: c.token ?? null,
+    tokenFile: c["token-file"] ?? null,
+    allowedHosts:
+      (Array.isArray(c["allowed-hosts"])
+        ? c["allowed-hosts"]
+        : (c["allowed-hosts"] ?? "").split(",")).filter((h) => h !== ""),
     zThreshold: c["z-threshold"],
     modelSize: c["model-size"],
     faultRate: c["fault-rate"],

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { join } from "node:path";
+import { configOf } from "../../cli/options.ts";
 import { ConfigError, formatOf, parseFlags, resolveConfig } from "../../engine/mod.ts";
 
 const resolve = (args: string[], file: Record<string, unknown> = {}, env = {}) =>
@@ -31,6 +33,61 @@ Deno.test("defaults match the contract", () => {
     ],
   );
   assert.equal(c.token, null);
+});
+
+/** Runs `fn` in a fresh temporary directory, removed afterwards whatever happens. */
+async function inTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir();
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("--token-file: the file's content, trimmed, over VIGIL_TOKEN; excludes --token", () =>
+  inTempDir(async (dir) => {
+    const file = join(dir, "token");
+    await Deno.writeTextFile(file, "  s3cret\n");
+    assert.equal((await configOf(["--token-file", file], 0)).token, "s3cret");
+    // The config file key, and the environment left unused when a file is named.
+    assert.equal(resolve([], { "token-file": file }, { VIGIL_TOKEN: "env" }).token, null);
+    assert.equal(resolve([], { "token-file": file }).tokenFile, file);
+    assert.throws(
+      () => resolve(["--token", "t", "--token-file", file]),
+      (e) => e instanceof ConfigError && /--token and --token-file exclude/.test(e.message),
+    );
+  }));
+
+Deno.test("--token-file: an unreadable or empty file exits 2 naming it, never its content", () =>
+  inTempDir(async (dir) => {
+    const missing = join(dir, "missing");
+    await assert.rejects(
+      configOf(["--token-file", missing], 0),
+      (e) =>
+        e instanceof ConfigError &&
+        e.message.startsWith(`cannot read --token-file ${JSON.stringify(missing)}`),
+    );
+    const empty = join(dir, "empty");
+    await Deno.writeTextFile(empty, " \n\n");
+    await assert.rejects(
+      configOf(["--token-file", empty], 0),
+      (e) =>
+        e instanceof ConfigError && e.message === `--token-file ${JSON.stringify(empty)} is empty`,
+    );
+  }));
+
+Deno.test("--allowed-hosts: names by commas, or an array in the file; a bad one exits 2", () => {
+  assert.deepEqual(resolve([]).allowedHosts, []);
+  assert.deepEqual(resolve(["--allowed-hosts", "vigil.local,proxy:443"]).allowedHosts, [
+    "vigil.local",
+    "proxy:443",
+  ]);
+  assert.deepEqual(resolve([], { "allowed-hosts": ["a.local"] }).allowedHosts, ["a.local"]);
+  assert.throws(
+    () => resolve(["--allowed-hosts", "http://x/"]),
+    (e) => e instanceof ConfigError && /--allowed-hosts: "http:\/\/x\/"/.test(e.message),
+  );
 });
 
 Deno.test("flags override the config file, the file overrides defaults", () => {

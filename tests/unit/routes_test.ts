@@ -525,6 +525,99 @@ Deno.test("token: the check runs before the body is read, and before the content
   assert.equal(res.status, 401);
 });
 
+// ---------------------------------------------------------------------------------------------
+// Host and Origin: DNS rebinding and cross-site writes
+
+const PORT = 8123;
+
+Deno.test("served on loopback: a foreign Host is a 421 changing nothing, the loopback names pass", async () => {
+  const { app, state, controller } = fleet({ served: { host: "127.0.0.1", port: PORT } });
+  for (
+    const host of ["evil.example.com", `evil.example.com:${PORT}`, "127.0.0.1:9999", "localhost"]
+  ) {
+    const read = await call(app, "GET", "/status", { headers: { host } });
+    assert.equal(read.status, 421, host);
+    assert.equal(read.body.success, false);
+    assert.match(read.body.error, /DNS rebinding/);
+    const write = await call(app, "POST", "/status", {
+      json: { status: "PAUSED" },
+      headers: { host },
+    });
+    assert.equal(write.status, 421, host);
+  }
+  assert.equal(controller.calls.length, 0);
+  assert.equal(state.machine("m1")!.status, "RUNNING");
+  for (
+    const host of [`127.0.0.1:${PORT}`, `localhost:${PORT}`, `LOCALHOST:${PORT}`, `[::1]:${PORT}`]
+  ) {
+    assert.equal((await call(app, "GET", "/status", { headers: { host } })).status, 200, host);
+  }
+});
+
+Deno.test("served: the port may come late (--port 0), allowedHosts adds names", async () => {
+  let port = 0;
+  const { app } = fleet({
+    served: {
+      host: "10.0.0.5",
+      port: () => port,
+      allowedHosts: ["vigil.local", "proxy.example:443"],
+    },
+  });
+  port = PORT;
+  const status = async (host: string) =>
+    (await call(app, "GET", "/health", { headers: { host } })).status;
+  assert.equal(await status(`10.0.0.5:${PORT}`), 200);
+  assert.equal(await status(`vigil.local:${PORT}`), 200);
+  assert.equal(await status("proxy.example:443"), 200);
+  // Not loopback: the loopback names are not this server's.
+  assert.equal(await status(`localhost:${PORT}`), 421);
+  assert.equal(await status(`vigil.local:${PORT + 1}`), 421);
+});
+
+Deno.test("served on a wildcard address: any Host, unless allowedHosts is given", async () => {
+  const open = fleet({ served: { host: "0.0.0.0", port: PORT } }).app;
+  assert.equal(
+    (await call(open, "GET", "/health", { headers: { host: "anything:1" } })).status,
+    200,
+  );
+  const listed = fleet({ served: { host: "::", port: PORT, allowedHosts: ["vigil.local"] } }).app;
+  assert.equal(
+    (await call(listed, "GET", "/health", { headers: { host: "anything:1" } })).status,
+    421,
+  );
+  assert.equal(
+    (await call(listed, "GET", "/health", { headers: { host: `vigil.local:${PORT}` } })).status,
+    200,
+  );
+});
+
+Deno.test("served: a cross-origin write is a 403; same-origin and Origin-less writes pass", async () => {
+  const { app, controller } = fleet({ served: { host: "127.0.0.1", port: PORT } });
+  const host = `127.0.0.1:${PORT}`;
+  const write = (method: string, origin?: string, status = "PAUSED") =>
+    call(app, method, "/status", {
+      json: { status },
+      headers: origin === undefined ? { host } : { host, origin },
+    });
+  for (const origin of ["http://evil.example.com", `http://localhost:${PORT}`, "null", "::"]) {
+    for (const method of ["POST", "PUT", "PATCH", "DELETE"]) {
+      const res = await write(method, origin);
+      assert.equal(res.status, 403, `${method} ${origin}`);
+      assert.match(res.body.error, /^Cross-origin write refused/);
+    }
+  }
+  assert.equal(controller.calls.length, 0);
+  // A read with a foreign Origin is no write: the browser's same-origin policy keeps its answer.
+  const read = await call(app, "GET", "/status", {
+    headers: { host, origin: "http://evil.example.com" },
+  });
+  assert.equal(read.status, 200);
+  // The dashboard page's own POST (Origin is the page's), and curl's (no Origin).
+  assert.equal((await write("POST", `http://${host}`)).status, 200);
+  assert.equal((await write("POST", undefined, "RUNNING")).status, 200);
+  assert.equal(controller.calls.length, 2);
+});
+
 Deno.test("createApp refuses an empty token and a bad maxBodyBytes", () => {
   const state = new EngineState();
   assert.throws(() => createApp(state, { token: "" }), RangeError);
