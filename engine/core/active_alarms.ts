@@ -46,6 +46,20 @@ export interface ActiveAlarmsOptions {
 /** The type an `INFO` event of `type` clears: its own, but for the heartbeat pair. */
 const CLEARS: Readonly<Record<string, string>> = { HEARTBEAT_RESTORED: "HEARTBEAT_LOSS" };
 
+/**
+ * The alarm type an `INFO` event of `type` clears: its own type, except `HEARTBEAT_RESTORED`,
+ * which clears `HEARTBEAT_LOSS`. The one place that pairing is written.
+ *
+ * @example
+ * ```ts
+ * clearedAlarmType("HEARTBEAT_RESTORED"); // "HEARTBEAT_LOSS"
+ * clearedAlarmType("ANOMALY_TEMP"); // "ANOMALY_TEMP"
+ * ```
+ */
+export function clearedAlarmType(type: string): string {
+  return CLEARS[type] ?? type;
+}
+
 const RANK: Readonly<Record<Severity, number>> = { INFO: 0, WARNING: 1, CRITICAL: 2 };
 
 /** A map key no machine, type or channel text can collide in (JSON quotes the separators). */
@@ -96,7 +110,7 @@ export class ActiveAlarms {
   /** Applies one event: a raise, an update, a clear, or nothing (an `INFO` with no alarm). */
   observe(e: AnomalyEvent): void {
     if (e.severity === "INFO") {
-      this.#alarms.delete(keyOf(e.machine, CLEARS[e.type] ?? e.type, e.channel));
+      this.#alarms.delete(keyOf(e.machine, clearedAlarmType(e.type), e.channel));
       return;
     }
     const key = keyOf(e.machine, e.type, e.channel);

@@ -17,6 +17,7 @@
  *
  * @module
  */
+import { clearedAlarmType } from "../core/active_alarms.ts";
 
 /** The fields of an anomaly event (docs/events.md) these functions read. */
 export interface AlarmEvent {
@@ -27,9 +28,6 @@ export interface AlarmEvent {
   readonly severity: string;
   readonly channel: string | null;
 }
-
-/** Clear types that end an alarm of another type. */
-const CLEARS: Readonly<Record<string, string>> = { HEARTBEAT_RESTORED: "HEARTBEAT_LOSS" };
 
 /**
  * Whether an event raises an alarm (`WARNING` or `CRITICAL`) rather than clearing one (`INFO`).
@@ -175,7 +173,7 @@ export function alarmStateRows(
     for (const event of byRow.get(row) ?? []) {
       if (raisesAlarm(event)) standing.add(key(event.machine, event.type, event.channel));
       else if (event.severity === "INFO") {
-        standing.delete(key(event.machine, CLEARS[event.type] ?? event.type, event.channel));
+        standing.delete(key(event.machine, clearedAlarmType(event.type), event.channel));
       }
     }
     flags[row] = standing.size > 0;
