@@ -36,7 +36,7 @@ the live engine: source, pipeline, outputs in --data-dir (./data) and the HTTP A
   --data-dir DIR  --host H  --port P (0: any free port)  --config FILE.json
   --token-file PATH (or env VIGIL_TOKEN; --token T shows in ps)  --allowed-hosts NAME[,NAME]
   --processing-interval S  --window N  --z-threshold Z  --model-size N  --model MODEL.json
-  --online-model N  --heartbeat-timeout S  --webhook URL[,URL]  --publish mqtt://HOST:PORT
+  --online-model N  --heartbeat-timeout S|auto|off  --webhook URL[,URL]  --publish mqtt://HOST:PORT
   --format json|csv|kv|raw  --baud B  --rate max|realtime|N  --partition k/N
   --simulator-only  --processor-only
 ${FLAGS_DOC}`,
@@ -46,7 +46,7 @@ a recorded JSONL, CSV, Parquet, kv or raw.log file through the pipeline, as fast
 line on stdout is a JSON summary
   --format json|csv|kv|raw  --rate max|realtime|N  --data-dir DIR  --profile machine|device|vibration
   --processing-interval S  --window N  --z-threshold Z  --model-size N  --model MODEL.json
-  --online-model N  --heartbeat-timeout S  --config FILE.json
+  --online-model N  --heartbeat-timeout S|auto|off  --config FILE.json
 ${FLAGS_DOC}`,
   emulate: `${EMULATE_USAGE}
 ${FLAGS_DOC} and docs/serial.md`,

@@ -159,6 +159,10 @@ export function runOptions(config: CliConfig, state: EngineState, logger: Logger
     detector: config.detector,
     heartbeatTimeoutMs: config.heartbeatTimeout === null
       ? undefined
+      : config.heartbeatTimeout === "off"
+      ? null
+      : config.heartbeatTimeout === "auto"
+      ? "auto" as const
       : config.heartbeatTimeout * 1000,
     channels: config.channels,
     isolationForest: config.forest ?? undefined,

@@ -265,6 +265,17 @@ function addPoint(
   }
 }
 
+/**
+ * Marks anomaly `a` (at `t`, s) on its channel's chart, or, when its reading is not drawn yet
+ * (the event came first, or `/anomalies` answered with a reading `/history` did not have yet),
+ * holds the mark until that reading arrives (see addPoint; at most 100 held).
+ */
+function markOrHold(/** @type {View} */ v, /** @type {any} */ a, /** @type {number} */ t) {
+  if (typeof a.value !== "number" || placeMark(v, a.channel, t, a.value)) return;
+  if (v.marks.length >= 100) v.marks.shift();
+  v.marks.push({ t, channel: a.channel, value: a.value });
+}
+
 /** Marks the chart point of the reading at `t` (or the one it was thinned into). */
 function placeMark(
   /** @type {View} */ v,
@@ -313,10 +324,7 @@ function onAnomaly(/** @type {any} */ a) {
 function viewAnomaly(/** @type {View} */ v, /** @type {any} */ a) {
   const t = Date.parse(a.timestamp) / 1000;
   countAnomaly(v, t);
-  if (typeof a.value === "number" && !placeMark(v, a.channel, t, a.value)) {
-    if (v.marks.length >= 100) v.marks.shift();
-    v.marks.push({ t, channel: a.channel, value: a.value });
-  }
+  markOrHold(v, a, t);
   state.dirty = true;
 }
 
@@ -422,7 +430,7 @@ async function loadView(/** @type {string} */ id) {
     for (const a of anomalies.anomalies) {
       const t = Date.parse(a.timestamp) / 1000;
       countAnomaly(v, t);
-      if (typeof a.value === "number") placeMark(v, a.channel, t, a.value);
+      markOrHold(v, a, t);
       seen.add(`${a.timestamp}|${a.type}|${a.channel}`);
     }
     v.loading = false;

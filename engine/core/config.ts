@@ -91,9 +91,10 @@ export interface EngineConfig {
   processorOnly: boolean;
   /** Channel limits over the profile's defaults. */
   channels: Record<string, ChannelConfig>;
-  /** Seconds without a reading before `HEARTBEAT_LOSS`; null: the profile's default (5 s for
-   * `device`, none for `machine`). */
-  heartbeatTimeout: number | null;
+  /** Seconds without a reading before `HEARTBEAT_LOSS`; `"auto"`: learned per machine;
+   * `"off"`: none; null: the default (5 s for `device`, none under `--detector zscore`, else
+   * `"auto"`). */
+  heartbeatTimeout: number | "auto" | "off" | null;
   /** `--partition k/N`: the NATS partition this instance owns; null: not given (0/1). */
   partition: { index: number; count: number } | null;
   /** URLs every anomaly event is POSTed to (`--webhook`); empty: no webhooks. */
@@ -168,7 +169,11 @@ const schema = z.strictObject({
   "simulator-only": bool.default(false),
   "processor-only": bool.default(false),
   channels: z.record(z.string(), channelSchema).default({}),
-  "heartbeat-timeout": num().pipe(z.number().positive().max(86_400)).optional(),
+  "heartbeat-timeout": z.union([
+    z.literal("auto"),
+    z.literal("off"),
+    num().pipe(z.number().positive().max(86_400)),
+  ], { error: "must be seconds (> 0, at most 86400), auto or off" }).optional(),
   // One URL, or several separated by commas; an array of URLs in a config file.
   webhook: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
   influx: z.string().min(1).optional(),

@@ -44,9 +44,10 @@ export interface AnalyzerOptions {
   /** Channel limits and wording. @default {MACHINE_CHANNELS} */
   channels?: Readonly<Record<string, ChannelConfig>>;
   /** Raise `HEARTBEAT_LOSS`/`HEARTBEAT_RESTORED` when a machine's readings are more than this
-   * many ms of event time apart (and, live, from {@linkcode Analyzer.checkHeartbeat}); null:
-   * no heartbeat events. @default {null} */
-  heartbeatTimeoutMs?: number | null;
+   * many ms of event time apart (and, live, from {@linkcode Analyzer.checkHeartbeat}); `"auto"`:
+   * a timeout learned per machine ({@linkcode HeartbeatMonitor}); null: no heartbeat events.
+   * @default {null} */
+  heartbeatTimeoutMs?: number | "auto" | null;
   /** Raise `DEVICE_STATUS` from `WARNING_*`, `CRITICAL_*` and `OFFLINE` states (see
    * {@linkcode DeviceStatusTracker}). @default {false} */
   deviceStatus?: boolean;

@@ -3,14 +3,30 @@
  * `HEARTBEAT_RESTORED` at its next reading. A pure core, fed with reading times and "now", so
  * that a replay (event-time gaps) and a live run (a timer calling {@linkcode HeartbeatMonitor.check})
  * raise the same events with the same timestamps.
+ *
+ * The timeout is either fixed (`timeoutMs`, the `device` profile's 5 s of the seed) or learned
+ * per machine (`"auto"`, the default of the other profiles): like the adaptive detector's
+ * statistics it is learned over the machine's first readings (`learnIntervals` gaps between
+ * readings, the detector's warm-up) and is then `max(intervalMultiple × median gap, longest
+ * gap)`. So a machine that reports every second is lost after 10 s of silence, one that reports
+ * hourly after 10 h, and one that already went quiet for a night while it was learned is not
+ * lost at every night. It is what Datadog's "notify if data is missing" and Prometheus'
+ * `absent_over_time()` ask the user to set by hand, set from the data: see docs/detector.md.
  * @module
  */
 import type { AnomalyEvent } from "../core/types.ts";
 
 /** Options of {@linkcode HeartbeatMonitor}. */
 export interface HeartbeatMonitorOptions {
-  /** Silence, in ms, after which a machine is lost. @default {5000} */
-  timeoutMs?: number;
+  /** Silence, in ms, after which a machine is lost, or `"auto"`: learned per machine (see the
+   * module's text). @default {5000} */
+  timeoutMs?: number | "auto";
+  /** `"auto"`: gaps between readings (those > 0 ms) the timeout is learned from; no loss is
+   * raised before. Each machine holds a buffer of this many numbers until it has learned.
+   * @default {400} (the adaptive detector's warm-up) */
+  learnIntervals?: number;
+  /** `"auto"`: the timeout is at least this many median gaps. @default {10} */
+  intervalMultiple?: number;
   /** Machines tracked at most; readings of further machines are not watched, so arbitrary
    * machine ids on the wire cannot grow memory without limit. @default {10000} */
   maxMachines?: number;
@@ -21,6 +37,11 @@ interface Beat {
   last: number;
   /** A loss was raised and no reading came since. */
   lost: boolean;
+  /** This machine's timeout, ms; NaN while it is being learned (`"auto"`). */
+  timeout: number;
+  /** `"auto"` while learning: the gaps seen so far (the first `count` entries); then null. */
+  gaps: Float64Array | null;
+  count: number;
 }
 
 /**
@@ -29,17 +50,32 @@ interface Beat {
  * and replayed runs write identical events.
  */
 export class HeartbeatMonitor {
-  readonly timeoutMs: number;
+  /** The fixed timeout, ms, or `"auto"`. */
+  readonly timeoutMs: number | "auto";
   readonly #max: number;
+  readonly #learn: number;
+  readonly #multiple: number;
   readonly #beats = new Map<string, Beat>();
   /** Losses a previous run already wrote: machine → the last reading time the loss is for. */
   readonly #written = new Map<string, number>();
 
   constructor(options: HeartbeatMonitorOptions = {}) {
     const timeout = options.timeoutMs ?? 5000;
-    if (!(timeout > 0) || !Number.isFinite(timeout)) {
-      throw new RangeError(`heartbeat timeout must be a finite number of ms > 0, got ${timeout}`);
+    if (timeout !== "auto" && (!(timeout > 0) || !Number.isFinite(timeout))) {
+      throw new RangeError(
+        `heartbeat timeout must be a finite number of ms > 0 or "auto", got ${timeout}`,
+      );
     }
+    const learn = options.learnIntervals ?? 400;
+    if (!Number.isInteger(learn) || learn < 1 || learn > 100_000) {
+      throw new RangeError(`learnIntervals must be an integer in 1..100000, got ${learn}`);
+    }
+    const multiple = options.intervalMultiple ?? 10;
+    if (!(multiple >= 1) || !Number.isFinite(multiple)) {
+      throw new RangeError(`intervalMultiple must be a finite number >= 1, got ${multiple}`);
+    }
+    this.#learn = learn;
+    this.#multiple = multiple;
     const max = options.maxMachines ?? 10_000;
     if (!Number.isInteger(max) || max < 1) {
       throw new RangeError(`maxMachines must be an integer >= 1, got ${max}`);
@@ -80,12 +116,22 @@ export class HeartbeatMonitor {
   observe(machine: string, time: number): AnomalyEvent[] {
     const beat = this.#beats.get(machine);
     if (!beat) {
-      if (this.#beats.size < this.#max) this.#beats.set(machine, { last: time, lost: false });
+      if (this.#beats.size < this.#max) {
+        const auto = this.timeoutMs === "auto";
+        this.#beats.set(machine, {
+          last: time,
+          lost: false,
+          timeout: auto ? NaN : this.timeoutMs as number,
+          gaps: auto ? new Float64Array(this.#learn) : null,
+          count: 0,
+        });
+      }
       return [];
     }
     const events: AnomalyEvent[] = [];
     const gap = time - beat.last;
-    if (!beat.lost && gap > this.timeoutMs) this.#loss(machine, beat, events);
+    // NaN (still learning) compares false: no loss before the timeout is known.
+    if (!beat.lost && gap > beat.timeout) this.#loss(machine, beat, events);
     if (beat.lost) {
       beat.lost = false;
       events.push({
@@ -95,20 +141,33 @@ export class HeartbeatMonitor {
         severity: "INFO",
         channel: null,
         value: Math.round(gap) / 1000,
-        threshold: this.timeoutMs / 1000,
+        threshold: beat.timeout / 1000,
         description: `Data received again after ${(gap / 1000).toFixed(1)} seconds.`,
       });
     }
     // Out-of-order readings never move the clock back.
-    if (time > beat.last) beat.last = time;
+    if (time > beat.last) {
+      if (beat.gaps) this.#learnGap(beat, gap);
+      beat.last = time;
+    }
     return events;
+  }
+
+  /** `"auto"`: one more gap of a machine still learning; at the last, its timeout. */
+  #learnGap(beat: Beat, gap: number): void {
+    const gaps = beat.gaps!;
+    gaps[beat.count++] = gap;
+    if (beat.count < gaps.length) return;
+    gaps.sort();
+    beat.timeout = Math.max(this.#multiple * gaps[gaps.length >> 1]!, gaps[gaps.length - 1]!);
+    beat.gaps = null;
   }
 
   /** Losses of every machine silent for more than the timeout at `now` (epoch ms). */
   check(now: number): AnomalyEvent[] {
     const events: AnomalyEvent[] = [];
     for (const [machine, beat] of this.#beats) {
-      if (!beat.lost && now - beat.last > this.timeoutMs) this.#loss(machine, beat, events);
+      if (!beat.lost && now - beat.last > beat.timeout) this.#loss(machine, beat, events);
     }
     return events;
   }
@@ -124,16 +183,19 @@ export class HeartbeatMonitor {
       }
       if (beat.last > written) this.#written.delete(machine);
     }
-    const seconds = (this.timeoutMs / 1000).toFixed(1);
+    const seconds = (beat.timeout / 1000).toFixed(1);
     events.push({
-      timestamp: new Date(beat.last + this.timeoutMs).toISOString(),
+      timestamp: new Date(beat.last + beat.timeout).toISOString(),
       machine,
       type: "HEARTBEAT_LOSS",
       severity: "CRITICAL",
       channel: null,
       value: null,
-      threshold: this.timeoutMs / 1000,
-      description: `No data received for ${seconds} seconds. Device may be offline.`,
+      threshold: beat.timeout / 1000,
+      description: this.timeoutMs === "auto"
+        ? `No data received for ${seconds} seconds, longer than this machine's learned ` +
+          `timeout. Machine may be offline.`
+        : `No data received for ${seconds} seconds. Device may be offline.`,
     });
   }
 }

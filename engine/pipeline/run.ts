@@ -53,9 +53,10 @@ export interface RunOptions {
   detector?: "adaptive" | "zscore";
   /** Channel limits over the profile's channels, merged per channel. @default {{}} */
   channels?: Record<string, ChannelConfig>;
-  /** Heartbeat timeout, ms; null: no heartbeat events. @default {5000 for the device profile,
-   * else null} */
-  heartbeatTimeoutMs?: number | null;
+  /** Heartbeat timeout, ms; `"auto"`: learned per machine (see
+   * engine/detect/heartbeat_monitor.ts); null: no heartbeat events. @default {5000 for the device profile, null under the `zscore`
+   * detector (the alarms as before it), else "auto"} */
+  heartbeatTimeoutMs?: number | "auto" | null;
   /** Live runs: the clock of heartbeat checks (see {@linkcode AnalysisStreamOptions.clock}).
    * @default {none: event-time gaps only} */
   heartbeatClock?: Clock;
@@ -134,7 +135,7 @@ export async function openRun(options: RunOptions): Promise<Run> {
       processingIntervalMs: options.processingIntervalMs,
       channels,
       heartbeatTimeoutMs: options.heartbeatTimeoutMs === undefined
-        ? (device ? 5000 : null)
+        ? (device ? 5000 : options.detector === "zscore" ? null : "auto")
         : options.heartbeatTimeoutMs,
       deviceStatus: device,
       isolationForest: options.isolationForest,

@@ -1,0 +1,86 @@
+/**
+ * The heartbeat core: a fixed timeout (the `device` profile's) and the timeout learned per
+ * machine (`"auto"`, the default of the other profiles), fed with event times as a replay
+ * feeds it and with a "now" as the live timer does.
+ */
+import assert from "node:assert/strict";
+import { HeartbeatMonitor } from "../../engine/mod.ts";
+
+const T0 = Date.UTC(2026, 0, 1);
+
+/** Feeds `times` (ms after T0) of one machine; returns every event. */
+function feed(monitor: HeartbeatMonitor, machine: string, times: number[]) {
+  return times.flatMap((t) => monitor.observe(machine, T0 + t));
+}
+
+Deno.test("fixed timeout: a gap longer than it is a loss stamped last + timeout, then a restore", () => {
+  const hb = new HeartbeatMonitor({ timeoutMs: 5000 });
+  const events = feed(hb, "m1", [0, 1000, 2000, 9000]);
+  assert.deepEqual(events.map((e) => [e.type, e.timestamp]), [
+    ["HEARTBEAT_LOSS", new Date(T0 + 7000).toISOString()],
+    ["HEARTBEAT_RESTORED", new Date(T0 + 9000).toISOString()],
+  ]);
+  assert.equal(events[0]!.threshold, 5);
+  assert.equal(events[1]!.value, 7);
+});
+
+Deno.test("auto: no loss while the timeout is being learned, however long the gap", () => {
+  const hb = new HeartbeatMonitor({ timeoutMs: "auto", learnIntervals: 10 });
+  // Eight gaps of 1 s, then one of an hour: nine gaps, still learning (10 needed).
+  const times = [0, 1, 2, 3, 4, 5, 6, 7, 8].map((s) => s * 1000);
+  const last = 8000 + 3_600_000;
+  assert.deepEqual(feed(hb, "m1", [...times, last]), []);
+  assert.deepEqual(hb.check(T0 + last + 10 * 3_600_000), []);
+  // The tenth gap completes it: max(10 × 1 s, 1 h) = 1 h.
+  assert.deepEqual(feed(hb, "m1", [last + 1000]), []);
+  assert.deepEqual(hb.check(T0 + last + 1000 + 3_600_000), []);
+  assert.equal(hb.check(T0 + last + 1000 + 3_600_001)[0]?.threshold, 3600);
+});
+
+Deno.test("auto: the learned timeout is max(10 × median gap, longest gap)", () => {
+  // A regular 1 s machine: 10 × 1 s wins over its longest gap (2 s).
+  const regular = new HeartbeatMonitor({ timeoutMs: "auto", learnIntervals: 5 });
+  const t = [0, 1000, 2000, 4000, 5000, 6000];
+  assert.deepEqual(feed(regular, "m1", t), []);
+  assert.deepEqual(feed(regular, "m1", [6000 + 9999]), [], "9.999 s is within 10 s");
+  const lost = feed(regular, "m1", [15_999 + 10_001]);
+  assert.equal(lost[0]!.type, "HEARTBEAT_LOSS");
+  assert.equal(lost[0]!.threshold, 10);
+  assert.equal(lost[0]!.timestamp, new Date(T0 + 15_999 + 10_000).toISOString());
+  assert.match(lost[0]!.description, /No data received for 10\.0 seconds/);
+
+  // A machine that went quiet for a minute while it was learned: a minute is normal for it.
+  const quiet = new HeartbeatMonitor({ timeoutMs: "auto", learnIntervals: 5 });
+  feed(quiet, "m2", [0, 1000, 2000, 62_000, 63_000, 64_000]);
+  assert.deepEqual(feed(quiet, "m2", [64_000 + 60_000]), []);
+  assert.equal(feed(quiet, "m2", [124_000 + 60_001])[0]?.type, "HEARTBEAT_LOSS");
+});
+
+Deno.test("auto: each machine learns its own cadence; the live check uses it", () => {
+  const hb = new HeartbeatMonitor({ timeoutMs: "auto", learnIntervals: 4 });
+  feed(hb, "fast", [0, 1000, 2000, 3000, 4000]); // timeout 10 s
+  feed(hb, "slow", [0, 60_000, 120_000, 180_000, 240_000]); // timeout 600 s
+  const at = (s: number) => hb.check(T0 + s * 1000).map((e) => e.machine);
+  assert.deepEqual(at(14), []);
+  assert.deepEqual(at(14.001), ["fast"]);
+  assert.deepEqual(at(840), []);
+  assert.deepEqual(at(840.001), ["slow"]);
+  assert.deepEqual(hb.lost.sort(), ["fast", "slow"]);
+});
+
+Deno.test("auto: repeated and out-of-order timestamps teach nothing", () => {
+  const hb = new HeartbeatMonitor({ timeoutMs: "auto", learnIntervals: 3 });
+  // Duplicates (gap 0) and a reading back in time are not gaps: the three gaps are 1 s each.
+  feed(hb, "m1", [0, 0, 1000, 500, 1000, 2000, 3000]);
+  assert.deepEqual(hb.check(T0 + 3000 + 10_000), []);
+  assert.equal(hb.check(T0 + 3000 + 10_001).length, 1);
+});
+
+Deno.test("bad options are refused, naming the value", () => {
+  assert.throws(() => new HeartbeatMonitor({ timeoutMs: 0 }), /got 0/);
+  assert.throws(() => new HeartbeatMonitor({ timeoutMs: "auto", learnIntervals: 0 }), /got 0/);
+  assert.throws(
+    () => new HeartbeatMonitor({ timeoutMs: "auto", intervalMultiple: 0.5 }),
+    /intervalMultiple must be a finite number >= 1, got 0.5/,
+  );
+});
