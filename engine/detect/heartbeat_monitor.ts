@@ -8,7 +8,7 @@
  * per machine (`"auto"`, the default of the other profiles): like the adaptive detector's
  * statistics it is learned over the machine's first readings (`learnIntervals` gaps between
  * readings, the detector's warm-up) and is then `max(intervalMultiple × median gap, longest
- * gap)`. So a machine that reports every second is lost after 10 s of silence, one that reports
+ * gap, minTimeoutMs)`. So a machine that reports every second is lost after 10 s of silence, one that reports
  * hourly after 10 h, and one that already went quiet for a night while it was learned is not
  * lost at every night. It is what Datadog's "notify if data is missing" and Prometheus'
  * `absent_over_time()` ask the user to set by hand, set from the data: see docs/detector.md.
@@ -27,6 +27,10 @@ export interface HeartbeatMonitorOptions {
   learnIntervals?: number;
   /** `"auto"`: the timeout is at least this many median gaps. @default {10} */
   intervalMultiple?: number;
+  /** `"auto"`: the timeout is at least this long, ms, so that a fast machine (50 readings a
+   * second: 10 gaps are 0.2 s) is not lost whenever the live pipeline pauses for a moment.
+   * @default {2000} */
+  minTimeoutMs?: number;
   /** Machines tracked at most; readings of further machines are not watched, so arbitrary
    * machine ids on the wire cannot grow memory without limit. @default {10000} */
   maxMachines?: number;
@@ -55,6 +59,7 @@ export class HeartbeatMonitor {
   readonly #max: number;
   readonly #learn: number;
   readonly #multiple: number;
+  readonly #minTimeout: number;
   readonly #beats = new Map<string, Beat>();
   /** Losses a previous run already wrote: machine → the last reading time the loss is for. */
   readonly #written = new Map<string, number>();
@@ -74,8 +79,13 @@ export class HeartbeatMonitor {
     if (!(multiple >= 1) || !Number.isFinite(multiple)) {
       throw new RangeError(`intervalMultiple must be a finite number >= 1, got ${multiple}`);
     }
+    const minTimeout = options.minTimeoutMs ?? 2000;
+    if (!(minTimeout >= 0) || !Number.isFinite(minTimeout)) {
+      throw new RangeError(`minTimeoutMs must be a finite number >= 0, got ${minTimeout}`);
+    }
     this.#learn = learn;
     this.#multiple = multiple;
+    this.#minTimeout = minTimeout;
     const max = options.maxMachines ?? 10_000;
     if (!Number.isInteger(max) || max < 1) {
       throw new RangeError(`maxMachines must be an integer >= 1, got ${max}`);
@@ -159,7 +169,11 @@ export class HeartbeatMonitor {
     gaps[beat.count++] = gap;
     if (beat.count < gaps.length) return;
     gaps.sort();
-    beat.timeout = Math.max(this.#multiple * gaps[gaps.length >> 1]!, gaps[gaps.length - 1]!);
+    beat.timeout = Math.max(
+      this.#multiple * gaps[gaps.length >> 1]!,
+      gaps[gaps.length - 1]!,
+      this.#minTimeout,
+    );
     beat.gaps = null;
   }
 

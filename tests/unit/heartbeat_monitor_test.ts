@@ -56,6 +56,14 @@ Deno.test("auto: the learned timeout is max(10 × median gap, longest gap)", () 
   assert.equal(feed(quiet, "m2", [124_000 + 60_001])[0]?.type, "HEARTBEAT_LOSS");
 });
 
+Deno.test("auto: never less than 2 s, so a fast machine survives a short pause of the pipeline", () => {
+  const hb = new HeartbeatMonitor({ timeoutMs: "auto", learnIntervals: 50 });
+  // 50 readings a second: 10 gaps are 0.2 s, the floor is 2 s.
+  feed(hb, "m1", Array.from({ length: 51 }, (_, i) => i * 20));
+  assert.deepEqual(hb.check(T0 + 1000 + 2000), []);
+  assert.equal(hb.check(T0 + 1000 + 2001)[0]?.threshold, 2);
+});
+
 Deno.test("auto: each machine learns its own cadence; the live check uses it", () => {
   const hb = new HeartbeatMonitor({ timeoutMs: "auto", learnIntervals: 4 });
   feed(hb, "fast", [0, 1000, 2000, 3000, 4000]); // timeout 10 s
@@ -83,4 +91,5 @@ Deno.test("bad options are refused, naming the value", () => {
     () => new HeartbeatMonitor({ timeoutMs: "auto", intervalMultiple: 0.5 }),
     /intervalMultiple must be a finite number >= 1, got 0.5/,
   );
+  assert.throws(() => new HeartbeatMonitor({ minTimeoutMs: -1 }), /got -1/);
 });
