@@ -49,6 +49,9 @@ export interface SourceSpec {
 export interface EngineConfig {
   source: SourceSpec;
   profile: "machine" | "vibration" | "device" | "generic";
+  /** Whether `--profile` (or the config file's `profile`) was given: when not, a file whose
+   * channels are none of the `machine` profile's runs `generic` (see `defaultProfileOf`). */
+  profileGiven: boolean;
   /** `--detector`: `adaptive` (the default alarm: engine/kernels/adaptive, every alarm a state
    * with on/off delays) or `zscore` (the rolling z-score alarms and edge-triggered limits, as
    * before the adaptive detector). */
@@ -284,6 +287,7 @@ export function resolveConfig(
   return {
     source,
     profile: c.profile ?? (device ? "device" : "machine"),
+    profileGiven: c.profile !== undefined,
     detector: c.detector,
     machines: c.machines,
     seed: c.seed ?? null,

@@ -158,6 +158,7 @@ export async function openRun(options: RunOptions): Promise<Run> {
     options.logger.info(outputs.resume ? "resuming from checkpoint" : "starting fresh", {
       source: options.source,
       dataDir: options.dataDir,
+      profile: options.profile ?? "machine",
       lines: resumeLines,
       alarmEvents: restored.events,
       badAlarmLines: restored.bad,
