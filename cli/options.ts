@@ -193,6 +193,7 @@ export function runOptions(config: CliConfig, state: EngineState, logger: Logger
       ? undefined
       : config.heartbeatTimeout * 1000,
     channels: config.channels,
+    incidentWindowMs: config.incidentWindow * 1000,
     isolationForest: config.forest ?? undefined,
     onlineForest: config.onlineModel === null
       ? undefined

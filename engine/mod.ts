@@ -43,6 +43,13 @@ export {
 export { concatStreams, ReadingBatchStream } from "./core/streams.ts";
 export { FILES } from "./core/files.ts";
 export { type ActiveAlarm, type ActiveAlarmFilter, ActiveAlarms } from "./core/active_alarms.ts";
+export {
+  DEFAULT_INCIDENT_WINDOW_MS,
+  groupByIncident,
+  type IncidentGroup,
+  Incidents,
+  type IncidentsOptions,
+} from "./core/incidents.ts";
 export { ControlUnavailableError, EngineControl } from "./core/control.ts";
 export { type Clock } from "./core/clock.ts";
 export { withHeartbeatTicks } from "./core/heartbeat_ticks.ts";

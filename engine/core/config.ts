@@ -97,6 +97,9 @@ export interface EngineConfig {
   /** Seconds without a reading before `HEARTBEAT_LOSS`; null: the profile's default (5 s for
    * `device`, none for `machine`). */
   heartbeatTimeout: number | null;
+  /** `--incident-window`: event-time seconds after an incident's first alarm in which any alarm
+   * of the machine joins it (the adaptive detector; engine/core/incidents.ts). */
+  incidentWindow: number;
   /** `--partition k/N`: the NATS partition this instance owns; null: not given (0/1). */
   partition: { index: number; count: number } | null;
   /** URLs every anomaly event is POSTed to (`--webhook`); empty: no webhooks. */
@@ -172,6 +175,7 @@ const schema = z.strictObject({
   "processor-only": bool.default(false),
   channels: z.record(z.string(), channelSchema).default({}),
   "heartbeat-timeout": num().pipe(z.number().positive().max(86_400)).optional(),
+  "incident-window": num().pipe(z.number().min(0).max(86_400)).default(60),
   // One URL, or several separated by commas; an array of URLs in a config file.
   webhook: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
   influx: z.string().min(1).optional(),
@@ -317,6 +321,7 @@ export function resolveConfig(
     processorOnly: c["processor-only"],
     channels: c.channels,
     heartbeatTimeout: c["heartbeat-timeout"] ?? null,
+    incidentWindow: c["incident-window"],
     partition: c.partition === undefined ? null : {
       index: Number(c.partition.split("/")[0]),
       count: Number(c.partition.split("/")[1]),

@@ -15,6 +15,7 @@ import { csvLine } from "../formats/csv.ts";
 import { formatReading } from "../formats/reading_format.ts";
 import { CORE_CHANNELS, rowCells, rowColumns } from "../formats/row_format.ts";
 import type { EngineState } from "../core/state.ts";
+import type { Incidents } from "../core/incidents.ts";
 import { STRUCTURED_HEADER, structuredMetricsLine } from "../formats/structured_metrics.ts";
 
 /** A batch with what the analyzer made of it. */
@@ -97,6 +98,9 @@ export interface OutputSinkOptions {
    * @default {none}
    */
   onCommit?: (lines: number) => void;
+  /** Labels each written event with its incident (the adaptive detector; rebuilt from
+   * `anomalies.jsonl` on a restart, as the alarms are). @default {none: events unlabelled} */
+  incidents?: Incidents;
 }
 
 /**
@@ -128,6 +132,10 @@ export class OutputSink extends WritableStream<AnalyzedBatch> {
         counts.rows += result.rows.length;
         counts.anomalies += result.events.length;
         counts.errors += batch.errors.length + result.rejected.length;
+        // Only written events: history's incidents were rebuilt from anomalies.jsonl.
+        if (options.incidents && !batch.suppress) {
+          for (const e of result.events) e.event = options.incidents.label(e.event);
+        }
         state.recordReadings(readings);
         for (const { row } of result.rows) state.recordRow(row);
         // History's alarms were rebuilt from anomalies.jsonl when the run opened.
