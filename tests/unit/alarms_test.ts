@@ -323,6 +323,18 @@ Deno.test("restart: a replay resumed from its checkpoint shows the same active a
     assert.ok(after.anomalies().length > 0, "the re-run still fills /anomalies");
   }));
 
+Deno.test("restart: the history re-run's events in /anomalies carry the incidents they were written with", () =>
+  withInput(3, 5, 3000, async (tmp, input) => {
+    const dir = join(tmp, "d");
+    const before = (await replayInto(dir, input)).state;
+    assert.ok(before.anomalies({ limit: 10_000 }).some((e) => typeof e.incident === "string"));
+    // Everything is history now: the same events, labelled by the history's own grouper, and the
+    // active alarms (with their incidents) rebuilt from anomalies.jsonl.
+    const after = (await replayInto(dir, input)).state;
+    assert.deepEqual(after.anomalies({ limit: 10_000 }), before.anomalies({ limit: 10_000 }));
+    assert.deepEqual(after.alarms(), before.alarms());
+  }));
+
 Deno.test("restart: a heartbeat loss a timer raised (no reading re-raises it) is still active after a restart", async () => {
   const tmp = await Deno.makeTempDir();
   try {
