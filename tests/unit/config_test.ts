@@ -227,3 +227,13 @@ Deno.test("configOf: a file of other channels runs generic unless a profile is g
     await Deno.writeTextFile(kv, "T:20,V:5\n");
     assert.equal((await configOf([kv], 1)).profile, "device");
   }));
+
+Deno.test("--incident-window: seconds, 60 by default, 0–86400; a bad value names the flag", () => {
+  assert.equal(resolve([]).incidentWindow, 60);
+  assert.equal(resolve(["--incident-window", "0"]).incidentWindow, 0);
+  assert.equal(resolve([], { "incident-window": 300 }).incidentWindow, 300);
+  assert.throws(
+    () => resolve(["--incident-window", "-5"]),
+    (e) => e instanceof ConfigError && /^bad value for --incident-window: "-5"/.test(e.message),
+  );
+});
