@@ -22,8 +22,8 @@ commands:
 flags of start, replay and eval: see docs/cli.md (--source, --profile, --machines, --seed, --interval,
   --processing-interval, --window, --format, --baud, --data-dir, --host, --port, --config,
   --token-file, --token, --allowed-hosts, --z-threshold, --model-size, --fault-rate,
-  --heartbeat-timeout, --webhook, --simulator-only, --processor-only, --rate max|realtime|N,
-  --partition k/N, --online-model N)`;
+  --heartbeat-timeout, --incident-window, --webhook, --simulator-only, --processor-only,
+  --rate max|realtime|N, --partition k/N, --online-model N)`;
 
 const FLAGS_DOC = "every flag: docs/cli.md";
 

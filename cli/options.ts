@@ -6,11 +6,14 @@
 import { basename, extname, join, resolve } from "node:path";
 import {
   ConfigError,
+  defaultProfileOf,
   type EngineConfig,
   type EngineState,
   FileLogger,
+  inputChannels,
   loadModel,
   type Logger,
+  MACHINE_CHANNELS,
   parseFlags,
   readConfigFile,
   resolveConfig,
@@ -27,6 +30,9 @@ export type CliConfig = EngineConfig & {
   /** The InfluxDB token: `--influx-token-file`'s content, else `VIGIL_INFLUX_TOKEN`; null: none.
    * A secret: never printed nor logged. */
   influxToken: string | null;
+  /** Why the profile is `generic` without `--profile` (a file of other channels), for the
+   * run to log once; null when the profile is the given or the usual default. */
+  profileNote: string | null;
 };
 
 /**
@@ -55,6 +61,10 @@ export async function configOf(args: readonly string[], positionals: number): Pr
     throw new ConfigError("--model and --online-model exclude each other: pick one");
   }
   const forest = config.model ? await loadModel(config.model) : null;
+  const profileNote = await defaultFileProfile(
+    config,
+    positionals === 1 ? positional[0] : undefined,
+  );
   if (config.profile === "vibration" && config.simulatorOnly) {
     throw new ConfigError("--profile vibration: --simulator-only is for the machine profile");
   }
@@ -75,7 +85,29 @@ export async function configOf(args: readonly string[], positionals: number): Pr
   }
   const influxToken = config.influx === null ? null : await influxTokenOf(config.influxTokenFile);
   if (config.tokenFile !== null) config.token = await tokenFileOf("--token-file", config.tokenFile);
-  return { ...config, target, forest, influxToken };
+  return { ...config, target, forest, influxToken, profileNote };
+}
+
+/**
+ * Without `--profile`, a file source (`replay FILE`, `--source file:PATH`, each file of `eval`)
+ * whose channels share none of the `machine` profile's names runs `generic`: sets
+ * `config.profile` and returns the line to log, else null. Live sources keep the usual default:
+ * their channels are known only once readings arrive, after the run has opened with a profile.
+ */
+async function defaultFileProfile(
+  config: EngineConfig,
+  replayed: string | undefined,
+): Promise<string | null> {
+  if (config.profileGiven || config.profile !== "machine") return null;
+  const path = replayed ??
+    (config.source.kind === "file" ? config.source.target.slice("file:".length) : null);
+  if (path === null) return null;
+  const channels = await inputChannels(resolve(path), config.format);
+  if (defaultProfileOf(channels) !== "generic") return null;
+  config.profile = "generic";
+  const shown = channels!.slice(0, 8).join(", ") + (channels!.length > 8 ? ", …" : "");
+  return `profile generic: the channels of ${path} (${shown}) are none of the machine ` +
+    `profile's (${Object.keys(MACHINE_CHANNELS).join(", ")}); --profile machine forces it`;
 }
 
 /**
@@ -165,6 +197,7 @@ export function runOptions(config: CliConfig, state: EngineState, logger: Logger
       ? "auto" as const
       : config.heartbeatTimeout * 1000,
     channels: config.channels,
+    incidentWindowMs: config.incidentWindow * 1000,
     isolationForest: config.forest ?? undefined,
     onlineForest: config.onlineModel === null
       ? undefined

@@ -49,6 +49,7 @@ export async function replay(path: string, config: CliConfig): Promise<number> {
     errors: counts.errors,
     seconds: Math.round(seconds * 1000) / 1000,
     readings_per_sec: Math.round(counts.readings / Math.max(seconds, 1e-9)),
+    profile: config.profile,
   }));
   return 0;
 }
@@ -85,6 +86,7 @@ export async function replayInto(
   let sinks: Sink[] = [];
   try {
     sinks = options.deliver ? await openDeliveringSinks(config, logs.processor) : [];
+    if (config.profileNote !== null) logs.processor.warn(config.profileNote);
     const run = await openRun({
       ...runOptions(config, state, logs.processor),
       source: `file:${abs}`,

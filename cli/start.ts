@@ -58,6 +58,7 @@ export async function start(config: CliConfig): Promise<number> {
   });
   const logs = loggers(config.dataDir);
   const context: SourceContext = { ...base, logger: logs.processor };
+  if (config.profileNote !== null) logs.processor.warn(config.profileNote);
   const onSignal = () => stop.abort();
   Deno.addSignalListener("SIGINT", onSignal);
   Deno.addSignalListener("SIGTERM", onSignal);

@@ -25,6 +25,7 @@ export { FileLogger, type Logger, type LogLevel, nullLogger } from "./core/logge
 export { type Batch, type EventfulBatch } from "./core/batch.ts";
 export {
   type ChannelConfig,
+  defaultProfileOf,
   DEVICE_CHANNELS,
   MACHINE_CHANNELS,
   VIBRATION_CHANNELS,
@@ -42,6 +43,13 @@ export {
 export { concatStreams, ReadingBatchStream } from "./core/streams.ts";
 export { FILES } from "./core/files.ts";
 export { type ActiveAlarm, type ActiveAlarmFilter, ActiveAlarms } from "./core/active_alarms.ts";
+export {
+  DEFAULT_INCIDENT_WINDOW_MS,
+  groupByIncident,
+  type IncidentGroup,
+  Incidents,
+  type IncidentsOptions,
+} from "./core/incidents.ts";
 export { ControlUnavailableError, EngineControl } from "./core/control.ts";
 export { type Clock } from "./core/clock.ts";
 export { withHeartbeatTicks } from "./core/heartbeat_ticks.ts";
@@ -134,6 +142,7 @@ export { NatsSource } from "./sources/nats/nats_source.ts";
 export { ParquetSource } from "./sources/file/parquet_source.ts";
 export { RateLimitStream } from "./sources/file/rate_limit_stream.ts";
 export { RecordedInput } from "./sources/file/recorded_input.ts";
+export { inputChannels } from "./sources/file/input_channels.ts";
 
 // Sinks: the interface and each sink
 export { type DeliveryStats, type Sink } from "./sinks/sink.ts";

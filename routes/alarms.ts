@@ -1,11 +1,11 @@
 /**
- * `GET /alarms?machine=&severity=`: the alarms active now (raised and not yet cleared), the
- * most severe first, then the longest active.
+ * `GET /alarms?machine=&severity=&group=`: the alarms active now (raised and not yet cleared),
+ * the most severe first, then the longest active; with `group=incident`, grouped by incident.
  * @module
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import { type EngineState, UnknownMachineError } from "../engine/mod.ts";
+import { type EngineState, groupByIncident, UnknownMachineError } from "../engine/mod.ts";
 import { NameParam, parseQuery } from "./_query.ts";
 
 /** An active alarm is never INFO: an INFO event clears. */
@@ -15,13 +15,15 @@ const SEVERITIES = ["WARNING", "CRITICAL"] as const;
 const Query = z.object({
   machine: NameParam.optional(),
   severity: z.enum(SEVERITIES, { error: `expected one of ${SEVERITIES.join(", ")}` }).optional(),
+  group: z.enum(["incident"], { error: "expected incident" }).optional(),
 });
 
 /**
  * The `/alarms` sub-app, to mount at `/alarms`. Answers
  * `{"success": true, "count": N, "evicted": E, "alarms": [...]}` (`count`: the alarms in this
- * answer; `evicted`: alarms dropped since start to stay within the state's capacity). An
- * unknown `?machine=` is a 404, a bad `?severity=` a 400.
+ * answer; `evicted`: alarms dropped since start to stay within the state's capacity); with
+ * `?group=incident`, `{"success": true, "count": N, "evicted": E, "incidents": [...]}` (`count`:
+ * the incidents). An unknown `?machine=` is a 404, a bad `?severity=` or `?group=` a 400.
  *
  * @example
  * ```ts
@@ -42,6 +44,15 @@ export function alarmsRoutes(state: EngineState): Hono {
       throw new UnknownMachineError(q.machine);
     }
     const alarms = state.alarms(q);
+    if (q.group === "incident") {
+      const incidents = groupByIncident(alarms);
+      return c.json({
+        success: true,
+        count: incidents.length,
+        evicted: state.alarmsEvicted,
+        incidents,
+      });
+    }
     return c.json({
       success: true,
       count: alarms.length,

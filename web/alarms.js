@@ -29,6 +29,7 @@ const RANK = /** @type {Record<string, number>} */ ({ INFO: 0, WARNING: 1, CRITI
  * @property {number | null} threshold
  * @property {string} description
  * @property {number} count
+ * @property {string} [incident] the incident of its first raise (the adaptive detector)
  */
 
 /** A key no machine, type or channel text can collide in. */
@@ -115,7 +116,8 @@ export class AlarmList {
       a.count++;
       return true;
     }
-    this.#alarms.set(key, {
+    /** @type {Alarm} */
+    const alarm = {
       machine: e.machine,
       type: e.type,
       channel: e.channel ?? null,
@@ -126,7 +128,10 @@ export class AlarmList {
       threshold: e.threshold,
       description: e.description ?? "",
       count: 1,
-    });
+    };
+    // As the engine keeps it: the incident of the first raise, when events carry one.
+    if (typeof e.incident === "string") alarm.incident = e.incident;
+    this.#alarms.set(key, alarm);
     this.total++;
     if (this.#alarms.size > this.#cap) {
       // Over the cap: drop the one the engine's order puts last (least severe, newest).

@@ -786,8 +786,10 @@ function renderAlarms() {
       severity: a.severity,
       raisedAt: a.raised_at,
       count: String(a.count),
+      incident: a.incident ?? "",
     });
-    tr.title = `${a.description}\nraised ${a.raised_at}, last ${a.last_at}, ${a.count}× raised`;
+    tr.title = `${a.description}\nraised ${a.raised_at}, last ${a.last_at}, ${a.count}× raised` +
+      (a.incident ? `\nincident ${a.incident}` : "");
     const cells = [
       a.machine,
       a.type,

@@ -28,6 +28,9 @@ export interface ActiveAlarm {
   description: string;
   /** Raises since the first one, that one included. */
   count: number;
+  /** The incident of its first raise (see engine/core/incidents.ts); absent when its events
+   * carry none (`--detector zscore`). */
+  incident?: string;
 }
 
 /** Filter of {@linkcode ActiveAlarms.list}. */
@@ -132,7 +135,7 @@ export class ActiveAlarms {
       if (oldest !== undefined) this.#alarms.delete(oldest);
       this.#evicted++;
     }
-    this.#alarms.set(key, {
+    const alarm: ActiveAlarm = {
       machine: e.machine,
       type: e.type,
       channel: e.channel,
@@ -143,7 +146,9 @@ export class ActiveAlarms {
       threshold: e.threshold,
       description: e.description,
       count: 1,
-    });
+    };
+    if (typeof e.incident === "string") alarm.incident = e.incident;
+    this.#alarms.set(key, alarm);
   }
 
   /**

@@ -77,6 +77,25 @@ export const MACHINE_CHANNELS: Readonly<Record<string, ChannelConfig>> = {
 };
 
 /**
+ * The profile a file source runs when no `--profile` is given and its format is not the
+ * device's: `generic` when it names channels and none of them is one of the `machine`
+ * profile's ({@linkcode MACHINE_CHANNELS}, exact names), since that profile's limits would
+ * then watch nothing and its name would claim a kind of machine the data is not; else
+ * `machine`, as before (also when the channels are unknown, `null`: an empty or unreadable file).
+ *
+ * @example
+ * ```ts
+ * defaultProfileOf(["value"]); // "generic" (NAB)
+ * defaultProfileOf(["temperature", "vibration"]); // "machine"
+ * defaultProfileOf(null); // "machine"
+ * ```
+ */
+export function defaultProfileOf(channels: readonly string[] | null): "machine" | "generic" {
+  if (channels === null || channels.length === 0) return "machine";
+  return channels.some((c) => Object.hasOwn(MACHINE_CHANNELS, c)) ? "machine" : "generic";
+}
+
+/**
  * The `device` profile's channels: the serial device of the `kv` wire format (`T:` °C, `V:` V).
  * Temperature has no real lower limit (absolute zero stands in for none); alarms are states with
  * hysteresis, cleared after one normal reading.

@@ -49,6 +49,9 @@ export interface SourceSpec {
 export interface EngineConfig {
   source: SourceSpec;
   profile: "machine" | "vibration" | "device" | "generic";
+  /** Whether `--profile` (or the config file's `profile`) was given: when not, a file whose
+   * channels are none of the `machine` profile's runs `generic` (see `defaultProfileOf`). */
+  profileGiven: boolean;
   /** `--detector`: `adaptive` (the default alarm: engine/kernels/adaptive, every alarm a state
    * with on/off delays) or `zscore` (the rolling z-score alarms and edge-triggered limits, as
    * before the adaptive detector). */
@@ -95,6 +98,9 @@ export interface EngineConfig {
    * `"off"`: none; null: the default (5 s for `device`, none under `--detector zscore`, else
    * `"auto"`). */
   heartbeatTimeout: number | "auto" | "off" | null;
+  /** `--incident-window`: event-time seconds after an incident's first alarm in which any alarm
+   * of the machine joins it (the adaptive detector; engine/core/incidents.ts). */
+  incidentWindow: number;
   /** `--partition k/N`: the NATS partition this instance owns; null: not given (0/1). */
   partition: { index: number; count: number } | null;
   /** URLs every anomaly event is POSTed to (`--webhook`); empty: no webhooks. */
@@ -174,6 +180,7 @@ const schema = z.strictObject({
     z.literal("off"),
     num().pipe(z.number().positive().max(86_400)),
   ], { error: "must be seconds (> 0, at most 86400), auto or off" }).optional(),
+  "incident-window": num().pipe(z.number().min(0).max(86_400)).default(60),
   // One URL, or several separated by commas; an array of URLs in a config file.
   webhook: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
   influx: z.string().min(1).optional(),
@@ -289,6 +296,7 @@ export function resolveConfig(
   return {
     source,
     profile: c.profile ?? (device ? "device" : "machine"),
+    profileGiven: c.profile !== undefined,
     detector: c.detector,
     machines: c.machines,
     seed: c.seed ?? null,
@@ -318,6 +326,7 @@ export function resolveConfig(
     processorOnly: c["processor-only"],
     channels: c.channels,
     heartbeatTimeout: c["heartbeat-timeout"] ?? null,
+    incidentWindow: c["incident-window"],
     partition: c.partition === undefined ? null : {
       index: Number(c.partition.split("/")[0]),
       count: Number(c.partition.split("/")[1]),

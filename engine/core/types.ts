@@ -48,6 +48,12 @@ export interface AnomalyEvent {
   value: number | null;
   threshold: number | null;
   description: string;
+  /**
+   * Under the adaptive detector, the incident the event belongs to (see engine/core/incidents.ts):
+   * `<machine>@<timestamp of its first raise>`; null for a clear of no known alarm. Absent under
+   * `--detector zscore`, whose events stay as they were.
+   */
+  incident?: string | null;
 }
 
 /** Per-channel part of a processed row. */

@@ -15,6 +15,7 @@ import { csvLine } from "../formats/csv.ts";
 import { formatReading } from "../formats/reading_format.ts";
 import { CORE_CHANNELS, rowCells, rowColumns } from "../formats/row_format.ts";
 import type { EngineState } from "../core/state.ts";
+import { Incidents } from "../core/incidents.ts";
 import { STRUCTURED_HEADER, structuredMetricsLine } from "../formats/structured_metrics.ts";
 
 /** A batch with what the analyzer made of it. */
@@ -97,6 +98,9 @@ export interface OutputSinkOptions {
    * @default {none}
    */
   onCommit?: (lines: number) => void;
+  /** Labels each written event with its incident (the adaptive detector; rebuilt from
+   * `anomalies.jsonl` on a restart, as the alarms are). @default {none: events unlabelled} */
+  incidents?: Incidents;
 }
 
 /**
@@ -112,6 +116,10 @@ export class OutputSink extends WritableStream<AnalyzedBatch> {
     const counts: PipelineCounts = { lines: 0, readings: 0, rows: 0, anomalies: 0, errors: 0 };
     let columns: string[] | null = null;
     let heartbeat: Record<string, number> | null = null;
+    // History (re-read from the start of the input) is labelled by a grouper of its own, so that
+    // its events in /anomalies carry the ids they were written with; the written events' grouper
+    // was rebuilt from anomalies.jsonl and must not see them twice.
+    const history = options.incidents && new Incidents({ windowMs: options.incidents.windowMs });
     super({
       write: async ({ batch, result, heartbeat: lost }) => {
         const { readings } = batch;
@@ -128,6 +136,8 @@ export class OutputSink extends WritableStream<AnalyzedBatch> {
         counts.rows += result.rows.length;
         counts.anomalies += result.events.length;
         counts.errors += batch.errors.length + result.rejected.length;
+        const incidents = batch.suppress ? history : options.incidents;
+        if (incidents) { for (const e of result.events) e.event = incidents.label(e.event); }
         state.recordReadings(readings);
         for (const { row } of result.rows) state.recordRow(row);
         // History's alarms were rebuilt from anomalies.jsonl when the run opened.

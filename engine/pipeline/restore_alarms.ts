@@ -10,6 +10,7 @@ import { FILES } from "../core/files.ts";
 import type { Logger } from "../core/logger.ts";
 import type { EngineState } from "../core/state.ts";
 import type { AnomalyEvent } from "../core/types.ts";
+import type { Incidents } from "../core/incidents.ts";
 import { LineSplitter } from "../formats/line_splitter.ts";
 
 /** What {@linkcode restoreAlarms} read. */
@@ -42,8 +43,10 @@ function eventOf(value: unknown): AnomalyEvent | null {
 
 /**
  * Reads `<dataDir>/anomalies.jsonl` line by line (memory bounded by the longest line and the
- * state's alarm capacity) into `state`'s active alarms. A missing file restores nothing; a line
- * that is not an anomaly event is logged (the first {@linkcode LOGGED_BAD}) and counted.
+ * state's alarm capacity) into `state`'s active alarms, and into `incidents` when given (each
+ * event's incident worked out again in file order, as the run that wrote it did). A missing file
+ * restores nothing; a line that is not an anomaly event is logged (the first
+ * {@linkcode LOGGED_BAD}) and counted.
  *
  * @example
  * ```ts
@@ -59,6 +62,7 @@ export async function restoreAlarms(
   dataDir: string,
   state: EngineState,
   logger: Logger,
+  incidents?: Incidents,
 ): Promise<RestoredAlarms> {
   const path = join(dataDir, FILES.anomalies);
   let file: Deno.FsFile;
@@ -93,6 +97,7 @@ export async function restoreAlarms(
       }
     }
     state.restoreAlarms(events);
+    if (incidents) { for (const e of events) incidents.assign(e); }
     out.events += events.length;
   };
   const decoder = new TextDecoder();

@@ -25,6 +25,7 @@ import { AnalysisStream, OutputSink, type PipelineCounts } from "./pipeline.ts";
 import { restoreAlarms } from "./restore_alarms.ts";
 import type { Sink } from "../sinks/sink.ts";
 import type { EngineState } from "../core/state.ts";
+import { Incidents } from "../core/incidents.ts";
 
 /** Options of {@linkcode openRun}. */
 export interface RunOptions {
@@ -51,6 +52,9 @@ export interface RunOptions {
    * `zscore` (the rolling z-score alarms, as before it; see `AnalyzerOptions.adaptive`).
    * @default {"adaptive"} */
   detector?: "adaptive" | "zscore";
+  /** Under the `adaptive` detector, the incident group window, event-time ms (see
+   * `IncidentsOptions.windowMs`). @default {60000} */
+  incidentWindowMs?: number;
   /** Channel limits over the profile's channels, merged per channel. @default {{}} */
   channels?: Record<string, ChannelConfig>;
   /** Heartbeat timeout, ms; `"auto"`: learned per machine (see
@@ -151,14 +155,19 @@ export async function openRun(options: RunOptions): Promise<Run> {
     });
     if (outputs.resume?.heartbeat) analyzer.resumeHeartbeat(outputs.resume.heartbeat);
     const resumeLines = outputs.resume?.lines ?? 0;
+    // `--detector zscore` keeps its events as they were: no incident field.
+    const incidents = options.detector === "zscore"
+      ? undefined
+      : new Incidents({ windowMs: options.incidentWindowMs });
     // The history re-run leaves the alarms alone (see RecordAnomaliesOptions.alarms): the
     // events written up to the checkpoint are what was raised and cleared.
     const restored = outputs.resume
-      ? await restoreAlarms(options.dataDir, options.state, options.logger)
+      ? await restoreAlarms(options.dataDir, options.state, options.logger, incidents)
       : { events: 0, bad: 0 };
     options.logger.info(outputs.resume ? "resuming from checkpoint" : "starting fresh", {
       source: options.source,
       dataDir: options.dataDir,
+      profile: options.profile ?? "machine",
       lines: resumeLines,
       alarmEvents: restored.events,
       badAlarmLines: restored.bad,
@@ -181,6 +190,7 @@ export async function openRun(options: RunOptions): Promise<Run> {
           anomalyScore: options.isolationForest !== undefined ||
             options.onlineForest !== undefined,
           onCommit: options.onCommit,
+          incidents,
         });
         try {
           await source.pipeThrough(

@@ -96,6 +96,7 @@ Deno.test("replay twice gives byte-identical outputs and ends with the summary l
         "errors",
         "seconds",
         "readings_per_sec",
+        "profile",
       ]);
       assert.equal(s.readings, 20_000);
       assert.equal(s.errors, 1);

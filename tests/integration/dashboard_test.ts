@@ -415,6 +415,7 @@ Deno.test({
         severity: a.severity,
         raisedAt: a.raised_at,
         count: String(a.count),
+        incident: a.incident ?? "",
       }));
       const badge = await page.locator("#alarmCount").textContent();
       try {

@@ -13,6 +13,7 @@ import {
   EngineState,
   FILES,
   FileSource,
+  Incidents,
   nullLogger,
   openRun,
   type Reading,
@@ -240,6 +241,47 @@ Deno.test("GET /alarms: an unknown machine is a 404, a bad severity a 400, both 
   assert.equal((await getAlarms(state)).body.count, 1);
 });
 
+Deno.test("GET /alarms?group=incident: the active alarms by incident; a bad group is a 400", async () => {
+  const incidents = new Incidents({ windowMs: 0 });
+  const events = [
+    event(1, "ANOMALY_TEMP", "WARNING"),
+    event(2, "ANOMALY_SPEED", "CRITICAL", "m1", "speed"),
+    event(3, "ANOMALY_TEMP", "WARNING", "m2"),
+    event(4, "ANOMALY_TEMP", "INFO"),
+  ].map((e) => incidents.label(e));
+  const state = stateWith(events);
+  const plain = await getAlarms(state);
+  // The speed alarm joined the temperature alarm's incident, and keeps it after that cleared.
+  assert.deepEqual(plain.body.alarms.map((a: ActiveAlarm) => a.incident), [
+    `m1@${iso(1)}`,
+    `m2@${iso(3)}`,
+  ]);
+  // The dashboard's copy keeps the incident as the engine does.
+  const page = new AlarmList();
+  for (const e of events) page.apply(e);
+  assert.deepEqual(page.sorted(), plain.body.alarms);
+  const { status, body } = await getAlarms(state, "?group=incident");
+  assert.equal(status, 200);
+  assert.deepEqual(
+    { ...body, incidents: body.incidents.map((g: { alarms: ActiveAlarm[] }) => g.alarms.length) },
+    { success: true, count: 2, evicted: 0, incidents: [1, 1] },
+  );
+  const [first] = body.incidents;
+  assert.deepEqual({ ...first, alarms: undefined }, {
+    incident: `m1@${iso(1)}`,
+    machine: "m1",
+    severity: "CRITICAL",
+    raised_at: iso(2),
+    last_at: iso(2),
+    alarms: undefined,
+  });
+  assert.equal((await getAlarms(state, "?group=incident&machine=m2")).body.count, 1);
+  assert.deepEqual(await getAlarms(state, "?group=machine"), {
+    status: 400,
+    body: { success: false, error: 'Invalid group "machine": expected incident' },
+  });
+});
+
 // ---------------------------------------------------------------------------------------------
 // Restart
 
@@ -279,6 +321,18 @@ Deno.test("restart: a replay resumed from its checkpoint shows the same active a
     const after = (await replayInto(dir, input, options)).state;
     assert.deepEqual(after.alarms(), before);
     assert.ok(after.anomalies().length > 0, "the re-run still fills /anomalies");
+  }));
+
+Deno.test("restart: the history re-run's events in /anomalies carry the incidents they were written with", () =>
+  withInput(3, 5, 3000, async (tmp, input) => {
+    const dir = join(tmp, "d");
+    const before = (await replayInto(dir, input)).state;
+    assert.ok(before.anomalies({ limit: 10_000 }).some((e) => typeof e.incident === "string"));
+    // Everything is history now: the same events, labelled by the history's own grouper, and the
+    // active alarms (with their incidents) rebuilt from anomalies.jsonl.
+    const after = (await replayInto(dir, input)).state;
+    assert.deepEqual(after.anomalies({ limit: 10_000 }), before.anomalies({ limit: 10_000 }));
+    assert.deepEqual(after.alarms(), before.alarms());
   }));
 
 Deno.test("restart: a heartbeat loss a timer raised (no reading re-raises it) is still active after a restart", async () => {

@@ -89,6 +89,11 @@ export class ParquetSource {
     this.rows = Number(metadata.num_rows);
   }
 
+  /** The names of the file's numeric channel columns, in file order. */
+  get channelNames(): string[] {
+    return this.#layout.channels.map((i) => this.#layout.columns[i]!);
+  }
+
   /**
    * Reads the file's footer and checks that it holds readings. Throws an `Error` naming the
    * file for a missing or unreadable file, one without columns, or a row group over

@@ -32,7 +32,7 @@ export interface RecordedStreamOptions {
 }
 
 /** Names that mark a Parquet file (when `--format` is not given). */
-const PARQUET = /\.(parquet|parq|pq)$/i;
+export const PARQUET = /\.(parquet|parq|pq)$/i;
 
 /**
  * A checked input file. {@linkcode RecordedInput.open} finds problems (missing file, unreadable
