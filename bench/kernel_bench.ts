@@ -70,6 +70,14 @@ for (const b of batches) adaptive.process(b, BATCH);
 let nextAlone = 0;
 let nextPaired = 0;
 
+/** The analyzer's per-slice detection: the rolling kernel, then the adaptive detector. */
+function pairedBatch(): void {
+  const b = batches[nextPaired++ % BATCHES]!;
+  const out = paired.process(b, BATCH);
+  const a = adaptive.process(b, BATCH);
+  sink += out.std[BATCH - 1]! + a.score[BATCH - 1]!;
+}
+
 Deno.bench({
   name: `WasmKernel alone: ${BATCH} readings × 1,000 streams`,
   group: "rolling vs rolling+adaptive",
@@ -87,12 +95,7 @@ Deno.bench({
   group: "rolling vs rolling+adaptive",
   n: 2000,
   warmup: 200,
-  fn() {
-    const b = batches[nextPaired++ % BATCHES]!;
-    const out = paired.process(b, BATCH);
-    const a = adaptive.process(b, BATCH);
-    sink += out.std[BATCH - 1]! + a.score[BATCH - 1]!;
-  },
+  fn: pairedBatch,
 });
 
 const old = new BaselineRollingKernel(OPTIONS);
@@ -116,12 +119,7 @@ Deno.bench({
   group: "per-slice detection vs 0ac83a4 rolling",
   n: 2000,
   warmup: 200,
-  fn() {
-    const b = batches[nextPaired++ % BATCHES]!;
-    const out = paired.process(b, BATCH);
-    const a = adaptive.process(b, BATCH);
-    sink += out.std[BATCH - 1]! + a.score[BATCH - 1]!;
-  },
+  fn: pairedBatch,
 });
 
 // Keeps `sink` observable so the work cannot be optimised away.
