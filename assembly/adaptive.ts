@@ -238,7 +238,7 @@ let gPhase: f64 = 0;
 
 /**
  * The daily and weekly bins of time `t` for the stream at `b`, as (weekly << 16) | daily:
- * binOf's, four divisions, unless `t` falls in the stream's cached weekly bin.
+ * binOf's, four divisions, unless `t` falls in the stream's cached weekly bin or the next one.
  *
  * Why the cache gives binOf's answer: for an integer t with |t| < 2^52 and whole-millisecond
  * bins, every step of binOf is exact (t + 3 days, the quotient's multiple of the period and
@@ -247,11 +247,27 @@ let gPhase: f64 = 0;
  * the weekly bin is constant on [start, start + binMs) with start = t - (phase mod binMs), and
  * a weekly bin lies inside one day (a day is a whole number of bins), whose daily bin is the
  * same for all of it. So an integer t in a cached interval has the cached bins; any other t
- * takes binOf.
+ * takes binOf. The next interval, [start + binMs, start + 2·binMs) (exact: integers below
+ * 2^53), is weekly bin (w + 1) mod 7·B, and its daily bin (d + 1) mod B, because a weekly bin's
+ * daily bin is its index mod B (a week is 7 whole days of B bins, both aligned on the epoch's
+ * days); the cache then moves to it. Readings a few minutes apart with bins of 30 minutes hit
+ * one of the two nearly always (measured: the bin arithmetic was ~40 % of the detector's time
+ * on 10-minute readings with the cached bin alone).
  */
 @inline function binsOf(b: usize, t: f64, binMs: f64, bins: i32): u32 {
   const start = load<f64>(b, BIN_START);
-  if (t >= start && t < start + binMs && t == Math.floor(t)) return load<u32>(b, BINS);
+  if (t >= start && t < start + 2 * binMs && t == Math.floor(t) && Math.abs(t) < EXACT_T) {
+    // In the cached bin or the next one, branch-free: a stream's next reading is nearly always
+    // in one of the two, and which one is random reading to reading.
+    const next = <u32>(t >= start + binMs);
+    const cached = load<u32>(b, BINS);
+    const w = (cached >>> 16) + next;
+    const d = (cached & 0xffff) + next;
+    const wd = (select<u32>(0, w, w == 7 * <u32>bins) << 16) | select<u32>(0, d, d == <u32>bins);
+    store<f64>(b, start + <f64>next * binMs, BIN_START);
+    store<u32>(b, wd, BINS);
+    return wd;
+  }
   const d = binOf(t, binMs, bins);
   // The epoch was a Thursday: + 3 days puts Monday 00:00 UTC at the week's start.
   const w = binOf(t + 3 * DAY_MS, binMs, 7 * bins);
