@@ -1,5 +1,5 @@
 import { type Kernel, ReferenceKernel, WasmAdaptiveDetector, WasmKernel } from "../engine/mod.ts";
-import { BaselineRollingKernel } from "./baseline/rolling_0ac83a4.ts";
+import { BaselineRollingKernel } from "./baseline/kernels_0ac83a4.ts";
 import { BATCH, BATCHES, LIMITS, makeBatches, OPTIONS, STREAMS } from "./kernel_data.ts";
 /**
  * The fused kernel, WebAssembly against its TypeScript reference, on the same pre-generated

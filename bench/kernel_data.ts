@@ -2,7 +2,8 @@
  * The kernel benchmarks' workload, shared by bench/kernel_bench.ts (`deno bench`) and
  * bench/slice_cost.ts (interleaved CPU-time rounds): 1,000 streams interleaved at random, batches
  * of 8,192 readings, one reading a second per stream, every stream a level with 1 % noise and
- * rare spikes (a quarter of them at 1e6, to exercise the anchored sums).
+ * rare spikes (a quarter of them at 1e6, to exercise the anchored sums); and bench/adaptive_bench.ts's
+ * seasonal workload (`makeSeasonalBatches`).
  * @module
  */
 import type { KernelInput } from "../engine/mod.ts";
@@ -49,4 +50,41 @@ export function makeBatches(): KernelInput[] {
     batches.push({ stream, time, value });
   }
   return batches;
+}
+
+/** Milliseconds between two readings of a stream in the seasonal workload: 10 minutes. */
+const SEASONAL_STEP_MS = 600_000;
+
+/**
+ * The adaptive detector's workload (bench/adaptive_bench.ts): 1,000 streams interleaved,
+ * 10-minute readings from 2024-01-01 (3.6 days per stream over the 64 batches, so daily
+ * profiles are learned and used), level noise, a third of the streams with a daily sine, a fifth
+ * quantised, rare spikes and gaps (NaN).
+ *
+ * @example
+ * ```ts
+ * const batches = makeSeasonalBatches(); // 64 × { stream, time, value } of 8,192 readings
+ * ```
+ */
+export function makeSeasonalBatches(): KernelInput[] {
+  let seed = 2024;
+  const u = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+  const clock = new Float64Array(STREAMS).fill(Date.UTC(2024, 0, 1));
+  return Array.from({ length: BATCHES }, () => {
+    const b = {
+      stream: new Int32Array(BATCH),
+      time: new Float64Array(BATCH),
+      value: new Float64Array(BATCH),
+    };
+    for (let i = 0; i < BATCH; i++) {
+      const s = Math.floor(u() * STREAMS);
+      const t = clock[s]! += SEASONAL_STEP_MS;
+      const daily = s % 3 === 0 ? 10 * Math.sin((2 * Math.PI * (t % 86_400_000)) / 86_400_000) : 0;
+      const x = 100 + s + daily + 2 * (u() + u() - 1) + (u() < 0.001 ? 40 : 0);
+      b.stream[i] = s;
+      b.time[i] = t;
+      b.value[i] = u() < 0.002 ? NaN : s % 5 === 0 ? Math.round(x) : x;
+    }
+    return b;
+  });
 }
