@@ -10,10 +10,9 @@
 import baselineBytes from "./rolling_0ac83a4.wasm" with { type: "bytes" };
 import adaptiveBytes from "./adaptive_0ac83a4.wasm" with { type: "bytes" };
 import type { KernelInput } from "../../engine/mod.ts";
-import {
-  halfLifeGain,
-  resolveAdaptiveOptions,
-} from "../../engine/kernels/adaptive/adaptive_types.ts";
+import { resolveAdaptiveOptions } from "../../engine/kernels/adaptive/adaptive_types.ts";
+import { configureArguments } from "../../engine/kernels/adaptive/adaptive_wasm.ts";
+import { copyBatch } from "../../engine/kernels/rolling/kernel_options.ts";
 
 /** A fresh instance of `bytes` whose `abort` throws (the baselines never abort on good input). */
 function instantiate<T>(bytes: Uint8Array<ArrayBuffer>): T {
@@ -73,9 +72,7 @@ export class BaselineRollingKernel {
 
   /** Runs readings 0…n-1; returns the std outputs (a view over WASM memory). */
   process(input: KernelInput, n: number): Float64Array {
-    this.#stream.set(input.stream.subarray(0, n));
-    this.#time.set(input.time.subarray(0, n));
-    this.#value.set(input.value.subarray(0, n));
+    copyBatch({ stream: this.#stream, time: this.#time, value: this.#value }, input, n);
     if (this.#e.process(n) !== -1) throw new RangeError("baseline kernel refused a reading");
     return this.#std;
   }
@@ -109,27 +106,8 @@ export class BaselineAdaptiveDetector {
   constructor(maxStreams: number, batchCapacity: number) {
     const o = resolveAdaptiveOptions({ maxStreams, batchCapacity });
     const e = this.#e = instantiate<AdaptiveExports>(adaptiveBytes);
-    // The order of 0ac83a4's configureArguments (engine/kernels/adaptive/adaptive_wasm.ts).
-    e.configure(
-      o.maxStreams,
-      o.batchCapacity,
-      o.warmup,
-      halfLifeGain(o.fastHalfLife),
-      halfLifeGain(o.midHalfLife),
-      halfLifeGain(o.slowHalfLife),
-      halfLifeGain(o.scaleHalfLife),
-      o.clipK,
-      o.zSpike,
-      o.zShift,
-      o.onDelay,
-      o.offDelay,
-      o.clearLevel,
-      o.acceptAfter,
-      o.season === "auto" ? o.seasonBins : 0,
-      o.seasonGain,
-      o.seasonVisitGain,
-      o.quantumFloor,
-    );
+    // 0ac83a4's configure takes today's argument list; pin the old list here if that changes.
+    e.configure(...configureArguments(o));
     const buf = e.memory.buffer;
     this.#stream = new Int32Array(buf, e.ptr(0), batchCapacity);
     this.#time = new Float64Array(buf, e.ptr(1), batchCapacity);
@@ -139,9 +117,7 @@ export class BaselineAdaptiveDetector {
 
   /** Runs readings 0…n-1; returns the scores (a view over WASM memory). */
   process(input: KernelInput, n: number): Float64Array {
-    this.#stream.set(input.stream.subarray(0, n));
-    this.#time.set(input.time.subarray(0, n));
-    this.#value.set(input.value.subarray(0, n));
+    copyBatch({ stream: this.#stream, time: this.#time, value: this.#value }, input, n);
     if (this.#e.process(n) !== -1) throw new RangeError("baseline detector refused a reading");
     return this.#score;
   }
