@@ -13,6 +13,7 @@
  * as it refuses NaN). Contestants, each with its own instances, all warmed first:
  * - `old rolling`: bench/baseline/rolling_0ac83a4.wasm, the issue's reference (1.00×);
  * - `old rolling + old adaptive`: both 0ac83a4 modules, the per-slice cost before this work;
+ * - `old adaptive`: the 0ac83a4 adaptive detector alone;
  * - `rolling`, `adaptive`: today's `WasmKernel`, `WasmAdaptiveDetector`, alone;
  * - `rolling + adaptive`: today's per-slice detection, the analyzer's two calls on one batch.
  * @module
@@ -47,6 +48,7 @@ let sink = 0;
 const oldAlone = new BaselineRollingKernel(OPTIONS);
 const oldPaired = new BaselineRollingKernel(OPTIONS);
 const oldAdaptive = new BaselineAdaptiveDetector(STREAMS, BATCH);
+const oldAdaptiveAlone = new BaselineAdaptiveDetector(STREAMS, BATCH);
 const rolling = new WasmKernel(OPTIONS);
 const paired = new WasmKernel(OPTIONS);
 const alone = new WasmAdaptiveDetector({ maxStreams: STREAMS, batchCapacity: BATCH });
@@ -62,6 +64,9 @@ const contestants: [string, (i: number) => void][] = [
   ["old rolling + old adaptive", (i) => {
     sink += oldPaired.process(kernelBatches[i]!, BATCH)[BATCH - 1]! +
       oldAdaptive.process(batches[i]!, BATCH)[BATCH - 1]!;
+  }],
+  ["old adaptive", (i) => {
+    sink += oldAdaptiveAlone.process(batches[i]!, BATCH)[BATCH - 1]!;
   }],
   ["rolling", (i) => {
     sink += rolling.process(kernelBatches[i]!, BATCH).std[BATCH - 1]!;
