@@ -1,9 +1,9 @@
 import {
   type AdaptiveDetector,
-  type AdaptiveInput,
   ReferenceAdaptiveDetector,
   WasmAdaptiveDetector,
 } from "../engine/mod.ts";
+import { BATCH, BATCHES, makeSeasonalBatches, STREAMS } from "./kernel_data.ts";
 /**
  * The adaptive detector, WebAssembly against its TypeScript reference, side by side on the
  * same pre-generated batches of 8,192 readings: 1,000 streams interleaved, 10-minute readings
@@ -19,35 +19,7 @@ import {
  * @module
  */
 
-const STREAMS = 1000;
-const BATCH = 8192;
-const BATCHES = 64;
-const STEP_MS = 600_000;
-
-function batches(): AdaptiveInput[] {
-  let seed = 2024;
-  const u = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32;
-  const clock = new Float64Array(STREAMS).fill(Date.UTC(2024, 0, 1));
-  return Array.from({ length: BATCHES }, () => {
-    const b = {
-      stream: new Int32Array(BATCH),
-      time: new Float64Array(BATCH),
-      value: new Float64Array(BATCH),
-    };
-    for (let i = 0; i < BATCH; i++) {
-      const s = Math.floor(u() * STREAMS);
-      const t = clock[s]! += STEP_MS;
-      const daily = s % 3 === 0 ? 10 * Math.sin((2 * Math.PI * (t % 86_400_000)) / 86_400_000) : 0;
-      const x = 100 + s + daily + 2 * (u() + u() - 1) + (u() < 0.001 ? 40 : 0);
-      b.stream[i] = s;
-      b.time[i] = t;
-      b.value[i] = u() < 0.002 ? NaN : s % 5 === 0 ? Math.round(x) : x;
-    }
-    return b;
-  });
-}
-
-const data = batches();
+const data = makeSeasonalBatches();
 let sink = 0;
 
 for (

@@ -1,10 +1,6 @@
-import {
-  type Kernel,
-  type KernelInput,
-  ReferenceKernel,
-  WasmAdaptiveDetector,
-  WasmKernel,
-} from "../engine/mod.ts";
+import { type Kernel, ReferenceKernel, WasmAdaptiveDetector, WasmKernel } from "../engine/mod.ts";
+import { BaselineRollingKernel } from "./baseline/kernels_0ac83a4.ts";
+import { BATCH, BATCHES, LIMITS, makeBatches, OPTIONS, STREAMS } from "./kernel_data.ts";
 /**
  * The fused kernel, WebAssembly against its TypeScript reference, on the same pre-generated
  * batches: 1,000 streams interleaved, batches of 8,192 readings, window 5, model 100.
@@ -18,46 +14,20 @@ import {
  * adaptive`) costs per slice: the WASM kernel alone against the WASM kernel then the WASM
  * adaptive detector on the same batch (the analyzer's two calls per slice), both warmed past
  * the adaptive warm-up.
+ *
+ * The group "per-slice detection vs 0ac83a4 rolling" puts that against the rolling kernel as it
+ * was at 0ac83a4 (bench/baseline/rolling_0ac83a4.wasm, the bytes of that commit's build), the
+ * reference of the issue's "no more than 20 % slower". For interleaved CPU-time rounds of the
+ * same contestants (steadier on a shared machine) run bench/slice_cost.ts.
  * @module
  */
-
-const STREAMS = 1000;
-const BATCH = 8192;
-const BATCHES = 64;
-const OPTIONS = { maxStreams: STREAMS, window: 5, modelSize: 100, batchCapacity: BATCH };
-
-/** Deterministic readings: every stream a level with noise, occasional spikes. */
-function makeBatches(): KernelInput[] {
-  let seed = 12345;
-  const rnd = () => {
-    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-    return seed / 4294967296;
-  };
-  const level = Float64Array.from({ length: STREAMS }, (_, s) => (s % 4 === 0 ? 1e6 : 10 + s));
-  const clock = new Float64Array(STREAMS);
-  const batches: KernelInput[] = [];
-  for (let b = 0; b < BATCHES; b++) {
-    const stream = new Int32Array(BATCH);
-    const time = new Float64Array(BATCH);
-    const value = new Float64Array(BATCH);
-    for (let i = 0; i < BATCH; i++) {
-      const s = Math.floor(rnd() * STREAMS);
-      clock[s]! += 1000;
-      stream[i] = s;
-      time[i] = clock[s]!;
-      value[i] = level[s]! * (1 + 0.01 * (rnd() - 0.5)) * (rnd() < 0.001 ? 3 : 1);
-    }
-    batches.push({ stream, time, value });
-  }
-  return batches;
-}
 
 const batches = makeBatches();
 
 /** A kernel warmed up on every batch once, so models are full as in a long run. */
 function warmed(kernel: Kernel): Kernel {
   for (let s = 0; s < STREAMS; s++) {
-    kernel.setLimits(s, { low: 0, high: 2e6, maxDelta: 1e5, maxDeviationPct: 20 });
+    kernel.setLimits(s, LIMITS);
   }
   for (let r = 0; r < 2; r++) for (const b of batches) kernel.process(b, BATCH);
   return kernel;
@@ -100,6 +70,14 @@ for (const b of batches) adaptive.process(b, BATCH);
 let nextAlone = 0;
 let nextPaired = 0;
 
+/** The analyzer's per-slice detection: the rolling kernel, then the adaptive detector. */
+function pairedBatch(): void {
+  const b = batches[nextPaired++ % BATCHES]!;
+  const out = paired.process(b, BATCH);
+  const a = adaptive.process(b, BATCH);
+  sink += out.std[BATCH - 1]! + a.score[BATCH - 1]!;
+}
+
 Deno.bench({
   name: `WasmKernel alone: ${BATCH} readings × 1,000 streams`,
   group: "rolling vs rolling+adaptive",
@@ -117,12 +95,31 @@ Deno.bench({
   group: "rolling vs rolling+adaptive",
   n: 2000,
   warmup: 200,
+  fn: pairedBatch,
+});
+
+const old = new BaselineRollingKernel(OPTIONS);
+for (let s = 0; s < STREAMS; s++) old.setLimits(s, LIMITS);
+for (let r = 0; r < 2; r++) for (const b of batches) old.process(b, BATCH);
+let nextOld = 0;
+
+Deno.bench({
+  name: `0ac83a4 rolling kernel: ${BATCH} readings × 1,000 streams`,
+  group: "per-slice detection vs 0ac83a4 rolling",
+  baseline: true,
+  n: 2000,
+  warmup: 200,
   fn() {
-    const b = batches[nextPaired++ % BATCHES]!;
-    const out = paired.process(b, BATCH);
-    const a = adaptive.process(b, BATCH);
-    sink += out.std[BATCH - 1]! + a.score[BATCH - 1]!;
+    sink += old.process(batches[nextOld++ % BATCHES]!, BATCH)[BATCH - 1]!;
   },
+});
+
+Deno.bench({
+  name: `WasmKernel + WasmAdaptiveDetector (today): ${BATCH} readings × 1,000 streams`,
+  group: "per-slice detection vs 0ac83a4 rolling",
+  n: 2000,
+  warmup: 200,
+  fn: pairedBatch,
 });
 
 // Keeps `sink` observable so the work cannot be optimised away.

@@ -173,8 +173,9 @@ export const DAY_MS = 86_400_000;
 export const ADAPTIVE_STATE_BYTES = 192;
 
 /**
- * Bytes per stream in the WASM layout: fields, then (value, visits) f64 pairs of the daily and
- * weekly profiles when seasonality is on.
+ * Bytes per stream in the WASM layout: fields, plus the stream's (value, visits) f64 pair in
+ * each bin of the daily and weekly profiles when seasonality is on (the profiles are bin-major
+ * arrays after all the fields, see assembly/adaptive.ts).
  *
  * @example
  * ```ts

@@ -48,8 +48,16 @@ export const ADAPTIVE_ARRAYS = Object.freeze({
   flags: 6,
 });
 
-/** `configure`'s arguments, in its order, from resolved options. */
-function configureArguments(o: ResolvedAdaptiveOptions): number[] {
+/**
+ * `configure`'s arguments, in its order, from resolved options (exported for
+ * bench/baseline/kernels_0ac83a4.ts, which configures the 0ac83a4 module with the same order).
+ *
+ * @example
+ * ```ts
+ * exports.configure(...configureArguments(resolveAdaptiveOptions({ maxStreams: 64 })));
+ * ```
+ */
+export function configureArguments(o: ResolvedAdaptiveOptions): number[] {
   return [
     o.maxStreams,
     o.batchCapacity,
