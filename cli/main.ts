@@ -2,7 +2,14 @@
  * Vigil's command line: argv → one command. Every command is one file of `cli/`.
  * @module
  */
-import { BOOLEAN_FLAGS, ConfigError, parseFlags, StartupError } from "../engine/mod.ts";
+import {
+  BOOLEAN_FLAGS,
+  ConfigError,
+  DiskFullError,
+  isDiskFull,
+  parseFlags,
+  StartupError,
+} from "../engine/mod.ts";
 import { EMULATE_USAGE, emulateCommand } from "./emulate.ts";
 import { evalCommand } from "./eval.ts";
 import { scoreCommand } from "./score.ts";
@@ -137,6 +144,17 @@ export async function main(args: readonly string[]): Promise<number> {
   } catch (e) {
     if (e instanceof ConfigError || e instanceof StartupError) {
       console.error(`vigil: ${e.message}`);
+      return 2;
+    }
+    // Every output was put back as at its last checkpoint before this was thrown.
+    if (e instanceof DiskFullError) {
+      console.error(
+        `vigil: ${e.message}: free some space there and run it again (it resumes from the last checkpoint)`,
+      );
+      return 2;
+    }
+    if (isDiskFull(e)) {
+      console.error(`vigil: disk full: ${(e as Error).message}: free some space and run it again`);
       return 2;
     }
     // NotCapable is Deno's sandbox (a missing --allow-* flag); PermissionDenied is the

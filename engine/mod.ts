@@ -41,6 +41,7 @@ export {
 } from "./core/config.ts";
 export { concatStreams, ReadingBatchStream } from "./core/streams.ts";
 export { FILES } from "./core/files.ts";
+export { DiskFullError, diskFullOr, isDiskFull } from "./core/disk_full.ts";
 export { type ActiveAlarm, type ActiveAlarmFilter, ActiveAlarms } from "./core/active_alarms.ts";
 export { ControlUnavailableError, EngineControl } from "./core/control.ts";
 export { type Clock } from "./core/clock.ts";
