@@ -67,15 +67,15 @@ export async function start(config: CliConfig): Promise<number> {
   // Every processed reading with its results, for /history and /analytics.
   // A full disk stops the engine (files at their last checkpoint); the CLI then prints the
   // one line naming the file and exits 2.
-  let diskFull: DiskFullError | null = null;
-  const stopOnDiskFull = (e: DiskFullError) => {
-    diskFull ??= e;
+  let fatal: DiskFullError | StartupError | null = null;
+  const stopOnFatal = (e: DiskFullError | StartupError) => {
+    fatal ??= e;
     stop.abort();
   };
   const history = config.simulatorOnly ? null : new HistoryStore({
     path: join(config.dataDir, "history.sqlite"),
     logger: logs.processor,
-    onDiskFull: stopOnDiskFull,
+    onDiskFull: stopOnFatal,
   });
   // Live readings, rows and anomalies for GET /events (bounded per client, see EventHub).
   const events = new EventHub();
@@ -140,7 +140,9 @@ export async function start(config: CliConfig): Promise<number> {
     );
   }
   pipeline = pipeline.catch((e) => {
-    if (e instanceof DiskFullError) stopOnDiskFull(e);
+    // A full disk, or a reason the user can fix that arose while running (a NATS partition's
+    // lease taken by another instance): one line and exit 2, after the cleanup below.
+    if (e instanceof DiskFullError || e instanceof StartupError) stopOnFatal(e);
     else logs.processor.error("pipeline failed", { error: String(e?.stack ?? e) });
     stop.abort();
     throw e;
@@ -210,7 +212,7 @@ export async function start(config: CliConfig): Promise<number> {
         await sink.close?.();
       } catch (e) {
         // One sink's failed close (its last flush on a full disk) must not skip the others.
-        if (e instanceof DiskFullError) diskFull ??= e;
+        if (e instanceof DiskFullError) fatal ??= e;
         else logs.processor.error("sink close failed", { error: String(e) });
       }
     }
@@ -219,7 +221,7 @@ export async function start(config: CliConfig): Promise<number> {
     for (const l of Object.values(logs)) l.close();
   }
   if (refused !== null) throw refused;
-  if (diskFull !== null) throw diskFull;
+  if (fatal !== null) throw fatal;
   return code;
 }
 

@@ -132,6 +132,12 @@ export { type SerialItem, SerialSource } from "./sources/serial/serial_source.ts
 export { type MqttParseError, MqttSource } from "./sources/mqtt/mqtt_source.ts";
 export { ensureStream, natsServerConfig, partitionOf } from "./sources/nats/nats_partitions.ts";
 export { NatsSource } from "./sources/nats/nats_source.ts";
+export {
+  NATS_LEASE_BUCKET,
+  NatsLease,
+  NatsLeaseHeldError,
+  NatsLeaseLostError,
+} from "./sources/nats/nats_lease.ts";
 export { ParquetSource } from "./sources/file/parquet_source.ts";
 export { RateLimitStream } from "./sources/file/rate_limit_stream.ts";
 export { RecordedInput } from "./sources/file/recorded_input.ts";

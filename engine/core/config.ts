@@ -96,6 +96,8 @@ export interface EngineConfig {
   heartbeatTimeout: number | null;
   /** `--partition k/N`: the NATS partition this instance owns; null: not given (0/1). */
   partition: { index: number; count: number } | null;
+  /** `--lease-ttl S`: seconds a NATS partition's lease outlives its holder's last renewal. */
+  leaseTtl: number;
   /** URLs every anomaly event is POSTed to (`--webhook`); empty: no webhooks. */
   webhooks: string[];
   /** `--influx URL`: the InfluxDB readings, rows and anomalies are written to (forms in
@@ -177,6 +179,7 @@ const schema = z.strictObject({
     const [k, n] = s.split("/").map(Number) as [number, number];
     return n >= 1 && k < n;
   }, "needs 0 <= k < N").optional(),
+  "lease-ttl": num().pipe(z.number().min(1).max(3600)).default(30),
   rate: z.union([z.string(), z.number()]).transform((v, ctx) => {
     const speed = rateOf(v);
     if (speed !== null) return speed;
@@ -317,6 +320,7 @@ export function resolveConfig(
       index: Number(c.partition.split("/")[0]),
       count: Number(c.partition.split("/")[1]),
     },
+    leaseTtl: c["lease-ttl"],
     webhooks: webhookUrls(c.webhook),
     influx: influxUrl(c.influx, "influx" in given ? "--influx" : 'config key "influx"'),
     influxTokenFile: c["influx-token-file"] ?? null,
