@@ -167,9 +167,14 @@ export async function main(args: readonly string[]): Promise<number> {
       return 2;
     }
     if (e instanceof Deno.errors.NotCapable) {
+      // The hint about files only for a file: a missing --allow-net names its host already.
+      const files = /read access|write access|--allow-read|--allow-write/.test(e.message);
       console.error(
-        `vigil: ${(e as Error).message}. The deno tasks grant access to ./data only: ` +
-          `for another --data-dir or file, run main.ts with deno run and the matching --allow-read/--allow-write`,
+        `vigil: ${e.message}` +
+          (files
+            ? `. The deno tasks grant access to ./data only: for another --data-dir or file, ` +
+              `run main.ts with deno run and the matching --allow-read/--allow-write`
+            : ""),
       );
       return 2;
     }
