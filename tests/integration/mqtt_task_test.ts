@@ -5,14 +5,7 @@
  */
 import assert from "node:assert/strict";
 import mqtt from "mqtt";
-import { runVigil, startVigil } from "../helpers.ts";
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
+import { freePort, runVigil, startVigil } from "../helpers.ts";
 
 /** mosquitto on 127.0.0.1:`port` (no persistence), ready when the port accepts connections. */
 async function mosquitto(port: number): Promise<AsyncDisposable> {

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { AckPolicy, connect, type ConsumerInfo, DeliverPolicy, type JetStreamManager } from "nats";
 import { main } from "../../main.ts";
+import { freePort } from "../helpers.ts";
 import { generateReadings } from "../../simulator/mod.ts";
 import { publishReadings } from "../../tools/nats_publish.ts";
 import {
@@ -21,13 +22,6 @@ import {
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 /** Generous: the suite runs in parallel on a loaded 2-core machine. */
 const DEADLINE_MS = 120_000;
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
