@@ -549,7 +549,7 @@ Deno.test("a NATS server restart mid-run loses nothing: the output equals a repl
   });
 });
 
-Deno.test("one owner per partition: a second exits 2 naming the holder; after kill -9 the lease expires", async () => {
+Deno.test("one owner per partition: a second exits 2 naming the holder; kill -9 frees it after the TTL; a lost lease stops the owner", async () => {
   await withDir(async (dir) => {
     const nats = await startNats(dir, 1);
     const engines = new Set<Deno.ChildProcess>();
@@ -600,6 +600,31 @@ Deno.test("one owner per partition: a second exits 2 naming the holder; after ki
       engines.delete(third);
       assert.equal((await stopEngine(third)).code, 0);
       assert.equal(await leaseHolder(nats.server, key), null);
+
+      // Taken from under a running owner (as another instance would after it could not renew
+      // in time): it stops at its next renewal, exit 2, one line naming the new holder.
+      const fourth = startEngine(nats.url, "0/1", join(dir, "a"), ["--lease-ttl", "2"]);
+      engines.add(fourth);
+      await waitForLease(nats.server, key, true);
+      const nc = await connect({ servers: nats.server });
+      try {
+        const kv = await nc.jetstream().views.kv(NATS_LEASE_BUCKET);
+        await kv.put(key, JSON.stringify({ holder: "intruder" }));
+      } finally {
+        await nc.close();
+      }
+      const stuck = setTimeout(() => fourth.kill("SIGKILL"), DEADLINE_MS);
+      const [lost, lostErr] = await Promise.all([
+        fourth.status,
+        new Response(fourth.stderr).text(),
+      ]);
+      clearTimeout(stuck);
+      engines.delete(fourth);
+      assert.equal(lost.code, 2, lostErr);
+      assert.match(
+        lostErr,
+        /^vigil: lost NATS partition 0\/1 of \S+ to another instance \(intruder\)/m,
+      );
     } finally {
       for (const e of engines) await stopEngine(e, "SIGKILL");
       await nats.stop();
