@@ -167,6 +167,15 @@ function machineColumn(header: string): number {
   return i;
 }
 
+/** The exit status and stderr of an engine expected to exit by itself (killed after
+ * {@linkcode DEADLINE_MS} if it does not, which fails the caller's exit-code check). */
+async function exitOf(p: Deno.ChildProcess) {
+  const timer = setTimeout(() => p.kill("SIGKILL"), DEADLINE_MS);
+  const [status, stderr] = await Promise.all([p.status, new Response(p.stderr).text()]);
+  clearTimeout(timer);
+  return { status, stderr };
+}
+
 /** The holder the lease of `key` names, or null once it has none (expired or released). */
 async function leaseHolder(server: string, key: string): Promise<string | null> {
   const nc = await connect({ servers: server });
@@ -566,12 +575,7 @@ Deno.test("one owner per partition: a second exits 2 naming the holder; kill -9 
       const second = startEngine(nats.url, "0/1", join(dir, "b"));
       engines.add(second);
       // Without the lease it would run: killed then, it fails the exit-code check below.
-      const timer = setTimeout(() => second.kill("SIGKILL"), DEADLINE_MS);
-      const [status, stderr] = await Promise.all([
-        second.status,
-        new Response(second.stderr).text(),
-      ]);
-      clearTimeout(timer);
+      const { status, stderr } = await exitOf(second);
       engines.delete(second);
       assert.equal(status.code, 2, stderr);
       assert.equal(stderr.trim().split("\n").length, 1, stderr);
@@ -613,12 +617,7 @@ Deno.test("one owner per partition: a second exits 2 naming the holder; kill -9 
       } finally {
         await nc.close();
       }
-      const stuck = setTimeout(() => fourth.kill("SIGKILL"), DEADLINE_MS);
-      const [lost, lostErr] = await Promise.all([
-        fourth.status,
-        new Response(fourth.stderr).text(),
-      ]);
-      clearTimeout(stuck);
+      const { status: lost, stderr: lostErr } = await exitOf(fourth);
       engines.delete(fourth);
       assert.equal(lost.code, 2, lostErr);
       assert.match(
