@@ -9,6 +9,7 @@ import {
   isDiskFull,
   parseFlags,
   StartupError,
+  UnavailableError,
 } from "../engine/mod.ts";
 import { EMULATE_USAGE, emulateCommand } from "./emulate.ts";
 import { evalCommand } from "./eval.ts";
@@ -145,6 +146,10 @@ export async function main(args: readonly string[]): Promise<number> {
     if (e instanceof ConfigError || e instanceof StartupError) {
       console.error(`vigil: ${e.message}`);
       return 2;
+    }
+    if (e instanceof UnavailableError) {
+      console.error(`vigil: ${e.message}`);
+      return 1;
     }
     // Every output was put back as at its last checkpoint before this was thrown.
     if (e instanceof DiskFullError) {

@@ -38,6 +38,7 @@ export {
   readConfigFile,
   resolveConfig,
   StartupError,
+  UnavailableError,
 } from "./core/config.ts";
 export { concatStreams, ReadingBatchStream } from "./core/streams.ts";
 export { FILES } from "./core/files.ts";

@@ -35,6 +35,23 @@ export class StartupError extends Error {
 }
 
 /**
+ * A service the run needs (a NATS server) cannot be reached at start: the CLI prints the
+ * message in one line and exits with code 1 (not 2: nothing the user passed is wrong, and a
+ * retry may succeed).
+ *
+ * @example
+ * ```ts
+ * throw new UnavailableError("NATS 127.0.0.1:4222: CONNECTION_REFUSED");
+ * ```
+ */
+export class UnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UnavailableError";
+  }
+}
+
+/**
  * Where readings come from: the `--source` value and its scheme. Which schemes exist is the
  * source registry's business (`engine/sources/source.ts`), so a new source needs no change here.
  */

@@ -630,3 +630,16 @@ Deno.test("one owner per partition: a second exits 2 naming the holder; kill -9 
     }
   });
 });
+
+Deno.test("a NATS server that cannot be reached at start: one line naming it, exit 1", async () => {
+  await withDir(async (dir) => {
+    const server = `127.0.0.1:${freePort()}`;
+    const { status, stderr } = await exitOf(startEngine(`nats://${server}/telemetry`, "0/1", dir));
+    assert.equal(status.code, 1, stderr);
+    assert.equal(
+      stderr.trim(),
+      `vigil: NATS server ${server} cannot be reached (CONNECTION_REFUSED): start it, or check ` +
+        "the host and port of --source",
+    );
+  });
+});

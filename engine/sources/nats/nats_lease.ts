@@ -8,7 +8,7 @@
  * @module
  */
 import type { KV, NatsConnection } from "nats";
-import { StartupError } from "../../core/config.ts";
+import { StartupError, UnavailableError } from "../../core/config.ts";
 
 /** The key-value bucket of the partition leases. */
 export const NATS_LEASE_BUCKET = "vigil-leases";
@@ -121,7 +121,10 @@ export class NatsLease {
         reconnectTimeWait: 500,
       });
     } catch (e) {
-      throw new Error(`NATS ${options.server}: ${(e as Error).message}`);
+      throw new UnavailableError(
+        `NATS server ${options.server} cannot be reached (${(e as Error).message}): ` +
+          `start it, or check the host and port of --source`,
+      );
     }
     try {
       const kv = await nc.jetstream().views.kv(bucket, { history: 1, ttl: options.ttlMs });
