@@ -2,7 +2,15 @@
  * Vigil's command line: argv → one command. Every command is one file of `cli/`.
  * @module
  */
-import { BOOLEAN_FLAGS, ConfigError, parseFlags, StartupError } from "../engine/mod.ts";
+import {
+  BOOLEAN_FLAGS,
+  ConfigError,
+  DiskFullError,
+  isDiskFull,
+  parseFlags,
+  StartupError,
+  UnavailableError,
+} from "../engine/mod.ts";
 import { EMULATE_USAGE, emulateCommand } from "./emulate.ts";
 import { evalCommand } from "./eval.ts";
 import { scoreCommand } from "./score.ts";
@@ -139,6 +147,21 @@ export async function main(args: readonly string[]): Promise<number> {
       console.error(`vigil: ${e.message}`);
       return 2;
     }
+    if (e instanceof UnavailableError) {
+      console.error(`vigil: ${e.message}`);
+      return 1;
+    }
+    // Every output was put back as at its last checkpoint before this was thrown.
+    if (e instanceof DiskFullError) {
+      console.error(
+        `vigil: ${e.message}: free some space there and run it again (it resumes from the last checkpoint)`,
+      );
+      return 2;
+    }
+    if (isDiskFull(e)) {
+      console.error(`vigil: disk full: ${(e as Error).message}: free some space and run it again`);
+      return 2;
+    }
     // NotCapable is Deno's sandbox (a missing --allow-* flag); PermissionDenied is the
     // operating system (a file's owner or mode), which no Deno flag changes.
     if (e instanceof Deno.errors.PermissionDenied) {
@@ -149,9 +172,14 @@ export async function main(args: readonly string[]): Promise<number> {
       return 2;
     }
     if (e instanceof Deno.errors.NotCapable) {
+      // The hint about files only for a file: a missing --allow-net names its host already.
+      const files = /read access|write access|--allow-read|--allow-write/.test(e.message);
       console.error(
-        `vigil: ${(e as Error).message}. The deno tasks grant access to ./data only: ` +
-          `for another --data-dir or file, run main.ts with deno run and the matching --allow-read/--allow-write`,
+        `vigil: ${e.message}` +
+          (files
+            ? `. The deno tasks grant access to ./data only: for another --data-dir or file, ` +
+              `run main.ts with deno run and the matching --allow-read/--allow-write`
+            : ""),
       );
       return 2;
     }

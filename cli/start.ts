@@ -5,6 +5,8 @@
  */
 import { join } from "node:path";
 import {
+  DiskFullError,
+  diskFullOr,
   EngineControl,
   EngineState,
   EventHub,
@@ -64,9 +66,17 @@ export async function start(config: CliConfig): Promise<number> {
   Deno.addSignalListener("SIGTERM", onSignal);
 
   // Every processed reading with its results, for /history and /analytics.
+  // A full disk stops the engine (files at their last checkpoint); the CLI then prints the
+  // one line naming the file and exits 2.
+  let fatal: DiskFullError | StartupError | null = null;
+  const stopOnFatal = (e: DiskFullError | StartupError) => {
+    fatal ??= e;
+    stop.abort();
+  };
   const history = config.simulatorOnly ? null : new HistoryStore({
     path: join(config.dataDir, "history.sqlite"),
     logger: logs.processor,
+    onDiskFull: stopOnFatal,
   });
   // Live readings, rows and anomalies for GET /events (bounded per client, see EventHub).
   const events = new EventHub();
@@ -131,7 +141,10 @@ export async function start(config: CliConfig): Promise<number> {
     );
   }
   pipeline = pipeline.catch((e) => {
-    logs.processor.error("pipeline failed", { error: String(e?.stack ?? e) });
+    // A full disk, or a reason the user can fix that arose while running (a NATS partition's
+    // lease taken by another instance): one line and exit 2, after the cleanup below.
+    if (e instanceof DiskFullError || e instanceof StartupError) stopOnFatal(e);
+    else logs.processor.error("pipeline failed", { error: String(e?.stack ?? e) });
     stop.abort();
     throw e;
   });
@@ -195,12 +208,21 @@ export async function start(config: CliConfig): Promise<number> {
     // flushes: webhooks deliver what they can within their deadline (5 s) and keep the rest
     // spooled for the next start.
     await server?.shutdown();
-    for (const sink of sinks) await sink.close?.();
+    for (const sink of sinks) {
+      try {
+        await sink.close?.();
+      } catch (e) {
+        // One sink's failed close (its last flush on a full disk) must not skip the others.
+        if (e instanceof DiskFullError) fatal ??= e;
+        else logs.processor.error("sink close failed", { error: String(e) });
+      }
+    }
     Deno.removeSignalListener("SIGINT", onSignal);
     Deno.removeSignalListener("SIGTERM", onSignal);
     for (const l of Object.values(logs)) l.close();
   }
   if (refused !== null) throw refused;
+  if (fatal !== null) throw fatal;
   return code;
 }
 
@@ -245,8 +267,15 @@ async function logOnly(
     for await (const chunk of readings) {
       state.recordReadings(chunk);
       const bytes = encoder.encode(chunk.map(formatReading).join("\n") + "\n");
-      let off = 0;
-      while (off < bytes.length) off += await file.write(bytes.subarray(off));
+      const size = (await file.stat()).size;
+      try {
+        let off = 0;
+        while (off < bytes.length) off += await file.write(bytes.subarray(off));
+      } catch (e) {
+        // No torn line for the processor to meet: the log ends with the last whole chunk.
+        await file.truncate(size);
+        throw diskFullOr(e, path);
+      }
     }
   } finally {
     file.close();

@@ -39,9 +39,11 @@ export {
   readConfigFile,
   resolveConfig,
   StartupError,
+  UnavailableError,
 } from "./core/config.ts";
 export { concatStreams, ReadingBatchStream } from "./core/streams.ts";
 export { FILES } from "./core/files.ts";
+export { DiskFullError, diskFullOr, isDiskFull } from "./core/disk_full.ts";
 export { type ActiveAlarm, type ActiveAlarmFilter, ActiveAlarms } from "./core/active_alarms.ts";
 export {
   DEFAULT_INCIDENT_WINDOW_MS,
@@ -139,6 +141,12 @@ export { type SerialItem, SerialSource } from "./sources/serial/serial_source.ts
 export { type MqttParseError, MqttSource } from "./sources/mqtt/mqtt_source.ts";
 export { ensureStream, natsServerConfig, partitionOf } from "./sources/nats/nats_partitions.ts";
 export { NatsSource } from "./sources/nats/nats_source.ts";
+export {
+  NATS_LEASE_BUCKET,
+  NatsLease,
+  NatsLeaseHeldError,
+  NatsLeaseLostError,
+} from "./sources/nats/nats_lease.ts";
 export { ParquetSource } from "./sources/file/parquet_source.ts";
 export { RateLimitStream } from "./sources/file/rate_limit_stream.ts";
 export { RecordedInput } from "./sources/file/recorded_input.ts";

@@ -25,6 +25,21 @@ export function prng(seed: number): () => number {
   };
 }
 
+/**
+ * A TCP port on 127.0.0.1 free a moment ago, for a broker or server a test starts.
+ *
+ * @example
+ * ```ts
+ * const port = freePort();
+ * ```
+ */
+export function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
 /** The repository's root (where main.ts and deno.json are). */
 export const ROOT: string = new URL("..", import.meta.url).pathname;
 

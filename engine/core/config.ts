@@ -35,6 +35,23 @@ export class StartupError extends Error {
 }
 
 /**
+ * A service the run needs (a NATS server) cannot be reached at start: the CLI prints the
+ * message in one line and exits with code 1 (not 2: nothing the user passed is wrong, and a
+ * retry may succeed).
+ *
+ * @example
+ * ```ts
+ * throw new UnavailableError("NATS 127.0.0.1:4222: CONNECTION_REFUSED");
+ * ```
+ */
+export class UnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UnavailableError";
+  }
+}
+
+/**
  * Where readings come from: the `--source` value and its scheme. Which schemes exist is the
  * source registry's business (`engine/sources/source.ts`), so a new source needs no change here.
  */
@@ -103,6 +120,8 @@ export interface EngineConfig {
   incidentWindow: number;
   /** `--partition k/N`: the NATS partition this instance owns; null: not given (0/1). */
   partition: { index: number; count: number } | null;
+  /** `--lease-ttl S`: seconds a NATS partition's lease outlives its holder's last renewal. */
+  leaseTtl: number;
   /** URLs every anomaly event is POSTed to (`--webhook`); empty: no webhooks. */
   webhooks: string[];
   /** `--influx URL`: the InfluxDB readings, rows and anomalies are written to (forms in
@@ -189,6 +208,7 @@ const schema = z.strictObject({
     const [k, n] = s.split("/").map(Number) as [number, number];
     return n >= 1 && k < n;
   }, "needs 0 <= k < N").optional(),
+  "lease-ttl": num().pipe(z.number().min(1).max(3600)).default(30),
   rate: z.union([z.string(), z.number()]).transform((v, ctx) => {
     const speed = rateOf(v);
     if (speed !== null) return speed;
@@ -331,6 +351,7 @@ export function resolveConfig(
       index: Number(c.partition.split("/")[0]),
       count: Number(c.partition.split("/")[1]),
     },
+    leaseTtl: c["lease-ttl"],
     webhooks: webhookUrls(c.webhook),
     influx: influxUrl(c.influx, "influx" in given ? "--influx" : 'config key "influx"'),
     influxTokenFile: c["influx-token-file"] ?? null,

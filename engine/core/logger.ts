@@ -88,10 +88,21 @@ export class FileLogger implements Logger {
       this.#dropped = 0;
     }
     if (this.#pending.length === 0) return;
+    const entries = this.#pending.length;
     const bytes = this.#encoder.encode(this.#pending.join("\n") + "\n");
     this.#pending = [];
-    let off = 0;
-    while (off < bytes.length) off += this.#file.writeSync(bytes.subarray(off));
+    const size = this.#file.statSync().size;
+    try {
+      let off = 0;
+      while (off < bytes.length) off += this.#file.writeSync(bytes.subarray(off));
+    } catch {
+      // A full disk (or any failed write) must not end the process from a timer: the entries
+      // are counted as dropped (reported once a write succeeds again) and the torn line cut.
+      this.#dropped += entries;
+      try {
+        this.#file.truncateSync(size);
+      } catch { /* the next write appends after it; the log stays readable line by line */ }
+    }
   }
 
   /** Flushes and closes the file. */

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { z } from "zod";
 
 import { StartupError } from "../core/config.ts";
+import { diskFullOr } from "../core/disk_full.ts";
 import { FILES } from "../core/files.ts";
 
 /** `checkpoint.json`: how far processing got. */
@@ -86,6 +87,8 @@ export class OutputFiles {
   readonly #source: string;
   readonly #handles: Partial<Record<keyof BatchOutput, Deno.FsFile>>;
   readonly #sizes: Record<keyof BatchOutput, number>;
+  /** The sizes of the last checkpoint (at open: what the files were cut back to). */
+  readonly #committed: Record<keyof BatchOutput, number>;
   readonly #derived: (keyof BatchOutput)[];
   #reportAnomalies = -1;
   #reportAt = 0;
@@ -103,6 +106,7 @@ export class OutputFiles {
     this.resume = resume;
     this.#handles = handles;
     this.#sizes = sizes;
+    this.#committed = { ...sizes };
     this.#derived = derived;
   }
 
@@ -150,16 +154,40 @@ export class OutputFiles {
     return this.#handles.structured !== undefined;
   }
 
-  /** Appends a batch's output, each file with one write. */
+  /**
+   * Appends a batch's output, each file with one write. When a write fails (a full disk: a
+   * `DiskFullError` naming the file), every file is put back as at the last checkpoint before
+   * the error is thrown, so that no torn line is left behind.
+   */
   async write(out: BatchOutput): Promise<void> {
+    const before = { ...this.#sizes };
     for (const key of KEYS) {
       const text = out[key];
       if (!text) continue;
       const file = this.#handles[key];
       if (!file) throw new Error(`${FILES[key]} is not open for writing`);
       const bytes = encoder.encode(text);
-      await writeAll(file, bytes);
+      try {
+        await writeAll(file, bytes);
+      } catch (e) {
+        await this.#rollBack(before);
+        throw diskFullOr(e, join(this.dir, FILES[key]));
+      }
       this.#sizes[key] += bytes.length;
+    }
+  }
+
+  /**
+   * Cuts every derived file back to the last checkpoint and the input log (live) back to
+   * `before` (its size before the failed batch: its lines past the checkpoint are input, which
+   * a restart processes). Truncating frees space, so it works on a full disk too.
+   */
+  async #rollBack(before: Record<keyof BatchOutput, number>): Promise<void> {
+    for (const [key, file] of Object.entries(this.#handles) as [keyof BatchOutput, Deno.FsFile][]) {
+      const keep = this.#derived.includes(key) ? this.#committed[key] : before[key];
+      await file.truncate(keep);
+      await file.seek(keep, Deno.SeekMode.Start);
+      this.#sizes[key] = keep;
     }
   }
 
@@ -181,7 +209,14 @@ export class OutputFiles {
     const cp: Checkpoint = { version: 1, source: this.#source, ...counts, files };
     const lost = options.heartbeat;
     if (lost && Object.keys(lost).length > 0) cp.heartbeat = lost;
-    await replaceFile(join(this.dir, FILES.checkpoint), JSON.stringify(cp) + "\n");
+    try {
+      await replaceFile(join(this.dir, FILES.checkpoint), JSON.stringify(cp) + "\n");
+    } catch (e) {
+      // The checkpoint on disk is still the last one: the files go back to it.
+      await this.#rollBack(this.#sizes);
+      throw diskFullOr(e, join(this.dir, FILES.checkpoint));
+    }
+    Object.assign(this.#committed, this.#sizes);
     const due = options.final || Date.now() - this.#reportAt >= (options.reportEveryMs ?? 1000);
     if (counts.anomalies !== this.#reportAnomalies && due) {
       await this.#writeReport();
@@ -195,7 +230,12 @@ export class OutputFiles {
     const text = await Deno.readTextFile(join(this.dir, FILES.anomalies));
     const lines = text.split("\n").filter((l) => l !== "");
     const body = lines.length === 0 ? "[]\n" : `[\n${lines.join(",\n")}\n]\n`;
-    await replaceFile(join(this.dir, FILES.report), body);
+    try {
+      await replaceFile(join(this.dir, FILES.report), body);
+    } catch (e) {
+      // The old report stays whole (a restart's first checkpoint writes it again).
+      throw diskFullOr(e, join(this.dir, FILES.report));
+    }
   }
 
   /** Closes every file. */
@@ -277,10 +317,16 @@ async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
   while (off < bytes.length) off += await file.write(bytes.subarray(off));
 }
 
-/** Writes `path` whole: a temporary file beside it, then a rename over it. */
+/** Writes `path` whole: a temporary file beside it, then a rename over it. A failed write
+ * removes the temporary file (on a full disk it would hold space and half a file). */
 export async function replaceFile(path: string, text: string): Promise<void> {
   const tmp = `${path}.tmp`;
-  await Deno.writeTextFile(tmp, text);
+  try {
+    await Deno.writeTextFile(tmp, text);
+  } catch (e) {
+    await Deno.remove(tmp).catch(() => {});
+    throw e;
+  }
   await Deno.rename(tmp, path);
 }
 

@@ -7,11 +7,13 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { AckPolicy, connect, type ConsumerInfo, DeliverPolicy, type JetStreamManager } from "nats";
 import { main } from "../../main.ts";
+import { freePort } from "../helpers.ts";
 import { generateReadings } from "../../simulator/mod.ts";
 import { publishReadings } from "../../tools/nats_publish.ts";
 import {
   type Batch,
   formatReading,
+  NATS_LEASE_BUCKET,
   natsServerConfig,
   NatsSource,
   partitionOf,
@@ -20,13 +22,6 @@ import {
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 /** Generous: the suite runs in parallel on a loaded 2-core machine. */
 const DEADLINE_MS = 120_000;
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
@@ -79,8 +74,13 @@ async function startNats(dir: string, partitions: number) {
   };
 }
 
-/** One engine instance (`main.ts start`) on a data directory. */
-function startEngine(url: string, partition: string, dataDir: string): Deno.ChildProcess {
+/** One engine instance (`main.ts start`) on a data directory, with `extra` flags. */
+function startEngine(
+  url: string,
+  partition: string,
+  dataDir: string,
+  extra: readonly string[] = [],
+): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -95,6 +95,7 @@ function startEngine(url: string, partition: string, dataDir: string): Deno.Chil
       "0",
       "--data-dir",
       dataDir,
+      ...extra,
     ],
     stdout: "null",
     stderr: "piped",
@@ -164,6 +165,38 @@ function machineColumn(header: string): number {
   const i = header.split(",").indexOf("machine");
   assert.ok(i >= 0, `no machine column in ${header}`);
   return i;
+}
+
+/** The exit status and stderr of an engine expected to exit by itself (killed after
+ * {@linkcode DEADLINE_MS} if it does not, which fails the caller's exit-code check). */
+async function exitOf(p: Deno.ChildProcess) {
+  const timer = setTimeout(() => p.kill("SIGKILL"), DEADLINE_MS);
+  const [status, stderr] = await Promise.all([p.status, new Response(p.stderr).text()]);
+  clearTimeout(timer);
+  return { status, stderr };
+}
+
+/** The holder the lease of `key` names, or null once it has none (expired or released). */
+async function leaseHolder(server: string, key: string): Promise<string | null> {
+  const nc = await connect({ servers: server });
+  try {
+    const kv = await nc.jetstream().views.kv(NATS_LEASE_BUCKET);
+    const entry = await kv.get(key);
+    return entry?.operation === "PUT" ? JSON.parse(entry.string()).holder : null;
+  } finally {
+    await nc.close();
+  }
+}
+
+/** Waits until the lease of `key` is held (`held`) or gone (`!held`); resolves its holder. */
+async function waitForLease(server: string, key: string, held: boolean): Promise<string | null> {
+  const until = Date.now() + DEADLINE_MS;
+  for (;;) {
+    const holder = await leaseHolder(server, key);
+    if ((holder !== null) === held) return holder;
+    if (Date.now() >= until) throw new Error(`lease ${key} still ${held ? "free" : "held"}`);
+    await sleep(100);
+  }
 }
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
@@ -256,11 +289,13 @@ Deno.test("an instance killed with SIGKILL mid-run resumes with every row exactl
   await withDir(async (dir) => {
     const nats = await startNats(dir, 3);
     const engines = new Set<Deno.ChildProcess>();
+    // A short lease: a killed instance's partition is free again a second after its death.
     const spawn = (partition: string, dataDir: string) => {
-      const p = startEngine(nats.url, partition, dataDir);
+      const p = startEngine(nats.url, partition, dataDir, ["--lease-ttl", "1"]);
       engines.add(p);
       return p;
     };
+    const expired = () => waitForLease(nats.server, "vigil-p1-of-3", false);
     try {
       const readings = input();
       const k = 1;
@@ -288,11 +323,13 @@ Deno.test("an instance killed with SIGKILL mid-run resumes with every row exactl
         assert.equal((await stopEngine(engine, "SIGKILL")).signal, "SIGKILL");
         kills++;
         await publishing;
+        await expired();
         engine = spawn(`${k}/3`, killed);
       }
       engines.delete(engine);
       await stopEngine(engine, "SIGKILL");
       await publishReadings(readings.slice(3 * chunk), { server: nats.server });
+      await expired();
       engine = spawn(`${k}/3`, killed);
       spawn("0/1", reference);
       await waitForReadings(killed, mine);
@@ -518,5 +555,91 @@ Deno.test("a NATS server restart mid-run loses nothing: the output equals a repl
       if (engine) await stopEngine(engine, "SIGKILL");
       await nats.stop();
     }
+  });
+});
+
+Deno.test("one owner per partition: a second exits 2 naming the holder; kill -9 frees it after the TTL; a lost lease stops the owner", async () => {
+  await withDir(async (dir) => {
+    const nats = await startNats(dir, 1);
+    const engines = new Set<Deno.ChildProcess>();
+    const key = "vigil-p0-of-1";
+    try {
+      const readings = input();
+      await publishReadings(readings.slice(0, 500), { server: nats.server });
+      const first = startEngine(nats.url, "0/1", join(dir, "a"), ["--lease-ttl", "2"]);
+      engines.add(first);
+      await waitForReadings(join(dir, "a"), 500);
+      assert.match((await leaseHolder(nats.server, key))!, new RegExp(`--data-dir ${dir}/a$`));
+
+      // A second owner touches nothing: one line naming the partition and the holder, exit 2.
+      const second = startEngine(nats.url, "0/1", join(dir, "b"));
+      engines.add(second);
+      // Without the lease it would run: killed then, it fails the exit-code check below.
+      const { status, stderr } = await exitOf(second);
+      engines.delete(second);
+      assert.equal(status.code, 2, stderr);
+      assert.equal(stderr.trim().split("\n").length, 1, stderr);
+      assert.match(
+        stderr,
+        new RegExp(
+          `^vigil: NATS partition 0/1 of ${nats.url} is owned by another instance ` +
+            `\\(pid ${first.pid}, --data-dir ${dir}/a; lease vigil-leases/${key}\\)`,
+        ),
+      );
+      await assert.rejects(Deno.stat(join(dir, "b", "checkpoint.json")));
+
+      // kill -9: nobody renews, the server drops the lease after its TTL, a new owner takes over.
+      engines.delete(first);
+      assert.equal((await stopEngine(first, "SIGKILL")).signal, "SIGKILL");
+      await waitForLease(nats.server, key, false);
+      const third = startEngine(nats.url, "0/1", join(dir, "a"), ["--lease-ttl", "2"]);
+      engines.add(third);
+      await publishReadings(readings.slice(500, 1000), { server: nats.server });
+      await waitForReadings(join(dir, "a"), 1000);
+      assert.match((await leaseHolder(nats.server, key))!, new RegExp(`^pid ${third.pid},`));
+      // Renewed while it runs: still held after several TTLs.
+      await sleep(5000);
+      assert.match((await leaseHolder(nats.server, key))!, new RegExp(`^pid ${third.pid},`));
+      // A clean stop releases it at once.
+      engines.delete(third);
+      assert.equal((await stopEngine(third)).code, 0);
+      assert.equal(await leaseHolder(nats.server, key), null);
+
+      // Taken from under a running owner (as another instance would after it could not renew
+      // in time): it stops at its next renewal, exit 2, one line naming the new holder.
+      const fourth = startEngine(nats.url, "0/1", join(dir, "a"), ["--lease-ttl", "2"]);
+      engines.add(fourth);
+      await waitForLease(nats.server, key, true);
+      const nc = await connect({ servers: nats.server });
+      try {
+        const kv = await nc.jetstream().views.kv(NATS_LEASE_BUCKET);
+        await kv.put(key, JSON.stringify({ holder: "intruder" }));
+      } finally {
+        await nc.close();
+      }
+      const { status: lost, stderr: lostErr } = await exitOf(fourth);
+      engines.delete(fourth);
+      assert.equal(lost.code, 2, lostErr);
+      assert.match(
+        lostErr,
+        /^vigil: lost NATS partition 0\/1 of \S+ to another instance \(intruder\)/m,
+      );
+    } finally {
+      for (const e of engines) await stopEngine(e, "SIGKILL");
+      await nats.stop();
+    }
+  });
+});
+
+Deno.test("a NATS server that cannot be reached at start: one line naming it, exit 1", async () => {
+  await withDir(async (dir) => {
+    const server = `127.0.0.1:${freePort()}`;
+    const { status, stderr } = await exitOf(startEngine(`nats://${server}/telemetry`, "0/1", dir));
+    assert.equal(status.code, 1, stderr);
+    assert.equal(
+      stderr.trim(),
+      `vigil: NATS server ${server} cannot be reached (CONNECTION_REFUSED): start it, or check ` +
+        "the host and port of --source",
+    );
   });
 });

@@ -21,6 +21,7 @@
 import type { DatabaseSync } from "node:sqlite";
 import type { AnalysisResult } from "../../core/analysis.ts";
 import { type Logger, nullLogger } from "../../core/logger.ts";
+import type { DiskFullError } from "../../core/disk_full.ts";
 import type { Sink } from "../sink.ts";
 import type { AnomalyEvent, ProcessedRow, Reading } from "../../core/types.ts";
 import { positiveInteger } from "../../core/validate.ts";
@@ -67,6 +68,12 @@ export interface HistoryStoreOptions {
   maxPending?: number;
   /** Where failed background flushes are reported. @default {nullLogger} */
   logger?: Logger;
+  /**
+   * Told when a background flush finds the disk full (a `DiskFullError` naming the file): the
+   * buffered entries of that flush are dropped and the transaction rolled back, so the file
+   * stays whole; `start` stops the engine. @default {none: only logged}
+   */
+  onDiskFull?: (e: DiskFullError) => void;
   /** Readings in each stream's anomaly ratio. @default {ANOMALY_LIST_SIZE} (100) */
   anomalyListSize?: number;
   /**
@@ -107,6 +114,8 @@ export class HistoryStore implements Sink {
       flushEvery: positiveInteger("flushEvery", options.flushEvery ?? 500),
       maxPending: positiveInteger("maxPending", options.maxPending ?? 10_000),
       logger: options.logger ?? nullLogger,
+      path: options.path,
+      onDiskFull: options.onDiskFull,
       anomalyListSize: positiveInteger(
         "anomalyListSize",
         options.anomalyListSize ?? ANOMALY_LIST_SIZE,

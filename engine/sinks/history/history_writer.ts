@@ -10,6 +10,7 @@ import type { DatabaseSync, StatementSync } from "node:sqlite";
 import type { AnalysisResult } from "../../core/analysis.ts";
 import { FLAG } from "../../core/analysis.ts";
 import type { Logger } from "../../core/logger.ts";
+import { DiskFullError, diskFullOr } from "../../core/disk_full.ts";
 import type { AnomalyEvent, ProcessedRow, Reading } from "../../core/types.ts";
 import { FlagRings } from "./flag_ring.ts";
 
@@ -30,6 +31,10 @@ export interface HistoryWriterSettings {
   maxStreams: number;
   /** Where failed background flushes are reported. */
   logger: Logger;
+  /** The file, for the message of a full disk (`disk full writing <path>`). */
+  path: string;
+  /** Told when a background flush found the disk full (see `HistoryStoreOptions`). */
+  onDiskFull?: (e: DiskFullError) => void;
 }
 
 /** A buffered write: a reading with all its results, a reading's value, a row's results, or
@@ -75,7 +80,7 @@ const finiteOrNull = (x: number | null | undefined): number | null =>
  *
  * const writer = new HistoryWriter(openHistoryDb(":memory:"), {
  *   retention: 100_000, flushEvery: 500, maxPending: 10_000, anomalyListSize: 100,
- *   maxStreams: 4096, logger: nullLogger,
+ *   maxStreams: 4096, logger: nullLogger, path: ":memory:",
  * });
  * writer.readings([{ timestamp: 0, machine: "m1", status: null, channels: { temperature: 21.5 } }]);
  * writer.pending; // 1
@@ -311,8 +316,10 @@ export class HistoryWriter {
       }
       this.#db.exec("COMMIT");
     } catch (e) {
-      this.#db.exec("ROLLBACK");
-      throw e;
+      // SQLite has already rolled back by itself after some errors (SQLITE_FULL among them):
+      // a ROLLBACK then fails with "no transaction is active" and hides the cause.
+      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+      throw diskFullOr(e, this.#s.path);
     }
   }
 
@@ -377,7 +384,9 @@ export class HistoryWriter {
     try {
       this.flush();
     } catch (e) {
-      this.#s.logger.error("history flush failed", { error: String(e) });
+      // A full disk is told to whoever stops the engine (one line there, not one per flush).
+      if (e instanceof DiskFullError && this.#s.onDiskFull) this.#s.onDiskFull(e);
+      else this.#s.logger.error("history flush failed", { error: String(e) });
     }
   }
 }

@@ -3,12 +3,15 @@
  * stream. `stream_output.jsonl` is derived (cut back to the checkpoint, whose `lines` is the
  * stream sequence of the last committed message) and re-read as history; then the durable
  * consumer delivers from the next sequence, and each checkpoint acknowledges what it committed.
+ * The partition is owned through a lease (`nats_lease.ts`), taken before anything is read.
  * @module
  */
 import { ConfigError } from "../../core/config.ts";
 import { concatStreams } from "../../core/streams.ts";
+import type { Batch } from "../../core/batch.ts";
 import type { SourceDefinition } from "../source.ts";
 import { NatsSource } from "./nats_source.ts";
+import { NatsLease } from "./nats_lease.ts";
 
 /**
  * `--source nats://HOST:PORT/SUBJECT` (with `--partition k/N`, default 0/1).
@@ -24,7 +27,7 @@ import { NatsSource } from "./nats_source.ts";
 export const natsSource: SourceDefinition = {
   scheme: "nats://",
   usage: "nats://HOST:PORT/SUBJECT",
-  flags: ["partition"],
+  flags: ["partition", "lease-ttl"],
   async check({ target: url, config }) {
     sourceIdOf(url, config.partition);
     // Asked before anything starts, so that a host `deno task start` may not reach exits 2
@@ -36,12 +39,21 @@ export const natsSource: SourceDefinition = {
       throw new Deno.errors.NotCapable(`--source ${url} needs --allow-net=${host}`);
     }
   },
-  open({ target: url, config, state, logger, signal }) {
+  async open({ target: url, config, state, logger, signal }) {
     const { index, count } = config.partition ?? { index: 0, count: 1 };
     const id = sourceIdOf(url, config.partition);
     const name = `${url}#${index}/${count}`;
     let nats: NatsSource | null = null;
-    return Promise.resolve({
+    // Before the outputs are opened: a second owner exits 2 naming the first, having touched
+    // nothing. Lost later (expired while unreachable, and taken), the run stops (exit 2).
+    const lease = await NatsLease.acquire({
+      server: /^nats:\/\/([^/]+)/.exec(url)![1]!,
+      key: `vigil-p${index}-of-${count}`,
+      partition: `${index}/${count} of ${url}`,
+      holder: `pid ${Deno.pid}, --data-dir ${config.dataDir}`,
+      ttlMs: config.leaseTtl * 1000,
+    });
+    return {
       id,
       name,
       streamDerived: true,
@@ -66,7 +78,7 @@ export const natsSource: SourceDefinition = {
               });
             },
           });
-          return nats.readable;
+          return untilLost(nats.readable, lease.lost);
         };
         const history = NatsSource.history(
           resume.log({ suppressLines: Number.MAX_SAFE_INTEGER }),
@@ -74,10 +86,26 @@ export const natsSource: SourceDefinition = {
         );
         return concatStreams(history, live);
       },
-      finished: () => nats?.close(),
-    });
+      finished: async () => {
+        await nats?.close();
+        await lease.release();
+      },
+    };
   },
 };
+
+/** `readable`, erroring with `lost`'s reason as soon as it rejects (the lease taken). */
+function untilLost(readable: ReadableStream<Batch>, lost: Promise<never>): ReadableStream<Batch> {
+  const reader = readable.getReader();
+  return new ReadableStream<Batch>({
+    async pull(controller) {
+      const next = await Promise.race([reader.read(), lost]);
+      if (next.done) controller.close();
+      else controller.enqueue(next.value);
+    },
+    cancel: (reason) => reader.cancel(reason),
+  }, { highWaterMark: 0 });
+}
 
 /** The checkpoint's source id of the partition; a bad URL is a `ConfigError` naming it. */
 function sourceIdOf(url: string, partition: { index: number; count: number } | null): string {

@@ -1,0 +1,63 @@
+/**
+ * `deno task compile`: `deno compile` of main.ts into `dist/vigil`, with the permissions of
+ * `deno task start` built in. `deno compile` downloads the Deno runtime the binary is made of
+ * (`denort`, from dl.deno.land) on first use; offline, that fails with a stack of five causes.
+ * This says it in one line instead: what it needs to download, from where, and how to do
+ * without (`DENORT_BIN`), and exits 1.
+ *
+ *   deno run --allow-run tools/compile.ts [--output PATH]
+ * @module
+ */
+
+/** The permissions the binary runs with: those of `deno task start`. */
+export const COMPILE_PERMISSIONS = [
+  "--allow-net=127.0.0.1,localhost",
+  "--allow-read=.",
+  "--allow-write=./data",
+  "--allow-env=VIGIL_TOKEN,VIGIL_INFLUX_TOKEN",
+];
+
+/**
+ * The one line that explains a failed `deno compile` whose stderr is `stderr`, or null when it
+ * is not a failed download (the caller then shows deno's own output).
+ *
+ * @example
+ * ```ts
+ * downloadFailure(
+ *   "error sending request for url (https://dl.deno.land/release/v2.9.6/denort-x86_64-unknown-linux-gnu.zip): client error (Connect)",
+ *   "2.9.6",
+ * ); // "compile: needs to download the Deno runtime … https://dl.deno.land/…"
+ * ```
+ */
+export function downloadFailure(stderr: string, version: string): string | null {
+  const m = /error sending request for url \((\S+?)\)(?::\s*(.*))?/.exec(stderr);
+  if (!m) return null;
+  const url = m[1]!;
+  // The innermost cause is the useful one ("dns error: failed to lookup …").
+  const chain = stderr.split("Stack backtrace:")[0]!;
+  const causes = [...chain.matchAll(/^\s*\d+: (.+)$/gm)].map((c) => c[1]!);
+  const why = causes.at(-1) ?? m[2] ?? "no answer";
+  const what = /denort/.test(url) ? "the Deno runtime the binary is built from (denort)" : url;
+  return `compile: needs to download ${what} from ${url} and cannot (${why}): ` +
+    `run it once with access to ${new URL(url).host} (the download is cached), ` +
+    `or set DENORT_BIN to a denort ${version} binary`;
+}
+
+if (import.meta.main) {
+  const at = Deno.args.indexOf("--output");
+  const output = at >= 0 ? Deno.args[at + 1] ?? "dist/vigil" : "dist/vigil";
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["compile", ...COMPILE_PERMISSIONS, "--output", output, "main.ts"],
+    stdout: "inherit",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  if (out.success) {
+    await Deno.stderr.write(out.stderr);
+    Deno.exit(0);
+  }
+  const line = downloadFailure(stderr, Deno.version.deno);
+  if (line === null) await Deno.stderr.write(out.stderr);
+  else console.error(line);
+  Deno.exit(out.code || 1);
+}
