@@ -241,3 +241,25 @@ Deno.test("anomaly_report.json: appended batch by batch, it is anomalies.jsonl a
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("analyzer: a machine's channels keep their streams whatever their order and set per reading", () => {
+  const a = new Analyzer(new ReferenceKernel({ window: 5 }), { processingIntervalMs: 2000 });
+  const readings = Array.from({ length: 12 }, (_, i) =>
+    reading(
+      i,
+      i % 3 === 0
+        ? { temperature: 20, speed: 1500 }
+        : i % 3 === 1
+        ? { speed: 1500, temperature: 20 }
+        : { speed: 1500 },
+      "RUNNING",
+      i % 2 ? "m2" : "m1",
+    ));
+  const { rows } = a.analyze(readings);
+  assert.equal(a.streams, 4); // two machines × two channels
+  assert.equal(rows.length, 12);
+  for (const { row } of rows) {
+    assert.equal(row.channels.speed!.moving_avg, 1500);
+    if (row.channels.temperature) assert.equal(row.channels.temperature.moving_avg, 20);
+  }
+});
