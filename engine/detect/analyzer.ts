@@ -80,6 +80,11 @@ export interface AnalyzerOptions {
 interface MachineState extends MachineScore {
   /** Stream id per channel. */
   streams: Map<string, number>;
+  /** The channel names of the machine's last reading, in order, and their stream ids: a
+   * machine's readings nearly always carry the same channels in the same order, so a reading
+   * finds its ids by comparing names (interned strings) instead of a map lookup each. */
+  lastNames: string[];
+  lastIds: number[];
   /** Processing bucket (`floor(time / interval)`) of the last row; -Infinity before any. */
   bucket: number;
   /** The last `window` statuses, oldest first. */
@@ -224,6 +229,7 @@ export class Analyzer {
     this.#scoring?.scoreAll(readings);
     const cap = this.#kernel.options.batchCapacity;
     const entryOf: number[] = []; // first kernel entry of each reading in the slice, -1 if refused
+    const machineOf: MachineState[] = []; // and its machine, looked up once per reading
     let sliceStart = 0;
     let n = 0;
     for (let i = 0; i < readings.length; i++) {
@@ -231,20 +237,30 @@ export class Analyzer {
       let count = 0;
       for (const _ in r.channels) count++;
       if (n + count > cap) {
-        this.#run(readings, sliceStart, i, entryOf, n, result);
+        this.#run(readings, sliceStart, i, entryOf, machineOf, n, result);
         sliceStart = i;
         n = 0;
         entryOf.length = 0;
+        machineOf.length = 0;
       }
       const machine = this.#machine(r.machine);
+      const { lastNames, lastIds } = machine;
       let ok = true;
       let first = n;
+      let k = 0;
       for (const name in r.channels) {
-        const stream = this.#stream(machine, name);
-        if (stream === -1) {
-          ok = false;
-          break;
+        let stream: number;
+        if (lastNames[k] === name) stream = lastIds[k]!;
+        else {
+          stream = this.#stream(machine, name);
+          if (stream === -1) {
+            ok = false;
+            break;
+          }
+          lastNames[k] = name;
+          lastIds[k] = stream;
         }
+        k++;
         this.#inStream[n] = stream;
         this.#inTime[n] = r.timestamp;
         this.#inValue[n] = r.channels[name]!;
@@ -264,16 +280,29 @@ export class Analyzer {
           error: `stream capacity ${this.#kernel.options.maxStreams} exhausted`,
         });
       }
+      if (ok && lastNames.length !== k) {
+        lastNames.length = k;
+        lastIds.length = k;
+      }
       entryOf.push(first);
+      machineOf.push(machine);
     }
-    this.#run(readings, sliceStart, readings.length, entryOf, n, result);
+    this.#run(readings, sliceStart, readings.length, entryOf, machineOf, n, result);
     return result;
   }
 
   #machine(id: string): MachineState {
     let m = this.#machines.get(id);
     if (!m) {
-      m = { streams: new Map(), bucket: -Infinity, statuses: [], score: NaN, outlier: false };
+      m = {
+        streams: new Map(),
+        lastNames: [],
+        lastIds: [],
+        bucket: -Infinity,
+        statuses: [],
+        score: NaN,
+        outlier: false,
+      };
       this.#machines.set(id, m);
     }
     return m;
@@ -297,6 +326,7 @@ export class Analyzer {
     from: number,
     to: number,
     entryOf: readonly number[],
+    machineOf: readonly MachineState[],
     n: number,
     result: AnalysisResult,
   ): void {
@@ -317,7 +347,7 @@ export class Analyzer {
     for (let i = from; i < to; i++) {
       const first = entryOf[i - from]!;
       if (first === -1) continue;
-      this.#walk(readings[i]!, i, first, out, adaptive, result);
+      this.#walk(readings[i]!, machineOf[i - from]!, i, first, out, adaptive, result);
     }
   }
 
@@ -327,13 +357,13 @@ export class Analyzer {
    */
   #walk(
     r: Reading,
+    m: MachineState,
     index: number,
     first: number,
     out: KernelOutput | null,
     adaptive: AdaptiveOutput | null,
     result: AnalysisResult,
   ) {
-    const m = this.#machines.get(r.machine)!;
     m.statuses.push(r.status);
     if (m.statuses.length > this.#window) m.statuses.shift();
     const events = result.events;

@@ -7,6 +7,7 @@
  */
 import { join } from "node:path";
 import { StartupError } from "../core/config.ts";
+import { readText } from "./output_files.ts";
 
 /**
  * The lock files of a data directory, one per kind of writer (see {@linkcode openDataDir}): the
@@ -124,13 +125,5 @@ async function lock(dir: string, role: DataDirRole): Promise<Deno.FsFile> {
 }
 
 async function readAll(file: Deno.FsFile): Promise<string> {
-  await file.seek(0, Deno.SeekMode.Start);
-  const buf = new Uint8Array(64); // a pid and a newline
-  let got = 0;
-  while (got < buf.length) {
-    const n = await file.read(buf.subarray(got));
-    if (n === null) break;
-    got += n;
-  }
-  return new TextDecoder().decode(buf.subarray(0, got));
+  return await readText(file, 0, 64); // a pid and a newline
 }

@@ -79,6 +79,13 @@ const KEYS = ["stream", "errors", "structured", "analysis", "anomalies"] as cons
 
 const encoder = new TextEncoder();
 
+/** Largest scratch buffer {@linkcode OutputFiles.write} keeps for encoding, bytes: a batch's
+ * text that could need more (3 bytes per UTF-16 unit) is encoded into a buffer of its own. */
+export const WRITE_BUFFER_MAX = 16 << 20;
+
+/** The end of a non-empty `anomaly_report.json`, cut off to append to it. */
+const REPORT_END = "\n]\n";
+
 /** The open output files of a data directory. */
 export class OutputFiles {
   readonly dir: string;
@@ -92,6 +99,14 @@ export class OutputFiles {
   readonly #derived: (keyof BatchOutput)[];
   #reportAnomalies = -1;
   #reportAt = 0;
+  /** Bytes of `anomalies.jsonl` the report on disk holds, and that report's size; 0 and -1
+   * until this process wrote one (a report of another process is rewritten whole). */
+  #reportFrom = 0;
+  #reportSize = -1;
+  /** Reused for encoding each batch's text: one buffer, not one per file and batch (replay
+   * writes about 140 MB per million readings, and every fresh buffer is garbage to collect).
+   * Grows to fit the largest batch, up to {@linkcode WRITE_BUFFER_MAX}. */
+  #scratch = new Uint8Array(1 << 20);
 
   private constructor(
     dir: string,
@@ -166,7 +181,7 @@ export class OutputFiles {
       if (!text) continue;
       const file = this.#handles[key];
       if (!file) throw new Error(`${FILES[key]} is not open for writing`);
-      const bytes = encoder.encode(text);
+      const bytes = this.#encode(text);
       try {
         await writeAll(file, bytes);
       } catch (e) {
@@ -175,6 +190,19 @@ export class OutputFiles {
       }
       this.#sizes[key] += bytes.length;
     }
+  }
+
+  /** `text` as UTF-8, in the scratch buffer when it fits (valid until the next call). */
+  #encode(text: string): Uint8Array {
+    const worst = text.length * 3;
+    if (worst > this.#scratch.length && worst <= WRITE_BUFFER_MAX) {
+      let size = this.#scratch.length;
+      while (size < worst) size *= 2;
+      this.#scratch = new Uint8Array(Math.min(size, WRITE_BUFFER_MAX));
+    }
+    if (worst > this.#scratch.length) return encoder.encode(text);
+    const { written } = encoder.encodeInto(text, this.#scratch);
+    return this.#scratch.subarray(0, written);
   }
 
   /**
@@ -225,17 +253,52 @@ export class OutputFiles {
     }
   }
 
-  /** `anomaly_report.json`: `anomalies.jsonl` as one JSON array, replaced atomically. */
+  /**
+   * `anomaly_report.json`: `anomalies.jsonl` as one JSON array, replaced atomically. Once this
+   * process has written one, the next is a copy of it with only the events added since
+   * appended (read from `anomalies.jsonl` past what the report holds): re-reading and
+   * re-joining the whole log every second made a long replay quadratic.
+   */
   async #writeReport(): Promise<void> {
+    const path = join(this.dir, FILES.report);
+    const end = this.#sizes.anomalies;
+    if (this.#reportSize > 0 && this.#reportFrom > 0 && end >= this.#reportFrom) {
+      const log = this.#handles.anomalies!;
+      const added = (await readText(log, this.#reportFrom, end - this.#reportFrom))
+        .split("\n").filter((l) => l !== "");
+      await log.seek(end, Deno.SeekMode.Start); // where the next batch is appended
+      const tmp = `${path}.tmp`;
+      const bytes = encoder.encode(
+        added.length === 0 ? REPORT_END : `,\n${added.join(",\n")}${REPORT_END}`,
+      );
+      try {
+        await Deno.copyFile(path, tmp);
+        using file = await Deno.open(tmp, { write: true });
+        await file.truncate(this.#reportSize - REPORT_END.length);
+        await file.seek(this.#reportSize - REPORT_END.length, Deno.SeekMode.Start);
+        await writeAll(file, bytes);
+        await Deno.rename(tmp, path);
+      } catch (e) {
+        // The old report stays whole; the half-written copy goes, to free its space.
+        await Deno.remove(tmp).catch(() => {});
+        throw diskFullOr(e, path);
+      }
+      this.#reportSize += bytes.length - REPORT_END.length;
+      this.#reportFrom = end;
+      return;
+    }
     const text = await Deno.readTextFile(join(this.dir, FILES.anomalies));
     const lines = text.split("\n").filter((l) => l !== "");
-    const body = lines.length === 0 ? "[]\n" : `[\n${lines.join(",\n")}\n]\n`;
+    const body = lines.length === 0 ? "[]\n" : `[\n${lines.join(",\n")}${REPORT_END}`;
     try {
-      await replaceFile(join(this.dir, FILES.report), body);
+      await replaceFile(path, body);
     } catch (e) {
       // The old report stays whole (a restart's first checkpoint writes it again).
-      throw diskFullOr(e, join(this.dir, FILES.report));
+      throw diskFullOr(e, path);
     }
+    // Appending needs a report that ends in REPORT_END: one of at least one event.
+    this.#reportFrom = lines.length > 0 ? end : 0;
+    this.#reportSize = lines.length > 0 ? encoder.encode(body).length : -1;
   }
 
   /** Closes every file. */
@@ -310,6 +373,27 @@ export async function readCheckpoint(dir: string): Promise<Checkpoint | null> {
     throw new CheckpointError(path, `${at}: ${issue.message}`);
   }
   return parsed.data as Checkpoint;
+}
+
+/**
+ * Up to `length` bytes of `file` from byte `from` (fewer at its end), as text.
+ *
+ * @example
+ * ```ts
+ * using file = await Deno.open("data/vigil.lock");
+ * const pid = await readText(file, 0, 64);
+ * ```
+ */
+export async function readText(file: Deno.FsFile, from: number, length: number): Promise<string> {
+  await file.seek(from, Deno.SeekMode.Start);
+  const buf = new Uint8Array(length);
+  let got = 0;
+  while (got < buf.length) {
+    const n = await file.read(buf.subarray(got));
+    if (n === null) break;
+    got += n;
+  }
+  return new TextDecoder().decode(buf.subarray(0, got));
 }
 
 async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {

@@ -205,3 +205,61 @@ Deno.test("pipeline: a checkpoint of another input is refused, naming it", async
     await Deno.remove(tmp, { recursive: true });
   }
 });
+
+Deno.test("anomaly_report.json: appended batch by batch, it is anomalies.jsonl as one array, across a restart", async () => {
+  const { OutputFiles } = await import("../../engine/pipeline/output_files.ts");
+  const dir = await Deno.makeTempDir();
+  try {
+    const expect = async () => {
+      const lines = (await Deno.readTextFile(join(dir, FILES.anomalies))).split("\n")
+        .filter((l) => l !== "");
+      const report = await Deno.readTextFile(join(dir, FILES.report));
+      assert.equal(report, lines.length === 0 ? "[]\n" : `[\n${lines.join(",\n")}\n]\n`);
+      assert.equal(JSON.parse(report).length, lines.length);
+    };
+    const counts = { lines: 0, readings: 0, rows: 0, anomalies: 0, errors: 0 };
+    const event = (i: number) => JSON.stringify({ n: i, description: 'é ✓ "quoted"' }) + "\n";
+    let n = 0;
+    for (const run of [0, 1]) {
+      const out = await OutputFiles.open(dir, { source: "file:/x", streamDerived: true });
+      // Batches of 0, 1, 3, 0 and 2 events; every checkpoint rewrites the report.
+      for (const k of [0, 1, 3, 0, 2]) {
+        let text = "";
+        for (let i = 0; i < k; i++) text += event(n++);
+        await out.write({ anomalies: text, stream: "{}\n" });
+        counts.lines++;
+        counts.anomalies = n;
+        await out.checkpoint(counts, { reportEveryMs: 0 });
+        if (k > 0) await expect();
+      }
+      await out.checkpoint(counts, { final: true });
+      await expect();
+      out.close();
+      assert.equal(run === 0 ? n : n - 6, 6);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("analyzer: a machine's channels keep their streams whatever their order and set per reading", () => {
+  const a = new Analyzer(new ReferenceKernel({ window: 5 }), { processingIntervalMs: 2000 });
+  const readings = Array.from({ length: 12 }, (_, i) =>
+    reading(
+      i,
+      i % 3 === 0
+        ? { temperature: 20, speed: 1500 }
+        : i % 3 === 1
+        ? { speed: 1500, temperature: 20 }
+        : { speed: 1500 },
+      "RUNNING",
+      i % 2 ? "m2" : "m1",
+    ));
+  const { rows } = a.analyze(readings);
+  assert.equal(a.streams, 4); // two machines × two channels
+  assert.equal(rows.length, 12);
+  for (const { row } of rows) {
+    assert.equal(row.channels.speed!.moving_avg, 1500);
+    if (row.channels.temperature) assert.equal(row.channels.temperature.moving_avg, 20);
+  }
+});
