@@ -161,6 +161,16 @@ export class EngineState {
     this.totals.errors += n;
   }
 
+  /**
+   * Adds to the error and anomaly totals what a restart's re-run of history cannot count again
+   * (the checkpoint's counts less the re-run's; either can be negative): the events themselves
+   * are not added to the anomaly list.
+   */
+  carryCounts(delta: { errors: number; anomalies: number }): void {
+    this.totals.errors += delta.errors;
+    this.totals.anomalies += delta.anomalies;
+  }
+
   /** Anomaly events matching `filter`, newest last. */
   anomalies(filter: AnomalyFilter = {}): AnomalyEvent[] {
     const limit = filter.limit ?? 100;

@@ -180,6 +180,7 @@ export async function openRun(options: RunOptions): Promise<Run> {
           anomalyScore: options.isolationForest !== undefined ||
             options.onlineForest !== undefined,
           onCommit: options.onCommit,
+          resume: outputs.resume,
         });
         try {
           await source.pipeThrough(

@@ -85,8 +85,16 @@ export class FileSource {
         this.#lines++;
         b.lines++;
         if (r === null) continue;
-        if (typeof r === "string") b.errors.push({ line, error: r, time: lastTime });
-        else {
+        if (typeof r === "string") {
+          // A raw.log line refused for the line it carries is logged as live: that line at its
+          // receive time (a line that is not raw.log's own format stays as it is).
+          const received = parser.received;
+          b.errors.push(
+            received
+              ? { line: received.line, error: r, time: received.time }
+              : { line, error: r, time: lastTime },
+          );
+        } else {
           b.readings.push(r);
           lastTime = r.timestamp;
         }

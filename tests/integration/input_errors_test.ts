@@ -1,0 +1,241 @@
+/**
+ * Refused input of live sources, with real processes: the emulator writes malformed lines into
+ * a socat pty pair read by `start:serial`, and a mosquitto broker carries malformed payloads to
+ * `start --source mqtt://`. Every refused line is in `parser_errors.log` as it is counted (also
+ * when no reading follows it), a replay of `raw.log` writes the same lines at the same times, and
+ * a restart keeps the `/health` counts of what the previous run refused and raised.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import mqtt from "mqtt";
+import { ptyPair, ROOT, runVigil, startVigil, type Vigil } from "../helpers.ts";
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+async function waitFor<T>(what: string, ms: number, probe: () => Promise<T | undefined>) {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    await sleep(100);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+async function jsonLines(path: string): Promise<Record<string, unknown>[]> {
+  const text = await Deno.readTextFile(path).catch(() => "");
+  return text.split("\n").filter((l) => l !== "").map((l) => JSON.parse(l));
+}
+
+interface Health {
+  sources: { state: string; readings: number; errors: number }[];
+  totals: { readings: number; anomalies: number; errors: number };
+}
+
+async function health(engine: Vigil): Promise<Health> {
+  return await (await fetch(new URL("/health", engine.url))).json();
+}
+
+/** `/health` once `ready` holds of it (the re-run of history is done), or as it is after 10 s
+ * (for the assertions to name what is wrong). */
+async function settled(engine: Vigil, ready: (h: Health) => boolean): Promise<Health> {
+  return await waitFor("the history re-run", 10_000, async () => {
+    const h = await health(engine);
+    return ready(h) ? h : undefined;
+  }).catch(() => health(engine));
+}
+
+/** The port's own notices (the device came, went or came back), not readings' states. */
+function isDeviceNotice(e: Record<string, unknown>): boolean {
+  return e.type === "DEVICE_STATUS" &&
+    /^Device (connected|disconnected|reconnected)\b/.test(String(e.description));
+}
+
+Deno.test("serial: every refused line in parser_errors.log, as a raw.log replay writes it; counts survive a restart", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "vigil-input-errors-" });
+  const dataDir = `./data/test-${crypto.randomUUID()}`;
+  const replayDir = `${dataDir}-replay`;
+  const d = join(ROOT, dataDir);
+  const pty = await ptyPair(dir);
+  const { dev, app } = pty;
+  let engine: Vigil | undefined;
+  const start = async () => {
+    engine = await startVigil(
+      ["--source", `serial:${app}`, "--port", "0", "--data-dir", dataDir],
+      { task: "start:serial", timeoutMs: 120_000 },
+    );
+    const e = engine;
+    await waitFor("the device to connect", 30_000, async () => {
+      return (await health(e)).sources[0]?.state === "running" ? true : undefined;
+    });
+    return e;
+  };
+  try {
+    let live = await start();
+    const lines = 200;
+    const emulate = await runVigil(
+      ["--port", dev, "--malformed", "0.3", "--rate", "100", "--count", `${lines}`, "--seed", "7"],
+      { task: "emulate" },
+    );
+    assert.equal(emulate.code, 0, emulate.stderr);
+    const malformed: number = JSON.parse(emulate.stdout).malformed;
+    assert.ok(malformed > 20, emulate.stdout);
+
+    const counted = await waitFor("every line counted", 30_000, async () => {
+      const h = await health(live);
+      const s = h.sources[0]!;
+      return s.readings + s.errors === lines ? h : undefined;
+    });
+    assert.equal(counted.sources[0]!.errors, malformed);
+    assert.equal(counted.totals.errors, malformed);
+    // Written in the batch that counted them; a refused line no reading follows included.
+    const errorLog = join(d, "parser_errors.log");
+    const logged = await waitFor("parser_errors.log", 10_000, async () => {
+      const l = await jsonLines(errorLog);
+      return l.length >= malformed ? l : undefined;
+    }).catch(async () => await jsonLines(errorLog));
+    assert.equal(logged.length, malformed, "parser_errors.log holds every refused line");
+
+    assert.equal((await live.stop("SIGTERM")).code, 0);
+    const anomaliesBefore = (await jsonLines(join(d, "anomalies.jsonl"))).length;
+    assert.equal(counted.totals.anomalies, anomaliesBefore);
+
+    // A restart: the counts are the files', the previous run's refusals and notices included.
+    live = await start();
+    const after = await settled(live, (h) => h.sources[0]!.errors === malformed);
+    assert.equal(after.sources[0]!.errors, malformed);
+    assert.equal(after.totals.errors, malformed);
+    assert.equal(after.sources[0]!.readings, lines - malformed);
+    assert.equal((await live.stop("SIGTERM")).code, 0);
+    const anomalies = await jsonLines(join(d, "anomalies.jsonl"));
+    // This run's own "Device connected." (and maybe a heartbeat loss) came on top.
+    assert.ok(after.totals.anomalies >= anomaliesBefore, JSON.stringify(after.totals));
+    assert.ok(after.totals.anomalies <= anomalies.length, JSON.stringify(after.totals));
+
+    // The replay of raw.log refuses the same lines at the same times. A line the reader cut
+    // (over its 1 KiB limit) is in raw.log cut, so only its error text differs.
+    const replay = await runVigil(
+      [join(d, "raw.log"), "--format", "raw", "--data-dir", replayDir],
+      { task: "replay" },
+    );
+    assert.equal(replay.code, 0, replay.stderr);
+    const replayed = await jsonLines(join(ROOT, replayDir, "parser_errors.log"));
+    const overlong = (e: Record<string, unknown>) => /^line longer than/.test(String(e.error));
+    assert.deepEqual(
+      replayed.map((e, i) => overlong(logged[i]!) ? { ...e, error: logged[i]!.error } : e),
+      logged,
+    );
+    assert.ok(logged.some(overlong) && logged.some((e) => !overlong(e)));
+
+    // anomalies.jsonl: the live file less the port's notices (and a loss the replay cannot see:
+    // no reading follows the last silence in raw.log) is the replay's, byte for byte.
+    const replayText = await Deno.readTextFile(join(ROOT, replayDir, "anomalies.jsonl"));
+    const liveText = (await Deno.readTextFile(join(d, "anomalies.jsonl"))).split("\n")
+      .filter((l) => l !== "" && !isDeviceNotice(JSON.parse(l)));
+    while (liveText.length > 0 && JSON.parse(liveText.at(-1)!).type === "HEARTBEAT_LOSS") {
+      liveText.pop();
+    }
+    assert.equal(liveText.map((l) => l + "\n").join(""), replayText);
+    assert.ok(anomalies.some(isDeviceNotice));
+  } finally {
+    await engine?.stop("SIGKILL");
+    await pty.close();
+    await Deno.remove(d, { recursive: true }).catch(() => {});
+    await Deno.remove(join(ROOT, replayDir), { recursive: true }).catch(() => {});
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+});
+
+Deno.test("mqtt: a malformed payload no reading follows is in parser_errors.log; counted after a restart", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "vigil-input-mqtt-" });
+  await Deno.chmod(dir, 0o777);
+  const port = freePort();
+  const conf = join(dir, "mosquitto.conf");
+  await Deno.writeTextFile(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\n`);
+  const broker = new Deno.Command("mosquitto", {
+    args: ["-c", conf],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const dataDir = join(dir, "data");
+  const url = `mqtt://127.0.0.1:${port}`;
+  let engine: Vigil | undefined;
+  const start = async () => {
+    engine = await startVigil([
+      "--source",
+      `${url}/plant/+/telemetry`,
+      "--port",
+      "0",
+      "--data-dir",
+      dataDir,
+    ]);
+    const e = engine;
+    await waitFor("the broker connection", 30_000, async () => {
+      return (await health(e)).sources[0]?.state === "running" ? true : undefined;
+    });
+    return e;
+  };
+  try {
+    await waitFor("mosquitto", 10_000, async () => {
+      try {
+        (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+        return true;
+      } catch {
+        return undefined;
+      }
+    });
+    let live = await start();
+    const pub = await mqtt.connectAsync(url, { reconnectPeriod: 0 });
+    const t0 = Date.UTC(2026, 0, 1);
+    await pub.publishAsync(
+      "plant/press-1/telemetry",
+      JSON.stringify({ timestamp: t0, temperature: 25, speed: 1500, status: "RUNNING" }),
+      { qos: 1 },
+    );
+    await waitFor("the reading", 10_000, async () => {
+      return (await health(live)).totals.readings === 1 ? true : undefined;
+    });
+    // Nothing follows these: before, they were counted and never written.
+    await pub.publishAsync("plant/press-1/telemetry", "not json", { qos: 1 });
+    await pub.publishAsync("plant/press-1/telemetry", '{"timestamp":1e20,"temperature":1}', {
+      qos: 1,
+    });
+    await pub.endAsync();
+    await waitFor("2 errors counted", 10_000, async () => {
+      return (await health(live)).sources[0]!.errors === 2 ? true : undefined;
+    });
+    const errorLog = join(dataDir, "parser_errors.log");
+    const logged = await waitFor("parser_errors.log", 10_000, async () => {
+      const l = await jsonLines(errorLog);
+      return l.length >= 2 ? l : undefined;
+    }).catch(async () => await jsonLines(errorLog));
+    assert.deepEqual(logged.map((e) => e.line), [
+      "not json",
+      '{"timestamp":1e20,"temperature":1}',
+    ]);
+    assert.equal((await live.stop("SIGTERM")).code, 0);
+
+    live = await start();
+    const after = await settled(live, (h) => h.sources[0]!.errors === 2);
+    assert.equal(after.sources[0]!.errors, 2);
+    assert.equal(after.totals.errors, 2);
+    assert.equal(after.totals.readings, 1);
+    assert.equal((await live.stop("SIGTERM")).code, 0);
+  } finally {
+    await engine?.stop("SIGKILL");
+    try {
+      broker.kill("SIGTERM");
+    } catch { /* already gone */ }
+    await broker.status;
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+});
