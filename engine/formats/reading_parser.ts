@@ -6,6 +6,7 @@
  */
 import { CsvRows } from "./csv.ts";
 import { parseRawLine } from "./raw_line.ts";
+import { DEVICE_KV_KEYS, machineIdError, statusError } from "./reading_rules.ts";
 import type { Reading } from "../core/types.ts";
 
 import type { InputFormat } from "../core/input_format.ts";
@@ -34,6 +35,12 @@ export interface LineParserOptions {
    * (CSV: a text column ignored, no time column by name). For the log. @default {none}
    */
   onNotice?: (message: string) => void;
+  /**
+   * `kv` and `raw`: each line must carry what the `device` profile reads (see
+   * `DEVICE_KV_KEYS`); a line that lacks one of them is a parser error naming it.
+   * @default {false}
+   */
+  deviceKeys?: boolean;
 }
 
 /** Channel names of the `kv` keys. */
@@ -132,7 +139,7 @@ export function createLineParser(format: InputFormat, options: LineParserOptions
   if (format === "raw") {
     // The limit applies to the received line, as live: its raw.log form is longer (time
     // prefix, quotes, escapes of up to 6 characters each).
-    const inner = new RawLineParser(max);
+    const inner = new RawLineParser(max, options.deviceKeys ?? false);
     const rawMax = max * 6 + 64;
     return {
       parse(line: string): ParseResult {
@@ -150,7 +157,7 @@ export function createLineParser(format: InputFormat, options: LineParserOptions
     ? new JsonLineParser()
     : format === "csv"
     ? new CsvLineParser(options.onNotice ?? (() => {}))
-    : new KvLineParser(options.now ?? Date.now);
+    : new KvLineParser(options.now ?? Date.now, options.deviceKeys ?? false);
   return {
     parse(line: string): ParseResult {
       if (line.length > max) return `line longer than ${max} characters`;
@@ -176,10 +183,14 @@ class JsonLineParser implements LineParser {
     if (typeof machine !== "string" && typeof machine !== "number") {
       return `bad machine: ${JSON.stringify(machine)}`;
     }
+    const machineError = machineIdError(String(machine));
+    if (machineError !== null) return machineError;
     const status = rec.status ?? null;
     if (status !== null && typeof status !== "string") {
       return `bad status: ${JSON.stringify(status)}`;
     }
+    const badStatus = status === null ? null : statusError(status);
+    if (badStatus !== null) return badStatus;
     const channels: Record<string, number> = {};
     let n = 0;
     for (const key in rec) {
@@ -283,8 +294,13 @@ class CsvLineParser implements LineParser {
       n++;
     }
     const status = this.#status === -1 ? null : cells[this.#status]!.trim() || null;
+    const badStatus = status === null ? null : statusError(status);
+    if (badStatus !== null) return badStatus;
     if (n === 0 && status === null) return "no numeric channel";
+    // An empty cell is no machine, as an absent JSON field: `m1`.
     const machine = this.#machine === -1 ? "m1" : cells[this.#machine]!.trim() || "m1";
+    const machineError = machineIdError(machine);
+    if (machineError !== null) return machineError;
     const reading: Reading = { timestamp, machine, status, channels };
     const injected = this.#injected === -1 ? "" : cells[this.#injected]!.trim();
     if (injected !== "") reading.injected = injected;
@@ -293,7 +309,7 @@ class CsvLineParser implements LineParser {
 }
 
 class KvLineParser implements LineParser {
-  constructor(readonly now: () => number) {}
+  constructor(readonly now: () => number, readonly deviceKeys: boolean) {}
 
   parse(line: string): ParseResult {
     const channels: Record<string, number> = {};
@@ -307,9 +323,13 @@ class KvLineParser implements LineParser {
       const value = part.slice(colon + 1).trim();
       if (key === "S") {
         if (!/^[A-Z][A-Z0-9_]*$/.test(value)) return `bad state: ${JSON.stringify(value)}`;
+        const bad = statusError(value);
+        if (bad !== null) return bad;
         status = value;
       } else if (key === "M") {
         if (value === "") return "empty machine id";
+        const bad = machineIdError(value);
+        if (bad !== null) return bad;
         machine = value;
       } else if (key in KV_CHANNELS) {
         const v = value === "" ? NaN : Number(value);
@@ -321,6 +341,15 @@ class KvLineParser implements LineParser {
       }
     }
     if (n === 0 && status === null) return "no value and no state";
+    if (this.deviceKeys) {
+      const missing = DEVICE_KV_KEYS.filter((k) =>
+        k === "S" ? status === null : status !== "OFFLINE" && !(KV_CHANNELS[k]! in channels)
+      );
+      if (missing.length > 0) {
+        return `missing ${missing.join(" and ")}: a line of the device profile carries ` +
+          `T, V and S (S:OFFLINE alone)`;
+      }
+    }
     return { timestamp: this.now(), machine, status, channels };
   }
 }
@@ -328,11 +357,13 @@ class KvLineParser implements LineParser {
 /** `raw.log` lines: the receive time becomes the event time of the `kv` line it carries. */
 class RawLineParser implements LineParser {
   #time = 0;
-  readonly #kv = new KvLineParser(() => this.#time);
+  readonly #kv: KvLineParser;
 
   received: { line: string; time: number } | null = null;
 
-  constructor(readonly maxLineLength: number) {}
+  constructor(readonly maxLineLength: number, deviceKeys: boolean) {
+    this.#kv = new KvLineParser(() => this.#time, deviceKeys);
+  }
 
   parse(text: string): ParseResult {
     const raw = parseRawLine(text);

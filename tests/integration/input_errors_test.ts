@@ -239,3 +239,55 @@ Deno.test("mqtt: a malformed payload no reading follows is in parser_errors.log;
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 });
+
+Deno.test("replay: a truncated device line, a bad machine id and an unknown status are parser errors naming them", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "vigil-input-words-" });
+  try {
+    const kv = join(dir, "device.kv");
+    await Deno.writeTextFile(kv, "T:45.2,V:5.01,S:NORMAL\nT:2\nT:45.3,V:5.0\nS:OFFLINE\n");
+    const out = await runVigil(["replay", kv, "--data-dir", join(dir, "kv")]);
+    assert.equal(out.code, 0, out.stderr);
+    assert.deepEqual(
+      (await jsonLines(join(dir, "kv", "parser_errors.log"))).map((e) => [e.line, e.error]),
+      [
+        [
+          "T:2",
+          "missing V and S: a line of the device profile carries T, V and S (S:OFFLINE alone)",
+        ],
+        [
+          "T:45.3,V:5.0",
+          "missing S: a line of the device profile carries T, V and S (S:OFFLINE alone)",
+        ],
+      ],
+    );
+
+    const jsonl = join(dir, "machines.jsonl");
+    const at = (i: number) => `"timestamp":${Date.UTC(2026, 0, 1) + i * 1000},"temperature":20`;
+    await Deno.writeTextFile(
+      jsonl,
+      [
+        `{${at(0)},"machine":"press-1","status":"RUNNING"}`,
+        `{${at(1)},"machine":""}`,
+        `{${at(2)},"machine":"a\\nb"}`,
+        `{${at(3)},"machine":"press-1","status":"IDLE"}`,
+        `{${at(4)},"machine":"press-1","status":"PAUSED"}`,
+      ].join("\n") + "\n",
+    );
+    const out2 = await runVigil(["replay", jsonl, "--data-dir", join(dir, "jsonl")]);
+    assert.equal(out2.code, 0, out2.stderr);
+    const summary = JSON.parse(out2.stdout.trim().split("\n").at(-1)!);
+    assert.equal(summary.readings, 2);
+    assert.equal(summary.errors, 3);
+    assert.deepEqual(
+      (await jsonLines(join(dir, "jsonl", "parser_errors.log"))).map((e) => e.error),
+      [
+        'bad machine id "": empty',
+        'bad machine id "a\\nb": holds a control character',
+        'unknown status "IDLE" (allowed: STARTED, RUNNING, PAUSED, COMPLETED, SHUTDOWN, NORMAL, ' +
+        "OFFLINE, WARNING_*, CRITICAL_*)",
+      ],
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

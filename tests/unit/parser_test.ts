@@ -159,6 +159,84 @@ Deno.test("kv parser reads the serial wire format", () => {
   );
 });
 
+Deno.test("kv in the device profile: a line lacking T, V or S is an error naming them", () => {
+  const p = createLineParser("kv", { now: () => 42, deviceKeys: true });
+  assert.equal(
+    p.parse("T:2"),
+    "missing V and S: a line of the device profile carries T, V and S (S:OFFLINE alone)",
+  );
+  assert.match(p.parse("T:2,S:NORMAL") as string, /^missing V:/);
+  assert.match(p.parse("V:5.0,S:NORMAL,M:pump-3") as string, /^missing T:/);
+  assert.match(p.parse("T:45.2,V:5.01") as string, /^missing S:/);
+  assert.equal((p.parse("T:45.2,V:5.01,S:NORMAL") as Reading).status, "NORMAL");
+  // A device that reports itself offline sends no values.
+  assert.deepEqual((p.parse("S:OFFLINE") as Reading).channels, {});
+  // raw.log lines carry kv lines: the same rule.
+  const raw = createLineParser("raw", { deviceKeys: true });
+  assert.match(raw.parse('2026-01-01T00:00:00.000Z "T:2"') as string, /^missing V and S:/);
+  // Other profiles read what a line has.
+  assert.deepEqual((createLineParser("kv", { now: () => 42 }).parse("T:2") as Reading).channels, {
+    temperature: 2,
+  });
+});
+
+Deno.test("machine ids: empty, a control character, too long or padded is an error naming it", () => {
+  const json = createLineParser("json");
+  const at = '"timestamp":"2026-01-01T00:00:00Z","temperature":1';
+  assert.equal(json.parse(`{${at},"machine":""}`), 'bad machine id "": empty');
+  assert.equal(
+    json.parse(`{${at},"machine":"a\\nb"}`),
+    'bad machine id "a\\nb": holds a control character',
+  );
+  assert.equal(
+    json.parse(`{${at},"machine":" m1"}`),
+    'bad machine id " m1": white space at its start or end',
+  );
+  assert.match(
+    json.parse(`{${at},"machine":"${"x".repeat(129)}"}`) as string,
+    /: longer than 128 characters \(129\)$/,
+  );
+  assert.equal(
+    (json.parse(`{${at},"machine":"${"x".repeat(128)}"}`) as Reading).machine.length,
+    128,
+  );
+  assert.equal((json.parse(`{${at},"machine":"Pumpe Süd/7"}`) as Reading).machine, "Pumpe Süd/7");
+  assert.equal((json.parse(`{${at},"machine":7}`) as Reading).machine, "7");
+  const kv = createLineParser("kv", { now: () => 0 });
+  assert.equal(kv.parse("T:1,M:a\u0007b"), 'bad machine id "a\\u0007b": holds a control character');
+  const csv = createLineParser("csv");
+  csv.parse("timestamp,machine,temperature");
+  assert.equal(
+    csv.parse("2026-01-01T00:00:00Z,a\u0000b,1"),
+    'bad machine id "a\\u0000b": holds a control character',
+  );
+  // An empty cell is no machine, as a JSON line without the field.
+  assert.equal((csv.parse("2026-01-01T00:00:00Z,,1") as Reading).machine, "m1");
+});
+
+Deno.test("status words: machine statuses and device states; any other word is an error", () => {
+  const json = createLineParser("json");
+  const at = '"timestamp":"2026-01-01T00:00:00Z","temperature":1';
+  for (const ok of ["STARTED", "RUNNING", "PAUSED", "COMPLETED", "SHUTDOWN", "NORMAL", "OFFLINE"]) {
+    assert.equal((json.parse(`{${at},"status":"${ok}"}`) as Reading).status, ok);
+  }
+  assert.equal(
+    (json.parse(`{${at},"status":"CRITICAL_VOLTAGE"}`) as Reading).status,
+    "CRITICAL_VOLTAGE",
+  );
+  const allowed =
+    "(allowed: STARTED, RUNNING, PAUSED, COMPLETED, SHUTDOWN, NORMAL, OFFLINE, WARNING_*, CRITICAL_*)";
+  assert.equal(json.parse(`{${at},"status":"running"}`), `unknown status "running" ${allowed}`);
+  assert.equal(json.parse(`{${at},"status":"IDLE"}`), `unknown status "IDLE" ${allowed}`);
+  assert.equal(json.parse(`{${at},"status":"WARNING_"}`), `unknown status "WARNING_" ${allowed}`);
+  const kv = createLineParser("kv", { now: () => 0 });
+  assert.equal(kv.parse("T:1,S:FLYING"), `unknown status "FLYING" ${allowed}`);
+  const csv = createLineParser("csv");
+  csv.parse("timestamp,status,temperature");
+  assert.equal(csv.parse("2026-01-01T00:00:00Z,ok,1"), `unknown status "ok" ${allowed}`);
+  assert.equal((csv.parse("2026-01-01T00:00:00Z,,1") as Reading).status, null);
+});
+
 Deno.test("formatReading is the normalised JSONL line and round-trips", () => {
   const r: Reading = {
     timestamp: Date.UTC(2026, 0, 1, 0, 0, 10),

@@ -40,6 +40,9 @@ export interface FileSourceOptions {
   /** What the parser decided about the file, once each (see `LineParserOptions.onNotice`).
    * @default {none} */
   onNotice?: (message: string) => void;
+  /** `kv` and `raw`: each line must carry the `device` profile's keys (`LineParserOptions`).
+   * @default {false} */
+  deviceKeys?: boolean;
 }
 
 /**
@@ -54,6 +57,7 @@ export class FileSource {
     const parser = createLineParser(options.format, {
       maxLineLength: options.maxLineLength,
       onNotice: options.onNotice,
+      deviceKeys: options.deviceKeys,
     });
     const splitter = new LineSplitter({ maxLineLength: options.maxLineLength });
     const suppressLines = options.suppressLines ?? 0;

@@ -11,6 +11,7 @@ import {
 } from "hyparquet";
 import type { Batch } from "../../core/batch.ts";
 import { parseTime, RESERVED_COLUMNS } from "../../formats/reading_parser.ts";
+import { machineIdError, statusError } from "../../formats/reading_rules.ts";
 import type { Reading } from "../../core/types.ts";
 import { fileBuffer, ParquetRows } from "./parquet_rows.ts";
 
@@ -276,8 +277,13 @@ function readingOf(values: readonly unknown[], layout: Layout): Reading | string
     m !== null && m !== undefined && typeof m !== "string" && typeof m !== "number" &&
     typeof m !== "bigint"
   ) return `bad machine: ${show(m)}`;
+  const machine = m === null || m === undefined ? "m1" : String(m);
+  const machineError = machineIdError(machine);
+  if (machineError !== null) return machineError;
   const s = layout.status === -1 ? null : values[layout.status] ?? null;
   if (s !== null && typeof s !== "string") return `bad status: ${show(s)}`;
+  const badStatus = s === null ? null : statusError(s);
+  if (badStatus !== null) return badStatus;
   const channels: Record<string, number> = {};
   let n = 0;
   for (const j of layout.channels) {
@@ -293,7 +299,7 @@ function readingOf(values: readonly unknown[], layout: Layout): Reading | string
   if (n === 0 && s === null) return "no numeric channel";
   const reading: Reading = {
     timestamp,
-    machine: m === null || m === undefined ? "m1" : String(m),
+    machine,
     status: s,
     channels,
   };

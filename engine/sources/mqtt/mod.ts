@@ -44,6 +44,7 @@ export const mqttSource: SourceDefinition = {
         dataDir: resolve(config.dataDir),
         signal,
         format: config.format === "json" || config.format === "kv" ? config.format : "auto",
+        deviceKeys: config.profile === "device",
         onParseError: (e) => {
           if (errors.length < MAX_PENDING_ERRORS) {
             errors.push({ line: e.line, error: `${e.topic}: ${e.error}`, time: e.time });

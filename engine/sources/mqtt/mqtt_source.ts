@@ -69,6 +69,9 @@ export interface MqttSourceOptions {
   reconnectMaxMs?: number;
   /** Longest line of a payload. @default {65536} */
   maxLineLength?: number;
+  /** `kv` payloads must carry the `device` profile's keys (see `LineParserOptions.deviceKeys`).
+   * @default {false} */
+  deviceKeys?: boolean;
   /** Told of every payload line the parser refused (the pipeline logs and counts it). */
   onParseError?: (error: MqttParseError) => void;
   /** Told of every state change; `detail` is the error that caused an `offline`, if any. */
@@ -215,7 +218,7 @@ export class MqttSource {
     let now = 0;
     const parserOptions = { now: () => now, maxLineLength: options.maxLineLength };
     const json = createLineParser("json", parserOptions);
-    const kv = createLineParser("kv", parserOptions);
+    const kv = createLineParser("kv", { ...parserOptions, deviceKeys: options.deviceKeys });
     const decoder = new TextDecoder();
     const status = (s: MqttSourceStatus, detail?: string) => {
       if (this.#status === s && detail === undefined) return;

@@ -1,0 +1,74 @@
+/**
+ * What every input format holds a reading to besides its syntax: the machine id, the status
+ * word, and the `kv` keys of the `device` profile. One home, so that JSONL, CSV, `kv`, `raw` and
+ * Parquet refuse the same values with the same error text (docs/input-formats.md).
+ * @module
+ */
+
+/** The `kv` keys each line of the `device` profile carries: `S` always, `T` and `V` unless the
+ * state is `OFFLINE` (a device that reports itself offline sends no values). */
+export const DEVICE_KV_KEYS: readonly string[] = ["T", "V", "S"];
+
+/** The longest machine id, in UTF-16 code units. */
+export const MAX_MACHINE_ID_LENGTH = 128;
+
+// C0 controls (newline, tab, NUL…), DEL and the C1 controls: they would split or garble the id
+// in every line-based output (logs, CSV, Prometheus labels, SSE).
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+/**
+ * Why `id` is not a machine id, or `null` when it is one: 1 to {@linkcode MAX_MACHINE_ID_LENGTH}
+ * characters, no control character, no white space at either end.
+ *
+ * @example
+ * ```ts
+ * machineIdError("press-1"); // null
+ * machineIdError("a\nb"); // 'bad machine id "a\\nb": holds a control character'
+ * ```
+ */
+export function machineIdError(id: string): string | null {
+  const bad = (why: string) => `bad machine id ${JSON.stringify(id.slice(0, 80))}: ${why}`;
+  if (id === "") return bad("empty");
+  if (id.length > MAX_MACHINE_ID_LENGTH) {
+    return bad(`longer than ${MAX_MACHINE_ID_LENGTH} characters (${id.length})`);
+  }
+  if (CONTROL.test(id)) return bad("holds a control character");
+  if (id.trim() !== id) return bad("white space at its start or end");
+  return null;
+}
+
+/** The machine statuses (what `POST /status` sets and the simulator reports). */
+const MACHINE_STATUS_WORDS: ReadonlySet<string> = new Set([
+  "STARTED",
+  "RUNNING",
+  "PAUSED",
+  "COMPLETED",
+  "SHUTDOWN",
+]);
+
+// The device states: NORMAL, OFFLINE, WARNING_<WHAT>, CRITICAL_<WHAT>.
+const DEVICE_STATE = /^(?:NORMAL|OFFLINE|(?:WARNING|CRITICAL)_[A-Z0-9][A-Z0-9_]*)$/;
+
+/** The status words {@linkcode statusError} accepts, for error texts and docs. */
+export const STATUS_WORDS =
+  "STARTED, RUNNING, PAUSED, COMPLETED, SHUTDOWN, NORMAL, OFFLINE, WARNING_*, CRITICAL_*";
+
+/**
+ * Why `status` is not a status word, or `null` when it is one: a machine status (`STARTED`,
+ * `RUNNING`, `PAUSED`, `COMPLETED`, `SHUTDOWN`) or a device state (`NORMAL`, `OFFLINE`,
+ * `WARNING_<WHAT>`, `CRITICAL_<WHAT>`), in capitals as `POST /status` takes them. Any other word
+ * would pass unnoticed by the detectors that read the status (a paused machine, the device state
+ * events), so it is a parser error.
+ *
+ * @example
+ * ```ts
+ * statusError("RUNNING"); // null
+ * statusError("WARNING_TEMP"); // null
+ * statusError("running"); // 'unknown status "running" (allowed: STARTED, …)'
+ * ```
+ */
+export function statusError(status: string): string | null {
+  if (MACHINE_STATUS_WORDS.has(status) || DEVICE_STATE.test(status)) return null;
+  return `unknown status ${JSON.stringify(status.slice(0, 80))} (allowed: ${STATUS_WORDS})`;
+}
