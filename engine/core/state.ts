@@ -34,6 +34,26 @@ export interface SourceHealth {
   detail?: string;
 }
 
+/** Machines that get a warning for their first late or repeated reading; past that many, the
+ * counters still count, silently. */
+export const MAX_ORDER_NOTICES = 1000;
+
+/** A machine's first reading that was not later than its latest (see
+ * {@linkcode EngineState.recordReadings}). */
+export interface OrderNotice {
+  machine: string;
+  kind: "out_of_order" | "duplicate_timestamp";
+  /** The reading's event time, epoch ms. */
+  timestamp: number;
+  /** The machine's latest event time before it, epoch ms. */
+  latest: number;
+}
+
+/** A machine with the latest event time of its readings (for the order counters). */
+interface MachineEntry extends MachineView {
+  latest: number;
+}
+
 /** Filter of {@linkcode EngineState.anomalies}. */
 export interface AnomalyFilter {
   /** Only events at or after this epoch-ms time. */
@@ -85,14 +105,24 @@ export class NotControllableError extends Error {
 /** The live state shared by the pipeline (writer) and the API (reader). */
 export class EngineState {
   readonly startedAt = Date.now();
-  readonly #machines = new Map<string, MachineView>();
+  readonly #machines = new Map<string, MachineEntry>();
   readonly #anomalies: AnomalyEvent[] = [];
   readonly #anomalyCapacity: number;
   readonly #alarms: ActiveAlarms;
   readonly #sources = new Map<string, SourceHealth>();
   #controller: MachineController | null = null;
-  /** Running totals since start. */
-  readonly totals = { readings: 0, rows: 0, anomalies: 0, errors: 0 };
+  /** Running totals of the data directory (see `carryCounts`): `out_of_order` counts readings
+   * older than their machine's latest, `duplicate_timestamp` readings at exactly its time. */
+  readonly totals = {
+    readings: 0,
+    rows: 0,
+    anomalies: 0,
+    errors: 0,
+    out_of_order: 0,
+    duplicate_timestamp: 0,
+  };
+  /** Machines already told of (see {@linkcode OrderNotice}); bounded. */
+  readonly #warned = new Set<string>();
 
   constructor(options: EngineStateOptions = {}) {
     this.#anomalyCapacity = options.anomalyCapacity ?? 10_000;
@@ -120,23 +150,42 @@ export class EngineState {
     return this.machines()[0]?.id;
   }
 
-  #view(id: string): MachineView {
+  #view(id: string): MachineEntry {
     let view = this.#machines.get(id);
     if (!view) {
-      view = { id, status: null, lastReading: null, lastRow: null };
+      view = { id, status: null, lastReading: null, lastRow: null, latest: -Infinity };
       this.#machines.set(id, view);
     }
     return view;
   }
 
-  /** Records accepted readings (the latest per machine wins). */
-  recordReadings(readings: readonly Reading[]): void {
+  /**
+   * Records accepted readings (the latest arrival per machine is its `lastReading`). A reading
+   * older than its machine's latest event time is counted in `totals.out_of_order`, one at
+   * exactly that time in `totals.duplicate_timestamp`; both are processed as they come. Returns
+   * the first such reading of each machine, once per machine (at most
+   * {@linkcode MAX_ORDER_NOTICES} machines), for a warning.
+   */
+  recordReadings(readings: readonly Reading[]): OrderNotice[] {
+    let notices: OrderNotice[] | null = null;
     for (const r of readings) {
       const view = this.#view(r.machine);
       view.lastReading = r;
       if (r.status !== null) view.status = r.status;
+      const t = r.timestamp;
+      if (t > view.latest) {
+        view.latest = t;
+        continue;
+      }
+      const kind = t === view.latest ? "duplicate_timestamp" : "out_of_order";
+      this.totals[kind]++;
+      if (!this.#warned.has(r.machine) && this.#warned.size < MAX_ORDER_NOTICES) {
+        this.#warned.add(r.machine);
+        (notices ??= []).push({ machine: r.machine, kind, timestamp: t, latest: view.latest });
+      }
     }
     this.totals.readings += readings.length;
+    return notices ?? [];
   }
 
   /** Records a processed row. */

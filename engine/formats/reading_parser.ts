@@ -6,7 +6,13 @@
  */
 import { CsvRows } from "./csv.ts";
 import { parseRawLine } from "./raw_line.ts";
-import { DEVICE_KV_KEYS, machineIdError, statusError } from "./reading_rules.ts";
+import {
+  DEVICE_KV_KEYS,
+  EARLIEST_UNNAMED_TIME,
+  machineIdError,
+  statusError,
+  unnamedTimeError,
+} from "./reading_rules.ts";
 import type { Reading } from "../core/types.ts";
 
 import type { InputFormat } from "../core/input_format.ts";
@@ -229,11 +235,36 @@ class CsvLineParser implements LineParser {
   #header: readonly string[] = [];
   #kinds: ColumnKind[] = [];
   #time = 0;
+  /** No time column by name: whether the first column holds times is decided by its first
+   * cell (`unchecked` until then); `null` once it does, else the error of every row. */
+  #unnamedTime: "unchecked" | string | null = null;
   #machine = -1;
   #status = -1;
   #injected = -1;
 
   constructor(readonly notice: (message: string) => void) {}
+
+  /**
+   * Without a `timestamp` or `datetime` column, the first column is the time when its first
+   * cell is one: ISO 8601 text, or a number of epoch ms from 2000-01-01 on. A smaller number is
+   * a measurement, not a time: read as epoch ms it gave 1970 dates and lost that channel. Then
+   * every row is an error saying so (`null`: the first column is the time).
+   */
+  #firstColumnTime(cell: string): string | null {
+    const name = JSON.stringify(this.#header[0]);
+    const n = cell === "" ? NaN : Number(cell);
+    const time = Number.isFinite(n) ? (n >= EARLIEST_UNNAMED_TIME ? n : null) : parseTime(cell);
+    if (time !== null) {
+      this.notice(
+        `no "timestamp" or "datetime" column: the first column, ${name}, is read as the time ` +
+          `(a row whose cell there is not a time is a parser error)`,
+      );
+      return null;
+    }
+    const error = unnamedTimeError(this.#header[0]!, cell);
+    this.notice(`${error}: every row is a parser error`);
+    return error;
+  }
 
   parse(line: string): ParseResult {
     const cells = this.#rows.next(line);
@@ -242,13 +273,7 @@ class CsvLineParser implements LineParser {
       const lower = header.map((h) => h.toLowerCase());
       const t = lower.findIndex((h) => h === "timestamp" || h === "datetime");
       this.#time = t === -1 ? 0 : t;
-      if (t === -1) {
-        this.notice(
-          `no "timestamp" or "datetime" column: the first column, ${
-            JSON.stringify(header[0])
-          }, is read as the time (a row whose cell there is not a time is a parser error)`,
-        );
-      }
+      this.#unnamedTime = t === -1 ? "unchecked" : null;
       this.#machine = lower.indexOf("machine");
       this.#status = lower.indexOf("status");
       this.#injected = lower.indexOf("injected");
@@ -261,6 +286,10 @@ class CsvLineParser implements LineParser {
       return `expected ${header.length} columns, got ${cells.length}`;
     }
     const rawTime = cells[this.#time]!.trim();
+    if (this.#unnamedTime !== null) {
+      if (this.#unnamedTime === "unchecked") this.#unnamedTime = this.#firstColumnTime(rawTime);
+      if (this.#unnamedTime !== null) return this.#unnamedTime;
+    }
     const timestamp = parseTime(rawTime);
     if (timestamp === null) return `bad timestamp: ${JSON.stringify(rawTime)}`;
     const channels: Record<string, number> = {};

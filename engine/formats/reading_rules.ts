@@ -72,3 +72,25 @@ export function statusError(status: string): string | null {
   if (MACHINE_STATUS_WORDS.has(status) || DEVICE_STATE.test(status)) return null;
   return `unknown status ${JSON.stringify(status.slice(0, 80))} (allowed: ${STATUS_WORDS})`;
 }
+
+/** 2000-01-01T00:00:00Z: the earliest epoch ms a time column found by position (no `timestamp`
+ * or `datetime` column: the first one) is taken as holding. */
+export const EARLIEST_UNNAMED_TIME = 946_684_800_000;
+
+/**
+ * The error of every row of a CSV or Parquet file without a time column by name whose first
+ * column holds measurements, not times: read as epoch ms they gave 1970 dates, and the channel
+ * was gone.
+ *
+ * @example
+ * ```ts
+ * unnamedTimeError("pressure", "3.2"); // 'no time column: name it "timestamp" or …'
+ * ```
+ */
+export function unnamedTimeError(column: string, value: string): string {
+  return `no time column: name it "timestamp" or "datetime" (the first column, ${
+    JSON.stringify(column)
+  }, holds ${
+    JSON.stringify(value.slice(0, 80))
+  }, not an ISO 8601 time or epoch ms from 2000-01-01)`;
+}

@@ -198,7 +198,22 @@ export class OutputSink extends WritableStream<AnalyzedBatch> {
         counts.anomalies += result.events.length;
         const unlogged = batch.unloggedErrors ?? 0;
         counts.errors += batch.errors.length + unlogged + result.rejected.length;
-        state.recordReadings(readings);
+        const late = state.recordReadings(readings);
+        if (!batch.suppress) {
+          for (const n of late) {
+            logger.warn(
+              n.kind === "out_of_order"
+                ? "reading older than its machine's latest: processed as it came"
+                : "reading at its machine's latest time again: processed as it came",
+              {
+                machine: n.machine,
+                timestamp: new Date(n.timestamp).toISOString(),
+                latest: new Date(n.latest).toISOString(),
+                counted: `/health totals.${n.kind}; further ones of this machine are only counted`,
+              },
+            );
+          }
+        }
         for (const { row } of result.rows) state.recordRow(row);
         // History's alarms were rebuilt from anomalies.jsonl when the run opened.
         state.recordAnomalies(result.events.map((e) => e.event), { alarms: !batch.suppress });

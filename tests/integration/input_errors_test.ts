@@ -291,3 +291,65 @@ Deno.test("replay: a truncated device line, a bad machine id and an unknown stat
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("out-of-order and repeated times: processed, counted in /health and /metrics, one warning per machine", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "vigil-input-order-" });
+  let engine: Vigil | undefined;
+  try {
+    const input = join(dir, "late.jsonl");
+    const t = (s: number) => new Date(Date.UTC(2026, 0, 1) + s * 1000).toISOString();
+    const line = (s: number, machine: string) =>
+      JSON.stringify({ timestamp: t(s), machine, temperature: 20, speed: 1500 });
+    await Deno.writeTextFile(
+      input,
+      [
+        line(0, "m1"),
+        line(1, "m1"),
+        line(1, "m1"), // the same time again
+        line(0, "m1"), // late
+        line(0, "m2"),
+        line(5, "m2"),
+        line(3, "m2"), // late
+        line(2, "m2"), // late
+        line(6, "m2"),
+      ].join("\n") + "\n",
+    );
+    engine = await startVigil([
+      "--source",
+      `file:${input}`,
+      "--port",
+      "0",
+      "--data-dir",
+      join(dir, "data"),
+    ]);
+    const e = engine;
+    const h = await waitFor("the file read", 30_000, async () => {
+      const h = await health(e) as Health & {
+        totals: { out_of_order: number; duplicate_timestamp: number };
+      };
+      return h.sources[0]?.state === "finished" ? h : undefined;
+    });
+    assert.equal(h.totals.readings, 9);
+    assert.equal(h.totals.out_of_order, 3);
+    assert.equal(h.totals.duplicate_timestamp, 1);
+    const metrics = await (await fetch(new URL("/metrics", e.url))).text();
+    assert.match(metrics, /^vigil_reading_order_total\{kind="out_of_order"\} 3$/m);
+    assert.match(metrics, /^vigil_reading_order_total\{kind="duplicate_timestamp"\} 1$/m);
+    assert.equal((await e.stop("SIGTERM")).code, 0);
+    // Every reading is processed: none dropped, none reordered.
+    const stream = await jsonLines(join(dir, "data", "stream_output.jsonl"));
+    assert.equal(stream.length, 9);
+    // One warning per machine (its first late or repeated reading), not one per reading.
+    assert.equal(e.stderr().match(/processed as it came/g)?.length, 2, e.stderr());
+    const log = await Deno.readTextFile(join(dir, "data", "logs", "processor.log"));
+    const warned = log.split("\n").filter((l) => l.includes("processed as it came"));
+    assert.deepEqual(warned.map((l) => /"machine":"(m\d)"/.exec(l)?.[1]), ["m1", "m2"], log);
+    assert.match(
+      warned[1]!,
+      /"timestamp":"2026-01-01T00:00:03.000Z","latest":"2026-01-01T00:00:05.000Z"/,
+    );
+  } finally {
+    await engine?.stop("SIGKILL");
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+});

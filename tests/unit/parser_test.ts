@@ -140,6 +140,22 @@ Deno.test("CSV without a time column: told once, the first column is the time, b
   ]);
 });
 
+Deno.test("CSV without a time column whose first column holds measurements: every row an error saying so", () => {
+  const notes: string[] = [];
+  const p = createLineParser("csv", { onNotice: (n) => notes.push(n) });
+  assert.equal(p.parse("pressure,flow"), null);
+  // Read as epoch ms, 3.2 was 1970-01-01T00:00:00.003Z and the pressure channel was gone.
+  const error = 'no time column: name it "timestamp" or "datetime" (the first column, ' +
+    '"pressure", holds "3.2", not an ISO 8601 time or epoch ms from 2000-01-01)';
+  assert.equal(p.parse("3.2,10"), error);
+  assert.equal(p.parse("1767225600000,10"), error);
+  assert.deepEqual(notes, [`${error}: every row is a parser error`]);
+  // Epoch ms of this century are times.
+  const q = createLineParser("csv");
+  q.parse("t,flow");
+  assert.equal((q.parse("1767225600000,10") as Reading).timestamp, 1767225600000);
+});
+
 Deno.test("kv parser reads the serial wire format", () => {
   const p = createLineParser("kv", { now: () => 42 });
   assert.deepEqual(p.parse("T:85.5,V:5.0,S:WARNING_TEMP"), {
