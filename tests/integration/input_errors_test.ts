@@ -8,7 +8,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import mqtt from "mqtt";
-import { ptyPair, ROOT, runVigil, startVigil, type Vigil } from "../helpers.ts";
+import { connect } from "nats";
+import { natsServerConfig } from "../../engine/mod.ts";
+import { ptyPair, ROOT, runVigil, type StartOptions, startVigil, type Vigil } from "../helpers.ts";
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
@@ -31,6 +33,18 @@ function freePort(): number {
   return port;
 }
 
+/** Resolves once `port` on 127.0.0.1 accepts a connection (a broker is up). */
+async function listening(what: string, port: number): Promise<void> {
+  await waitFor(`${what} on ${port}`, 10_000, async () => {
+    try {
+      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+      return true;
+    } catch {
+      return undefined;
+    }
+  });
+}
+
 async function jsonLines(path: string): Promise<Record<string, unknown>[]> {
   const text = await Deno.readTextFile(path).catch(() => "");
   return text.split("\n").filter((l) => l !== "").map((l) => JSON.parse(l));
@@ -43,6 +57,23 @@ interface Health {
 
 async function health(engine: Vigil): Promise<Health> {
   return await (await fetch(new URL("/health", engine.url))).json();
+}
+
+/**
+ * `start ARGS` (or the task's), resolved once its source is `running`; `track` is told of the
+ * engine first, so that the test's `finally` kills it even if it never gets there.
+ */
+async function startRunning(
+  args: string[],
+  track: (engine: Vigil) => void,
+  options: StartOptions = {},
+): Promise<Vigil> {
+  const engine = await startVigil(args, options);
+  track(engine);
+  await waitFor(`${args[1]} running`, 30_000, async () => {
+    return (await health(engine)).sources[0]?.state === "running" ? true : undefined;
+  });
+  return engine;
 }
 
 /** `/health` once `ready` holds of it (the re-run of history is done), or as it is after 10 s
@@ -68,17 +99,12 @@ Deno.test("serial: every refused line in parser_errors.log, as a raw.log replay 
   const pty = await ptyPair(dir);
   const { dev, app } = pty;
   let engine: Vigil | undefined;
-  const start = async () => {
-    engine = await startVigil(
+  const start = () =>
+    startRunning(
       ["--source", `serial:${app}`, "--port", "0", "--data-dir", dataDir],
+      (e) => engine = e,
       { task: "start:serial", timeoutMs: 120_000 },
     );
-    const e = engine;
-    await waitFor("the device to connect", 30_000, async () => {
-      return (await health(e)).sources[0]?.state === "running" ? true : undefined;
-    });
-    return e;
-  };
   try {
     let live = await start();
     const lines = 200;
@@ -169,30 +195,13 @@ Deno.test("mqtt: a malformed payload no reading follows is in parser_errors.log;
   const dataDir = join(dir, "data");
   const url = `mqtt://127.0.0.1:${port}`;
   let engine: Vigil | undefined;
-  const start = async () => {
-    engine = await startVigil([
-      "--source",
-      `${url}/plant/+/telemetry`,
-      "--port",
-      "0",
-      "--data-dir",
-      dataDir,
-    ]);
-    const e = engine;
-    await waitFor("the broker connection", 30_000, async () => {
-      return (await health(e)).sources[0]?.state === "running" ? true : undefined;
-    });
-    return e;
-  };
+  const start = () =>
+    startRunning(
+      ["--source", `${url}/plant/+/telemetry`, "--port", "0", "--data-dir", dataDir],
+      (e) => engine = e,
+    );
   try {
-    await waitFor("mosquitto", 10_000, async () => {
-      try {
-        (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-        return true;
-      } catch {
-        return undefined;
-      }
-    });
+    await listening("mosquitto", port);
     let live = await start();
     const pub = await mqtt.connectAsync(url, { reconnectPeriod: 0 });
     const t0 = Date.UTC(2026, 0, 1);
@@ -350,6 +359,72 @@ Deno.test("out-of-order and repeated times: processed, counted in /health and /m
     );
   } finally {
     await engine?.stop("SIGKILL");
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+});
+
+Deno.test("nats: a malformed message is in parser_errors.log and counted after a restart", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "vigil-input-nats-" });
+  const port = freePort();
+  const conf = join(dir, "nats.conf");
+  await Deno.writeTextFile(
+    conf,
+    natsServerConfig({ partitions: 1, port, storeDir: join(dir, "store") }),
+  );
+  const server = new Deno.Command("nats-server", {
+    args: ["-c", conf],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const dataDir = join(dir, "data");
+  let engine: Vigil | undefined;
+  const start = () =>
+    startRunning(
+      [
+        "--source",
+        `nats://127.0.0.1:${port}/telemetry`,
+        "--partition",
+        "0/1",
+        "--port",
+        "0",
+        "--data-dir",
+        dataDir,
+      ],
+      (e) => engine = e,
+    );
+  try {
+    await listening("nats-server", port);
+    let live = await start();
+    const nc = await connect({ servers: `127.0.0.1:${port}` });
+    const js = nc.jetstream();
+    const encoder = new TextEncoder();
+    await js.publish(
+      "telemetry.m1",
+      encoder.encode(JSON.stringify({ timestamp: Date.UTC(2026, 0, 1), temperature: 20 })),
+    );
+    await js.publish("telemetry.m1", encoder.encode("not json"));
+    await js.publish("telemetry.m1", encoder.encode('{"timestamp":1e20,"temperature":1}'));
+    await nc.close();
+    const errorLog = join(dataDir, "parser_errors.log");
+    const logged = await waitFor("parser_errors.log", 30_000, async () => {
+      const l = await jsonLines(errorLog);
+      return l.length >= 2 ? l : undefined;
+    });
+    assert.deepEqual(logged.map((e) => e.line), ["not json", '{"timestamp":1e20,"temperature":1}']);
+    assert.equal((await health(live)).sources[0]!.errors, 2);
+    assert.equal((await live.stop("SIGTERM")).code, 0);
+
+    live = await start();
+    const after = await settled(live, (h) => h.sources[0]!.errors === 2);
+    assert.equal(after.sources[0]!.errors, 2);
+    assert.equal(after.totals.errors, 2);
+    assert.equal((await live.stop("SIGTERM")).code, 0);
+  } finally {
+    await engine?.stop("SIGKILL");
+    try {
+      server.kill("SIGTERM");
+    } catch { /* already gone */ }
+    await server.status;
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 });
