@@ -5,7 +5,7 @@
  * @module
  */
 import { type ActiveAlarm, type ActiveAlarmFilter, ActiveAlarms } from "./active_alarms.ts";
-import { assertTransition } from "./status.ts";
+import { assertTransition, isKnownStatus } from "./status.ts";
 import type { AnomalyEvent, MachineStatus, ProcessedRow, Reading, Severity } from "./types.ts";
 
 /** Something that can really change a machine's status (the simulator can; a file cannot). */
@@ -48,6 +48,19 @@ export interface OrderNotice {
   /** The machine's latest event time before it, epoch ms. */
   latest: number;
 }
+
+/** The first reading with a status word Vigil's detectors do not know (`isKnownStatus`). */
+export interface StatusNotice {
+  machine: string;
+  kind: "unknown_status";
+  status: string;
+}
+
+/** What {@linkcode EngineState.recordReadings} tells once, for a warning. */
+export type ReadingNotice = OrderNotice | StatusNotice;
+
+/** Status words that get a warning; past that many, further unknown words are kept silently. */
+export const MAX_STATUS_NOTICES = 100;
 
 /** A machine with the latest event time of its readings (for the order counters). */
 interface MachineEntry extends MachineView {
@@ -123,6 +136,8 @@ export class EngineState {
   };
   /** Machines already told of (see {@linkcode OrderNotice}); bounded. */
   readonly #warned = new Set<string>();
+  /** Unknown status words already told of (see {@linkcode StatusNotice}); bounded. */
+  readonly #unknownStatuses = new Set<string>();
 
   constructor(options: EngineStateOptions = {}) {
     this.#anomalyCapacity = options.anomalyCapacity ?? 10_000;
@@ -164,14 +179,26 @@ export class EngineState {
    * older than its machine's latest event time is counted in `totals.out_of_order`, one at
    * exactly that time in `totals.duplicate_timestamp`; both are processed as they come. Returns
    * the first such reading of each machine, once per machine (at most
-   * {@linkcode MAX_ORDER_NOTICES} machines), for a warning.
+   * {@linkcode MAX_ORDER_NOTICES} machines), and the first reading of each status word the
+   * detectors do not know (at most {@linkcode MAX_STATUS_NOTICES} words), for a warning.
    */
-  recordReadings(readings: readonly Reading[]): OrderNotice[] {
-    let notices: OrderNotice[] | null = null;
+  recordReadings(readings: readonly Reading[]): ReadingNotice[] {
+    let notices: ReadingNotice[] | null = null;
     for (const r of readings) {
       const view = this.#view(r.machine);
       view.lastReading = r;
-      if (r.status !== null) view.status = r.status;
+      if (r.status !== null && r.status !== view.status) {
+        // Only at a change: a status holds for many readings.
+        const s = r.status;
+        if (
+          !isKnownStatus(s) && !this.#unknownStatuses.has(s) &&
+          this.#unknownStatuses.size < MAX_STATUS_NOTICES
+        ) {
+          this.#unknownStatuses.add(s);
+          (notices ??= []).push({ machine: r.machine, kind: "unknown_status", status: s });
+        }
+        view.status = s;
+      }
       const t = r.timestamp;
       if (t > view.latest) {
         view.latest = t;

@@ -201,6 +201,17 @@ export class OutputSink extends WritableStream<AnalyzedBatch> {
         const late = state.recordReadings(readings);
         if (!batch.suppress) {
           for (const n of late) {
+            if (n.kind === "unknown_status") {
+              logger.warn(
+                `status ${JSON.stringify(n.status)} is not one Vigil knows: kept as it is`,
+                {
+                  machine: n.machine,
+                  known: "STARTED, RUNNING, PAUSED, COMPLETED, SHUTDOWN, NORMAL, OFFLINE, " +
+                    "WARNING_*, CRITICAL_* (docs/input-formats.md)",
+                },
+              );
+              continue;
+            }
             logger.warn(
               n.kind === "out_of_order"
                 ? "reading older than its machine's latest: processed as it came"

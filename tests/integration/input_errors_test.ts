@@ -278,22 +278,35 @@ Deno.test("replay: a truncated device line, a bad machine id and an unknown stat
         `{${at(0)},"machine":"press-1","status":"RUNNING"}`,
         `{${at(1)},"machine":""}`,
         `{${at(2)},"machine":"a\\nb"}`,
-        `{${at(3)},"machine":"press-1","status":"IDLE"}`,
+        `{${at(3)},"machine":"press-1","status":"idle"}`,
         `{${at(4)},"machine":"press-1","status":"PAUSED"}`,
+        // A well-formed word the detectors do not know: kept, said once.
+        `{${at(5)},"machine":"press-1","status":"IDLE"}`,
+        `{${at(6)},"machine":"press-2","status":"IDLE"}`,
       ].join("\n") + "\n",
     );
     const out2 = await runVigil(["replay", jsonl, "--data-dir", join(dir, "jsonl")]);
     assert.equal(out2.code, 0, out2.stderr);
     const summary = JSON.parse(out2.stdout.trim().split("\n").at(-1)!);
-    assert.equal(summary.readings, 2);
+    assert.equal(summary.readings, 4);
     assert.equal(summary.errors, 3);
+    const log = await Deno.readTextFile(join(dir, "jsonl", "logs", "processor.log"));
+    assert.equal(
+      log.match(/status \\"IDLE\\" is not one Vigil knows: kept as it is/g)?.length,
+      1,
+      log,
+    );
+    assert.match(
+      await Deno.readTextFile(join(dir, "jsonl", "stream_output.jsonl")),
+      /"machine":"press-2","status":"IDLE"/,
+    );
     assert.deepEqual(
       (await jsonLines(join(dir, "jsonl", "parser_errors.log"))).map((e) => e.error),
       [
         'bad machine id "": empty',
         'bad machine id "a\\nb": holds a control character',
-        'unknown status "IDLE" (allowed: STARTED, RUNNING, PAUSED, COMPLETED, SHUTDOWN, NORMAL, ' +
-        "OFFLINE, WARNING_*, CRITICAL_*)",
+        'bad status "idle": a status is a word of capitals, digits and _ starting with a ' +
+        "capital, at most 32 characters (RUNNING, PAUSED, WARNING_TEMP)",
       ],
     );
   } finally {
