@@ -218,25 +218,32 @@ Deno.test("mqtt: a malformed payload no reading follows is in parser_errors.log;
     await pub.publishAsync("plant/press-1/telemetry", '{"timestamp":1e20,"temperature":1}', {
       qos: 1,
     });
+    // The machine id of this one is its topic level, which holds a space at its start.
+    await pub.publishAsync("plant/ press-9/telemetry", "T:20,V:5", { qos: 1 });
     await pub.endAsync();
-    await waitFor("2 errors counted", 10_000, async () => {
-      return (await health(live)).sources[0]!.errors === 2 ? true : undefined;
+    await waitFor("3 errors counted", 10_000, async () => {
+      return (await health(live)).sources[0]!.errors === 3 ? true : undefined;
     });
     const errorLog = join(dataDir, "parser_errors.log");
     const logged = await waitFor("parser_errors.log", 10_000, async () => {
       const l = await jsonLines(errorLog);
-      return l.length >= 2 ? l : undefined;
+      return l.length >= 3 ? l : undefined;
     }).catch(async () => await jsonLines(errorLog));
     assert.deepEqual(logged.map((e) => e.line), [
       "not json",
       '{"timestamp":1e20,"temperature":1}',
+      "T:20,V:5",
     ]);
+    assert.equal(
+      logged[2]!.error,
+      'plant/ press-9/telemetry: bad machine id " press-9": white space at its start or end',
+    );
     assert.equal((await live.stop("SIGTERM")).code, 0);
 
     live = await start();
-    const after = await settled(live, (h) => h.sources[0]!.errors === 2);
-    assert.equal(after.sources[0]!.errors, 2);
-    assert.equal(after.totals.errors, 2);
+    const after = await settled(live, (h) => h.sources[0]!.errors === 3);
+    assert.equal(after.sources[0]!.errors, 3);
+    assert.equal(after.totals.errors, 3);
     assert.equal(after.totals.readings, 1);
     assert.equal((await live.stop("SIGTERM")).code, 0);
   } finally {
