@@ -14,7 +14,7 @@ import type { OutputFiles } from "./output_files.ts";
 import { csvLine } from "../formats/csv.ts";
 import { formatReading } from "../formats/reading_format.ts";
 import { CORE_CHANNELS, rowCells, rowColumns } from "../formats/row_format.ts";
-import type { EngineState } from "../core/state.ts";
+import type { EngineState, ReadingNotice } from "../core/state.ts";
 import { STRUCTURED_HEADER, structuredMetricsLine } from "../formats/structured_metrics.ts";
 
 /** A batch with what the analyzer made of it. */
@@ -88,6 +88,32 @@ function logRefused(
   }
   const more = errors.length + rejected.length - LOGGED_PER_BATCH;
   if (more > 0) logger.warn("more refused input in this batch, not logged", { count: more });
+}
+
+/** Warns of what {@linkcode EngineState.recordReadings} tells once: a machine's first late or
+ * repeated reading, a status word the detectors do not know. */
+function logNotices(logger: Logger, notices: readonly ReadingNotice[]): void {
+  for (const n of notices) {
+    if (n.kind === "unknown_status") {
+      logger.warn(`status ${JSON.stringify(n.status)} is not one Vigil knows: kept as it is`, {
+        machine: n.machine,
+        known: "STARTED, RUNNING, PAUSED, COMPLETED, SHUTDOWN, NORMAL, OFFLINE, WARNING_*, " +
+          "CRITICAL_* (docs/input-formats.md)",
+      });
+      continue;
+    }
+    logger.warn(
+      n.kind === "out_of_order"
+        ? "reading older than its machine's latest: processed as it came"
+        : "reading at its machine's latest time again: processed as it came",
+      {
+        machine: n.machine,
+        timestamp: new Date(n.timestamp).toISOString(),
+        latest: new Date(n.latest).toISOString(),
+        counted: `/health totals.${n.kind}; further ones of this machine are only counted`,
+      },
+    );
+  }
 }
 
 /** The `parser_errors.log` lines of a batch: one per refused line, then one summary of the
@@ -199,32 +225,8 @@ export class OutputSink extends WritableStream<AnalyzedBatch> {
         const unlogged = batch.unloggedErrors ?? 0;
         counts.errors += batch.errors.length + unlogged + result.rejected.length;
         const late = state.recordReadings(readings);
-        if (!batch.suppress) {
-          for (const n of late) {
-            if (n.kind === "unknown_status") {
-              logger.warn(
-                `status ${JSON.stringify(n.status)} is not one Vigil knows: kept as it is`,
-                {
-                  machine: n.machine,
-                  known: "STARTED, RUNNING, PAUSED, COMPLETED, SHUTDOWN, NORMAL, OFFLINE, " +
-                    "WARNING_*, CRITICAL_* (docs/input-formats.md)",
-                },
-              );
-              continue;
-            }
-            logger.warn(
-              n.kind === "out_of_order"
-                ? "reading older than its machine's latest: processed as it came"
-                : "reading at its machine's latest time again: processed as it came",
-              {
-                machine: n.machine,
-                timestamp: new Date(n.timestamp).toISOString(),
-                latest: new Date(n.latest).toISOString(),
-                counted: `/health totals.${n.kind}; further ones of this machine are only counted`,
-              },
-            );
-          }
-        }
+        // History's notices were logged by the run that first read it.
+        if (!batch.suppress) logNotices(logger, late);
         for (const { row } of result.rows) state.recordRow(row);
         // History's alarms were rebuilt from anomalies.jsonl when the run opened.
         state.recordAnomalies(result.events.map((e) => e.event), { alarms: !batch.suppress });
