@@ -28,6 +28,7 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
  * ```
  */
 export function machineIdError(id: string): string | null {
+  if (GOOD_IDS.has(id)) return null;
   const bad = (why: string) => `bad machine id ${JSON.stringify(id.slice(0, 80))}: ${why}`;
   if (id === "") return bad("empty");
   if (id.length > MAX_MACHINE_ID_LENGTH) {
@@ -35,7 +36,18 @@ export function machineIdError(id: string): string | null {
   }
   if (CONTROL.test(id)) return bad("holds a control character");
   if (id.trim() !== id) return bad("white space at its start or end");
+  remember(GOOD_IDS, id);
   return null;
+}
+
+// Ids and status words that passed: a handful of short strings repeated in every reading, so a
+// set lookup saves the checks on each. Bounded: arbitrary input cannot grow it without limit.
+const GOOD_CAPACITY = 65_536;
+const GOOD_IDS = new Set<string>();
+const GOOD_STATUSES = new Set<string>();
+
+function remember(good: Set<string>, s: string): void {
+  if (good.size < GOOD_CAPACITY) good.add(s);
 }
 
 /** The longest status word. */
@@ -58,7 +70,11 @@ const STATUS_WORD = /^[A-Z][A-Z0-9_]*$/;
  * ```
  */
 export function statusError(status: string): string | null {
-  if (status.length <= MAX_STATUS_LENGTH && STATUS_WORD.test(status)) return null;
+  if (GOOD_STATUSES.has(status)) return null;
+  if (status.length <= MAX_STATUS_LENGTH && STATUS_WORD.test(status)) {
+    remember(GOOD_STATUSES, status);
+    return null;
+  }
   return `bad status ${
     JSON.stringify(status.slice(0, 80))
   }: a status is a word of capitals, digits and _ starting with a capital, at most ${MAX_STATUS_LENGTH} characters (RUNNING, PAUSED, WARNING_TEMP)`;
