@@ -99,6 +99,7 @@ export async function replayInto(
           suppressLines: run.resumeLines,
           speed: config.rate,
           onNotice: (note) => logs.processor.warn(`${abs}: ${note}`),
+          deviceKeys: config.profile === "device",
         }),
         sinks,
       ),

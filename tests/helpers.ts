@@ -211,3 +211,54 @@ export async function startVigil(
     },
   };
 }
+
+/** A socat pty pair started by {@linkcode ptyPair}: write to `dev` (the device's end), read
+ * `app` (the engine's). */
+export interface PtyPair extends AsyncDisposable {
+  readonly dev: string;
+  readonly app: string;
+  /** Ends socat (SIGTERM) and waits for it. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts `socat pty,raw,echo=0,link=DIR/dev pty,raw,echo=0,link=DIR/app` and resolves once both
+ * links exist (rejects after 10 s, socat ended).
+ *
+ * @example
+ * ```ts
+ * await using pty = await ptyPair(await Deno.makeTempDir());
+ * // deno task emulate --port pty.dev; deno task start:serial --source serial:${pty.app}
+ * ```
+ */
+export async function ptyPair(dir: string): Promise<PtyPair> {
+  const dev = join(dir, "dev"), app = join(dir, "app");
+  const socat = new Deno.Command("socat", {
+    args: [`pty,raw,echo=0,link=${dev}`, `pty,raw,echo=0,link=${app}`],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  let closed: Promise<void> | null = null;
+  const close = () =>
+    closed ??= (async () => {
+      try {
+        socat.kill("SIGTERM");
+      } catch { /* already gone */ }
+      await socat.status;
+    })();
+  const deadline = Date.now() + 10_000;
+  while (true) {
+    try {
+      await Deno.stat(dev);
+      await Deno.stat(app);
+      break;
+    } catch {
+      if (Date.now() > deadline) {
+        await close();
+        throw new Error(`socat made no pty links ${dev} and ${app} within 10 s`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  return { dev, app, close, [Symbol.asyncDispose]: close };
+}

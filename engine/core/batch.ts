@@ -18,6 +18,10 @@ export interface Batch {
   readings: Reading[];
   /** Lines refused by the parser. */
   errors: RejectedLine[];
+  /** Refused lines a live source counted but did not keep, past its bound of pending errors
+   * (a flood while the pipeline was behind): counted with `errors`, and one summary line in
+   * `parser_errors.log`. @default {0} */
+  unloggedErrors?: number;
   /** Input lines this batch covers (readings, errors and skipped lines alike). */
   lines: number;
   /** History before the checkpoint: it rebuilds state and writes nothing. */

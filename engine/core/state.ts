@@ -5,7 +5,7 @@
  * @module
  */
 import { type ActiveAlarm, type ActiveAlarmFilter, ActiveAlarms } from "./active_alarms.ts";
-import { assertTransition } from "./status.ts";
+import { assertTransition, isKnownStatus } from "./status.ts";
 import type { AnomalyEvent, MachineStatus, ProcessedRow, Reading, Severity } from "./types.ts";
 
 /** Something that can really change a machine's status (the simulator can; a file cannot). */
@@ -32,6 +32,39 @@ export interface SourceHealth {
   readings: number;
   errors: number;
   detail?: string;
+}
+
+/** Machines that get a warning for their first late or repeated reading; past that many, the
+ * counters still count, silently. */
+export const MAX_ORDER_NOTICES = 1000;
+
+/** A machine's first reading that was not later than its latest (see
+ * {@linkcode EngineState.recordReadings}). */
+export interface OrderNotice {
+  machine: string;
+  kind: "out_of_order" | "duplicate_timestamp";
+  /** The reading's event time, epoch ms. */
+  timestamp: number;
+  /** The machine's latest event time before it, epoch ms. */
+  latest: number;
+}
+
+/** The first reading with a status word Vigil's detectors do not know (`isKnownStatus`). */
+export interface StatusNotice {
+  machine: string;
+  kind: "unknown_status";
+  status: string;
+}
+
+/** What {@linkcode EngineState.recordReadings} tells once, for a warning. */
+export type ReadingNotice = OrderNotice | StatusNotice;
+
+/** Status words that get a warning; past that many, further unknown words are kept silently. */
+export const MAX_STATUS_NOTICES = 100;
+
+/** A machine with the latest event time of its readings (for the order counters). */
+interface MachineEntry extends MachineView {
+  latest: number;
 }
 
 /** Filter of {@linkcode EngineState.anomalies}. */
@@ -85,14 +118,26 @@ export class NotControllableError extends Error {
 /** The live state shared by the pipeline (writer) and the API (reader). */
 export class EngineState {
   readonly startedAt = Date.now();
-  readonly #machines = new Map<string, MachineView>();
+  readonly #machines = new Map<string, MachineEntry>();
   readonly #anomalies: AnomalyEvent[] = [];
   readonly #anomalyCapacity: number;
   readonly #alarms: ActiveAlarms;
   readonly #sources = new Map<string, SourceHealth>();
   #controller: MachineController | null = null;
-  /** Running totals since start. */
-  readonly totals = { readings: 0, rows: 0, anomalies: 0, errors: 0 };
+  /** Running totals of the data directory (see `carryCounts`): `out_of_order` counts readings
+   * older than their machine's latest, `duplicate_timestamp` readings at exactly its time. */
+  readonly totals = {
+    readings: 0,
+    rows: 0,
+    anomalies: 0,
+    errors: 0,
+    out_of_order: 0,
+    duplicate_timestamp: 0,
+  };
+  /** Machines already told of (see {@linkcode OrderNotice}); bounded. */
+  readonly #warned = new Set<string>();
+  /** Unknown status words already told of (see {@linkcode StatusNotice}); bounded. */
+  readonly #unknownStatuses = new Set<string>();
 
   constructor(options: EngineStateOptions = {}) {
     this.#anomalyCapacity = options.anomalyCapacity ?? 10_000;
@@ -120,23 +165,54 @@ export class EngineState {
     return this.machines()[0]?.id;
   }
 
-  #view(id: string): MachineView {
+  #view(id: string): MachineEntry {
     let view = this.#machines.get(id);
     if (!view) {
-      view = { id, status: null, lastReading: null, lastRow: null };
+      view = { id, status: null, lastReading: null, lastRow: null, latest: -Infinity };
       this.#machines.set(id, view);
     }
     return view;
   }
 
-  /** Records accepted readings (the latest per machine wins). */
-  recordReadings(readings: readonly Reading[]): void {
+  /**
+   * Records accepted readings (the latest arrival per machine is its `lastReading`). A reading
+   * older than its machine's latest event time is counted in `totals.out_of_order`, one at
+   * exactly that time in `totals.duplicate_timestamp`; both are processed as they come. Returns
+   * the first such reading of each machine, once per machine (at most
+   * {@linkcode MAX_ORDER_NOTICES} machines), and the first reading of each status word the
+   * detectors do not know (at most {@linkcode MAX_STATUS_NOTICES} words), for a warning.
+   */
+  recordReadings(readings: readonly Reading[]): ReadingNotice[] {
+    let notices: ReadingNotice[] | null = null;
     for (const r of readings) {
       const view = this.#view(r.machine);
       view.lastReading = r;
-      if (r.status !== null) view.status = r.status;
+      if (r.status !== null && r.status !== view.status) {
+        // Only at a change: a status holds for many readings.
+        const s = r.status;
+        if (
+          !isKnownStatus(s) && !this.#unknownStatuses.has(s) &&
+          this.#unknownStatuses.size < MAX_STATUS_NOTICES
+        ) {
+          this.#unknownStatuses.add(s);
+          (notices ??= []).push({ machine: r.machine, kind: "unknown_status", status: s });
+        }
+        view.status = s;
+      }
+      const t = r.timestamp;
+      if (t > view.latest) {
+        view.latest = t;
+        continue;
+      }
+      const kind = t === view.latest ? "duplicate_timestamp" : "out_of_order";
+      this.totals[kind]++;
+      if (!this.#warned.has(r.machine) && this.#warned.size < MAX_ORDER_NOTICES) {
+        this.#warned.add(r.machine);
+        (notices ??= []).push({ machine: r.machine, kind, timestamp: t, latest: view.latest });
+      }
     }
     this.totals.readings += readings.length;
+    return notices ?? [];
   }
 
   /** Records a processed row. */
@@ -159,6 +235,16 @@ export class EngineState {
   /** Counts rejected input (parser errors). */
   recordErrors(n: number): void {
     this.totals.errors += n;
+  }
+
+  /**
+   * Adds to the error and anomaly totals what a restart's re-run of history cannot count again
+   * (the checkpoint's counts less the re-run's; either can be negative): the events themselves
+   * are not added to the anomaly list.
+   */
+  carryCounts(delta: { errors: number; anomalies: number }): void {
+    this.totals.errors += delta.errors;
+    this.totals.anomalies += delta.anomalies;
   }
 
   /** Anomaly events matching `filter`, newest last. */

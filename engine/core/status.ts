@@ -18,6 +18,25 @@ export function isMachineStatus(value: unknown): value is MachineStatus {
   return typeof value === "string" && (MACHINE_STATUSES as readonly string[]).includes(value);
 }
 
+// The device states: NORMAL, OFFLINE, WARNING_<WHAT>, CRITICAL_<WHAT>.
+const DEVICE_STATE = /^(?:NORMAL|OFFLINE|(?:WARNING|CRITICAL)_[A-Z0-9][A-Z0-9_]*)$/;
+
+/**
+ * Whether Vigil's detectors know `status`: a machine status (`PAUSED` alerts, `RUNNING` is the
+ * default `activeStatuses` of speed) or a device state (`NORMAL`, `OFFLINE`, `WARNING_*`,
+ * `CRITICAL_*`: the `DEVICE_STATUS` events). Any other well-formed word is kept as it is (a
+ * channel's `activeStatuses` may name it) and said once in the log.
+ *
+ * @example
+ * ```ts
+ * isKnownStatus("WARNING_TEMP"); // true
+ * isKnownStatus("IDLE"); // false
+ * ```
+ */
+export function isKnownStatus(status: string): boolean {
+  return isMachineStatus(status) || DEVICE_STATE.test(status);
+}
+
 /** Thrown when a status change is not in {@linkcode TRANSITIONS}. */
 export class StatusTransitionError extends Error {
   constructor(readonly from: string, readonly to: string) {

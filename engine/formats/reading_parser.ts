@@ -6,6 +6,13 @@
  */
 import { CsvRows } from "./csv.ts";
 import { parseRawLine } from "./raw_line.ts";
+import {
+  DEVICE_KV_KEYS,
+  EARLIEST_UNNAMED_TIME,
+  machineIdError,
+  statusError,
+  unnamedTimeError,
+} from "./reading_rules.ts";
 import type { Reading } from "../core/types.ts";
 
 import type { InputFormat } from "../core/input_format.ts";
@@ -34,6 +41,12 @@ export interface LineParserOptions {
    * (CSV: a text column ignored, no time column by name). For the log. @default {none}
    */
   onNotice?: (message: string) => void;
+  /**
+   * `kv` and `raw`: each line must carry what the `device` profile reads (see
+   * `DEVICE_KV_KEYS`); a line that lacks one of them is a parser error naming it.
+   * @default {false}
+   */
+  deviceKeys?: boolean;
 }
 
 /** Channel names of the `kv` keys. */
@@ -132,7 +145,7 @@ export function createLineParser(format: InputFormat, options: LineParserOptions
   if (format === "raw") {
     // The limit applies to the received line, as live: its raw.log form is longer (time
     // prefix, quotes, escapes of up to 6 characters each).
-    const inner = new RawLineParser(max);
+    const inner = new RawLineParser(max, options.deviceKeys ?? false);
     const rawMax = max * 6 + 64;
     return {
       parse(line: string): ParseResult {
@@ -150,7 +163,7 @@ export function createLineParser(format: InputFormat, options: LineParserOptions
     ? new JsonLineParser()
     : format === "csv"
     ? new CsvLineParser(options.onNotice ?? (() => {}))
-    : new KvLineParser(options.now ?? Date.now);
+    : new KvLineParser(options.now ?? Date.now, options.deviceKeys ?? false);
   return {
     parse(line: string): ParseResult {
       if (line.length > max) return `line longer than ${max} characters`;
@@ -176,10 +189,14 @@ class JsonLineParser implements LineParser {
     if (typeof machine !== "string" && typeof machine !== "number") {
       return `bad machine: ${JSON.stringify(machine)}`;
     }
+    const machineError = machineIdError(String(machine));
+    if (machineError !== null) return machineError;
     const status = rec.status ?? null;
     if (status !== null && typeof status !== "string") {
       return `bad status: ${JSON.stringify(status)}`;
     }
+    const badStatus = status === null ? null : statusError(status);
+    if (badStatus !== null) return badStatus;
     const channels: Record<string, number> = {};
     let n = 0;
     for (const key in rec) {
@@ -218,11 +235,36 @@ class CsvLineParser implements LineParser {
   #header: readonly string[] = [];
   #kinds: ColumnKind[] = [];
   #time = 0;
+  /** No time column by name: whether the first column holds times is decided by its first
+   * cell (`unchecked` until then); `null` once it does, else the error of every row. */
+  #unnamedTime: "unchecked" | string | null = null;
   #machine = -1;
   #status = -1;
   #injected = -1;
 
   constructor(readonly notice: (message: string) => void) {}
+
+  /**
+   * Without a `timestamp` or `datetime` column, the first column is the time when its first
+   * cell is one: ISO 8601 text, or a number of epoch ms from 2000-01-01 on. A smaller number is
+   * a measurement, not a time: read as epoch ms it gave 1970 dates and lost that channel. Then
+   * every row is an error saying so (`null`: the first column is the time).
+   */
+  #firstColumnTime(cell: string): string | null {
+    const name = JSON.stringify(this.#header[0]);
+    const n = cell === "" ? NaN : Number(cell);
+    const time = Number.isFinite(n) ? (n >= EARLIEST_UNNAMED_TIME ? n : null) : parseTime(cell);
+    if (time !== null) {
+      this.notice(
+        `no "timestamp" or "datetime" column: the first column, ${name}, is read as the time ` +
+          `(a row whose cell there is not a time is a parser error)`,
+      );
+      return null;
+    }
+    const error = unnamedTimeError(this.#header[0]!, cell);
+    this.notice(`${error}: every row is a parser error`);
+    return error;
+  }
 
   parse(line: string): ParseResult {
     const cells = this.#rows.next(line);
@@ -231,13 +273,7 @@ class CsvLineParser implements LineParser {
       const lower = header.map((h) => h.toLowerCase());
       const t = lower.findIndex((h) => h === "timestamp" || h === "datetime");
       this.#time = t === -1 ? 0 : t;
-      if (t === -1) {
-        this.notice(
-          `no "timestamp" or "datetime" column: the first column, ${
-            JSON.stringify(header[0])
-          }, is read as the time (a row whose cell there is not a time is a parser error)`,
-        );
-      }
+      this.#unnamedTime = t === -1 ? "unchecked" : null;
       this.#machine = lower.indexOf("machine");
       this.#status = lower.indexOf("status");
       this.#injected = lower.indexOf("injected");
@@ -250,6 +286,10 @@ class CsvLineParser implements LineParser {
       return `expected ${header.length} columns, got ${cells.length}`;
     }
     const rawTime = cells[this.#time]!.trim();
+    if (this.#unnamedTime !== null) {
+      if (this.#unnamedTime === "unchecked") this.#unnamedTime = this.#firstColumnTime(rawTime);
+      if (this.#unnamedTime !== null) return this.#unnamedTime;
+    }
     const timestamp = parseTime(rawTime);
     if (timestamp === null) return `bad timestamp: ${JSON.stringify(rawTime)}`;
     const channels: Record<string, number> = {};
@@ -283,8 +323,13 @@ class CsvLineParser implements LineParser {
       n++;
     }
     const status = this.#status === -1 ? null : cells[this.#status]!.trim() || null;
+    const badStatus = status === null ? null : statusError(status);
+    if (badStatus !== null) return badStatus;
     if (n === 0 && status === null) return "no numeric channel";
+    // An empty cell is no machine, as an absent JSON field: `m1`.
     const machine = this.#machine === -1 ? "m1" : cells[this.#machine]!.trim() || "m1";
+    const machineError = machineIdError(machine);
+    if (machineError !== null) return machineError;
     const reading: Reading = { timestamp, machine, status, channels };
     const injected = this.#injected === -1 ? "" : cells[this.#injected]!.trim();
     if (injected !== "") reading.injected = injected;
@@ -293,7 +338,7 @@ class CsvLineParser implements LineParser {
 }
 
 class KvLineParser implements LineParser {
-  constructor(readonly now: () => number) {}
+  constructor(readonly now: () => number, readonly deviceKeys: boolean) {}
 
   parse(line: string): ParseResult {
     const channels: Record<string, number> = {};
@@ -307,9 +352,13 @@ class KvLineParser implements LineParser {
       const value = part.slice(colon + 1).trim();
       if (key === "S") {
         if (!/^[A-Z][A-Z0-9_]*$/.test(value)) return `bad state: ${JSON.stringify(value)}`;
+        const bad = statusError(value);
+        if (bad !== null) return bad;
         status = value;
       } else if (key === "M") {
         if (value === "") return "empty machine id";
+        const bad = machineIdError(value);
+        if (bad !== null) return bad;
         machine = value;
       } else if (key in KV_CHANNELS) {
         const v = value === "" ? NaN : Number(value);
@@ -321,6 +370,15 @@ class KvLineParser implements LineParser {
       }
     }
     if (n === 0 && status === null) return "no value and no state";
+    if (this.deviceKeys) {
+      const missing = DEVICE_KV_KEYS.filter((k) =>
+        k === "S" ? status === null : status !== "OFFLINE" && !(KV_CHANNELS[k]! in channels)
+      );
+      if (missing.length > 0) {
+        return `missing ${missing.join(" and ")}: a line of the device profile carries ` +
+          `T, V and S (S:OFFLINE alone)`;
+      }
+    }
     return { timestamp: this.now(), machine, status, channels };
   }
 }
@@ -328,11 +386,13 @@ class KvLineParser implements LineParser {
 /** `raw.log` lines: the receive time becomes the event time of the `kv` line it carries. */
 class RawLineParser implements LineParser {
   #time = 0;
-  readonly #kv = new KvLineParser(() => this.#time);
+  readonly #kv: KvLineParser;
 
   received: { line: string; time: number } | null = null;
 
-  constructor(readonly maxLineLength: number) {}
+  constructor(readonly maxLineLength: number, deviceKeys: boolean) {
+    this.#kv = new KvLineParser(() => this.#time, deviceKeys);
+  }
 
   parse(text: string): ParseResult {
     const raw = parseRawLine(text);

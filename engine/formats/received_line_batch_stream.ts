@@ -31,6 +31,9 @@ export interface DeviceNotice {
 export interface ReceivedLineBatchStreamOptions {
   /** Longer received lines are parser errors. @default {65536} */
   maxLineLength?: number;
+  /** Each line must carry the `device` profile's keys (see `LineParserOptions.deviceKeys`).
+   * @default {false} */
+  deviceKeys?: boolean;
 }
 
 /**
@@ -52,6 +55,7 @@ export class ReceivedLineBatchStream
     const parser = createLineParser("kv", {
       now: () => time,
       maxLineLength: options.maxLineLength,
+      deviceKeys: options.deviceKeys,
     });
     super({
       transform(lines, controller) {

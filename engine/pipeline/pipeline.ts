@@ -14,7 +14,7 @@ import type { OutputFiles } from "./output_files.ts";
 import { csvLine } from "../formats/csv.ts";
 import { formatReading } from "../formats/reading_format.ts";
 import { CORE_CHANNELS, rowCells, rowColumns } from "../formats/row_format.ts";
-import type { EngineState } from "../core/state.ts";
+import type { EngineState, ReadingNotice } from "../core/state.ts";
 import { Incidents } from "../core/incidents.ts";
 import { STRUCTURED_HEADER, structuredMetricsLine } from "../formats/structured_metrics.ts";
 
@@ -69,6 +69,78 @@ export class AnalysisStream extends TransformStream<Batch, AnalyzedBatch> {
   }
 }
 
+/** Parser errors and refused readings logged per batch; the rest of a flood is one summary
+ * line (every one of them is in `parser_errors.log` or counted). */
+const LOGGED_PER_BATCH = 10;
+
+function logRefused(
+  logger: Logger,
+  errors: Batch["errors"],
+  rejected: AnalysisResult["rejected"],
+): void {
+  let logged = 0;
+  for (const e of errors) {
+    if (logged++ === LOGGED_PER_BATCH) break;
+    logger.warn("parser error", { line: e.line.slice(0, 200), error: e.error });
+  }
+  for (const r of rejected) {
+    if (logged++ === LOGGED_PER_BATCH) break;
+    logger.warn("reading refused", r);
+  }
+  const more = errors.length + rejected.length - LOGGED_PER_BATCH;
+  if (more > 0) logger.warn("more refused input in this batch, not logged", { count: more });
+}
+
+/** Warns of what {@linkcode EngineState.recordReadings} tells once: a machine's first late or
+ * repeated reading, a status word the detectors do not know. */
+function logNotices(logger: Logger, notices: readonly ReadingNotice[]): void {
+  for (const n of notices) {
+    if (n.kind === "unknown_status") {
+      logger.warn(`status ${JSON.stringify(n.status)} is not one Vigil knows: kept as it is`, {
+        machine: n.machine,
+        known: "STARTED, RUNNING, PAUSED, COMPLETED, SHUTDOWN, NORMAL, OFFLINE, WARNING_*, " +
+          "CRITICAL_* (docs/input-formats.md)",
+      });
+      continue;
+    }
+    logger.warn(
+      n.kind === "out_of_order"
+        ? "reading older than its machine's latest: processed as it came"
+        : "reading at its machine's latest time again: processed as it came",
+      {
+        machine: n.machine,
+        timestamp: new Date(n.timestamp).toISOString(),
+        latest: new Date(n.latest).toISOString(),
+        counted: `/health totals.${n.kind}; further ones of this machine are only counted`,
+      },
+    );
+  }
+}
+
+/** The `parser_errors.log` lines of a batch: one per refused line, then one summary of the
+ * lines the source only counted (stamped with the last refused line's time). */
+function errorLines(errors: Batch["errors"], unlogged: number): string {
+  let text = "";
+  for (const e of errors) text += errorLine(e.time, e.line, e.error);
+  if (unlogged > 0) {
+    text += errorLine(
+      errors.at(-1)?.time ?? null,
+      "",
+      `${unlogged} more refused lines, counted but not logged one by one (a flood while the ` +
+        `pipeline was behind)`,
+    );
+  }
+  return text;
+}
+
+function errorLine(time: number | null, line: string, error: string): string {
+  return JSON.stringify({
+    timestamp: time === null ? null : new Date(time).toISOString(),
+    line,
+    error,
+  }) + "\n";
+}
+
 /** Running totals of a pipeline run. */
 export interface PipelineCounts {
   lines: number;
@@ -101,6 +173,14 @@ export interface OutputSinkOptions {
   /** Labels each written event with its incident (the adaptive detector; rebuilt from
    * `anomalies.jsonl` on a restart, as the alarms are). @default {none: events unlabelled} */
   incidents?: Incidents;
+  /**
+   * The checkpoint the run resumes from. Its `errors` and `anomalies` are taken over once the
+   * history (the suppressed batches) is re-run: a live source's history is its readings log,
+   * which holds neither the lines it refused nor the events it raised itself (device
+   * connect/disconnect, a timer's heartbeat loss), so a re-count alone would drop them from
+   * `/health`, `/metrics` and the next checkpoint. @default {null: a fresh start}
+   */
+  resume?: { lines: number; errors: number; anomalies: number } | null;
 }
 
 /**
@@ -120,9 +200,24 @@ export class OutputSink extends WritableStream<AnalyzedBatch> {
     // its events in /anomalies carry the ids they were written with; the written events' grouper
     // was rebuilt from anomalies.jsonl and must not see them twice.
     const history = options.incidents && new Incidents({ windowMs: options.incidents.windowMs });
+    const resume = options.resume ?? null;
+    let carried = resume === null;
+    // Once, when the history ends (its lines are counted, or a batch that is not history
+    // comes): the counts become the checkpoint's (see `resume`).
+    const carry = () => {
+      if (carried || resume === null) return;
+      carried = true;
+      const errors = resume.errors - counts.errors;
+      const anomalies = resume.anomalies - counts.anomalies;
+      counts.errors = resume.errors;
+      counts.anomalies = resume.anomalies;
+      state.carryCounts({ errors, anomalies });
+      if (options.sourceName) state.countSource(options.sourceName, 0, errors);
+    };
     super({
       write: async ({ batch, result, heartbeat: lost }) => {
         const { readings } = batch;
+        if (!batch.suppress) carry();
         if (columns === null && readings.length > 0) {
           columns = rowColumns({
             anomalyScore: options.anomalyScore ?? false,
@@ -135,23 +230,31 @@ export class OutputSink extends WritableStream<AnalyzedBatch> {
         counts.readings += readings.length - result.rejected.length;
         counts.rows += result.rows.length;
         counts.anomalies += result.events.length;
-        counts.errors += batch.errors.length + result.rejected.length;
+        const unlogged = batch.unloggedErrors ?? 0;
+        counts.errors += batch.errors.length + unlogged + result.rejected.length;
         const incidents = batch.suppress ? history : options.incidents;
         if (incidents) { for (const e of result.events) e.event = incidents.label(e.event); }
-        state.recordReadings(readings);
+        const late = state.recordReadings(readings);
+        // History's notices were logged by the run that first read it.
+        if (!batch.suppress) logNotices(logger, late);
         for (const { row } of result.rows) state.recordRow(row);
         // History's alarms were rebuilt from anomalies.jsonl when the run opened.
         state.recordAnomalies(result.events.map((e) => e.event), { alarms: !batch.suppress });
-        state.recordErrors(batch.errors.length + result.rejected.length);
+        state.recordErrors(batch.errors.length + unlogged + result.rejected.length);
         if (options.sourceName) {
-          state.countSource(options.sourceName, readings.length, batch.errors.length);
+          state.countSource(options.sourceName, readings.length, batch.errors.length + unlogged);
         }
+        if (resume !== null && counts.lines >= resume.lines) carry();
         if (batch.suppress) return;
-        // A heartbeat tick that found nothing: no need to touch the disk.
-        if (batch.lines === 0 && readings.length === 0 && result.events.length === 0) return;
+        // A heartbeat tick that found nothing: no need to touch the disk. A live source's batch
+        // of refused lines only has `lines` 0 (its input log holds readings only), and still
+        // goes to parser_errors.log.
+        if (
+          batch.lines === 0 && readings.length === 0 && result.events.length === 0 &&
+          batch.errors.length === 0 && unlogged === 0
+        ) return;
 
-        for (const e of batch.errors) logger.warn("parser error", { line: e.line, error: e.error });
-        for (const r of result.rejected) logger.warn("reading refused", r);
+        logRefused(logger, batch.errors, result.rejected);
         let analysis = "";
         if (result.rows.length > 0 && columns) {
           if (outputs.size("analysis") === 0) analysis = columns.join(",") + "\n";
@@ -167,13 +270,7 @@ export class OutputSink extends WritableStream<AnalyzedBatch> {
           stream: batch.log
             ? readings.map(formatReading).join("\n") + (readings.length ? "\n" : "")
             : undefined,
-          errors: batch.errors.map((e) =>
-            JSON.stringify({
-              timestamp: e.time === null ? null : new Date(e.time).toISOString(),
-              line: e.line,
-              error: e.error,
-            }) + "\n"
-          ).join(""),
+          errors: errorLines(batch.errors, unlogged),
           analysis,
           anomalies: result.events.map((e) => JSON.stringify(e.event) + "\n").join(""),
         });
@@ -191,6 +288,7 @@ export class OutputSink extends WritableStream<AnalyzedBatch> {
         }
       },
       close: async () => {
+        carry();
         await outputs.checkpoint(counts, { final: true, heartbeat });
         options.onCommit?.(counts.lines);
       },

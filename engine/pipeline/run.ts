@@ -191,6 +191,7 @@ export async function openRun(options: RunOptions): Promise<Run> {
             options.onlineForest !== undefined,
           onCommit: options.onCommit,
           incidents,
+          resume: outputs.resume,
         });
         try {
           await source.pipeThrough(

@@ -399,11 +399,11 @@ Deno.test("raw.log: replay --format raw reproduces structured_metrics.csv byte f
       'T:"72",V:5',
       "T:7\udcff2,V:5",
       "T:\ufffd,V:5",
-      "M:we\\ird,T:20",
+      "M:we\\ird,T:20,V:5,S:NORMAL",
       "",
       { line: "T:1" + "1".repeat(1030), error: "line longer than 1024 bytes" },
-      "S:NORMAL",
-      "T:-0.5,V:1e0",
+      "S:OFFLINE",
+      "T:-0.5,V:1e0,S:NORMAL",
     ];
     const items: ReceivedLineItem[] = [];
     let time = T0 + 123;
@@ -433,7 +433,7 @@ Deno.test("raw.log: replay --format raw reproduces structured_metrics.csv byte f
     });
     const counts = await run.run(
       ReadableStream.from([items.slice(0, 5), items.slice(5)]).pipeThrough(
-        new ReceivedLineBatchStream(),
+        new ReceivedLineBatchStream({ deviceKeys: true }),
       ),
     );
     assert.equal(counts.errors, 5);

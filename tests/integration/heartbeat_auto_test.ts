@@ -19,7 +19,7 @@ async function writeGapFile(dir: string): Promise<string> {
       machine,
       temperature: 70 + Math.sin(i / 7),
       speed: 1500 + 3 * Math.cos(i / 5),
-      status: "running",
+      status: "RUNNING",
     });
   for (let i = 0; i < 680; i++) {
     if (i < 600 || i >= 659) lines.push(reading("m1", i * 1000, i));

@@ -70,6 +70,8 @@ Deno.test("GET /metrics is the exact text exposition of known counts", async () 
   state.countSource("simulator", 4, 1);
   state.countSource(odd, 7, 2);
   state.recordReadings([reading(0), reading(1, "m2")]);
+  // m1 again at its latest time; m2 before its latest, twice.
+  state.recordReadings([reading(0), reading(0, "m2"), reading(1, "m2"), reading(0, "m2")]);
   state.recordErrors(3);
 
   const metrics = new Metrics({
@@ -105,6 +107,10 @@ vigil_anomalies_total{type="THRESHOLD_BREACH_TEMP",severity="CRITICAL"} 2
 # HELP vigil_parser_errors_total Input lines or readings rejected (parser errors and refused readings).
 # TYPE vigil_parser_errors_total counter
 vigil_parser_errors_total 3
+# HELP vigil_reading_order_total Readings not later than their machine's latest: older (out_of_order) or at the same time (duplicate_timestamp); processed as they came.
+# TYPE vigil_reading_order_total counter
+vigil_reading_order_total{kind="out_of_order"} 2
+vigil_reading_order_total{kind="duplicate_timestamp"} 2
 # HELP vigil_source_up 1 while the source is starting or running, 0 when finished or failed.
 # TYPE vigil_source_up gauge
 vigil_source_up{source="simulator"} 1

@@ -289,6 +289,25 @@ Deno.test("Parquet time columns: TIMESTAMP ms/us/ns, DATE, epoch ms, strings", a
       ["x is not finite", T0],
     ]);
     assert.equal(batches.reduce((n, b) => n + b.lines, 0), 3);
+    // A measurement as the first column is not a time (read as epoch ms: 1970, channel lost).
+    const measured = join(tmp, "measured.parquet");
+    await Deno.writeFile(
+      measured,
+      new Uint8Array(parquetWriteBuffer({
+        columnData: [
+          { name: "pressure", type: "DOUBLE", data: [3.2, 3.3] },
+          { name: "flow", type: "DOUBLE", data: [10, 11] },
+        ],
+      })),
+    );
+    const refused = await batchesOf((await RecordedInput.open(measured, null)).stream());
+    assert.deepEqual(refused.flatMap((b) => b.readings), []);
+    assert.deepEqual(refused.flatMap((b) => b.errors.map((e) => e.error)), [
+      'no time column: name it "timestamp" or "datetime" (the first column, "pressure", ' +
+      'holds "3.2", not an ISO 8601 time or epoch ms from 2000-01-01)',
+      'no time column: name it "timestamp" or "datetime" (the first column, "pressure", ' +
+      'holds "3.3", not an ISO 8601 time or epoch ms from 2000-01-01)',
+    ]);
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }

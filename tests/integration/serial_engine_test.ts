@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ROOT, runVigil, startVigil, type Vigil } from "../helpers.ts";
+import { ptyPair, ROOT, runVigil, startVigil, type Vigil } from "../helpers.ts";
 
 /** The `(type, severity)` sequence one pass of the forced-failure script raises, in order. */
 const SCRIPTED = [
@@ -42,23 +42,10 @@ async function waitFor<T>(what: string, ms: number, probe: () => Promise<T | und
 Deno.test("emulate → socat → start:serial: every detector as scripted, heartbeat, files agree", async () => {
   const dir = await Deno.makeTempDir({ prefix: "vigil-serial-" });
   const dataDir = `./data/test-${crypto.randomUUID()}`;
-  const dev = join(dir, "dev"), app = join(dir, "app");
-  const socat = new Deno.Command("socat", {
-    args: [`pty,raw,echo=0,link=${dev}`, `pty,raw,echo=0,link=${app}`],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
+  const pty = await ptyPair(dir);
+  const { dev, app } = pty;
   let engine: Vigil | undefined;
   try {
-    await waitFor("the pty links", 10_000, async () => {
-      try {
-        await Deno.stat(dev);
-        await Deno.stat(app);
-        return true;
-      } catch {
-        return undefined;
-      }
-    });
     engine = await startVigil(
       [
         "--source",
@@ -148,10 +135,7 @@ Deno.test("emulate → socat → start:serial: every detector as scripted, heart
     await Deno.remove(join(ROOT, replayDir), { recursive: true });
   } finally {
     await engine?.stop("SIGKILL");
-    try {
-      socat.kill("SIGTERM");
-    } catch { /* already gone */ }
-    await socat.status;
+    await pty.close();
     await Deno.remove(join(ROOT, dataDir), { recursive: true }).catch(() => {});
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }

@@ -140,6 +140,22 @@ Deno.test("CSV without a time column: told once, the first column is the time, b
   ]);
 });
 
+Deno.test("CSV without a time column whose first column holds measurements: every row an error saying so", () => {
+  const notes: string[] = [];
+  const p = createLineParser("csv", { onNotice: (n) => notes.push(n) });
+  assert.equal(p.parse("pressure,flow"), null);
+  // Read as epoch ms, 3.2 was 1970-01-01T00:00:00.003Z and the pressure channel was gone.
+  const error = 'no time column: name it "timestamp" or "datetime" (the first column, ' +
+    '"pressure", holds "3.2", not an ISO 8601 time or epoch ms from 2000-01-01)';
+  assert.equal(p.parse("3.2,10"), error);
+  assert.equal(p.parse("1767225600000,10"), error);
+  assert.deepEqual(notes, [`${error}: every row is a parser error`]);
+  // Epoch ms of this century are times.
+  const q = createLineParser("csv");
+  q.parse("t,flow");
+  assert.equal((q.parse("1767225600000,10") as Reading).timestamp, 1767225600000);
+});
+
 Deno.test("kv parser reads the serial wire format", () => {
   const p = createLineParser("kv", { now: () => 42 });
   assert.deepEqual(p.parse("T:85.5,V:5.0,S:WARNING_TEMP"), {
@@ -157,6 +173,82 @@ Deno.test("kv parser reads the serial wire format", () => {
     createLineParser("kv", { maxLineLength: 4 }).parse("T:1.25"),
     "line longer than 4 characters",
   );
+});
+
+Deno.test("kv in the device profile: a line lacking T, V or S is an error naming them", () => {
+  const p = createLineParser("kv", { now: () => 42, deviceKeys: true });
+  assert.equal(
+    p.parse("T:2"),
+    "missing V and S: a line of the device profile carries T, V and S (S:OFFLINE alone)",
+  );
+  assert.match(p.parse("T:2,S:NORMAL") as string, /^missing V:/);
+  assert.match(p.parse("V:5.0,S:NORMAL,M:pump-3") as string, /^missing T:/);
+  assert.match(p.parse("T:45.2,V:5.01") as string, /^missing S:/);
+  assert.equal((p.parse("T:45.2,V:5.01,S:NORMAL") as Reading).status, "NORMAL");
+  // A device that reports itself offline sends no values.
+  assert.deepEqual((p.parse("S:OFFLINE") as Reading).channels, {});
+  // raw.log lines carry kv lines: the same rule.
+  const raw = createLineParser("raw", { deviceKeys: true });
+  assert.match(raw.parse('2026-01-01T00:00:00.000Z "T:2"') as string, /^missing V and S:/);
+  // Other profiles read what a line has.
+  assert.deepEqual((createLineParser("kv", { now: () => 42 }).parse("T:2") as Reading).channels, {
+    temperature: 2,
+  });
+});
+
+Deno.test("machine ids: empty, a control character, too long or padded is an error naming it", () => {
+  const json = createLineParser("json");
+  const at = '"timestamp":"2026-01-01T00:00:00Z","temperature":1';
+  assert.equal(json.parse(`{${at},"machine":""}`), 'bad machine id "": empty');
+  assert.equal(
+    json.parse(`{${at},"machine":"a\\nb"}`),
+    'bad machine id "a\\nb": holds a control character',
+  );
+  assert.equal(
+    json.parse(`{${at},"machine":" m1"}`),
+    'bad machine id " m1": white space at its start or end',
+  );
+  assert.match(
+    json.parse(`{${at},"machine":"${"x".repeat(129)}"}`) as string,
+    /: longer than 128 characters \(129\)$/,
+  );
+  assert.equal(
+    (json.parse(`{${at},"machine":"${"x".repeat(128)}"}`) as Reading).machine.length,
+    128,
+  );
+  assert.equal((json.parse(`{${at},"machine":"Pumpe Süd/7"}`) as Reading).machine, "Pumpe Süd/7");
+  assert.equal((json.parse(`{${at},"machine":7}`) as Reading).machine, "7");
+  const kv = createLineParser("kv", { now: () => 0 });
+  assert.equal(kv.parse("T:1,M:a\u0007b"), 'bad machine id "a\\u0007b": holds a control character');
+  const csv = createLineParser("csv");
+  csv.parse("timestamp,machine,temperature");
+  assert.equal(
+    csv.parse("2026-01-01T00:00:00Z,a\u0000b,1"),
+    'bad machine id "a\\u0000b": holds a control character',
+  );
+  // An empty cell is no machine, as a JSON line without the field.
+  assert.equal((csv.parse("2026-01-01T00:00:00Z,,1") as Reading).machine, "m1");
+});
+
+Deno.test("status words: a word in capitals; any other form is an error naming it", () => {
+  const json = createLineParser("json");
+  const at = '"timestamp":"2026-01-01T00:00:00Z","temperature":1';
+  for (const ok of ["RUNNING", "PAUSED", "NORMAL", "CRITICAL_VOLTAGE", "IDLE", "A".repeat(32)]) {
+    assert.equal((json.parse(`{${at},"status":"${ok}"}`) as Reading).status, ok);
+  }
+  const form = "a status is a word of capitals, digits and _ starting with a capital, " +
+    "at most 32 characters (RUNNING, PAUSED, WARNING_TEMP)";
+  assert.equal(json.parse(`{${at},"status":"running"}`), `bad status "running": ${form}`);
+  assert.equal(json.parse(`{${at},"status":"RUNNING "}`), `bad status "RUNNING ": ${form}`);
+  assert.equal(json.parse(`{${at},"status":""}`), `bad status "": ${form}`);
+  assert.equal(json.parse(`{${at},"status":"WARN-1"}`), `bad status "WARN-1": ${form}`);
+  const kv = createLineParser("kv", { now: () => 0 });
+  const long = "A".repeat(33);
+  assert.equal(kv.parse(`T:1,S:${long}`), `bad status "${long}": ${form}`);
+  const csv = createLineParser("csv");
+  csv.parse("timestamp,status,temperature");
+  assert.equal(csv.parse("2026-01-01T00:00:00Z,ok,1"), `bad status "ok": ${form}`);
+  assert.equal((csv.parse("2026-01-01T00:00:00Z,,1") as Reading).status, null);
 });
 
 Deno.test("formatReading is the normalised JSONL line and round-trips", () => {

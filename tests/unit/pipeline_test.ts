@@ -2,7 +2,16 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { generateReadings } from "../../simulator/mod.ts";
 import { replayInto, writeInput } from "../fixtures/replay_into.ts";
-import { Analyzer, FILES, type Reading, ReferenceKernel, WasmKernel } from "../../engine/mod.ts";
+import {
+  Analyzer,
+  EngineState,
+  FILES,
+  nullLogger,
+  openRun,
+  type Reading,
+  ReferenceKernel,
+  WasmKernel,
+} from "../../engine/mod.ts";
 
 const T0 = Date.UTC(2026, 0, 1);
 const reading = (
@@ -261,5 +270,45 @@ Deno.test("analyzer: a machine's channels keep their streams whatever their orde
   for (const { row } of rows) {
     assert.equal(row.channels.speed!.moving_avg, 1500);
     if (row.channels.temperature) assert.equal(row.channels.temperature.moving_avg, 20);
+  }
+});
+
+Deno.test("pipeline: refused lines a source only counted (a flood) are counted and summed up in one line", async () => {
+  const tmp = await Deno.makeTempDir();
+  try {
+    const state = new EngineState();
+    state.setSource({ name: "mqtt", state: "running", readings: 0, errors: 0 });
+    const run = await openRun({
+      dataDir: tmp,
+      source: "log",
+      streamDerived: false,
+      state,
+      logger: nullLogger,
+      sourceName: "mqtt",
+    });
+    const counts = await run.run(ReadableStream.from([{
+      readings: [],
+      errors: [{ line: "not json", error: "a/b: invalid JSON", time: T0 }],
+      unloggedErrors: 25_000,
+      lines: 0,
+      suppress: false,
+      log: true,
+    }]));
+    assert.equal(counts.errors, 25_001);
+    assert.equal(state.totals.errors, 25_001);
+    assert.equal(state.sources()[0]!.errors, 25_001);
+    const lines = (await Deno.readTextFile(join(tmp, FILES.errors))).trim().split("\n")
+      .map((l) => JSON.parse(l));
+    assert.deepEqual(lines, [
+      { timestamp: "2026-01-01T00:00:00.000Z", line: "not json", error: "a/b: invalid JSON" },
+      {
+        timestamp: "2026-01-01T00:00:00.000Z",
+        line: "",
+        error: "25000 more refused lines, counted but not logged one by one (a flood while the " +
+          "pipeline was behind)",
+      },
+    ]);
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
   }
 });

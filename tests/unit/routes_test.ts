@@ -672,7 +672,14 @@ Deno.test("GET /health: ok, sources and totals; degraded when a source failed", 
     status: "ok",
     sources: [{ name: "simulator", state: "running", readings: 4, errors: 0 }],
     sinks: [],
-    totals: { readings: 4, rows: 2, anomalies: 4, errors: 0 },
+    totals: {
+      readings: 4,
+      rows: 2,
+      anomalies: 4,
+      errors: 0,
+      out_of_order: 0,
+      duplicate_timestamp: 0,
+    },
   });
 
   state.setSource({ name: "serial", state: "error", readings: 0, errors: 1, detail: "ENOENT" });

@@ -87,7 +87,7 @@ function family(
  * {@linkcode Metrics.render} as `text/plain; version=0.0.4; charset=utf-8`.
  *
  * Exposed: `vigil_readings_total`, `vigil_rows_total`, `vigil_anomalies_total{type,severity}`,
- * `vigil_parser_errors_total`, `vigil_source_up{source}`,
+ * `vigil_parser_errors_total`, `vigil_reading_order_total{kind}`, `vigil_source_up{source}`,
  * `vigil_source_readings_total{source}`, `vigil_source_errors_total{source}`,
  * `vigil_machines`, `vigil_kernel_seconds_total`, `vigil_kernel_readings_total`,
  * `vigil_kernel_calls_total`, `vigil_start_time_seconds`, and when given the event hub
@@ -183,6 +183,16 @@ export class Metrics implements Sink {
       "counter",
       "Input lines or readings rejected (parser errors and refused readings).",
       [[[], state.totals.errors]],
+    );
+    out += family(
+      "vigil_reading_order_total",
+      "counter",
+      "Readings not later than their machine's latest: older (out_of_order) or at the same " +
+        "time (duplicate_timestamp); processed as they came.",
+      [
+        [[["kind", "out_of_order"]], state.totals.out_of_order],
+        [[["kind", "duplicate_timestamp"]], state.totals.duplicate_timestamp],
+      ],
     );
     out += family(
       "vigil_source_up",

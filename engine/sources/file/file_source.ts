@@ -40,6 +40,9 @@ export interface FileSourceOptions {
   /** What the parser decided about the file, once each (see `LineParserOptions.onNotice`).
    * @default {none} */
   onNotice?: (message: string) => void;
+  /** `kv` and `raw`: each line must carry the `device` profile's keys (`LineParserOptions`).
+   * @default {false} */
+  deviceKeys?: boolean;
 }
 
 /**
@@ -54,6 +57,7 @@ export class FileSource {
     const parser = createLineParser(options.format, {
       maxLineLength: options.maxLineLength,
       onNotice: options.onNotice,
+      deviceKeys: options.deviceKeys,
     });
     const splitter = new LineSplitter({ maxLineLength: options.maxLineLength });
     const suppressLines = options.suppressLines ?? 0;
@@ -85,8 +89,16 @@ export class FileSource {
         this.#lines++;
         b.lines++;
         if (r === null) continue;
-        if (typeof r === "string") b.errors.push({ line, error: r, time: lastTime });
-        else {
+        if (typeof r === "string") {
+          // A raw.log line refused for the line it carries is logged as live: that line at its
+          // receive time (a line that is not raw.log's own format stays as it is).
+          const received = parser.received;
+          b.errors.push(
+            received
+              ? { line: received.line, error: r, time: received.time }
+              : { line, error: r, time: lastTime },
+          );
+        } else {
           b.readings.push(r);
           lastTime = r.timestamp;
         }

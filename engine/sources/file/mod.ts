@@ -37,6 +37,7 @@ export const fileSource: SourceDefinition = {
           speed: config.rate,
           signal,
           onNotice: (note) => logger.warn(`${abs}: ${note}`),
+          deviceKeys: config.profile === "device",
         });
       },
       finished(failed) {

@@ -11,6 +11,12 @@ import {
 } from "hyparquet";
 import type { Batch } from "../../core/batch.ts";
 import { parseTime, RESERVED_COLUMNS } from "../../formats/reading_parser.ts";
+import {
+  EARLIEST_UNNAMED_TIME,
+  machineIdError,
+  statusError,
+  unnamedTimeError,
+} from "../../formats/reading_rules.ts";
 import type { Reading } from "../../core/types.ts";
 import { fileBuffer, ParquetRows } from "./parquet_rows.ts";
 
@@ -40,6 +46,8 @@ interface Layout {
   /** Columns read, in file order. */
   columns: string[];
   time: number;
+  /** The time column is the first one, not named `timestamp` or `datetime`. */
+  unnamedTime: boolean;
   machine: number;
   status: number;
   injected: number;
@@ -230,13 +238,22 @@ function layoutOf(metadata: FileMetaData, path: string): Layout {
   const top = parquetSchema(metadata).children;
   const names = top.map((c) => c.element.name.toLowerCase());
   let time = names.findIndex((n) => n === "timestamp" || n === "datetime");
+  const unnamedTime = time === -1;
   if (time === -1) time = 0;
   const timeColumn = top[time];
   if (!timeColumn || timeColumn.children.length > 0) {
     throw new Error(`${path}: no time column (timestamp, datetime, or a plain first column)`);
   }
   const columns: string[] = [];
-  const layout: Layout = { columns, time: -1, machine: -1, status: -1, injected: -1, channels: [] };
+  const layout: Layout = {
+    columns,
+    time: -1,
+    unnamedTime,
+    machine: -1,
+    status: -1,
+    injected: -1,
+    channels: [],
+  };
   top.forEach((c, i) => {
     if (c.children.length > 0) return; // nested: not a reading's field
     const name = names[i]!;
@@ -264,6 +281,11 @@ function isNumeric(e: SchemaElement): boolean {
 /** One row's values (in `layout.columns` order) as a reading, or the error text. */
 function readingOf(values: readonly unknown[], layout: Layout): Reading | string {
   const t = values[layout.time];
+  // A plain number there under 2000-01-01 is a measurement, not epoch ms (as in a CSV).
+  if (
+    layout.unnamedTime && (typeof t === "number" || typeof t === "bigint") &&
+    !(Number(t) >= EARLIEST_UNNAMED_TIME)
+  ) return unnamedTimeError(layout.columns[layout.time]!, String(t));
   // Every form goes through parseTime's range check: an INT64 of 1e20 ms or a Date outside
   // the range would otherwise throw in toISOString further down.
   const timestamp = t instanceof Date
@@ -281,8 +303,13 @@ function readingOf(values: readonly unknown[], layout: Layout): Reading | string
     m !== null && m !== undefined && typeof m !== "string" && typeof m !== "number" &&
     typeof m !== "bigint"
   ) return `bad machine: ${show(m)}`;
+  const machine = m === null || m === undefined ? "m1" : String(m);
+  const machineError = machineIdError(machine);
+  if (machineError !== null) return machineError;
   const s = layout.status === -1 ? null : values[layout.status] ?? null;
   if (s !== null && typeof s !== "string") return `bad status: ${show(s)}`;
+  const badStatus = s === null ? null : statusError(s);
+  if (badStatus !== null) return badStatus;
   const channels: Record<string, number> = {};
   let n = 0;
   for (const j of layout.channels) {
@@ -298,7 +325,7 @@ function readingOf(values: readonly unknown[], layout: Layout): Reading | string
   if (n === 0 && s === null) return "no numeric channel";
   const reading: Reading = {
     timestamp,
-    machine: m === null || m === undefined ? "m1" : String(m),
+    machine,
     status: s,
     channels,
   };

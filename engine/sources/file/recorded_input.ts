@@ -29,6 +29,9 @@ export interface RecordedStreamOptions {
   /** Told once of each thing the parser decided about the file (a CSV's ignored text column,
    * its missing time column), for the log. @default {none} */
   onNotice?: (message: string) => void;
+  /** `kv` and `raw`: each line must carry the `device` profile's keys (`LineParserOptions`).
+   * @default {false} */
+  deviceKeys?: boolean;
 }
 
 /** Names that mark a Parquet file (when `--format` is not given). */
@@ -97,6 +100,7 @@ export class RecordedInput {
       : new FileSource(this.path, {
         format: this.format as InputFormat,
         onNotice: options.onNotice,
+        deviceKeys: options.deviceKeys,
         ...common,
       }).readable;
     return source.pipeThrough(pacer);

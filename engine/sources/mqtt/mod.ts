@@ -12,6 +12,10 @@ import type { Reading } from "../../core/types.ts";
 import type { SourceDefinition } from "../source.ts";
 import { MqttSource } from "./mqtt_source.ts";
 
+/** Refused payload lines held for the next batch; more are counted, not kept (see
+ * `Batch.unloggedErrors`). */
+export const MAX_PENDING_ERRORS = 10_000;
+
 /**
  * `--source mqtt://HOST:PORT/TOPIC` (wildcards allowed).
  *
@@ -30,15 +34,22 @@ export const mqttSource: SourceDefinition = {
   open({ target: url, config, state, logger, signal }) {
     const name = url;
     // Parser errors wait here for the next batch; the source emits one right after each error.
+    // Refused payloads are not held back by the reading queue, so a flood while the pipeline
+    // writes is bounded here: past MAX_PENDING_ERRORS they are only counted.
     const errors: RejectedLine[] = [];
+    let unlogged = 0;
     const live = () => {
       const mqtt = new MqttSource({
         url,
         dataDir: resolve(config.dataDir),
         signal,
         format: config.format === "json" || config.format === "kv" ? config.format : "auto",
-        onParseError: (e) =>
-          errors.push({ line: e.line, error: `${e.topic}: ${e.error}`, time: e.time }),
+        deviceKeys: config.profile === "device",
+        onParseError: (e) => {
+          if (errors.length < MAX_PENDING_ERRORS) {
+            errors.push({ line: e.line, error: `${e.topic}: ${e.error}`, time: e.time });
+          } else unlogged++;
+        },
         onStatus: (status, detail) => {
           state.setSourceState(
             name,
@@ -60,10 +71,12 @@ export const mqttSource: SourceDefinition = {
             c.enqueue({
               readings,
               errors: errors.splice(0),
+              unloggedErrors: unlogged,
               lines: readings.length,
               suppress: false,
               log: true,
             });
+            unlogged = 0;
           },
         }),
       );

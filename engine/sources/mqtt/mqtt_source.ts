@@ -9,6 +9,7 @@
  */
 import type { IPublishPacket, MqttClient } from "mqtt";
 import { createLineParser, type LineParser } from "../../formats/reading_parser.ts";
+import { machineIdError } from "../../formats/reading_rules.ts";
 import type { Reading } from "../../core/types.ts";
 import { loadMqtt } from "../../core/load_mqtt.ts";
 import { positiveInteger } from "../../core/validate.ts";
@@ -69,6 +70,9 @@ export interface MqttSourceOptions {
   reconnectMaxMs?: number;
   /** Longest line of a payload. @default {65536} */
   maxLineLength?: number;
+  /** `kv` payloads must carry the `device` profile's keys (see `LineParserOptions.deviceKeys`).
+   * @default {false} */
+  deviceKeys?: boolean;
   /** Told of every payload line the parser refused (the pipeline logs and counts it). */
   onParseError?: (error: MqttParseError) => void;
   /** Told of every state change; `detail` is the error that caused an `offline`, if any. */
@@ -215,7 +219,7 @@ export class MqttSource {
     let now = 0;
     const parserOptions = { now: () => now, maxLineLength: options.maxLineLength };
     const json = createLineParser("json", parserOptions);
-    const kv = createLineParser("kv", parserOptions);
+    const kv = createLineParser("kv", { ...parserOptions, deviceKeys: options.deviceKeys });
     const decoder = new TextDecoder();
     const status = (s: MqttSourceStatus, detail?: string) => {
       if (this.#status === s && detail === undefined) return;
@@ -223,15 +227,15 @@ export class MqttSource {
       options.onStatus?.(s, detail);
     };
 
+    const refuse = (t: string, line: string, error: string) => {
+      this.#errors++;
+      options.onParseError?.({ topic: t, line, error, time: now });
+      this.#wake = true;
+    };
     const ingestLine = (t: string, line: string, parser: LineParser, isJson: boolean) => {
       const r = parser.parse(line);
       if (r === null) return;
-      if (typeof r === "string") {
-        this.#errors++;
-        options.onParseError?.({ topic: t, line, error: r, time: now });
-        this.#wake = true;
-        return;
-      }
+      if (typeof r === "string") return refuse(t, line, r);
       if (level !== null) {
         const id = t.split("/")[level];
         if (id) r.machine = id;
@@ -239,6 +243,9 @@ export class MqttSource {
         // The parsers default to `m1`; a payload naming no machine is named by its topic.
         r.machine = t;
       }
+      // An id from the topic obeys the payload's rules (docs/input-formats.md).
+      const badId = machineIdError(r.machine);
+      if (badId !== null) return refuse(t, line, badId);
       this.#queue.push(r);
       this.#readings++;
     };

@@ -59,7 +59,9 @@ export const serialSource: SourceDefinition = {
       // Heartbeat ticks only on the live part: during the re-read of the log they would compare
       // old readings with the wall clock and raise false losses.
       return withHeartbeatTicks(
-        serial.readable.pipeThrough(follow).pipeThrough(new ReceivedLineBatchStream()),
+        serial.readable.pipeThrough(follow).pipeThrough(
+          new ReceivedLineBatchStream({ deviceKeys: config.profile === "device" }),
+        ),
       );
     };
     return Promise.resolve({
