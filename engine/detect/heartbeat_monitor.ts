@@ -7,10 +7,12 @@
  * The timeout is either fixed (`timeoutMs`, the `device` profile's 5 s of the seed) or learned
  * per machine (`"auto"`, the default of the other profiles): like the adaptive detector's
  * statistics it is learned over the machine's first readings (`learnIntervals` gaps between
- * readings, the detector's warm-up) and is then `max(intervalMultiple × median gap, longest
- * gap, minTimeoutMs)`. So a machine that reports every second is lost after 10 s of silence, one that reports
- * hourly after 10 h, and one that already went quiet for a night while it was learned is not
- * lost at every night. It is what Datadog's "notify if data is missing" and Prometheus'
+ * readings, the detector's warm-up) and is then `max(intervalMultiple × median gap,
+ * longestMultiple × longest gap, minTimeoutMs)`. So a machine that reports every second is lost
+ * after 10 s of silence, one that reports hourly after 10 h, and one whose gaps already reached a
+ * night while it was learned is lost only after four nights: 400 gaps show only the start of a
+ * heavy-tailed gap distribution (traffic sensors, keystroke counters), and a silence a few times
+ * the longest of them is what no such stream shows by itself. It is what Datadog's "notify if data is missing" and Prometheus'
  * `absent_over_time()` ask the user to set by hand, set from the data: see docs/detector.md.
  * @module
  */
@@ -27,6 +29,8 @@ export interface HeartbeatMonitorOptions {
   learnIntervals?: number;
   /** `"auto"`: the timeout is at least this many median gaps. @default {10} */
   intervalMultiple?: number;
+  /** `"auto"`: the timeout is at least this many times the longest learned gap. @default {4} */
+  longestMultiple?: number;
   /** `"auto"`: the timeout is at least this long, ms, so that a fast machine (50 readings a
    * second: 10 gaps are 0.2 s) is not lost whenever the live pipeline pauses for a moment.
    * @default {2000} */
@@ -59,6 +63,7 @@ export class HeartbeatMonitor {
   readonly #max: number;
   readonly #learn: number;
   readonly #multiple: number;
+  readonly #longestMultiple: number;
   readonly #minTimeout: number;
   readonly #beats = new Map<string, Beat>();
   /** Losses a previous run already wrote: machine → the last reading time the loss is for. */
@@ -79,6 +84,13 @@ export class HeartbeatMonitor {
     if (!(multiple >= 1) || !Number.isFinite(multiple)) {
       throw new RangeError(`intervalMultiple must be a finite number >= 1, got ${multiple}`);
     }
+    const longestMultiple = options.longestMultiple ?? 4;
+    if (!(longestMultiple >= 1) || !Number.isFinite(longestMultiple)) {
+      throw new RangeError(
+        `longestMultiple must be a finite number >= 1, got ${longestMultiple}`,
+      );
+    }
+    this.#longestMultiple = longestMultiple;
     const minTimeout = options.minTimeoutMs ?? 2000;
     if (!(minTimeout >= 0) || !Number.isFinite(minTimeout)) {
       throw new RangeError(`minTimeoutMs must be a finite number >= 0, got ${minTimeout}`);
@@ -171,7 +183,7 @@ export class HeartbeatMonitor {
     gaps.sort();
     beat.timeout = Math.max(
       this.#multiple * gaps[gaps.length >> 1]!,
-      gaps[gaps.length - 1]!,
+      this.#longestMultiple * gaps[gaps.length - 1]!,
       this.#minTimeout,
     );
     beat.gaps = null;

@@ -31,14 +31,14 @@ Deno.test("auto: no loss while the timeout is being learned, however long the ga
   const last = 8000 + 3_600_000;
   assert.deepEqual(feed(hb, "m1", [...times, last]), []);
   assert.deepEqual(hb.check(T0 + last + 10 * 3_600_000), []);
-  // The tenth gap completes it: max(10 × 1 s, 1 h) = 1 h.
+  // The tenth gap completes it: max(10 × 1 s, 4 × 1 h) = 4 h.
   assert.deepEqual(feed(hb, "m1", [last + 1000]), []);
-  assert.deepEqual(hb.check(T0 + last + 1000 + 3_600_000), []);
-  assert.equal(hb.check(T0 + last + 1000 + 3_600_001)[0]?.threshold, 3600);
+  assert.deepEqual(hb.check(T0 + last + 1000 + 4 * 3_600_000), []);
+  assert.equal(hb.check(T0 + last + 1000 + 4 * 3_600_000 + 1)[0]?.threshold, 4 * 3600);
 });
 
-Deno.test("auto: the learned timeout is max(10 × median gap, longest gap)", () => {
-  // A regular 1 s machine: 10 × 1 s wins over its longest gap (2 s).
+Deno.test("auto: the learned timeout is max(10 × median gap, 4 × longest gap, 2 s)", () => {
+  // A regular 1 s machine: 10 × 1 s wins over 4 × its longest gap (2 s).
   const regular = new HeartbeatMonitor({ timeoutMs: "auto", learnIntervals: 5 });
   const t = [0, 1000, 2000, 4000, 5000, 6000];
   assert.deepEqual(feed(regular, "m1", t), []);
@@ -49,11 +49,13 @@ Deno.test("auto: the learned timeout is max(10 × median gap, longest gap)", () 
   assert.equal(lost[0]!.timestamp, new Date(T0 + 15_999 + 10_000).toISOString());
   assert.match(lost[0]!.description, /No data received for 10\.0 seconds/);
 
-  // A machine that went quiet for a minute while it was learned: a minute is normal for it.
+  // A machine that went quiet for a minute while it was learned: lost after 4 minutes.
   const quiet = new HeartbeatMonitor({ timeoutMs: "auto", learnIntervals: 5 });
   feed(quiet, "m2", [0, 1000, 2000, 62_000, 63_000, 64_000]);
-  assert.deepEqual(feed(quiet, "m2", [64_000 + 60_000]), []);
-  assert.equal(feed(quiet, "m2", [124_000 + 60_001])[0]?.type, "HEARTBEAT_LOSS");
+  assert.deepEqual(feed(quiet, "m2", [64_000 + 240_000]), []);
+  const lost2 = feed(quiet, "m2", [304_000 + 240_001]);
+  assert.equal(lost2[0]?.type, "HEARTBEAT_LOSS");
+  assert.equal(lost2[0]?.threshold, 240);
 });
 
 Deno.test("auto: never less than 2 s, so a fast machine survives a short pause of the pipeline", () => {
@@ -92,4 +94,5 @@ Deno.test("bad options are refused, naming the value", () => {
     /intervalMultiple must be a finite number >= 1, got 0.5/,
   );
   assert.throws(() => new HeartbeatMonitor({ minTimeoutMs: -1 }), /got -1/);
+  assert.throws(() => new HeartbeatMonitor({ longestMultiple: 0 }), /longestMultiple .* got 0/);
 });
