@@ -44,8 +44,8 @@ const encoder = new TextEncoder();
  * An append-only file of {@linkcode Delivery} records, one JSON array of flat numbers per
  * append (`[id, hash, start, lines, id, …]`), written before the readings they describe reach
  * the pipeline. Compacted (a temporary file renamed over it) once it holds more than `4 × keep`
- * records, to the records not yet acknowledged (past the committed line) and the last `keep`
- * acknowledged ones: acknowledgements go out in order, so only the latest ones can have been
+ * records and twice what the last compaction kept, to the records not yet acknowledged (past the
+ * committed line) and the last `keep` acknowledged ones: acknowledgements go out in order, so only the latest ones can have been
  * lost in a crash. (The broker's receive window does not bound what is unacknowledged: mosquitto
  * 2.0 was seen with twice its Receive Maximum in flight.)
  */
@@ -55,6 +55,8 @@ export class DeliveryJournal {
   #file: Deno.FsFile;
   #records: Delivery[];
   #count: number;
+  /** Records in the file past which it is compacted. */
+  #limit: number;
 
   private constructor(path: string, file: Deno.FsFile, records: Delivery[], keep: number) {
     this.path = path;
@@ -62,6 +64,7 @@ export class DeliveryJournal {
     this.#records = records;
     this.#count = records.length;
     this.#keep = keep;
+    this.#limit = Math.max(4 * keep, 2 * records.length);
   }
 
   /**
@@ -109,8 +112,8 @@ export class DeliveryJournal {
   }
 
   /**
-   * Appends records (one write); past `4 × keep` records, compacts: `committed` is the line
-   * below which every message is acknowledged.
+   * Appends records (one write); past the limit, compacts: `committed` is the line below which
+   * every message is acknowledged.
    */
   async append(records: readonly Delivery[], committed: number): Promise<void> {
     if (records.length === 0) return;
@@ -118,7 +121,7 @@ export class DeliveryJournal {
     for (const r of records) flat.push(r.id, r.hash, r.start, r.lines);
     for (const r of records) this.#records.push(r);
     this.#count += records.length;
-    if (this.#count <= 4 * this.#keep) {
+    if (this.#count <= this.#limit) {
       await writeAll(this.#file, encoder.encode(JSON.stringify(flat) + "\n"));
       return;
     }
@@ -139,6 +142,8 @@ export class DeliveryJournal {
     this.#file = await Deno.open(this.path, { read: true, write: true });
     await this.#file.seek(0, Deno.SeekMode.End);
     this.#count = this.#records.length;
+    // Twice what was kept: each record is rewritten about once, however many are pending.
+    this.#limit = Math.max(4 * this.#keep, 2 * this.#count);
   }
 
   /** Closes the file. */
