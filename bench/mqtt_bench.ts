@@ -13,82 +13,12 @@
  *
  * The publisher is this file run as `deno run -A bench/mqtt_bench.ts publish URL COUNT`.
  */
-import { join } from "node:path";
 import process from "node:process";
-import { generateReadings } from "../simulator/mod.ts";
-import {
-  Analyzer,
-  formatReading,
-  MACHINE_CHANNELS,
-  MqttSource,
-  WasmKernel,
-} from "../engine/mod.ts";
+import { Analyzer, MACHINE_CHANNELS, MqttSource, WasmKernel } from "../engine/mod.ts";
+import { hasMosquitto, publishReadings, startBroker } from "./_mqtt.ts";
 
 const COUNT = 200_000;
 const MACHINES = 1000;
-
-/** The publisher process: COUNT readings, QoS 1, as fast as the client goes. */
-async function publish(url: string, count: number): Promise<void> {
-  const { default: mqtt } = await import("mqtt");
-  const client = await mqtt.connectAsync(url, { clientId: "vigil-bench-publisher" });
-  const payloads: { topic: string; text: string }[] = [];
-  for (
-    const r of generateReadings({
-      machines: MACHINES,
-      seed: 42,
-      count,
-      start: Date.UTC(2026, 0, 1),
-      intervalMs: 2000,
-      faultRate: 0.01,
-    })
-  ) payloads.push({ topic: `plant/${r.machine}/telemetry`, text: formatReading(r) });
-  // Keep a bounded number of unacknowledged messages in flight, as a real device would.
-  const window = 1000;
-  let inFlight = 0;
-  let wake: (() => void) | null = null;
-  for (const { topic, text } of payloads) {
-    while (inFlight >= window) await new Promise<void>((r) => wake = r);
-    inFlight++;
-    client.publish(topic, text, { qos: 1 }, () => {
-      inFlight--;
-      if (wake) {
-        const w = wake;
-        wake = null;
-        w();
-      }
-    });
-  }
-  while (inFlight > 0) await new Promise<void>((r) => wake = r);
-  await client.endAsync();
-}
-
-function hasMosquitto(): boolean {
-  try {
-    new Deno.Command("mosquitto", { args: ["-h"], stdout: "null", stderr: "null" }).outputSync();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function startBroker(dir: string, port: number): Promise<Deno.ChildProcess> {
-  const conf = join(dir, "mosquitto.conf");
-  await Deno.writeTextFile(
-    conf,
-    `listener ${port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\n`,
-  );
-  const proc = new Deno.Command("mosquitto", { args: ["-c", conf], stdout: "null", stderr: "null" })
-    .spawn();
-  for (let i = 0; i < 100; i++) {
-    try {
-      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-      return proc;
-    } catch {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  throw new Error(`mosquitto did not listen on ${port}`);
-}
 
 /**
  * One iteration: the publisher process publishes COUNT readings while this engine's session
@@ -144,7 +74,7 @@ async function ingest(url: string, analyze: boolean, b: Deno.BenchContext) {
 }
 
 if (Deno.args[0] === "publish") {
-  await publish(Deno.args[1]!, Number(Deno.args[2]));
+  await publishReadings(Deno.args[1]!, Number(Deno.args[2]), MACHINES);
 } else {
   const ok = hasMosquitto();
   const dir = await Deno.makeTempDir({ prefix: "vigil-mqtt-bench-" });

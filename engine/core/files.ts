@@ -23,4 +23,5 @@ export const FILES = {
   structured: "structured_metrics.csv",
   raw: "raw.log",
   checkpoint: "checkpoint.json",
+  mqttDeliveries: "mqtt_deliveries.jsonl",
 } as const;

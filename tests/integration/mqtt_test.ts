@@ -563,3 +563,73 @@ Deno.test("start --source mqtt:// --publish: the engine reads a wildcard topic a
     }
   });
 });
+
+Deno.test("start --source mqtt://: kill -9 under load twice, every published reading in stream_output.jsonl exactly once", async () => {
+  await withBroker(async (broker) => {
+    const dataDir = await Deno.makeTempDir({ prefix: "vigil-mqtt-kill-" });
+    const args = [
+      "--source",
+      `${broker.url}/plant/+/telemetry`,
+      "--port",
+      "0",
+      "--data-dir",
+      dataDir,
+    ];
+    const logged = async () =>
+      (await Deno.readTextFile(join(dataDir, "stream_output.jsonl")).catch(() => ""))
+        .split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as Reading);
+    const n = 20_000;
+    const t0 = Date.UTC(2026, 0, 1);
+    const pub = await client(broker.url, { clientId: "vigil-test-kill-publisher" });
+    let engine: Vigil | undefined = await startVigil(args);
+    try {
+      // The engine's session exists once a warm-up reading went through (machine `warmup`,
+      // left out of the count below).
+      for (let i = 0; (await logged()).length === 0; i++) {
+        await pub.publishAsync(
+          "plant/warmup/telemetry",
+          JSON.stringify({ timestamp: t0 - 1e6 + i, temperature: 20 }),
+          {
+            qos: 1,
+          },
+        );
+        await sleep(100);
+      }
+      // The publisher keeps up to 200 QoS-1 messages in flight while the engine is killed.
+      const publishing = (async () => {
+        const inFlight = new Set<Promise<unknown>>();
+        for (let i = 0; i < n; i++) {
+          const p = pub.publishAsync(
+            `plant/m${i % 50}/telemetry`,
+            JSON.stringify({ timestamp: t0 + i * 1000, temperature: 20 + (i % 7), speed: 1500 }),
+            { qos: 1 },
+          );
+          inFlight.add(p);
+          p.finally(() => inFlight.delete(p));
+          if (inFlight.size >= 200) await Promise.race(inFlight);
+        }
+        await Promise.all(inFlight);
+      })();
+      for (const share of [3, 1.5]) {
+        while ((await logged()).length < n / share) {
+          await sleep(20);
+        }
+        assert.equal((await engine.stop("SIGKILL")).signal, "SIGKILL");
+        engine = await startVigil(args);
+      }
+      await publishing;
+      const count = () => logged().then((ls) => ls.filter((r) => r.machine !== "warmup").length);
+      for (let i = 0; i < 600 && await count() < n; i++) await sleep(100);
+      assert.equal((await engine.stop("SIGTERM")).code, 0);
+      const readings = (await logged()).filter((r) => r.machine !== "warmup");
+      const keys = readings.map((r) => `${r.machine}@${r.timestamp}`);
+      const once = new Set(keys);
+      assert.equal(keys.length - once.size, 0, "readings logged twice");
+      assert.equal(once.size, n, "readings missing");
+    } finally {
+      await engine.stop("SIGKILL");
+      await pub.endAsync();
+      await Deno.remove(dataDir, { recursive: true });
+    }
+  });
+});

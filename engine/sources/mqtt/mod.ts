@@ -1,13 +1,17 @@
 /**
  * The `mqtt://HOST:PORT/TOPIC` source: `stream_output.jsonl` re-read as history, then the
  * broker's persistent session (QoS 1: readings published while the engine was away arrive now).
- * Each live reading is logged to `stream_output.jsonl` before it is processed.
+ * Each live reading is logged to `stream_output.jsonl` before it is processed, and its message
+ * is acknowledged only after the checkpoint that follows that write: a `kill -9` loses nothing,
+ * and what the broker delivers again is recognised by the delivery journal
+ * (`mqtt_deliveries.jsonl`) and not logged twice.
  * @module
  */
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import type { Batch, RejectedLine } from "../../core/batch.ts";
 import { requireMqttPermissions } from "../../core/load_mqtt.ts";
 import { concatStreams } from "../../core/streams.ts";
+import { FILES } from "../../core/files.ts";
 import type { Reading } from "../../core/types.ts";
 import type { SourceDefinition } from "../source.ts";
 import { MqttSource } from "./mqtt_source.ts";
@@ -38,11 +42,17 @@ export const mqttSource: SourceDefinition = {
     // writes is bounded here: past MAX_PENDING_ERRORS they are only counted.
     const errors: RejectedLine[] = [];
     let unlogged = 0;
+    let mqtt: MqttSource | null = null;
+    /** Lines of `stream_output.jsonl` re-read as history: where the live readings' lines start. */
+    let position = 0;
     const live = () => {
-      const mqtt = new MqttSource({
+      mqtt = new MqttSource({
         url,
         dataDir: resolve(config.dataDir),
         signal,
+        acknowledge: "committed",
+        position,
+        journal: join(config.dataDir, FILES.mqttDeliveries),
         format: config.format === "json" || config.format === "kv" ? config.format : "auto",
         deviceKeys: config.profile === "device",
         onParseError: (e) => {
@@ -85,10 +95,20 @@ export const mqttSource: SourceDefinition = {
       id: "log",
       name,
       streamDerived: false,
+      onCommit: (lines) => mqtt?.commit(lines),
       batches(resume) {
         state.setSourceState(name, "starting");
-        return concatStreams(resume.log(), live);
+        const history = resume.log().pipeThrough(
+          new TransformStream<Batch, Batch>({
+            transform(batch, c) {
+              position += batch.lines;
+              c.enqueue(batch);
+            },
+          }),
+        );
+        return concatStreams(history, live);
       },
+      finished: () => mqtt?.close(),
     });
   },
 };

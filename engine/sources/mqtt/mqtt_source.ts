@@ -13,6 +13,7 @@ import { machineIdError } from "../../formats/reading_rules.ts";
 import type { Reading } from "../../core/types.ts";
 import { loadMqtt } from "../../core/load_mqtt.ts";
 import { positiveInteger } from "../../core/validate.ts";
+import { type Delivery, deliveryHash, DeliveryJournal } from "./ack_journal.ts";
 
 /** A payload line the parser refused, with the topic it came on. */
 export interface MqttParseError {
@@ -73,6 +74,28 @@ export interface MqttSourceOptions {
   /** `kv` payloads must carry the `device` profile's keys (see `LineParserOptions.deviceKeys`).
    * @default {false} */
   deviceKeys?: boolean;
+  /**
+   * When a message is acknowledged (PUBACK): `taken`, once the reader has taken the batch that
+   * holds its readings; `committed`, once {@linkcode MqttSource.commit} says the line after its
+   * last reading is committed (the engine: after the checkpoint that follows the write to
+   * `stream_output.jsonl`).
+   * @default {"taken"}
+   */
+  acknowledge?: "taken" | "committed";
+  /**
+   * Lines already in the reader's log before the first reading of this source (the engine: the
+   * lines of `stream_output.jsonl` re-read as history). Readings are numbered from here on, in
+   * the order they are emitted: the numbers {@linkcode MqttSource.commit} takes. A
+   * non-negative integer. @default {0}
+   */
+  position?: number;
+  /**
+   * The delivery journal's path (see `ack_journal.ts`): with it, a message the broker delivers
+   * again after a restart whose readings are already below `position` is acknowledged and
+   * dropped instead of read twice. @default {none: only redeliveries within this run are
+   * recognised}
+   */
+  journal?: string;
   /** Told of every payload line the parser refused (the pipeline logs and counts it). */
   onParseError?: (error: MqttParseError) => void;
   /** Told of every state change; `detail` is the error that caused an `offline`, if any. */
@@ -118,11 +141,13 @@ function fnv1a(s: string): string {
 
 const KV_MACHINE = /(?:^|,)\s*M\s*:/;
 
-/** The part of a Node stream that batches writes. */
-interface Corkable {
-  cork(): void;
-  uncork(): void;
+/** The part of the client's Node stream that the acknowledgements are written to. */
+interface Writable {
+  write(bytes: Uint8Array): boolean;
 }
+
+/** Passed to mqtt.js's message callback: skips its PUBACK, which the source sends itself. */
+const OWN_ACK = new Error("acknowledged by the source");
 
 /**
  * Subscribes to a topic filter and turns every message into readings.
@@ -141,17 +166,21 @@ interface Corkable {
  * topic level `machineFromTopic` when set, else from the payload's `machine` (`M:` in `kv`),
  * else it is the whole topic.
  *
- * **Backpressure and QoS 1.** A message is acknowledged (PUBACK) once its readings are in the
- * bounded queue (`maxQueued`), which {@linkcode MqttSource.readable} drains into the pipeline
- * as batches. When the queue is full the message handler waits, without parsing or acking:
- * mqtt.js handles one packet at a time, so the client stops reading the socket (TCP pushes
- * back) and the broker, whose window of unacknowledged messages for this client is full
- * (`receiveMaximum`), keeps the rest queued in the session. Nothing is
- * dropped; the broker just holds more. A message that was waiting when the connection
- * dropped is never acked: the broker redelivers it, so none is lost (QoS 1 is at least
- * once: a redelivery can duplicate a reading). What is acked but not yet processed at a crash
- * (at most the queue) is the one window where readings can be lost; a clean stop (`signal`)
- * delivers the queue before closing.
+ * **Backpressure and QoS 1.** Messages are parsed into the bounded queue (`maxQueued`), which
+ * {@linkcode MqttSource.readable} drains into the pipeline as batches. When the queue is full
+ * the message handler waits, without parsing: mqtt.js handles one packet at a time, so the
+ * client stops reading the socket (TCP pushes back) and the broker, whose window of
+ * unacknowledged messages for this client is full (`receiveMaximum`), keeps the rest queued in
+ * the session. Nothing is dropped; the broker just holds more.
+ *
+ * **Acknowledgements.** A message is acknowledged only once its readings are taken
+ * (`acknowledge: "taken"`) or committed (`"committed"`, the engine: in `stream_output.jsonl`
+ * and checkpointed), so a crash (`kill -9`) loses nothing: whatever was not acknowledged is
+ * delivered again. The PUBACKs of a commit go out in one write. Messages that arrive again with
+ * the DUP flag, whose packet id and topic-and-payload hash match one already read (this run,
+ * or, with `journal`, one whose readings the log already holds), are acknowledged with it and
+ * not read twice; a message whose readings were only partly written is read from the first
+ * missing one. A clean stop (`signal`) delivers the queue before closing.
  */
 export class MqttSource {
   /**
@@ -179,6 +208,20 @@ export class MqttSource {
   #closed = false;
   /** Bumped on every lost connection: a handler of an older connection must not ack. */
   #generation = 0;
+  /** Readings ingested so far, counted from `position`: the next one's line. */
+  #nextLine = 0;
+  /** The line below which everything is committed (`acknowledge: "committed"`). */
+  #committedLine = 0;
+  /** Readings emitted so far, counted from `position`. */
+  #emittedLine = 0;
+  /** Acknowledgements due once line `end` is committed (or taken), oldest first. */
+  #acks: { id: number; generation: number; end: number }[] = [];
+  /** The latest delivery of each packet id, to recognise a redelivery (DUP). */
+  #seen = new Map<number, Delivery & { skip?: number }>();
+  /** Deliveries not yet in the journal. */
+  #unjournaled: Delivery[] = [];
+  #journal: DeliveryJournal | null = null;
+  #ackMode: "taken" | "committed";
   /** Message handlers waiting for room in the queue. */
   #spaceWaiters: (() => void)[] = [];
   /** The pull waiting for readings, if any. */
@@ -199,6 +242,18 @@ export class MqttSource {
     if (!(minMs > 0) || !(maxMs >= minMs)) {
       throw new RangeError(`reconnect delays must be 0 < min <= max, got ${minMs} and ${maxMs}`);
     }
+    const position = options.position ?? 0;
+    if (!Number.isSafeInteger(position) || position < 0) {
+      throw new RangeError(`position must be an integer >= 0, got ${position}`);
+    }
+    this.#nextLine = this.#emittedLine = position;
+    const ackMode = options.acknowledge ?? "taken";
+    if (ackMode !== "taken" && ackMode !== "committed") {
+      throw new RangeError(
+        `acknowledge must be taken or committed, got ${JSON.stringify(ackMode)}`,
+      );
+    }
+    this.#ackMode = ackMode;
     const format = options.format ?? "auto";
     if (format !== "auto" && format !== "json" && format !== "kv") {
       throw new RangeError(`format must be auto, json or kv, got ${JSON.stringify(format)}`);
@@ -232,6 +287,8 @@ export class MqttSource {
       options.onParseError?.({ topic: t, line, error, time: now });
       this.#wake = true;
     };
+    /** Readings of the current message still to drop (it was partly written before). */
+    let skip = 0;
     const ingestLine = (t: string, line: string, parser: LineParser, isJson: boolean) => {
       const r = parser.parse(line);
       if (r === null) return;
@@ -246,17 +303,30 @@ export class MqttSource {
       // An id from the topic obeys the payload's rules (docs/input-formats.md).
       const badId = machineIdError(r.machine);
       if (badId !== null) return refuse(t, line, badId);
+      if (skip > 0) {
+        skip--;
+        return;
+      }
       this.#queue.push(r);
       this.#readings++;
     };
 
     const ingest = (packet: IPublishPacket) => {
       now = Date.now();
-      this.#messages++;
       const t = packet.topic;
       const text = typeof packet.payload === "string"
         ? packet.payload
         : decoder.decode(packet.payload);
+      const id = packet.messageId ?? 0;
+      const hash = deliveryHash(t, text);
+      const seen = packet.dup ? this.#seen.get(id) : undefined;
+      if (seen && seen.hash === hash && seen.skip === undefined) {
+        // Read already: acknowledged once what it became is.
+        this.#acks.push({ id, generation: this.#generation, end: seen.start + seen.lines });
+        return;
+      }
+      skip = seen && seen.hash === hash ? seen.skip! : 0;
+      this.#messages++;
       const before = this.#queue.length;
       let start = 0;
       while (start <= text.length) {
@@ -269,26 +339,19 @@ export class MqttSource {
         const isJson = format === "json" || (format === "auto" && first === 123 /* { */);
         ingestLine(t, line, isJson ? json : kv, isJson);
       }
+      const lines = this.#queue.length - before;
+      const delivery = { id, hash, start: this.#nextLine, lines };
+      this.#nextLine += lines;
+      if (packet.qos > 0) {
+        this.#seen.set(id, delivery);
+        this.#unjournaled.push(delivery);
+        this.#acks.push({ id, generation: this.#generation, end: this.#nextLine });
+      }
       if ((this.#queue.length > before || this.#wake) && this.#dataWaiter) {
         const w = this.#dataWaiter;
         this.#dataWaiter = null;
         w();
       }
-    };
-
-    // The PUBACKs of all the messages handled in one turn of the event loop go out in one
-    // write: one syscall per PUBACK was half the CPU time of ingest. They wait at most that
-    // turn, and the broker's window of unacknowledged messages (Receive Maximum) is large.
-    let corked: Corkable | null = null;
-    const cork = () => {
-      const stream = this.#client?.stream as unknown as Corkable | undefined;
-      if (!stream || corked === stream) return;
-      corked = stream;
-      stream.cork();
-      setTimeout(() => {
-        if (corked === stream) corked = null;
-        stream.uncork();
-      }, 0);
     };
 
     const handleMessage = (packet: IPublishPacket, done: (err?: Error) => void) => {
@@ -298,8 +361,9 @@ export class MqttSource {
         // (and redelivers it on the next connection of this session).
         if (this.#stopped || generation !== this.#generation) return;
         ingest(packet);
-        cork();
-        done(); // writes the PUBACK (QoS 1) and lets mqtt.js handle the next packet
+        // An error here makes mqtt.js skip its own PUBACK (and go on to the next packet): the
+        // acknowledgement is ours, sent once the readings are taken or committed (#ackUpTo).
+        done(packet.qos === 1 ? OWN_ACK : undefined);
       };
       if (this.#queue.length < maxQueued) accept();
       else this.#spaceWaiters.push(accept);
@@ -319,13 +383,11 @@ export class MqttSource {
       for (const w of waiters) w(); // each sees #stopped and leaves its message unacked
       clearTimeout(this.#retry);
       this.#retry = undefined;
-      const client = this.#client;
-      if (client) {
-        // A graceful DISCONNECT after the PUBACKs already written; forced if the broker is
-        // not there to answer.
-        const force = setTimeout(() => client.end(true), 2000);
-        client.end(false, () => clearTimeout(force));
-      }
+      if (this.#ackMode === "taken") {
+        // What is queued is still delivered to the reader: acknowledged now, before the end.
+        this.#ackUpTo(Number.MAX_SAFE_INTEGER);
+        void this.#end();
+      } // else committed acknowledgements still follow the final checkpoint: close() ends.
       status("closed");
       if (this.#dataWaiter) {
         const w = this.#dataWaiter;
@@ -344,6 +406,16 @@ export class MqttSource {
           return;
         }
         options.signal?.addEventListener("abort", stop, { once: true });
+        if (options.journal) {
+          const journal = await DeliveryJournal.open(options.journal, receiveMaximum);
+          this.#journal = journal;
+          for (const d of journal.records) {
+            // Written whole: dropped when it comes again; partly: read from the first missing
+            // reading; not at all (past `position`): read as new.
+            if (d.start + d.lines <= position) this.#seen.set(d.id, d);
+            else if (d.start < position) this.#seen.set(d.id, { ...d, skip: position - d.start });
+          }
+        }
         const mqtt = await loadMqtt();
         if (this.#stopped) return; // aborted meanwhile: pull() closes the stream
         let delay = minMs;
@@ -373,6 +445,9 @@ export class MqttSource {
         });
         client.on("close", () => {
           this.#generation++;
+          // Acknowledgements of the lost connection's messages cannot be sent on the next:
+          // the broker delivers those messages again (DUP) and they are acknowledged then.
+          this.#acks = [];
           // A waiting handler of the lost connection will never ack: let it go.
           const waiters = this.#spaceWaiters;
           this.#spaceWaiters = [];
@@ -431,14 +506,86 @@ export class MqttSource {
         } else {
           batch = this.#queue.splice(0, batchSize);
         }
+        if (this.#journal && this.#unjournaled.length > 0) {
+          // Before the readings can reach the log: a restart must know what they came from.
+          const records = this.#unjournaled;
+          this.#unjournaled = [];
+          await this.#journal.append(
+            records,
+            this.#ackMode === "taken" ? this.#emittedLine : this.#committedLine,
+          );
+        } else if (!this.#journal) {
+          this.#unjournaled.length = 0;
+        }
+        this.#emittedLine += batch.length;
         controller.enqueue(batch);
+        if (this.#ackMode === "taken") this.#ackUpTo(this.#emittedLine);
         wakeSpace();
       },
       cancel: () => {
         this.#closed = true;
         stop();
+        void this.#end();
       },
     }, { highWaterMark: 0 });
+  }
+
+  /**
+   * Tells the source that every line below `lines` (counted as `position` counts) is committed:
+   * acknowledges the messages whose readings all lie below it, with one write. Only
+   * meaningful with `acknowledge: "committed"`.
+   */
+  commit(lines: number): void {
+    if (this.#ackMode !== "committed") return;
+    this.#committedLine = Math.max(this.#committedLine, lines);
+    this.#ackUpTo(lines);
+  }
+
+  /** Ends the connection after the acknowledgements written so far; call once the run ended. */
+  close(): Promise<void> {
+    this.#journal?.close();
+    this.#journal = null;
+    return this.#end();
+  }
+
+  #ending: Promise<void> | null = null;
+
+  /** A graceful DISCONNECT after the PUBACKs already written; forced if the broker is not
+   * there to answer. */
+  #end(): Promise<void> {
+    const client = this.#client;
+    if (!client) return Promise.resolve();
+    this.#ending ??= new Promise<void>((resolve) => {
+      const force = setTimeout(() => client.end(true, {}, () => resolve()), 2000);
+      client.end(false, () => {
+        clearTimeout(force);
+        resolve();
+      });
+    });
+    return this.#ending;
+  }
+
+  /** Sends the PUBACKs of every message whose readings end at or below `line`, in one write. */
+  #ackUpTo(line: number): void {
+    let n = 0;
+    while (n < this.#acks.length && this.#acks[n]!.end <= line) n++;
+    if (n === 0) return;
+    const due = this.#acks.splice(0, n);
+    const client = this.#client;
+    if (!client?.connected) return;
+    const bytes = new Uint8Array(4 * n);
+    let k = 0;
+    for (const a of due) {
+      if (a.generation !== this.#generation) continue;
+      // PUBACK: type 4, remaining length 2, the packet id; MQTT 5 allows the reason code
+      // (0, success) and properties to be left out.
+      bytes[k] = 0x40;
+      bytes[k + 1] = 2;
+      bytes[k + 2] = a.id >> 8;
+      bytes[k + 3] = a.id & 0xff;
+      k += 4;
+    }
+    if (k > 0) (client.stream as unknown as Writable).write(bytes.subarray(0, k));
   }
 
   /** Connection state now. */

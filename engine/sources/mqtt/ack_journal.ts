@@ -1,0 +1,162 @@
+/**
+ * The MQTT source's delivery journal (`mqtt_deliveries.jsonl` in the data directory): which
+ * message (packet id and a hash of topic and payload) became which lines of
+ * `stream_output.jsonl`. The source acknowledges a message only once its readings are in that
+ * file and checkpointed, so a `kill -9` leaves some written messages unacknowledged; the broker
+ * delivers them again (DUP flag set) to the next run, which finds them here and drops them.
+ * @module
+ */
+
+/** One delivered message and the log lines its readings take: `[start, start + lines)`. */
+export interface Delivery {
+  /** The MQTT packet id it came with. */
+  id: number;
+  /** FNV-1a of topic, a newline and the payload (see {@linkcode deliveryHash}). */
+  hash: number;
+  /** Its first reading's line in `stream_output.jsonl` (0-based). */
+  start: number;
+  /** Its readings (0 for a payload that only held bad lines). */
+  lines: number;
+}
+
+/**
+ * FNV-1a (32 bits) of a message's topic and payload text: with the packet id, what tells a
+ * redelivery from a new message that reuses the id.
+ *
+ * @example
+ * ```ts
+ * import { deliveryHash } from "./ack_journal.ts";
+ *
+ * deliveryHash("plant/m1/telemetry", '{"temperature":20}') !== deliveryHash("plant/m2/telemetry", "");
+ * ```
+ */
+export function deliveryHash(topic: string, payload: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < topic.length; i++) h = Math.imul(h ^ topic.charCodeAt(i), 0x01000193);
+  h = Math.imul(h ^ 10, 0x01000193);
+  for (let i = 0; i < payload.length; i++) h = Math.imul(h ^ payload.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * An append-only file of {@linkcode Delivery} records, one JSON array of flat numbers per
+ * append (`[id, hash, start, lines, id, …]`), written before the readings they describe reach
+ * the pipeline. Compacted (a temporary file renamed over it) once it holds more than `4 × keep`
+ * records and twice what the last compaction kept, to the records not yet acknowledged (past the
+ * committed line) and the last `keep` acknowledged ones: acknowledgements go out in order, so only the latest ones can have been
+ * lost in a crash. (The broker's receive window does not bound what is unacknowledged: mosquitto
+ * 2.0 was seen with twice its Receive Maximum in flight.)
+ */
+export class DeliveryJournal {
+  readonly path: string;
+  readonly #keep: number;
+  #file: Deno.FsFile;
+  #records: Delivery[];
+  #count: number;
+  /** Records in the file past which it is compacted. */
+  #limit: number;
+
+  private constructor(path: string, file: Deno.FsFile, records: Delivery[], keep: number) {
+    this.path = path;
+    this.#file = file;
+    this.#records = records;
+    this.#count = records.length;
+    this.#keep = keep;
+    this.#limit = Math.max(4 * keep, 2 * records.length);
+  }
+
+  /**
+   * Opens (creating) the journal and reads what it holds. A torn last line (a crash during an
+   * append, before the readings it describes went anywhere) is cut off.
+   */
+  static async open(path: string, keep: number): Promise<DeliveryJournal> {
+    let text = "";
+    try {
+      text = await Deno.readTextFile(path);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+    const records: Delivery[] = [];
+    let whole = 0;
+    for (let start = 0; start < text.length;) {
+      const end = text.indexOf("\n", start);
+      if (end === -1) break; // torn: its batch never left the source
+      let values: unknown;
+      try {
+        values = JSON.parse(text.slice(start, end));
+      } catch {
+        break;
+      }
+      if (!Array.isArray(values) || values.length % 4 !== 0) break;
+      for (let i = 0; i < values.length; i += 4) {
+        records.push({
+          id: values[i],
+          hash: values[i + 1],
+          start: values[i + 2],
+          lines: values[i + 3],
+        });
+      }
+      start = whole = end + 1;
+    }
+    const file = await Deno.open(path, { read: true, write: true, create: true });
+    await file.truncate(encoder.encode(text.slice(0, whole)).length);
+    await file.seek(0, Deno.SeekMode.End);
+    return new DeliveryJournal(path, file, records, keep);
+  }
+
+  /** The records read on open, oldest first. */
+  get records(): readonly Delivery[] {
+    return this.#records;
+  }
+
+  /**
+   * Appends records (one write); past the limit, compacts: `committed` is the line below which
+   * every message is acknowledged.
+   */
+  async append(records: readonly Delivery[], committed: number): Promise<void> {
+    if (records.length === 0) return;
+    const flat: number[] = [];
+    for (const r of records) flat.push(r.id, r.hash, r.start, r.lines);
+    for (const r of records) this.#records.push(r);
+    this.#count += records.length;
+    if (this.#count <= this.#limit) {
+      await writeAll(this.#file, encoder.encode(JSON.stringify(flat) + "\n"));
+      return;
+    }
+    // Compact: the kept records in one line, written beside and renamed over the journal.
+    let acked = 0;
+    const kept: Delivery[] = [];
+    for (let i = this.#records.length - 1; i >= 0; i--) {
+      const r = this.#records[i]!;
+      if (r.start + r.lines > committed || acked++ < this.#keep) kept.push(r);
+    }
+    this.#records = kept.reverse();
+    const all: number[] = [];
+    for (const r of this.#records) all.push(r.id, r.hash, r.start, r.lines);
+    const tmp = `${this.path}.tmp`;
+    await Deno.writeTextFile(tmp, JSON.stringify(all) + "\n");
+    await Deno.rename(tmp, this.path);
+    this.#file.close();
+    this.#file = await Deno.open(this.path, { read: true, write: true });
+    await this.#file.seek(0, Deno.SeekMode.End);
+    this.#count = this.#records.length;
+    // Twice what was kept: each record is rewritten about once, however many are pending.
+    this.#limit = Math.max(4 * this.#keep, 2 * this.#count);
+  }
+
+  /** Closes the file. */
+  close(): void {
+    try {
+      this.#file.close();
+    } catch {
+      // Already closed.
+    }
+  }
+}
+
+async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < bytes.length) off += await file.write(bytes.subarray(off));
+}
