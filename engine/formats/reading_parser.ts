@@ -56,6 +56,17 @@ const KV_CHANNELS: Record<string, string> = { T: "temperature", V: "voltage" };
 // contract's files are UTC, while Date.parse would read such a string as local time.
 const NAIVE_TIME = /^(\d{4}-\d\d-\d\d)[T ](\d\d:\d\d(?::\d\d(?:\.\d+)?)?)$/;
 
+// The other ISO 8601 forms taken: a date alone (UTC midnight, as Date.parse reads it) or a time
+// with an offset. Date.parse alone is lenient beyond ISO (`"not a time 1"` is 2001-01-01 in
+// V8), so a string must have one of these shapes before it is parsed.
+const ZONED_TIME = /^\d{4}-\d\d-\d\d(?:[T ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d:?\d\d))?$/;
+
+/** `YYYY-MM-DDT…Z` at a glance: the normalised form, checked cheaply on the hot path. */
+function looksIsoZ(v: string): boolean {
+  return v.length >= 17 && v.charCodeAt(4) === 45 && v.charCodeAt(7) === 45 &&
+    v.charCodeAt(10) === 84 && v.charCodeAt(13) === 58;
+}
+
 // Readings come in ticks that share one timestamp string: the last conversion is reused.
 let lastTimeText = "";
 let lastTimeMs = 0;
@@ -93,14 +104,16 @@ export function parseTime(value: unknown): number | null {
   if (typeof value !== "string" || value === "") return null;
   if (value === lastTimeText) return lastTimeMs;
   let ms: number;
-  if (value.charCodeAt(value.length - 1) === 90 /* Z */) {
+  if (value.charCodeAt(value.length - 1) === 90 /* Z */ && looksIsoZ(value)) {
     ms = Date.parse(value); // the zoned form every normalised line carries
   } else if (/^\d+(\.\d+)?$/.test(value)) {
     ms = Number(value);
     if (inDateRange(ms) === null) return null;
   } else {
     const naive = NAIVE_TIME.exec(value);
-    ms = Date.parse(naive ? `${naive[1]}T${naive[2]}Z` : value);
+    if (naive) ms = Date.parse(`${naive[1]}T${naive[2]}Z`);
+    else if (ZONED_TIME.test(value)) ms = Date.parse(value);
+    else return null;
   }
   if (Number.isNaN(ms)) return null;
   lastTimeText = value;

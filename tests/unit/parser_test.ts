@@ -36,6 +36,21 @@ Deno.test("parseTime reads ISO 8601, naive times as UTC, and epoch ms", () => {
   assert.equal(parseTime("1767225600000"), 1767225600000);
   assert.equal(parseTime("yesterday"), null);
   assert.equal(parseTime(null), null);
+  assert.equal(parseTime("2026-01-01"), Date.UTC(2026, 0, 1));
+});
+
+Deno.test("parseTime refuses what Date.parse would guess: text that only contains a number or a Z", () => {
+  // V8's Date.parse reads each of these as some date (2001-01-01 for the first).
+  for (
+    const v of ["not a time 1", "build 7", "Mon, 01 Jan 2026 00:00:00 GMT", "foo Z", "1/2/2026"]
+  ) {
+    assert.equal(parseTime(v), null, v);
+  }
+  const p = createLineParser("json");
+  assert.match(
+    String(p.parse('{"timestamp":"not a time 1","temperature":1}')),
+    /timestamp/,
+  );
 });
 
 Deno.test("JSONL parser: channels, defaults, and clear errors", () => {
