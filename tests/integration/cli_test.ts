@@ -42,6 +42,24 @@ Deno.test("a bad flag exits 2 with one line naming the value", async () => {
   assert.match(missing.stderr, /no such file \/nonexistent\.jsonl/);
 });
 
+Deno.test("a flag the parser refuses exits 2 with one line naming it", async () => {
+  const cases: [string[], string][] = [
+    [["start", "--"], 'vigil: bad flag "--"'],
+    [["replay", "x.jsonl", "--rate"], "vigil: flag --rate needs a value"],
+    [["start", "--colour", "red"], "vigil: unknown flag --colour"],
+    [
+      ["start", "--z-threshold", "-1"],
+      'vigil: bad value for --z-threshold: "-1" (Too small: expected number to be >0)',
+    ],
+    [["score", "--model", "m.json", "--out"], "vigil: flag --out needs a value"],
+  ];
+  for (const [args, line] of cases) {
+    const out = await runVigil(args, { perms: [] });
+    assert.equal(out.code, 2, args.join(" "));
+    assert.equal(out.stderr, line + "\n", args.join(" "));
+  }
+});
+
 Deno.test("--help and -h answer from every task and every command, exit 0", async () => {
   const tasks: [string, string][] = [
     ["start", "start"],
