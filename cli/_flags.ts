@@ -21,20 +21,17 @@ export function commandFlags(
   args: readonly string[],
   allowed: readonly string[],
 ): Record<string, string> {
-  const { flags, positional } = parseFlags(args);
+  const { flags, positional } = parseFlags(args, {
+    values: allowed,
+    unknown: (name) =>
+      `${command}: unknown flag --${name}; flags: ${allowed.map((a) => "--" + a).join(", ")}`,
+  });
   if (positional.length > 0) {
     throw new ConfigError(`${command}: unexpected argument ${JSON.stringify(positional[0])}`);
   }
+  // No boolean flag here: every value is a string (the filter only narrows the type).
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(flags)) {
-    if (!allowed.includes(k)) {
-      throw new ConfigError(
-        `${command}: unknown flag --${k}; flags: ${allowed.map((a) => "--" + a).join(", ")}`,
-      );
-    }
-    if (v === true) throw new ConfigError(`${command}: flag --${k} needs a value`);
-    out[k] = v;
-  }
+  for (const [k, v] of Object.entries(flags)) if (typeof v === "string") out[k] = v;
   return out;
 }
 

@@ -52,16 +52,12 @@ function bad(flag: string, value: string, allowed: string): ConfigError {
 }
 
 function parseEmulateFlags(args: readonly string[]): EmulateOptions {
-  const { flags, positional } = parseFlags(args);
+  const { flags, positional } = parseFlags(args, {
+    values: FLAGS,
+    unknown: (name) => `emulate: unknown flag --${name}; allowed: --${[...FLAGS].join(", --")}`,
+  });
   if (positional.length > 0) {
     throw new ConfigError(`emulate: unexpected argument ${JSON.stringify(positional[0])}`);
-  }
-  for (const name of Object.keys(flags)) {
-    if (!FLAGS.has(name)) {
-      throw new ConfigError(
-        `emulate: unknown flag --${name}; allowed: --${[...FLAGS].join(", --")}`,
-      );
-    }
   }
   const text = (name: string): string | undefined => {
     const v = flags[name];

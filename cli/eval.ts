@@ -11,11 +11,13 @@ import {
   type AlarmEvent,
   alarmRows,
   alarmStateRows,
+  BOOLEAN_FLAGS,
   ConfigError,
   detectLabelledLayout,
   FILES,
   formatNabTable,
   formatSkabTable,
+  KNOWN_FLAGS,
   type LabelledLayout,
   type NabReport,
   nabReport,
@@ -139,7 +141,11 @@ async function evalSkab(
  */
 export async function evalCommand(args: readonly string[]): Promise<number> {
   const json = args.includes("--json");
-  const { flags, positional } = parseFlags(args.filter((a) => a !== "--json"));
+  // The flags of replay, and eval's own `--event-types` (`--json` is taken out above).
+  const { flags, positional } = parseFlags(args.filter((a) => a !== "--json"), {
+    values: [...KNOWN_FLAGS, "event-types"],
+    booleans: BOOLEAN_FLAGS,
+  });
   if (positional.length !== 1) {
     throw new ConfigError("eval takes exactly one PATH (a NAB or SKAB folder)");
   }

@@ -73,7 +73,10 @@ docs/eval.md; ${FLAGS_DOC}`,
 /**
  * Whether `args` ask for help: `--help` or `-h` anywhere, unless it is the value of the flag
  * before it (`--token -h`). Checked before any other parsing, so that help never meets a
- * flag's own error ("flag --help needs a value") and works from every task.
+ * flag's own error ("flag --help needs a value") and works from every task. Hand-written rather
+ * than parseArgs (which parseFlags uses): it runs before any command's own flags are looked at
+ * (train, score and emulate keep theirs), so it takes every `--name` but the boolean ones and
+ * `--json` as taking a value, as parseFlags does with a known flag.
  */
 function asksHelp(args: readonly string[]): boolean {
   return args.some((a, i) => {

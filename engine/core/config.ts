@@ -3,6 +3,7 @@
  * Flags override the file; every bad value is a {@linkcode ConfigError} naming it.
  * @module
  */
+import { parseArgs } from "node:util";
 import { z } from "zod";
 import type { ChannelConfig } from "./channel_config.ts";
 import { INPUT_FORMATS, type InputFormat } from "./input_format.ts";
@@ -229,23 +230,70 @@ export interface ParsedArgs {
   positional: string[];
 }
 
-/** Splits `--name value`, `--name=value` and boolean `--name` flags from positionals. */
-export function parseFlags(args: readonly string[]): ParsedArgs {
+/** Which flags {@linkcode parseFlags} accepts and how it names one it does not. */
+export interface FlagSpec {
+  /** Every accepted flag that takes a value. */
+  values: Iterable<string>;
+  /** Every accepted flag that takes none. @default {none} */
+  booleans?: Iterable<string>;
+  /** The message for a flag outside both. @default {`unknown flag --NAME`} */
+  unknown?: (name: string) => string;
+}
+
+/**
+ * Splits `--name value`, `--name=value` and boolean `--name` flags from positionals, with
+ * node:util's `parseArgs`; `spec` defaults to the flags of the config schema
+ * ({@linkcode KNOWN_FLAGS}, of which {@linkcode BOOLEAN_FLAGS} take no value). The last of a
+ * repeated flag wins. A value may start with one dash (`--z-threshold -1`, `--machines -h`) but
+ * not with two (`--token --port 1`: "flag --token needs a value"); `-x`, `-1` and `-` are
+ * positionals; `--` is a bad flag, as is an unknown one. Every error is a {@linkcode ConfigError}.
+ *
+ * parseArgs runs with `strict: false`: in strict mode it refuses a value that starts with a
+ * dash as "ambiguous" and every `-x` as an unknown short option, both of which Vigil accepts.
+ * So the checks of strict mode are made here on its tokens, with Vigil's own wording.
+ *
+ * @example
+ * ```ts
+ * parseFlags(["day1.jsonl", "--rate", "10", "--simulator-only"]);
+ * // { flags: { rate: "10", "simulator-only": true }, positional: ["day1.jsonl"] }
+ * parseFlags(["--model"], { values: ["model"] }); // ConfigError "flag --model needs a value"
+ * ```
+ */
+export function parseFlags(
+  args: readonly string[],
+  spec: FlagSpec = { values: KNOWN_FLAGS, booleans: BOOLEAN_FLAGS },
+): ParsedArgs {
+  const booleans = new Set(spec.booleans);
+  const options: Record<string, { type: "string" | "boolean" }> = {};
+  for (const name of spec.values) options[name] = { type: "string" };
+  for (const name of booleans) options[name] = { type: "boolean" };
+  const { tokens } = parseArgs({
+    args: [...args],
+    options,
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
   const flags: Record<string, string | true> = {};
   const positional: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (!a.startsWith("--")) {
-      positional.push(a);
-      continue;
-    }
-    const eq = a.indexOf("=");
-    const name = a.slice(2, eq === -1 ? undefined : eq);
-    if (name === "") throw new ConfigError(`bad flag ${JSON.stringify(a)}`);
-    if (eq !== -1) flags[name] = a.slice(eq + 1);
-    else if (BOOLEAN_FLAGS.has(name)) flags[name] = true;
-    else if (i + 1 < args.length && !args[i + 1]!.startsWith("--")) flags[name] = args[++i]!;
-    else throw new ConfigError(`flag --${name} needs a value`);
+  let lastShort = -1;
+  for (const t of tokens) {
+    if (t.kind === "positional") positional.push(t.value);
+    else if (t.kind === "option-terminator") throw new ConfigError(`bad flag "--"`);
+    else if (!t.rawName.startsWith("--")) {
+      // `-abc` comes as one token per letter, all of the same index: the argument once.
+      if (t.index !== lastShort) positional.push(args[t.index]!);
+      lastShort = t.index;
+    } else if (t.name === "" || t.name.startsWith("=")) {
+      throw new ConfigError(`bad flag ${JSON.stringify(args[t.index])}`);
+    } else if (!Object.hasOwn(options, t.name)) {
+      throw new ConfigError(spec.unknown?.(t.name) ?? `unknown flag --${t.name}`);
+    } else if (t.inlineValue) flags[t.name] = t.value!;
+    else if (booleans.has(t.name)) flags[t.name] = true;
+    // parseArgs takes any next argument as the value; one of two dashes is the next flag.
+    else if (t.value === undefined || t.value.startsWith("--")) {
+      throw new ConfigError(`flag --${t.name} needs a value`);
+    } else flags[t.name] = t.value;
   }
   return { flags, positional };
 }

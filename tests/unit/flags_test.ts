@@ -93,6 +93,33 @@ Deno.test("flags: a flag outside the config schema is an unknown flag", () => {
   assert.equal(unknown(["--nope", "1"]), "unknown flag --nope");
   assert.equal(unknown(["--nope=1"]), "unknown flag --nope");
   assert.equal(unknown(["--machines", "2", "--colour", "red"]), "unknown flag --colour");
+  // Named as unknown by parseFlags itself, even with no value after it (before parseArgs:
+  // "flag --colour needs a value"), and before a positional count is checked.
+  assert.equal(messageOf(() => parseFlags(["--colour"])), "unknown flag --colour");
+  assert.equal(
+    messageOf(() => parseFlags(["x", "y", "--colour", "--port", "1"])),
+    "unknown flag --colour",
+  );
+  assert.equal(messageOf(() => parseFlags(["--__proto__", "x"])), "unknown flag --__proto__");
+  assert.equal(messageOf(() => parseFlags(["--toString"])), "unknown flag --toString");
+});
+
+Deno.test("parseFlags: a FlagSpec gives a command its own flags and wording", () => {
+  const spec = {
+    values: ["port", "rate"],
+    booleans: ["dry-run"],
+    unknown: (name: string) => `emulate: unknown flag --${name}`,
+  };
+  assert.deepEqual(parseFlags(["--port", "/dev/x", "--dry-run", "--rate=2"], spec).flags, {
+    port: "/dev/x",
+    "dry-run": true,
+    rate: "2",
+  });
+  assert.equal(
+    messageOf(() => parseFlags(["--machines", "2"], spec)),
+    "emulate: unknown flag --machines",
+  );
+  assert.equal(messageOf(() => parseFlags(["--rate"], spec)), "flag --rate needs a value");
 });
 
 Deno.test("commandFlags: only the command's flags, each with a value, no positional", () => {
