@@ -30,6 +30,7 @@
  */
 import { fileURLToPath as fromFileUrl } from "node:url";
 import { join, relative, resolve } from "node:path";
+import { parseArgs } from "node:util";
 
 /**
  * The compiler's version: part of every stamp, and checked against the loaded compiler so that the
@@ -234,18 +235,27 @@ async function build(layout: Layout, entry: string, inputs: string): Promise<boo
   return true;
 }
 
-/** `--root DIR` and `--force`; a bad flag exits 2 with one line naming it. */
+/**
+ * `--root DIR` (or `--root=DIR`) and `--force`, split by node:util's parseArgs; a bad flag exits
+ * 2 with one line naming it. `strict: false` and a check of its tokens, so that the one line names
+ * the argument as written (`--root` last, `--force=1`, a positional, `--`) in this tool's words.
+ */
 function parseFlags(args: readonly string[]): { root: string; force: boolean } {
   let root = defaultRoot();
   let force = false;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    if (arg === "--force") force = true;
-    else if (arg === "--root" && args[i + 1] !== undefined) root = args[++i]!;
-    else if (arg?.startsWith("--root=")) root = arg.slice("--root=".length);
+  const { tokens } = parseArgs({
+    args: [...args],
+    options: { root: { type: "string" }, force: { type: "boolean" } },
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
+  for (const t of tokens) {
+    if (t.kind === "option" && t.name === "root" && t.value !== undefined) root = t.value;
+    else if (t.kind === "option" && t.name === "force" && !t.inlineValue) force = true;
     else {
       console.error(
-        `build_wasm: unknown or incomplete argument ${JSON.stringify(arg)} ` +
+        `build_wasm: unknown or incomplete argument ${JSON.stringify(args[t.index])} ` +
           `(accepted: --root DIR, --force)`,
       );
       Deno.exit(2);

@@ -146,9 +146,17 @@ Deno.test("build_wasm: stamps compile once, then only what changed", async (t) =
     });
 
     await t.step("a bad flag exits 2 with one line naming it", async () => {
-      const run = await buildWasm(root, "--fast");
-      assert.equal(run.code, 2);
-      assert.match(run.stderr, /^build_wasm: unknown or incomplete argument "--fast".*\n$/);
+      // The argument as written: unknown, without its value, with a value it takes none, a
+      // positional, and "--".
+      for (const arg of ["--fast", "--root", "--force=1", "x", "--"]) {
+        const run = await buildWasm(root, arg);
+        assert.equal(run.code, 2, arg);
+        assert.equal(
+          run.stderr,
+          `build_wasm: unknown or incomplete argument ${JSON.stringify(arg)} ` +
+            "(accepted: --root DIR, --force)\n",
+        );
+      }
     });
   } finally {
     await Deno.remove(root, { recursive: true });
