@@ -77,7 +77,10 @@ async function evalNab(
   flagArgs: readonly string[],
   only: ReadonlySet<string> | null,
 ): Promise<NabReport> {
-  const corpus = await readNabCorpus(layout.root, { categories: layout.categories });
+  const corpus = await readNabCorpus(layout.root, {
+    categories: layout.categories,
+    windowsFile: layout.windowsFile,
+  });
   if (corpus.files.length === 0) {
     throw new ConfigError(`eval: no labelled CSV of ${layout.root} was found`);
   }

@@ -7,13 +7,23 @@
 import { basename, dirname, join, resolve } from "node:path";
 import { ConfigError } from "../core/config.ts";
 
-/** A NAB root (optionally one category) or a SKAB root. */
+/** A NAB root (optionally one category) or a SKAB root. `windowsFile`: the label file,
+ * relative to `root`, when it is not `root`'s own (a NAB checkout keeps the CSVs under `data/`
+ * and the labels beside it: `../labels/combined_windows.json`). */
 export type LabelledLayout =
-  | { readonly kind: "nab"; readonly root: string; readonly categories?: readonly string[] }
+  | {
+    readonly kind: "nab";
+    readonly root: string;
+    readonly categories?: readonly string[];
+    readonly windowsFile?: string;
+  }
   | { readonly kind: "skab"; readonly root: string };
 
 /** The NAB label file, relative to the root. */
 export const NAB_WINDOWS_FILE = "labels/combined_windows.json";
+
+/** The label file seen from a NAB checkout's `data/` folder. */
+const CHECKOUT_WINDOWS_FILE = join("..", NAB_WINDOWS_FILE);
 
 async function isFile(path: string): Promise<boolean> {
   try {
@@ -22,6 +32,24 @@ async function isFile(path: string): Promise<boolean> {
     if (e instanceof Deno.errors.NotFound) return false;
     throw e;
   }
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isDirectory;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}
+
+/** Whether any sub-folder of `dir` other than `labels` and `data` holds a CSV. */
+async function hasCategoryCsv(dir: string): Promise<boolean> {
+  for await (const e of Deno.readDir(dir)) {
+    if (!e.isDirectory || e.name === "labels" || e.name === "data") continue;
+    if ((await csvFiles(join(dir, e.name))).length > 0) return true;
+  }
+  return false;
 }
 
 async function csvFiles(dir: string): Promise<string[]> {
@@ -55,6 +83,10 @@ async function hasAnomalyColumn(path: string): Promise<boolean> {
  * await detectLabelledLayout("/data/nab/realKnownCause");
  * // { kind: "nab", root: "/data/nab", categories: ["realKnownCause"] }
  * await detectLabelledLayout("/data/skab"); // { kind: "skab", root: "/data/skab" }
+ * // A clone of numenta/NAB: the CSVs under data/, the labels beside it.
+ * await detectLabelledLayout("/src/NAB/data/realTraffic");
+ * // { kind: "nab", root: "/src/NAB/data", categories: ["realTraffic"],
+ * //   windowsFile: "../labels/combined_windows.json" }
  * ```
  */
 export async function detectLabelledLayout(path: string): Promise<LabelledLayout> {
@@ -67,13 +99,34 @@ export async function detectLabelledLayout(path: string): Promise<LabelledLayout
     throw e;
   }
   if (!info.isDirectory) throw new ConfigError(`eval: ${path} is not a folder`);
-  if (await isFile(join(root, NAB_WINDOWS_FILE))) return { kind: "nab", root };
   const parent = dirname(root);
+  const grandparent = dirname(parent);
+  if (await isFile(join(root, NAB_WINDOWS_FILE))) {
+    // A NAB checkout's root: its CSVs are under data/.
+    if (await isDirectory(join(root, "data")) && !(await hasCategoryCsv(root))) {
+      return { kind: "nab", root: join(root, "data"), windowsFile: CHECKOUT_WINDOWS_FILE };
+    }
+    return { kind: "nab", root };
+  }
+  const hasCsv = (await csvFiles(root)).length > 0;
+  if (parent !== root && await isFile(join(parent, NAB_WINDOWS_FILE))) {
+    if (hasCsv) return { kind: "nab", root: parent, categories: [basename(root)] };
+    // A checkout's data/ folder (the labels are its sibling).
+    if (basename(root) === "data") {
+      return { kind: "nab", root, windowsFile: CHECKOUT_WINDOWS_FILE };
+    }
+  }
   if (
-    parent !== root && await isFile(join(parent, NAB_WINDOWS_FILE)) &&
-    (await csvFiles(root)).length > 0
+    hasCsv && basename(parent) === "data" && grandparent !== parent &&
+    await isFile(join(grandparent, NAB_WINDOWS_FILE))
   ) {
-    return { kind: "nab", root: parent, categories: [basename(root)] };
+    // A category folder of a checkout: NAB/data/<category>.
+    return {
+      kind: "nab",
+      root: parent,
+      categories: [basename(root)],
+      windowsFile: CHECKOUT_WINDOWS_FILE,
+    };
   }
   for await (const e of Deno.readDir(root)) {
     if (!e.isDirectory || e.name === "anomaly-free") continue;

@@ -72,6 +72,39 @@ Deno.test("eval NAB: a category folder of a NAB root is NAB too; missing label k
   assert.deepEqual(JSON.parse(root.stdout).missing, ["realOther/not_here.csv"]);
 });
 
+Deno.test("eval NAB: a clone of numenta/NAB (CSVs under data/, labels beside it) from its root, data/ or a category", async () => {
+  const tmp = await Deno.makeTempDir();
+  try {
+    // The fixture root laid out as the NAB repository is: <root>/data/<category>, <root>/labels.
+    await Deno.mkdir(`${tmp}/NAB/data`, { recursive: true });
+    await Deno.mkdir(`${tmp}/NAB/labels`);
+    await Deno.copyFile(
+      `${FIXTURES}nab/labels/combined_windows.json`,
+      `${tmp}/NAB/labels/combined_windows.json`,
+    );
+    await Deno.mkdir(`${tmp}/NAB/data/realTest`);
+    for await (const f of Deno.readDir(`${FIXTURES}nab/realTest`)) {
+      await Deno.copyFile(
+        `${FIXTURES}nab/realTest/${f.name}`,
+        `${tmp}/NAB/data/realTest/${f.name}`,
+      );
+    }
+    const expected = JSON.parse((await evalRun(`${FIXTURES}nab/realTest`, "--json")).stdout);
+    for (const path of [`${tmp}/NAB`, `${tmp}/NAB/data`, `${tmp}/NAB/data/realTest`]) {
+      const out = await evalRun(path, "--json");
+      assert.equal(out.code, 0, out.stderr);
+      const r = JSON.parse(out.stdout);
+      assert.deepEqual(r.files.map((f: { name: string }) => f.name), [
+        "realTest/tiny.csv",
+        "realTest/quiet.csv",
+      ], path);
+      assert.deepEqual(r.corpus, expected.corpus, path);
+    }
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
 Deno.test("eval SKAB: labels stripped, alarm states per row, F1/FAR/MAR after 400 rows and on all", async () => {
   // valve1/0.csv: 460 rows 1 s apart; anomaly = 1 on rows 420–439. With limits.json, Current
   // breaches (CRITICAL, cleared by INFO at the next normal reading) on rows 100–102 and 425–434,
