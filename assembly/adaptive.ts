@@ -7,10 +7,11 @@
  * same order, so the two agree bit for bit (tests/unit/adaptive_kernel_test.ts asserts it).
  * Change one, change the other.
  *
- * Shape: flat exported functions over numbers; `configure` allocates everything once
- * (assembly/lib/memory.ts); `process(n)` checks its arguments once, then runs one pass over
- * the batch with `load`/`store` only: no allocation, no calls out. The gains come from the
- * host, so both twins share one `Math.pow` (this module's need not round like V8's).
+ * Shape: flat exported functions over numbers; `configure` allocates everything, the stream
+ * state for the first 64 streams (it grows later, below; assembly/lib/memory.ts); `process(n)`
+ * checks its arguments once (and grows the stream state), then runs one pass over the batch with
+ * `load`/`store` only: no allocation, no calls out. The gains come from the host, so both twins
+ * share one `Math.pow` (this module's need not round like V8's).
  *
  * Memory: the batch arrays (stream ids i32, times f64, values f64; score, level, scale f64,
  * flags u32; staggered modulo 4 KiB), then one block of 128 bytes of fields per stream (offsets

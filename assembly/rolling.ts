@@ -5,8 +5,9 @@
  * bit for bit (tests/unit/kernel_test.ts asserts it). Change one, change the other.
  *
  * Shape: flat exported functions over numbers, all state in module globals and in one region
- * of linear memory allocated once by `configure`. `process(n)` checks its arguments once, then
- * runs one pass over the batch with `load`/`store` only: no allocation, no calls out.
+ * of linear memory allocated by `configure` (the stream blocks grow with the ids in use, below).
+ * `process(n)` checks its arguments once (and grows the stream blocks), then runs one pass over
+ * the batch with `load`/`store` only: no allocation, no calls out.
  *
  * Memory (one region planned and allocated with assembly/lib/memory.ts in `configure`, every
  * array 64-byte aligned; the host finds array R.X at `ptr(R.X)`):
