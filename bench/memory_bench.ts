@@ -5,6 +5,9 @@
  *   deno run -A bench/memory_bench.ts replay FILE            # one replay, in a child process
  *   deno run -A bench/memory_bench.ts start [START FLAGS…]   # `start`, idle for 8 s
  *
+ * The tasks run with `--v8-flags=--heap-growing-percent=100` (deno.json); to measure as they
+ * run, set `DENO_V8_FLAGS=--heap-growing-percent=100` (the child inherits it).
+ *
  * Each case runs in a child process (`--inside`) that calls `main` of main.ts with a sampler
  * beside it: every 20 ms it reads `Deno.memoryUsage()` and VmRSS; each WebAssembly instance's
  * memory is found by wrapping `WebAssembly.Instance` before the engine is imported and named by
@@ -69,7 +72,8 @@ async function inside(args: string[]): Promise<void> {
     const round = (x: number) => Math.round(x * 10) / 10;
     console.error(
       "MEMORY " + JSON.stringify({
-        case: args.slice(0, 2).join(" "),
+        // The case as given: without the --data-dir and --port the parent added at the end.
+        case: args.slice(0, args.lastIndexOf("--data-dir")).join(" "),
         vmHWM: round(hwm),
         vmRSS: round(rss),
         heapUsedPeak: round(peak.heapUsed / MiB),
