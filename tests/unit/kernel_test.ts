@@ -810,3 +810,29 @@ Deno.test("memory follows the streams in use: grown mid-run, outputs bit for bit
   run(step, readings.slice(5_000, 15_000));
   assert.equal(step.rawExports.streamCapacity(), 512);
 });
+
+Deno.test("memory growth after an abort: the state moves whole, the views follow it", () => {
+  // An abort's message is allocated after the state, which then cannot grow in place: the
+  // region moves (assembly/lib/memory.ts growLayout) and the results must not notice.
+  const readings = [[50, 3_000], [300, 6_000]].flatMap(([streams, count], p) =>
+    randomReadings(21 + p, count!, streams!).map((r) => ({ ...r, time: r.time + p * 1e9 }))
+  );
+  const o = { maxStreams: 1000, window: 5, modelSize: 20, batchCapacity: 1000 };
+  const w = new WasmKernel(o);
+  const r = new ReferenceKernel(o);
+  const before = run(w, readings.slice(0, 3_000), [999]);
+  const ref = run(r, readings.slice(0, 3_000), [999]);
+  assert.throws(() => w.rawExports.setLimits(5000, 0, 1, 1, 1), /out of range/);
+  const at = w.rawExports.ptr(ROLLING_ARRAYS.inStream);
+  const after = run(w, readings.slice(3_000), [999]);
+  const refAfter = run(r, readings.slice(3_000), [999]);
+  assert.notEqual(w.rawExports.ptr(ROLLING_ARRAYS.inStream), at, "the region moved");
+  assert.equal(w.rawExports.streamCapacity(), 512);
+  for (const [a, b] of [[before, ref], [after, refAfter]] as const) {
+    for (const k of [...KEYS, "flags"] as const) {
+      for (let i = 0; i < a[k].length; i++) {
+        if (!Object.is(a[k][i], b[k][i])) assert.fail(`${k}[${i}] ${a[k][i]} vs ${b[k][i]}`);
+      }
+    }
+  }
+});
