@@ -7,16 +7,19 @@
  * same order, so the two agree bit for bit (tests/unit/adaptive_kernel_test.ts asserts it).
  * Change one, change the other.
  *
- * Shape: flat exported functions over numbers; `configure` allocates everything once
- * (assembly/lib/memory.ts); `process(n)` checks its arguments once, then runs one pass over
- * the batch with `load`/`store` only: no allocation, no calls out. The gains come from the
- * host, so both twins share one `Math.pow` (this module's need not round like V8's).
+ * Shape: flat exported functions over numbers; `configure` allocates everything, the stream
+ * state for the first 64 streams (it grows later, below; assembly/lib/memory.ts); `process(n)`
+ * checks its arguments once (and grows the stream state), then runs one pass over the batch with
+ * `load`/`store` only: no allocation, no calls out. The gains come from the host, so both twins
+ * share one `Math.pow` (this module's need not round like V8's).
  *
  * Memory: the batch arrays (stream ids i32, times f64, values f64; score, level, scale f64,
  * flags u32; staggered modulo 4 KiB), then one block of 128 bytes of fields per stream (offsets
  * below), then, when seasonality is on, the profiles bin-major: 8·B rows (the daily profile's B
  * bins, then the weekly one's 7·B), each row one (deviation, visits) f64 pair per stream, so
- * that one access serves both. Why bin-major: streams that report at about the same time of day
+ * that one access serves both. Room for 64 streams at first, doubled (up to maxStreams) when a
+ * stream id passes it: `growStreams` extends the region and moves each profile row to its
+ * wider place (the last row first, so no row is overwritten before it moved). Why bin-major: streams that report at about the same time of day
  * (a live plant, a replay) are all in the same two bins, so the profile bins in use are two
  * dense rows (16 bytes a stream) instead of two cache lines scattered over 6 KiB per stream;
  * with 1,000 streams the hot state went from ~6 MB of spread blocks (beyond the cache, one TLB
@@ -28,6 +31,9 @@ import {
   allocate,
   beginConfigure,
   checkArgument,
+  growLayout,
+  moveArray,
+  offsetOf,
   checkConfigured,
   place,
   placeStaggered,
@@ -68,6 +74,8 @@ const WARMING_UP: u32 = 16;
 
 const MAX_STREAMS: i32 = 1 << 22;
 const MAX_BATCH: i32 = 1 << 22;
+/** Streams the first allocation holds; growStreams doubles from there. */
+const INITIAL_STREAMS: i32 = 64;
 const DAY_MS: f64 = 86400000;
 const MAD_TO_SIGMA: f64 = 1.2533141373155; // sqrt(pi/2): E|N(0, s)| = s·sqrt(2/pi)
 
@@ -75,7 +83,8 @@ const MAD_TO_SIGMA: f64 = 1.2533141373155; // sqrt(pi/2): E|N(0, s)| = s·sqrt(2
 let gMaxStreams: i32 = 0;
 let gCap: i32 = 0;
 let gStride: usize = 0;
-let gRow: usize = 0; // bytes of one profile row: maxStreams (deviation, visits) pairs
+let gStreamCap: i32 = 0; // streams allocated so far (a power of two, or maxStreams)
+let gRow: usize = 0; // bytes of one profile row: gStreamCap (deviation, visits) pairs
 let gWarmup: f64 = 0;
 let gGainF: f64 = 0, gGainM: f64 = 0, gGainS: f64 = 0, gGainScale: f64 = 0; // half-life gains
 let gClipK: f64 = 0, gZSpike: f64 = 0, gZShift: f64 = 0;
@@ -179,14 +188,16 @@ export function configure(
   placeStaggered(R.SCALE, 5, cap * 8);
   placeStaggered(R.FLAGS, 6, cap * 4);
   const stride = STATE_BYTES;
-  place(R.STREAMS, <f64>stride * <f64>maxStreams);
-  const row = <usize>maxStreams << 4;
+  const streamCap = min(maxStreams, INITIAL_STREAMS);
+  place(R.STREAMS, <f64>stride * <f64>streamCap);
+  const row = <usize>streamCap << 4;
   place(R.PROFILES, <f64>row * 8 * <f64>seasonBins);
   const total = allocate(2147483648.0, "configure: the detector state would exceed 2 GiB");
   gMaxStreams = maxStreams;
   gCap = batchCapacity;
   gStride = stride;
   gRow = row;
+  gStreamCap = streamCap;
   gWarmup = warmup;
   gGainF = gainFast;
   gGainM = gainMid;
@@ -209,15 +220,56 @@ export function configure(
     Math.max(steadyFrom(gainSlow), steadyFrom(gainScale)),
   );
   gSteadyVisits = steadyFrom(seasonVisitGain);
-  for (let s: i32 = 0; s < maxStreams; s++) clearStream(s);
+  for (let s: i32 = 0; s < streamCap; s++) clearStream(s);
   return total;
+}
+
+/**
+ * Room for stream ids `0 … need-1` (need <= maxStreams): the next power of two (at most
+ * maxStreams) stream blocks and profile columns, the new ones fresh. The stream blocks keep
+ * their place; the profiles, last, move up to make room for the new blocks and each row widens
+ * to the new column count: rows are moved last first, since each row's new place is at or
+ * after its old one and before the old places of the rows after it.
+ */
+function growStreams(need: i32): void {
+  if (need <= gStreamCap) return;
+  const old = gStreamCap;
+  const cap = min(gMaxStreams, <i32>(need <= 1 ? 1 : (<u32>1) << (32 - clz<u32>(<u32>need - 1))));
+  const oldRow = gRow;
+  const row = <usize>cap << 4;
+  const rows = <usize>gBins * 8;
+  const at = Math.ceil((offsetOf(R.STREAMS) + <f64>gStride * <f64>cap) / 64) * 64;
+  growLayout(
+    at + <f64>row * <f64>rows,
+    2147483648.0,
+    "growStreams: the detector state would exceed 2 GiB",
+  );
+  // growLayout may have moved the whole region: addresses are read after it.
+  const from = region(R.PROFILES);
+  moveArray(R.PROFILES, at);
+  const to = region(R.PROFILES);
+  for (let k = rows; k > 0; k--) {
+    const dst = to + (k - 1) * row;
+    memory.copy(dst, from + (k - 1) * oldRow, oldRow);
+    memory.fill(dst + oldRow, 0, row - oldRow);
+  }
+  gRow = row;
+  gStreamCap = cap;
+  // The new blocks overlap the old profile rows: clearStream zeroes them (and their columns).
+  for (let s: i32 = old; s < cap; s++) clearStream(s);
+}
+
+/** Streams allocated so far (tests: the memory follows the streams in use). */
+export function streamCapacity(): i32 {
+  return gStreamCap;
 }
 
 /** Model reset: stream `s` starts over as if it had never been seen (`resetStream(12)`). */
 export function resetStream(s: i32): void {
   checkConfigured("resetStream");
   assert(<u32>s < <u32>gMaxStreams, "resetStream: stream id out of range");
-  clearStream(s);
+  // A stream past the capacity has never been seen: it starts fresh when it is allocated.
+  if (s < gStreamCap) clearStream(s);
 }
 
 /**
@@ -376,10 +428,14 @@ export function process(n: i32): i32 {
   // The one argument check: after it every access below is in bounds by construction, and
   // every time is finite (so its bins are integers in range).
   const maxS = <u32>gMaxStreams;
+  let top: u32 = 0; // the largest id, to grow the streams before the loop
   for (let i: i32 = 0; i < n; i++) {
     const t = load<f64>(inTime + (<usize>i << 3));
-    if (load<u32>(inStream + (<usize>i << 2)) >= maxS || t - t != 0) return i;
+    const s = load<u32>(inStream + (<usize>i << 2));
+    if (s >= maxS || t - t != 0) return i;
+    top = max(top, s);
   }
+  if (n > 0) growStreams(<i32>top + 1);
   // Addresses and settings in locals: a load from the region table (with its bounds check) per
   // use in the loop is measurable.
   const streams = region(R.STREAMS);

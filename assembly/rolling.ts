@@ -5,8 +5,9 @@
  * bit for bit (tests/unit/kernel_test.ts asserts it). Change one, change the other.
  *
  * Shape: flat exported functions over numbers, all state in module globals and in one region
- * of linear memory allocated once by `configure`. `process(n)` checks its arguments once, then
- * runs one pass over the batch with `load`/`store` only: no allocation, no calls out.
+ * of linear memory allocated by `configure` (the stream blocks grow with the ids in use, below).
+ * `process(n)` checks its arguments once (and grows the stream blocks), then runs one pass over
+ * the batch with `load`/`store` only: no allocation, no calls out.
  *
  * Memory (one region planned and allocated with assembly/lib/memory.ts in `configure`, every
  * array 64-byte aligned; the host finds array R.X at `ptr(R.X)`):
@@ -19,8 +20,9 @@
  *            10 outputs f64[cap] (mean std min max slope zscore delta rate deviation
  *            completeness), outFlags u32[cap]; the k-th of these starts at an offset
  *            ≡ 320·k (mod 4096), see `placeStaggered` in assembly/lib/memory.ts
- *   streams  maxStreams blocks of `stride` bytes, one per stream, contiguous so that one
- *            reading touches one block:
+ *   streams  one block of `stride` bytes per stream, contiguous so that one reading touches
+ *            one block; room for 64 streams at first, doubled (up to maxStreams) when a stream
+ *            id passes it (`growStreams`: the array is last, so it grows in place):
  *              +0    state, 128 bytes (two cache lines; fields below)
  *              +128  window ring     f64[W]  (W = next power of two >= window)
  *              ...   suffix extrema  (max, -min) pairs [window+1]  (of the previous block)
@@ -75,6 +77,8 @@ import {
   beginConfigure,
   checkConfigured,
   f64At,
+  growLayout,
+  offsetOf,
   place,
   placeStaggered,
   region,
@@ -134,6 +138,8 @@ const MAX_WINDOW: i32 = 65536;
 const MAX_MODEL: i32 = 65536;
 const MAX_STREAMS: i32 = 1 << 22;
 const MAX_BATCH: i32 = 1 << 22;
+/** Streams the first allocation holds; growStreams doubles from there. */
+const INITIAL_STREAMS: i32 = 64;
 
 /** Static v128 sign mask of lane 1 (x ^ mask = (x, -x) for a splat x). Read from a constant
  * address because V8 omits the bounds check of such loads and otherwise rebuilds a v128
@@ -142,6 +148,8 @@ const NEG_LANE1: usize = memory.data<i64>([0, -9223372036854775808], 16);
 
 // ---- configuration (set once by configure) ----
 let gMaxStreams: i32 = 0;
+/** Stream blocks allocated so far (a power of two, or maxStreams). */
+let gStreamCap: i32 = 0;
 let gWindow: u32 = 0;
 let gWMask: u32 = 0;
 let gModelSize: u32 = 0;
@@ -250,7 +258,8 @@ export function configure(
   const suf = <usize>STATE_BYTES + <usize>w2 * 8;
   const model = suf + (<usize>window + 1) * 16;
   const stride = align(model + <usize>m2 * 8, 64);
-  place(R.STREAMS, <f64>stride * <f64>maxStreams);
+  const streamCap = min(maxStreams, INITIAL_STREAMS);
+  place(R.STREAMS, <f64>stride * <f64>streamCap);
   const total = allocate(2147483648.0, "configure: the kernel state would exceed 2 GiB");
 
   gMaxStreams = maxStreams;
@@ -283,19 +292,48 @@ export function configure(
   gInvDenW = f64At(invDen, window);
   gHalfW1 = 0.5 * (<f64>window - 1);
   gInvMS = f64At(invM, modelSize);
+  initStreams(0, streamCap);
+  gStreamCap = streamCap;
+  return total;
+}
+
+/** Fresh state (limits NaN) for streams `from … to-1`. */
+function initStreams(from: i32, to: i32): void {
   const nan = NaN;
-  for (let s: i32 = 0; s < maxStreams; s++) {
+  for (let s: i32 = from; s < to; s++) {
     const b = block(s);
     clearStream(b);
     v128.store(b, f64x2.splat(nan), V_LIM1);
     v128.store(b, f64x2.splat(nan), V_LIM2);
   }
-  return total;
+}
+
+/**
+ * Room for stream ids `0 … need-1` (need <= maxStreams): the stream blocks grow to the next
+ * power of two (at most maxStreams), fresh. The blocks are the layout's last array, so they
+ * grow in place and the other arrays stay where they are.
+ */
+function growStreams(need: i32): void {
+  if (need <= gStreamCap) return;
+  const cap = min(gMaxStreams, <i32>nextPow2(<u32>need));
+  growLayout(
+    offsetOf(R.STREAMS) + <f64>gStride * <f64>cap,
+    2147483648.0,
+    "growStreams: the kernel state would exceed 2 GiB",
+  );
+  initStreams(gStreamCap, cap);
+  gStreamCap = cap;
+}
+
+/** Streams allocated so far (tests: the memory follows the streams in use). */
+export function streamCapacity(): i32 {
+  return gStreamCap;
 }
 
 /** Sets the limits of stream `s` (NaN disables a check). */
 export function setLimits(s: i32, low: f64, high: f64, maxDelta: f64, maxDeviationPct: f64): void {
   checkStream("setLimits", s);
+  growStreams(s + 1);
   const b = block(s);
   // -low: x < low is exactly -x > -low, so both bounds are one f64x2.gt against (x, -x).
   v128.store(b, f64x2.replace_lane(f64x2.splat(high), 1, -low), V_LIM1);
@@ -312,7 +350,8 @@ export function setZThreshold(z: f64): void {
 /** Forgets the window, model and previous value of stream `s`. */
 export function resetStream(s: i32): void {
   checkStream("resetStream", s);
-  clearStream(block(s));
+  // A stream past the capacity has never been seen: it starts fresh when it is allocated.
+  if (s < gStreamCap) clearStream(block(s));
 }
 
 /**
@@ -332,9 +371,13 @@ export function process(n: i32): i32 {
   // Four readings per step (SIMD); the scalar loop finds the exact index of a bad one.
   const maxS4 = i32x4.splat(<i32>maxS);
   const zero2v = f64x2.splat(0);
+  // The largest id, to grow the stream blocks before the loop (ids are < maxS once checked).
+  let top4 = i32x4.splat(0);
+  let top: u32 = 0;
   let i0: i32 = 0;
   for (; i0 + 4 <= n; i0 += 4) {
     const ids = v128.load(inStream + (<usize>i0 << 2));
+    top4 = i32x4.max_u(top4, ids);
     const x01 = v128.load(inValue + (<usize>i0 << 3));
     const x23 = v128.load(inValue + (<usize>i0 << 3), 16);
     const ok = v128.and(
@@ -347,7 +390,13 @@ export function process(n: i32): i32 {
     const s = load<u32>(inStream + (<usize>i << 2));
     const x = load<f64>(inValue + (<usize>i << 3));
     if (s >= maxS || x - x != 0) return i; // x - x is NaN for NaN and ±Infinity
+    if (s > top) top = s;
   }
+  // Every id is < maxS <= 2^22 here, so the lanes compare the same signed or unsigned.
+  const top01 = max<i32>(i32x4.extract_lane(top4, 0), i32x4.extract_lane(top4, 1));
+  const top23 = max<i32>(i32x4.extract_lane(top4, 2), i32x4.extract_lane(top4, 3));
+  top = max<u32>(top, <u32>max<i32>(top01, top23));
+  if (n > 0) growStreams(<i32>top + 1);
 
   const window = gWindow;
   const window64 = <u64>window;

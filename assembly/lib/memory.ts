@@ -12,6 +12,11 @@
  *   const total = allocate(LIMIT, "configure: … would exceed 2 GiB");
  *   const p = region(R.IN);         // its address from now on
  *
+ * A module whose per-stream arrays come last may grow them later, when a stream id passes the
+ * capacity allocated so far (`growLayout`, then `moveArray` for an array it re-laid out): the
+ * region is extended in place (`heap.realloc` of the last block), so memory holds the streams
+ * in use instead of `maxStreams` of them from the start.
+ *
  * The host finds array k at `ptr(k)` (engine/kernels/assemblyscript_instance.ts), which each
  * module re-exports with `export { ptr, testGrowMemory } from "./lib/memory"`. Sizes are
  * planned in f64 so that an oversized request is refused by `allocate` instead of wrapping
@@ -27,6 +32,9 @@ const ADDRESSES: usize = memory.data(MAX_REGIONS * sizeof<usize>(), 16);
 let configured = false;
 let planEnd: f64 = 0;
 let placed: i32 = 0;
+/** The block `heap.alloc` returned for the region, and the region's 64-aligned start in it. */
+let rawBlock: usize = 0;
+let base: usize = 0;
 
 /** `x` rounded up to a multiple of `to` (a power of two). */
 @inline export function align(x: usize, to: usize): usize {
@@ -107,14 +115,61 @@ export function placeStaggered(k: i32, slot: i32, bytes: f64): void {
 export function allocate(limit: f64, message: string): f64 {
   const total = nextOffset() + 64;
   assert(total <= limit && total <= 2147483648.0, message);
-  const base = align(heap.alloc(<usize>total), 64);
+  rawBlock = heap.alloc(<usize>total);
+  base = align(rawBlock, 64);
   memory.fill(base, 0, <usize>(total - 64));
-  for (let k: i32 = 0; k < placed; k++) {
-    const at = <usize>load<f64>(OFFSETS + (<usize>k << 3));
-    store<usize>(ADDRESSES + (<usize>k * sizeof<usize>()), base + at);
-  }
+  for (let k: i32 = 0; k < placed; k++) setAddress(k);
   configured = true;
   return total;
+}
+
+/** Records the address of array `k` from its planned offset. */
+function setAddress(k: i32): void {
+  const at = <usize>load<f64>(OFFSETS + (<usize>k << 3));
+  store<usize>(ADDRESSES + (<usize>k * sizeof<usize>()), base + at);
+}
+
+/** Planned offset of array `k` from the region's start (bytes). */
+export function offsetOf(k: i32): f64 {
+  return load<f64>(OFFSETS + (<usize>k << 3));
+}
+
+/**
+ * Extends the allocated region so that it ends `end` bytes after its start; the new bytes are
+ * zero and every array keeps its contents. Aborts with `message` beyond `limit` bytes. The
+ * region is the heap's last block, so `heap.realloc` extends it in place (memory.grow when
+ * needed: the host's views follow the new buffer); should anything have been allocated after
+ * it (an abort's message), the region moves: the addresses are updated and the memory grows
+ * by one page, so that a host rebuilding its views on a new `memory.buffer` sees the move too.
+ */
+export function growLayout(end: f64, limit: f64, message: string): void {
+  if (end <= planEnd) return;
+  const total = Math.ceil(end / 64) * 64 + 64;
+  assert(total <= limit && total <= 2147483648.0, message);
+  const used = <usize>planEnd;
+  const moved = heap.realloc(rawBlock, <usize>total);
+  if (moved != rawBlock) {
+    const at = align(moved, 64);
+    memory.copy(at, moved + (base - rawBlock), used);
+    rawBlock = moved;
+    base = at;
+    for (let k: i32 = 0; k < placed; k++) setAddress(k);
+    memory.grow(1);
+  }
+  memory.fill(base + used, 0, <usize>end - used);
+  planEnd = end;
+}
+
+/** Moves array `k` to `offset` (the module has moved its contents there, within the region). */
+export function moveArray(k: i32, offset: f64): void {
+  assert(k >= 0 && k < placed && offset + 0 <= planEnd, "moveArray: out of range");
+  store<f64>(OFFSETS + (<usize>k << 3), offset);
+  setAddress(k);
+}
+
+/** The region's planned end (bytes from its start). */
+export function layoutEnd(): f64 {
+  return planEnd;
 }
 
 /** Address of array `k` (valid after `allocate`). */

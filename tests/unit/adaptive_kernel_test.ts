@@ -391,3 +391,37 @@ Deno.test("WASM: views follow a grown memory; an abort is a JS Error; instances 
     /configure: already configured/,
   );
 });
+
+Deno.test("memory follows the streams in use: grown mid-run with profiles learned, bit for bit", () => {
+  // Phases of 50, 350 and 1,000 streams, each starting 30 days after the previous one began,
+  // so the first streams' daily and weekly profiles hold learned bins when the state grows
+  // (64 → 512 → 1,024) and every profile row moves to its wider place.
+  const phases = [generated(50, 2000, 7), generated(350, 300, 8), generated(1000, 60, 9)];
+  const total = phases.reduce((n, r) => n + r.stream.length, 0);
+  const all: Readings = {
+    stream: new Int32Array(total),
+    time: new Float64Array(total),
+    value: new Float64Array(total),
+  };
+  let at = 0;
+  phases.forEach((r, p) => {
+    all.stream.set(r.stream, at);
+    all.value.set(r.value, at);
+    all.time.set(r.time.map((t) => t + p * 30 * 24 * 60 * MINUTE), at);
+    at += r.stream.length;
+  });
+  for (const [label, o] of OPTION_SETS) {
+    const opts = { maxStreams: 1500, batchCapacity: 4096, ...o };
+    const wasm = new WasmAdaptiveDetector(opts);
+    assert.equal(wasm.rawExports.streamCapacity(), 64);
+    wasm.resetStream(1400); // never seen: nothing to forget, nothing allocated
+    assert.equal(wasm.rawExports.streamCapacity(), 64);
+    const first = feed(wasm, { ...all, stream: all.stream.subarray(0, 100_000) }, [333]);
+    assert.equal(first.score.length, 100_000);
+    assert.equal(wasm.rawExports.streamCapacity(), 64, label);
+    const ref = feed(new ReferenceAdaptiveDetector(opts), all, [4096]);
+    const grown = new WasmAdaptiveDetector(opts);
+    assertSame(feed(grown, all, [1, 7, 4096, 333]), ref, `${label}, grown`);
+    assert.equal(grown.rawExports.streamCapacity(), 1024, label);
+  }
+});

@@ -769,3 +769,70 @@ Deno.test("the kernel loads with no permissions (raw import, as deno compile emb
   assert.ok(Math.abs(got.std[2] - Math.sqrt(14 / 3)) < 1e-14);
   assert.equal(got.std[3], 0);
 });
+
+Deno.test("memory follows the streams in use: grown mid-run, outputs bit for bit the reference's", () => {
+  // Phases of 50, 300 and 1,000 streams (times moved on, so each stream's clock only rises):
+  // the state grows 64 → 512 → 1,024 while the first streams hold full windows and models.
+  const readings = [[50, 5_000], [300, 10_000], [1000, 20_000]].flatMap(([streams, count], p) =>
+    randomReadings(11 + p, count!, streams!).map((r) => ({ ...r, time: r.time + p * 1e9 }))
+  );
+  const o = { maxStreams: 1500, window: 5, modelSize: 20, batchCapacity: 1000 };
+  const setup = (k: Kernel) => {
+    // A stream's limits set before it was ever seen (past the first capacity) are kept.
+    k.setLimits(3, { low: 0.5, high: 2e6, maxDelta: 1e3, maxDeviationPct: 2 });
+    k.setLimits(700, { low: 0.5, high: 2e6, maxDelta: 1e3, maxDeviationPct: 2 });
+    k.resetStream(1400); // never seen: nothing to forget
+  };
+  const w = new WasmKernel(o);
+  assert.equal(w.rawExports.streamCapacity(), 64);
+  const bytes = w.rawExports.memory.buffer.byteLength;
+  setup(w);
+  assert.equal(w.rawExports.streamCapacity(), 1024, "setLimits(700) grew the state");
+  const r = new ReferenceKernel(o);
+  setup(r);
+  const a = run(w, readings, [1000, 7, 513]);
+  const b = run(r, readings, [1000, 7, 513]);
+  for (const k of [...KEYS, "flags"] as const) {
+    for (let i = 0; i < readings.length; i++) {
+      if (!Object.is(a[k][i], b[k][i])) assert.fail(`${k}[${i}] ${a[k][i]} vs ${b[k][i]}`);
+    }
+  }
+  assert.ok(
+    readings.some((x, i) => x.stream === 700 && a.flags[i]! & FLAG.RAPID),
+    "stream 700's limits were in force",
+  );
+  assert.equal(w.rawExports.streamCapacity(), 1024);
+  assert.ok(w.rawExports.memory.buffer.byteLength > bytes);
+  // Growth in steps, from a kernel that has seen only the first phase.
+  const step = new WasmKernel(o);
+  run(step, readings.slice(0, 5_000));
+  assert.equal(step.rawExports.streamCapacity(), 64);
+  run(step, readings.slice(5_000, 15_000));
+  assert.equal(step.rawExports.streamCapacity(), 512);
+});
+
+Deno.test("memory growth after an abort: the state moves whole, the views follow it", () => {
+  // An abort's message is allocated after the state, which then cannot grow in place: the
+  // region moves (assembly/lib/memory.ts growLayout) and the results must not notice.
+  const readings = [[50, 3_000], [300, 6_000]].flatMap(([streams, count], p) =>
+    randomReadings(21 + p, count!, streams!).map((r) => ({ ...r, time: r.time + p * 1e9 }))
+  );
+  const o = { maxStreams: 1000, window: 5, modelSize: 20, batchCapacity: 1000 };
+  const w = new WasmKernel(o);
+  const r = new ReferenceKernel(o);
+  const before = run(w, readings.slice(0, 3_000), [999]);
+  const ref = run(r, readings.slice(0, 3_000), [999]);
+  assert.throws(() => w.rawExports.setLimits(5000, 0, 1, 1, 1), /out of range/);
+  const at = w.rawExports.ptr(ROLLING_ARRAYS.inStream);
+  const after = run(w, readings.slice(3_000), [999]);
+  const refAfter = run(r, readings.slice(3_000), [999]);
+  assert.notEqual(w.rawExports.ptr(ROLLING_ARRAYS.inStream), at, "the region moved");
+  assert.equal(w.rawExports.streamCapacity(), 512);
+  for (const [a, b] of [[before, ref], [after, refAfter]] as const) {
+    for (const k of [...KEYS, "flags"] as const) {
+      for (let i = 0; i < a[k].length; i++) {
+        if (!Object.is(a[k][i], b[k][i])) assert.fail(`${k}[${i}] ${a[k][i]} vs ${b[k][i]}`);
+      }
+    }
+  }
+});

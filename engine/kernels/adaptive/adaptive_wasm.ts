@@ -33,6 +33,9 @@ export interface AdaptiveExports extends AssemblyScriptExports {
   resetStream(stream: number): void;
   /** Grows the memory by `pages` (tests only); returns the previous size in pages or -1. */
   testGrowMemory(pages: number): number;
+  /** Streams whose state is allocated so far: 64 at first, doubled (at most maxStreams) when a
+   * stream id passes it, so the memory follows the streams in use. */
+  streamCapacity(): number;
   /** Runs the batch; -1 when done, else the index of the first bad reading (nothing done). */
   process(n: number): number;
 }
@@ -107,7 +110,8 @@ export class WasmAdaptiveDetector implements AdaptiveDetector {
   readonly #exports: AdaptiveExports;
   readonly #views: MemoryViews<Views>;
 
-  /** Validates the options (a `RangeError` names a bad one) and allocates all state. */
+  /** Validates the options (a `RangeError` names a bad one) and allocates the batch arrays
+   * and the state of 64 streams (grown, doubling up to `maxStreams`, as higher ids arrive). */
   constructor(options: AdaptiveOptions = {}) {
     const o = this.options = resolveAdaptiveOptions(options);
     const e = this.#exports = instantiate();

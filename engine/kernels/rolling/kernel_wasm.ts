@@ -44,6 +44,9 @@ export interface KernelExports extends AssemblyScriptExports {
   resetStream(stream: number): void;
   /** Grows the memory by `pages` (tests only); returns the previous size in pages or -1. */
   testGrowMemory(pages: number): number;
+  /** Streams whose state is allocated so far: 64 at first, doubled (at most maxStreams) when a
+   * stream id passes it, so the memory follows the streams in use. */
+  streamCapacity(): number;
   /** Runs the batch; -1 when done, else the index of the first bad reading (nothing done). */
   process(n: number): number;
 }
@@ -74,8 +77,9 @@ interface Views {
 
 /**
  * The fused rolling-statistics kernel in WebAssembly. Each instance owns its own WASM
- * instance and memory, so several kernels can coexist; all state lives in that memory,
- * allocated once at construction.
+ * instance and memory, so several kernels can coexist; all state lives in that memory: the
+ * batch arrays allocated at construction, the per-stream state for 64 streams at first and
+ * grown (doubling, up to `maxStreams`) when a higher stream id arrives.
  *
  * @example
  * ```ts
@@ -88,7 +92,7 @@ export class WasmKernel implements Kernel {
   readonly #exports: KernelExports;
   readonly #views: MemoryViews<Views>;
 
-  /** Validates the options (a `RangeError` names a bad one) and allocates all state. */
+  /** Validates the options (a `RangeError` names a bad one) and allocates the first state. */
   constructor(options: KernelOptions = {}) {
     const o = resolveKernelOptions(options);
     this.#options = Object.freeze(o);
