@@ -4,6 +4,10 @@
  * transaction per flush, because one transaction per reading would cost a disk sync each. The
  * buffer is bounded: `maxPending` entries force a flush at once, and a timer writes the rest
  * within `flushEvery` ms. Each flush then deletes what retention no longer keeps.
+ *
+ * Past ~400 lines: it is the one place that knows both what each write means (results,
+ * readings, rows, events) and in which order and shape they reach SQLite; the statements'
+ * shape (chunked_insert.ts) and retention (retention.ts) are already apart.
  * @module
  */
 import type { DatabaseSync, StatementSync } from "node:sqlite";
@@ -13,6 +17,8 @@ import type { Logger } from "../../core/logger.ts";
 import { DiskFullError, diskFullOr } from "../../core/disk_full.ts";
 import type { AnomalyEvent, ProcessedRow, Reading } from "../../core/types.ts";
 import { FlagRings } from "./flag_ring.ts";
+import { ChunkedInsert } from "./chunked_insert.ts";
+import { Retention } from "./retention.ts";
 
 /**
  * Bounds and reporting of a {@linkcode HistoryWriter}, checked and defaulted by `HistoryStore`
@@ -66,6 +72,33 @@ type Op =
   }
   | { kind: "anomaly"; machine: string; channel: string; time: number; value: number | null };
 
+/** Orders ops by the table's primary key (machine, channel, time). */
+const byKey = (a: Op, b: Op): number =>
+  a.machine < b.machine
+    ? -1
+    : a.machine > b.machine
+    ? 1
+    : a.channel < b.channel
+    ? -1
+    : a.channel > b.channel
+    ? 1
+    : a.time - b.time;
+
+/** The columns of a reading written with all its results, in the order `#writeRun` gives them. */
+const RESULT_COLUMNS = [
+  "machine",
+  "channel",
+  "time",
+  "value",
+  "mean",
+  "std",
+  "zscore",
+  "threshold",
+  "anomaly",
+  "anomaly_ratio",
+  "event",
+] as const;
+
 const finiteOrNull = (x: number | null | undefined): number | null =>
   typeof x === "number" && Number.isFinite(x) ? x : null;
 
@@ -93,26 +126,27 @@ export class HistoryWriter {
   readonly #rings: FlagRings;
   #pending: Op[] = [];
   #timer: ReturnType<typeof setTimeout> | undefined;
-  readonly #upsertResult: StatementSync;
+  readonly #upsertResults: ChunkedInsert;
   readonly #recentFlags: StatementSync;
-  readonly #insertReading: StatementSync;
+  readonly #insertReadings: ChunkedInsert;
   readonly #upsertRow: StatementSync;
   readonly #upsertAnomaly: StatementSync;
   readonly #flagAnomaly: StatementSync;
-  readonly #retentionCutoff: StatementSync;
-  readonly #deleteBefore: StatementSync;
+  readonly #retention: Retention;
 
   /** Prepares the writes on `db`, which has the current schema (see schema.ts). */
   constructor(db: DatabaseSync, settings: HistoryWriterSettings) {
     this.#db = db;
     this.#s = settings;
     this.#rings = new FlagRings(settings.anomalyListSize, settings.maxStreams);
-    // Everything known about a reading; seen again (a restart re-processing a batch), it is
-    // replaced, except that an event flag stays set.
-    this.#upsertResult = db.prepare(
-      `INSERT INTO readings (machine, channel, time, value, mean, std, zscore, threshold, anomaly,
-                             anomaly_ratio, event)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    // Everything known about a reading; seen again (two readings of a machine with one
+    // timestamp, a file written by an earlier run), it is replaced, except that an event flag
+    // stays set. Many readings per statement (see chunked_insert.ts).
+    this.#upsertResults = new ChunkedInsert(
+      db,
+      "readings",
+      RESULT_COLUMNS,
+      `
        ON CONFLICT (machine, channel, time) DO UPDATE SET
          value = excluded.value, mean = excluded.mean, std = excluded.std,
          zscore = excluded.zscore, threshold = excluded.threshold, anomaly = excluded.anomaly,
@@ -126,9 +160,11 @@ export class HistoryWriter {
        ORDER BY time DESC LIMIT ?`,
     );
     // A reading seen again (a replay, a restart) replaces its value and keeps its results.
-    this.#insertReading = db.prepare(
-      `INSERT INTO readings (machine, channel, time, value) VALUES (?, ?, ?, ?)
-       ON CONFLICT (machine, channel, time) DO UPDATE SET value = excluded.value`,
+    this.#insertReadings = new ChunkedInsert(
+      db,
+      "readings",
+      ["machine", "channel", "time", "value"],
+      "ON CONFLICT (machine, channel, time) DO UPDATE SET value = excluded.value",
     );
     // A row carries its reading's value (`current`), so it can stand alone if its reading
     // was never stored (e.g. written before this store existed).
@@ -144,13 +180,7 @@ export class HistoryWriter {
     this.#flagAnomaly = db.prepare(
       `UPDATE readings SET event = 1 WHERE machine = ? AND channel = ? AND time = ?`,
     );
-    this.#retentionCutoff = db.prepare(
-      `SELECT time FROM readings WHERE machine = ? AND channel = ?
-       ORDER BY time DESC LIMIT 1 OFFSET ?`,
-    );
-    this.#deleteBefore = db.prepare(
-      `DELETE FROM readings WHERE machine = ? AND channel = ? AND time <= ?`,
-    );
+    this.#retention = new Retention(db, settings.retention, settings.maxStreams);
   }
 
   /**
@@ -273,31 +303,18 @@ export class HistoryWriter {
     const ops = this.#pending;
     if (ops.length === 0) return;
     this.#pending = [];
-    const touched = new Map<string, [string, string]>();
     this.#db.exec("BEGIN");
     try {
       // Readings, rows, then anomalies of one batch arrive in that order, so applying them in
-      // order always finds the reading a row or event refers to.
-      for (const op of ops) {
+      // order always finds the reading a row or event refers to. A run of results (or of
+      // plain readings) goes to SQLite in one statement per many rows.
+      for (let i = 0; i < ops.length;) {
+        const op = ops[i]!;
         switch (op.kind) {
           case "result":
-            this.#upsertResult.run(
-              op.machine,
-              op.channel,
-              op.time,
-              op.value,
-              op.mean,
-              op.std,
-              op.zscore,
-              op.threshold,
-              op.anomaly,
-              op.ratio,
-              op.event,
-            );
-            break;
           case "reading":
-            this.#insertReading.run(op.machine, op.channel, op.time, op.value);
-            break;
+            i = this.#writeRun(ops, i, op.kind);
+            continue;
           case "row":
             this.#upsertRow.run(op.machine, op.channel, op.time, op.value, op.mean, op.zscore);
             break;
@@ -306,21 +323,54 @@ export class HistoryWriter {
             else this.#upsertAnomaly.run(op.machine, op.channel, op.time, op.value);
             break;
         }
-        touched.set(`${op.machine}\u0000${op.channel}`, [op.machine, op.channel]);
+        // An upsert may add a row; flagging an event on a stored reading adds none.
+        const added = op.kind === "anomaly" && op.value === null ? 0 : 1;
+        this.#retention.wrote(op.machine, op.channel, added);
+        i++;
       }
-      for (const [machine, channel] of touched.values()) {
-        const cut = this.#retentionCutoff.get(machine, channel, this.#s.retention) as
-          | { time: number }
-          | undefined;
-        if (cut) this.#deleteBefore.run(machine, channel, cut.time);
-      }
+      this.#retention.apply();
       this.#db.exec("COMMIT");
     } catch (e) {
+      this.#retention.forget();
       // SQLite has already rolled back by itself after some errors (SQLITE_FULL among them):
       // a ROLLBACK then fails with "no transaction is active" and hides the cause.
       if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
       throw diskFullOr(e, this.#s.path);
     }
+  }
+
+  /**
+   * Writes the run of `kind` ops (results or plain readings) that starts at `from`, in
+   * multi-row statements; returns the index after it.
+   */
+  #writeRun(ops: readonly Op[], from: number, kind: "result" | "reading"): number {
+    const values: (string | number | null)[] = [];
+    let end = from;
+    while (end < ops.length && ops[end]!.kind === kind) end++;
+    // In key order, so that consecutive rows land in the same B-tree page while it is in
+    // SQLite's cache: a flush of the live engine has two or three readings of each of
+    // thousands of streams, each stream's in its own part of the table. The sort is stable,
+    // so a key seen twice is still written in arrival order (the later one wins).
+    for (const op of ops.slice(from, end).sort(byKey)) {
+      if (op.kind === "result") {
+        values.push(
+          op.machine,
+          op.channel,
+          op.time,
+          op.value,
+          op.mean,
+          op.std,
+          op.zscore,
+          op.threshold,
+          op.anomaly,
+          op.ratio,
+          op.event,
+        );
+      } else if (op.kind === "reading") values.push(op.machine, op.channel, op.time, op.value);
+      this.#retention.wrote(op.machine, op.channel, 1);
+    }
+    (kind === "result" ? this.#upsertResults : this.#insertReadings).run(values, end - from);
+    return end;
   }
 
   /**
