@@ -4,7 +4,7 @@
  * @module
  */
 import { join } from "node:path";
-import { generateReadings } from "../simulator/mod.ts";
+import { benchReadings } from "./gen_readings.ts";
 import { formatReading } from "../engine/mod.ts";
 
 /**
@@ -27,14 +27,7 @@ export async function publishReadings(
   const client = await mqtt.connectAsync(url, { clientId: `vigil-bench-publisher-${Date.now()}` });
   const payloads: { topic: string; text: string }[] = [];
   for (
-    const r of generateReadings({
-      machines,
-      seed: 42,
-      count,
-      start: Date.UTC(2026, 0, 1),
-      intervalMs: 2000,
-      faultRate: 0.01,
-    })
+    const r of benchReadings(machines, count)
   ) payloads.push({ topic: `plant/${r.machine}/telemetry`, text: formatReading(r) });
   let inFlight = 0;
   let wake: (() => void) | null = null;

@@ -9,7 +9,7 @@
  * @module
  */
 import { generateReadings } from "../simulator/mod.ts";
-import { formatReading } from "../engine/mod.ts";
+import { formatReading, type Reading } from "../engine/mod.ts";
 
 const BAD = [
   "{not json",
@@ -20,6 +20,26 @@ const BAD = [
   "",
   "[1,2,3]",
 ];
+
+/**
+ * The benches' workload: `count` simulator readings of `machines` machines, 2 s apart, seed 42,
+ * 1 % faults (the same for every bench that generates readings).
+ *
+ * @example
+ * ```ts
+ * for (const r of benchReadings(1000, 10)) console.log(r.machine);
+ * ```
+ */
+export function benchReadings(machines: number, count: number): Iterable<Reading> {
+  return generateReadings({
+    machines,
+    seed: 42,
+    count,
+    start: Date.UTC(2026, 0, 1),
+    intervalMs: 2000,
+    faultRate: 0.01,
+  });
+}
 
 /** Streams `count` readings of `machines` machines to `path`, with a bad line every `badEvery`. */
 export async function writeReadings(
@@ -34,14 +54,7 @@ export async function writeReadings(
   let i = 0;
   let bad = 0;
   for (
-    const r of generateReadings({
-      machines,
-      seed: 42,
-      count,
-      start: Date.UTC(2026, 0, 1),
-      intervalMs: 2000,
-      faultRate: 0.01,
-    })
+    const r of benchReadings(machines, count)
   ) {
     buf.push(formatReading(r));
     if (badEvery > 0 && ++i % badEvery === 0) buf.push(BAD[bad++ % BAD.length]!);

@@ -25,23 +25,19 @@ export const NAB_WINDOWS_FILE = "labels/combined_windows.json";
 /** The label file seen from a NAB checkout's `data/` folder. */
 const CHECKOUT_WINDOWS_FILE = join("..", NAB_WINDOWS_FILE);
 
-async function isFile(path: string): Promise<boolean> {
+/** What is at `path`: a file, a folder, or null (nothing, or something else). */
+async function kindOf(path: string): Promise<"file" | "dir" | null> {
   try {
-    return (await Deno.stat(path)).isFile;
+    const info = await Deno.stat(path);
+    return info.isFile ? "file" : info.isDirectory ? "dir" : null;
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
+    if (e instanceof Deno.errors.NotFound) return null;
     throw e;
   }
 }
 
-async function isDirectory(path: string): Promise<boolean> {
-  try {
-    return (await Deno.stat(path)).isDirectory;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
-}
+const isFile = async (path: string) => (await kindOf(path)) === "file";
+const isDirectory = async (path: string) => (await kindOf(path)) === "dir";
 
 /** Whether any sub-folder of `dir` other than `labels` and `data` holds a CSV. */
 async function hasCategoryCsv(dir: string): Promise<boolean> {
