@@ -354,19 +354,20 @@ export class MqttSource {
       }
     };
 
+    const accept = (packet: IPublishPacket, done: (err?: Error) => void, generation: number) => {
+      // Stopped, or the connection this came on is gone: not acked, so the broker keeps it
+      // (and redelivers it on the next connection of this session).
+      if (this.#stopped || generation !== this.#generation) return;
+      ingest(packet);
+      // An error here makes mqtt.js skip its own PUBACK (and go on to the next packet): the
+      // acknowledgement is ours, sent once the readings are taken or committed (#ackUpTo).
+      done(packet.qos === 1 ? OWN_ACK : undefined);
+    };
     const handleMessage = (packet: IPublishPacket, done: (err?: Error) => void) => {
       const generation = this.#generation;
-      const accept = () => {
-        // Stopped, or the connection this came on is gone: not acked, so the broker keeps it
-        // (and redelivers it on the next connection of this session).
-        if (this.#stopped || generation !== this.#generation) return;
-        ingest(packet);
-        // An error here makes mqtt.js skip its own PUBACK (and go on to the next packet): the
-        // acknowledgement is ours, sent once the readings are taken or committed (#ackUpTo).
-        done(packet.qos === 1 ? OWN_ACK : undefined);
-      };
-      if (this.#queue.length < maxQueued) accept();
-      else this.#spaceWaiters.push(accept);
+      // A closure only for a message that has to wait: not one per message.
+      if (this.#queue.length < maxQueued) accept(packet, done, generation);
+      else this.#spaceWaiters.push(() => accept(packet, done, generation));
     };
 
     const wakeSpace = () => {
