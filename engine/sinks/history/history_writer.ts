@@ -196,10 +196,14 @@ export class HistoryWriter {
       for (const { event } of result.events) this.anomaly(event);
       return;
     }
-    // Events are few: a set of "reading index, channel" finds the readings they flag.
-    const events = new Set<string>();
+    // Events are few: by reading index, the channels they flag. (Not a set of joined
+    // "index, channel" keys: that built a string per stored value, seen in live profiles.)
+    const events = new Map<number, Set<string>>();
     for (const { index, event } of result.events) {
-      if (event.channel !== null) events.add(`${index}\u0000${event.channel}`);
+      if (event.channel === null) continue;
+      let channels = events.get(index);
+      if (!channels) events.set(index, channels = new Set());
+      channels.add(event.channel);
     }
     this.#startRings(readings, values.first);
     const threshold = values.zThreshold;
@@ -207,6 +211,7 @@ export class HistoryWriter {
       let e = values.first[i]!;
       if (e === -1) continue;
       const r = readings[i]!;
+      const flagged = events.get(i);
       for (const channel in r.channels) {
         const anomaly = values.flags[e]! & FLAG.ZSCORE ? 1 : 0;
         this.#pending.push({
@@ -221,7 +226,7 @@ export class HistoryWriter {
           threshold,
           anomaly,
           ratio: this.#rings.ratio(r.machine, channel, anomaly),
-          event: events.size > 0 && events.has(`${i}\u0000${channel}`) ? 1 : 0,
+          event: flagged !== undefined && flagged.has(channel) ? 1 : 0,
         });
         e++;
       }
