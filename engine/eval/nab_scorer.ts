@@ -578,15 +578,9 @@ export interface AlarmFile {
   readonly windows: readonly WindowLimit[];
 }
 
-/** NAB's per-file result row (`scoreDataSet` in `nab/scorer.py`), counts in rows. */
-export interface ProfileScore {
-  readonly score: number;
-  readonly tp: number;
-  readonly tn: number;
-  readonly fp: number;
-  readonly fn: number;
-  readonly total: number;
-}
+/** NAB's per-file result row (`scoreDataSet` in `nab/scorer.py`), counts in rows: a
+ * {@linkcode ThresholdScore} without its threshold. */
+export type ProfileScore = Omit<ThresholdScore, "threshold">;
 
 /** How Vigil did on one label window. */
 export interface WindowReport {

@@ -15,6 +15,7 @@ import { z } from "zod";
 
 import { StartupError } from "../core/config.ts";
 import { diskFullOr } from "../core/disk_full.ts";
+import { readAt } from "../core/read_at.ts";
 import { FILES } from "../core/files.ts";
 
 /** `checkpoint.json`: how far processing got. */
@@ -389,15 +390,7 @@ export async function readCheckpoint(dir: string): Promise<Checkpoint | null> {
  * ```
  */
 export async function readText(file: Deno.FsFile, from: number, length: number): Promise<string> {
-  await file.seek(from, Deno.SeekMode.Start);
-  const buf = new Uint8Array(length);
-  let got = 0;
-  while (got < buf.length) {
-    const n = await file.read(buf.subarray(got));
-    if (n === null) break;
-    got += n;
-  }
-  return new TextDecoder().decode(buf.subarray(0, got));
+  return new TextDecoder().decode(await readAt(file, from, length));
 }
 
 async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {

@@ -6,6 +6,7 @@
  */
 import { formatOf } from "../../core/config.ts";
 import type { InputFormat } from "../../core/input_format.ts";
+import { readAt } from "../../core/read_at.ts";
 import { CsvRows } from "../../formats/csv.ts";
 import { jsonRecord, JsonRecordError, RESERVED_COLUMNS } from "../../formats/reading_parser.ts";
 import { ParquetSource } from "./parquet_source.ts";
@@ -35,16 +36,10 @@ export async function inputChannels(
     const fmt = formatOf(path, format);
     if (fmt === "kv" || fmt === "raw") return null;
     using file = await Deno.open(path, { read: true });
-    const buf = new Uint8Array(HEAD_BYTES);
-    let n = 0;
-    while (n < buf.length) {
-      const got = await file.read(buf.subarray(n));
-      if (got === null) break;
-      n += got;
-    }
+    const head = await readAt(file, 0, HEAD_BYTES);
     // A cut multi-byte character at the end only spoils the last (incomplete) line.
-    const lines = new TextDecoder().decode(buf.subarray(0, n)).split(/\r?\n/);
-    if (n === buf.length) lines.pop();
+    const lines = new TextDecoder().decode(head).split(/\r?\n/);
+    if (head.length === HEAD_BYTES) lines.pop();
     const first = lines.find((l) => l.trim() !== "");
     if (first === undefined) return null;
     if (fmt === "csv") {
