@@ -87,8 +87,10 @@ interface MachineState extends MachineScore {
   lastIds: number[];
   /** Processing bucket (`floor(time / interval)`) of the last row; -Infinity before any. */
   bucket: number;
-  /** The last `window` statuses, oldest first. */
+  /** The last `window` statuses: oldest first while fewer, then a ring whose oldest entry is at
+   * `oldest` (written in place: no array shifted and regrown per reading). */
   statuses: (string | null)[];
+  oldest: number;
 }
 
 /** The kernel's limits of a channel (NaN: no such check). */
@@ -112,6 +114,9 @@ export class Analyzer {
   readonly #channels: Readonly<Record<string, ChannelConfig>>;
   readonly #machines = new Map<string, MachineState>();
   readonly #streamChannel: string[] = [];
+  /** Per stream id, its channel's config (undefined: a channel without one), so that the walk
+   * indexes an array instead of looking the channel's name up in `#channels`. */
+  readonly #streamConfig: (ChannelConfig | undefined)[] = [];
   readonly #alarms: AlarmState;
   readonly #heartbeat: HeartbeatMonitor | null;
   readonly #deviceStatus: DeviceStatusTracker | null;
@@ -130,6 +135,13 @@ export class Analyzer {
   /** The adaptive detector's values: the reading's, NaN (missing) while the channel's checks
    * do not apply (`activeStatuses`), so a stopped machine teaches it nothing. */
   readonly #inAdaptive: Float64Array;
+  /** Per kernel entry, 1 when the channel's checks apply to the reading's status
+   * (`activeStatuses`): decided once in `analyze` for the adaptive input, the walk and the row. */
+  readonly #inActive: Uint8Array;
+  /** The last ISO time formatted and its epoch ms: readings come in ticks that share a time, so
+   * the rows and events of one tick format it once. */
+  #isoMs = NaN;
+  #iso = "";
 
   constructor(kernel: Kernel, options: AnalyzerOptions = {}) {
     const interval = options.processingIntervalMs ?? 10_000;
@@ -164,6 +176,7 @@ export class Analyzer {
     this.#inTime = new Float64Array(cap);
     this.#inValue = new Float64Array(cap);
     this.#inAdaptive = new Float64Array(adaptive ? cap : 0);
+    this.#inActive = new Uint8Array(cap);
   }
 
   /** Streams in use (one per machine and channel). */
@@ -261,15 +274,14 @@ export class Analyzer {
           lastIds[k] = stream;
         }
         k++;
+        const value = r.channels[name]!;
+        const statuses = this.#streamConfig[stream]?.activeStatuses;
+        const active = !statuses || statuses.includes(r.status ?? "");
         this.#inStream[n] = stream;
         this.#inTime[n] = r.timestamp;
-        this.#inValue[n] = r.channels[name]!;
-        if (this.#adaptive) {
-          const statuses = this.#channels[name]?.activeStatuses;
-          this.#inAdaptive[n] = !statuses || statuses.includes(r.status ?? "")
-            ? r.channels[name]!
-            : NaN;
-        }
+        this.#inValue[n] = value;
+        this.#inActive[n] = active ? 1 : 0;
+        if (this.#adaptive) this.#inAdaptive[n] = active ? value : NaN;
         n++;
       }
       if (!ok) {
@@ -300,6 +312,7 @@ export class Analyzer {
         lastIds: [],
         bucket: -Infinity,
         statuses: [],
+        oldest: 0,
         score: NaN,
         outlier: false,
       };
@@ -314,6 +327,7 @@ export class Analyzer {
       if (this.#streamChannel.length >= this.#kernel.options.maxStreams) return -1;
       id = this.#streamChannel.length;
       this.#streamChannel.push(channel);
+      this.#streamConfig.push(this.#channels[channel]);
       m.streams.set(channel, id);
       this.#kernel.setLimits(id, limitsOf(this.#channels[channel]));
     }
@@ -364,11 +378,12 @@ export class Analyzer {
     adaptive: AdaptiveOutput | null,
     result: AnalysisResult,
   ) {
-    m.statuses.push(r.status);
-    if (m.statuses.length > this.#window) m.statuses.shift();
+    if (m.statuses.length < this.#window) m.statuses.push(r.status);
+    else {
+      m.statuses[m.oldest] = r.status;
+      if (++m.oldest === this.#window) m.oldest = 0;
+    }
     const events = result.events;
-    // Only rows and events need the ISO time; most readings produce neither.
-    let iso = "";
     if (this.#heartbeat) {
       for (const event of this.#heartbeat.observe(r.machine, r.timestamp)) {
         events.push({ index, event });
@@ -378,8 +393,8 @@ export class Analyzer {
     let e = first;
     for (const name in r.channels) {
       const stream = this.#inStream[e]!;
-      const config = this.#channels[name];
-      const active = !config?.activeStatuses || config.activeStatuses.includes(r.status ?? "");
+      const config = this.#streamConfig[stream];
+      const active = this.#inActive[e] === 1;
       const live = active ? out!.flags[e]! : 0;
       const value = r.channels[name]!;
       if (adaptive) {
@@ -402,8 +417,12 @@ export class Analyzer {
         ? adaptive.flags[e]! & (ADAPTIVE_FLAG.RAISE | ADAPTIVE_FLAG.CLEAR)
         : 0;
       if (alarms.rising | alarms.clearing | aFlags) {
-        iso ||= new Date(r.timestamp).toISOString();
-        const reading = { machine: r.machine, timestamp: iso, channel: name, value };
+        const reading = {
+          machine: r.machine,
+          timestamp: this.#isoOf(r.timestamp),
+          channel: name,
+          value,
+        };
         if (alarms.rising | alarms.clearing) {
           const at = {
             ...reading,
@@ -447,16 +466,26 @@ export class Analyzer {
     const bucket = Math.floor(r.timestamp / this.#interval);
     if (bucket !== m.bucket) {
       m.bucket = bucket;
-      iso ||= new Date(r.timestamp).toISOString();
       const row = buildRow(r, {
-        iso,
+        iso: this.#isoOf(r.timestamp),
         channels: this.#channels,
         statuses: m.statuses,
+        oldest: m.oldest,
         out,
         first,
+        active: this.#inActive,
         anomalyScore: m.score,
       });
       result.rows.push({ index, row });
     }
+  }
+
+  /** `ms` as ISO 8601, formatted once per distinct time in a row (see `#isoMs`). */
+  #isoOf(ms: number): string {
+    if (ms !== this.#isoMs) {
+      this.#iso = new Date(ms).toISOString();
+      this.#isoMs = ms;
+    }
+    return this.#iso;
   }
 }

@@ -40,6 +40,9 @@ export interface HeartbeatMonitorOptions {
   maxMachines?: number;
 }
 
+/** What most readings raise: nothing (frozen, so that no caller can add to the shared array). */
+const NO_EVENTS: readonly AnomalyEvent[] = Object.freeze([]);
+
 interface Beat {
   /** Event time of the latest reading, epoch ms. */
   last: number;
@@ -133,9 +136,10 @@ export class HeartbeatMonitor {
 
   /**
    * A reading of `machine` at event time `time` (epoch ms): a loss when the gap since the
-   * previous reading exceeds the timeout and no timer raised it yet, then the restore.
+   * previous reading exceeds the timeout and no timer raised it yet, then the restore. Nearly
+   * every reading raises nothing: then the answer is one shared empty array, not a new one.
    */
-  observe(machine: string, time: number): AnomalyEvent[] {
+  observe(machine: string, time: number): readonly AnomalyEvent[] {
     const beat = this.#beats.get(machine);
     if (!beat) {
       if (this.#beats.size < this.#max) {
@@ -148,12 +152,16 @@ export class HeartbeatMonitor {
           count: 0,
         });
       }
-      return [];
+      return NO_EVENTS;
     }
-    const events: AnomalyEvent[] = [];
     const gap = time - beat.last;
     // NaN (still learning) compares false: no loss before the timeout is known.
-    if (!beat.lost && gap > beat.timeout) this.#loss(machine, beat, events);
+    if (!(beat.lost || gap > beat.timeout)) {
+      this.#advance(beat, time, gap);
+      return NO_EVENTS;
+    }
+    const events: AnomalyEvent[] = [];
+    if (!beat.lost) this.#loss(machine, beat, events);
     if (beat.lost) {
       beat.lost = false;
       events.push({
@@ -167,12 +175,16 @@ export class HeartbeatMonitor {
         description: `Data received again after ${(gap / 1000).toFixed(1)} seconds.`,
       });
     }
-    // Out-of-order readings never move the clock back.
+    this.#advance(beat, time, gap);
+    return events;
+  }
+
+  /** The clock of `beat` moved to `time`: out-of-order readings never move it back. */
+  #advance(beat: Beat, time: number, gap: number): void {
     if (time > beat.last) {
       if (beat.gaps) this.#learnGap(beat, gap);
       beat.last = time;
     }
-    return events;
   }
 
   /** `"auto"`: one more gap of a machine still learning; at the last, its timeout. */

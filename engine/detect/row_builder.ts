@@ -27,7 +27,8 @@ export function round(x: number, digits: number): number {
 
 /**
  * The most frequent of `statuses` (ties go to the most recent one) and how many times the
- * status changed from one to the next, oldest first.
+ * status changed from one to the next, oldest first. `statuses` may be a ring whose oldest
+ * entry is at `oldest`.
  *
  * @example
  * ```ts
@@ -38,23 +39,34 @@ export function round(x: number, digits: number): number {
  */
 export function statusSummary(
   statuses: readonly (string | null)[],
+  oldest = 0,
 ): { mode: string | null; changes: number } {
   let mode: string | null = null;
   let best = 0;
   let changes = 0;
-  const counts = new Map<string | null, number>();
-  statuses.forEach((s, i) => {
-    const c = (counts.get(s) ?? 0) + 1;
-    counts.set(s, c);
+  // The default window is 5: counting by comparing with the earlier entries is cheaper there
+  // than a map per row; a long window (up to 65,536) counts with a map.
+  const counts = statuses.length > SHORT_WINDOW ? new Map<string | null, number>() : null;
+  const n = statuses.length;
+  let previous: string | null = null;
+  for (let i = 0; i < n; i++) {
+    const s = statuses[(oldest + i) % n] as string | null;
+    let c = 1;
+    if (counts) counts.set(s, c = (counts.get(s) ?? 0) + 1);
+    else for (let j = 0; j < i; j++) if (statuses[(oldest + j) % n] === s) c++;
     // Ties go to the most recent status: `>=` lets a later one take over.
     if (c >= best) {
       best = c;
       mode = s;
     }
-    if (i > 0 && s !== statuses[i - 1]) changes++;
-  });
+    if (i > 0 && s !== previous) changes++;
+    previous = s;
+  }
   return { mode, changes };
 }
+
+/** Windows up to this long count statuses without a map (see {@linkcode statusSummary}). */
+const SHORT_WINDOW = 16;
 
 /** What {@linkcode buildRow} reads besides the reading. */
 export interface RowInput {
@@ -62,13 +74,18 @@ export interface RowInput {
   iso: string;
   /** Channel limits and wording of the analyzer. */
   channels: Readonly<Record<string, ChannelConfig>>;
-  /** The machine's last `window` statuses, oldest first, this reading's included. */
+  /** The machine's last `window` statuses, this reading's included: oldest first from
+   * `oldest` on, a ring (see {@linkcode statusSummary}). */
   statuses: readonly (string | null)[];
+  oldest: number;
   /** The kernel's results of the slice; null when the slice had no channel values (then the
    * reading has none either and nothing is read from it). */
   out: KernelOutput | null;
   /** The reading's first entry in `out`; its channels follow in `for…in` order. */
   first: number;
+  /** Per entry of `out`, 1 when the channel's checks apply to the reading's status
+   * (`activeStatuses`; the analyzer decided it for the kernel input already). */
+  active: Uint8Array;
   /** The machine's last isolation-forest `score_samples`; NaN: no `anomaly_score` field. */
   anomalyScore: number;
 }
@@ -101,7 +118,7 @@ export function buildRow(r: Reading, input: RowInput): ProcessedRow {
       zscore: round(out!.zscore[e]!, 3),
     };
     const config = input.channels[name];
-    if (config && (!config.activeStatuses || config.activeStatuses.includes(r.status ?? ""))) {
+    if (config && input.active[e] === 1) {
       const label = channelLabel(name, config);
       if (config.normal && mean > config.normal[1]) {
         alerts.push(`${label} above normal range`);
@@ -121,7 +138,7 @@ export function buildRow(r: Reading, input: RowInput): ProcessedRow {
     }
     e++;
   }
-  const { mode, changes } = statusSummary(input.statuses);
+  const { mode, changes } = statusSummary(input.statuses, input.oldest);
   if (r.status === "PAUSED") {
     alerts.push("Machine paused - may require attention");
     health -= 0.1;
@@ -130,7 +147,7 @@ export function buildRow(r: Reading, input: RowInput): ProcessedRow {
     alerts.push("Frequent status changes");
     health -= 0.1;
   }
-  return {
+  const row: ProcessedRow = {
     timestamp: input.iso,
     machine: r.machine,
     channels,
@@ -139,6 +156,9 @@ export function buildRow(r: Reading, input: RowInput): ProcessedRow {
     status_changes: changes,
     health_score: round(Math.max(0, Math.min(1, health)), 2),
     alerts,
-    ...(!Number.isNaN(input.anomalyScore) ? { anomaly_score: round(input.anomalyScore, 6) } : {}),
-  } satisfies ProcessedRow;
+  };
+  // Added after, not spread into the literal: a spread builds the row on V8's slow path, and
+  // the field still comes last.
+  if (!Number.isNaN(input.anomalyScore)) row.anomaly_score = round(input.anomalyScore, 6);
+  return row;
 }
