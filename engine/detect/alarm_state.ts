@@ -63,6 +63,9 @@ export class AlarmState {
   /** Per stream and alarm (`stream * bits + k`): consecutive normal readings since the alarm
    * was last flagged or held (while raised), or consecutive flagged readings (while down). */
   readonly #run: Uint32Array;
+  /** Per stream, 1 when one of its `#run` counts may be above 0: a quiet reading of a stream
+   * that is 0 here (nearly every reading) changes nothing, and `delays` returns at once. */
+  readonly #counting: Uint8Array;
   /** Alarms the last call raised. */
   rising = 0;
   /** Alarms the last call cleared (delays only; edge mode clears without an event). */
@@ -84,6 +87,7 @@ export class AlarmState {
     this.#mask = mask;
     this.#raised = new Uint32Array(maxStreams);
     this.#run = new Uint32Array(maxStreams * bits.length);
+    this.#counting = new Uint8Array(maxStreams);
   }
 
   /** The alarms of `stream` raised now. */
@@ -95,6 +99,7 @@ export class AlarmState {
   reset(): void {
     this.#raised.fill(0);
     this.#run.fill(0);
+    this.#counting.fill(0);
   }
 
   /**
@@ -138,6 +143,18 @@ export class AlarmState {
     let rising = 0;
     let clearing = 0;
     const bits = this.#bits;
+    if (((raised | live) & this.#mask) === 0) {
+      // Nothing raised, nothing flagged: every count starts over (the loop below would set
+      // each to 0), and no transition.
+      if (this.#counting[stream] === 1) {
+        this.#run.fill(0, stream * bits.length, (stream + 1) * bits.length);
+        this.#counting[stream] = 0;
+      }
+      this.rising = 0;
+      this.clearing = 0;
+      return;
+    }
+    this.#counting[stream] = 1;
     for (let k = 0; k < bits.length; k++) {
       const bit = bits[k]!;
       const slot = stream * bits.length + k;

@@ -16,7 +16,7 @@ import {
   MACHINE_CHANNELS,
 } from "../core/channel_config.ts";
 import { DeviceStatusTracker } from "./device_status_tracker.ts";
-import { HeartbeatMonitor } from "./heartbeat_monitor.ts";
+import { type Beat, HeartbeatMonitor } from "./heartbeat_monitor.ts";
 import type { OnlineForests } from "./online_forest.ts";
 import type { AnalysisResult, IsolationScorer } from "../core/analysis.ts";
 import {
@@ -87,6 +87,9 @@ interface MachineState extends MachineScore {
   lastIds: number[];
   /** Processing bucket (`floor(time / interval)`) of the last row; -Infinity before any. */
   bucket: number;
+  /** Its heartbeat clock (see {@linkcode HeartbeatMonitor.track}): undefined before its first
+   * reading, null when heartbeat detection is off or does not watch it. */
+  beat: Beat | null | undefined;
   /** The last `window` statuses: oldest first while fewer, then a ring whose oldest entry is at
    * `oldest` (written in place: no array shifted and regrown per reading). */
   statuses: (string | null)[];
@@ -311,6 +314,7 @@ export class Analyzer {
         lastNames: [],
         lastIds: [],
         bucket: -Infinity,
+        beat: undefined,
         statuses: [],
         oldest: 0,
         score: NaN,
@@ -384,9 +388,14 @@ export class Analyzer {
       if (++m.oldest === this.#window) m.oldest = 0;
     }
     const events = result.events;
-    if (this.#heartbeat) {
-      for (const event of this.#heartbeat.observe(r.machine, r.timestamp)) {
-        events.push({ index, event });
+    const heartbeat = this.#heartbeat;
+    if (heartbeat) {
+      // The machine's clock is kept with its state: no lookup by name per reading.
+      if (m.beat === undefined) m.beat = heartbeat.track(r.machine, r.timestamp);
+      else if (m.beat !== null) {
+        for (const event of heartbeat.observeBeat(m.beat, r.machine, r.timestamp)) {
+          events.push({ index, event });
+        }
       }
     }
     const alarms = this.#alarms;

@@ -43,7 +43,9 @@ export interface HeartbeatMonitorOptions {
 /** What most readings raise: nothing (frozen, so that no caller can add to the shared array). */
 const NO_EVENTS: readonly AnomalyEvent[] = Object.freeze([]);
 
-interface Beat {
+/** One watched machine's clock: what {@linkcode HeartbeatMonitor.track} gives a caller that
+ * keeps it per machine, for {@linkcode HeartbeatMonitor.observeBeat}. */
+export interface Beat {
   /** Event time of the latest reading, epoch ms. */
   last: number;
   /** A loss was raised and no reading came since. */
@@ -142,18 +144,37 @@ export class HeartbeatMonitor {
   observe(machine: string, time: number): readonly AnomalyEvent[] {
     const beat = this.#beats.get(machine);
     if (!beat) {
-      if (this.#beats.size < this.#max) {
-        const auto = this.timeoutMs === "auto";
-        this.#beats.set(machine, {
-          last: time,
-          lost: false,
-          timeout: auto ? NaN : this.timeoutMs as number,
-          gaps: auto ? new Float64Array(this.#learn) : null,
-          count: 0,
-        });
-      }
+      this.track(machine, time);
       return NO_EVENTS;
     }
+    return this.observeBeat(beat, machine, time);
+  }
+
+  /**
+   * The first reading of `machine`, at `time`: starts watching it and returns its clock, which
+   * the caller passes to {@linkcode HeartbeatMonitor.observeBeat} with each further reading
+   * instead of calling `observe` (no lookup by name per reading). Null when `maxMachines` are
+   * watched already: this machine is never watched (none is ever dropped).
+   */
+  track(machine: string, time: number): Beat | null {
+    let beat = this.#beats.get(machine);
+    if (!beat && this.#beats.size < this.#max) {
+      const auto = this.timeoutMs === "auto";
+      beat = {
+        last: time,
+        lost: false,
+        timeout: auto ? NaN : this.timeoutMs as number,
+        gaps: auto ? new Float64Array(this.#learn) : null,
+        count: 0,
+      };
+      this.#beats.set(machine, beat);
+    }
+    return beat ?? null;
+  }
+
+  /** {@linkcode HeartbeatMonitor.observe} of a reading of a machine whose clock the caller
+   * kept from {@linkcode HeartbeatMonitor.track}. */
+  observeBeat(beat: Beat, machine: string, time: number): readonly AnomalyEvent[] {
     const gap = time - beat.last;
     // NaN (still learning) compares false: no loss before the timeout is known.
     if (!(beat.lost || gap > beat.timeout)) {

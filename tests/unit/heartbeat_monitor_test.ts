@@ -96,3 +96,18 @@ Deno.test("bad options are refused, naming the value", () => {
   assert.throws(() => new HeartbeatMonitor({ minTimeoutMs: -1 }), /got -1/);
   assert.throws(() => new HeartbeatMonitor({ longestMultiple: 0 }), /longestMultiple .* got 0/);
 });
+
+Deno.test("a kept clock (track, observeBeat) raises what observe raises; none past maxMachines", () => {
+  const times = [0, 1000, 2000, 9000, 10_000, 30_000];
+  const byName = feed(new HeartbeatMonitor({ timeoutMs: 5000 }), "m1", times);
+  const kept = new HeartbeatMonitor({ timeoutMs: 5000, maxMachines: 1 });
+  const beat = kept.track("m1", T0 + times[0]!);
+  assert.ok(beat);
+  const events = times.slice(1).flatMap((t) => kept.observeBeat(beat, "m1", T0 + t));
+  assert.deepEqual(events, byName);
+  assert.equal(byName.length, 4); // two losses, two restores
+  assert.deepEqual(kept.lostSince(), {});
+  // The one machine allowed is watched: a second one is not, now or later.
+  assert.equal(kept.track("m2", T0), null);
+  assert.deepEqual(feed(kept, "m2", [0, 60_000]), []);
+});
