@@ -8,8 +8,9 @@
  *   SSE, metrics), acknowledging after the checkpoint;
  * - **floor**: a bare Deno subscriber, mqtt.js with the options Vigil uses (MQTT 5, persistent
  *   session, QoS 1), `JSON.parse` of each payload and nothing else;
- * - **lean floor**: the same without mqtt.js: MQTT 5 over `Deno.connect` with the source's own
- *   packet code (`engine/sources/mqtt/mqtt_wire.ts`), the PUBACKs of a socket read in one write;
+ * - **lean floor**: the same without mqtt.js: the MQTT source's own connection
+ *   (`engine/sources/mqtt/mqtt_connection.ts`, MQTT 5 over `Deno.connect`), the PUBACKs of a
+ *   socket read in one write (`LEAN_COALESCE_MS=0`: reads not spaced);
  * - **Node-RED 5**: an `mqtt in` node (QoS 1, persistent session, parsed JSON) into a function
  *   node that keeps the same rolling z-score per machine and channel (the last 100 values).
  *
@@ -31,13 +32,8 @@
 import { join } from "node:path";
 import { freePort, hasMosquitto, publishReadings, startBroker } from "./_mqtt.ts";
 import { formatReading } from "../engine/mod.ts";
-import {
-  encodeConnect,
-  encodeSubscribe,
-  PacketReader,
-  PINGREQ,
-  writePuback,
-} from "../engine/sources/mqtt/mqtt_wire.ts";
+import { writePuback } from "../engine/sources/mqtt/mqtt_wire.ts";
+import { MqttConnection, parseBroker } from "../engine/sources/mqtt/mqtt_connection.ts";
 import { generateReadings } from "../simulator/mod.ts";
 
 const MACHINES = 1000;
@@ -65,59 +61,41 @@ async function floor(url: string, port: number): Promise<void> {
 }
 
 /**
- * The lean floor: MQTT 5 spoken directly over `Deno.connect` (native TCP, no `node:net`) with
- * the packet code of `engine/sources/mqtt/mqtt_wire.ts`; the same session options as the floor,
- * `JSON.parse` per payload, the PUBACKs of each socket read in one write, 1 ms between reads
- * (`LEAN_COALESCE_MS`); `GET /` answers the count.
+ * The lean floor: the MQTT source's own connection (`engine/sources/mqtt/mqtt_connection.ts`:
+ * MQTT 5 over `Deno.connect`, packets parsed in place, reads 1 ms apart under load) with the same
+ * session options as the floor, `JSON.parse` per payload, the PUBACKs of each read in one write;
+ * `GET /` answers the count.
  */
-async function leanFloor(url: string, port: number): Promise<void> {
-  const COALESCE_MS = Number(Deno.env.get("LEAN_COALESCE_MS") ?? 1);
-  const m = /^mqtt:\/\/([^:/]+):(\d+)$/.exec(url)!;
-  const conn = await Deno.connect({ hostname: m[1]!, port: Number(m[2]) });
-  conn.setNoDelay(true);
+function leanFloor(url: string, port: number): void {
   let count = 0;
   Deno.serve({ hostname: "127.0.0.1", port, onListen: () => {} }, () => new Response(`${count}`));
-  let writing = Promise.resolve();
-  const send = (bytes: Uint8Array) => {
-    writing = writing.then(async () => {
-      for (let off = 0; off < bytes.length;) off += await conn.write(bytes.subarray(off));
-    });
+  const decoder = new TextDecoder();
+  let acks: number[] = [];
+  const flush = () => {
+    const bytes = new Uint8Array(4 * acks.length);
+    acks.forEach((id, i) => writePuback(bytes, 4 * i, id));
+    acks = [];
+    conn.send(bytes);
   };
-  send(encodeConnect({
+  const conn: MqttConnection = new MqttConnection(parseBroker(url), {
     clientId: "vigil-bench-lean",
     keepalive: 60,
     cleanStart: false,
     sessionExpiry: 3600,
     receiveMaximum: 1000,
-  }));
-  send(encodeSubscribe(1, TOPIC, 1));
-  setInterval(() => send(PINGREQ), 60_000);
-  const reader = new PacketReader();
-  const decoder = new TextDecoder();
-  let acks = new Uint8Array(4096);
-  for (;;) {
-    const n = await conn.read(reader.space());
-    if (n === null) break;
-    reader.filled(n);
-    let k = 0;
-    for (let p = reader.next(); p !== null; p = reader.next()) {
-      if (p.type !== "publish") continue;
+  }, {
+    onConnack: () => conn.subscribe(TOPIC, 1),
+    onPublish: (p) => {
       JSON.parse(decoder.decode(p.payload));
       count++;
-      if (p.qos === 0) continue;
-      if (k + 4 > acks.length) {
-        const more = new Uint8Array(acks.length * 2);
-        more.set(acks);
-        acks = more;
-      }
-      writePuback(acks, k, p.id);
-      k += 4;
-    }
-    if (k > 0) send(acks.slice(0, k));
-    // Coalescing: under load, 1 ms lets tens of packets gather for the next read instead of
-    // two or three (each read's wake-up costs more than parsing what it brings).
-    if (COALESCE_MS > 0) await new Promise((r) => setTimeout(r, COALESCE_MS));
-  }
+      // The packets of one read are handed over in one go: their PUBACKs follow in one write.
+      if (p.qos > 0 && acks.push(p.id) === 1) queueMicrotask(flush);
+      return true;
+    },
+    onSuback: () => {},
+    onClose: (e) => console.error(`lean floor: ${e?.message ?? "closed"}`),
+  }, { coalesceMs: Number(Deno.env.get("LEAN_COALESCE_MS") ?? 1) });
+  conn.start();
 }
 
 /** The Node-RED function node: a rolling z-score per machine and channel over the last 100. */
@@ -468,7 +446,7 @@ if (Deno.args[0] === "publish") {
 } else if (Deno.args[0] === "floor") {
   await floor(Deno.args[1]!, Number(Deno.args[2]));
 } else if (Deno.args[0] === "lean") {
-  await leanFloor(Deno.args[1]!, Number(Deno.args[2]));
+  leanFloor(Deno.args[1]!, Number(Deno.args[2]));
 } else {
   if (!hasMosquitto()) {
     console.log("skipped: no mosquitto (Debian package mosquitto)");
@@ -493,7 +471,7 @@ if (Deno.args[0] === "publish") {
       }
       : {}),
     "floor (bare mqtt.js)": (url: string) => Promise.resolve(startFloor(url)),
-    "lean floor (Deno.connect + mqtt_wire)": (url: string) =>
+    "lean floor (Vigil's MqttConnection)": (url: string) =>
       Promise.resolve(startFloor(url, "lean")),
     "Node-RED 5": (_url: string, port: number, dir: string) => startNodeRed(port, dir, bins),
   };
