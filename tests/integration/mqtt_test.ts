@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import mqtt, { type MqttClient } from "mqtt";
 import { startVigil, type Vigil } from "../helpers.ts";
+import { MqttConnection, parseBroker } from "../../engine/sources/mqtt/mqtt_connection.ts";
 import {
   type AnomalyEvent,
   EngineState,
@@ -512,6 +513,39 @@ Deno.test("mqtt source: mqtts:// over TLS, the broker's CA given to deno with --
       "certfile $DIR/server.pem",
       "keyfile $DIR/server.key",
     ],
+  });
+});
+
+Deno.test("mqtt connection: PINGREQs keep an idle connection open; end() is a DISCONNECT", async () => {
+  await withBroker(async (broker) => {
+    const closes: (string | undefined)[] = [];
+    const topics: string[] = [];
+    let connacks = 0;
+    const conn: MqttConnection = new MqttConnection(parseBroker(broker.url), {
+      clientId: "vigil-test-keepalive",
+      keepalive: 1, // mosquitto drops a client silent for 1.5 keep-alive periods
+      cleanStart: true,
+      sessionExpiry: 0,
+      receiveMaximum: 10,
+    }, {
+      onConnack: () => connacks++,
+      onPublish: (p) => (topics.push(p.topic), true),
+      onSuback: () => {},
+      onClose: (e) => closes.push(e?.message),
+    });
+    conn.start();
+    await until(() => conn.connected, "the CONNACK");
+    conn.subscribe("keep/#", 1);
+    await sleep(4000); // idle: only the PINGREQs go out
+    assert.deepEqual(closes, [], "still open after 4 keep-alive periods");
+    const pub = await client(broker.url);
+    await pub.publishAsync("keep/alive", "x", { qos: 1 });
+    await pub.endAsync();
+    await until(() => topics.length === 1, "the message");
+    await conn.end();
+    assert.deepEqual(closes, [undefined]);
+    assert.equal(connacks, 1);
+    assert.equal(conn.connected, false);
   });
 });
 
