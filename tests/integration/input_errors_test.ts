@@ -45,9 +45,12 @@ async function listening(what: string, port: number): Promise<void> {
   });
 }
 
+/** The complete lines of a JSONL file, which may be read while the engine writes to it. */
 async function jsonLines(path: string): Promise<Record<string, unknown>[]> {
   const text = await Deno.readTextFile(path).catch(() => "");
-  return text.split("\n").filter((l) => l !== "").map((l) => JSON.parse(l));
+  return text.slice(0, text.lastIndexOf("\n") + 1).split("\n").filter((l) => l !== "").map((l) =>
+    JSON.parse(l)
+  );
 }
 
 interface Health {
