@@ -35,6 +35,24 @@ export function csvLine(cells: readonly CsvValue[]): string {
 }
 
 /**
+ * One cell as {@linkcode csvLine} writes it (d3-dsv's rule): quoted, with `"` doubled, when it
+ * holds `"`, `,`, `\n` or `\r`; else as it is.
+ *
+ * @example
+ * ```ts
+ * csvCell("a, b"); // '"a, b"'
+ * csvCell("RUNNING"); // "RUNNING"
+ * ```
+ */
+export function csvCell(s: string): string {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 34 || c === 44 || c === 10 || c === 13) return '"' + s.replaceAll('"', '""') + '"';
+  }
+  return s;
+}
+
+/**
  * Any value as a {@linkcode CsvValue}: bigints and booleans as JavaScript prints them, a `Date`
  * as ISO 8601, any other object as JSON (bigints as their digits); strings, numbers, `null` and
  * `undefined` unchanged.

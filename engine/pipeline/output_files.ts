@@ -69,14 +69,18 @@ function inputOf(source: string): string {
   return source;
 }
 
+/** What one batch writes to a file: text, or its UTF-8 bytes (written as they are, before
+ * `write` returns, so a reused buffer may be handed in). */
+export type FileText = string | Uint8Array;
+
 /** What one batch writes. */
 export interface BatchOutput {
-  stream?: string;
-  analysis?: string;
-  anomalies?: string;
-  errors?: string;
+  stream?: FileText;
+  analysis?: FileText;
+  anomalies?: FileText;
+  errors?: FileText;
   /** Only with {@linkcode OutputFilesOptions.structured}. */
-  structured?: string;
+  structured?: FileText;
 }
 
 /** The output files, in the order a batch writes them. */
@@ -183,10 +187,10 @@ export class OutputFiles {
     const before = { ...this.#sizes };
     for (const key of KEYS) {
       const text = out[key];
-      if (!text) continue;
+      if (!text || text.length === 0) continue;
       const file = this.#handles[key];
       if (!file) throw new Error(`${FILES[key]} is not open for writing`);
-      const bytes = this.#encode(text);
+      const bytes = typeof text === "string" ? this.#encode(text) : text;
       try {
         await writeAll(file, bytes);
       } catch (e) {
