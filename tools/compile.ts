@@ -19,8 +19,8 @@ export const COMPILE_PERMISSIONS = [
 
 /** The V8 flags of `deno task start` and `replay`, built in: a full collection once the old
  * generation has doubled, not at 4–5 × the live set, and a young generation of at most 2 × 4 MiB
- * (BENCHMARKS.md "Memory": together about 100 MiB less peak RSS in a replay of a million
- * readings, CPU within the noise). */
+ * (BENCHMARKS.md "Memory": in a replay of a million readings, the first takes about 50 MiB off
+ * the peak RSS for a few per cent of CPU, the second about 55 MiB more for about 8 % of CPU). */
 export const COMPILE_V8_FLAGS = ["--v8-flags=--heap-growing-percent=100,--max-semi-space-size=4"];
 
 /**
