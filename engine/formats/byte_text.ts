@@ -2,9 +2,9 @@
  * {@linkcode ByteText}: UTF-8 text built straight into one reused byte buffer. Replay writes
  * about 140 MB of lines per million readings; building each batch as a JS string (many short
  * concatenations) and then encoding it cost more than the formatting itself, and the batch's
- * strings lived long enough to be promoted and swell the heap. Output text is almost all ASCII,
- * so it is copied a code unit at a time; a string with any other character goes through
- * `TextEncoder.encodeInto`, giving the same bytes.
+ * strings lived long enough to be promoted and swell the heap. Output text is mostly short ASCII
+ * pieces, copied a code unit at a time; a long string, or one with any other character, goes
+ * through `TextEncoder.encodeInto`, giving the same bytes.
  * @module
  */
 
@@ -21,7 +21,7 @@ export const BYTE_TEXT_KEEP = 4 << 20;
  * @example
  * ```ts
  * const t = new ByteText();
- * t.ascii("temperature=");
+ * t.text("temperature=");
  * t.number(25.7);
  * new TextDecoder().decode(t.bytes()); // "temperature=25.7"
  * ```
@@ -84,21 +84,30 @@ export class ByteText {
   }
 
   /** Appends `s` as UTF-8. */
-  ascii(s: string): void {
+  text(s: string): void {
     const n = s.length;
+    // A long string goes to the native encoder at once (its call costs less than the loop).
+    if (n > 64) {
+      this.#encode(s);
+      return;
+    }
     const buf = this.#room(n);
     const start = this.#len;
     for (let i = 0; i < n; i++) {
       const c = s.charCodeAt(i);
       if (c >= 0x80) {
-        this.#room(n * 3);
-        const { written } = encoder.encodeInto(s, this.#buf.subarray(start));
-        this.#len = start + written;
+        this.#encode(s);
         return;
       }
       buf[start + i] = c;
     }
     this.#len = start + n;
+  }
+
+  #encode(s: string): void {
+    this.#room(s.length * 3);
+    const { written } = encoder.encodeInto(s, this.#buf.subarray(this.#len));
+    this.#len += written;
   }
 
   /**
@@ -111,7 +120,7 @@ export class ByteText {
   number(v: number): void {
     const k = Math.round(v * 1000);
     if (k / 1000 !== v || k > 1e15 || k < -1e15) {
-      this.ascii(String(v));
+      this.text(String(v));
       return;
     }
     const buf = this.#room(24);

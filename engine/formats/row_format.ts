@@ -170,7 +170,7 @@ function cellWriter(col: string): CellWriter {
     case "alerts":
       return (r, out) => {
         // Alert texts hold values: not cached, most rows have none.
-        if (r.alerts.length > 0) out.ascii(csvCell(r.alerts.join("; ")));
+        if (r.alerts.length > 0) out.text(csvCell(r.alerts.join("; ")));
       };
     case "anomaly_score":
       return (r, out) => writeNumber(r.anomaly_score, out);

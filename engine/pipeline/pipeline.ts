@@ -204,6 +204,7 @@ export class OutputSink extends WritableStream<AnalyzedBatch> {
     // Each batch's output built as bytes in buffers reused batch after batch (see ByteText).
     const stream = new ByteText(1 << 20);
     const analysis = new ByteText(1 << 18);
+    const anomalies = new ByteText(1 << 16);
     let carried = resume === null;
     // Once, when the history ends (its lines are counted, or a batch that is not history
     // comes): the counts become the checkpoint's (see `resume`).
@@ -260,7 +261,7 @@ export class OutputSink extends WritableStream<AnalyzedBatch> {
         logRefused(logger, batch.errors, result.rejected);
         analysis.clear();
         if (result.rows.length > 0 && columns) {
-          if (outputs.size("analysis") === 0) analysis.ascii(columns.join(",") + "\n");
+          if (outputs.size("analysis") === 0) analysis.text(columns.join(",") + "\n");
           for (const { row } of result.rows) writeRowCsv(row, columns, analysis);
         }
         stream.clear();
@@ -270,12 +271,17 @@ export class OutputSink extends WritableStream<AnalyzedBatch> {
           if (outputs.size("structured") === 0) structured = STRUCTURED_HEADER + "\n";
           for (const r of readings) structured += structuredMetricsLine(r) + "\n";
         }
+        anomalies.clear();
+        for (const { event } of result.events) {
+          anomalies.text(JSON.stringify(event));
+          anomalies.byte(10);
+        }
         await outputs.write({
           structured,
           stream: stream.bytes(),
           errors: errorLines(batch.errors, unlogged),
           analysis: analysis.bytes(),
-          anomalies: result.events.map((e) => JSON.stringify(e.event) + "\n").join(""),
+          anomalies: anomalies.bytes(),
         });
         heartbeat = lost ?? null;
         await outputs.checkpoint(counts, { reportEveryMs: options.reportEveryMs, heartbeat });

@@ -56,10 +56,10 @@ Deno.test("ByteText.number prints every number as String does", () => {
   }
 });
 
-Deno.test("ByteText.ascii writes any string as UTF-8 and grows past its capacity", () => {
+Deno.test("ByteText.text writes any string as UTF-8 and grows past its capacity", () => {
   const out = new ByteText(4);
   const parts = ["abc", "°C é", "", "x".repeat(100), "😀 mixed", "end"];
-  for (const p of parts) out.ascii(p);
+  for (const p of parts) out.text(p);
   assert.equal(decode(out), parts.join(""));
   out.clear();
   assert.equal(out.length, 0);
