@@ -15,7 +15,8 @@
  *
  * This file is the sink and its options; the work is in the files beside it, one concern each:
  * schema.ts (the table and its migration), history_writer.ts (buffered writes and retention),
- * flag_ring.ts (the anomaly-ratio rings) and history_queries.ts (what the API reads).
+ * pending.ts (the buffer, column by column), flag_ring.ts (the anomaly-ratio rings) and
+ * history_queries.ts (what the API reads).
  * @module
  */
 import type { DatabaseSync } from "node:sqlite";
