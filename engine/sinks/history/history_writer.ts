@@ -76,7 +76,7 @@ const finiteOrNaN = (x: number | null | undefined): number =>
  * import { openHistoryDb } from "./schema.ts";
  *
  * const writer = new HistoryWriter(openHistoryDb(":memory:"), {
- *   retention: 100_000, flushEvery: 500, maxPending: 10_000, anomalyListSize: 100,
+ *   retention: 100_000, flushEvery: 500, maxPending: 50_000, anomalyListSize: 100,
  *   maxStreams: 4096, logger: nullLogger, path: ":memory:",
  * });
  * writer.readings([{ timestamp: 0, machine: "m1", status: null, channels: { temperature: 21.5 } }]);
