@@ -179,3 +179,43 @@ Deno.test("retention by count: right across flushes, a reopen, many streams, a r
   assert.deepEqual(times(store, "m1"), [at(13), at(16), at(17)]);
   store.close();
 });
+
+Deno.test("retention at capacity: new, repeated and older readings, against a model", async () => {
+  // Full streams are cut from the oldest end while their counts are exact (only newer readings
+  // came) and from the newest end otherwise: either way, exactly the newest `keep` remain.
+  await using t = await tempDir();
+  const path = join(t.dir, "history.sqlite");
+  const keep = 6;
+  const random = prng(7);
+  const model = new Map<string, Set<number>>(["m1", "m2"].map((m) => [m, new Set()]));
+  const expected = (m: string) => [...model.get(m)!].sort((a, b) => a - b).slice(-keep);
+  let store = new HistoryStore({ path, retention: keep });
+  let next = 0;
+  for (let flush = 0; flush < 60; flush++) {
+    const batch: Reading[] = [];
+    for (let k = Math.floor(random() * 9); k > 0; k--) {
+      const m = random() < 0.5 ? "m1" : "m2";
+      // Mostly newer readings; sometimes one repeated or older than the newest kept.
+      const i = random() < 0.75 ? next++ : Math.max(0, next - 1 - Math.floor(random() * 10));
+      batch.push(reading(i, m, { a: i }));
+    }
+    store.readings(batch);
+    store.flush();
+    for (const r of batch) model.get(r.machine)!.add(r.timestamp);
+    for (const m of model.keys()) {
+      const kept = expected(m);
+      model.set(m, new Set(kept));
+      assert.deepEqual(
+        store.history({ machine: m, channel: "a", last: 100 }).map((e) => e.time),
+        kept,
+        `${m} after flush ${flush}`,
+      );
+    }
+    // Reopened now and then: the counts start again from the file.
+    if (flush % 20 === 19) {
+      store.close();
+      store = new HistoryStore({ path, retention: keep });
+    }
+  }
+  store.close();
+});

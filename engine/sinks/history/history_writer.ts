@@ -273,7 +273,12 @@ export class HistoryWriter {
         } else if (value === null) this.#flagAnomaly.run(machine, channel, time);
         else this.#upsertAnomaly.run(machine, channel, time, value);
         // An upsert may add a row; flagging an event on a stored reading adds none.
-        this.#retention.wrote(machine, channel, kind === KIND.anomaly && value === null ? 0 : 1);
+        this.#retention.wrote(
+          machine,
+          channel,
+          kind === KIND.anomaly && value === null ? 0 : 1,
+          time,
+        );
         i++;
       }
       this.#retention.apply();
@@ -334,13 +339,15 @@ export class HistoryWriter {
         params[at + 10] = p.event[i]!;
       });
     }
-    // Each stream's rows are together now: one count for retention per stream, not per row.
-    for (let k = 0, s = 0; k <= order.length; k++) {
-      const a = order[s]!, b = order[k];
+    // Each stream's rows are together now, oldest first: one note for retention per stream,
+    // with its time range and whether its times are distinct (see retention.ts).
+    for (let k = 1, s = 0, distinct = true; k <= order.length; k++) {
+      const a = order[s]!, b = order[k], prev = order[k - 1]!;
       if (k === order.length || m[b!] !== m[a] || c[b!] !== c[a]) {
-        if (k > s) this.#retention.wrote(m[a]!, c[a]!, k - s);
+        this.#retention.wrote(m[a]!, c[a]!, k - s, t[a]!, t[prev]!, distinct);
         s = k;
-      }
+        distinct = true;
+      } else if (t[b!] === t[prev]) distinct = false;
     }
     return end;
   }
