@@ -2,8 +2,9 @@
  * The history sink's buffer of writes not yet committed, held column by column: a typed array
  * per number and one array per string column, instead of an object per buffered value. At the
  * live engine's rate the buffer holds tens of thousands of values between flushes; as objects
- * they cost about 230 bytes each (every number a boxed heap number) and a garbage collection
- * per flush, as columns 83 bytes each, in arrays reused from flush to flush.
+ * they cost about 230 bytes each (every number a boxed heap number) and garbage at every flush;
+ * as columns, 75 bytes a slot (59 in typed arrays, two 8-byte string references), in arrays
+ * reused from flush to flush (bench/history_bench.ts, BENCHMARKS.md).
  * @module
  */
 
