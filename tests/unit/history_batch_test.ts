@@ -50,14 +50,15 @@ Deno.test("ChunkedInsert: every row count gives what one statement per row gives
         values.push(`k${Math.floor(random() * 5)}`, Math.floor(random() * 40), random(), 0);
         if (random() < 0.1) values[values.length - 1] = 1;
       }
-      chunked.run(values, rows);
+      chunked.run(rows, (params, at, row) => {
+        for (let k = 0; k < 4; k++) params[at + k] = values[row * 4 + k]!;
+      });
       for (let i = 0; i < rows; i++) single.run(...values.slice(i * 4, i * 4 + 4));
       const all = (table: string) =>
         db.prepare(`SELECT k, t, v, e FROM ${table} ORDER BY k, t`).all();
       assert.deepEqual(all("chunked"), all("single"), `after ${rows} rows`);
     }
     db.exec("COMMIT");
-    assert.throws(() => chunked.run(["k", 1, 2], 1), /3 values are not 1 rows of 4 columns/);
   } finally {
     db.close();
   }
@@ -176,5 +177,45 @@ Deno.test("retention by count: right across flushes, a reopen, many streams, a r
   store.readings([reading(16, "m1", { a: 16 }), reading(17, "m1", { a: 17 })]);
   store.flush();
   assert.deepEqual(times(store, "m1"), [at(13), at(16), at(17)]);
+  store.close();
+});
+
+Deno.test("retention at capacity: new, repeated and older readings, against a model", async () => {
+  // Full streams are cut from the oldest end while their counts are exact (only newer readings
+  // came) and from the newest end otherwise: either way, exactly the newest `keep` remain.
+  await using t = await tempDir();
+  const path = join(t.dir, "history.sqlite");
+  const keep = 6;
+  const random = prng(7);
+  const model = new Map<string, Set<number>>(["m1", "m2"].map((m) => [m, new Set()]));
+  const expected = (m: string) => [...model.get(m)!].sort((a, b) => a - b).slice(-keep);
+  let store = new HistoryStore({ path, retention: keep });
+  let next = 0;
+  for (let flush = 0; flush < 60; flush++) {
+    const batch: Reading[] = [];
+    for (let k = Math.floor(random() * 9); k > 0; k--) {
+      const m = random() < 0.5 ? "m1" : "m2";
+      // Mostly newer readings; sometimes one repeated or older than the newest kept.
+      const i = random() < 0.75 ? next++ : Math.max(0, next - 1 - Math.floor(random() * 10));
+      batch.push(reading(i, m, { a: i }));
+    }
+    store.readings(batch);
+    store.flush();
+    for (const r of batch) model.get(r.machine)!.add(r.timestamp);
+    for (const m of model.keys()) {
+      const kept = expected(m);
+      model.set(m, new Set(kept));
+      assert.deepEqual(
+        store.history({ machine: m, channel: "a", last: 100 }).map((e) => e.time),
+        kept,
+        `${m} after flush ${flush}`,
+      );
+    }
+    // Reopened now and then: the counts start again from the file.
+    if (flush % 20 === 19) {
+      store.close();
+      store = new HistoryStore({ path, retention: keep });
+    }
+  }
   store.close();
 });
