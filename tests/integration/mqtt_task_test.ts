@@ -73,6 +73,11 @@ Deno.test("deno task start: a broker the task may not reach is named with exactl
         "vigil: --source mqtt://10.255.0.1:1883/t needs --allow-net=10.255.0.1",
       ],
       [
+        // A user and password in front: the host is what follows them.
+        ["--source", "mqtt://vigil:pw@broker.example:1883/t"],
+        "vigil: --source mqtt://vigil:pw@broker.example:1883/t needs --allow-net=broker.example",
+      ],
+      [
         ["--publish", "mqtt://broker.example:1883"],
         "vigil: --publish mqtt://broker.example:1883 needs --allow-net=broker.example",
       ],

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import mqtt, { type MqttClient } from "mqtt";
 import { startVigil, type Vigil } from "../helpers.ts";
+import { MqttConnection, parseBroker } from "../../engine/sources/mqtt/mqtt_connection.ts";
 import {
   type AnomalyEvent,
   EngineState,
@@ -24,7 +25,7 @@ import {
 /** A mosquitto process on 127.0.0.1:`port`, persisting to `dir` (saved on SIGTERM). */
 class Broker {
   #proc: Deno.ChildProcess | null = null;
-  constructor(readonly dir: string, readonly port: number) {}
+  constructor(readonly dir: string, readonly port: number, readonly extra: string[] = []) {}
 
   get url(): string {
     return `mqtt://127.0.0.1:${this.port}`;
@@ -36,11 +37,12 @@ class Broker {
       conf,
       [
         `listener ${this.port} 127.0.0.1`,
-        "allow_anonymous true",
+        ...(this.extra.includes("allow_anonymous false") ? [] : ["allow_anonymous true"]),
         "persistence true",
         `persistence_location ${this.dir}/`,
         // The default (1000) would drop queued messages of an offline client in long tests.
         "max_queued_messages 0",
+        ...this.extra,
         "",
       ].join("\n"),
     );
@@ -82,12 +84,36 @@ function freePort(): number {
   return port;
 }
 
-async function withBroker(fn: (broker: Broker) => Promise<void>): Promise<void> {
+/**
+ * `login`: the broker refuses anonymous clients and knows this one user and password; `extra`:
+ * more lines of mosquitto.conf (they may refer to files put in the directory by `prepare`).
+ */
+async function withBroker(
+  fn: (broker: Broker) => Promise<void>,
+  { login, extra = [], prepare }: {
+    login?: { user: string; password: string };
+    extra?: string[];
+    prepare?: (dir: string) => Promise<void>;
+  } = {},
+): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "vigil-mqtt-" });
   // Started as root, mosquitto drops to the `mosquitto` user before writing its persistence
   // file: a private (0700) directory would make it save nothing, silently.
   await Deno.chmod(dir, 0o777);
-  const broker = new Broker(dir, freePort());
+  await prepare?.(dir);
+  const lines = extra.map((line) => line.replaceAll("$DIR", dir));
+  if (login) {
+    const file = join(dir, "passwords");
+    const made = await new Deno.Command("mosquitto_passwd", {
+      args: ["-c", "-b", file, login.user, login.password],
+      stdout: "null",
+      stderr: "inherit",
+    }).output();
+    assert.ok(made.success, "mosquitto_passwd");
+    await Deno.chmod(file, 0o644);
+    lines.push("allow_anonymous false", `password_file ${file}`);
+  }
+  const broker = new Broker(dir, freePort(), lines);
   await broker.start();
   try {
     await fn(broker);
@@ -126,9 +152,13 @@ async function take(
 }
 
 /** Waits until `cond()` holds, or fails after `ms`. */
-async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
+async function until(
+  cond: () => boolean | Promise<boolean>,
+  what: string,
+  ms = 10_000,
+): Promise<void> {
   const deadline = Date.now() + ms;
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(20);
   }
@@ -323,6 +353,199 @@ Deno.test("mqtt source: broker restart while running, no QoS-1 message lost", as
       stop.abort();
     }
     assert.equal((await reader.read()).done, true);
+  });
+});
+
+Deno.test("mqtt source: logs in with USER:PASSWORD from the URL; a refused login is said and retried", async () => {
+  const login = { user: "vigil", password: "s@cret:1" };
+  await withBroker(async (broker) => {
+    const stop = new AbortController();
+    const statuses: string[] = [];
+    const good = new MqttSource({
+      url: `mqtt://vigil:s%40cret:1@127.0.0.1:${broker.port}/plant/+/telemetry`,
+      clientId: "vigil-test-login",
+      signal: stop.signal,
+    });
+    const bad = new MqttSource({
+      url: `mqtt://vigil:wrong@127.0.0.1:${broker.port}/plant/+/telemetry`,
+      clientId: "vigil-test-bad-login",
+      signal: stop.signal,
+      reconnectMinMs: 50,
+      reconnectMaxMs: 50,
+      onStatus: (s, d) => statuses.push(d ? `${s} (${d})` : s),
+    });
+    const reader = good.readable.getReader();
+    const badReader = bad.readable.getReader();
+    try {
+      await until(() => good.subscribed, "the subscription");
+      const pub = await client(broker.url, { username: login.user, password: login.password });
+      await publishSeqs(pub, "plant/m1/telemetry", [1, 2]);
+      assert.deepEqual((await take(reader, 2)).map((r) => r.channels.temperature), [1, 2]);
+      await pub.endAsync();
+      await until(() => bad.reconnects >= 2, "retries of the refused login");
+      assert.equal(bad.subscribed, false);
+      assert.ok(
+        statuses.some((s) =>
+          /^offline \(connection refused: (Bad User Name or Password \(0x86\)|Not authorized \(0x87\))/
+            .test(s)
+        ),
+        statuses.join(","),
+      );
+    } finally {
+      stop.abort();
+    }
+    assert.equal((await reader.read()).done, true);
+    assert.equal((await badReader.read()).done, true);
+  }, { login });
+});
+
+/** A CA and a certificate for 127.0.0.1 signed by it, made by openssl in `dir`. */
+async function makeCertificates(dir: string): Promise<void> {
+  const openssl = async (...args: string[]) => {
+    const out = await new Deno.Command("openssl", {
+      args,
+      cwd: dir,
+      stdout: "null",
+      stderr: "piped",
+    })
+      .output();
+    assert.ok(out.success, `openssl ${args[0]}: ${new TextDecoder().decode(out.stderr)}`);
+  };
+  await openssl(
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-days",
+    "2",
+    "-subj",
+    "/CN=vigil test CA",
+    "-keyout",
+    "ca.key",
+    "-out",
+    "ca.pem",
+  );
+  await openssl(
+    "req",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-subj",
+    "/CN=127.0.0.1",
+    "-keyout",
+    "server.key",
+    "-out",
+    "server.csr",
+  );
+  await Deno.writeTextFile(join(dir, "san.ext"), "subjectAltName=IP:127.0.0.1\n");
+  await openssl(
+    "x509",
+    "-req",
+    "-in",
+    "server.csr",
+    "-CA",
+    "ca.pem",
+    "-CAkey",
+    "ca.key",
+    "-CAcreateserial",
+    "-days",
+    "2",
+    "-extfile",
+    "san.ext",
+    "-out",
+    "server.pem",
+  );
+  for (const f of ["ca.pem", "server.pem", "server.key"]) await Deno.chmod(join(dir, f), 0o644);
+}
+
+Deno.test("mqtt source: mqtts:// over TLS, the broker's CA given to deno with --cert", async () => {
+  const tlsPort = freePort();
+  let caDir = "";
+  await withBroker(async (broker) => {
+    // The source in a process of its own: a CA is trusted from deno's start (`--cert`) on.
+    const mod = new URL("../../engine/mod.ts", import.meta.url).href;
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "eval",
+        "--cert",
+        join(caDir, "ca.pem"),
+        `import { MqttSource } from ${JSON.stringify(mod)};
+        const stop = new AbortController();
+        const source = new MqttSource({
+          url: "mqtts://127.0.0.1:${tlsPort}/plant/+/telemetry",
+          clientId: "vigil-test-tls",
+          signal: stop.signal,
+        });
+        const reader = source.readable.getReader();
+        const got = [];
+        const timer = setInterval(() => source.subscribed && console.log("subscribed"), 50);
+        while (got.length < 3) got.push(...(await reader.read()).value);
+        clearInterval(timer);
+        console.log(JSON.stringify(got.map((r) => r.channels.temperature)));
+        stop.abort();`,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    let out = "";
+    const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    const output = (async () => {
+      for (let r = await lines.read(); !r.done; r = await lines.read()) out += r.value;
+    })();
+    await until(() => out.includes("subscribed"), "the TLS subscription");
+    const pub = await client(broker.url); // the plain listener of the same broker
+    await publishSeqs(pub, "plant/m1/telemetry", [1, 2, 3]);
+    await pub.endAsync();
+    const status = await child.status;
+    await output;
+    const err = new TextDecoder().decode(await new Response(child.stderr).arrayBuffer());
+    assert.ok(status.success, err);
+    assert.match(out, /\n\[1,2,3\]\n$/);
+  }, {
+    prepare: async (dir) => {
+      caDir = dir;
+      await makeCertificates(dir);
+    },
+    extra: [
+      `listener ${tlsPort} 127.0.0.1`,
+      "cafile $DIR/ca.pem",
+      "certfile $DIR/server.pem",
+      "keyfile $DIR/server.key",
+    ],
+  });
+});
+
+Deno.test("mqtt connection: PINGREQs keep an idle connection open; end() is a DISCONNECT", async () => {
+  await withBroker(async (broker) => {
+    const closes: (string | undefined)[] = [];
+    const topics: string[] = [];
+    let connacks = 0;
+    const conn: MqttConnection = new MqttConnection(parseBroker(broker.url), {
+      clientId: "vigil-test-keepalive",
+      keepalive: 1, // mosquitto drops a client silent for 1.5 keep-alive periods
+      cleanStart: true,
+      sessionExpiry: 0,
+      receiveMaximum: 10,
+    }, {
+      onConnack: () => connacks++,
+      onPublish: (p) => (topics.push(p.topic), true),
+      onSuback: () => {},
+      onClose: (e) => closes.push(e?.message),
+    });
+    conn.start();
+    await until(() => conn.connected, "the CONNACK");
+    conn.subscribe("keep/#", 1);
+    await sleep(4000); // idle: only the PINGREQs go out
+    assert.deepEqual(closes, [], "still open after 4 keep-alive periods");
+    const pub = await client(broker.url);
+    await pub.publishAsync("keep/alive", "x", { qos: 1 });
+    await pub.endAsync();
+    await until(() => topics.length === 1, "the message");
+    await conn.end();
+    assert.deepEqual(closes, [undefined]);
+    assert.equal(connacks, 1);
+    assert.equal(conn.connected, false);
   });
 });
 

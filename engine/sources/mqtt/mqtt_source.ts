@@ -7,13 +7,13 @@
  * back-pressure and reconnection share the client's state; the parsers are in `formats/`.
  * @module
  */
-import type { IPublishPacket, MqttClient } from "mqtt";
 import { createLineParser, type LineParser } from "../../formats/reading_parser.ts";
 import { machineIdError } from "../../formats/reading_rules.ts";
 import type { Reading } from "../../core/types.ts";
-import { loadMqtt } from "../../core/load_mqtt.ts";
 import { positiveInteger } from "../../core/validate.ts";
 import { type Delivery, deliveryHash, DeliveryJournal } from "./ack_journal.ts";
+import { type BrokerAddress, MqttConnection, parseBroker } from "./mqtt_connection.ts";
+import { type Publish, reasonText, writePuback } from "./mqtt_wire.ts";
 
 /** A payload line the parser refused, with the topic it came on. */
 export interface MqttParseError {
@@ -104,8 +104,8 @@ export interface MqttSourceOptions {
   signal?: AbortSignal;
 }
 
-/** Splits `mqtt://HOST:PORT/TOPIC` into the broker URL and the topic filter. */
-function splitUrl(url: string): { broker: string; topic: string } {
+/** Splits `mqtt://HOST:PORT/TOPIC` into the broker and the topic filter. */
+function splitUrl(url: string): { broker: BrokerAddress; topic: string } {
   // Not `new URL`: a `#` wildcard would be taken for a fragment and dropped.
   const m = /^(mqtts?):\/\/([^/?#]+)\/(.+)$/.exec(url);
   if (!m) {
@@ -126,7 +126,7 @@ function splitUrl(url: string): { broker: string; topic: string } {
       throw new RangeError(`bad MQTT topic filter ${JSON.stringify(topic)}: misplaced wildcard`);
     }
   }
-  return { broker: `${m[1]}://${m[2]}`, topic };
+  return { broker: parseBroker(`${m[1]}://${m[2]}`), topic };
 }
 
 /** FNV-1a, 32 bits, as 8 hex digits: a short stable client id. */
@@ -141,14 +141,6 @@ function fnv1a(s: string): string {
 
 const KV_MACHINE = /(?:^|,)\s*M\s*:/;
 
-/** The part of the client's Node stream that the acknowledgements are written to. */
-interface Writable {
-  write(bytes: Uint8Array): boolean;
-}
-
-/** Passed to mqtt.js's message callback: skips its PUBACK, which the source sends itself. */
-const OWN_ACK = new Error("acknowledged by the source");
-
 /**
  * Subscribes to a topic filter and turns every message into readings.
  *
@@ -159,7 +151,8 @@ const OWN_ACK = new Error("acknowledged by the source");
  * `persistence_location` the `mosquitto` user can write; note its `max_queued_messages`, 1000
  * by default, caps what it holds per client: raise it, 0 = no limit, for long outages). After
  * a lost connection it reconnects with exponential backoff (`reconnectMinMs` doubling to
- * `reconnectMaxMs`).
+ * `reconnectMaxMs`). The protocol is spoken by `mqtt_connection.ts` over Deno's TCP (TLS for
+ * `mqtts://`, `USER:PASSWORD@` before the host to log in), with a 60 s keep-alive.
  *
  * **Payloads.** One reading per line (a payload may carry several lines), JSON or `kv`; `kv`
  * carries no time, so its event time is the receive time. The machine id comes from the
@@ -168,8 +161,8 @@ const OWN_ACK = new Error("acknowledged by the source");
  *
  * **Backpressure and QoS 1.** Messages are parsed into the bounded queue (`maxQueued`), which
  * {@linkcode MqttSource.readable} drains into the pipeline as batches. When the queue is full
- * the message handler waits, without parsing: mqtt.js handles one packet at a time, so the
- * client stops reading the socket (TCP pushes back) and the broker, whose window of
+ * the message waits, without parsing, and the connection stops reading the socket (TCP pushes
+ * back) until there is room; the broker, whose window of
  * unacknowledged messages for this client is full (`receiveMaximum`), keeps the rest queued in
  * the session. Nothing is dropped; the broker just holds more.
  *
@@ -193,7 +186,7 @@ export class MqttSource {
   readonly clientId: string;
   /** The topic filter subscribed to. */
   readonly topic: string;
-  #client: MqttClient | null = null;
+  #conn: MqttConnection | null = null;
   #status: MqttSourceStatus = "connecting";
   #queue: Reading[] = [];
   #messages = 0;
@@ -222,8 +215,6 @@ export class MqttSource {
   #unjournaled: Delivery[] = [];
   #journal: DeliveryJournal | null = null;
   #ackMode: "taken" | "committed";
-  /** Message handlers waiting for room in the queue. */
-  #spaceWaiters: (() => void)[] = [];
   /** The pull waiting for readings, if any. */
   #dataWaiter: (() => void) | null = null;
 
@@ -311,13 +302,11 @@ export class MqttSource {
       this.#readings++;
     };
 
-    const ingest = (packet: IPublishPacket) => {
+    const ingest = (packet: Publish) => {
       now = Date.now();
       const t = packet.topic;
-      const text = typeof packet.payload === "string"
-        ? packet.payload
-        : decoder.decode(packet.payload);
-      const id = packet.messageId ?? 0;
+      const text = decoder.decode(packet.payload);
+      const id = packet.id;
       const hash = deliveryHash(t, text);
       const seen = packet.dup ? this.#seen.get(id) : undefined;
       if (seen && seen.hash === hash && seen.skip === undefined) {
@@ -354,34 +343,24 @@ export class MqttSource {
       }
     };
 
-    const accept = (packet: IPublishPacket, done: (err?: Error) => void, generation: number) => {
-      // Stopped, or the connection this came on is gone: not acked, so the broker keeps it
+    /** A message of the connection of `generation`: taken (acknowledged later, #ackUpTo) or,
+     * `false`, held by the connection until there is room. */
+    const accept = (packet: Publish, generation: number): boolean => {
+      // Stopped, or the connection this came on is gone: never acked, so the broker keeps it
       // (and redelivers it on the next connection of this session).
-      if (this.#stopped || generation !== this.#generation) return;
+      if (this.#stopped || generation !== this.#generation) return false;
+      if (this.#queue.length >= maxQueued) return false; // offered again by wakeSpace
       ingest(packet);
-      // An error here makes mqtt.js skip its own PUBACK (and go on to the next packet): the
-      // acknowledgement is ours, sent once the readings are taken or committed (#ackUpTo).
-      done(packet.qos === 1 ? OWN_ACK : undefined);
-    };
-    const handleMessage = (packet: IPublishPacket, done: (err?: Error) => void) => {
-      const generation = this.#generation;
-      // A closure only for a message that has to wait: not one per message.
-      if (this.#queue.length < maxQueued) accept(packet, done, generation);
-      else this.#spaceWaiters.push(() => accept(packet, done, generation));
+      return true;
     };
 
     const wakeSpace = () => {
-      while (this.#spaceWaiters.length > 0 && this.#queue.length < maxQueued) {
-        this.#spaceWaiters.shift()!();
-      }
+      if (this.#queue.length < maxQueued) this.#conn?.resume();
     };
 
     const stop = () => {
       if (this.#stopped) return;
-      this.#stopped = true;
-      const waiters = this.#spaceWaiters;
-      this.#spaceWaiters = [];
-      for (const w of waiters) w(); // each sees #stopped and leaves its message unacked
+      this.#stopped = true; // a message waiting for room stays unacked
       clearTimeout(this.#retry);
       this.#retry = undefined;
       if (this.#ackMode === "taken") {
@@ -417,76 +396,80 @@ export class MqttSource {
             else if (d.start < position) this.#seen.set(d.id, { ...d, skip: position - d.start });
           }
         }
-        const mqtt = await loadMqtt();
         if (this.#stopped) return; // aborted meanwhile: pull() closes the stream
         let delay = minMs;
-        const client = mqtt.connect(broker, {
-          clientId: this.clientId,
-          clean: false,
-          // Reconnection is ours (below): mqtt.js retries at one fixed period only.
-          reconnectPeriod: 0,
-          resubscribe: true,
-          protocolVersion: 5,
-          log: () => {}, // mqtt.js calls `debug` per packet otherwise: ~8 % of ingest CPU
-          properties: {
-            // MQTT 5: without it the broker would end the session at the first disconnect.
-            sessionExpiryInterval: 0xffffffff,
-            receiveMaximum,
-          },
-        });
-        this.#client = client;
-        client.handleMessage = handleMessage;
         let subscribed = false;
-        client.on("connect", () => {
-          delay = minMs;
-          status("connected");
-          // Once subscribed, mqtt.js (`resubscribe`) renews the subscription itself whenever
-          // the broker reports no session; with a session present the broker kept it.
-          if (!subscribed) subscribe();
-        });
-        client.on("close", () => {
-          this.#generation++;
-          // Acknowledgements of the lost connection's messages cannot be sent on the next:
-          // the broker delivers those messages again (DUP) and they are acknowledged then.
-          this.#acks = [];
-          // A waiting handler of the lost connection will never ack: let it go.
-          const waiters = this.#spaceWaiters;
-          this.#spaceWaiters = [];
-          for (const w of waiters) w();
-          if (this.#stopped || this.#retry !== undefined) return;
-          status("offline");
-          this.#retry = setTimeout(() => {
-            this.#retry = undefined;
-            if (this.#stopped) return;
-            this.#reconnects++;
-            status("connecting");
-            client.reconnect();
-          }, delay);
-          delay = Math.min(delay * 2, maxMs);
-        });
-        client.on("error", (e) => {
-          if (!this.#stopped) status("offline", e.message);
-        });
-        const subscribe = () => {
-          client.subscribe(topic, { qos: 1 }, (err, granted) => {
-            if (this.#stopped) return;
-            const g = granted?.[0];
-            if (!err && g && g.qos !== 128) {
-              subscribed = true;
-              this.#subscribed = true;
-            } else if (!err) {
+        const connect = () => {
+          const generation = this.#generation;
+          /** The SUBACK awaited, if any. */
+          let subscribing = false;
+          const conn: MqttConnection = new MqttConnection(broker, {
+            clientId: this.clientId,
+            keepalive: 60,
+            cleanStart: false,
+            // MQTT 5: without it the broker would end the session at the first disconnect.
+            sessionExpiry: 0xffffffff,
+            receiveMaximum,
+          }, {
+            onConnack: (c) => {
+              delay = minMs;
+              status("connected");
+              // With a session present the broker kept the subscription; without (a broker that
+              // lost its state), it is made again.
+              if (!subscribed || !c.sessionPresent) {
+                subscribing = true;
+                conn.subscribe(topic, 1);
+              }
+            },
+            onPublish: (p) => accept(p, generation),
+            onSuback: (a) => {
+              subscribing = false;
+              if (this.#stopped) return;
+              const code = a.reasonCodes[0] ?? 0x80;
+              if (code < 0x80) {
+                subscribed = true;
+                this.#subscribed = true;
+                return;
+              }
               // Refused (e.g. by an ACL): no reading will ever come, so say so and stop.
               this.#closed = true;
               controller.error(
-                new Error(`MQTT subscribe to ${JSON.stringify(topic)}: refused by the broker`),
+                new Error(
+                  `MQTT subscribe to ${JSON.stringify(topic)}: refused by the broker ` +
+                    `(${reasonText(code)}${a.reason ? `: ${a.reason}` : ""})`,
+                ),
               );
               stop();
-            } else {
+            },
+            onClose: (error) => {
+              this.#generation++;
+              // Acknowledgements of the lost connection's messages cannot be sent on the next:
+              // the broker delivers those messages again (DUP) and they are acknowledged then.
+              this.#acks = [];
+              if (this.#stopped || this.#retry !== undefined) return;
               // The connection went before the SUBACK: subscribed again on the next connect.
-              status("offline", `subscribe to ${JSON.stringify(topic)}: ${err.message}`);
-            }
+              status(
+                "offline",
+                subscribing
+                  ? `subscribe to ${JSON.stringify(topic)}: ${
+                    error?.message ?? "connection closed"
+                  }`
+                  : error?.message,
+              );
+              this.#retry = setTimeout(() => {
+                this.#retry = undefined;
+                if (this.#stopped) return;
+                this.#reconnects++;
+                status("connecting");
+                connect();
+              }, delay);
+              delay = Math.min(delay * 2, maxMs);
+            },
           });
+          this.#conn = conn;
+          conn.start();
         };
+        connect();
       },
       pull: async (controller) => {
         while (this.#queue.length === 0 && !this.#wake) {
@@ -554,15 +537,9 @@ export class MqttSource {
   /** A graceful DISCONNECT after the PUBACKs already written; forced if the broker is not
    * there to answer. */
   #end(): Promise<void> {
-    const client = this.#client;
-    if (!client) return Promise.resolve();
-    this.#ending ??= new Promise<void>((resolve) => {
-      const force = setTimeout(() => client.end(true, {}, () => resolve()), 2000);
-      client.end(false, () => {
-        clearTimeout(force);
-        resolve();
-      });
-    });
+    const conn = this.#conn;
+    if (!conn) return Promise.resolve();
+    this.#ending ??= conn.end(); // DISCONNECT after the writes, forced after 2 s
     return this.#ending;
   }
 
@@ -572,21 +549,16 @@ export class MqttSource {
     while (n < this.#acks.length && this.#acks[n]!.end <= line) n++;
     if (n === 0) return;
     const due = this.#acks.splice(0, n);
-    const client = this.#client;
-    if (!client?.connected) return;
+    const conn = this.#conn;
+    if (!conn?.connected) return;
     const bytes = new Uint8Array(4 * n);
     let k = 0;
     for (const a of due) {
       if (a.generation !== this.#generation) continue;
-      // PUBACK: type 4, remaining length 2, the packet id; MQTT 5 allows the reason code
-      // (0, success) and properties to be left out.
-      bytes[k] = 0x40;
-      bytes[k + 1] = 2;
-      bytes[k + 2] = a.id >> 8;
-      bytes[k + 3] = a.id & 0xff;
+      writePuback(bytes, k, a.id);
       k += 4;
     }
-    if (k > 0) (client.stream as unknown as Writable).write(bytes.subarray(0, k));
+    if (k > 0) conn.send(bytes.subarray(0, k));
   }
 
   /** Connection state now. */
@@ -596,8 +568,8 @@ export class MqttSource {
 
   /**
    * Whether the broker has acknowledged the subscription (on this or an earlier connection).
-   * A persistent session's backlog arrives before the SUBACK, which mqtt.js handles only after
-   * it: keep reading {@linkcode MqttSource.readable} while waiting for this, or a full queue
+   * A persistent session's backlog arrives before the SUBACK, which is read only after it: keep
+   * reading {@linkcode MqttSource.readable} while waiting for this, or a full queue
    * will hold the SUBACK back for good.
    */
   get subscribed(): boolean {
