@@ -50,14 +50,15 @@ Deno.test("ChunkedInsert: every row count gives what one statement per row gives
         values.push(`k${Math.floor(random() * 5)}`, Math.floor(random() * 40), random(), 0);
         if (random() < 0.1) values[values.length - 1] = 1;
       }
-      chunked.run(values, rows);
+      chunked.run(rows, (params, at, row) => {
+        for (let k = 0; k < 4; k++) params[at + k] = values[row * 4 + k]!;
+      });
       for (let i = 0; i < rows; i++) single.run(...values.slice(i * 4, i * 4 + 4));
       const all = (table: string) =>
         db.prepare(`SELECT k, t, v, e FROM ${table} ORDER BY k, t`).all();
       assert.deepEqual(all("chunked"), all("single"), `after ${rows} rows`);
     }
     db.exec("COMMIT");
-    assert.throws(() => chunked.run(["k", 1, 2], 1), /3 values are not 1 rows of 4 columns/);
   } finally {
     db.close();
   }

@@ -10,7 +10,7 @@
  * shape (chunked_insert.ts) and retention (retention.ts) are already apart.
  * @module
  */
-import type { DatabaseSync, StatementSync } from "node:sqlite";
+import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
 import type { AnalysisResult } from "../../core/analysis.ts";
 import { FLAG } from "../../core/analysis.ts";
 import type { Logger } from "../../core/logger.ts";
@@ -18,6 +18,7 @@ import { DiskFullError, diskFullOr } from "../../core/disk_full.ts";
 import type { AnomalyEvent, ProcessedRow, Reading } from "../../core/types.ts";
 import { FlagRings } from "./flag_ring.ts";
 import { ChunkedInsert } from "./chunked_insert.ts";
+import { KIND, PendingWrites } from "./pending.ts";
 import { Retention } from "./retention.ts";
 
 /**
@@ -43,47 +44,6 @@ export interface HistoryWriterSettings {
   onDiskFull?: (e: DiskFullError) => void;
 }
 
-/** A buffered write: a reading with all its results, a reading's value, a row's results, or
- * an event flag. */
-type Op =
-  | {
-    kind: "result";
-    machine: string;
-    channel: string;
-    time: number;
-    value: number;
-    mean: number | null;
-    std: number | null;
-    zscore: number | null;
-    threshold: number;
-    anomaly: 0 | 1;
-    ratio: number;
-    event: 0 | 1;
-  }
-  | { kind: "reading"; machine: string; channel: string; time: number; value: number }
-  | {
-    kind: "row";
-    machine: string;
-    channel: string;
-    time: number;
-    value: number;
-    mean: number | null;
-    zscore: number | null;
-  }
-  | { kind: "anomaly"; machine: string; channel: string; time: number; value: number | null };
-
-/** Orders ops by the table's primary key (machine, channel, time). */
-const byKey = (a: Op, b: Op): number =>
-  a.machine < b.machine
-    ? -1
-    : a.machine > b.machine
-    ? 1
-    : a.channel < b.channel
-    ? -1
-    : a.channel > b.channel
-    ? 1
-    : a.time - b.time;
-
 /** The columns of a reading written with all its results, in the order `#writeRun` gives them. */
 const RESULT_COLUMNS = [
   "machine",
@@ -102,6 +62,10 @@ const RESULT_COLUMNS = [
 const finiteOrNull = (x: number | null | undefined): number | null =>
   typeof x === "number" && Number.isFinite(x) ? x : null;
 
+/** A nullable result as the buffer holds it: NaN for null (see `PendingWrites`). */
+const finiteOrNaN = (x: number | null | undefined): number =>
+  typeof x === "number" && Number.isFinite(x) ? x : NaN;
+
 /**
  * Buffers what the pipeline hands the history sink and writes it to `db` in one transaction per
  * flush. Used through `HistoryStore` (history_store.ts), which refuses writes once closed.
@@ -112,7 +76,7 @@ const finiteOrNull = (x: number | null | undefined): number | null =>
  * import { openHistoryDb } from "./schema.ts";
  *
  * const writer = new HistoryWriter(openHistoryDb(":memory:"), {
- *   retention: 100_000, flushEvery: 500, maxPending: 10_000, anomalyListSize: 100,
+ *   retention: 100_000, flushEvery: 500, maxPending: 50_000, anomalyListSize: 100,
  *   maxStreams: 4096, logger: nullLogger, path: ":memory:",
  * });
  * writer.readings([{ timestamp: 0, machine: "m1", status: null, channels: { temperature: 21.5 } }]);
@@ -124,7 +88,7 @@ export class HistoryWriter {
   readonly #db: DatabaseSync;
   readonly #s: HistoryWriterSettings;
   readonly #rings: FlagRings;
-  #pending: Op[] = [];
+  readonly #pending = new PendingWrites();
   #timer: ReturnType<typeof setTimeout> | undefined;
   readonly #upsertResults: ChunkedInsert;
   readonly #recentFlags: StatementSync;
@@ -207,6 +171,7 @@ export class HistoryWriter {
     }
     this.#startRings(readings, values.first);
     const threshold = values.zThreshold;
+    const p = this.#pending;
     for (let i = 0; i < readings.length; i++) {
       let e = values.first[i]!;
       if (e === -1) continue;
@@ -214,20 +179,14 @@ export class HistoryWriter {
       const flagged = events.get(i);
       for (const channel in r.channels) {
         const anomaly = values.flags[e]! & FLAG.ZSCORE ? 1 : 0;
-        this.#pending.push({
-          kind: "result",
-          machine: r.machine,
-          channel,
-          time: r.timestamp,
-          value: r.channels[channel]!,
-          mean: finiteOrNull(values.mean[e]),
-          std: finiteOrNull(values.std[e]),
-          zscore: finiteOrNull(values.zscore[e]),
-          threshold,
-          anomaly,
-          ratio: this.#rings.ratio(r.machine, channel, anomaly),
-          event: flagged !== undefined && flagged.has(channel) ? 1 : 0,
-        });
+        const j = p.push(KIND.result, r.machine, channel, r.timestamp, r.channels[channel]!);
+        p.mean[j] = finiteOrNaN(values.mean[e]);
+        p.std[j] = finiteOrNaN(values.std[e]);
+        p.zscore[j] = finiteOrNaN(values.zscore[e]);
+        p.threshold[j] = threshold;
+        p.anomaly[j] = anomaly;
+        p.ratio[j] = this.#rings.ratio(r.machine, channel, anomaly);
+        p.event[j] = flagged !== undefined && flagged.has(channel) ? 1 : 0;
         e++;
       }
     }
@@ -238,14 +197,7 @@ export class HistoryWriter {
   readings(readings: readonly Reading[]): void {
     for (const r of readings) {
       for (const channel in r.channels) {
-        const value = r.channels[channel]!;
-        this.#pending.push({
-          kind: "reading",
-          machine: r.machine,
-          channel,
-          time: r.timestamp,
-          value,
-        });
+        this.#pending.push(KIND.reading, r.machine, channel, r.timestamp, r.channels[channel]!);
       }
     }
     this.#scheduled();
@@ -259,15 +211,9 @@ export class HistoryWriter {
       const s = row.channels[channel]!;
       const value = finiteOrNull(s.current);
       if (value === null) continue;
-      this.#pending.push({
-        kind: "row",
-        machine: row.machine,
-        channel,
-        time,
-        value,
-        mean: finiteOrNull(s.moving_avg),
-        zscore: finiteOrNull(s.zscore),
-      });
+      const j = this.#pending.push(KIND.row, row.machine, channel, time, value);
+      this.#pending.mean[j] = finiteOrNaN(s.moving_avg);
+      this.#pending.zscore[j] = finiteOrNaN(s.zscore);
     }
     this.#scheduled();
   }
@@ -280,13 +226,7 @@ export class HistoryWriter {
     if (event.channel === null) return;
     const time = Date.parse(event.timestamp);
     if (Number.isNaN(time)) return;
-    this.#pending.push({
-      kind: "anomaly",
-      machine: event.machine,
-      channel: event.channel,
-      time,
-      value: finiteOrNull(event.value),
-    });
+    this.#pending.push(KIND.anomaly, event.machine, event.channel, time, finiteOrNaN(event.value));
     this.#scheduled();
   }
 
@@ -305,32 +245,35 @@ export class HistoryWriter {
       clearTimeout(this.#timer);
       this.#timer = undefined;
     }
-    const ops = this.#pending;
-    if (ops.length === 0) return;
-    this.#pending = [];
-    this.#db.exec("BEGIN");
+    const p = this.#pending;
+    const n = p.length;
+    if (n === 0) return;
     try {
+      this.#db.exec("BEGIN");
       // Readings, rows, then anomalies of one batch arrive in that order, so applying them in
       // order always finds the reading a row or event refers to. A run of results (or of
       // plain readings) goes to SQLite in one statement per many rows.
-      for (let i = 0; i < ops.length;) {
-        const op = ops[i]!;
-        switch (op.kind) {
-          case "result":
-          case "reading":
-            i = this.#writeRun(ops, i, op.kind);
-            continue;
-          case "row":
-            this.#upsertRow.run(op.machine, op.channel, op.time, op.value, op.mean, op.zscore);
-            break;
-          case "anomaly":
-            if (op.value === null) this.#flagAnomaly.run(op.machine, op.channel, op.time);
-            else this.#upsertAnomaly.run(op.machine, op.channel, op.time, op.value);
-            break;
+      for (let i = 0; i < n;) {
+        const kind = p.kind[i]!;
+        if (kind === KIND.result || kind === KIND.reading) {
+          i = this.#writeRun(i, kind);
+          continue;
         }
+        const machine = p.machine[i]!, channel = p.channel[i]!, time = p.time[i]!;
+        const value = PendingWrites.nullable(p.value[i]!);
+        if (kind === KIND.row) {
+          this.#upsertRow.run(
+            machine,
+            channel,
+            time,
+            value,
+            PendingWrites.nullable(p.mean[i]!),
+            PendingWrites.nullable(p.zscore[i]!),
+          );
+        } else if (value === null) this.#flagAnomaly.run(machine, channel, time);
+        else this.#upsertAnomaly.run(machine, channel, time, value);
         // An upsert may add a row; flagging an event on a stored reading adds none.
-        const added = op.kind === "anomaly" && op.value === null ? 0 : 1;
-        this.#retention.wrote(op.machine, op.channel, added);
+        this.#retention.wrote(machine, channel, kind === KIND.anomaly && value === null ? 0 : 1);
         i++;
       }
       this.#retention.apply();
@@ -341,40 +284,64 @@ export class HistoryWriter {
       // a ROLLBACK then fails with "no transaction is active" and hides the cause.
       if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
       throw diskFullOr(e, this.#s.path);
+    } finally {
+      // Written or rolled back: either way the entries go (memory stays bounded).
+      p.clear();
     }
   }
 
   /**
-   * Writes the run of `kind` ops (results or plain readings) that starts at `from`, in
+   * Writes the run of `kind` entries (results or plain readings) that starts at `from`, in
    * multi-row statements; returns the index after it.
    */
-  #writeRun(ops: readonly Op[], from: number, kind: "result" | "reading"): number {
-    const values: (string | number | null)[] = [];
+  #writeRun(from: number, kind: typeof KIND.result | typeof KIND.reading): number {
+    const p = this.#pending;
     let end = from;
-    while (end < ops.length && ops[end]!.kind === kind) end++;
+    while (end < p.length && p.kind[end] === kind) end++;
     // In key order, so that consecutive rows land in the same B-tree page while it is in
-    // SQLite's cache: a flush of the live engine has two or three readings of each of
-    // thousands of streams, each stream's in its own part of the table. The sort is stable,
-    // so a key seen twice is still written in arrival order (the later one wins).
-    for (const op of ops.slice(from, end).sort(byKey)) {
-      if (op.kind === "result") {
-        values.push(
-          op.machine,
-          op.channel,
-          op.time,
-          op.value,
-          op.mean,
-          op.std,
-          op.zscore,
-          op.threshold,
-          op.anomaly,
-          op.ratio,
-          op.event,
-        );
-      } else if (op.kind === "reading") values.push(op.machine, op.channel, op.time, op.value);
-      this.#retention.wrote(op.machine, op.channel, 1);
+    // SQLite's cache: a flush of the live engine has a few readings of each of thousands of
+    // streams, each stream's in its own part of the table. The sort is stable, so a key seen
+    // twice is still written in arrival order (the later one wins).
+    const order: number[] = [];
+    for (let i = from; i < end; i++) order.push(i);
+    const { machine: m, channel: c, time: t } = p;
+    order.sort((a, b) => {
+      const ma = m[a]!, mb = m[b]!;
+      if (ma !== mb) return ma < mb ? -1 : 1;
+      const ca = c[a]!, cb = c[b]!;
+      if (ca !== cb) return ca < cb ? -1 : 1;
+      return t[a]! - t[b]!;
+    });
+    // A reading's key and value lead both row shapes (see RESULT_COLUMNS).
+    const reading = (params: SQLInputValue[], at: number, i: number) => {
+      params[at] = m[i]!;
+      params[at + 1] = c[i]!;
+      params[at + 2] = t[i]!;
+      params[at + 3] = p.value[i]!;
+    };
+    if (kind === KIND.reading) {
+      this.#insertReadings.run(order.length, (params, at, row) => reading(params, at, order[row]!));
+    } else {
+      this.#upsertResults.run(order.length, (params, at, row) => {
+        const i = order[row]!;
+        reading(params, at, i);
+        params[at + 4] = PendingWrites.nullable(p.mean[i]!);
+        params[at + 5] = PendingWrites.nullable(p.std[i]!);
+        params[at + 6] = PendingWrites.nullable(p.zscore[i]!);
+        params[at + 7] = p.threshold[i]!;
+        params[at + 8] = p.anomaly[i]!;
+        params[at + 9] = p.ratio[i]!;
+        params[at + 10] = p.event[i]!;
+      });
     }
-    (kind === "result" ? this.#upsertResults : this.#insertReadings).run(values, end - from);
+    // Each stream's rows are together now: one count for retention per stream, not per row.
+    for (let k = 0, s = 0; k <= order.length; k++) {
+      const a = order[s]!, b = order[k];
+      if (k === order.length || m[b!] !== m[a] || c[b!] !== c[a]) {
+        if (k > s) this.#retention.wrote(m[a]!, c[a]!, k - s);
+        s = k;
+      }
+    }
     return end;
   }
 
