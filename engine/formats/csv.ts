@@ -1,10 +1,13 @@
 /**
- * CSV, written: every CSV row Vigil writes (`analysis_output.csv`, `structured_metrics.csv`,
- * `score`'s output) goes through {@linkcode csvLine}, which is d3-dsv's `csvFormatRow`: RFC 4180
- * quoting (a cell holding `"`, `,`, `\n` or `\r` is quoted, `"` doubled), `null` and
- * `undefined` empty, numbers as JavaScript prints them. `bench/csv_bench.ts` checks that it
- * gives the bytes of the hand-written writers it replaced and is as fast (csv-stringify was
- * 8–12× slower).
+ * CSV, written: every CSV row Vigil writes (`structured_metrics.csv`, `score`'s output) goes
+ * through {@linkcode csvLine}, which is d3-dsv's `csvFormatRow`: RFC 4180 quoting (a cell holding
+ * `"`, `,`, `\n` or `\r` is quoted, `"` doubled), `null` and `undefined` empty, numbers as
+ * JavaScript prints them. `bench/csv_bench.ts` checks that it gives the bytes of the hand-written
+ * writers it replaced and is as fast (csv-stringify was 8–12× slower). The exception is
+ * `analysis_output.csv`, replay's bulk: its rows are written as bytes by `writeRowCsv`
+ * (row_format.ts), hand-written with {@linkcode csvCell} (d3-dsv's quoting rule) because
+ * `bench/output_bench.ts` measured it 3.8× faster than `csvLine(rowCells(…))` plus encoding;
+ * tests/unit/byte_text_test.ts checks it writes `csvLine`'s bytes.
  *
  * CSV, read: one line at a time ({@linkcode CsvRows}, {@linkcode splitCsv}), shared by replay's
  * line parser and the table reader of `train` and `score`. Hand-written rather than d3-dsv's
@@ -32,6 +35,24 @@ export type CsvValue = string | number | null | undefined;
 export function csvLine(cells: readonly CsvValue[]): string {
   // d3-dsv's types say strings; it writes null and undefined as empty and numbers via `+ ""`.
   return csvFormatRow(cells as string[]);
+}
+
+/**
+ * One cell as {@linkcode csvLine} writes it (d3-dsv's rule): quoted, with `"` doubled, when it
+ * holds `"`, `,`, `\n` or `\r`; else as it is.
+ *
+ * @example
+ * ```ts
+ * csvCell("a, b"); // '"a, b"'
+ * csvCell("RUNNING"); // "RUNNING"
+ * ```
+ */
+export function csvCell(s: string): string {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 34 || c === 44 || c === 10 || c === 13) return '"' + s.replaceAll('"', '""') + '"';
+  }
+  return s;
 }
 
 /**

@@ -3,6 +3,8 @@
  * @module
  */
 import type { ProcessedRow } from "../core/types.ts";
+import { BytesCache, type ByteText } from "./byte_text.ts";
+import { csvCell } from "./csv.ts";
 
 /** Channels every row has a `_current/_moving_avg/_trend` triple for, first and in this order. */
 export const CORE_CHANNELS = ["temperature", "speed"] as const;
@@ -125,4 +127,91 @@ export function rowToObject(row: ProcessedRow): Record<string, RowValue | string
   out.alerts = row.alerts;
   if (row.anomaly_score !== undefined) out.anomaly_score = row.anomaly_score;
   return out;
+}
+
+type CellWriter = (row: ProcessedRow, out: ByteText) => void;
+
+// The repeated strings of rows (machine ids, statuses, trends) as their CSV cells' bytes.
+const cellBytes = new BytesCache(csvCell);
+// Rows come in ticks that share a timestamp: the last one's cell is reused.
+let lastTimestamp = "";
+let lastTimestampBytes = new Uint8Array(0);
+
+function writeText(s: string | null, out: ByteText): void {
+  if (s !== null) out.raw(cellBytes.get(s));
+}
+
+function writeNumber(v: number | null | undefined, out: ByteText): void {
+  if (v !== null && v !== undefined) out.number(v);
+}
+
+const writersOf = new WeakMap<readonly string[], CellWriter[]>();
+
+function cellWriter(col: string): CellWriter {
+  switch (col) {
+    case "timestamp":
+      return (r, out) => {
+        if (r.timestamp !== lastTimestamp) {
+          lastTimestamp = r.timestamp;
+          lastTimestampBytes = new TextEncoder().encode(csvCell(r.timestamp));
+        }
+        out.raw(lastTimestampBytes);
+      };
+    case "machine":
+      return (r, out) => writeText(r.machine, out);
+    case "status_current":
+      return (r, out) => writeText(r.status_current, out);
+    case "status_mode":
+      return (r, out) => writeText(r.status_mode, out);
+    case "status_changes":
+      return (r, out) => writeNumber(r.status_changes, out);
+    case "health_score":
+      return (r, out) => writeNumber(r.health_score, out);
+    case "alerts":
+      return (r, out) => {
+        // Alert texts hold values: not cached, most rows have none.
+        if (r.alerts.length > 0) out.text(csvCell(r.alerts.join("; ")));
+      };
+    case "anomaly_score":
+      return (r, out) => writeNumber(r.anomaly_score, out);
+  }
+  for (const field of ["current", "moving_avg", "zscore"] as const) {
+    if (col.endsWith(`_${field}`)) {
+      const channel = col.slice(0, -field.length - 1);
+      return (r, out) => writeNumber(r.channels[channel]?.[field], out);
+    }
+  }
+  if (col.endsWith("_trend")) {
+    const channel = col.slice(0, -"_trend".length);
+    return (r, out) => writeText(r.channels[channel]?.trend ?? null, out);
+  }
+  return () => {};
+}
+
+/**
+ * Appends the row's CSV line and a newline to `out`: the bytes of
+ * `csvLine(rowCells(row, columns)) + "\n"` (a test checks it), built without the cell array
+ * and strings — replay writes one line per row, and d3-dsv's per-cell regex test and the line
+ * strings cost more than the rest of the row's writing (measured: BENCHMARKS.md, "Replay end
+ * to end"). Numbers print as `String` does, null cells are empty, a cell holding `"`, `,` or a
+ * line break is quoted.
+ *
+ * @example
+ * ```ts
+ * const out = new ByteText();
+ * writeRowCsv(row, rowColumns(), out);
+ * ```
+ */
+export function writeRowCsv(row: ProcessedRow, columns: readonly string[], out: ByteText): void {
+  let writers = writersOf.get(columns);
+  if (!writers) {
+    writers = columns.map(cellWriter);
+    writersOf.set(columns, writers);
+  }
+  writers[0]!(row, out);
+  for (let i = 1; i < writers.length; i++) {
+    out.byte(44); // ","
+    writers[i]!(row, out);
+  }
+  out.byte(10);
 }

@@ -69,14 +69,18 @@ function inputOf(source: string): string {
   return source;
 }
 
+/** What one batch writes to a file: text, or its UTF-8 bytes (written as they are, before
+ * `write` returns, so a reused buffer may be handed in). */
+export type FileText = string | Uint8Array;
+
 /** What one batch writes. */
 export interface BatchOutput {
-  stream?: string;
-  analysis?: string;
-  anomalies?: string;
-  errors?: string;
+  stream?: FileText;
+  analysis?: FileText;
+  anomalies?: FileText;
+  errors?: FileText;
   /** Only with {@linkcode OutputFilesOptions.structured}. */
-  structured?: string;
+  structured?: FileText;
 }
 
 /** The output files, in the order a batch writes them. */
@@ -183,10 +187,10 @@ export class OutputFiles {
     const before = { ...this.#sizes };
     for (const key of KEYS) {
       const text = out[key];
-      if (!text) continue;
+      if (!text || text.length === 0) continue;
       const file = this.#handles[key];
       if (!file) throw new Error(`${FILES[key]} is not open for writing`);
-      const bytes = this.#encode(text);
+      const bytes = typeof text === "string" ? this.#encode(text) : text;
       try {
         await writeAll(file, bytes);
       } catch (e) {
@@ -269,13 +273,10 @@ export class OutputFiles {
     const end = this.#sizes.anomalies;
     if (this.#reportSize > 0 && this.#reportFrom > 0 && end >= this.#reportFrom) {
       const log = this.#handles.anomalies!;
-      const added = (await readText(log, this.#reportFrom, end - this.#reportFrom))
-        .split("\n").filter((l) => l !== "");
+      const added = await readAt(log, this.#reportFrom, end - this.#reportFrom);
       await log.seek(end, Deno.SeekMode.Start); // where the next batch is appended
       const tmp = `${path}.tmp`;
-      const bytes = encoder.encode(
-        added.length === 0 ? REPORT_END : `,\n${added.join(",\n")}${REPORT_END}`,
-      );
+      const bytes = reportTail(added);
       try {
         await Deno.copyFile(path, tmp);
         using file = await Deno.open(tmp, { write: true });
@@ -310,6 +311,35 @@ export class OutputFiles {
   close(): void {
     for (const f of Object.values(this.#handles)) f.close();
   }
+}
+
+const REPORT_END_BYTES = encoder.encode(REPORT_END);
+
+/**
+ * What follows a report's last event for the `anomalies.jsonl` lines in `log` (blank ones
+ * skipped): `,\n` and the lines joined by `,\n`, then {@linkcode REPORT_END}; only
+ * `REPORT_END` for none. Built from the bytes as they are: decoding, splitting, joining and
+ * encoding them again cost more than the copy (event descriptions hold `°`, so the text is
+ * not one-byte).
+ */
+function reportTail(log: Uint8Array): Uint8Array {
+  // Each non-empty line gains 2 bytes and takes at least 1 plus its newline (or is the last).
+  const out = new Uint8Array(log.length * 2 + 2 + REPORT_END_BYTES.length);
+  let at = 0;
+  let from = 0;
+  while (from < log.length) {
+    let nl = log.indexOf(10, from);
+    if (nl === -1) nl = log.length;
+    if (nl > from) {
+      out[at++] = 44; // ","
+      out[at++] = 10;
+      out.set(log.subarray(from, nl), at);
+      at += nl - from;
+    }
+    from = nl + 1;
+  }
+  out.set(REPORT_END_BYTES, at);
+  return out.subarray(0, at + REPORT_END_BYTES.length);
 }
 
 /** A count of the checkpoint: what a negative or fractional one would do is undefined (a

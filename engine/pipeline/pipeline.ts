@@ -11,9 +11,9 @@ import type { Batch, EventfulBatch } from "../core/batch.ts";
 import type { Clock } from "../core/clock.ts";
 import type { Logger } from "../core/logger.ts";
 import type { OutputFiles } from "./output_files.ts";
-import { csvLine } from "../formats/csv.ts";
-import { formatReading } from "../formats/reading_format.ts";
-import { CORE_CHANNELS, rowCells, rowColumns } from "../formats/row_format.ts";
+import { writeReading } from "../formats/reading_format.ts";
+import { ByteText } from "../formats/byte_text.ts";
+import { CORE_CHANNELS, rowColumns, writeRowCsv } from "../formats/row_format.ts";
 import type { EngineState, ReadingNotice } from "../core/state.ts";
 import { Incidents } from "../core/incidents.ts";
 import { STRUCTURED_HEADER, structuredMetricsLine } from "../formats/structured_metrics.ts";
@@ -201,6 +201,10 @@ export class OutputSink extends WritableStream<AnalyzedBatch> {
     // was rebuilt from anomalies.jsonl and must not see them twice.
     const history = options.incidents && new Incidents({ windowMs: options.incidents.windowMs });
     const resume = options.resume ?? null;
+    // Each batch's output built as bytes in buffers reused batch after batch (see ByteText).
+    const stream = new ByteText(1 << 20);
+    const analysis = new ByteText(1 << 18);
+    const anomalies = new ByteText(1 << 16);
     let carried = resume === null;
     // Once, when the history ends (its lines are counted, or a batch that is not history
     // comes): the counts become the checkpoint's (see `resume`).
@@ -255,24 +259,29 @@ export class OutputSink extends WritableStream<AnalyzedBatch> {
         ) return;
 
         logRefused(logger, batch.errors, result.rejected);
-        let analysis = "";
+        analysis.clear();
         if (result.rows.length > 0 && columns) {
-          if (outputs.size("analysis") === 0) analysis = columns.join(",") + "\n";
-          for (const { row } of result.rows) analysis += csvLine(rowCells(row, columns)) + "\n";
+          if (outputs.size("analysis") === 0) analysis.text(columns.join(",") + "\n");
+          for (const { row } of result.rows) writeRowCsv(row, columns, analysis);
         }
+        stream.clear();
+        if (batch.log) { for (const r of readings) writeReading(r, stream); }
         let structured = "";
         if (outputs.structured && readings.length > 0) {
           if (outputs.size("structured") === 0) structured = STRUCTURED_HEADER + "\n";
           for (const r of readings) structured += structuredMetricsLine(r) + "\n";
         }
+        anomalies.clear();
+        for (const { event } of result.events) {
+          anomalies.text(JSON.stringify(event));
+          anomalies.byte(10);
+        }
         await outputs.write({
           structured,
-          stream: batch.log
-            ? readings.map(formatReading).join("\n") + (readings.length ? "\n" : "")
-            : undefined,
+          stream: stream.bytes(),
           errors: errorLines(batch.errors, unlogged),
-          analysis,
-          anomalies: result.events.map((e) => JSON.stringify(e.event) + "\n").join(""),
+          analysis: analysis.bytes(),
+          anomalies: anomalies.bytes(),
         });
         heartbeat = lost ?? null;
         await outputs.checkpoint(counts, { reportEveryMs: options.reportEveryMs, heartbeat });

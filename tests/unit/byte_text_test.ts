@@ -1,0 +1,133 @@
+import assert from "node:assert/strict";
+import { ByteText } from "../../engine/formats/byte_text.ts";
+import { formatReading, writeReading } from "../../engine/formats/reading_format.ts";
+import { rowCells, rowColumns, writeRowCsv } from "../../engine/formats/row_format.ts";
+import { csvCell, csvLine } from "../../engine/formats/csv.ts";
+import type { ProcessedRow, Reading } from "../../engine/core/types.ts";
+
+const decode = (t: ByteText) => new TextDecoder().decode(t.bytes());
+
+/** A seeded generator, so that a failure is found again. */
+function random(seed: number): () => number {
+  return () => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed / 2147483648;
+  };
+}
+
+Deno.test("ByteText.number prints every number as String does", () => {
+  const rnd = random(7);
+  const values = [
+    0,
+    -0,
+    1,
+    -1,
+    0.001,
+    -0.001,
+    0.1,
+    0.3,
+    0.1 + 0.2,
+    9.999,
+    10,
+    1e12,
+    1e12 + 0.5,
+    1e15,
+    1e21,
+    1e-7,
+    123456789.123,
+    NaN,
+    Infinity,
+    -Infinity,
+    Number.MAX_SAFE_INTEGER,
+    Number.MIN_VALUE,
+  ];
+  for (let i = 0; i < 20_000; i++) {
+    const scale = 10 ** Math.floor(rnd() * 8);
+    const sign = rnd() < 0.3 ? -1 : 1;
+    values.push(sign * Math.round(rnd() * scale * 1000) / 1000); // 3 decimals at most
+    values.push(sign * Math.round(rnd() * scale * 100) / 100);
+    values.push(sign * rnd() * scale); // full precision
+  }
+  const out = new ByteText(16);
+  for (const v of values) {
+    out.clear();
+    out.number(v);
+    assert.equal(decode(out), String(v), `number ${v}`);
+  }
+});
+
+Deno.test("ByteText.text writes any string as UTF-8 and grows past its capacity", () => {
+  const out = new ByteText(4);
+  const parts = ["abc", "°C é", "", "x".repeat(100), "😀 mixed", "end"];
+  for (const p of parts) out.text(p);
+  assert.equal(decode(out), parts.join(""));
+  out.clear();
+  assert.equal(out.length, 0);
+});
+
+Deno.test("writeReading writes formatReading's line and a newline", () => {
+  const readings: Reading[] = [
+    {
+      timestamp: Date.UTC(2026, 0, 1),
+      machine: "m1",
+      status: "RUNNING",
+      channels: { temperature: 25.7, speed: 1500 },
+    },
+    {
+      timestamp: Date.UTC(2026, 0, 1),
+      machine: 'odd "name" é',
+      status: null,
+      channels: { temperature: -0.125, "vibration x": 1 / 3, speed: NaN },
+      injected: "spike",
+    },
+    {
+      timestamp: Date.UTC(2026, 0, 1, 0, 0, 10),
+      machine: "m2",
+      status: "WARNING_OVERHEAT",
+      channels: {},
+    },
+  ];
+  const out = new ByteText(8);
+  for (const r of readings) writeReading(r, out);
+  assert.equal(decode(out), readings.map((r) => formatReading(r) + "\n").join(""));
+});
+
+Deno.test("writeRowCsv writes csvLine(rowCells) and a newline", () => {
+  const row = (over: Partial<ProcessedRow>): ProcessedRow => ({
+    timestamp: "2026-01-01T00:00:00.000Z",
+    machine: "m1",
+    channels: {
+      temperature: { current: 25.7, moving_avg: 25.123456, trend: "stable", zscore: 0.4 },
+      speed: { current: 1500, moving_avg: 1499.5, trend: "increasing", zscore: -1.25 },
+      voltage: { current: 3.3, moving_avg: 3.31, trend: "decreasing", zscore: 0 },
+    },
+    status_current: "RUNNING",
+    status_mode: "RUNNING",
+    status_changes: 0,
+    health_score: 0.975,
+    alerts: [],
+    ...over,
+  });
+  const rows = [
+    row({}),
+    row({ alerts: ["Temperature 85.50°C exceeded", 'a "quoted", alert'], anomaly_score: 0.61 }),
+    row({ machine: "m,2", status_current: null, status_mode: null, timestamp: "t\n1" }),
+    row({ channels: {} }),
+  ];
+  for (
+    const columns of [
+      rowColumns(),
+      rowColumns({ extraChannels: ["voltage", "absent"], anomalyScore: true }),
+    ]
+  ) {
+    const out = new ByteText(8);
+    for (const r of rows) writeRowCsv(r, columns, out);
+    assert.equal(decode(out), rows.map((r) => csvLine(rowCells(r, columns)) + "\n").join(""));
+  }
+});
+
+Deno.test("csvCell quotes as csvLine does", () => {
+  for (const s of ["", "plain", "a,b", 'say "hi"', "two\nlines", "cr\r", "°C", " spaced "]) {
+    assert.equal(csvCell(s), csvLine([s]));
+  }
+});
