@@ -18,6 +18,9 @@
  */
 import type { AnomalyEvent } from "../core/types.ts";
 
+/** Entries of a learning machine's first gap buffer (`"auto"`), doubled as it fills. */
+const FIRST_GAPS = 16;
+
 /** Options of {@linkcode HeartbeatMonitor}. */
 export interface HeartbeatMonitorOptions {
   /** Silence, in ms, after which a machine is lost, or `"auto"`: learned per machine (see the
@@ -52,7 +55,9 @@ export interface Beat {
   lost: boolean;
   /** This machine's timeout, ms; NaN while it is being learned (`"auto"`). */
   timeout: number;
-  /** `"auto"` while learning: the gaps seen so far (the first `count` entries); then null. */
+  /** `"auto"` while learning: the gaps seen so far (the first `count` entries); then null.
+   * Starts at {@linkcode FIRST_GAPS} entries and doubles up to `learnIntervals`, so 1,000
+   * machines a few readings in hold 128 KiB rather than 3.2 MB. */
   gaps: Float64Array | null;
   count: number;
 }
@@ -164,7 +169,7 @@ export class HeartbeatMonitor {
         last: time,
         lost: false,
         timeout: auto ? NaN : this.timeoutMs as number,
-        gaps: auto ? new Float64Array(this.#learn) : null,
+        gaps: auto ? new Float64Array(Math.min(FIRST_GAPS, this.#learn)) : null,
         count: 0,
       };
       this.#beats.set(machine, beat);
@@ -210,9 +215,14 @@ export class HeartbeatMonitor {
 
   /** `"auto"`: one more gap of a machine still learning; at the last, its timeout. */
   #learnGap(beat: Beat, gap: number): void {
-    const gaps = beat.gaps!;
+    let gaps = beat.gaps!;
+    if (beat.count === gaps.length) {
+      gaps = new Float64Array(Math.min(2 * gaps.length, this.#learn));
+      gaps.set(beat.gaps!);
+      beat.gaps = gaps;
+    }
     gaps[beat.count++] = gap;
-    if (beat.count < gaps.length) return;
+    if (beat.count < this.#learn) return;
     gaps.sort();
     beat.timeout = Math.max(
       this.#multiple * gaps[gaps.length >> 1]!,

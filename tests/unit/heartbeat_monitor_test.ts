@@ -58,6 +58,18 @@ Deno.test("auto: the learned timeout is max(10 × median gap, 4 × longest gap, 
   assert.equal(lost2[0]?.threshold, 240);
 });
 
+Deno.test("auto: the gap buffer grows as it fills; every learned gap counts (the first ones too)", () => {
+  // 100 gaps (the buffer starts at 16 entries and doubles: 16, 32, 64, 100): the longest is the
+  // first one, so a lost copy of the early entries would show in the timeout.
+  const hb = new HeartbeatMonitor({ timeoutMs: "auto", learnIntervals: 100 });
+  const times = [0, 30_000];
+  for (let i = 1; i < 100; i++) times.push(30_000 + i * 1000);
+  assert.deepEqual(feed(hb, "m1", times), []);
+  const last = times.at(-1)!;
+  assert.deepEqual(hb.check(T0 + last + 120_000), [], "4 × 30 s");
+  assert.equal(hb.check(T0 + last + 120_001)[0]?.threshold, 120);
+});
+
 Deno.test("auto: never less than 2 s, so a fast machine survives a short pause of the pipeline", () => {
   const hb = new HeartbeatMonitor({ timeoutMs: "auto", learnIntervals: 50 });
   // 50 readings a second: 10 gaps are 0.2 s, the floor is 2 s.
