@@ -5,7 +5,8 @@
  * flight) while it runs. The contenders:
  *
  * - **Vigil**: `main.ts start --source mqtt://…` with every default sink (files, history SQLite,
- *   SSE, metrics), acknowledging after the checkpoint;
+ *   SSE, metrics), acknowledging after the checkpoint, with the `--v8-flags` of the tree's
+ *   `start` task (the replay line: of its `replay` task), as `deno task start` runs it;
  * - **floor**: a bare Deno subscriber, mqtt.js with the options Vigil uses (MQTT 5, persistent
  *   session, QoS 1), `JSON.parse` of each payload and nothing else;
  * - **lean floor**: the same without mqtt.js: the MQTT source's own connection
@@ -234,11 +235,24 @@ async function getText(url: string): Promise<string | null> {
   }
 }
 
+/**
+ * The `--v8-flags=…` of `root`'s deno.json task (as `deno task start` / `replay` run the engine),
+ * so that the peak RSS and CPU are what a user of the task sees; none if the task has none.
+ */
+function taskV8Flags(root: string, task: "start" | "replay"): string[] {
+  const config = JSON.parse(Deno.readTextFileSync(join(root, "deno.json")));
+  const entry = config.tasks?.[task];
+  const command: string = typeof entry === "string" ? entry : entry?.command ?? "";
+  const flag = /--v8-flags=\S+/.exec(command);
+  return flag ? [flag[0]] : [];
+}
+
 function startVigilProc(brokerUrl: string, dir: string, root = ROOT): Contender {
   const port = freePort();
   const proc = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
+      ...taskV8Flags(root, "start"),
       "-A",
       "main.ts",
       "start",
@@ -399,7 +413,16 @@ async function measure(
 /** CPU-seconds of `vigil replay FILE` (the whole child, from getrusage via /proc at exit). */
 async function replayCpu(file: string, dir: string): Promise<number> {
   const proc = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "main.ts", "replay", file, "--data-dir", dir],
+    args: [
+      "run",
+      ...taskV8Flags(ROOT, "replay"),
+      "-A",
+      "main.ts",
+      "replay",
+      file,
+      "--data-dir",
+      dir,
+    ],
     cwd: ROOT,
     stdout: "null",
     stderr: "null",
