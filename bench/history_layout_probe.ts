@@ -13,6 +13,7 @@
  */
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import { copyFileSync, existsSync, rmSync, statSync } from "node:fs";
+import { ChunkedInsert } from "../engine/sinks/history/chunked_insert.ts";
 
 const ROUNDS = Number(Deno.args[0] ?? 3);
 const EMPTY_FLUSHES = Number(Deno.args[1] ?? 60);
@@ -106,8 +107,7 @@ const LAYOUTS: Layout[] = [
 
 class Store {
   db: DatabaseSync;
-  stmts = new Map<number, { s: StatementSync; p: SQLInputValue[] }>();
-  width: number;
+  insert: ChunkedInsert;
   ids = new Map<string, number>();
   addStream?: StatementSync;
   del: StatementSync;
@@ -119,7 +119,13 @@ class Store {
     this.db.exec("PRAGMA synchronous = FULL"); // default, stated
     if (L.pragmas) this.db.exec(L.pragmas);
     if (fresh) this.db.exec(L.ddl);
-    this.width = L.ids ? COLS.length - 1 : COLS.length;
+    // The engine's own multi-row statements (256, 16, 1 rows), on each layout's columns.
+    this.insert = new ChunkedInsert(
+      this.db,
+      "readings",
+      L.ids ? ["stream", ...COLS.slice(2)] : COLS,
+      L.tail,
+    );
     if (L.ids) {
       this.addStream = this.db.prepare(
         "INSERT INTO streams (machine, channel) VALUES (?, ?) RETURNING id",
@@ -154,23 +160,6 @@ class Store {
         WHERE machine = ? AND channel = ? ORDER BY time DESC LIMIT ?`);
     }
   }
-  stmt(n: number) {
-    let s = this.stmts.get(n);
-    if (!s) {
-      const cols = this.L.ids ? ["stream", ...COLS.slice(2)] : COLS;
-      const row = `(${Array(this.width).fill("?").join(", ")})`;
-      s = {
-        s: this.db.prepare(
-          `INSERT INTO readings (${cols.join(", ")}) VALUES ${
-            Array(n).fill(row).join(", ")
-          } ${this.L.tail}`,
-        ),
-        p: Array<SQLInputValue>(n * this.width).fill(null),
-      };
-      this.stmts.set(n, s);
-    }
-    return s;
-  }
   streamId(m: string, c: string): number {
     const k = `${m}\0${c}`;
     let id = this.ids.get(k);
@@ -183,7 +172,6 @@ class Store {
   /** One flush: `perStream` rows per stream starting at sequence number `seq0`. */
   flush(seq0: number, perStream: number, keep: number) {
     const rows = STREAMS.length * perStream;
-    const w = this.width;
     const ids = this.L.ids;
     // resolve ids once per stream per flush (like a per-flush map lookup)
 
@@ -211,16 +199,7 @@ class Store {
     this.db.exec("BEGIN");
     // inside the transaction: a new stream's id row commits with the flush
     const sid: number[] = ids ? STREAMS.map(([m, c]) => this.streamId(m, c)) : [];
-    let r = 0;
-    for (const size of [256, 16, 1]) {
-      if (rows - r < size) continue;
-      const { s, p } = this.stmt(size);
-      while (rows - r >= size) {
-        for (let k = 0; k < size; k++) fill(p, k * w, r + k);
-        s.run(...p);
-        r += size;
-      }
-    }
+    this.insert.run(rows, fill);
     // retention as retention.ts does it with exact counts: delete oldest beyond `keep`
     for (let s = 0; s < STREAMS.length; s++) {
       const h = (this.held.get(s) ?? 0) + perStream;
