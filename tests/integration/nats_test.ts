@@ -643,3 +643,46 @@ Deno.test("a NATS server that cannot be reached at start: one line naming it, ex
     );
   });
 });
+
+Deno.test("a refused line first after a restart is logged as a replay logs it (the time of the reading before it)", async () => {
+  await withDir(async (dir) => {
+    const nats = await startNats(dir, 1);
+    let engine: Deno.ChildProcess | null = null;
+    try {
+      const readings = input().slice(0, 40);
+      // No timestamp: refused. Published right after a clean stop, so that it is the first
+      // message the restarted engine receives (the soak test met this by chance).
+      const bad = `{"machine":"m1","temperature":1}`;
+      const live = join(dir, "live");
+      await publishReadings(readings.slice(0, 20), { server: nats.server });
+      engine = startEngine(nats.url, "0/1", live);
+      await waitForReadings(live, 20);
+      assert.equal((await stopEngine(engine)).code, 0);
+      await publishReadings([bad, ...readings.slice(20)], { server: nats.server });
+      engine = startEngine(nats.url, "0/1", live);
+      await waitForReadings(live, 40);
+      assert.equal((await stopEngine(engine)).code, 0);
+      engine = null;
+
+      const file = join(dir, "input.jsonl");
+      await Deno.writeTextFile(
+        file,
+        [...readings.slice(0, 20), bad, ...readings.slice(20)].join("\n") + "\n",
+      );
+      const replayDir = join(dir, "replay");
+      const replay = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", MAIN, "replay", file, "--data-dir", replayDir],
+        stdout: "null",
+        stderr: "null",
+      }).output();
+      assert.ok(replay.success);
+      const logged = await lines(join(live, "parser_errors.log"));
+      assert.equal(logged.length, 1);
+      assert.equal(JSON.parse(logged[0]!).timestamp, JSON.parse(readings[19]!).timestamp);
+      assert.deepEqual(logged, await lines(join(replayDir, "parser_errors.log")));
+    } finally {
+      if (engine) await stopEngine(engine, "SIGKILL");
+      await nats.stop();
+    }
+  });
+});

@@ -60,12 +60,16 @@ export const natsSource: SourceDefinition = {
       onCommit: (lines) => nats?.commit(lines),
       batches(resume) {
         state.setSourceState(name, "starting");
+        // The history's last reading (stream_output.jsonl holds every parsed reading): a
+        // refused line first after a restart is logged with the time a replay gives it.
+        let lastTime: number | null = null;
         const live = () => {
           nats = new NatsSource({
             url,
             partition: index,
             partitions: count,
             position: resume.lines,
+            lastTime,
             signal,
             onStatus: (status, detail) => {
               state.setSourceState(
@@ -83,6 +87,7 @@ export const natsSource: SourceDefinition = {
         const history = NatsSource.history(
           resume.log({ suppressLines: Number.MAX_SAFE_INTEGER }),
           resume.lines,
+          (time) => lastTime = time,
         );
         return concatStreams(history, live);
       },

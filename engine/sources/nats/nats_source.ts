@@ -34,6 +34,12 @@ export interface NatsSourceOptions {
    * `lines`, see {@linkcode NatsSource}); delivery resumes after it. @default {0}
    */
   position?: number;
+  /**
+   * The event time of the last reading before `position` (the history's last, see
+   * {@linkcode NatsSource.history}): the time `parser_errors.log` gives a refused line that
+   * comes before any reading of this run, as a replay of the input gives it. @default {null}
+   */
+  lastTime?: number | null;
   /** @default {NATS_STREAM} */
   stream?: string;
   /** @default {NATS_PARTITION_PREFIX} */
@@ -155,7 +161,7 @@ export class NatsSource {
     const prefix = options.prefix ?? NATS_PARTITION_PREFIX;
     const retryMs = options.retryMs ?? 500;
     const parser = createLineParser("json", { maxLineLength: options.maxLineLength });
-    let lastTime: number | null = null;
+    let lastTime = options.lastTime ?? null;
 
     const status = (s: NatsSourceStatus, detail?: string) => {
       if (this.#status === s && detail === undefined) return;
@@ -421,12 +427,19 @@ export class NatsSource {
    * `log` is `stream_output.jsonl` (cut back to the checkpoint by the run) read with every line
    * suppressed; it becomes suppressed batches that
    * move no position, then one empty batch that moves it to `position`, so that the run's line
-   * count is the stream sequence again before the first live batch.
+   * count is the stream sequence again before the first live batch. `onTime` is told the event
+   * time of each batch's last reading (for {@linkcode NatsSourceOptions.lastTime}).
    */
-  static history(log: ReadableStream<Batch>, position: number): ReadableStream<Batch> {
+  static history(
+    log: ReadableStream<Batch>,
+    position: number,
+    onTime?: (time: number) => void,
+  ): ReadableStream<Batch> {
     return log.pipeThrough(
       new TransformStream<Batch, Batch>({
         transform(batch, controller) {
+          const last = batch.readings.at(-1);
+          if (last) onTime?.(last.timestamp);
           controller.enqueue({ ...batch, lines: 0 });
         },
         flush(controller) {
