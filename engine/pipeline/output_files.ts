@@ -16,6 +16,7 @@ import { z } from "zod";
 import { StartupError } from "../core/config.ts";
 import { diskFullOr } from "../core/disk_full.ts";
 import { readAt } from "../core/read_at.ts";
+import { writeAllSync } from "../core/write_all.ts";
 import { FILES } from "../core/files.ts";
 
 /** `checkpoint.json`: how far processing got. */
@@ -192,7 +193,7 @@ export class OutputFiles {
       if (!file) throw new Error(`${FILES[key]} is not open for writing`);
       const bytes = typeof text === "string" ? this.#encode(text) : text;
       try {
-        await writeAll(file, bytes);
+        writeAllSync(file, bytes);
       } catch (e) {
         await this.#rollBack(before);
         throw diskFullOr(e, join(this.dir, FILES[key]));
@@ -282,7 +283,7 @@ export class OutputFiles {
         using file = await Deno.open(tmp, { write: true });
         await file.truncate(this.#reportSize - REPORT_END.length);
         await file.seek(this.#reportSize - REPORT_END.length, Deno.SeekMode.Start);
-        await writeAll(file, bytes);
+        writeAllSync(file, bytes);
         await Deno.rename(tmp, path);
       } catch (e) {
         // The old report stays whole; the half-written copy goes, to free its space.
@@ -423,22 +424,25 @@ export async function readText(file: Deno.FsFile, from: number, length: number):
   return new TextDecoder().decode(await readAt(file, from, length));
 }
 
-async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
-  let off = 0;
-  while (off < bytes.length) off += await file.write(bytes.subarray(off));
-}
-
 /** Writes `path` whole: a temporary file beside it, then a rename over it. A failed write
- * removes the temporary file (on a full disk it would hold space and half a file). */
-export async function replaceFile(path: string, text: string): Promise<void> {
+ * removes the temporary file (on a full disk it would hold space and half a file). Synchronous
+ * calls: the checkpoint is replaced after every batch (see `../core/write_all.ts` for why). */
+export function replaceFile(path: string, text: string): Promise<void> {
   const tmp = `${path}.tmp`;
   try {
-    await Deno.writeTextFile(tmp, text);
+    Deno.writeTextFileSync(tmp, text);
   } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
-    throw e;
+    try {
+      Deno.removeSync(tmp);
+    } catch { /* never created */ }
+    return Promise.reject(e);
   }
-  await Deno.rename(tmp, path);
+  try {
+    Deno.renameSync(tmp, path);
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  return Promise.resolve();
 }
 
 /** Cuts a torn last line (a write interrupted by a crash) off an append-only log. */

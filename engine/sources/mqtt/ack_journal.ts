@@ -6,6 +6,7 @@
  * delivers them again (DUP flag set) to the next run, which finds them here and drops them.
  * @module
  */
+import { writeAllSync } from "../../core/write_all.ts";
 
 /** One delivered message and the log lines its readings take: `[start, start + lines)`. */
 export interface Delivery {
@@ -122,7 +123,7 @@ export class DeliveryJournal {
     for (const r of records) this.#records.push(r);
     this.#count += records.length;
     if (this.#count <= this.#limit) {
-      await writeAll(this.#file, encoder.encode(JSON.stringify(flat) + "\n"));
+      writeAllSync(this.#file, encoder.encode(JSON.stringify(flat) + "\n"));
       return;
     }
     // Compact: the kept records in one line, written beside and renamed over the journal.
@@ -154,9 +155,4 @@ export class DeliveryJournal {
       // Already closed.
     }
   }
-}
-
-async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
-  let off = 0;
-  while (off < bytes.length) off += await file.write(bytes.subarray(off));
 }
