@@ -588,6 +588,78 @@ Deno.test("mqtt source: a full queue holds the broker back instead of dropping",
   });
 });
 
+Deno.test("mqtt source: a batch is held back for more readings (lingerMs) until it is full, the window half taken, or the source stops", async () => {
+  await withBroker(async (broker) => {
+    const pub = await client(broker.url);
+    /** A source that would hold a batch for a minute; `first` readings are ingested (so the
+     * pending read is lingering) before `then` are published. */
+    const held = async (
+      id: string,
+      options: { batchSize: number; receiveMaximum: number },
+      first: number[],
+      then: number[],
+      abort = false,
+    ) => {
+      const stop = new AbortController();
+      const source = new MqttSource({
+        url: `${broker.url}/plant/+/telemetry`,
+        clientId: id,
+        signal: stop.signal,
+        lingerMs: 60_000,
+        ...options,
+      });
+      const reader = source.readable.getReader();
+      try {
+        await until(() => source.subscribed, "the subscription");
+        const read = reader.read();
+        await publishSeqs(pub, "plant/m1/telemetry", first);
+        await until(() => source.messages === first.length, "the first readings");
+        await publishSeqs(pub, "plant/m1/telemetry", then);
+        if (abort) stop.abort();
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const r = await Promise.race([
+          read,
+          new Promise<null>((res) => timer = setTimeout(() => res(null), 20_000)),
+        ]);
+        clearTimeout(timer);
+        assert.ok(r !== null && !r.done, `${id}: no batch before the linger's minute`);
+        return r.value.map((x) => x.channels.temperature);
+      } finally {
+        stop.abort();
+        reader.releaseLock();
+      }
+    };
+    try {
+      // Without the linger the first batch would be [0]: it was queued alone.
+      assert.deepEqual(
+        await held("vigil-test-linger-full", { batchSize: 5, receiveMaximum: 100 }, [0], [
+          1,
+          2,
+          3,
+          4,
+        ]),
+        [0, 1, 2, 3, 4],
+      );
+      assert.deepEqual(
+        await held("vigil-test-linger-window", { batchSize: 100, receiveMaximum: 4 }, [0], [1]),
+        [0, 1],
+      );
+      assert.deepEqual(
+        await held(
+          "vigil-test-linger-stop",
+          { batchSize: 100, receiveMaximum: 100 },
+          [0],
+          [],
+          true,
+        ),
+        [0],
+      );
+    } finally {
+      await pub.endAsync();
+    }
+  });
+});
+
 Deno.test("mqtt publisher: readings in over MQTT, anomalies and rows out on vigil/<machine>/…", async () => {
   await withBroker(async (broker) => {
     const watcher = await client(broker.url);
