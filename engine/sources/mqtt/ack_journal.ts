@@ -8,17 +8,14 @@
  */
 import { writeAllSync } from "../../core/write_all.ts";
 
-/** One delivered message and the log lines its readings take: `[start, start + lines)`. */
-export interface Delivery {
-  /** The MQTT packet id it came with. */
-  id: number;
-  /** FNV-1a of topic, a newline and the payload (see {@linkcode deliveryHash}). */
-  hash: number;
-  /** Its first reading's line in `stream_output.jsonl` (0-based). */
-  start: number;
-  /** Its readings (0 for a payload that only held bad lines). */
-  lines: number;
-}
+/**
+ * Delivered messages as flat numbers, four per message (no object per message: the source
+ * records one per message received): the MQTT packet id it came with; FNV-1a of topic, a newline
+ * and the payload (see {@linkcode deliveryHash}); its first reading's line in
+ * `stream_output.jsonl` (0-based); its readings (0 for a payload that only held bad lines). Its
+ * readings take the lines `[start, start + lines)`.
+ */
+export type Deliveries = number[];
 
 /**
  * FNV-1a (32 bits) of a message's topic and payload text: with the packet id, what tells a
@@ -42,7 +39,7 @@ export function deliveryHash(topic: string, payload: string): number {
 const encoder = new TextEncoder();
 
 /**
- * An append-only file of {@linkcode Delivery} records, one JSON array of flat numbers per
+ * An append-only file of delivery records ({@linkcode Deliveries}), one JSON array of flat numbers per
  * append (`[id, hash, start, lines, id, …]`), written before the readings they describe reach
  * the pipeline. Compacted (a temporary file renamed over it) once it holds more than `4 × keep`
  * records and twice what the last compaction kept, to the records not yet acknowledged (past the
@@ -54,18 +51,18 @@ export class DeliveryJournal {
   readonly path: string;
   readonly #keep: number;
   #file: Deno.FsFile;
-  #records: Delivery[];
+  #records: Deliveries;
   #count: number;
   /** Records in the file past which it is compacted. */
   #limit: number;
 
-  private constructor(path: string, file: Deno.FsFile, records: Delivery[], keep: number) {
+  private constructor(path: string, file: Deno.FsFile, records: Deliveries, keep: number) {
     this.path = path;
     this.#file = file;
     this.#records = records;
-    this.#count = records.length;
+    this.#count = records.length / 4;
     this.#keep = keep;
-    this.#limit = Math.max(4 * keep, 2 * records.length);
+    this.#limit = Math.max(4 * keep, 2 * this.#count);
   }
 
   /**
@@ -79,7 +76,7 @@ export class DeliveryJournal {
     } catch (e) {
       if (!(e instanceof Deno.errors.NotFound)) throw e;
     }
-    const records: Delivery[] = [];
+    const records: Deliveries = [];
     let whole = 0;
     for (let start = 0; start < text.length;) {
       const end = text.indexOf("\n", start);
@@ -91,14 +88,7 @@ export class DeliveryJournal {
         break;
       }
       if (!Array.isArray(values) || values.length % 4 !== 0) break;
-      for (let i = 0; i < values.length; i += 4) {
-        records.push({
-          id: values[i],
-          hash: values[i + 1],
-          start: values[i + 2],
-          lines: values[i + 3],
-        });
-      }
+      for (const v of values) records.push(v);
       start = whole = end + 1;
     }
     const file = await Deno.open(path, { read: true, write: true, create: true });
@@ -107,8 +97,8 @@ export class DeliveryJournal {
     return new DeliveryJournal(path, file, records, keep);
   }
 
-  /** The records read on open, oldest first. */
-  get records(): readonly Delivery[] {
+  /** The records read on open, oldest first, four numbers each (see {@linkcode Deliveries}). */
+  get records(): readonly number[] {
     return this.#records;
   }
 
@@ -116,33 +106,34 @@ export class DeliveryJournal {
    * Appends records (one write); past the limit, compacts: `committed` is the line below which
    * every message is acknowledged.
    */
-  async append(records: readonly Delivery[], committed: number): Promise<void> {
+  async append(records: readonly number[], committed: number): Promise<void> {
     if (records.length === 0) return;
-    const flat: number[] = [];
-    for (const r of records) flat.push(r.id, r.hash, r.start, r.lines);
-    for (const r of records) this.#records.push(r);
-    this.#count += records.length;
+    for (const v of records) this.#records.push(v);
+    this.#count += records.length / 4;
     if (this.#count <= this.#limit) {
-      writeAllSync(this.#file, encoder.encode(JSON.stringify(flat) + "\n"));
+      writeAllSync(this.#file, encoder.encode(JSON.stringify(records) + "\n"));
       return;
     }
     // Compact: the kept records in one line, written beside and renamed over the journal.
     let acked = 0;
-    const kept: Delivery[] = [];
-    for (let i = this.#records.length - 1; i >= 0; i--) {
-      const r = this.#records[i]!;
-      if (r.start + r.lines > committed || acked++ < this.#keep) kept.push(r);
+    const all = this.#records;
+    const kept: number[] = [];
+    for (let i = all.length - 4; i >= 0; i -= 4) {
+      if (all[i + 2]! + all[i + 3]! > committed || acked++ < this.#keep) kept.push(i);
     }
-    this.#records = kept.reverse();
-    const all: number[] = [];
-    for (const r of this.#records) all.push(r.id, r.hash, r.start, r.lines);
+    const keptRecords: Deliveries = [];
+    for (let k = kept.length - 1; k >= 0; k--) {
+      const i = kept[k]!;
+      keptRecords.push(all[i]!, all[i + 1]!, all[i + 2]!, all[i + 3]!);
+    }
+    this.#records = keptRecords;
     const tmp = `${this.path}.tmp`;
-    await Deno.writeTextFile(tmp, JSON.stringify(all) + "\n");
+    await Deno.writeTextFile(tmp, JSON.stringify(this.#records) + "\n");
     await Deno.rename(tmp, this.path);
     this.#file.close();
     this.#file = await Deno.open(this.path, { read: true, write: true });
     await this.#file.seek(0, Deno.SeekMode.End);
-    this.#count = this.#records.length;
+    this.#count = this.#records.length / 4;
     // Twice what was kept: each record is rewritten about once, however many are pending.
     this.#limit = Math.max(4 * this.#keep, 2 * this.#count);
   }

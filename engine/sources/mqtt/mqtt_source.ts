@@ -11,7 +11,8 @@ import { createLineParser, type LineParser } from "../../formats/reading_parser.
 import { machineIdError } from "../../formats/reading_rules.ts";
 import type { Reading } from "../../core/types.ts";
 import { positiveInteger } from "../../core/validate.ts";
-import { type Delivery, deliveryHash, DeliveryJournal } from "./ack_journal.ts";
+import { type Deliveries, deliveryHash, DeliveryJournal } from "./ack_journal.ts";
+import { AckQueue, SEEN, SeenDeliveries } from "./delivery_tables.ts";
 import { type BrokerAddress, MqttConnection, parseBroker } from "./mqtt_connection.ts";
 import { type Publish, reasonText, writePuback } from "./mqtt_wire.ts";
 
@@ -218,12 +219,15 @@ export class MqttSource {
   #committedLine = 0;
   /** Readings emitted so far, counted from `position`. */
   #emittedLine = 0;
-  /** Acknowledgements due once line `end` is committed (or taken), oldest first. */
-  #acks: { id: number; generation: number; end: number }[] = [];
+  /**
+   * Acknowledgements due once their line is committed (or taken), oldest first; all of the
+   * current connection's (emptied when it closes).
+   */
+  readonly #acks = new AckQueue();
   /** The latest delivery of each packet id, to recognise a redelivery (DUP). */
-  #seen = new Map<number, Delivery & { skip?: number }>();
+  readonly #seen = new SeenDeliveries();
   /** Deliveries not yet in the journal. */
-  #unjournaled: Delivery[] = [];
+  #unjournaled: Deliveries = [];
   #journal: DeliveryJournal | null = null;
   #ackMode: "taken" | "committed";
   /** The pull waiting for readings, if any. */
@@ -329,13 +333,15 @@ export class MqttSource {
       const text = decoder.decode(packet.payload);
       const id = packet.id;
       const hash = deliveryHash(t, text);
-      const seen = packet.dup ? this.#seen.get(id) : undefined;
-      if (seen && seen.hash === hash && seen.skip === undefined) {
+      const seen = this.#seen;
+      const state = packet.dup && seen.hash(id) === hash ? seen.state(id) : SEEN.none;
+      if (state === SEEN.whole) {
         // Read already: acknowledged once what it became is.
-        this.#acks.push({ id, generation: this.#generation, end: seen.start + seen.lines });
+        this.#acks.push(id, seen.end(id));
         return;
       }
-      skip = seen && seen.hash === hash ? seen.skip! : 0;
+      // Partly written before the restart: from its first reading past `position` on.
+      skip = state === SEEN.partial ? position - seen.start(id) : 0;
       this.#messages++;
       const before = this.#queue.length;
       let start = 0;
@@ -350,12 +356,12 @@ export class MqttSource {
         ingestLine(t, line, isJson ? json : kv, isJson);
       }
       const lines = this.#queue.length - before;
-      const delivery = { id, hash, start: this.#nextLine, lines };
+      const first = this.#nextLine;
       this.#nextLine += lines;
       if (packet.qos > 0) {
-        this.#seen.set(id, delivery);
-        this.#unjournaled.push(delivery);
-        this.#acks.push({ id, generation: this.#generation, end: this.#nextLine });
+        seen.set(id, hash, first, lines, SEEN.whole);
+        this.#unjournaled.push(id, hash, first, lines);
+        this.#acks.push(id, this.#nextLine);
       }
       if ((this.#queue.length > before || this.#wake) && this.#dataWaiter) {
         const w = this.#dataWaiter;
@@ -412,11 +418,13 @@ export class MqttSource {
         if (options.journal) {
           const journal = await DeliveryJournal.open(options.journal, receiveMaximum);
           this.#journal = journal;
-          for (const d of journal.records) {
+          const r = journal.records;
+          for (let i = 0; i + 3 < r.length; i += 4) {
             // Written whole: dropped when it comes again; partly: read from the first missing
             // reading; not at all (past `position`): read as new.
-            if (d.start + d.lines <= position) this.#seen.set(d.id, d);
-            else if (d.start < position) this.#seen.set(d.id, { ...d, skip: position - d.start });
+            const id = r[i]!, hash = r[i + 1]!, start = r[i + 2]!, lines = r[i + 3]!;
+            if (start + lines <= position) this.#seen.set(id, hash, start, lines, SEEN.whole);
+            else if (start < position) this.#seen.set(id, hash, start, lines, SEEN.partial);
           }
         }
         if (this.#stopped) return; // aborted meanwhile: pull() closes the stream
@@ -468,7 +476,7 @@ export class MqttSource {
               this.#generation++;
               // Acknowledgements of the lost connection's messages cannot be sent on the next:
               // the broker delivers those messages again (DUP) and they are acknowledged then.
-              this.#acks = [];
+              this.#acks.clear();
               if (this.#stopped || this.#retry !== undefined) return;
               // The connection went before the SUBACK: subscribed again on the next connect.
               status(
@@ -580,20 +588,20 @@ export class MqttSource {
 
   /** Sends the PUBACKs of every message whose readings end at or below `line`, in one write. */
   #ackUpTo(line: number): void {
-    let n = 0;
-    while (n < this.#acks.length && this.#acks[n]!.end <= line) n++;
+    const n = this.#acks.countUpTo(line);
     if (n === 0) return;
-    const due = this.#acks.splice(0, n);
     const conn = this.#conn;
-    if (!conn?.connected) return;
+    if (!conn?.connected) {
+      this.#acks.shift(n, () => {});
+      return;
+    }
     const bytes = new Uint8Array(4 * n);
     let k = 0;
-    for (const a of due) {
-      if (a.generation !== this.#generation) continue;
-      writePuback(bytes, k, a.id);
+    this.#acks.shift(n, (id) => {
+      writePuback(bytes, k, id);
       k += 4;
-    }
-    if (k > 0) conn.send(bytes.subarray(0, k));
+    });
+    conn.send(bytes);
   }
 
   /** Connection state now. */
