@@ -6,7 +6,7 @@
  *   deno run -A bench/memory_bench.ts start [START FLAGS…]   # `start`, idle for 8 s
  *   deno run -A bench/memory_bench.ts floor                  # Deno alone; with the modules loaded
  *
- * The tasks run with `--v8-flags=--heap-growing-percent=100,--max-semi-space-size=4` (deno.json);
+ * The tasks run with `--v8-flags=--heap-growing-percent=50,--max-semi-space-size=4` (deno.json);
  * to measure as they run, set `DENO_V8_FLAGS` to the same (the child inherits it).
  *
  * Each case runs in a child process (`--inside`) that calls `main` of main.ts with a sampler

@@ -18,10 +18,11 @@ export const COMPILE_PERMISSIONS = [
 ];
 
 /** The V8 flags of `deno task start` and `replay`, built in: a full collection once the old
- * generation has doubled, not at 4–5 × the live set, and a young generation of at most 2 × 4 MiB
- * (BENCHMARKS.md "Memory": in a replay of a million readings, the first takes about 50 MiB off
- * the peak RSS for a few per cent of CPU, the second about 55 MiB more for about 8 % of CPU). */
-export const COMPILE_V8_FLAGS = ["--v8-flags=--heap-growing-percent=100,--max-semi-space-size=4"];
+ * generation has grown by half, not at 4–5 × the live set, and a young generation of at most
+ * 2 × 4 MiB (BENCHMARKS.md "Memory": in a replay of a million readings, the first takes about
+ * 60 MiB off the peak RSS for a few per cent of CPU, the second about 55 MiB more for about 8 %
+ * of CPU). */
+export const COMPILE_V8_FLAGS = ["--v8-flags=--heap-growing-percent=50,--max-semi-space-size=4"];
 
 /**
  * The one line that explains a failed `deno compile` whose stderr is `stderr`, or null when it
