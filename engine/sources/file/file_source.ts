@@ -46,6 +46,15 @@ export interface FileSourceOptions {
 }
 
 /**
+ * Bytes decoded at a time. Decoded at once, a 1 MiB read is one string of 1 MiB, which V8 puts in
+ * its large-object space and promotes to the old generation on the first scavenge it survives
+ * (its lines, slices of it, keep it alive until they are parsed): 107 of the 440 MiB a replay of
+ * 1,000,000 readings promoted. Pieces of 32 KiB (64 KiB as UTF-16, under V8's 128 KiB) are
+ * ordinary young strings, most of which die young (BENCHMARKS.md "Memory", 2026-11-29).
+ */
+const PIECE_BYTES = 32768;
+
+/**
  * A file as `ReadableStream<Batch>`. Pull-based: the file is read only as fast as the pipeline
  * takes batches, so memory stays bounded by one chunk plus one batch.
  */
@@ -132,7 +141,13 @@ export class FileSource {
             done = true;
             continue;
           }
-          pending = splitter.push(decoder.decode(buf.subarray(0, n), { stream: true }));
+          pending = [];
+          for (let at = 0; at < n; at += PIECE_BYTES) {
+            const piece = buf.subarray(at, Math.min(n, at + PIECE_BYTES));
+            for (const line of splitter.push(decoder.decode(piece, { stream: true }))) {
+              pending.push(line);
+            }
+          }
         }
       },
       cancel: () => {
