@@ -128,12 +128,17 @@ function steadyFrom(g: f64): f64 {
   return c;
 }
 
-/** Forgets everything stream `s` learned: its fields and its column of every profile row. */
-function clearStream(s: i32): void {
+/** Stream `s`'s fields as they start (its profile columns are clearStream's). */
+function clearFields(s: i32): void {
   const b = block(s);
   memory.fill(b, 0, gStride);
   store<f64>(b, Infinity, QUANTUM);
   store<f64>(b, NaN, BIN_START);
+}
+
+/** Forgets everything stream `s` learned: its fields and its column of every profile row. */
+function clearStream(s: i32): void {
+  clearFields(s);
   const rows = <usize>gBins * 8;
   const column = region(R.PROFILES) + (<usize>s << 4);
   for (let k: usize = 0; k < rows; k++) v128.store(column + k * gRow, f64x2.splat(0));
@@ -248,15 +253,38 @@ function growStreams(need: i32): void {
   const from = region(R.PROFILES);
   moveArray(R.PROFILES, at);
   const to = region(R.PROFILES);
+  // Past the old rows' end every byte is zero (growLayout), and only bytes below it need to be
+  // written to be zero. A row never visited (all but the bins of the hours the data covers: a
+  // replay of half an hour visits two of the 384) is all zero: it is not copied, so its pages
+  // past that end are never touched and never become resident (12 MiB at 2,048 streams).
+  const dirty = from + rows * oldRow;
   for (let k = rows; k > 0; k--) {
     const dst = to + (k - 1) * row;
-    memory.copy(dst, from + (k - 1) * oldRow, oldRow);
-    memory.fill(dst + oldRow, 0, row - oldRow);
+    const src = from + (k - 1) * oldRow;
+    if (isZero(src, oldRow)) {
+      zeroBelow(dst, row, dirty);
+    } else {
+      memory.copy(dst, src, oldRow);
+      zeroBelow(dst + oldRow, row - oldRow, dirty);
+    }
   }
   gRow = row;
   gStreamCap = cap;
-  // The new blocks overlap the old profile rows: clearStream zeroes them (and their columns).
-  for (let s: i32 = old; s < cap; s++) clearStream(s);
+  // The new blocks overlap the old profile rows: clearFields resets them; their profile columns
+  // are zero from the loop above.
+  for (let s: i32 = old; s < cap; s++) clearFields(s);
+}
+
+/** Whether the `bytes` bytes at `p` (both multiples of 16) are all zero. */
+function isZero(p: usize, bytes: usize): bool {
+  let any = i64x2.splat(0);
+  for (let i: usize = 0; i < bytes; i += 16) any = v128.or(any, v128.load(p + i));
+  return !v128.any_true(any);
+}
+
+/** Zeroes the part of [p, p + bytes) below `end` (the rest is zero already). */
+function zeroBelow(p: usize, bytes: usize, end: usize): void {
+  if (p < end) memory.fill(p, 0, min(bytes, end - p));
 }
 
 /** Streams allocated so far (tests: the memory follows the streams in use). */

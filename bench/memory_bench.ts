@@ -6,9 +6,8 @@
  *   deno run -A bench/memory_bench.ts start [START FLAGS…]   # `start`, idle for 8 s
  *   deno run -A bench/memory_bench.ts floor                  # Deno alone; with the modules loaded
  *
- * The tasks run with `--v8-flags=--heap-growing-percent=100,--max-semi-space-size=N` (deno.json:
- * N is 2 for `start`, 4 for `replay`); to measure as they run, set `DENO_V8_FLAGS` to the same
- * (the child inherits it).
+ * The tasks run with V8 flags of their own (deno.json: `start` and `replay` differ, see
+ * docs/cli.md); to measure as they run, set `DENO_V8_FLAGS` to the same (the child inherits it).
  *
  * Each case runs in a child process (`--inside`) that calls `main` of main.ts with a sampler
  * beside it: every 20 ms it reads `Deno.memoryUsage()` and VmRSS; each WebAssembly instance's

@@ -11,13 +11,7 @@ import {
   StartupError,
   UnavailableError,
 } from "../engine/mod.ts";
-import { EMULATE_USAGE, emulateCommand } from "./emulate.ts";
-import { evalCommand } from "./eval.ts";
-import { scoreCommand } from "./score.ts";
-import { trainCommand } from "./train.ts";
 import { configOf } from "./options.ts";
-import { replay } from "./replay.ts";
-import { start } from "./start.ts";
 
 const USAGE = `usage: main.ts <command> [flags]
 commands:
@@ -56,8 +50,8 @@ line on stdout is a JSON summary
   --processing-interval S  --window N  --z-threshold Z  --model-size N  --model MODEL.json
   --online-model N  --heartbeat-timeout S|auto|off  --config FILE.json
 ${FLAGS_DOC}`,
-  emulate: `${EMULATE_USAGE}
-${FLAGS_DOC} and docs/serial.md`,
+  // Filled in from emulate.ts when asked for (helpOf), which is loaded only then.
+  emulate: "",
   train: `usage: main.ts train --input FILE --out MODEL.json [flags]
 fits a standard scaler and an isolation forest on a CSV, JSONL or Parquet file's numeric columns
   --features a,b,c  --seed N  --trees N (100)  --max-samples N (256)
@@ -89,6 +83,14 @@ function asksHelp(args: readonly string[]): boolean {
   });
 }
 
+/** `name`'s own help, or undefined when it is no command (own keys only: `toString`). */
+async function helpOf(name: string | undefined): Promise<string | undefined> {
+  if (name === undefined || !Object.hasOwn(HELP, name)) return undefined;
+  if (name !== "emulate") return HELP[name];
+  const { EMULATE_USAGE } = await import("./emulate.ts");
+  return `${EMULATE_USAGE}\n${FLAGS_DOC} and docs/serial.md`;
+}
+
 /**
  * Runs one command; resolves with the exit code (2 for a bad flag or value, or a start refused
  * for a reason the user can fix, named on stderr in one line).
@@ -102,27 +104,28 @@ function asksHelp(args: readonly string[]): boolean {
  */
 export async function main(args: readonly string[]): Promise<number> {
   const [command, ...rest] = args;
-  // Own keys only: `main.ts toString --help` is an unknown command, not Object's method.
-  const help = (name: string | undefined) =>
-    name !== undefined && Object.hasOwn(HELP, name) ? HELP[name] : undefined;
-  const commandHelp = help(command);
-  if (commandHelp !== undefined && asksHelp(rest)) {
+  const commandHelp = command !== undefined && asksHelp(rest) ? await helpOf(command) : undefined;
+  if (commandHelp !== undefined) {
     console.log(commandHelp);
     return 0;
   }
-  const named = command === "help" ? help(rest[0]) : undefined;
+  const named = command === "help" ? await helpOf(rest[0]) : undefined;
   if (named !== undefined) {
     console.log(named);
     return 0;
   }
+  // Each command's module is imported when it runs, not with this file: a replay then never
+  // loads the HTTP API (hono, its routes), the history's SQLite layer, the simulator or the
+  // evaluation code, about 10 MiB of its peak RSS (BENCHMARKS.md "Memory", 2026-11-29).
   try {
     switch (command) {
       case "start":
-        return await start(await configOf(rest, 0));
+        return await (await import("./start.ts")).start(await configOf(rest, 0));
       case "replay": {
         const { positional } = parseFlags(rest);
         if (positional.length !== 1) throw new ConfigError("replay takes exactly one FILE");
-        return await replay(positional[0]!, await configOf(rest, 1));
+        const config = await configOf(rest, 1);
+        return await (await import("./replay.ts")).replay(positional[0]!, config);
       }
       case undefined:
       case "help":
@@ -131,13 +134,13 @@ export async function main(args: readonly string[]): Promise<number> {
         console.log(USAGE);
         return command === undefined ? 2 : 0;
       case "emulate":
-        return await emulateCommand(rest);
+        return await (await import("./emulate.ts")).emulateCommand(rest);
       case "train":
-        return await trainCommand(rest);
+        return await (await import("./train.ts")).trainCommand(rest);
       case "score":
-        return await scoreCommand(rest);
+        return await (await import("./score.ts")).scoreCommand(rest);
       case "eval":
-        return await evalCommand(rest);
+        return await (await import("./eval.ts")).evalCommand(rest);
       default:
         throw new ConfigError(
           `unknown command ${

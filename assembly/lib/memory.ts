@@ -136,7 +136,8 @@ export function offsetOf(k: i32): f64 {
 
 /**
  * Extends the allocated region so that it ends `end` bytes after its start; the new bytes are
- * zero and every array keeps its contents. Aborts with `message` beyond `limit` bytes. The
+ * zero (written only below the memory's size before the call: the pages it grows by are zero
+ * already and stay untouched) and every array keeps its contents. Aborts with `message` beyond `limit` bytes. The
  * region is the heap's last block, so `heap.realloc` extends it in place (memory.grow when
  * needed: the host's views follow the new buffer); should anything have been allocated after
  * it (an abort's message), the region moves: the addresses are updated and the memory grows
@@ -147,6 +148,10 @@ export function growLayout(end: f64, limit: f64, message: string): void {
   const total = Math.ceil(end / 64) * 64 + 64;
   assert(total <= limit && total <= 2147483648.0, message);
   const used = <usize>planEnd;
+  // Bytes from here on are pages memory.grow adds below, zero by definition: filling them too
+  // would only make every new page resident (the adaptive detector's profiles, 12 MiB at 2,048
+  // streams, are mostly never written; BENCHMARKS.md "Memory", 2026-11-29).
+  const fresh = <usize>memory.size() << 16;
   const moved = heap.realloc(rawBlock, <usize>total);
   if (moved != rawBlock) {
     const at = align(moved, 64);
@@ -156,7 +161,9 @@ export function growLayout(end: f64, limit: f64, message: string): void {
     for (let k: i32 = 0; k < placed; k++) setAddress(k);
     memory.grow(1);
   }
-  memory.fill(base + used, 0, <usize>end - used);
+  const from = base + used;
+  const to = min(base + <usize>end, fresh);
+  if (from < to) memory.fill(from, 0, to - from);
   planEnd = end;
 }
 

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   createLineParser,
+  FileSource,
   formatReading,
   LineSplitter,
   parseTime,
@@ -14,6 +15,35 @@ Deno.test("LineSplitter joins lines split across chunks at every position", () =
     const s = new LineSplitter();
     const lines = [...s.push(text.slice(0, cut)), ...s.push(text.slice(cut)), ...s.flush()];
     assert.deepEqual(lines, ["alpha", "beta", "", "gamma", "delta"], `cut at ${cut}`);
+  }
+});
+
+Deno.test("FileSource reads a file of multi-byte machine ids whole, whatever falls on its pieces", async () => {
+  // The source decodes each read in 32 KiB pieces: lines of varying length put two- and
+  // three-byte characters and CRLFs across every kind of piece boundary.
+  const names = ["presse-é", "機械", "m\u00e9ter", "plain"];
+  const lines: string[] = [];
+  for (let i = 0; i < 6000; i++) {
+    const machine = `${names[i % names.length]}${"é".repeat(i % 7)}${i % 13}`;
+    lines.push(JSON.stringify({ timestamp: i * 1000, machine, x: i }));
+  }
+  const text = lines.join("\r\n") + "\r\n";
+  const path = Deno.makeTempFileSync({ suffix: ".jsonl" });
+  try {
+    Deno.writeTextFileSync(path, text);
+    assert.ok(new TextEncoder().encode(text).length > 4 * 32768, "spans several pieces");
+    const parser = createLineParser("json");
+    const expected = lines.map((l) => parser.parse(l));
+    for (const chunkBytes of [1 << 20, 65536 + 3, 40000]) {
+      const got: unknown[] = [];
+      for await (const b of new FileSource(path, { format: "json", chunkBytes }).readable) {
+        got.push(...b.readings);
+        assert.deepEqual(b.errors, []);
+      }
+      assert.deepEqual(got, expected, `chunkBytes ${chunkBytes}`);
+    }
+  } finally {
+    Deno.removeSync(path);
   }
 });
 

@@ -3,7 +3,26 @@
  * and the table reader of `train` and `score` both read Parquet with.
  * @module
  */
-import { type AsyncBuffer, type FileMetaData, parquetRead } from "hyparquet";
+import type { AsyncBuffer, FileMetaData } from "hyparquet";
+
+/** hyparquet's module, as `import("hyparquet")` gives it. */
+export type Hyparquet = typeof import("hyparquet");
+
+let hyparquetModule: Promise<Hyparquet> | null = null;
+
+/**
+ * hyparquet, imported on the first Parquet file rather than with the engine: loading it costs
+ * about 10 MiB of resident memory (its code and the JS heap it takes), which a replay of a JSONL
+ * or CSV file then never pays (BENCHMARKS.md "Memory", 2026-11-29).
+ *
+ * @example
+ * ```ts
+ * const { parquetSchema } = await hyparquet();
+ * ```
+ */
+export function hyparquet(): Promise<Hyparquet> {
+  return hyparquetModule ??= import("hyparquet");
+}
 
 /**
  * The values of chosen top-level columns of a Parquet file, row by row, holding one row group's
@@ -55,6 +74,7 @@ export class ParquetRows {
     const rows = Number(g.num_rows);
     const start = this.#groupStart;
     const chunks = new Map<string, { start: number; data: ArrayLike<unknown> }[]>();
+    const { parquetRead } = await hyparquet();
     await parquetRead({
       file: this.buffer,
       metadata: this.metadata,

@@ -3,12 +3,7 @@
  * `start --source file:FILE.parquet`), one row group at a time.
  * @module
  */
-import {
-  type FileMetaData,
-  parquetMetadataAsync,
-  parquetSchema,
-  type SchemaElement,
-} from "hyparquet";
+import type { FileMetaData, SchemaElement } from "hyparquet";
 import type { Batch } from "../../core/batch.ts";
 import { parseTime, RESERVED_COLUMNS } from "../../formats/reading_parser.ts";
 import {
@@ -18,7 +13,7 @@ import {
   unnamedTimeError,
 } from "../../formats/reading_rules.ts";
 import type { Reading } from "../../core/types.ts";
-import { fileBuffer, ParquetRows } from "./parquet_rows.ts";
+import { fileBuffer, type Hyparquet, hyparquet, ParquetRows } from "./parquet_rows.ts";
 
 /** Options of {@linkcode ParquetSource}. */
 export interface ParquetSourceOptions {
@@ -108,16 +103,17 @@ export class ParquetSource {
    * `maxRowGroupBytes`.
    */
   static async open(path: string, options: ParquetSourceOptions = {}): Promise<ParquetSource> {
+    const parquet = await hyparquet();
     const file = await Deno.open(path, { read: true });
     let metadata: FileMetaData;
     try {
-      metadata = await parquetMetadataAsync(fileBuffer(file, (await file.stat()).size));
+      metadata = await parquet.parquetMetadataAsync(fileBuffer(file, (await file.stat()).size));
     } catch (e) {
       throw new Error(`${path} is not a readable Parquet file (${(e as Error).message})`);
     } finally {
       file.close();
     }
-    const layout = layoutOf(metadata, path);
+    const layout = layoutOf(metadata, path, parquet);
     const max = options.maxRowGroupBytes ?? 256 * 1024 * 1024;
     const used = new Set(layout.columns);
     metadata.row_groups.forEach((g, i) => {
@@ -234,8 +230,8 @@ export class ParquetSource {
 }
 
 /** Roles of the file's top-level columns; throws naming the file when it has none. */
-function layoutOf(metadata: FileMetaData, path: string): Layout {
-  const top = parquetSchema(metadata).children;
+function layoutOf(metadata: FileMetaData, path: string, parquet: Hyparquet): Layout {
+  const top = parquet.parquetSchema(metadata).children;
   const names = top.map((c) => c.element.name.toLowerCase());
   let time = names.findIndex((n) => n === "timestamp" || n === "datetime");
   const unnamedTime = time === -1;

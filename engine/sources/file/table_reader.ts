@@ -4,10 +4,9 @@
  * and `jsonRecord` of engine/formats, {@linkcode ParquetRows} of the Parquet source).
  * @module
  */
-import { parquetMetadataAsync, parquetSchema } from "hyparquet";
 import { ConfigError } from "../../core/config.ts";
 import { parseTable, type Table, tableOfObjects } from "../../formats/table.ts";
-import { fileBuffer, ParquetRows } from "./parquet_rows.ts";
+import { fileBuffer, hyparquet, ParquetRows } from "./parquet_rows.ts";
 
 /**
  * Largest input file read, in bytes: the table (one row of cells per record) is held in memory,
@@ -63,6 +62,7 @@ export async function readTable(path: string, flag = "--input"): Promise<Table> 
 
 /** Every record of a Parquet file, every top-level column. */
 async function readParquetTable(path: string): Promise<Table> {
+  const { parquetMetadataAsync, parquetSchema } = await hyparquet();
   const file = await Deno.open(path, { read: true });
   try {
     const buffer = fileBuffer(file, (await file.stat()).size);
