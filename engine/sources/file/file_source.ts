@@ -76,6 +76,8 @@ export class FileSource {
     const decoder = new TextDecoder();
     const buf = new Uint8Array(options.chunkBytes ?? 1 << 20);
     let file: Deno.FsFile | null = null;
+    /** A regular file, read with `readSync` (see `pull`). */
+    let regular = false;
     let pending: string[] = [];
     let done = false;
     let lastTime: number | null = null;
@@ -118,6 +120,7 @@ export class FileSource {
     this.readable = new ReadableStream<Batch>({
       start: async () => {
         file = await Deno.open(path, { read: true });
+        regular = (await file.stat()).isFile;
       },
       pull: async (controller) => {
         while (true) {
@@ -133,8 +136,9 @@ export class FileSource {
           }
           // A sync read on this thread rather than a hand-off to Deno's blocking pool: a 1 MiB
           // read of a regular file from the page cache took 0.20 ms sync against 0.28 async, and
-          // the 1 M replay peaked about 4 MiB lower (BENCHMARKS.md "Memory", 2026-11-29).
-          const n = file!.readSync(buf);
+          // the 1 M replay peaked about 4 MiB lower (BENCHMARKS.md "Memory", 2026-11-29). A pipe
+          // or a device could block this thread until it has data: those are read async.
+          const n = regular ? file!.readSync(buf) : await file!.read(buf);
           if (n === null) {
             if (options.follow && !options.signal?.aborted) {
               await abortableSleep(options.followMs ?? 200, options.signal);

@@ -64,9 +64,10 @@ export interface MqttSourceOptions {
    * whatever its size, so a steady stream in batches of a few hundred readings spends most of
    * its CPU per batch: holding each for up to 50 ms took a live engine's CPU per reading from
    * 35.3 to 29.3 CPU-s per million (bench/mqtt_peers_bench.ts, 100,000 readings of 1,000
-   * machines, side by side, medians of 3). The wait ends early once `batchSize` readings are queued or half the receive
-   * window (`receiveMaximum`) waits for acknowledgement, when waiting longer would only hold
-   * the broker back. A reading reaches the outputs up to this much later. @default {50}
+   * machines, side by side, medians of 3). The wait ends early once `batchSize` readings are
+   * queued or half the receive window (`receiveMaximum`) waits for acknowledgement, when
+   * waiting longer would only hold the broker back. A reading reaches the outputs up to this
+   * much later. @default {50}
    */
   lingerMs?: number;
   /**
