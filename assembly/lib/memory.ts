@@ -135,13 +135,13 @@ export function offsetOf(k: i32): f64 {
 }
 
 /**
- * Extends the allocated region so that it ends `end` bytes after its start; the new bytes are
- * zero (written only below the memory's size before the call: the pages it grows by are zero
- * already and stay untouched) and every array keeps its contents. Aborts with `message` beyond `limit` bytes. The
- * region is the heap's last block, so `heap.realloc` extends it in place (memory.grow when
- * needed: the host's views follow the new buffer); should anything have been allocated after
- * it (an abort's message), the region moves: the addresses are updated and the memory grows
- * by one page, so that a host rebuilding its views on a new `memory.buffer` sees the move too.
+ * Extends the allocated region so that it ends `end` bytes after its start; the new bytes are zero
+ * (written only below the memory's size before the call: the pages it grows by are zero already
+ * and stay untouched) and every array keeps its contents. Aborts with `message` beyond `limit`
+ * bytes. The region is the heap's last block, so `heap.realloc` extends it in place (memory.grow
+ * when needed: the host's views follow the new buffer); should anything have been allocated after
+ * it (an abort's message), the region moves: the addresses are updated and the memory grows by one
+ * page, so that a host rebuilding its views on a new `memory.buffer` sees the move too.
  */
 export function growLayout(end: f64, limit: f64, message: string): void {
   if (end <= planEnd) return;

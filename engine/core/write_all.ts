@@ -4,10 +4,10 @@
  * Why not `await file.write`: Deno runs an async file write on its blocking thread pool, a
  * hand-off each call. The live engine writes a few small appends per batch (outputs, delivery
  * journal, checkpoint) several hundred times a second, and there the hand-offs cost more than
- * the writes: 4 appends of 30/30/3/3 kB took 156–173 µs async against 30–32 µs with `writeSync`
- * (2,000 rounds, this machine, 2026-11-29), and `op_write` was 9 % of a live engine's CPU
- * profile. A write to a local file returns once the bytes are in the page cache, so blocking the
- * event loop for it is shorter than the hand-off.
+ * the writes: 4 appends of 30/30/3/3 kB took 156–173 µs async against 30–32 µs with
+ * `writeSync` (2,000 rounds, this machine, 2026-11-29), and `op_write` was 9 % of a live
+ * engine's CPU profile. A write to a local file returns once the bytes are in the page cache,
+ * so blocking the event loop for it is shorter than the hand-off.
  * @module
  */
 

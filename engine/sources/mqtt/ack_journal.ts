@@ -39,13 +39,13 @@ export function deliveryHash(topic: string, payload: string): number {
 const encoder = new TextEncoder();
 
 /**
- * An append-only file of delivery records ({@linkcode Deliveries}), one JSON array of flat numbers per
- * append (`[id, hash, start, lines, id, …]`), written before the readings they describe reach
+ * An append-only file of delivery records ({@linkcode Deliveries}), one JSON array of flat numbers
+ * per append (`[id, hash, start, lines, id, …]`), written before the readings they describe reach
  * the pipeline. Compacted (a temporary file renamed over it) once it holds more than `4 × keep`
  * records and twice what the last compaction kept, to the records not yet acknowledged (past the
- * committed line) and the last `keep` acknowledged ones: acknowledgements go out in order, so only the latest ones can have been
- * lost in a crash. (The broker's receive window does not bound what is unacknowledged: mosquitto
- * 2.0 was seen with twice its Receive Maximum in flight.)
+ * committed line) and the last `keep` acknowledged ones: acknowledgements go out in order, so only
+ * the latest ones can have been lost in a crash. (The broker's receive window does not bound what
+ * is unacknowledged: mosquitto 2.0 was seen with twice its Receive Maximum in flight.)
  */
 export class DeliveryJournal {
   readonly path: string;
