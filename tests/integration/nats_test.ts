@@ -199,6 +199,16 @@ async function waitForLease(server: string, key: string, held: boolean): Promise
   }
 }
 
+/** Whether `main.ts replay FILE --data-dir DIR` succeeded: the reference a live run is held to. */
+async function replayed(file: string, dir: string): Promise<boolean> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, "replay", file, "--data-dir", dir],
+    stdout: "null",
+    stderr: "null",
+  }).output();
+  return out.success;
+}
+
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "vigil-nats-" });
   try {
@@ -542,12 +552,7 @@ Deno.test("a NATS server restart mid-run loses nothing: the output equals a repl
       engine = null;
 
       const replayDir = join(dir, "replay");
-      const replay = await new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", MAIN, "replay", file, "--data-dir", replayDir],
-        stdout: "null",
-        stderr: "null",
-      }).output();
-      assert.ok(replay.success);
+      assert.ok(await replayed(file, replayDir));
       for (const f of ["stream_output.jsonl", "analysis_output.csv", "anomalies.jsonl"]) {
         assert.deepEqual(await lines(join(live, f)), await lines(join(replayDir, f)), f);
       }
@@ -670,12 +675,7 @@ Deno.test("a refused line first after a restart is logged as a replay logs it (t
         [...readings.slice(0, 20), bad, ...readings.slice(20)].join("\n") + "\n",
       );
       const replayDir = join(dir, "replay");
-      const replay = await new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", MAIN, "replay", file, "--data-dir", replayDir],
-        stdout: "null",
-        stderr: "null",
-      }).output();
-      assert.ok(replay.success);
+      assert.ok(await replayed(file, replayDir));
       const logged = await lines(join(live, "parser_errors.log"));
       assert.equal(logged.length, 1);
       assert.equal(JSON.parse(logged[0]!).timestamp, JSON.parse(readings[19]!).timestamp);

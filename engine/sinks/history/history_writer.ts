@@ -45,7 +45,7 @@ export interface HistoryWriterSettings {
 }
 
 /** The columns of a reading written with all its results, in the order `#writeRun` gives them. */
-const RESULT_COLUMNS = [
+export const RESULT_COLUMNS = [
   "machine",
   "channel",
   "time",
