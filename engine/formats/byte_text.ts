@@ -115,56 +115,35 @@ export class ByteText {
    * (k an integer well below 2^53) prints as k/1000's decimal without trailing zeros — no
    * other decimal of at most 3 places is that close, and a shorter one would be another such
    * decimal — so those (the rounded values every output holds) are written from integer
-   * digits; anything else takes `String`.
+   * digits when k fits an int32; anything else takes `String`.
    */
   number(v: number): void {
     const k = Math.round(v * 1000);
-    if (k / 1000 !== v || k > 1e15 || k < -1e15) {
+    // Past int32 (|v| above about 2.1 million, rare in readings) `String` does it.
+    if (k / 1000 !== v || k > INT32_MAX || k < -INT32_MAX) {
       this.text(String(v));
       return;
     }
     const buf = this.#room(24);
     let at = this.#len;
-    if (k <= INT32_MAX && k >= -INT32_MAX) {
-      // The usual case, in int32 arithmetic (measured: about a third faster than in doubles).
-      let a = k | 0;
-      if (a < 0) {
-        buf[at++] = 45; // "-"
-        a = -a;
-      }
-      const int = (a / 1000) | 0;
-      let frac = a - int * 1000;
-      at = writeDigits32(buf, at, int);
-      if (frac !== 0) {
-        buf[at++] = 46; // "."
-        const d1 = (frac / 100) | 0;
-        buf[at++] = 48 + d1;
-        frac -= d1 * 100;
-        if (frac !== 0) {
-          const d2 = (frac / 10) | 0;
-          buf[at++] = 48 + d2;
-          frac -= d2 * 10;
-          if (frac !== 0) buf[at++] = 48 + frac;
-        }
-      }
-      this.#len = at;
-      return;
-    }
-    let a = k;
-    if (k < 0) {
+    // In int32 arithmetic (measured: about a third faster than in doubles).
+    let a = k | 0;
+    if (a < 0) {
       buf[at++] = 45; // "-"
-      a = -k;
+      a = -a;
     }
-    const int = Math.floor(a / 1000);
+    const int = (a / 1000) | 0;
     let frac = a - int * 1000;
-    at = writeDigits(buf, at, int);
+    at = writeDigits32(buf, at, int);
     if (frac !== 0) {
       buf[at++] = 46; // "."
-      buf[at++] = 48 + Math.floor(frac / 100);
-      frac %= 100;
+      const d1 = (frac / 100) | 0;
+      buf[at++] = 48 + d1;
+      frac -= d1 * 100;
       if (frac !== 0) {
-        buf[at++] = 48 + Math.floor(frac / 10);
-        frac %= 10;
+        const d2 = (frac / 10) | 0;
+        buf[at++] = 48 + d2;
+        frac -= d2 * 10;
         if (frac !== 0) buf[at++] = 48 + frac;
       }
     }
@@ -205,24 +184,6 @@ function writeDigits32(buf: Uint8Array, at: number, n: number): number {
   }
   buf[--end] = 48 + n;
   return at + len;
-}
-
-/** Writes the decimal digits of a non-negative integer below 2^53 at `at`; returns the end. */
-function writeDigits(buf: Uint8Array, at: number, n: number): number {
-  if (n < 10) {
-    buf[at] = 48 + n;
-    return at + 1;
-  }
-  let digits = 1;
-  for (let p = 10; p <= n; p *= 10) digits++;
-  let end = at + digits;
-  const stop = end;
-  while (end > at) {
-    const q = Math.floor(n / 10);
-    buf[--end] = 48 + (n - q * 10);
-    n = q;
-  }
-  return stop;
 }
 
 /**

@@ -77,7 +77,8 @@ const jsonQuoted = new BytesCache((s) => JSON.stringify(s));
 // `"<machine>","status":` (per machine), the status, then `,"<name>":` and the value per channel.
 const machinePieces = new BytesCache((s) => JSON.stringify(s) + ',"status":');
 const channelKeys = new BytesCache((name) => "," + JSON.stringify(name) + ":");
-const ascii = (s: string) => new TextEncoder().encode(s);
+const encoder = new TextEncoder();
+const ascii = (s: string) => encoder.encode(s);
 const NULL = ascii("null");
 const INJECTED = ascii(',"injected":');
 // The head of the last timestamp written (see `lastTime`).

@@ -131,6 +131,7 @@ export function rowToObject(row: ProcessedRow): Record<string, RowValue | string
 
 type CellWriter = (row: ProcessedRow, out: ByteText) => void;
 
+const encoder = new TextEncoder();
 // The repeated strings of rows (machine ids, statuses, trends) as their CSV cells' bytes.
 const cellBytes = new BytesCache(csvCell);
 // Rows come in ticks that share a timestamp: the last one's cell is reused.
@@ -153,7 +154,7 @@ function cellWriter(col: string): CellWriter {
       return (r, out) => {
         if (r.timestamp !== lastTimestamp) {
           lastTimestamp = r.timestamp;
-          lastTimestampBytes = new TextEncoder().encode(csvCell(r.timestamp));
+          lastTimestampBytes = encoder.encode(csvCell(r.timestamp));
         }
         out.raw(lastTimestampBytes);
       };

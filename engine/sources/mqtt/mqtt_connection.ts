@@ -9,6 +9,7 @@
  * tens of packets instead of two or three.
  * @module
  */
+import { abortableSleep } from "../../core/abortable_sleep.ts";
 import {
   type Connack,
   type ConnectFields,
@@ -96,8 +97,6 @@ export interface MqttConnectionOptions {
    * @default {2000} */
   endTimeoutMs?: number;
 }
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
  * One connection to a broker, opened by {@linkcode MqttConnection.start}. Writes go out in the
@@ -205,7 +204,7 @@ export class MqttConnection {
         await new Promise<void>((r) => this.#resumed = r);
       }
       if (this.#closed) return;
-      if (this.#coalesceMs > 0 && n < space.length) await sleep(this.#coalesceMs);
+      if (this.#coalesceMs > 0 && n < space.length) await abortableSleep(this.#coalesceMs);
     }
   }
 
