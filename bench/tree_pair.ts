@@ -3,7 +3,8 @@
  * job by job: the analyzer of the `machine` profile as `replay` builds it (rolling kernel,
  * adaptive detector, heartbeat "auto") over the first 65,536 readings of FILE in batches of
  * 8,192 (`analyze`: a new analyzer each time, `steady`: one analyzer fed them again and
- * again), `writeReading` of those readings and `writeRowCsv` of their rows. Each round times
+ * again), `writeReading` of those readings and `writeRowCsv` of their rows, and (`heartbeat`)
+ * a `HeartbeatMonitor` learning every machine's timeout from them. Each round times
  * both trees (the order flips every round) after 3 rounds of warm-up; it prints the median
  * time of each and the median of the per-round ratios NEW/OLD. On the shared 2-core machine a
  * whole replay moves ±10 % from run to run; the same code against itself here gives ratios of
@@ -86,6 +87,14 @@ for (const [name, tree] of Object.entries(trees)) {
     writeRowCsv: () => {
       csv.clear();
       for (const r of rows) writeRowCsv(r, columns, csv);
+    },
+    heartbeat: () => {
+      // The readings 7 times over, later each time: every machine learns its 400 gaps.
+      const monitor = new engine.HeartbeatMonitor({ timeoutMs: "auto" });
+      const span = readings.at(-1)!.timestamp - readings[0]!.timestamp + 2000;
+      for (let pass = 0; pass < 7; pass++) {
+        for (const r of readings) monitor.observe(r.machine, r.timestamp + pass * span);
+      }
     },
   };
 }
