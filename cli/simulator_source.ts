@@ -13,7 +13,7 @@ import {
   ReadingBatchStream,
   type SourceDefinition,
   WasmVibrationFeatures,
-} from "../engine/mod.ts";
+} from "../engine/run_mod.ts";
 import {
   MachineSimulator,
   SimulatorSource,
@@ -26,7 +26,7 @@ import {
  *
  * @example
  * ```ts
- * import { SourceRegistry } from "../engine/mod.ts";
+ * import { SourceRegistry } from "../engine/run_mod.ts";
  * import { simulatorSource } from "./simulator_source.ts";
  *
  * new SourceRegistry().register(simulatorSource).get("simulator");
