@@ -143,12 +143,37 @@ export interface EngineConfig {
 /** What `--source` may be: `simulator` or `SCHEME:…` (which schemes exist is the registry's). */
 export const SOURCE_PATTERN: RegExp = /^(simulator|[a-z][a-z0-9+.-]*:.+)$/;
 
-/** The settings as validated, by flag name, before {@linkcode resolveConfig}'s cross-checks:
+/** `--profile`'s values. */
+export const PROFILES = ["machine", "vibration", "device", "generic"] as const;
+/** `--detector`'s values. */
+export const DETECTORS = ["adaptive", "zscore"] as const;
+/** `--publish`: an MQTT broker's URL. */
+export const PUBLISH_PATTERN: RegExp = /^mqtts?:\/\/[^/\s]+/;
+/** `--allowed-hosts` as a flag: names separated by commas. */
+export const HOSTS_PATTERN: RegExp = /^[^\s/]+$/;
+/** `--partition`'s form, `k/N`. */
+export const PARTITION_PATTERN: RegExp = /^\d{1,4}\/\d{1,4}$/;
+
+/**
+ * Whether a `k/N` partition (of {@linkcode PARTITION_PATTERN}'s form) has 0 <= k < N.
+ *
+ * @example
+ * ```ts
+ * partitionInRange("1/3"); // true
+ * partitionInRange("3/3"); // false
+ * ```
+ */
+export function partitionInRange(s: string): boolean {
+  const [k, n] = s.split("/").map(Number) as [number, number];
+  return n >= 1 && k < n;
+}
+
+/** The settings as validated, by flag name, before `resolveConfig`'s cross-checks:
  * the schema's output (engine/core/config_schema.ts checks that the two agree). */
 export interface Settings {
   source: string;
-  profile?: "machine" | "vibration" | "device" | "generic";
-  detector: "adaptive" | "zscore";
+  profile?: typeof PROFILES[number];
+  detector: typeof DETECTORS[number];
   machines: number;
   seed?: number;
   interval: number;
@@ -232,7 +257,7 @@ const flag: PlainSetting = { read: (v) => v === true || v === "true" ? true : TO
 /**
  * Every setting by its flag name, in the schema's order, with its plain reading: the schema
  * (engine/core/config_schema.ts, zod) accepts each such value as it is, with these defaults,
- * which tests/unit/config_test.ts checks value by value. Why both: zod is about 4 MiB of the
+ * which tests/unit/config_plain_test.ts checks value by value. Why both: zod is about 4 MiB of the
  * replay's live heap (zod and the schema, `deno eval` after a full collection) and V8 lets the
  * heap grow to 1.5× the live set (`--heap-growing-percent=50`), so a replay that reads no
  * config file loads none of it; any value not plain here (and every config file) goes to the
@@ -241,8 +266,8 @@ const flag: PlainSetting = { read: (v) => v === true || v === "true" ? true : TO
  */
 const SETTINGS: Record<keyof Settings, PlainSetting> = {
   source: text((s) => SOURCE_PATTERN.test(s), "simulator"),
-  profile: oneOf(["machine", "vibration", "device", "generic"]),
-  detector: oneOf(["adaptive", "zscore"], "adaptive"),
+  profile: oneOf(PROFILES),
+  detector: oneOf(DETECTORS, "adaptive"),
   machines: whole(1, 10_000, 1),
   seed: whole(0, 2 ** 32 - 1),
   interval: decimal((n) => n > 0, 2),
@@ -255,12 +280,12 @@ const SETTINGS: Record<keyof Settings, PlainSetting> = {
   port: whole(0, 65_535, 8000),
   model: text(nonEmpty),
   "online-model": whole(2, 100_000),
-  publish: text((s) => /^mqtts?:\/\/[^/\s]+/.test(s)),
+  publish: text((s) => PUBLISH_PATTERN.test(s)),
   "publish-anomalies": text(nonEmpty, "vigil/{machine}/anomalies"),
   "publish-rows": text(() => true, "vigil/{machine}/rows"),
   token: text(nonEmpty),
   "token-file": text(nonEmpty),
-  "allowed-hosts": text((s) => /^[^\s/]+$/.test(s)),
+  "allowed-hosts": text((s) => HOSTS_PATTERN.test(s)),
   "z-threshold": decimal((n) => n > 0, 3),
   "model-size": whole(2, 65_536, 100),
   "fault-rate": decimal((n) => n >= 0 && n <= 1, 0.01),
@@ -274,11 +299,7 @@ const SETTINGS: Record<keyof Settings, PlainSetting> = {
   webhook: text(nonEmpty),
   influx: text(nonEmpty),
   "influx-token-file": text(nonEmpty),
-  partition: text((s) => {
-    if (!/^\d{1,4}\/\d{1,4}$/.test(s)) return false;
-    const [k, n] = s.split("/").map(Number) as [number, number];
-    return n >= 1 && k < n;
-  }),
+  partition: text((s) => PARTITION_PATTERN.test(s) && partitionInRange(s)),
   "lease-ttl": decimal((n) => n >= 1 && n <= 3600, 30),
   rate: { read: (v) => typeof v === "string" ? rateOf(v) ?? TO_SCHEMA : TO_SCHEMA },
 };
@@ -362,7 +383,7 @@ export function parseFlags(
 /** Which flags a command accepts (`config` is always accepted). */
 export const KNOWN_FLAGS: ReadonlySet<string> = new Set([...Object.keys(SETTINGS), "config"]);
 
-/** What else {@linkcode resolveConfig} may look at. */
+/** What else `resolveConfig` (config_schema.ts) and {@linkcode plainConfig} may look at. */
 export interface ResolveHints {
   /** The input file of `replay`: with `--source file:PATH`, its format (by `--format` or by
    * name) chooses the default profile. @default {none} */

@@ -9,8 +9,14 @@ import { z } from "zod";
 import { INPUT_FORMATS, type InputFormat } from "./input_format.ts";
 import {
   ConfigError,
+  DETECTORS,
   type EngineConfig,
   engineConfig,
+  HOSTS_PATTERN,
+  PARTITION_PATTERN,
+  partitionInRange,
+  PROFILES,
+  PUBLISH_PATTERN,
   rateOf,
   type ResolveHints,
   type Settings,
@@ -45,8 +51,8 @@ export const schema = z.strictObject({
     "must be simulator or SCHEME:…, e.g. file:PATH, serial:PATH, mqtt://… or nats://…",
   )
     .default("simulator"),
-  profile: z.enum(["machine", "vibration", "device", "generic"]).optional(),
-  detector: z.enum(["adaptive", "zscore"]).default("adaptive"),
+  profile: z.enum(PROFILES).optional(),
+  detector: z.enum(DETECTORS).default("adaptive"),
   machines: int(1, 10_000).default(1),
   seed: int(0, 2 ** 32 - 1).optional(),
   interval: num().pipe(z.number().positive()).default(2),
@@ -59,14 +65,14 @@ export const schema = z.strictObject({
   port: int(0, 65_535).default(8000),
   model: z.string().min(1).optional(),
   "online-model": int(2, 100_000).optional(),
-  publish: z.string().regex(/^mqtts?:\/\/[^/\s]+/, "must be mqtt://HOST:PORT").optional(),
+  publish: z.string().regex(PUBLISH_PATTERN, "must be mqtt://HOST:PORT").optional(),
   "publish-anomalies": z.string().min(1).default("vigil/{machine}/anomalies"),
   "publish-rows": z.string().default("vigil/{machine}/rows"),
   token: z.string().min(1).optional(),
   "token-file": z.string().min(1).optional(),
   // One name, or several separated by commas; an array of names in a config file.
   "allowed-hosts": z.union([
-    z.string().regex(/^[^\s/]+$/, "must be names separated by commas, e.g. vigil.local"),
+    z.string().regex(HOSTS_PATTERN, "must be names separated by commas, e.g. vigil.local"),
     z.array(z.string().regex(/^[^\s/,]+$/, "must be a host name, e.g. vigil.local")).min(1),
   ]).optional(),
   "z-threshold": num().pipe(z.number().positive()).default(3),
@@ -85,10 +91,8 @@ export const schema = z.strictObject({
   webhook: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
   influx: z.string().min(1).optional(),
   "influx-token-file": z.string().min(1).optional(),
-  partition: z.string().regex(/^\d{1,4}\/\d{1,4}$/, "must be k/N, e.g. 0/3").refine((s) => {
-    const [k, n] = s.split("/").map(Number) as [number, number];
-    return n >= 1 && k < n;
-  }, "needs 0 <= k < N").optional(),
+  partition: z.string().regex(PARTITION_PATTERN, "must be k/N, e.g. 0/3")
+    .refine(partitionInRange, "needs 0 <= k < N").optional(),
   "lease-ttl": num().pipe(z.number().min(1).max(3600)).default(30),
   rate: z.union([z.string(), z.number()]).transform((v, ctx) => {
     const speed = rateOf(v);
