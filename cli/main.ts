@@ -10,7 +10,7 @@ import {
   parseFlags,
   StartupError,
   UnavailableError,
-} from "../engine/mod.ts";
+} from "../engine/run_mod.ts";
 import { configOf } from "./options.ts";
 
 const USAGE = `usage: main.ts <command> [flags]

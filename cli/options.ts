@@ -11,14 +11,14 @@ import {
   type EngineState,
   FileLogger,
   inputChannels,
+  loadConfig,
   loadModel,
   type Logger,
   MACHINE_CHANNELS,
   parseFlags,
   readConfigFile,
-  resolveConfig,
-  WasmIsolationForest,
-} from "../engine/mod.ts";
+  type WasmIsolationForest,
+} from "../engine/run_mod.ts";
 import { SOURCES } from "./sources.ts";
 
 /** The engine's configuration plus what the CLI loaded for it. */
@@ -54,7 +54,7 @@ export async function configOf(args: readonly string[], positionals: number): Pr
     throw new ConfigError(`unexpected argument ${JSON.stringify(positional[positionals])}`);
   }
   const file = typeof flags.config === "string" ? await readConfigFile(flags.config) : {};
-  const config = resolveConfig(flags, file, { VIGIL_TOKEN: envToken() }, {
+  const config = await loadConfig(flags, file, { VIGIL_TOKEN: envToken() }, {
     input: positionals === 1 ? positional[0] : undefined,
   });
   if (config.model && config.onlineModel !== null) {

@@ -12,7 +12,7 @@ import {
   type PipelineCounts,
   RecordedInput,
   type Sink,
-} from "../engine/mod.ts";
+} from "../engine/run_mod.ts";
 import { type CliConfig, loggers, runOptions } from "./options.ts";
 import { openDeliveringSinks, pacedBySinks, waitForDelivery } from "./sinks.ts";
 
@@ -64,7 +64,7 @@ export async function replay(path: string, config: CliConfig): Promise<number> {
  *
  * @example
  * ```ts
- * import { RecordedInput } from "../engine/mod.ts";
+ * import { RecordedInput } from "../engine/run_mod.ts";
  * import { configOf } from "./options.ts";
  * import { replayInto } from "./replay.ts";
  *

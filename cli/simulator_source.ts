@@ -13,20 +13,14 @@ import {
   ReadingBatchStream,
   type SourceDefinition,
   WasmVibrationFeatures,
-} from "../engine/mod.ts";
-import {
-  MachineSimulator,
-  SimulatorSource,
-  VibrationSimulator,
-  VibrationSource,
-} from "../simulator/mod.ts";
+} from "../engine/run_mod.ts";
 
 /**
  * `--source simulator`.
  *
  * @example
  * ```ts
- * import { SourceRegistry } from "../engine/mod.ts";
+ * import { SourceRegistry } from "../engine/run_mod.ts";
  * import { simulatorSource } from "./simulator_source.ts";
  *
  * new SourceRegistry().register(simulatorSource).get("simulator");
@@ -35,7 +29,11 @@ import {
 export const simulatorSource: SourceDefinition = {
   scheme: "simulator",
   usage: "simulator",
-  open({ config, state, signal }) {
+  async open({ config, state, signal }) {
+    // Imported when opened: the registry (and so every replay) loads only this definition.
+    const { MachineSimulator, SimulatorSource, VibrationSimulator, VibrationSource } = await import(
+      "../simulator/mod.ts"
+    );
     const simulated = !config.processorOnly;
     const options = {
       machines: config.machines,
@@ -87,7 +85,7 @@ export const simulatorSource: SourceDefinition = {
     };
     // The simulator's knobs for /control (anomaly level, fault rate), whichever profile runs.
     const knobs = simulator ?? vibration;
-    return Promise.resolve({
+    return {
       id: "log",
       name: knobs ? "simulator" : "log",
       streamDerived: false,
@@ -103,6 +101,6 @@ export const simulatorSource: SourceDefinition = {
           () => liveReadings().pipeThrough(new ReadingBatchStream()),
         );
       },
-    });
+    };
   },
 };

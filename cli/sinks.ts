@@ -4,7 +4,7 @@
  * @module
  */
 import { join } from "node:path";
-import { InfluxSink, type Logger, type Sink, WebhookSink } from "../engine/mod.ts";
+import { InfluxSink, type Logger, type Sink, WebhookSink } from "../engine/run_mod.ts";
 import type { CliConfig } from "./options.ts";
 
 /**

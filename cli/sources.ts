@@ -3,7 +3,13 @@
  * under `engine/sources/` that exports a `SourceDefinition`, plus one line here.
  * @module
  */
-import { fileSource, mqttSource, natsSource, serialSource, SourceRegistry } from "../engine/mod.ts";
+import {
+  fileSource,
+  mqttSource,
+  natsSource,
+  serialSource,
+  SourceRegistry,
+} from "../engine/run_mod.ts";
 import { simulatorSource } from "./simulator_source.ts";
 
 /** The registry `start` looks `--source` up in. */

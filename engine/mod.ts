@@ -38,11 +38,13 @@ export {
   formatOf,
   KNOWN_FLAGS,
   parseFlags,
+  plainConfig,
   readConfigFile,
-  resolveConfig,
   StartupError,
   UnavailableError,
 } from "./core/config.ts";
+export { resolveConfig } from "./core/config_schema.ts";
+export { loadConfig } from "./core/load_config.ts";
 export { concatStreams, ReadingBatchStream } from "./core/streams.ts";
 export { FILES } from "./core/files.ts";
 export { DiskFullError, diskFullOr, isDiskFull } from "./core/disk_full.ts";
@@ -88,10 +90,9 @@ export {
   isForestAlarm,
   type IsolationForestModel,
   ModelError,
-  parseModel,
   serializeModel,
-  validateModel,
 } from "./kernels/iforest/isolation_forest_model.ts";
+export { parseModel, validateModel } from "./kernels/iforest/model_validation.ts";
 export { scoreReference } from "./kernels/iforest/isolation_forest_reference.ts";
 export { WasmIsolationForest } from "./kernels/iforest/isolation_forest_wasm.ts";
 export { trainIsolationForest } from "./kernels/iforest/isolation_forest_train.ts";

@@ -1,10 +1,14 @@
 /**
- * Command-line flags and the JSON config file of `start` and `replay`, validated with zod.
+ * Command-line flags and the JSON config file of `start` and `replay`: the settings, their flag
+ * parsing, and their plain reading without zod ({@linkcode plainConfig}); the zod schema, which
+ * validates a config file and names every bad value, is in config_schema.ts (`resolveConfig`).
  * Flags override the file; every bad value is a {@linkcode ConfigError} naming it.
+ *
+ * Past 400 lines: the settings' table, their parsing and their resolution into the engine's
+ * configuration read the same names and defaults, which would otherwise be shared across files.
  * @module
  */
 import { parseArgs } from "node:util";
-import { z } from "zod";
 import type { ChannelConfig } from "./channel_config.ts";
 import { INPUT_FORMATS, type InputFormat } from "./input_format.ts";
 import { parseInfluxUrl } from "./influx_url.ts";
@@ -136,91 +140,169 @@ export interface EngineConfig {
   rate: number;
 }
 
-const SOURCE = /^(simulator|[a-z][a-z0-9+.-]*:.+)$/;
+/** What `--source` may be: `simulator` or `SCHEME:…` (which schemes exist is the registry's). */
+export const SOURCE_PATTERN: RegExp = /^(simulator|[a-z][a-z0-9+.-]*:.+)$/;
 
-const range = z.tuple([z.number(), z.number()]).refine(([a, b]) => a <= b, "low must be <= high");
-const channelSchema = z.strictObject({
-  label: z.string().optional(),
-  unit: z.string().optional(),
-  normal: range.optional(),
-  alert: range.optional(),
-  maxDelta: z.number().positive().optional(),
-  maxDeviationPct: z.number().positive().optional(),
-  activeStatuses: z.array(z.string()).optional(),
-  clearAfter: z.number().int().min(1).max(1_000_000).optional(),
-  clearBand: z.number().min(0).optional(),
-  onDelay: z.number().int().min(1).max(1_000_000).optional(),
-  offDelay: z.number().int().min(1).max(1_000_000).optional(),
-});
+/** `--profile`'s values. */
+export const PROFILES = ["machine", "vibration", "device", "generic"] as const;
+/** `--detector`'s values. */
+export const DETECTORS = ["adaptive", "zscore"] as const;
+/** `--publish`: an MQTT broker's URL. */
+export const PUBLISH_PATTERN: RegExp = /^mqtts?:\/\/[^/\s]+/;
+/** `--allowed-hosts` as a flag: names separated by commas. */
+export const HOSTS_PATTERN: RegExp = /^[^\s/]+$/;
+/** `--partition`'s form, `k/N`. */
+export const PARTITION_PATTERN: RegExp = /^\d{1,4}\/\d{1,4}$/;
 
-const num = () => z.coerce.number<unknown>().refine(Number.isFinite, "must be a finite number");
-const int = (min: number, max: number) =>
-  z.coerce.number<unknown>().int("must be a whole number").min(min).max(max);
-const bool = z.union([z.boolean(), z.literal("true").transform(() => true)]);
+/**
+ * Whether a `k/N` partition (of {@linkcode PARTITION_PATTERN}'s form) has 0 <= k < N.
+ *
+ * @example
+ * ```ts
+ * partitionInRange("1/3"); // true
+ * partitionInRange("3/3"); // false
+ * ```
+ */
+export function partitionInRange(s: string): boolean {
+  const [k, n] = s.split("/").map(Number) as [number, number];
+  return n >= 1 && k < n;
+}
 
-/** Every setting, by its flag name (the config file uses the same keys). */
-const schema = z.strictObject({
-  source: z.string().regex(
-    SOURCE,
-    "must be simulator or SCHEME:…, e.g. file:PATH, serial:PATH, mqtt://… or nats://…",
-  )
-    .default("simulator"),
-  profile: z.enum(["machine", "vibration", "device", "generic"]).optional(),
-  detector: z.enum(["adaptive", "zscore"]).default("adaptive"),
-  machines: int(1, 10_000).default(1),
-  seed: int(0, 2 ** 32 - 1).optional(),
-  interval: num().pipe(z.number().positive()).default(2),
-  "processing-interval": num().pipe(z.number().positive()).default(10),
-  window: int(1, 65_536).default(5),
-  format: z.enum(INPUT_FORMATS as [InputFormat, ...InputFormat[]]).optional(),
-  baud: int(50, 4_000_000).default(115_200),
-  "data-dir": z.string().min(1).default("./data"),
-  host: z.string().min(1).default("127.0.0.1"),
-  port: int(0, 65_535).default(8000),
-  model: z.string().min(1).optional(),
-  "online-model": int(2, 100_000).optional(),
-  publish: z.string().regex(/^mqtts?:\/\/[^/\s]+/, "must be mqtt://HOST:PORT").optional(),
-  "publish-anomalies": z.string().min(1).default("vigil/{machine}/anomalies"),
-  "publish-rows": z.string().default("vigil/{machine}/rows"),
-  token: z.string().min(1).optional(),
-  "token-file": z.string().min(1).optional(),
-  // One name, or several separated by commas; an array of names in a config file.
-  "allowed-hosts": z.union([
-    z.string().regex(/^[^\s/]+$/, "must be names separated by commas, e.g. vigil.local"),
-    z.array(z.string().regex(/^[^\s/,]+$/, "must be a host name, e.g. vigil.local")).min(1),
-  ]).optional(),
-  "z-threshold": num().pipe(z.number().positive()).default(3),
-  "model-size": int(2, 65_536).default(100),
-  "fault-rate": num().pipe(z.number().min(0).max(1)).default(0.01),
-  "simulator-only": bool.default(false),
-  "processor-only": bool.default(false),
-  channels: z.record(z.string(), channelSchema).default({}),
-  "heartbeat-timeout": z.union([
-    z.literal("auto"),
-    z.literal("off"),
-    num().pipe(z.number().positive().max(86_400)),
-  ], { error: "must be seconds (> 0, at most 86400), auto or off" }).optional(),
-  "incident-window": num().pipe(z.number().min(0).max(86_400)).default(60),
-  // One URL, or several separated by commas; an array of URLs in a config file.
-  webhook: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
-  influx: z.string().min(1).optional(),
-  "influx-token-file": z.string().min(1).optional(),
-  partition: z.string().regex(/^\d{1,4}\/\d{1,4}$/, "must be k/N, e.g. 0/3").refine((s) => {
-    const [k, n] = s.split("/").map(Number) as [number, number];
-    return n >= 1 && k < n;
-  }, "needs 0 <= k < N").optional(),
-  "lease-ttl": num().pipe(z.number().min(1).max(3600)).default(30),
-  rate: z.union([z.string(), z.number()]).transform((v, ctx) => {
-    const speed = rateOf(v);
-    if (speed !== null) return speed;
-    ctx.addIssue({
-      code: "custom",
-      message: "must be max, realtime or a speed-up N > 0, e.g. 10 for ten times real time",
-    });
-    return z.NEVER;
-  }).optional(),
-});
+/** The settings as validated, by flag name, before `resolveConfig`'s cross-checks:
+ * the schema's output (engine/core/config_schema.ts checks that the two agree). */
+export interface Settings {
+  source: string;
+  profile?: typeof PROFILES[number];
+  detector: typeof DETECTORS[number];
+  machines: number;
+  seed?: number;
+  interval: number;
+  "processing-interval": number;
+  window: number;
+  format?: InputFormat;
+  baud: number;
+  "data-dir": string;
+  host: string;
+  port: number;
+  model?: string;
+  "online-model"?: number;
+  publish?: string;
+  "publish-anomalies": string;
+  "publish-rows": string;
+  token?: string;
+  "token-file"?: string;
+  "allowed-hosts"?: string | string[];
+  "z-threshold": number;
+  "model-size": number;
+  "fault-rate": number;
+  "simulator-only": boolean;
+  "processor-only": boolean;
+  channels: Record<string, ChannelConfig>;
+  "heartbeat-timeout"?: number | "auto" | "off";
+  "incident-window": number;
+  webhook?: string | string[];
+  influx?: string;
+  "influx-token-file"?: string;
+  partition?: string;
+  "lease-ttl": number;
+  rate?: number;
+}
 
+/** A value {@linkcode plainConfig} leaves to the schema. */
+const TO_SCHEMA = Symbol("to the schema");
+
+/** One setting read without the schema: its plain value, or TO_SCHEMA; and its default. */
+interface PlainSetting {
+  read(value: string | true): unknown;
+  fallback?: () => unknown;
+}
+
+// The plain forms only: digits with an optional fraction (no exponent, sign of plus, spaces or
+// hex, which the schema's coercion also takes), a whole number for a whole-number setting.
+const DECIMAL = /^-?\d+(\.\d+)?$/;
+const WHOLE = /^-?\d+$/;
+
+function whole(min: number, max: number, fallback?: number): PlainSetting {
+  return {
+    read: (v) => {
+      const n = typeof v === "string" && WHOLE.test(v) ? Number(v) : NaN;
+      return Number.isSafeInteger(n) && n >= min && n <= max ? n : TO_SCHEMA;
+    },
+    fallback: fallback === undefined ? undefined : () => fallback,
+  };
+}
+
+function decimal(ok: (n: number) => boolean, fallback?: number): PlainSetting {
+  return {
+    read: (v) => {
+      const n = typeof v === "string" && DECIMAL.test(v) ? Number(v) : NaN;
+      return Number.isFinite(n) && ok(n) ? n : TO_SCHEMA;
+    },
+    fallback: fallback === undefined ? undefined : () => fallback,
+  };
+}
+
+function text(ok: (s: string) => boolean, fallback?: string): PlainSetting {
+  return {
+    read: (v) => typeof v === "string" && ok(v) ? v : TO_SCHEMA,
+    fallback: fallback === undefined ? undefined : () => fallback,
+  };
+}
+
+const nonEmpty = (s: string) => s !== "";
+const oneOf = (values: readonly string[], fallback?: string) =>
+  text((s) => values.includes(s), fallback);
+const flag: PlainSetting = { read: (v) => v === true || v === "true" ? true : TO_SCHEMA };
+
+/**
+ * Every setting by its flag name, in the schema's order, with its plain reading: the schema
+ * (engine/core/config_schema.ts, zod) accepts each such value as it is, with these defaults,
+ * which tests/unit/config_plain_test.ts checks value by value. Why both: zod is about 4 MiB of the
+ * replay's live heap (zod and the schema, `deno eval` after a full collection) and V8 lets the
+ * heap grow to 1.5× the live set (`--heap-growing-percent=50`), so a replay that reads no
+ * config file loads none of it; any value not plain here (and every config file) goes to the
+ * schema, which names what is wrong in its own words (BENCHMARKS.md, "Replay peak RSS, third
+ * pass").
+ */
+const SETTINGS: Record<keyof Settings, PlainSetting> = {
+  source: text((s) => SOURCE_PATTERN.test(s), "simulator"),
+  profile: oneOf(PROFILES),
+  detector: oneOf(DETECTORS, "adaptive"),
+  machines: whole(1, 10_000, 1),
+  seed: whole(0, 2 ** 32 - 1),
+  interval: decimal((n) => n > 0, 2),
+  "processing-interval": decimal((n) => n > 0, 10),
+  window: whole(1, 65_536, 5),
+  format: oneOf(INPUT_FORMATS),
+  baud: whole(50, 4_000_000, 115_200),
+  "data-dir": text(nonEmpty, "./data"),
+  host: text(nonEmpty, "127.0.0.1"),
+  port: whole(0, 65_535, 8000),
+  model: text(nonEmpty),
+  "online-model": whole(2, 100_000),
+  publish: text((s) => PUBLISH_PATTERN.test(s)),
+  "publish-anomalies": text(nonEmpty, "vigil/{machine}/anomalies"),
+  "publish-rows": text(() => true, "vigil/{machine}/rows"),
+  token: text(nonEmpty),
+  "token-file": text(nonEmpty),
+  "allowed-hosts": text((s) => HOSTS_PATTERN.test(s)),
+  "z-threshold": decimal((n) => n > 0, 3),
+  "model-size": whole(2, 65_536, 100),
+  "fault-rate": decimal((n) => n >= 0 && n <= 1, 0.01),
+  "simulator-only": { ...flag, fallback: () => false },
+  "processor-only": { ...flag, fallback: () => false },
+  channels: { read: () => TO_SCHEMA, fallback: () => ({}) },
+  "heartbeat-timeout": {
+    read: (v) => v === "auto" || v === "off" ? v : decimal((n) => n > 0 && n <= 86_400).read(v),
+  },
+  "incident-window": decimal((n) => n >= 0 && n <= 86_400, 60),
+  webhook: text(nonEmpty),
+  influx: text(nonEmpty),
+  "influx-token-file": text(nonEmpty),
+  partition: text((s) => PARTITION_PATTERN.test(s) && partitionInRange(s)),
+  "lease-ttl": decimal((n) => n >= 1 && n <= 3600, 30),
+  rate: { read: (v) => typeof v === "string" ? rateOf(v) ?? TO_SCHEMA : TO_SCHEMA },
+};
 /** Flags of `start` and `replay` that take no value. */
 export const BOOLEAN_FLAGS: ReadonlySet<string> = new Set(["simulator-only", "processor-only"]);
 
@@ -299,27 +381,37 @@ export function parseFlags(
 }
 
 /** Which flags a command accepts (`config` is always accepted). */
-export const KNOWN_FLAGS: ReadonlySet<string> = new Set([...Object.keys(schema.shape), "config"]);
+export const KNOWN_FLAGS: ReadonlySet<string> = new Set([...Object.keys(SETTINGS), "config"]);
 
-/** What else {@linkcode resolveConfig} may look at. */
+/** What else `resolveConfig` (config_schema.ts) and {@linkcode plainConfig} may look at. */
 export interface ResolveHints {
   /** The input file of `replay`: with `--source file:PATH`, its format (by `--format` or by
    * name) chooses the default profile. @default {none} */
   input?: string;
 }
 
+/** The values to validate (the file's under the flags', `VIGIL_TOKEN` as `token`) and the
+ * flags given, after the checks that come before any value's: an unknown flag, `--token` with
+ * `--token-file`. Shared by {@linkcode plainConfig} and the schema's `resolveConfig`. */
+export interface SettingsInput {
+  raw: Record<string, unknown>;
+  given: Record<string, string | true>;
+}
+
 /**
- * Validates flags (over the optional `--config` file's values) into an {@linkcode EngineConfig}.
- * `env` supplies `VIGIL_TOKEN` when neither `--token` nor `--token-file` is given (the file
- * itself is read by the CLI). The profile defaults to `device`
- * when the input is the device's (`serial:` source, `kv` or `raw` format), else `machine`.
+ * The first step of resolving settings (see {@linkcode SettingsInput}); a {@linkcode ConfigError}
+ * for an unknown flag or `--token` with `--token-file`.
+ *
+ * @example
+ * ```ts
+ * settingsInput({ port: "0" }, { port: 8080, window: 7 }, {}).raw; // { port: "0", window: 7 }
+ * ```
  */
-export function resolveConfig(
+export function settingsInput(
   flags: Record<string, string | true>,
-  fileValues: Record<string, unknown> = {},
-  env: { VIGIL_TOKEN?: string } = {},
-  hints: ResolveHints = {},
-): EngineConfig {
+  fileValues: Record<string, unknown>,
+  env: { VIGIL_TOKEN?: string },
+): SettingsInput {
   for (const name of Object.keys(flags)) {
     if (!KNOWN_FLAGS.has(name)) throw new ConfigError(`unknown flag --${name}`);
   }
@@ -332,24 +424,64 @@ export function resolveConfig(
   if (raw.token === undefined && raw["token-file"] === undefined && env.VIGIL_TOKEN) {
     raw.token = env.VIGIL_TOKEN;
   }
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const key = String(issue.path[0] ?? "");
-    if (issue.code === "unrecognized_keys") {
-      throw new ConfigError(`unknown config key ${JSON.stringify(issue.keys[0])}`);
+  return { raw, given };
+}
+
+/**
+ * What `resolveConfig` (engine/core/config_schema.ts) returns, without loading the schema, when
+ * there are no config file values and every flag's value is a plain valid one (digits for a
+ * number, one of the names of a choice, …; see `SETTINGS`); null otherwise, and the schema then
+ * decides, naming what is wrong. Checks that come before or after the values' (an unknown flag,
+ * `--rate` without a file, a bad `--webhook` URL, …) throw here as there.
+ *
+ * @example
+ * ```ts
+ * plainConfig({ "data-dir": "out" })?.dataDir; // "out"
+ * plainConfig({ machines: "many" }); // null: the schema names the problem
+ * ```
+ */
+export function plainConfig(
+  flags: Record<string, string | true>,
+  fileValues: Record<string, unknown> = {},
+  env: { VIGIL_TOKEN?: string } = {},
+  hints: ResolveHints = {},
+): EngineConfig | null {
+  if (Object.keys(fileValues).length > 0) return null;
+  const { raw, given } = settingsInput(flags, fileValues, env);
+  const c: Record<string, unknown> = {};
+  for (const [name, setting] of Object.entries(SETTINGS)) {
+    const value = raw[name];
+    if (value === undefined) {
+      c[name] = setting.fallback?.();
+      continue;
     }
-    const where = key in given ? `--${key}` : `config key ${JSON.stringify(key)}`;
-    const value = issue.path.reduce<unknown>(
-      (v, k) => (v as Record<PropertyKey, unknown> | undefined)?.[k as PropertyKey],
-      raw,
-    );
-    const at = issue.path.length > 1 ? ` at ${issue.path.slice(1).join(".")}` : "";
-    throw new ConfigError(
-      `bad value for ${where}${at}: ${JSON.stringify(value)} (${issue.message})`,
-    );
+    const plain = setting.read(value as string | true);
+    if (plain === TO_SCHEMA) return null;
+    c[name] = plain;
   }
-  const c = parsed.data;
+  return engineConfig(c as unknown as Settings, given, hints);
+}
+
+/**
+ * The {@linkcode EngineConfig} of validated settings `c`, after the cross-checks between them
+ * (`--simulator-only` with `--processor-only`, `--rate` without a file, each `--webhook` and
+ * `--influx` URL); `given` are the flags given (for the messages), `hints` as for
+ * `resolveConfig`. The profile defaults to `device` when the input is the device's (`serial:`
+ * source, `kv` or `raw` format), else `machine`.
+ *
+ * @example
+ * ```ts
+ * import { resolveConfig } from "./config_schema.ts";
+ *
+ * // What resolveConfig does once the schema has validated the values:
+ * resolveConfig({ "simulator-only": true, "processor-only": true }); // ConfigError
+ * ```
+ */
+export function engineConfig(
+  c: Settings,
+  given: Record<string, string | true>,
+  hints: ResolveHints,
+): EngineConfig {
   if (c["simulator-only"] && c["processor-only"]) {
     throw new ConfigError("--simulator-only and --processor-only exclude each other");
   }
@@ -442,8 +574,16 @@ function influxUrl(value: string | undefined, where: string): string | null {
   return value;
 }
 
-/** `--rate`'s value as a speed (Infinity for `max`, 1 for `realtime`); null when invalid. */
-function rateOf(v: string | number): number | null {
+/**
+ * `--rate`'s value as a speed (Infinity for `max`, 1 for `realtime`); null when invalid.
+ *
+ * @example
+ * ```ts
+ * rateOf("10"); // 10
+ * rateOf("fast"); // null
+ * ```
+ */
+export function rateOf(v: string | number): number | null {
   if (v === "max") return Infinity;
   if (v === "realtime") return 1;
   const n = typeof v === "number" ? v : v.trim() === "" ? NaN : Number(v);

@@ -3,7 +3,6 @@
  * The MQTT source speaks the protocol itself (`engine/sources/mqtt/mqtt_connection.ts`).
  * @module
  */
-import process from "node:process";
 import { ConfigError } from "./config.ts";
 
 /**
@@ -34,13 +33,16 @@ function mqttEnv(): Record<string, string> {
   return env;
 }
 
+/** Node's `process`, whose `env` npm packages read. */
+type NodeProcess = NodeJS.Process;
+
 /**
  * Runs `fn` with Node's `process.env` (what npm packages read) replaced by the variables of
  * {@linkcode MQTT_ENV} this process may read: `debug`'s listing of every variable otherwise
  * needs all of `--allow-env`, which the deno tasks do not grant (their env holds the API token's
  * neighbours). Vigil's own code reads `Deno.env`, which this leaves alone.
  */
-function withMqttEnv<T>(fn: () => T): T {
+function withMqttEnv<T>(process: NodeProcess, fn: () => T): T {
   const real = process.env;
   process.env = mqttEnv();
   try {
@@ -63,6 +65,10 @@ function withMqttEnv<T>(fn: () => T): T {
  * ```
  */
 export async function loadMqtt(): Promise<typeof import("mqtt").default> {
+  // node:process with mqtt.js, not with this module: the MQTT source's definition imports
+  // requireMqttPermissions below, and node:process alone is about 0.4 MiB of heap in every run
+  // (a replay's included) beside node:path's and node:util's share of Node's compatibility layer.
+  const { default: process } = await import("node:process");
   const real = process.env;
   process.env = mqttEnv();
   let mqtt: typeof import("mqtt").default;
@@ -73,7 +79,7 @@ export async function loadMqtt(): Promise<typeof import("mqtt").default> {
   }
   const connect =
     ((...args: Parameters<typeof mqtt.connect>) =>
-      withMqttEnv(() => mqtt.connect(...args))) as typeof mqtt.connect;
+      withMqttEnv(process, () => mqtt.connect(...args))) as typeof mqtt.connect;
   // The module's properties are getters: a new object over it, with its own `connect`.
   return Object.create(mqtt, { connect: { value: connect } });
 }

@@ -11,8 +11,6 @@
  * @module
  */
 import { join } from "node:path";
-import { z } from "zod";
-
 import { StartupError } from "../core/config.ts";
 import { diskFullOr } from "../core/disk_full.ts";
 import { readAt } from "../core/read_at.ts";
@@ -343,24 +341,6 @@ function reportTail(log: Uint8Array): Uint8Array {
   return out.subarray(0, at + REPORT_END_BYTES.length);
 }
 
-/** A count of the checkpoint: what a negative or fractional one would do is undefined (a
- * negative `lines` suppressed nothing on resume, so every output was written twice). */
-const count = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
-
-// Not strict: a field a later version adds must not make this one refuse the directory.
-const CHECKPOINT = z.object({
-  version: z.literal(1),
-  source: z.string().min(1),
-  lines: count,
-  readings: count,
-  rows: count,
-  anomalies: count,
-  errors: count,
-  files: z.record(z.string(), count),
-  heartbeat: z.record(z.string(), z.number().refine(Number.isFinite, "must be finite"))
-    .optional(),
-});
-
 /** Thrown when `checkpoint.json` is not a whole, valid checkpoint. */
 export class CheckpointError extends StartupError {
   constructor(readonly path: string, readonly problem: string) {
@@ -402,6 +382,8 @@ export async function readCheckpoint(dir: string): Promise<Checkpoint | null> {
   } catch (e) {
     throw new CheckpointError(path, `not JSON: ${(e as Error).message}`);
   }
+  // Loaded with a checkpoint to read: a fresh run never loads zod (checkpoint_schema.ts).
+  const { CHECKPOINT } = await import("./checkpoint_schema.ts");
   const parsed = CHECKPOINT.safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;

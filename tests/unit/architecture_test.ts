@@ -699,6 +699,46 @@ Deno.test("architecture: no import cycles between engine files", async () => {
   );
 });
 
+/**
+ * What a replay loads (cli/main.ts, then cli/replay.ts, through engine/run_mod.ts) must not
+ * include these: each is a measured part of its peak RSS (docs/architecture.md; BENCHMARKS.md,
+ * "Replay peak RSS, third pass"). zod is imported with a config file, checkpoint or model file,
+ * node:process with mqtt.js.
+ */
+const REPLAY_ENTRIES = ["cli/main.ts", "cli/replay.ts"];
+const REPLAY_NEVER = ["zod", "node:sqlite", "node:process", "engine/mod.ts", "hono"];
+
+/** Every file and bare specifier evaluated with `entry`: static and side-effect imports, not
+ * type-only or dynamic ones (those load later, if at all). */
+export function loadedWith(graph: Graph, entry: string): Set<string> {
+  const seen = new Set<string>([entry]);
+  const todo = [entry];
+  while (todo.length > 0) {
+    const from = todo.pop()!;
+    for (const e of graph.edges) {
+      if (e.from !== from || (e.kind !== "static" && e.kind !== "side-effect")) continue;
+      const to = e.to ?? e.spec;
+      if (seen.has(to)) continue;
+      seen.add(to);
+      if (e.to !== undefined) todo.push(e.to);
+    }
+  }
+  return seen;
+}
+
+Deno.test("architecture: a replay loads neither zod, SQLite, node:process, Hono nor engine/mod.ts", async () => {
+  const graph = await repository();
+  // The walk finds them where they are, so the check below is not vacuous.
+  const all = loadedWith(graph, "engine/mod.ts");
+  for (const name of ["zod", "node:sqlite"]) assert.ok(all.has(name), `engine/mod.ts: ${name}`);
+  for (const entry of REPLAY_ENTRIES) {
+    const loaded = loadedWith(graph, entry);
+    assert.ok(loaded.has("engine/run_mod.ts"), entry);
+    const found = REPLAY_NEVER.filter((name) => loaded.has(name));
+    assert.deepEqual(found, [], `${entry} loads ${found.join(", ")}`);
+  }
+});
+
 Deno.test("architecture: tests do not read the shared checkout", async () => {
   const violations = findSharedReads((await repository()).files);
   assert.equal(violations.length, 0, report(violations));

@@ -3,11 +3,11 @@
  * @module
  */
 import { ConfigError } from "../../core/config.ts";
-import { ModelError, parseModel } from "./isolation_forest_model.ts";
+import { ModelError } from "./isolation_forest_model.ts";
 import { WasmIsolationForest } from "./isolation_forest_wasm.ts";
 
 /**
- * Reads the model file at `path`, validates it ({@linkcode parseModel}, then the WASM kernel's
+ * Reads the model file at `path`, validates it (`parseModel` of model_validation.ts, then the WASM kernel's
  * own checks) and loads it into a {@linkcode WasmIsolationForest} ready to score (4,096 records
  * per WASM call). Each problem is one {@linkcode ConfigError} naming the flag and the file:
  *
@@ -37,6 +37,8 @@ export async function loadModel(path: string): Promise<WasmIsolationForest> {
     if (e instanceof Deno.errors.NotFound) throw bad(" does not exist");
     throw e;
   }
+  // Loaded here, with the file: a run without --model never loads zod (model_validation.ts).
+  const { parseModel } = await import("./model_validation.ts");
   try {
     return new WasmIsolationForest(parseModel(text));
   } catch (e) {

@@ -14,7 +14,7 @@ import { concatStreams } from "../../core/streams.ts";
 import { FILES } from "../../core/files.ts";
 import type { Reading } from "../../core/types.ts";
 import type { SourceDefinition } from "../source.ts";
-import { MqttSource } from "./mqtt_source.ts";
+import type { MqttSource } from "./mqtt_source.ts";
 
 /** Refused payload lines held for the next batch; more are counted, not kept (see
  * `Batch.unloggedErrors`). */
@@ -35,7 +35,9 @@ export const mqttSource: SourceDefinition = {
   scheme: "mqtt://",
   usage: "mqtt://HOST:PORT/TOPIC",
   check: ({ target }) => requireMqttPermissions("--source", target),
-  open({ target: url, config, state, logger, signal }) {
+  async open({ target: url, config, state, logger, signal }) {
+    // Imported when opened: the registry (and so every replay) loads only this definition.
+    const { MqttSource } = await import("./mqtt_source.ts");
     const name = url;
     // Parser errors wait here for the next batch; the source emits one right after each error.
     // Refused payloads are not held back by the reading queue, so a flood while the pipeline
@@ -91,7 +93,7 @@ export const mqttSource: SourceDefinition = {
         }),
       );
     };
-    return Promise.resolve({
+    return {
       id: "log",
       name,
       streamDerived: false,
@@ -109,6 +111,6 @@ export const mqttSource: SourceDefinition = {
         return concatStreams(history, live);
       },
       finished: () => mqtt?.close(),
-    });
+    };
   },
 };

@@ -10,8 +10,7 @@ import { ConfigError } from "../../core/config.ts";
 import { concatStreams } from "../../core/streams.ts";
 import type { Batch } from "../../core/batch.ts";
 import type { SourceDefinition } from "../source.ts";
-import { NatsSource } from "./nats_source.ts";
-import { NatsLease } from "./nats_lease.ts";
+import type { NatsSource } from "./nats_source.ts";
 
 /**
  * `--source nats://HOST:PORT/SUBJECT` (with `--partition k/N`, default 0/1).
@@ -29,7 +28,7 @@ export const natsSource: SourceDefinition = {
   usage: "nats://HOST:PORT/SUBJECT",
   flags: ["partition", "lease-ttl"],
   async check({ target: url, config }) {
-    sourceIdOf(url, config.partition);
+    await sourceIdOf(url, config.partition);
     // Asked before anything starts, so that a host `deno task start` may not reach exits 2
     // naming it instead of failing the pipeline later.
     const host = /^nats:\/\/([^/]+)/.exec(url)?.[1];
@@ -40,8 +39,11 @@ export const natsSource: SourceDefinition = {
     }
   },
   async open({ target: url, config, state, logger, signal }) {
+    // Imported when opened: the registry (and so every replay) loads only this definition.
+    const { NatsSource } = await import("./nats_source.ts");
+    const { NatsLease } = await import("./nats_lease.ts");
     const { index, count } = config.partition ?? { index: 0, count: 1 };
-    const id = sourceIdOf(url, config.partition);
+    const id = await sourceIdOf(url, config.partition);
     const name = `${url}#${index}/${count}`;
     let nats: NatsSource | null = null;
     // Before the outputs are opened: a second owner exits 2 naming the first, having touched
@@ -113,8 +115,12 @@ function untilLost(readable: ReadableStream<Batch>, lost: Promise<never>): Reada
 }
 
 /** The checkpoint's source id of the partition; a bad URL is a `ConfigError` naming it. */
-function sourceIdOf(url: string, partition: { index: number; count: number } | null): string {
+async function sourceIdOf(
+  url: string,
+  partition: { index: number; count: number } | null,
+): Promise<string> {
   const { index, count } = partition ?? { index: 0, count: 1 };
+  const { NatsSource } = await import("./nats_source.ts");
   try {
     return NatsSource.sourceId(url, index, count);
   } catch (e) {

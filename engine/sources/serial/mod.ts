@@ -13,7 +13,7 @@ import { FILES } from "../../core/files.ts";
 import { ReceivedLineBatchStream } from "../../formats/received_line_batch_stream.ts";
 import type { SourceDefinition } from "../source.ts";
 import { BAUD_RATES } from "./serial_port.ts";
-import { type SerialItem, SerialSource } from "./serial_source.ts";
+import type { SerialItem } from "./serial_source.ts";
 
 /**
  * `--source serial:PATH` (with `--baud`).
@@ -36,7 +36,9 @@ export const serialSource: SourceDefinition = {
       );
     }
   },
-  open({ target, config, state, logger, signal }) {
+  async open({ target, config, state, logger, signal }) {
+    // Imported when opened: the registry (and so every replay) loads only this definition.
+    const { SerialSource } = await import("./serial_source.ts");
     const path = target.slice("serial:".length);
     const name = `serial:${path}`;
     const live = () => {
@@ -64,7 +66,7 @@ export const serialSource: SourceDefinition = {
         ),
       );
     };
-    return Promise.resolve({
+    return {
       id: "log",
       name,
       streamDerived: false,
@@ -73,6 +75,6 @@ export const serialSource: SourceDefinition = {
         state.setSourceState(name, "starting");
         return concatStreams(resume.log(), live);
       },
-    });
+    };
   },
 };
