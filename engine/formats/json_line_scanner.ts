@@ -37,7 +37,40 @@ interface Interned {
   readonly bytes: Uint8Array;
   readonly text: string;
   readonly hash: number;
+  /** The next entry of its hash bucket. */
   next: Interned | null;
+  /** The string that followed this one at its place in the line, last time: tried first. */
+  after: Interned | null;
+  /** The rules this string passed (`MACHINE_ID`, `STATUS_WORD`). */
+  checked: number;
+  /** Its role as a key (`CHANNEL`, `TIMESTAMP`…). */
+  readonly role: number;
+}
+
+const MACHINE_ID = 1, STATUS_WORD = 2;
+
+/** What a string means as a key: one of the reading's fields, a channel, or a key to decline
+ * (integer-like: `JSON.parse` enumerates those first; `__proto__`: assigned, no channel). */
+const CHANNEL = 0, TIMESTAMP = 1, MACHINE = 2, STATUS = 3, INJECTED = 4, NO_KEY = 5;
+const ROLES: ReadonlyMap<string, number> = new Map([
+  ["timestamp", TIMESTAMP],
+  ["machine", MACHINE],
+  ["status", STATUS],
+  ["injected", INJECTED],
+  ["__proto__", NO_KEY],
+]);
+
+/** The role of `text` as a key. */
+function roleOf(text: string): number {
+  const first = text.charCodeAt(0);
+  if (first >= ZERO && first <= NINE) return NO_KEY;
+  return ROLES.get(text) ?? CHANNEL;
+}
+
+/** `text` as V8's internalized copy, the form a property key takes: a channel key stored with
+ * it is not looked up in the string table on each store. */
+function internalized(text: string): string {
+  return Object.keys({ [text]: 0 })[0] ?? text;
 }
 
 const BUCKETS = 4096;
@@ -78,19 +111,18 @@ export class JsonLineScanner {
     const keys = this.#keys;
     keys.length = 0;
     let timestamp: number | null = null;
-    let machine: string | null = null;
-    let status: string | null = null;
+    let machine: Interned | string | null = null;
+    let status: Interned | null = null;
     let injected: string | null = null;
     const channels: Record<string, number> = {};
     let n = 0;
     while (true) {
       if (i >= end || bytes[i] !== QUOTE) return null;
-      const first = bytes[i + 1]!;
-      if (first >= ZERO && first <= NINE) return null;
       const slot = 2 * keys.length;
-      const key = this.#text(bytes, i + 1, end, slot);
-      if (key === null) return null;
-      if (key === "__proto__" || keys.length === MAX_KEYS || keys.includes(key)) return null;
+      const keyEntry = this.#text(bytes, i + 1, end, slot);
+      if (keyEntry === null) return null;
+      const key = keyEntry.text, role = keyEntry.role;
+      if (role === NO_KEY || keys.length === MAX_KEYS || keys.includes(key)) return null;
       keys.push(key);
       i = skipSpace(bytes, this.#at, end);
       if (i >= end || bytes[i] !== COLON) return null;
@@ -98,24 +130,24 @@ export class JsonLineScanner {
       if (i >= end) return null;
       const c = bytes[i]!;
       if (c === QUOTE) {
-        if (key === "timestamp") {
+        if (role === TIMESTAMP) {
           timestamp = this.#time(bytes, i + 1, end);
           if (timestamp === null) return null;
         } else {
           const value = this.#text(bytes, i + 1, end, slot + 1);
           if (value === null) return null;
-          if (key === "machine") machine = value;
-          else if (key === "status") status = value;
-          else if (key === "injected") injected = value;
+          if (role === MACHINE) machine = value;
+          else if (role === STATUS) status = value;
+          else if (role === INJECTED) injected = value.text;
         }
       } else if (c === MINUS || (c >= ZERO && c <= NINE)) {
         const v = this.#number(bytes, i, end);
         if (v === null) return null;
-        if (key === "timestamp") {
+        if (role === TIMESTAMP) {
           timestamp = parseTime(v);
           if (timestamp === null) return null;
-        } else if (key === "machine") machine = String(v);
-        else if (key === "status" || !Number.isFinite(v)) return null;
+        } else if (role === MACHINE) machine = String(v);
+        else if (role === STATUS || !Number.isFinite(v)) return null;
         else {
           channels[key] = v;
           n++;
@@ -123,8 +155,8 @@ export class JsonLineScanner {
       } else {
         // true, false or null: `null` is no machine (`m1`) and no status; other keys skip it.
         const kind = literal(bytes, i, end);
-        if (kind === 0 || key === "timestamp") return null;
-        if ((key === "machine" || key === "status") && kind !== NULL) return null;
+        if (kind === 0 || role === TIMESTAMP) return null;
+        if ((role === MACHINE || role === STATUS) && kind !== NULL) return null;
         this.#at = i + LITERALS[kind]!.length;
       }
       i = skipSpace(bytes, this.#at, end);
@@ -134,11 +166,29 @@ export class JsonLineScanner {
       i = skipSpace(bytes, i + 1, end);
     }
     if (skipSpace(bytes, i + 1, end) !== end || timestamp === null) return null;
-    machine ??= "m1";
-    if (machineIdError(machine) !== null) return null;
-    if (status !== null && statusError(status) !== null) return null;
+    // The rules' verdict on an interned string is kept with it: a string checked once.
+    let machineId: string;
+    if (machine === null || typeof machine === "string") {
+      machineId = machine ?? "m1";
+      if (machineIdError(machineId) !== null) return null;
+    } else {
+      if ((machine.checked & MACHINE_ID) === 0) {
+        if (machineIdError(machine.text) !== null) return null;
+        machine.checked |= MACHINE_ID;
+      }
+      machineId = machine.text;
+    }
+    if (status !== null && (status.checked & STATUS_WORD) === 0) {
+      if (statusError(status.text) !== null) return null;
+      status.checked |= STATUS_WORD;
+    }
     if (n === 0 && status === null) return null;
-    const reading: Reading = { timestamp, machine, status, channels };
+    const reading: Reading = {
+      timestamp,
+      machine: machineId,
+      status: status === null ? null : status.text,
+      channels,
+    };
     if (injected !== null) reading.injected = injected;
     return reading;
   }
@@ -149,22 +199,34 @@ export class JsonLineScanner {
    * member): the string last seen there is tried first, as lines of one file repeat their keys
    * in one order and often their status, which saves hashing them.
    */
-  #text(bytes: Uint8Array, i: number, end: number, slot: number): string | null {
+  #text(bytes: Uint8Array, i: number, end: number, slot: number): Interned | null {
     const last = this.#slots[slot];
     if (last !== undefined) {
-      const length = last.bytes.length;
-      if (
-        i + length < end && bytes[i + length] === QUOTE && sameBytes(last.bytes, bytes, i, length)
-      ) {
-        this.#at = i + length + 1;
-        return last.text;
+      // What followed the last one there (machines in turn), then the last one again.
+      const after = last.after;
+      if (after !== null && this.#matches(after, bytes, i, end)) {
+        this.#slots[slot] = after;
+        return after;
       }
+      if (this.#matches(last, bytes, i, end)) return last;
     }
     const stop = this.#string(bytes, i, end);
     if (stop < 0) return null;
     const e = this.#intern(bytes, i, stop);
-    if (slot < 2 * MAX_KEYS) this.#slots[slot] = e;
-    return e.text;
+    if (slot < 2 * MAX_KEYS) {
+      if (last !== undefined) last.after = e;
+      this.#slots[slot] = e;
+    }
+    return e;
+  }
+
+  /** Whether the string at `i` is `e`'s (then #at is after its closing quote). */
+  #matches(e: Interned, bytes: Uint8Array, i: number, end: number): boolean {
+    const length = e.bytes.length;
+    if (i + length >= end || bytes[i + length] !== QUOTE) return false;
+    if (!sameBytes(e.bytes, bytes, i, length)) return false;
+    this.#at = i + length + 1;
+    return true;
   }
 
   /** The end (closing quote) of the string whose content starts at `i`, -1 to decline; leaves
@@ -195,11 +257,15 @@ export class JsonLineScanner {
         return e;
       }
     }
+    const text = internalized(ascii(bytes, start, end));
     const e: Interned = {
       bytes: bytes.slice(start, end),
-      text: ascii(bytes, start, end),
+      text,
       hash,
       next: null,
+      after: null,
+      checked: 0,
+      role: roleOf(text),
     };
     if (this.#interned < MAX_INTERNED) {
       e.next = this.#buckets[bucket]!;

@@ -121,7 +121,9 @@ const EDGE_LINES: readonly string[] = [
   `{"timestamp":"","t":1}`,
   `{"timestamp":"not a time 1","t":1}`,
   `{${TIME},"status":1,"t":1}`,
+  `{${TIME},"machine":"running","t":1}`, // a good machine id first, then a bad status
   `{${TIME},"status":"running","t":1}`,
+  `{${TIME},"status":"m1","t":1}`,
   `{${TIME},"status":"${"A".repeat(33)}","t":1}`,
   `{${TIME},"status":"A${"B".repeat(31)}","t":1}`,
   `{${TIME},"machine":"","t":1}`,

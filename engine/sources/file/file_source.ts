@@ -58,7 +58,8 @@ const PIECE_BYTES = 32768;
 
 /**
  * A file as `ReadableStream<Batch>`. Pull-based: the file is read only as fast as the pipeline
- * takes batches, so memory stays bounded by one chunk plus one batch.
+ * takes batches, so memory stays bounded by one chunk, the partial line carried to the next read
+ * (at most `maxLineLength + 1` units, or `3 × maxLineLength + 9` bytes for JSONL) and one batch.
  *
  * JSONL is split on the bytes read and each line read by `JsonLineScanner` straight from them;
  * only a line the scanner declines is decoded and parsed as the other formats are (issue 14: the
