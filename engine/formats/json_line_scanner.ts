@@ -91,7 +91,9 @@ export class JsonLineScanner {
   readonly #buckets: (Interned | null)[] = new Array(BUCKETS).fill(null);
   #interned = 0;
   readonly #slots: Interned[] = [];
-  readonly #keys: string[] = [];
+  // The keys of the line being read (the first `count` of them), for the duplicate check; one
+  // array for every line.
+  readonly #keys: string[] = new Array(MAX_KEYS).fill("");
   readonly #lastTime = new Uint8Array(MAX_TIME_BYTES);
   #lastTimeLength = -1;
   #lastTimeMs = 0;
@@ -109,7 +111,7 @@ export class JsonLineScanner {
     if (i >= end || bytes[i] !== OPEN) return null;
     i = skipSpace(bytes, i + 1, end);
     const keys = this.#keys;
-    keys.length = 0;
+    let count = 0;
     let timestamp: number | null = null;
     let machine: Interned | string | null = null;
     let status: Interned | null = null;
@@ -118,12 +120,13 @@ export class JsonLineScanner {
     let n = 0;
     while (true) {
       if (i >= end || bytes[i] !== QUOTE) return null;
-      const slot = 2 * keys.length;
+      const slot = 2 * count;
       const keyEntry = this.#text(bytes, i + 1, end, slot);
       if (keyEntry === null) return null;
       const key = keyEntry.text, role = keyEntry.role;
-      if (role === NO_KEY || keys.length === MAX_KEYS || keys.includes(key)) return null;
-      keys.push(key);
+      if (role === NO_KEY || count === MAX_KEYS) return null;
+      for (let k = 0; k < count; k++) if (keys[k] === key) return null;
+      keys[count++] = key;
       i = skipSpace(bytes, this.#at, end);
       if (i >= end || bytes[i] !== COLON) return null;
       i = skipSpace(bytes, i + 1, end);
