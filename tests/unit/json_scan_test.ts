@@ -340,3 +340,34 @@ Deno.test("ByteLines keeps at most one read plus the cut partial line", () => {
   assert.equal(lines.text(), "ok");
   assert.equal(lines.next(), false);
 });
+
+Deno.test("FileSource following a JSONL file joins a line written in two parts", async () => {
+  const path = Deno.makeTempFileSync({ suffix: ".jsonl" });
+  const abort = new AbortController();
+  const line = (t: number) => `{"timestamp":${t},"machine":"m1","t":${t}.5}`;
+  try {
+    const second = line(1000);
+    Deno.writeTextFileSync(path, `${line(0)}\n${second.slice(0, 20)}`);
+    const source = new FileSource(path, {
+      format: "json",
+      follow: true,
+      followMs: 5,
+      signal: abort.signal,
+    });
+    const reader = source.readable.getReader();
+    const first = await reader.read();
+    assert.deepStrictEqual(first.value?.readings.map((r) => r.channels), [{ t: 0.5 }]);
+    // The rest of the second line and a last line without its newline, then the end.
+    Deno.writeTextFileSync(path, `${second.slice(20)}\n${line(2000)}`, { append: true });
+    const next = await reader.read();
+    assert.deepStrictEqual(next.value?.readings.map((r) => r.channels), [{ t: 1000.5 }]);
+    abort.abort();
+    const last = await reader.read();
+    assert.deepStrictEqual(last.value?.readings.map((r) => r.channels), [{ t: 2000.5 }]);
+    assert.equal((await reader.read()).done, true);
+    assert.equal(source.lines, 3);
+  } finally {
+    abort.abort();
+    Deno.removeSync(path);
+  }
+});
