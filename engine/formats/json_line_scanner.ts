@@ -1,15 +1,16 @@
 /**
  * Reads a JSONL line straight from its bytes into the reading that `createLineParser("json")`
  * makes of it, without decoding the line or building the object `JSON.parse` would: in a replay
- * of a normalised file those two were a third of the CPU time and most of the garbage (issue 14).
+ * of a normalised file those two were a fifth of the CPU time and much of the garbage (issue 14).
  *
  * The scanner takes only lines it is certain about and declines every other one, which then goes
  * the usual way (decoded, `JSON.parse`, the same error texts). It declines: escapes, control
  * characters or non-ASCII bytes in a string (line limits count UTF-16 units; declining keeps a
  * taken line pure ASCII, one unit a byte), keys that start with a digit (`JSON.parse` enumerates
- * integer-like keys first), `__proto__` (assigning it to the channel object does not make a
- * channel), duplicate keys, nested objects and arrays, more than {@linkcode MAX_KEYS} keys, and
- * any line the rules of the parser refuse, so that the error text stays the parser's.
+ * integer-like keys first), `__proto__` (what assigning it does depends on the runtime's
+ * `Object.prototype.__proto__`), duplicate keys, nested objects and arrays, more than
+ * {@linkcode MAX_KEYS} keys, and any line the rules of the parser refuse, so that the error text
+ * stays the parser's.
  * @module
  */
 import type { Reading } from "../core/types.ts";
@@ -23,6 +24,10 @@ export const MAX_KEYS = 64;
  * a string is made per use (still right, only slower), so input cannot grow the table without
  * limit. */
 export const MAX_INTERNED = 65_536;
+
+/** The longest string kept, in bytes: with {@linkcode MAX_INTERNED}, the table holds at most
+ * 16 MiB of strings whatever the input. Machine ids are at most 128 characters. */
+export const MAX_INTERNED_BYTES = 256;
 
 /** Timestamp strings longer than this are not cached by their bytes (`parseTime` still is). */
 const MAX_TIME_BYTES = 64;
@@ -45,12 +50,14 @@ interface Interned {
   checked: number;
   /** Its role as a key (`CHANNEL`, `TIMESTAMP`…). */
   readonly role: number;
+  /** In the table: only such an entry is remembered at a place or as the one after another. */
+  readonly kept: boolean;
 }
 
 const MACHINE_ID = 1, STATUS_WORD = 2;
 
 /** What a string means as a key: one of the reading's fields, a channel, or a key to decline
- * (integer-like: `JSON.parse` enumerates those first; `__proto__`: assigned, no channel). */
+ * (integer-like: `JSON.parse` enumerates those first; `__proto__`: a special property). */
 const CHANNEL = 0, TIMESTAMP = 1, MACHINE = 2, STATUS = 3, INJECTED = 4, NO_KEY = 5;
 const ROLES: ReadonlyMap<string, number> = new Map([
   ["timestamp", TIMESTAMP],
@@ -136,12 +143,14 @@ export class JsonLineScanner {
         if (role === TIMESTAMP) {
           timestamp = this.#time(bytes, i + 1, end);
           if (timestamp === null) return null;
+        } else if (role === CHANNEL) {
+          if (this.#string(bytes, i + 1, end) < 0) return null; // text: not a channel
         } else {
           const value = this.#text(bytes, i + 1, end, slot + 1);
           if (value === null) return null;
           if (role === MACHINE) machine = value;
           else if (role === STATUS) status = value;
-          else if (role === INJECTED) injected = value.text;
+          else injected = value.text;
         }
       } else if (c === MINUS || (c >= ZERO && c <= NINE)) {
         const v = this.#number(bytes, i, end);
@@ -216,7 +225,7 @@ export class JsonLineScanner {
     const stop = this.#string(bytes, i, end);
     if (stop < 0) return null;
     const e = this.#intern(bytes, i, stop);
-    if (slot < 2 * MAX_KEYS) {
+    if (e.kept && slot < 2 * MAX_KEYS) {
       if (last !== undefined) last.after = e;
       this.#slots[slot] = e;
     }
@@ -261,16 +270,18 @@ export class JsonLineScanner {
       }
     }
     const text = internalized(ascii(bytes, start, end));
+    const kept = this.#interned < MAX_INTERNED && length <= MAX_INTERNED_BYTES;
     const e: Interned = {
-      bytes: bytes.slice(start, end),
+      bytes: kept ? bytes.slice(start, end) : new Uint8Array(0),
       text,
       hash,
       next: null,
       after: null,
       checked: 0,
       role: roleOf(text),
+      kept,
     };
-    if (this.#interned < MAX_INTERNED) {
+    if (kept) {
       e.next = this.#buckets[bucket]!;
       this.#buckets[bucket] = e;
       this.#interned++;

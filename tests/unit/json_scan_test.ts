@@ -136,6 +136,11 @@ const EDGE_LINES: readonly string[] = [
   `{${TIME},"toString":1,"constructor":2,"hasOwnProperty":3}`,
   `{${TIME},"":1}`,
   `{${TIME},"t":1,"note":"x"}`,
+  // Strings past what the scanner interns (256 bytes), twice each: made anew, not remembered.
+  `{${TIME},"injected":"${"f".repeat(300)}","t":1}`,
+  `{${TIME},"injected":"${"f".repeat(300)}","t":2}`,
+  `{${TIME},"${"k".repeat(300)}":1,"t":1}`,
+  `{${TIME},"${"k".repeat(300)}":2,"t":1}`,
   `\uFEFF{${TIME},"t":1}`,
   `{${TIME},"t":1}\u00a0`,
   `{${TIME},"t":1}\u000b`,
