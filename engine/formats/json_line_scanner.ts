@@ -40,7 +40,8 @@ const DOT = 0x2e, ZERO = 0x30, NINE = 0x39, OPEN = 0x7b, CLOSE = 0x7d;
 const POW10: readonly number[] = Array.from({ length: 23 }, (_, i) => Number(`1e${i}`));
 
 interface Interned {
-  readonly bytes: Uint8Array;
+  /** The string, ASCII: compared with the bytes of a line by its char codes (a flat string holds
+   * them inline: one object to reach, not a typed array and its backing store). */
   readonly text: string;
   readonly hash: number;
   /** The next entry of its hash bucket. */
@@ -235,9 +236,9 @@ export class JsonLineScanner {
 
   /** Whether the string at `i` is `e`'s (then #at is after its closing quote). */
   #matches(e: Interned, bytes: Uint8Array, i: number, end: number): boolean {
-    const length = e.bytes.length;
+    const length = e.text.length;
     if (i + length >= end || bytes[i + length] !== QUOTE) return false;
-    if (!sameBytes(e.bytes, bytes, i, length)) return false;
+    if (!sameText(e.text, bytes, i, length)) return false;
     this.#at = i + length + 1;
     return true;
   }
@@ -265,7 +266,7 @@ export class JsonLineScanner {
     const bucket = hash & (BUCKETS - 1);
     for (let e: Interned | null = this.#buckets[bucket]!; e !== null; e = e.next) {
       if (
-        e.hash === hash && e.bytes.length === length && sameBytes(e.bytes, bytes, start, length)
+        e.hash === hash && e.text.length === length && sameText(e.text, bytes, start, length)
       ) {
         return e;
       }
@@ -273,7 +274,6 @@ export class JsonLineScanner {
     const text = internalized(ascii(bytes, start, end));
     const kept = this.#interned < MAX_INTERNED && length <= MAX_INTERNED_BYTES;
     const e: Interned = {
-      bytes: kept ? bytes.slice(start, end) : new Uint8Array(0),
       text,
       hash,
       next: null,
@@ -393,6 +393,11 @@ function skipSpace(bytes: Uint8Array, i: number, end: number): number {
     i++;
   }
   return i;
+}
+
+function sameText(text: string, b: Uint8Array, start: number, length: number): boolean {
+  for (let k = 0; k < length; k++) if (text.charCodeAt(k) !== b[start + k]) return false;
+  return true;
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array, start: number, length: number): boolean {
