@@ -26,8 +26,7 @@ export const MAX_KEYS = 64;
 export const MAX_INTERNED = 65_536;
 
 /** The longest string kept, in bytes: with {@linkcode MAX_INTERNED}, the table holds at most
- * 16 MiB of string bytes (and their strings) whatever the input. Machine ids are at most 128
- * characters. */
+ * 16 MiB of strings whatever the input. Machine ids are at most 128 characters. */
 export const MAX_INTERNED_BYTES = 256;
 
 /** Timestamp strings longer than this are not cached by their bytes (`parseTime` still is). */
