@@ -63,7 +63,7 @@ const PIECE_BYTES = 32768;
  *
  * JSONL is split on the bytes read and each line read by `JsonLineScanner` straight from them;
  * only a line the scanner declines is decoded and parsed as the other formats are (issue 14: the
- * decoding, `JSON.parse` and the garbage of both were half the CPU time of a replay).
+ * decoding, `JSON.parse` and the garbage of both were about a third of the CPU time of a replay).
  */
 export class FileSource {
   readonly readable: ReadableStream<Batch>;
@@ -81,7 +81,7 @@ export class FileSource {
     const splitBefore = options.splitBefore;
     const chunkBytes = options.chunkBytes ?? 1 << 20;
     let file: Deno.FsFile | null = null;
-    /** A regular file, read with `readSync` (see `pull`). */
+    /** A regular file, read with `readSync` (see `read`). */
     let regular = false;
     let done = false;
     let lastTime: number | null = null;
