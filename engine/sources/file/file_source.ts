@@ -6,7 +6,9 @@
 import type { Batch } from "../../core/batch.ts";
 import { LineSplitter } from "../../formats/line_splitter.ts";
 import type { InputFormat } from "../../core/input_format.ts";
-import { createLineParser } from "../../formats/reading_parser.ts";
+import { createLineParser, type ParseResult } from "../../formats/reading_parser.ts";
+import { ByteLines } from "../../formats/byte_lines.ts";
+import { JsonLineScanner } from "../../formats/json_line_scanner.ts";
 import type { Reading } from "../../core/types.ts";
 import { abortableSleep } from "../../core/abortable_sleep.ts";
 
@@ -56,7 +58,12 @@ const PIECE_BYTES = 32768;
 
 /**
  * A file as `ReadableStream<Batch>`. Pull-based: the file is read only as fast as the pipeline
- * takes batches, so memory stays bounded by one chunk plus one batch.
+ * takes batches, so memory stays bounded by one chunk, the partial line carried to the next read
+ * (at most `maxLineLength + 1` units, or `3 × maxLineLength + 9` bytes for JSONL) and one batch.
+ *
+ * JSONL is split on the bytes read and each line read by `JsonLineScanner` straight from them;
+ * only a line the scanner declines is decoded and parsed as the other formats are (issue 14: the
+ * decoding, `JSON.parse` and the garbage of both were about a third of the CPU time of a replay).
  */
 export class FileSource {
   readonly readable: ReadableStream<Batch>;
@@ -68,26 +75,27 @@ export class FileSource {
       onNotice: options.onNotice,
       deviceKeys: options.deviceKeys,
     });
-    const splitter = new LineSplitter({ maxLineLength: options.maxLineLength });
     const suppressLines = options.suppressLines ?? 0;
     const batchSize = options.batchSize ?? 8192;
     const log = options.log ?? true;
     const splitBefore = options.splitBefore;
-    const decoder = new TextDecoder();
-    const buf = new Uint8Array(options.chunkBytes ?? 1 << 20);
+    const chunkBytes = options.chunkBytes ?? 1 << 20;
     let file: Deno.FsFile | null = null;
-    /** A regular file, read with `readSync` (see `pull`). */
+    /** A regular file, read with `readSync` (see `read`). */
     let regular = false;
-    let pending: string[] = [];
     let done = false;
     let lastTime: number | null = null;
 
-    const batchOf = (lines: string[]): Batch[] => {
+    /** The batches of the next `batchSize` lines at most: `next()` parses the next line
+     * (`undefined`: none left until the next read), `text()` is the text of the line it just
+     * parsed, asked for an error only. */
+    const batchOf = (next: () => ParseResult | undefined, text: () => string): Batch[] => {
       const batches: Batch[] = [];
       let b: Batch | null = null;
-      for (const line of lines) {
+      for (let i = 0; i < batchSize; i++) {
         const suppress = this.#lines < suppressLines;
-        const r = parser.parse(line);
+        const r = next();
+        if (r === undefined) break;
         const first = b?.readings[0];
         if (
           !b || b.suppress !== suppress || b.readings.length >= batchSize ||
@@ -107,7 +115,7 @@ export class FileSource {
           b.errors.push(
             received
               ? { line: received.line, error: r, time: received.time }
-              : { line, error: r, time: lastTime },
+              : { line: text(), error: r, time: lastTime },
           );
         } else {
           b.readings.push(r);
@@ -117,6 +125,84 @@ export class FileSource {
       return batches;
     };
 
+    /** Reads into `buf`: `null` at the end. */
+    const read = async (buf: Uint8Array): Promise<number | null> => {
+      // A sync read on this thread rather than a hand-off to Deno's blocking pool: a 1 MiB read
+      // of a regular file from the page cache took 0.20 ms sync against 0.28 async, and the 1 M
+      // replay peaked about 4 MiB lower (BENCHMARKS.md "Memory", 2026-11-29). A pipe or a device
+      // could block this thread until it has data: those are read async.
+      const n = regular ? file!.readSync(buf) : await file!.read(buf);
+      if (n === null && options.follow && !options.signal?.aborted) {
+        await abortableSleep(options.followMs ?? 200, options.signal);
+        return 0;
+      }
+      return n;
+    };
+
+    /** What one pull adds to the stream; false when a read is needed first. */
+    let emit: (controller: ReadableStreamDefaultController<Batch>) => boolean;
+    /** The next read; false at the end of the file. */
+    let fill: () => Promise<boolean>;
+    if (options.format === "json") {
+      const lines = new ByteLines({ maxLineLength: options.maxLineLength, chunkBytes });
+      const scanner = new JsonLineScanner();
+      const max = options.maxLineLength ?? 65536;
+      let text = "";
+      const next = (): ParseResult | undefined => {
+        if (!lines.next()) return undefined;
+        if (lines.end - lines.start <= max) {
+          const r = scanner.scan(lines.buffer, lines.start, lines.end);
+          if (r !== null) return r;
+        }
+        text = lines.text();
+        return parser.parse(text);
+      };
+      emit = (controller) => {
+        const batches = batchOf(next, () => text);
+        for (const b of batches) controller.enqueue(b);
+        return batches.length > 0;
+      };
+      fill = async () => {
+        const n = await read(lines.space());
+        if (n === null) lines.finish();
+        else lines.commit(n);
+        return n !== null;
+      };
+    } else {
+      const splitter = new LineSplitter({ maxLineLength: options.maxLineLength });
+      const decoder = new TextDecoder();
+      const buf = new Uint8Array(chunkBytes);
+      let pending: string[] = [];
+      let at = 0;
+      let line = "";
+      const next = (): ParseResult | undefined => {
+        if (at === pending.length) return undefined;
+        line = pending[at++]!;
+        return parser.parse(line);
+      };
+      emit = (controller) => {
+        if (at === pending.length) return false;
+        for (const b of batchOf(next, () => line)) controller.enqueue(b);
+        return true;
+      };
+      fill = async () => {
+        const n = await read(buf);
+        pending = [];
+        at = 0;
+        if (n === null) {
+          pending = [...splitter.push(decoder.decode()), ...splitter.flush()];
+          return false;
+        }
+        for (let off = 0; off < n; off += PIECE_BYTES) {
+          const piece = buf.subarray(off, Math.min(n, off + PIECE_BYTES));
+          for (const line of splitter.push(decoder.decode(piece, { stream: true }))) {
+            pending.push(line);
+          }
+        }
+        return true;
+      };
+    }
+
     this.readable = new ReadableStream<Batch>({
       start: async () => {
         file = await Deno.open(path, { read: true });
@@ -124,37 +210,14 @@ export class FileSource {
       },
       pull: async (controller) => {
         while (true) {
-          if (pending.length > 0) {
-            for (const b of batchOf(pending.splice(0, batchSize))) controller.enqueue(b);
-            return;
-          }
+          if (emit(controller)) return;
           if (done) {
             file?.close();
             file = null;
             controller.close();
             return;
           }
-          // A sync read on this thread rather than a hand-off to Deno's blocking pool: a 1 MiB
-          // read of a regular file from the page cache took 0.20 ms sync against 0.28 async, and
-          // the 1 M replay peaked about 4 MiB lower (BENCHMARKS.md "Memory", 2026-11-29). A pipe
-          // or a device could block this thread until it has data: those are read async.
-          const n = regular ? file!.readSync(buf) : await file!.read(buf);
-          if (n === null) {
-            if (options.follow && !options.signal?.aborted) {
-              await abortableSleep(options.followMs ?? 200, options.signal);
-              continue;
-            }
-            pending = [...splitter.push(decoder.decode()), ...splitter.flush()];
-            done = true;
-            continue;
-          }
-          pending = [];
-          for (let at = 0; at < n; at += PIECE_BYTES) {
-            const piece = buf.subarray(at, Math.min(n, at + PIECE_BYTES));
-            for (const line of splitter.push(decoder.decode(piece, { stream: true }))) {
-              pending.push(line);
-            }
-          }
+          done = !(await fill());
         }
       },
       cancel: () => {

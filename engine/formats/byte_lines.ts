@@ -1,0 +1,140 @@
+/**
+ * Splits a byte stream into lines without decoding it, so that a line can be read from its bytes
+ * (`JsonLineScanner`) and decoded only when it must be. The lines and their text are those of
+ * `TextDecoder` + `LineSplitter`: split on `\n`, one `\r` before it dropped, a UTF-8 byte order
+ * mark at the start of the stream dropped, a last line without `\n` kept, and a line longer than
+ * `maxLineLength` UTF-16 units cut to `maxLineLength + 1` of them.
+ * @module
+ */
+
+const NL = 0x0a, CR = 0x0d;
+
+/** Options of {@linkcode ByteLines}. */
+export interface ByteLinesOptions {
+  /** Longest line passed on whole, in UTF-16 code units. @default {65536} */
+  maxLineLength?: number;
+  /** Bytes read at a time. @default {1048576} */
+  chunkBytes?: number;
+}
+
+/**
+ * The lines of a byte stream, filled a read at a time:
+ * `space()` → read into it → `commit(n)` (or `finish()` at the end) → `next()` until false.
+ *
+ * Memory is bounded by one read plus the partial line carried to the next one, which is cut to
+ * `3 × maxLineLength + 9` bytes: a UTF-16 unit takes at most 3 bytes of UTF-8 (a replacement
+ * character for a bad sequence too), so those bytes decode to more than `maxLineLength + 1`
+ * units, the first `maxLineLength + 1` of them as the whole line would.
+ *
+ * @example
+ * ```ts
+ * const lines = new ByteLines({ chunkBytes: 64 });
+ * const n = new TextEncoder().encodeInto("a\r\nb", lines.space()).written;
+ * lines.commit(n);
+ * lines.next(); // true: lines.buffer[lines.start, lines.end) is "a"
+ * lines.next(); // false: "b" waits for the next read or finish()
+ * ```
+ */
+export class ByteLines {
+  readonly #chunk: number;
+  readonly #max: number;
+  /** Bytes of a line decoded for its text at most (see the class). */
+  readonly #cap: number;
+  #buf: Uint8Array;
+  /** Next line's start; complete lines end before #limit; bytes end at #avail. */
+  #pos = 0;
+  #limit = 0;
+  #avail = 0;
+  /** The stream ended: [#pos, #avail) is a last line without `\n`. */
+  #last = false;
+  /** The start of the stream is not yet known to hold a byte order mark or not. */
+  #bom = true;
+  readonly #decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+  /** The line `next()` returned: `buffer[start, end)`, its `\r` dropped. */
+  start = 0;
+  end = 0;
+
+  constructor(options: ByteLinesOptions = {}) {
+    this.#max = options.maxLineLength ?? 65536;
+    this.#chunk = options.chunkBytes ?? 1 << 20;
+    this.#cap = 3 * this.#max + 8;
+    this.#buf = new Uint8Array(this.#chunk + Math.min(4096, this.#cap + 1));
+  }
+
+  /** The bytes the lines are in, valid until the next `space()`. */
+  get buffer(): Uint8Array {
+    return this.#buf;
+  }
+
+  /** Where the next read goes (`chunkBytes` long), after the partial line carried over. Only
+   * when `next()` has returned false. */
+  space(): Uint8Array {
+    const keep = this.#avail - this.#pos;
+    if (keep + this.#chunk > this.#buf.length) {
+      const grown = new Uint8Array(keep + this.#chunk);
+      grown.set(this.#buf.subarray(this.#pos, this.#avail));
+      this.#buf = grown;
+    } else if (this.#pos > 0) {
+      this.#buf.copyWithin(0, this.#pos, this.#avail);
+    }
+    this.#pos = this.#limit = 0;
+    this.#avail = keep;
+    return this.#buf.subarray(keep, keep + this.#chunk);
+  }
+
+  /** `n` bytes were read into `space()`: the lines they complete are next. */
+  commit(n: number): void {
+    if (n <= 0) return;
+    this.#avail += n;
+    if (this.#bom) this.#checkBom(false);
+    const nl = this.#avail === 0 ? -1 : this.#buf.lastIndexOf(NL, this.#avail - 1);
+    this.#limit = nl + 1;
+    // A partial line past the cap: its first bytes are all its text can show.
+    if (this.#avail - this.#limit > this.#cap + 1) this.#avail = this.#limit + this.#cap + 1;
+  }
+
+  /** The stream ended: a partial last line is a line. */
+  finish(): void {
+    if (this.#bom) this.#checkBom(true);
+    this.#limit = this.#pos;
+    this.#last = this.#avail > this.#pos;
+  }
+
+  /** Moves to the next complete line; false when there is none until the next read. */
+  next(): boolean {
+    const buf = this.#buf;
+    let end: number;
+    if (this.#pos < this.#limit) end = buf.indexOf(NL, this.#pos);
+    else if (this.#last) {
+      end = this.#avail;
+      this.#last = false;
+    } else return false;
+    this.start = this.#pos;
+    this.#pos = end === this.#avail ? end : end + 1;
+    if (end > this.start && buf[end - 1] === CR) end--;
+    this.end = end;
+    return true;
+  }
+
+  /** The text of the current line as `LineSplitter` passes it on (cut to `maxLineLength + 1`
+   * units when longer). */
+  text(): string {
+    const end = Math.min(this.end, this.start + this.#cap);
+    const text = this.#decoder.decode(this.#buf.subarray(this.start, end));
+    return text.length > this.#max ? text.slice(0, this.#max + 1) : text;
+  }
+
+  /** Drops a UTF-8 byte order mark at the start of the stream, as `TextDecoder` does, once
+   * three bytes (or the end) tell whether there is one. */
+  #checkBom(ended: boolean): void {
+    const buf = this.#buf, avail = this.#avail;
+    const bom = (avail < 1 || buf[0] === 0xef) && (avail < 2 || buf[1] === 0xbb) &&
+      (avail < 3 || buf[2] === 0xbf);
+    if (bom && avail < 3 && !ended) return;
+    this.#bom = false;
+    if (bom && avail >= 3) {
+      buf.copyWithin(0, 3, avail);
+      this.#avail -= 3;
+    }
+  }
+}

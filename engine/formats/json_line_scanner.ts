@@ -1,0 +1,414 @@
+/**
+ * Reads a JSONL line straight from its bytes into the reading that `createLineParser("json")`
+ * makes of it, without decoding the line or building the object `JSON.parse` would: in a replay
+ * of a normalised file those two were a fifth of the CPU time and much of the garbage (issue 14).
+ *
+ * The scanner takes only lines it is certain about and declines every other one, which then goes
+ * the usual way (decoded, `JSON.parse`, the same error texts). It declines: escapes, control
+ * characters or non-ASCII bytes in a string (line limits count UTF-16 units; declining keeps a
+ * taken line pure ASCII, one unit a byte), keys that start with a digit (`JSON.parse` enumerates
+ * integer-like keys first), `__proto__` (what assigning it does depends on the runtime's
+ * `Object.prototype.__proto__`), duplicate keys, nested objects and arrays, more than
+ * {@linkcode MAX_KEYS} keys, and any line the rules of the parser refuse, so that the error text
+ * stays the parser's.
+ * @module
+ */
+import type { Reading } from "../core/types.ts";
+import { parseTime } from "./reading_parser.ts";
+import { machineIdError, statusError } from "./reading_rules.ts";
+
+/** Keys of a line the scanner takes at most (duplicates are found by a linear search). */
+export const MAX_KEYS = 64;
+
+/** Strings kept by their bytes at most: machine ids, status words, keys, fault labels. Past it,
+ * a string is made per use (still right, only slower), so input cannot grow the table without
+ * limit. */
+export const MAX_INTERNED = 65_536;
+
+/** The longest string kept, in bytes: with {@linkcode MAX_INTERNED}, the table holds at most
+ * 16 MiB of strings whatever the input. Machine ids are at most 128 characters. */
+export const MAX_INTERNED_BYTES = 256;
+
+/** Timestamp strings longer than this are not cached by their bytes (`parseTime` still is). */
+const MAX_TIME_BYTES = 64;
+
+const QUOTE = 0x22, BACKSLASH = 0x5c, COMMA = 0x2c, COLON = 0x3a, MINUS = 0x2d, PLUS = 0x2b;
+const DOT = 0x2e, ZERO = 0x30, NINE = 0x39, OPEN = 0x7b, CLOSE = 0x7d;
+
+// Powers of ten a double holds exactly: the multiplier of Clinger's fast path.
+const POW10: readonly number[] = Array.from({ length: 23 }, (_, i) => Number(`1e${i}`));
+
+interface Interned {
+  /** The string, ASCII: compared with the bytes of a line by its char codes (a flat string holds
+   * them inline: one object to reach, not a typed array and its backing store). */
+  readonly text: string;
+  readonly hash: number;
+  /** The next entry of its hash bucket. */
+  next: Interned | null;
+  /** The string that followed this one at its place in the line, last time: tried first. */
+  after: Interned | null;
+  /** The rules this string passed (`MACHINE_ID`, `STATUS_WORD`). */
+  checked: number;
+  /** Its role as a key (`CHANNEL`, `TIMESTAMP`…). */
+  readonly role: number;
+  /** In the table: only such an entry is remembered at a place or as the one after another. */
+  readonly kept: boolean;
+}
+
+const MACHINE_ID = 1, STATUS_WORD = 2;
+
+/** What a string means as a key: one of the reading's fields, a channel, or a key to decline
+ * (integer-like: `JSON.parse` enumerates those first; `__proto__`: a special property). */
+const CHANNEL = 0, TIMESTAMP = 1, MACHINE = 2, STATUS = 3, INJECTED = 4, NO_KEY = 5;
+const ROLES: ReadonlyMap<string, number> = new Map([
+  ["timestamp", TIMESTAMP],
+  ["machine", MACHINE],
+  ["status", STATUS],
+  ["injected", INJECTED],
+  ["__proto__", NO_KEY],
+]);
+
+/** The role of `text` as a key. */
+function roleOf(text: string): number {
+  const first = text.charCodeAt(0);
+  if (first >= ZERO && first <= NINE) return NO_KEY;
+  return ROLES.get(text) ?? CHANNEL;
+}
+
+/** `text` as V8's internalized copy, the form a property key takes: a channel key stored with
+ * it is not looked up in the string table on each store. */
+function internalized(text: string): string {
+  return Object.keys({ [text]: 0 })[0] ?? text;
+}
+
+const BUCKETS = 4096;
+
+/**
+ * One scanner per input: it keeps the strings it has seen (by their bytes) and the last
+ * timestamp, so that a line of known machine, status and keys makes no string at all.
+ *
+ * @example
+ * ```ts
+ * const scanner = new JsonLineScanner();
+ * const line = new TextEncoder().encode('{"timestamp":0,"machine":"m1","t":1.5}');
+ * scanner.scan(line, 0, line.length); // { timestamp: 0, machine: "m1", status: null, channels: { t: 1.5 } }
+ * scanner.scan(new TextEncoder().encode('{"t":"\\u0031"}'), 0, 14); // null: declined
+ * ```
+ */
+export class JsonLineScanner {
+  readonly #buckets: (Interned | null)[] = new Array(BUCKETS).fill(null);
+  #interned = 0;
+  readonly #slots: Interned[] = [];
+  // The keys of the line being read (the first `count` of them), for the duplicate check; one
+  // array for every line.
+  readonly #keys: string[] = new Array(MAX_KEYS).fill("");
+  readonly #lastTime = new Uint8Array(MAX_TIME_BYTES);
+  #lastTimeLength = -1;
+  #lastTimeMs = 0;
+  // The end of the last string or number read (set by #string and #number).
+  #at = 0;
+  #hash = 0;
+
+  /**
+   * The reading of the line `bytes[start, end)` (no newline, no trailing `\r`), exactly as
+   * `createLineParser("json")` makes it of the decoded line; `null` when the scanner declines
+   * the line (the caller then decodes and parses it).
+   */
+  scan(bytes: Uint8Array, start: number, end: number): Reading | null {
+    let i = skipSpace(bytes, start, end);
+    if (i >= end || bytes[i] !== OPEN) return null;
+    i = skipSpace(bytes, i + 1, end);
+    const keys = this.#keys;
+    let count = 0;
+    let timestamp: number | null = null;
+    let machine: Interned | string | null = null;
+    let status: Interned | null = null;
+    let injected: string | null = null;
+    const channels: Record<string, number> = {};
+    let n = 0;
+    while (true) {
+      if (i >= end || bytes[i] !== QUOTE) return null;
+      const slot = 2 * count;
+      const keyEntry = this.#text(bytes, i + 1, end, slot);
+      if (keyEntry === null) return null;
+      const key = keyEntry.text, role = keyEntry.role;
+      if (role === NO_KEY || count === MAX_KEYS) return null;
+      for (let k = 0; k < count; k++) if (keys[k] === key) return null;
+      keys[count++] = key;
+      i = skipSpace(bytes, this.#at, end);
+      if (i >= end || bytes[i] !== COLON) return null;
+      i = skipSpace(bytes, i + 1, end);
+      if (i >= end) return null;
+      const c = bytes[i]!;
+      if (c === QUOTE) {
+        if (role === TIMESTAMP) {
+          timestamp = this.#time(bytes, i + 1, end);
+          if (timestamp === null) return null;
+        } else if (role === CHANNEL) {
+          if (this.#string(bytes, i + 1, end) < 0) return null; // text: not a channel
+        } else {
+          const value = this.#text(bytes, i + 1, end, slot + 1);
+          if (value === null) return null;
+          if (role === MACHINE) machine = value;
+          else if (role === STATUS) status = value;
+          else injected = value.text;
+        }
+      } else if (c === MINUS || (c >= ZERO && c <= NINE)) {
+        const v = this.#number(bytes, i, end);
+        if (v === null) return null;
+        if (role === TIMESTAMP) {
+          timestamp = parseTime(v);
+          if (timestamp === null) return null;
+        } else if (role === MACHINE) machine = String(v);
+        else if (role === STATUS || !Number.isFinite(v)) return null;
+        else {
+          channels[key] = v;
+          n++;
+        }
+      } else {
+        // true, false or null: `null` is no machine (`m1`) and no status; other keys skip it.
+        const kind = literal(bytes, i, end);
+        if (kind === 0 || role === TIMESTAMP) return null;
+        if ((role === MACHINE || role === STATUS) && kind !== NULL) return null;
+        this.#at = i + LITERALS[kind]!.length;
+      }
+      i = skipSpace(bytes, this.#at, end);
+      if (i >= end) return null;
+      if (bytes[i] === CLOSE) break;
+      if (bytes[i] !== COMMA) return null;
+      i = skipSpace(bytes, i + 1, end);
+    }
+    if (skipSpace(bytes, i + 1, end) !== end || timestamp === null) return null;
+    // The rules' verdict on an interned string is kept with it: a string checked once.
+    let machineId: string;
+    if (machine === null || typeof machine === "string") {
+      machineId = machine ?? "m1";
+      if (machineIdError(machineId) !== null) return null;
+    } else {
+      if ((machine.checked & MACHINE_ID) === 0) {
+        if (machineIdError(machine.text) !== null) return null;
+        machine.checked |= MACHINE_ID;
+      }
+      machineId = machine.text;
+    }
+    if (status !== null && (status.checked & STATUS_WORD) === 0) {
+      if (statusError(status.text) !== null) return null;
+      status.checked |= STATUS_WORD;
+    }
+    if (n === 0 && status === null) return null;
+    const reading: Reading = {
+      timestamp,
+      machine: machineId,
+      status: status === null ? null : status.text,
+      channels,
+    };
+    if (injected !== null) reading.injected = injected;
+    return reading;
+  }
+
+  /**
+   * The string whose content starts at `i`, `null` to decline; leaves the position after its
+   * closing quote in #at. `slot` is where it stands in the line (key or value of the n-th
+   * member): the string last seen there is tried first, as lines of one file repeat their keys
+   * in one order and often their status, which saves hashing them.
+   */
+  #text(bytes: Uint8Array, i: number, end: number, slot: number): Interned | null {
+    const last = this.#slots[slot];
+    if (last !== undefined) {
+      // What followed the last one there (machines in turn), then the last one again.
+      const after = last.after;
+      if (after !== null && this.#matches(after, bytes, i, end)) {
+        this.#slots[slot] = after;
+        return after;
+      }
+      if (this.#matches(last, bytes, i, end)) return last;
+    }
+    const stop = this.#string(bytes, i, end);
+    if (stop < 0) return null;
+    const e = this.#intern(bytes, i, stop);
+    if (e.kept && slot < 2 * MAX_KEYS) {
+      if (last !== undefined) last.after = e;
+      this.#slots[slot] = e;
+    }
+    return e;
+  }
+
+  /** Whether the string at `i` is `e`'s (then #at is after its closing quote). */
+  #matches(e: Interned, bytes: Uint8Array, i: number, end: number): boolean {
+    const length = e.text.length;
+    if (i + length >= end || bytes[i + length] !== QUOTE) return false;
+    if (!sameText(e.text, bytes, i, length)) return false;
+    this.#at = i + length + 1;
+    return true;
+  }
+
+  /** The end (closing quote) of the string whose content starts at `i`, -1 to decline; leaves
+   * its FNV-1a hash in #hash and the position after the quote in #at. */
+  #string(bytes: Uint8Array, i: number, end: number): number {
+    let h = 0x811c9dc5;
+    for (; i < end; i++) {
+      const c = bytes[i]!;
+      if (c === QUOTE) {
+        this.#hash = h >>> 0;
+        this.#at = i + 1;
+        return i;
+      }
+      if (c < 0x20 || c === BACKSLASH || c >= 0x80) return -1;
+      h = Math.imul(h ^ c, 0x01000193);
+    }
+    return -1;
+  }
+
+  /** The entry of the ASCII bytes `[start, end)` hashed by the last #string. */
+  #intern(bytes: Uint8Array, start: number, end: number): Interned {
+    const length = end - start, hash = this.#hash;
+    const bucket = hash & (BUCKETS - 1);
+    for (let e: Interned | null = this.#buckets[bucket]!; e !== null; e = e.next) {
+      if (
+        e.hash === hash && e.text.length === length && sameText(e.text, bytes, start, length)
+      ) {
+        return e;
+      }
+    }
+    const text = internalized(ascii(bytes, start, end));
+    const kept = this.#interned < MAX_INTERNED && length <= MAX_INTERNED_BYTES;
+    const e: Interned = {
+      text,
+      hash,
+      next: null,
+      after: null,
+      checked: 0,
+      role: roleOf(text),
+      kept,
+    };
+    if (kept) {
+      e.next = this.#buckets[bucket]!;
+      this.#buckets[bucket] = e;
+      this.#interned++;
+    }
+    return e;
+  }
+
+  /** Epoch ms of the timestamp string whose content starts at `start`, as `parseTime` reads
+   * it; `null` to decline. Leaves the position after its closing quote in #at. */
+  #time(bytes: Uint8Array, start: number, lineEnd: number): number | null {
+    const last = this.#lastTimeLength;
+    if (
+      last >= 0 && start + last < lineEnd && bytes[start + last] === QUOTE &&
+      sameBytes(this.#lastTime, bytes, start, last)
+    ) {
+      this.#at = start + last + 1;
+      return this.#lastTimeMs;
+    }
+    const end = this.#string(bytes, start, lineEnd);
+    if (end < 0) return null;
+    const length = end - start;
+    const ms = parseTime(ascii(bytes, start, end));
+    if (ms !== null && length <= MAX_TIME_BYTES) {
+      this.#lastTime.set(bytes.subarray(start, end));
+      this.#lastTimeLength = length;
+      this.#lastTimeMs = ms;
+    }
+    return ms;
+  }
+
+  /**
+   * The JSON number starting at `i`, equal to what `JSON.parse` makes of it, or `null` when it
+   * is not one; leaves its end in #at. Up to 15 significant digits and a power of ten within
+   * ±22, both operands are exact doubles and one multiplication or division rounds correctly
+   * (Clinger's fast path), which is what `JSON.parse` returns; anything else is `Number()` of
+   * the text, the same correctly rounded conversion.
+   */
+  #number(bytes: Uint8Array, i: number, end: number): number | null {
+    const start = i;
+    const negative = bytes[i] === MINUS;
+    if (negative) i++;
+    let w = 0, digits = 0, e10 = 0;
+    if (i < end && bytes[i] === ZERO) i++;
+    else {
+      const from = i;
+      for (; i < end; i++) {
+        const d = bytes[i]! - ZERO;
+        if (d < 0 || d > 9) break;
+        w = w * 10 + d;
+        if (w > 0) digits++;
+      }
+      if (i === from) return null;
+    }
+    if (i < end && bytes[i] === DOT) {
+      const from = ++i;
+      for (; i < end; i++) {
+        const d = bytes[i]! - ZERO;
+        if (d < 0 || d > 9) break;
+        w = w * 10 + d;
+        if (w > 0) digits++;
+        e10--;
+      }
+      if (i === from) return null;
+    }
+    if (i < end && (bytes[i] === 0x65 || bytes[i] === 0x45)) {
+      i++;
+      let sign = 1;
+      if (i < end && (bytes[i] === MINUS || bytes[i] === PLUS)) {
+        if (bytes[i] === MINUS) sign = -1;
+        i++;
+      }
+      const from = i;
+      let exp = 0;
+      for (; i < end; i++) {
+        const d = bytes[i]! - ZERO;
+        if (d < 0 || d > 9) break;
+        if (exp < 1e6) exp = exp * 10 + d; // past it the value is 0 or Infinity either way
+      }
+      if (i === from) return null;
+      e10 += sign * exp;
+    }
+    this.#at = i;
+    let v: number;
+    if (w === 0) v = 0;
+    else if (digits > 15 || e10 > 22 || e10 < -22) return Number(ascii(bytes, start, i));
+    else v = e10 === 0 ? w : e10 > 0 ? w * POW10[e10]! : w / POW10[-e10]!;
+    return negative ? -v : v;
+  }
+}
+
+const TRUE = 1, FALSE = 2, NULL = 3;
+const LITERALS = ["", "true", "false", "null"];
+
+/** Which of `true`, `false` and `null` is at `i`, 0 when none is. */
+function literal(bytes: Uint8Array, i: number, end: number): number {
+  const c = bytes[i];
+  const kind = c === 0x74 ? TRUE : c === 0x66 ? FALSE : c === 0x6e ? NULL : 0;
+  const word = LITERALS[kind]!;
+  if (kind === 0 || i + word.length > end) return 0;
+  for (let k = 1; k < word.length; k++) if (bytes[i + k] !== word.charCodeAt(k)) return 0;
+  return kind;
+}
+
+function skipSpace(bytes: Uint8Array, i: number, end: number): number {
+  while (i < end) {
+    const c = bytes[i]!;
+    if (c !== 0x20 && c !== 0x09 && c !== 0x0d && c !== 0x0a) break;
+    i++;
+  }
+  return i;
+}
+
+function sameText(text: string, b: Uint8Array, start: number, length: number): boolean {
+  for (let k = 0; k < length; k++) if (text.charCodeAt(k) !== b[start + k]) return false;
+  return true;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array, start: number, length: number): boolean {
+  for (let k = 0; k < length; k++) if (a[k] !== b[start + k]) return false;
+  return true;
+}
+
+/** The string of ASCII bytes: a flat string, in pieces small enough to pass as arguments. */
+function ascii(bytes: Uint8Array, start: number, end: number): string {
+  let s = "";
+  for (let k = start; k < end; k += 4096) {
+    s += String.fromCharCode.apply(null, bytes.subarray(k, Math.min(end, k + 4096)) as never);
+  }
+  return s;
+}

@@ -1,0 +1,378 @@
+/**
+ * The byte path of JSONL (`ByteLines` + `JsonLineScanner` in `FileSource`) against the string
+ * path it replaces (`TextDecoder` + `LineSplitter` + `createLineParser("json")`): the same
+ * readings (key order and `Object.is` on every number), the same errors, the same line counts.
+ */
+import assert from "node:assert/strict";
+import { JsonLineScanner } from "../../engine/formats/json_line_scanner.ts";
+import { ByteLines } from "../../engine/formats/byte_lines.ts";
+import { createLineParser, FileSource, LineSplitter, type ParseResult } from "../../engine/mod.ts";
+import { prng } from "../helpers.ts";
+
+const encoder = new TextEncoder();
+const TIME = '"timestamp":"2026-01-01T00:00:00.000Z"';
+
+/** A reading as a value whose deep equality also holds key order and -0 (deepStrictEqual
+ * compares numbers with Object.is). */
+function shape(r: ParseResult): unknown {
+  if (r === null || typeof r === "string") return r;
+  return {
+    keys: Object.keys(r),
+    reading: r,
+    channels: Object.entries(r.channels),
+  };
+}
+
+/** Lines the scanner must take or decline exactly as the parser reads them. */
+const EDGE_LINES: readonly string[] = [
+  `{${TIME},"machine":"m1","status":"STARTED","temperature":19.87,"speed":601.79}`,
+  ` { "timestamp" : "2026-01-01T00:00:00.000Z" ,\t"machine" : "m1" , "t" : 1 }\t `,
+  `{${TIME},\r"t":1}\r`,
+  `{${TIME},"machine":"m\\u0031","t":1}`,
+  `{${TIME},"status":"RUN\\nNING","t":1}`,
+  `{${TIME},"k\\"ey":1}`,
+  `{${TIME},"note":"a\\\\b","t":1}`,
+  `{${TIME},"machine":"mé","t":1}`,
+  `{${TIME},"tëmp":1}`,
+  `{${TIME},"machine":"m😀","t":1}`,
+  `{${TIME},"machine":"機械","t":1}`,
+  `{${TIME},"a":1e5,"b":1E5,"c":1e+5,"d":1e-5,"e":1.5e300,"f":1e-320,"g":1e-400}`,
+  `{${TIME},"t":1e999}`,
+  `{${TIME},"t":-1e999}`,
+  `{${TIME},"a":-0,"b":-0.0,"c":0e5,"d":-0e-5,"e":0.0,"f":0}`,
+  `{${TIME},"a":12345678901234567890,"b":9007199254740993,"c":-9007199254740993}`,
+  `{${TIME},"a":0.30000000000000004,"b":19.873456789012345,"c":1.7976931348623157e308}`,
+  `{${TIME},"a":123456789012345,"b":1234567890123456,"c":0.000000000000000000001234}`,
+  `{${TIME},"a":1234567e20,"b":1e22,"c":1e23,"d":123456789012345e-22,"e":5e-324}`,
+  `{${TIME},"a":2.2250738585072011e-308,"b":4.9406564584124654e-324,"c":1e-7,"d":100e-2}`,
+  `{${TIME},"a":0.1,"b":0.2,"c":0.7,"d":1.1,"e":3.3,"f":123.456,"g":-98.7654321}`,
+  `{${TIME},"a":1e0000000000000000000001,"b":1e-0000000000000000000001}`,
+  `{${TIME},"0":1,"t":2}`,
+  `{${TIME},"123":5,"t":2}`,
+  `{${TIME},"1a":2}`,
+  `{${TIME},"t":1,"t":2}`,
+  `{${TIME},"t":1,"x":2,"t":"a"}`,
+  `{${TIME},"t":"a","x":2,"t":3}`,
+  `{${TIME},"status":"IDLE","t":1,"status":null}`,
+  `{${TIME},"injected":"a","t":1,"injected":7}`,
+  `{${TIME},"machine":"a","machine":"b","t":1}`,
+  `{"timestamp":"2026-01-01T00:00:00.000Z","timestamp":"2026-01-01T00:00:01.000Z","t":1}`,
+  `{"machine":"m1","t":1}`,
+  `{${TIME},"t":2}`,
+  `{${TIME},"status":"IDLE"}`,
+  `{${TIME}}`,
+  `{${TIME},"machine":"m1"}`,
+  `{}`,
+  `{`,
+  `{"a":}`,
+  `[1]`,
+  `"str"`,
+  `1`,
+  `null`,
+  `{${TIME},"t":1,}`,
+  `{${TIME},"t":01}`,
+  `{${TIME},"t":.5}`,
+  `{${TIME},"t":1.}`,
+  `{${TIME},"t":+1}`,
+  `{${TIME},"t":-}`,
+  `{${TIME},"t":1e}`,
+  `{${TIME},"t":1e+}`,
+  `{${TIME},"t":1 2}`,
+  `{${TIME},"t":1.5.3}`,
+  `{${TIME},"t":1} x`,
+  `{${TIME},"t":1}}`,
+  `{${TIME} "t":1}`,
+  `{${TIME},"t"1}`,
+  `{${TIME},t:1}`,
+  `{${TIME},'t':1}`,
+  `{${TIME},"t":1,"o":{"a":1}}`,
+  `{${TIME},"t":1,"arr":[1,2]}`,
+  `{${TIME},"machine":null,"t":1}`,
+  `{${TIME},"status":null,"t":1}`,
+  `{${TIME},"status":null}`,
+  `{${TIME},"machine":true,"t":1}`,
+  `{${TIME},"status":false,"t":1}`,
+  `{${TIME},"x":true,"y":false,"z":null,"t":1}`,
+  `{${TIME},"x":tru,"t":1}`,
+  `{${TIME},"x":nul}`,
+  `{${TIME},"x":nulll,"t":1}`,
+  `{${TIME},"x":True,"t":1}`,
+  `{"timestamp":null,"t":1}`,
+  `{"timestamp":true,"t":1}`,
+  `{${TIME},"injected":null,"t":1}`,
+  `{${TIME},"injected":"bearing_wear","t":1}`,
+  `{${TIME},"injected":5,"t":1}`,
+  `{${TIME},"injected":"","t":1}`,
+  `{${TIME},"machine":5,"t":1}`,
+  `{${TIME},"machine":1e21,"t":1}`,
+  `{${TIME},"machine":-0,"t":1}`,
+  `{${TIME},"machine":1.50,"t":1}`,
+  `{${TIME},"machine":1e999,"t":1}`,
+  `{"timestamp":1767225600000,"t":1}`,
+  `{"timestamp":1767225600000.5,"t":1}`,
+  `{"timestamp":-1,"t":1}`,
+  `{"timestamp":1e20,"t":1}`,
+  `{"timestamp":1e999,"t":1}`,
+  `{"timestamp":"1767225600000","t":1}`,
+  `{"timestamp":"2026-01-01 00:00:00","t":1}`,
+  `{"timestamp":"2026-01-01","t":1}`,
+  `{"timestamp":"2026-01-01T01:00:00+01:00","t":1}`,
+  `{"timestamp":"nope","t":1}`,
+  `{"timestamp":"","t":1}`,
+  `{"timestamp":"not a time 1","t":1}`,
+  `{${TIME},"status":1,"t":1}`,
+  `{${TIME},"machine":"running","t":1}`, // a good machine id first, then a bad status
+  `{${TIME},"status":"running","t":1}`,
+  `{${TIME},"status":"m1","t":1}`,
+  `{${TIME},"status":"${"A".repeat(33)}","t":1}`,
+  `{${TIME},"status":"A${"B".repeat(31)}","t":1}`,
+  `{${TIME},"machine":"","t":1}`,
+  `{${TIME},"machine":" m1","t":1}`,
+  `{${TIME},"machine":"${"m".repeat(129)}","t":1}`,
+  `{${TIME},"machine":"${"m".repeat(128)}","t":1}`,
+  `{${TIME},"machine":"a\u007fb","t":1}`,
+  `{${TIME},"machine":"a\tb","t":1}`,
+  `{${TIME},"__proto__":1,"t":1}`,
+  `{${TIME},"toString":1,"constructor":2,"hasOwnProperty":3}`,
+  `{${TIME},"":1}`,
+  `{${TIME},"t":1,"note":"x"}`,
+  // Strings past what the scanner interns (256 bytes), twice each: made anew, not remembered.
+  `{${TIME},"injected":"${"f".repeat(300)}","t":1}`,
+  `{${TIME},"injected":"${"f".repeat(300)}","t":2}`,
+  `{${TIME},"${"k".repeat(300)}":1,"t":1}`,
+  `{${TIME},"${"k".repeat(300)}":2,"t":1}`,
+  `\uFEFF{${TIME},"t":1}`,
+  `{${TIME},"t":1}\u00a0`,
+  `{${TIME},"t":1}\u000b`,
+  ``,
+  `   `,
+  `\t`,
+  `\r`,
+  `\u00a0`,
+];
+
+const STATUSES = ["STARTED", "RUNNING", "IDLE", "WARNING_TEMP"];
+
+/** A random JSON number in one of the forms a file may hold. */
+function randomNumber(rand: () => number): string {
+  const sign = rand() < 0.2 ? "-" : "";
+  switch (Math.floor(rand() * 8)) {
+    case 0:
+      return sign + (rand() * 1000).toFixed(Math.floor(rand() * 5));
+    case 1:
+      return sign + String(rand() * 10 ** Math.floor(rand() * 12)); // up to 17 digits
+    case 2:
+      return `${sign}${Math.floor(rand() * 1e6)}e${Math.floor(rand() * 61) - 30}`;
+    case 3:
+      return `${sign}${(rand() * 10).toFixed(Math.floor(rand() * 16))}E${rand() < 0.5 ? "+" : "-"}${
+        Math.floor(rand() * 25)
+      }`;
+    case 4:
+      return sign + String(Math.floor(rand() * 2 ** 60));
+    case 5:
+      return sign + "0." + "0".repeat(Math.floor(rand() * 25)) + String(Math.floor(rand() * 1e9));
+    case 6:
+      return sign + String(Math.floor(rand() * 1e15)) + "." + String(Math.floor(rand() * 1e4));
+    default:
+      return sign + String(rand() * 1e-5 * 10 ** -Math.floor(rand() * 300));
+  }
+}
+
+/** Canonical-looking lines with random values, key order and spacing: all of them readings the
+ * scanner must take. */
+function randomLines(count: number, seed: number): string[] {
+  const rand = prng(seed);
+  const lines: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const second = Math.floor(i / 7);
+    const members = [
+      `"timestamp":"2026-01-01T00:${String(Math.floor(second / 60) % 60).padStart(2, "0")}:${
+        String(second % 60).padStart(2, "0")
+      }.000Z"`,
+      `"machine":"m${1 + Math.floor(rand() * 50)}"`,
+    ];
+    if (rand() < 0.8) members.push(`"status":"${STATUSES[Math.floor(rand() * 4)]}"`);
+    if (rand() < 0.1) members.push(`"injected":"bearing_wear"`);
+    const channels = 1 + Math.floor(rand() * 4);
+    for (let c = 0; c < channels; c++) members.push(`"ch${c}":${randomNumber(rand)}`);
+    if (rand() < 0.3) members.reverse();
+    const sp = rand() < 0.2 ? " " : "";
+    lines.push(`{${sp}${members.join(`${sp},${sp}`)}${sp}}`);
+  }
+  return lines;
+}
+
+Deno.test("JsonLineScanner reads every line it takes exactly as the JSON parser does", () => {
+  const scanner = new JsonLineScanner();
+  const parser = createLineParser("json");
+  const random = randomLines(20000, 14);
+  let taken = 0;
+  for (const line of [...EDGE_LINES, ...random, ...EDGE_LINES]) {
+    const bytes = encoder.encode(`xx${line}yy`); // a line inside a larger buffer
+    const got = scanner.scan(bytes, 2, bytes.length - 2);
+    const want = parser.parse(line);
+    if (got === null) continue;
+    taken++;
+    assert.deepStrictEqual(shape(got), shape(want), line);
+  }
+  // Every random line is a well-formed reading of ASCII text: the scanner takes them all.
+  for (const line of random) {
+    const bytes = encoder.encode(line);
+    assert.notEqual(scanner.scan(bytes, 0, bytes.length), null, `declined: ${line}`);
+  }
+  assert.ok(taken > random.length, `${taken} taken`);
+});
+
+/** A line of the reference path: its parse, and the text an error names. */
+interface Expected {
+  result: ParseResult;
+  line: string;
+  lastTime: number | null;
+}
+
+/** What the string path makes of `bytes`: decoded at once, split, parsed. */
+function reference(bytes: Uint8Array, maxLineLength: number): Expected[] {
+  const splitter = new LineSplitter({ maxLineLength });
+  const parser = createLineParser("json", { maxLineLength });
+  const text = new TextDecoder().decode(bytes);
+  let lastTime: number | null = null;
+  return [...splitter.push(text), ...splitter.flush()].map((line) => {
+    const result = parser.parse(line);
+    const e = { result, line, lastTime };
+    if (result !== null && typeof result !== "string") lastTime = result.timestamp;
+    return e;
+  });
+}
+
+/** Reads `bytes` through FileSource and checks each batch against the reference lines. */
+async function checkFile(
+  bytes: Uint8Array,
+  chunkBytes: number,
+  maxLineLength: number,
+  suppressLines: number,
+): Promise<void> {
+  const expected = reference(bytes, maxLineLength);
+  const path = Deno.makeTempFileSync({ suffix: ".jsonl" });
+  try {
+    Deno.writeFileSync(path, bytes);
+    const source = new FileSource(path, {
+      format: "json",
+      chunkBytes,
+      maxLineLength,
+      suppressLines,
+      batchSize: 5,
+    });
+    let at = 0;
+    const where = `chunkBytes ${chunkBytes}, maxLineLength ${maxLineLength}`;
+    for await (const b of source.readable) {
+      const lines = expected.slice(at, at + b.lines);
+      assert.equal(lines.length, b.lines, `${where}: more lines than the reference`);
+      assert.equal(b.suppress, at < suppressLines, where);
+      const readings = lines.filter((e) => e.result !== null && typeof e.result !== "string");
+      assert.deepStrictEqual(
+        b.readings.map(shape),
+        readings.map((e) => shape(e.result)),
+        `${where}: lines ${at}..${at + b.lines}`,
+      );
+      assert.deepStrictEqual(
+        b.errors,
+        lines.filter((e) => typeof e.result === "string").map((e) => ({
+          line: e.line,
+          error: e.result,
+          time: e.lastTime,
+        })),
+        `${where}: lines ${at}..${at + b.lines}`,
+      );
+      at += b.lines;
+    }
+    assert.equal(at, expected.length, `${where}: lines`);
+    assert.equal(source.lines, expected.length, where);
+  } finally {
+    Deno.removeSync(path);
+  }
+}
+
+Deno.test("FileSource reads JSONL from bytes as the decoded string path does, whatever the reads", async () => {
+  const random = randomLines(300, 7);
+  const lines = [...EDGE_LINES, ...random];
+  const joined = lines.map((l, i) => l + (i % 3 === 0 ? "\r\n" : "\n")).join("");
+  const bad = new Uint8Array([0x7b, 0xff, 0x0a, 0xe6, 0x97, 0x0a, 0xf0, 0x9f, 0x98, 0x0a]);
+  const files = [
+    encoder.encode(joined),
+    encoder.encode("\uFEFF" + joined + "\n\n{}"), // byte order mark, blanks, no last newline
+    encoder.encode("\uFEFF"),
+    encoder.encode("\uFEFF\n\uFEFF\n"),
+    encoder.encode(joined + "\r"),
+    new Uint8Array([0xef, 0xbb]),
+    new Uint8Array([...encoder.encode(joined), ...bad, ...encoder.encode(random[0]!), 0xe6]),
+    encoder.encode(
+      [
+        `{${TIME},"machine":"${"é".repeat(60)}","t":1}`, // past 64 units, under 3 × 64 bytes
+        `{${TIME},"note":"${"x".repeat(300)}","t":1}`,
+        `{${TIME},"note":"${"機".repeat(200)}","t":1}`,
+        `{${TIME},"note":"${"😀".repeat(40)}","t":1}`,
+        `{${TIME},"t":1}${" ".repeat(64 - TIME.length - 9)}`, // 64 units exactly
+        `{${TIME},"t":1}${" ".repeat(65 - TIME.length - 9)}`, // 65
+        ...random.slice(0, 20),
+      ].join("\r\n"),
+    ),
+  ];
+  for (const [f, bytes] of files.entries()) {
+    for (const chunkBytes of [1, 2, 3, 7, 64, 1000, 1 << 20]) {
+      for (const maxLineLength of [64, 65536]) {
+        await checkFile(bytes, chunkBytes, maxLineLength, f === 0 ? 37 : 0);
+      }
+    }
+  }
+});
+
+Deno.test("ByteLines keeps at most one read plus the cut partial line", () => {
+  const lines = new ByteLines({ maxLineLength: 8, chunkBytes: 16 });
+  const x = encoder.encode("x".repeat(16));
+  for (let i = 0; i < 1000; i++) { // a device that never sends a newline
+    const space = lines.space();
+    space.set(x);
+    lines.commit(16);
+    assert.equal(lines.next(), false);
+    assert.ok(lines.buffer.length <= 16 + 3 * 8 + 9, `${lines.buffer.length} bytes`);
+  }
+  const space = lines.space();
+  space.set(encoder.encode("yy\nok\n"));
+  lines.commit(6);
+  assert.equal(lines.next(), true);
+  assert.equal(lines.text(), "x".repeat(9));
+  assert.equal(lines.next(), true);
+  assert.equal(lines.text(), "ok");
+  assert.equal(lines.next(), false);
+});
+
+Deno.test("FileSource following a JSONL file joins a line written in two parts", async () => {
+  const path = Deno.makeTempFileSync({ suffix: ".jsonl" });
+  const abort = new AbortController();
+  const line = (t: number) => `{"timestamp":${t},"machine":"m1","t":${t}.5}`;
+  try {
+    const second = line(1000);
+    Deno.writeTextFileSync(path, `${line(0)}\n${second.slice(0, 20)}`);
+    const source = new FileSource(path, {
+      format: "json",
+      follow: true,
+      followMs: 5,
+      signal: abort.signal,
+    });
+    const reader = source.readable.getReader();
+    const first = await reader.read();
+    assert.deepStrictEqual(first.value?.readings.map((r) => r.channels), [{ t: 0.5 }]);
+    // The rest of the second line and a last line without its newline, then the end.
+    Deno.writeTextFileSync(path, `${second.slice(20)}\n${line(2000)}`, { append: true });
+    const next = await reader.read();
+    assert.deepStrictEqual(next.value?.readings.map((r) => r.channels), [{ t: 1000.5 }]);
+    abort.abort();
+    const last = await reader.read();
+    assert.deepStrictEqual(last.value?.readings.map((r) => r.channels), [{ t: 2000.5 }]);
+    assert.equal((await reader.read()).done, true);
+    assert.equal(source.lines, 3);
+  } finally {
+    abort.abort();
+    Deno.removeSync(path);
+  }
+});
