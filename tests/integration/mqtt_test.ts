@@ -256,6 +256,28 @@ Deno.test("mqtt source: wildcard subscription, JSON and kv payloads, machine ids
       assert.deepEqual(woken, { done: false, value: [] });
       assert.equal(byPayload.errors, 1);
 
+      // JSON read from the payload's bytes: several lines (CRLF, a blank one), named by the
+      // payload when it names a machine (`m1` too), else by the topic.
+      await pub.publishAsync(
+        "lab/e",
+        '{"timestamp":0,"temperature":6}\r\n\r\n{"timestamp":0,"machine":"m1","temperature":7}\n' +
+          '{"timestamp":0,"machine":"kiln-9","temperature":8}\n',
+        { qos: 1 },
+      );
+      const multi = await take(r2, 3);
+      assert.deepEqual(multi.map((r) => [r.machine, r.channels.temperature]), [
+        ["lab/e", 6],
+        ["m1", 7],
+        ["kiln-9", 8],
+      ]);
+      // A topic level that is no machine id refuses the line, whichever way it was read.
+      const bad = '{"timestamp":0,"machine":"other","temperature":9}';
+      await pub.publishAsync("plant/ x/telemetry", bad, { qos: 1 });
+      await until(() => errors.length === 2, "the bad topic id");
+      assert.deepEqual([errors[1]!.topic, errors[1]!.line], ["plant/ x/telemetry", bad]);
+      assert.match(errors[1]!.error, /bad machine id " x": white space/);
+      assert.deepEqual(await reader.read(), { done: false, value: [] }); // the error's wake-up
+
       stop.abort();
       // After the abort both streams end.
       assert.equal((await reader.read()).done, true);

@@ -36,6 +36,33 @@ export function deliveryHash(topic: string, payload: string): number {
   return h >>> 0;
 }
 
+/**
+ * {@linkcode deliveryHash} of the topic and the payload's bytes, without decoding them, when every
+ * byte is ASCII (one byte a char code, so the two hashes are equal and a journal written by either
+ * is read by the other); -1 when a byte is not ASCII: then the payload's text must be hashed (a
+ * multi-byte character, a bad sequence's U+FFFD or a byte order mark the decoder drops).
+ *
+ * @example
+ * ```ts
+ * import { deliveryHash, deliveryHashOfAscii } from "./ack_journal.ts";
+ *
+ * deliveryHashOfAscii("t", new TextEncoder().encode("{}")) === deliveryHash("t", "{}"); // true
+ * deliveryHashOfAscii("t", new TextEncoder().encode("é")); // -1
+ * ```
+ */
+export function deliveryHashOfAscii(topic: string, payload: Uint8Array): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < topic.length; i++) h = Math.imul(h ^ topic.charCodeAt(i), 0x01000193);
+  h = Math.imul(h ^ 10, 0x01000193);
+  let high = 0;
+  for (let i = 0; i < payload.length; i++) {
+    const c = payload[i]!;
+    high |= c;
+    h = Math.imul(h ^ c, 0x01000193);
+  }
+  return high >= 0x80 ? -1 : h >>> 0;
+}
+
 const encoder = new TextEncoder();
 
 /**

@@ -7,11 +7,16 @@
  * back-pressure and reconnection share the client's state; the parsers are in `formats/`.
  * @module
  */
-import { createLineParser, type LineParser } from "../../formats/reading_parser.ts";
+import { PayloadLines } from "../../formats/payload_lines.ts";
 import { machineIdError } from "../../formats/reading_rules.ts";
 import type { Reading } from "../../core/types.ts";
 import { positiveInteger } from "../../core/validate.ts";
-import { type Deliveries, deliveryHash, DeliveryJournal } from "./ack_journal.ts";
+import {
+  type Deliveries,
+  deliveryHash,
+  deliveryHashOfAscii,
+  DeliveryJournal,
+} from "./ack_journal.ts";
 import { AckQueue, SEEN, SeenDeliveries } from "./delivery_tables.ts";
 import { type BrokerAddress, MqttConnection, parseBroker } from "./mqtt_connection.ts";
 import { type Publish, reasonText, writePuback } from "./mqtt_wire.ts";
@@ -152,8 +157,6 @@ function fnv1a(s: string): string {
   return (h >>> 0).toString(16).padStart(8, "0");
 }
 
-const KV_MACHINE = /(?:^|,)\s*M\s*:/;
-
 /**
  * Subscribes to a topic filter and turns every message into readings.
  *
@@ -289,9 +292,6 @@ export class MqttSource {
       `vigil-${fnv1a(`${options.dataDir ?? "data"}\n${topic}`)}`;
 
     let now = 0;
-    const parserOptions = { now: () => now, maxLineLength: options.maxLineLength };
-    const json = createLineParser("json", parserOptions);
-    const kv = createLineParser("kv", { ...parserOptions, deviceKeys: options.deviceKeys });
     const decoder = new TextDecoder();
     const status = (s: MqttSourceStatus, detail?: string) => {
       if (this.#status === s && detail === undefined) return;
@@ -299,41 +299,55 @@ export class MqttSource {
       options.onStatus?.(s, detail);
     };
 
-    const refuse = (t: string, line: string, error: string) => {
+    /** The current message's topic. */
+    let t = "";
+    const refuse = (line: string, error: string) => {
       this.#errors++;
       options.onParseError?.({ topic: t, line, error, time: now });
       this.#wake = true;
     };
     /** Readings of the current message still to drop (it was partly written before). */
     let skip = 0;
-    const ingestLine = (t: string, line: string, parser: LineParser, isJson: boolean) => {
-      const r = parser.parse(line);
-      if (r === null) return;
-      if (typeof r === "string") return refuse(t, line, r);
-      if (level !== null) {
-        const id = t.split("/")[level];
-        if (id) r.machine = id;
-      } else if (!(isJson ? line.includes('"machine"') : KV_MACHINE.test(line))) {
-        // The parsers default to `m1`; a payload naming no machine is named by its topic.
-        r.machine = t;
-      }
-      // An id from the topic obeys the payload's rules (docs/input-formats.md).
-      const badId = machineIdError(r.machine);
-      if (badId !== null) return refuse(t, line, badId);
-      if (skip > 0) {
-        skip--;
-        return;
-      }
-      this.#queue.push(r);
-      this.#readings++;
-    };
+    /** The machine id the current message's topic gives (`level`), "" when none. */
+    let topicId = "";
+    const payloads: PayloadLines = new PayloadLines(
+      {
+        format,
+        maxLineLength: options.maxLineLength,
+        deviceKeys: options.deviceKeys,
+        now: () => now,
+      },
+      (r, named) => {
+        if (level !== null) {
+          if (topicId) r.machine = topicId;
+        } else if (!named) {
+          // The parsers default to `m1`; a payload naming no machine is named by its topic.
+          r.machine = t;
+        }
+        // An id from the topic obeys the payload's rules (docs/input-formats.md).
+        const badId = machineIdError(r.machine);
+        if (badId !== null) return refuse(payloads.line(), badId);
+        if (skip > 0) {
+          skip--;
+          return;
+        }
+        this.#queue.push(r);
+        this.#readings++;
+      },
+      refuse,
+    );
 
     const ingest = (packet: Publish) => {
       now = Date.now();
-      const t = packet.topic;
-      const text = decoder.decode(packet.payload);
+      t = packet.topic;
+      const bytes = packet.payload;
+      // Hashed from the bytes when they are the text's char codes (all ASCII): the journal's
+      // hashes are the same either way (tests/unit/mqtt_payload_test.ts). Otherwise decoded
+      // once, for the hash and the lines.
+      let hash = deliveryHashOfAscii(t, bytes);
+      const text = hash === -1 ? decoder.decode(bytes) : null;
+      if (text !== null) hash = deliveryHash(t, text);
       const id = packet.id;
-      const hash = deliveryHash(t, text);
       const seen = this.#seen;
       const state = packet.dup && seen.hash(id) === hash ? seen.state(id) : SEEN.none;
       if (state === SEEN.whole) {
@@ -344,18 +358,10 @@ export class MqttSource {
       // Partly written before the restart: from its first reading past `position` on.
       skip = state === SEEN.partial ? position - seen.start(id) : 0;
       this.#messages++;
+      topicId = level === null ? "" : t.split("/")[level] ?? "";
       const before = this.#queue.length;
-      let start = 0;
-      while (start <= text.length) {
-        let end = text.indexOf("\n", start);
-        if (end === -1) end = text.length;
-        const line = text.slice(start, end);
-        start = end + 1;
-        let first = line.charCodeAt(0);
-        if (first === 32 || first === 9) first = line.trimStart().charCodeAt(0);
-        const isJson = format === "json" || (format === "auto" && first === 123 /* { */);
-        ingestLine(t, line, isJson ? json : kv, isJson);
-      }
+      if (text === null) payloads.read(bytes);
+      else payloads.readText(text);
       const lines = this.#queue.length - before;
       const first = this.#nextLine;
       this.#nextLine += lines;
