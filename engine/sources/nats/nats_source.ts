@@ -15,7 +15,7 @@ import {
   NATS_PARTITION_PREFIX,
   NATS_STREAM,
 } from "./nats_partitions.ts";
-import { createLineParser } from "../../formats/reading_parser.ts";
+import { PayloadLines } from "../../formats/payload_lines.ts";
 import { positiveInteger } from "../../core/validate.ts";
 
 /** Connection state of a {@linkcode NatsSource}, as `/health` shows it. */
@@ -85,8 +85,6 @@ function splitUrl(url: string): { server: string; subject: string } {
   }
   return { server: m[1]!, subject };
 }
-
-const decoder = new TextDecoder();
 
 /**
  * Reads partition k of N through the durable pull consumer `vigil-p<k>-of-<N>` (see
@@ -160,8 +158,23 @@ export class NatsSource {
     const stream = options.stream ?? NATS_STREAM;
     const prefix = options.prefix ?? NATS_PARTITION_PREFIX;
     const retryMs = options.retryMs ?? 500;
-    const parser = createLineParser("json", { maxLineLength: options.maxLineLength });
     let lastTime = options.lastTime ?? null;
+    /** The batch being filled and the machine of the message being read (its subject's last
+     * token). */
+    let batch: Batch = { readings: [], errors: [], lines: 0, suppress: false, log: true };
+    let subjectMachine = "";
+    // JSON lines read from the message's bytes; a line the scanner declines is decoded and
+    // parsed (issue 14).
+    const payloads = new PayloadLines(
+      { format: "json", maxLineLength: options.maxLineLength },
+      (r, named) => {
+        // The parser names a reading without `machine` m1; the subject names it here.
+        if (!named) r.machine = subjectMachine;
+        batch.readings.push(r);
+        lastTime = r.timestamp;
+      },
+      (line, error) => batch.errors.push({ line, error, time: lastTime }),
+    );
 
     const status = (s: NatsSourceStatus, detail?: string) => {
       if (this.#status === s && detail === undefined) return;
@@ -271,27 +284,10 @@ export class NatsSource {
     };
 
     const toBatch = (msgs: JsMsg[]): Batch => {
-      const batch: Batch = { readings: [], errors: [], lines: 0, suppress: false, log: true };
+      batch = { readings: [], errors: [], lines: 0, suppress: false, log: true };
       for (const m of msgs) {
-        const text = decoder.decode(m.data);
-        const machine = m.subject.slice(m.subject.lastIndexOf(".") + 1);
-        let start = 0;
-        while (start <= text.length) {
-          let end = text.indexOf("\n", start);
-          if (end === -1) end = text.length;
-          const line = text.slice(start, end);
-          start = end + 1;
-          const r = parser.parse(line);
-          if (r === null) continue;
-          if (typeof r === "string") {
-            batch.errors.push({ line, error: r, time: lastTime });
-            continue;
-          }
-          // The parser names a reading without `machine` m1; the subject names it here.
-          if (!line.includes('"machine"')) r.machine = machine;
-          batch.readings.push(r);
-          lastTime = r.timestamp;
-        }
+        subjectMachine = m.subject.slice(m.subject.lastIndexOf(".") + 1);
+        payloads.read(m.data);
       }
       const last = msgs[msgs.length - 1]!;
       batch.lines = last.seq - this.#emitted;
