@@ -318,14 +318,19 @@ export class MqttSource {
         now: () => now,
       },
       (r, named) => {
+        // An id from the topic obeys the payload's rules (docs/input-formats.md); the parsers
+        // have checked the payload's own (or their default `m1`), so only a new id is checked.
+        let badId: string | null = null;
         if (level !== null) {
-          if (topicId) r.machine = topicId;
+          if (topicId && topicId !== r.machine) {
+            r.machine = topicId;
+            badId = machineIdError(topicId);
+          }
         } else if (!named) {
           // The parsers default to `m1`; a payload naming no machine is named by its topic.
           r.machine = t;
+          badId = machineIdError(t);
         }
-        // An id from the topic obeys the payload's rules (docs/input-formats.md).
-        const badId = machineIdError(r.machine);
         if (badId !== null) return refuse(payloads.line(), badId);
         if (skip > 0) {
           skip--;
