@@ -5,7 +5,9 @@
  * `csvLine(rowCells(row, columns))` (d3-dsv) joined and encoded against `writeRowCsv`. Batches of
  * 8,192 readings of 1,000 machines (`benchReadings`, the replay's workload) and rows shaped like
  * the analyzer's (3-decimal averages, trends, statuses, an alert every 50 rows). Both ways must
- * give the same bytes (checked first).
+ * give the same bytes (checked first). And the lines of a JSONL replay whose input is already in the
+ * written form: copied by `BatchTextBuilder` (as `FileSource` does, a run of lines at once) from
+ * the batch's input bytes.
  *
  *   deno bench -A bench/output_bench.ts
  * @module
@@ -17,6 +19,8 @@ import { csvLine } from "../engine/formats/csv.ts";
 import { formatReading, writeReading } from "../engine/formats/reading_format.ts";
 import { rowCells, rowColumns, writeRowCsv } from "../engine/formats/row_format.ts";
 import type { ProcessedRow, Reading } from "../engine/core/types.ts";
+import type { Batch } from "../engine/core/batch.ts";
+import { BatchTextBuilder } from "../engine/sources/file/batch_text.ts";
 
 const BATCH = 8192;
 const readings: Reading[] = [...benchReadings(1000, 4 * BATCH)];
@@ -68,7 +72,32 @@ function rowsNew(): Uint8Array {
   return csv.bytes();
 }
 
+// Each batch's input: its lines in the written form, and where each line ends (after `\n`).
+const inputs = batches.map((b) => {
+  const bytes = streamNew(b).slice();
+  const ends: number[] = [];
+  for (let i = 0; i < bytes.length; i++) if (bytes[i] === 10) ends.push(i + 1);
+  return { bytes, ends };
+});
+const texts = new BatchTextBuilder();
+function streamCopied(input: { bytes: Uint8Array; ends: number[] }): Uint8Array {
+  const batch: Batch = { readings: [], errors: [], lines: 0, suppress: false, log: true };
+  texts.open(batch);
+  let start = 0;
+  for (const end of input.ends) {
+    texts.copy(input.bytes, start, end);
+    start = end;
+  }
+  texts.close();
+  const bytes = batch.text!.bytes;
+  batch.text!.release(); // as the writer does once written
+  return bytes;
+}
+
 for (const b of batches) assert.deepEqual(streamNew(b).slice(), streamOld(b).slice());
+for (const [i, b] of batches.entries()) {
+  assert.deepEqual(streamCopied(inputs[i]!).slice(), streamNew(b).slice());
+}
 assert.deepEqual(rowsNew().slice(), rowsOld().slice());
 
 Deno.bench(
@@ -80,6 +109,9 @@ Deno.bench(
 );
 Deno.bench("stream: writeReading into ByteText", { group: "stream" }, () => {
   for (const b of batches) streamNew(b);
+});
+Deno.bench("stream: input lines copied (BatchTextBuilder)", { group: "stream" }, () => {
+  for (const input of inputs) streamCopied(input);
 });
 Deno.bench("rows: csvLine(rowCells) + encodeInto", { group: "rows", baseline: true }, () => {
   rowsOld();

@@ -29,6 +29,18 @@ export interface Batch {
   /** Whether the readings are new to the data directory and go to `stream_output.jsonl`
    * (false when they are read back from it). */
   log: boolean;
+  /** The readings' `stream_output.jsonl` lines, when the source built them (a JSONL file copies
+   * the lines that are already in that form): written instead of formatting the readings.
+   * @default {none: the writer formats them} */
+  text?: BatchText;
+}
+
+/** Lines a source built for a batch's readings (see {@linkcode Batch.text}). */
+export interface BatchText {
+  /** UTF-8, one line per reading, in order, each ending in `\n`. */
+  readonly bytes: Uint8Array;
+  /** Called once the bytes are written: their buffer may be reused for a later batch. */
+  release(): void;
 }
 
 /** An empty batch with the given flags. */

@@ -116,6 +116,12 @@ export class ByteLines {
     return true;
   }
 
+  /** Whether the current line ended with a `\n` alone (not `\r\n`, not the end of the
+   * stream): then `buffer[start, end + 1)` is the line and its newline. */
+  get newline(): boolean {
+    return this.#pos === this.end + 1 && this.#buf[this.end] === NL;
+  }
+
   /** The text of the current line as `LineSplitter` passes it on (cut to `maxLineLength + 1`
    * units when longer). */
   text(): string {

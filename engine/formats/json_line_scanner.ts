@@ -108,6 +108,23 @@ export class JsonLineScanner {
   // The end of the last string or number read (set by #string and #number).
   #at = 0;
   #hash = 0;
+  // Whether the last #number's text is `String()` of its value, and the last #time's is
+  // `toISOString()` of its (see `canonical`).
+  #plainNumber = false;
+  #plainTime = false;
+  #lastTimePlain = false;
+  #canonical = false;
+
+  /**
+   * Whether the line of the last reading `scan` returned is, byte for byte, the line
+   * `writeReading` writes of that reading (without its newline): `timestamp` (a string in
+   * `toISOString` form), `machine` (a string), `status` (a string or `null`), then the channels
+   * (each number as `String` prints it) and `injected` (a string) last, with no spaces. A
+   * source can then copy the line to `stream_output.jsonl` instead of formatting it again.
+   */
+  get canonical(): boolean {
+    return this.#canonical;
+  }
 
   /**
    * The reading of the line `bytes[start, end)` (no newline, no trailing `\r`), exactly as
@@ -117,7 +134,11 @@ export class JsonLineScanner {
   scan(bytes: Uint8Array, start: number, end: number): Reading | null {
     let i = skipSpace(bytes, start, end);
     if (i >= end || bytes[i] !== OPEN) return null;
-    i = skipSpace(bytes, i + 1, end);
+    // Canonical so far (see `canonical`): no space skipped, the keys in writeReading's order.
+    let canon = i === start;
+    let at = i + 1;
+    i = skipSpace(bytes, at, end);
+    if (i !== at) canon = false;
     const keys = this.#keys;
     let count = 0;
     let timestamp: number | null = null;
@@ -134,18 +155,26 @@ export class JsonLineScanner {
       const key = keyEntry.text, role = keyEntry.role;
       if (role === NO_KEY || count === MAX_KEYS) return null;
       for (let k = 0; k < count; k++) if (keys[k] === key) return null;
+      // writeReading's order: timestamp, machine, status (roles 1, 2, 3), channels, injected.
+      if (count < 3 ? role !== count + 1 : injected !== null) canon = false;
       keys[count++] = key;
-      i = skipSpace(bytes, this.#at, end);
+      at = this.#at;
+      i = skipSpace(bytes, at, end);
+      if (i !== at) canon = false;
       if (i >= end || bytes[i] !== COLON) return null;
-      i = skipSpace(bytes, i + 1, end);
+      at = i + 1;
+      i = skipSpace(bytes, at, end);
+      if (i !== at) canon = false;
       if (i >= end) return null;
       const c = bytes[i]!;
       if (c === QUOTE) {
         if (role === TIMESTAMP) {
           timestamp = this.#time(bytes, i + 1, end);
           if (timestamp === null) return null;
+          if (!this.#plainTime) canon = false;
         } else if (role === CHANNEL) {
           if (this.#string(bytes, i + 1, end) < 0) return null; // text: not a channel
+          canon = false; // skipped: not in the written line
         } else {
           const value = this.#text(bytes, i + 1, end, slot + 1);
           if (value === null) return null;
@@ -159,9 +188,15 @@ export class JsonLineScanner {
         if (role === TIMESTAMP) {
           timestamp = parseTime(v);
           if (timestamp === null) return null;
-        } else if (role === MACHINE) machine = String(v);
-        else if (role === STATUS || !Number.isFinite(v)) return null;
+          canon = false;
+        } else if (role === MACHINE) {
+          machine = String(v);
+          canon = false;
+        } else if (role === STATUS || !Number.isFinite(v)) return null;
         else {
+          // A numeric `injected` is a channel, written where it stands: taken as not canonical
+          // rather than reasoned about.
+          if (!this.#plainNumber || role !== CHANNEL) canon = false;
           channels[key] = v;
           n++;
         }
@@ -170,15 +205,22 @@ export class JsonLineScanner {
         const kind = literal(bytes, i, end);
         if (kind === 0 || role === TIMESTAMP) return null;
         if ((role === MACHINE || role === STATUS) && kind !== NULL) return null;
+        // Only a `null` status is written as it stands.
+        if (role !== STATUS) canon = false;
         this.#at = i + LITERALS[kind]!.length;
       }
-      i = skipSpace(bytes, this.#at, end);
+      at = this.#at;
+      i = skipSpace(bytes, at, end);
+      if (i !== at) canon = false;
       if (i >= end) return null;
       if (bytes[i] === CLOSE) break;
       if (bytes[i] !== COMMA) return null;
-      i = skipSpace(bytes, i + 1, end);
+      at = i + 1;
+      i = skipSpace(bytes, at, end);
+      if (i !== at) canon = false;
     }
     if (skipSpace(bytes, i + 1, end) !== end || timestamp === null) return null;
+    if (i + 1 !== end) canon = false;
     // The rules' verdict on an interned string is kept with it: a string checked once.
     let machineId: string;
     if (machine === null || typeof machine === "string") {
@@ -196,6 +238,7 @@ export class JsonLineScanner {
       status.checked |= STATUS_WORD;
     }
     if (n === 0 && status === null) return null;
+    this.#canonical = canon;
     const reading: Reading = {
       timestamp,
       machine: machineId,
@@ -298,16 +341,22 @@ export class JsonLineScanner {
       sameBytes(this.#lastTime, bytes, start, last)
     ) {
       this.#at = start + last + 1;
+      this.#plainTime = this.#lastTimePlain;
       return this.#lastTimeMs;
     }
     const end = this.#string(bytes, start, lineEnd);
     if (end < 0) return null;
     const length = end - start;
-    const ms = parseTime(ascii(bytes, start, end));
+    const text = ascii(bytes, start, end);
+    const ms = parseTime(text);
+    // Within Date's range (±8.64e15 ms) toISOString does not throw.
+    this.#plainTime = ms !== null && Math.abs(ms) <= 8.64e15 &&
+      new Date(ms).toISOString() === text;
     if (ms !== null && length <= MAX_TIME_BYTES) {
       this.#lastTime.set(bytes.subarray(start, end));
       this.#lastTimeLength = length;
       this.#lastTimeMs = ms;
+      this.#lastTimePlain = this.#plainTime;
     }
     return ms;
   }
@@ -318,12 +367,19 @@ export class JsonLineScanner {
    * ±22, both operands are exact doubles and one multiplication or division rounds correctly
    * (Clinger's fast path), which is what `JSON.parse` returns; anything else is `Number()` of
    * the text, the same correctly rounded conversion.
+   *
+   * Leaves in #plainNumber whether `String` of the value prints this very text: true for a
+   * number of at most 15 significant digits, no exponent, no trailing zero after the point,
+   * not `-0`, and 0 or at least 1e-6 in magnitude (below, `String` uses an exponent). Two
+   * decimals of at most 15 significant digits are never the same double, so the shortest
+   * decimal that reads back as the value — what `String` prints — is the text's own digits.
    */
   #number(bytes: Uint8Array, i: number, end: number): number | null {
     const start = i;
     const negative = bytes[i] === MINUS;
     if (negative) i++;
     let w = 0, digits = 0, e10 = 0;
+    let plain = true;
     if (i < end && bytes[i] === ZERO) i++;
     else {
       const from = i;
@@ -345,8 +401,10 @@ export class JsonLineScanner {
         e10--;
       }
       if (i === from) return null;
+      if (bytes[i - 1] === ZERO) plain = false;
     }
     if (i < end && (bytes[i] === 0x65 || bytes[i] === 0x45)) {
+      plain = false;
       i++;
       let sign = 1;
       if (i < end && (bytes[i] === MINUS || bytes[i] === PLUS)) {
@@ -366,8 +424,11 @@ export class JsonLineScanner {
     this.#at = i;
     let v: number;
     if (w === 0) v = 0;
-    else if (digits > 15 || e10 > 22 || e10 < -22) return Number(ascii(bytes, start, i));
-    else v = e10 === 0 ? w : e10 > 0 ? w * POW10[e10]! : w / POW10[-e10]!;
+    else if (digits > 15 || e10 > 22 || e10 < -22) {
+      this.#plainNumber = false;
+      return Number(ascii(bytes, start, i));
+    } else v = e10 === 0 ? w : e10 > 0 ? w * POW10[e10]! : w / POW10[-e10]!;
+    this.#plainNumber = plain && (v === 0 ? !negative : v >= 1e-6);
     return negative ? -v : v;
   }
 }

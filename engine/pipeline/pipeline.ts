@@ -202,7 +202,8 @@ export class OutputSink extends WritableStream<AnalyzedBatch> {
     const history = options.incidents && new Incidents({ windowMs: options.incidents.windowMs });
     const resume = options.resume ?? null;
     // Each batch's output built as bytes in buffers reused batch after batch (see ByteText).
-    const stream = new ByteText(1 << 20);
+    // (`stream` only once a batch comes without its lines: never in a replay of JSONL.)
+    let stream: ByteText | null = null;
     const analysis = new ByteText(1 << 18);
     const anomalies = new ByteText(1 << 16);
     let carried = resume === null;
@@ -264,8 +265,15 @@ export class OutputSink extends WritableStream<AnalyzedBatch> {
           if (outputs.size("analysis") === 0) analysis.text(columns.join(",") + "\n");
           for (const { row } of result.rows) writeRowCsv(row, columns, analysis);
         }
-        stream.clear();
-        if (batch.log) { for (const r of readings) writeReading(r, stream); }
+        // The source's lines when it built them (see `Batch.text`), else the readings formatted.
+        let streamBytes: Uint8Array | undefined;
+        if (batch.log && batch.text) streamBytes = batch.text.bytes;
+        else if (batch.log) {
+          stream ??= new ByteText(1 << 20);
+          stream.clear();
+          for (const r of readings) writeReading(r, stream);
+          streamBytes = stream.bytes();
+        }
         let structured = "";
         if (outputs.structured && readings.length > 0) {
           if (outputs.size("structured") === 0) structured = STRUCTURED_HEADER + "\n";
@@ -278,11 +286,12 @@ export class OutputSink extends WritableStream<AnalyzedBatch> {
         }
         await outputs.write({
           structured,
-          stream: stream.bytes(),
+          stream: streamBytes,
           errors: errorLines(batch.errors, unlogged),
           analysis: analysis.bytes(),
           anomalies: anomalies.bytes(),
         });
+        batch.text?.release();
         heartbeat = lost ?? null;
         await outputs.checkpoint(counts, { reportEveryMs: options.reportEveryMs, heartbeat });
         options.onCommit?.(counts.lines);

@@ -7,6 +7,9 @@ import assert from "node:assert/strict";
 import { JsonLineScanner } from "../../engine/formats/json_line_scanner.ts";
 import { ByteLines } from "../../engine/formats/byte_lines.ts";
 import { createLineParser, FileSource, LineSplitter, type ParseResult } from "../../engine/mod.ts";
+import { ByteText } from "../../engine/formats/byte_text.ts";
+import { writeReading } from "../../engine/formats/reading_format.ts";
+import type { Reading } from "../../engine/core/types.ts";
 import { prng } from "../helpers.ts";
 
 const encoder = new TextEncoder();
@@ -223,6 +226,120 @@ Deno.test("JsonLineScanner reads every line it takes exactly as the JSON parser 
   assert.ok(taken > random.length, `${taken} taken`);
 });
 
+/** `writeReading`'s lines of `readings`. */
+function written(readings: readonly Reading[]): string {
+  const out = new ByteText();
+  for (const r of readings) writeReading(r, out);
+  return new TextDecoder().decode(out.bytes());
+}
+
+/** Lines in writeReading's form, and each changed by one thing that may or may not keep it. */
+function nearCanonicalLines(count: number, seed: number): string[] {
+  const rand = prng(seed);
+  // Numbers and times as writeReading writes them, and as it does not.
+  const plainNumbers = [
+    "0",
+    "1",
+    "1.5",
+    "-2.25",
+    "100",
+    "0.000001",
+    "0.00001234",
+    "123456789012345",
+    "19.87",
+    "601.79",
+    "-0.5",
+    "999999999999999",
+  ];
+  const otherNumbers = [
+    "-0",
+    "0.0",
+    "1.0",
+    "1.50",
+    "1e2",
+    "1E2",
+    "0.0000001",
+    "1234567890123456",
+    "0.30000000000000004",
+    "100000000000000000000",
+    "1e21",
+    "12.5e-1",
+    "-0.000001e0",
+  ];
+  const pick = <T>(a: readonly T[]): T => a[Math.floor(rand() * a.length)]!;
+  const plainTime = "2026-01-01T00:00:00.000Z";
+  const otherTimes = [
+    "2026-01-01T00:00:00Z",
+    "2026-01-01T00:00:00.5Z",
+    "2026-01-01 00:00:00",
+    "2026-01-01T01:00:00.000+01:00",
+  ];
+  const lines: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const channels = Array.from(
+      { length: 1 + Math.floor(rand() * 3) },
+      (_, c) => `"c${c}":${rand() < 0.9 ? pick(plainNumbers) : pick(otherNumbers)}`,
+    );
+    const members = [
+      `"timestamp":"${rand() < 0.9 ? plainTime : pick(otherTimes)}"`,
+      `"machine":"m${Math.floor(rand() * 5)}"`,
+      rand() < 0.5 ? `"status":null` : `"status":"RUNNING"`,
+      ...channels,
+    ];
+    if (rand() < 0.3) members.push(`"injected":"spike"`);
+    const change = Math.floor(rand() * 12);
+    if (change === 0) members.splice(2, 1); // no status
+    else if (change === 1) members.splice(1, 1); // no machine
+    else if (change === 2) members.reverse();
+    else if (change === 3) members.splice(3, 0, `"injected":"drift"`);
+    else if (change === 4) members.push(`"note":"x"`, `"flag":true`);
+    else if (change === 5) members[1] = `"machine":7`;
+    else if (change === 6) members[0] = `"timestamp":1767225600000`;
+    else if (change === 7) members.push(`"injected":3`);
+    let line = `{${members.join(",")}}`;
+    if (change === 8) line = line.replace(",", ", ");
+    else if (change === 9) line = ` ${line}`;
+    else if (change === 10) line = line.replace(":", " :");
+    lines.push(line);
+  }
+  return lines;
+}
+
+Deno.test("JsonLineScanner.canonical: a line it calls canonical is writeReading's line of it", () => {
+  const scanner = new JsonLineScanner();
+  let canonical = 0, other = 0;
+  const lines = [...EDGE_LINES, ...randomLines(5000, 3), ...nearCanonicalLines(20000, 5)];
+  for (const line of lines) {
+    const bytes = encoder.encode(`xx${line}yy`);
+    const r = scanner.scan(bytes, 2, bytes.length - 2);
+    if (r === null) continue;
+    if (scanner.canonical) {
+      canonical++;
+      assert.equal(line + "\n", written([r]), line);
+    } else other++;
+  }
+  // The line writeReading writes of any reading the scanner takes (numbers of at most 15
+  // significant digits, from 1e-6 up) is called canonical.
+  let rewritten = 0;
+  for (const line of nearCanonicalLines(5000, 6)) {
+    const first = encoder.encode(line);
+    const r = scanner.scan(first, 0, first.length);
+    if (r === null) continue;
+    // (A numeric `injected` is a channel the scanner leaves to formatting.)
+    const plain = !("injected" in r.channels) && Object.values(r.channels).every((v) => {
+      const text = String(v);
+      return /^-?\d+(\.\d+)?$/.test(text) && text.replace(/^-?[0.]*|\./g, "").length <= 15;
+    });
+    if (!plain) continue;
+    const again = written([r]).slice(0, -1);
+    const bytes = encoder.encode(again);
+    assert.notEqual(scanner.scan(bytes, 0, bytes.length), null, again);
+    assert.ok(scanner.canonical, `not canonical: ${again}`);
+    rewritten++;
+  }
+  assert.ok(canonical > 1000 && other > 1000 && rewritten > 1000, `${canonical}, ${other}`);
+});
+
 /** A line of the reference path: its parse, and the text an error names. */
 interface Expected {
   result: ParseResult;
@@ -274,6 +391,15 @@ async function checkFile(
         readings.map((e) => shape(e.result)),
         `${where}: lines ${at}..${at + b.lines}`,
       );
+      // The lines it built for stream_output.jsonl (copied or formatted) are writeReading's.
+      if (b.suppress) assert.equal(b.text, undefined, where);
+      else {
+        assert.equal(
+          new TextDecoder().decode(b.text!.bytes),
+          written(b.readings),
+          `${where}: lines ${at}..${at + b.lines}`,
+        );
+      }
       assert.deepStrictEqual(
         b.errors,
         lines.filter((e) => typeof e.result === "string").map((e) => ({
@@ -294,7 +420,7 @@ async function checkFile(
 
 Deno.test("FileSource reads JSONL from bytes as the decoded string path does, whatever the reads", async () => {
   const random = randomLines(300, 7);
-  const lines = [...EDGE_LINES, ...random];
+  const lines = [...EDGE_LINES, ...random, ...nearCanonicalLines(300, 8)];
   const joined = lines.map((l, i) => l + (i % 3 === 0 ? "\r\n" : "\n")).join("");
   const bad = new Uint8Array([0x7b, 0xff, 0x0a, 0xe6, 0x97, 0x0a, 0xf0, 0x9f, 0x98, 0x0a]);
   const files = [

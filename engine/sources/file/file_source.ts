@@ -11,6 +11,7 @@ import { ByteLines } from "../../formats/byte_lines.ts";
 import { JsonLineScanner } from "../../formats/json_line_scanner.ts";
 import type { Reading } from "../../core/types.ts";
 import { abortableSleep } from "../../core/abortable_sleep.ts";
+import { BatchTextBuilder } from "./batch_text.ts";
 
 /** Options of {@linkcode FileSource}. */
 export interface FileSourceOptions {
@@ -64,6 +65,8 @@ const PIECE_BYTES = 32768;
  * JSONL is split on the bytes read and each line read by `JsonLineScanner` straight from them;
  * only a line the scanner declines is decoded and parsed as the other formats are (issue 14: the
  * decoding, `JSON.parse` and the garbage of both were about a third of the CPU time of a replay).
+ * Each JSONL batch also carries its `stream_output.jsonl` lines (`Batch.text`): the input lines
+ * already in that form copied, the others formatted (`BatchTextBuilder`).
  */
 export class FileSource {
   readonly readable: ReadableStream<Batch>;
@@ -88,8 +91,13 @@ export class FileSource {
 
     /** The batches of the next `batchSize` lines at most: `next()` parses the next line
      * (`undefined`: none left until the next read), `text()` is the text of the line it just
-     * parsed, asked for an error only. */
-    const batchOf = (next: () => ParseResult | undefined, text: () => string): Batch[] => {
+     * parsed, asked for an error only; `logged(r)` (JSONL) is told of each reading in order,
+     * after `open(b)` of its batch, and `close()` follows the last. */
+    const batchOf = (
+      next: () => ParseResult | undefined,
+      text: () => string,
+      texts?: { open(b: Batch): void; logged(r: Reading): void; close(): void },
+    ): Batch[] => {
       const batches: Batch[] = [];
       let b: Batch | null = null;
       for (let i = 0; i < batchSize; i++) {
@@ -104,6 +112,7 @@ export class FileSource {
         ) {
           b = { readings: [], errors: [], lines: 0, suppress, log };
           batches.push(b);
+          texts?.open(b);
         }
         this.#lines++;
         b.lines++;
@@ -119,9 +128,11 @@ export class FileSource {
           );
         } else {
           b.readings.push(r);
+          texts?.logged(r);
           lastTime = r.timestamp;
         }
       }
+      texts?.close();
       return batches;
     };
 
@@ -148,17 +159,32 @@ export class FileSource {
       const scanner = new JsonLineScanner();
       const max = options.maxLineLength ?? 65536;
       let text = "";
+      // Whether the line just read is, with its newline, the line written for its reading.
+      let copyable = false;
       const next = (): ParseResult | undefined => {
         if (!lines.next()) return undefined;
         if (lines.end - lines.start <= max) {
           const r = scanner.scan(lines.buffer, lines.start, lines.end);
-          if (r !== null) return r;
+          if (r !== null) {
+            copyable = scanner.canonical && lines.newline;
+            return r;
+          }
         }
+        copyable = false;
         text = lines.text();
         return parser.parse(text);
       };
+      const builder = new BatchTextBuilder();
+      const texts = {
+        open: (b: Batch) => builder.open(b),
+        logged: (r: Reading) => {
+          if (copyable) builder.copy(lines.buffer, lines.start, lines.end + 1);
+          else builder.format(r);
+        },
+        close: () => builder.close(),
+      };
       emit = (controller) => {
-        const batches = batchOf(next, () => text);
+        const batches = batchOf(next, () => text, texts);
         for (const b of batches) controller.enqueue(b);
         return batches.length > 0;
       };
@@ -224,7 +250,9 @@ export class FileSource {
         file?.close();
         file = null;
       },
-    }, { highWaterMark: 1 });
+      // Read only when the pipeline asks, not a batch ahead: on one thread a batch read ahead
+      // gains nothing, and each batch in flight holds its readings and its lines (`text`).
+    }, { highWaterMark: 0 });
   }
 
   /** Lines read so far. */

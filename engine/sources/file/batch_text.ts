@@ -1,0 +1,102 @@
+/**
+ * {@linkcode BatchTextBuilder}: a file source's batches' `stream_output.jsonl` lines, built as it
+ * reads them. A replay writes one line per reading; a line of the input that is already in the
+ * written form (`JsonLineScanner.canonical`) is copied, and runs of such lines, one after another
+ * in the read buffer, are copied at once, instead of formatting each reading again (issue 14).
+ * @module
+ */
+import type { Batch } from "../../core/batch.ts";
+import type { Reading } from "../../core/types.ts";
+import { ByteText } from "../../formats/byte_text.ts";
+import { writeReading } from "../../formats/reading_format.ts";
+
+/** Bytes of a new text buffer: a batch of 8,192 simulator readings is about 925 KB. */
+const TEXT_BYTES = 1 << 20;
+
+/** Released buffers kept for later batches, at most: as many as the pipeline holds batches
+ * between the source and the writer; more are left to the garbage collector. */
+export const SPARE_TEXTS = 4;
+
+/**
+ * Builds each batch's {@linkcode Batch.text}: `open` a batch, then for each of its readings in
+ * order `copy` its input line or `format` it, and `close` before the input bytes change.
+ * Batches that write nothing (`suppress`, or not `log`) get no text.
+ *
+ * @example
+ * ```ts
+ * const texts = new BatchTextBuilder();
+ * const input = new TextEncoder().encode('{"timestamp":"1970-01-01T00:00:00.000Z","machine":"m1","status":null,"t":1}\n');
+ * const batch: Batch = { readings: [], errors: [], lines: 1, suppress: false, log: true };
+ * texts.open(batch);
+ * texts.copy(input, 0, input.length);
+ * texts.close();
+ * batch.text?.bytes; // the input line, newline included
+ * ```
+ */
+export class BatchTextBuilder {
+  readonly #spare: ByteText[] = [];
+  #batch: Batch | null = null;
+  #text: ByteText | null = null;
+  // The pending run of input lines to copy: `#from[#start, #end)`.
+  #from: Uint8Array | null = null;
+  #start = 0;
+  #end = 0;
+
+  /** Starts `batch`'s text (closing the previous batch's). */
+  open(batch: Batch): void {
+    this.close();
+    if (batch.suppress || !batch.log) return;
+    const text = this.#spare.pop() ?? new ByteText(TEXT_BYTES);
+    text.clear();
+    this.#batch = batch;
+    this.#text = text;
+  }
+
+  /** The next reading's line is `bytes[start, end)`, its newline included, as it stands. */
+  copy(bytes: Uint8Array, start: number, end: number): void {
+    if (this.#text === null) return;
+    if (bytes === this.#from && start === this.#end) {
+      this.#end = end;
+      return;
+    }
+    this.#flush();
+    this.#from = bytes;
+    this.#start = start;
+    this.#end = end;
+  }
+
+  /** The next reading's line is formatted (`writeReading`). */
+  format(r: Reading): void {
+    const text = this.#text;
+    if (text === null) return;
+    this.#flush();
+    writeReading(r, text);
+  }
+
+  /** Ends the open batch's text; the copied bytes may change after it. */
+  close(): void {
+    const text = this.#text, batch = this.#batch;
+    if (text === null || batch === null) return;
+    this.#flush();
+    this.#text = null;
+    this.#batch = null;
+    const spare = this.#spare;
+    let released = false;
+    batch.text = {
+      bytes: text.bytes(),
+      release: () => {
+        if (released) return;
+        released = true;
+        if (spare.length < SPARE_TEXTS) spare.push(text);
+      },
+    };
+  }
+
+  #flush(): void {
+    if (this.#from !== null && this.#end > this.#start) {
+      this.#text!.raw(this.#from.subarray(this.#start, this.#end));
+    }
+    this.#from = null;
+    this.#start = this.#end = 0;
+  }
+}
