@@ -4,18 +4,27 @@
  * @module
  */
 import { Hono } from "hono";
-import { z } from "zod";
-import { ControlUnavailableError, type EngineControl } from "../engine/mod.ts";
+import type { z } from "zod";
+import { ControlUnavailableError, type EngineControl } from "../engine/live_mod.ts";
 import { httpError, readJson } from "./common.ts";
 import { jsonBody } from "./middleware.ts";
 
-const ControlBody = z.strictObject({
-  running: z.boolean().optional(),
-  z_threshold: z.number().gt(0).lte(100).optional(),
-  anomaly_level: z.number().min(0).max(1).optional(),
-  fault_rate: z.number().min(0).max(1).optional(),
-  model_size: z.number().int().min(2).max(65_536).optional(),
-});
+function controlBody(zod: typeof z) {
+  return zod.strictObject({
+    running: zod.boolean().optional(),
+    z_threshold: zod.number().gt(0).lte(100).optional(),
+    anomaly_level: zod.number().min(0).max(1).optional(),
+    fault_rate: zod.number().min(0).max(1).optional(),
+    model_size: zod.number().int().min(2).max(65_536).optional(),
+  });
+}
+
+/**
+ * The body's schema, made on the first `POST /control`: zod is loaded then, not with the API
+ * (about 2.7 MiB of the live engine's heap that a run without control requests never needs;
+ * BENCHMARKS.md, "Live peak RSS under the MQTT flood").
+ */
+let ControlBody: Promise<ReturnType<typeof controlBody>> | undefined;
 
 const FIELDS =
   "running (boolean), z_threshold (0 < z <= 100), anomaly_level (0…1), fault_rate (0…1), " +
@@ -27,7 +36,8 @@ export function controlRoutes(control: EngineControl): Hono {
     .get("/", (c) => c.json({ success: true, data: control.get() }))
     .post("/", jsonBody(), async (c) => {
       const body = await readJson(c);
-      const parsed = ControlBody.safeParse(body);
+      ControlBody ??= import("zod").then(({ z }) => controlBody(z));
+      const parsed = (await ControlBody).safeParse(body);
       if (!parsed.success) {
         const issue = parsed.error.issues[0]!;
         if (issue.code === "unrecognized_keys") {

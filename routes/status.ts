@@ -4,8 +4,8 @@
  * @module
  */
 import { Hono } from "hono";
-import { z } from "zod";
-import { type EngineState, MACHINE_STATUSES } from "../engine/mod.ts";
+import type { z } from "zod";
+import { type EngineState, MACHINE_STATUSES } from "../engine/live_mod.ts";
 import { httpError, readJson, statusData } from "./common.ts";
 import { requestedMachine } from "./_query.ts";
 import { jsonBody } from "./middleware.ts";
@@ -14,9 +14,10 @@ const ALLOWED = MACHINE_STATUSES.join(", ");
 
 /**
  * `POST /status`'s body. Strict: an unknown field is refused rather than ignored, so a typo
- * such as `{"stauts": …}` cannot look like success.
+ * such as `{"stauts": …}` cannot look like success. Made on the first `POST /status`: zod is
+ * loaded then, not with the API (BENCHMARKS.md, "Live peak RSS under the MQTT flood").
  */
-const StatusBody = z.strictObject({ status: z.enum(MACHINE_STATUSES) });
+let StatusBody: Promise<z.ZodType<{ status: typeof MACHINE_STATUSES[number] }>> | undefined;
 
 /** One sentence per problem, naming the field and value, for the 400's `error`. */
 function describeIssues(body: unknown, issues: readonly z.core.$ZodIssue[]): string {
@@ -51,7 +52,10 @@ export function statusRoutes(state: EngineState): Hono {
       // controller before acting: a refused request changes nothing.
       const id = requestedMachine(c, state);
       const body = await readJson(c);
-      const parsed = StatusBody.safeParse(body);
+      StatusBody ??= import("zod").then(({ z }) =>
+        z.strictObject({ status: z.enum(MACHINE_STATUSES) })
+      );
+      const parsed = (await StatusBody).safeParse(body);
       if (!parsed.success) throw httpError(400, describeIssues(body, parsed.error.issues));
       const reading = await state.setStatus(id, parsed.data.status);
       return c.json({ success: true, data: statusData(reading) });
