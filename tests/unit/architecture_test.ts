@@ -743,8 +743,7 @@ Deno.test("architecture: a replay loads neither zod, SQLite, node:process, Hono 
 /**
  * What `start` loads (cli/start.ts, the HTTP API, through engine/live_mod.ts) must not include
  * these: zod is about 2.7 MiB of the live heap (BENCHMARKS.md, "Live peak RSS under the MQTT
- * flood"); it is imported with a config file or checkpoint, or on the first POST /control or
- * /status.
+ * flood"); it is imported with a config file, checkpoint or model file only.
  */
 const START_NEVER = ["zod", "engine/mod.ts"];
 
