@@ -25,7 +25,7 @@ import {
   type Sink,
   type SourceContext,
   StartupError,
-} from "../engine/mod.ts";
+} from "../engine/live_mod.ts";
 import { createApp } from "../routes/mod.ts";
 import { type CliConfig, loggers, runOptions } from "./options.ts";
 import { openDeliveringSinks } from "./sinks.ts";

@@ -1,12 +1,11 @@
 /**
  * Query-string parsing shared by the route sub-apps (private to `routes/`): time, name and
- * count parameters as zod schemas, one parser that turns zod's issues into a 400 naming each
- * parameter and the value given, the `from`/`to` range check, and the `?machine=` lookup.
+ * count parameters, one parser that turns their issues into a 400 naming each parameter and
+ * the value given, the `from`/`to` range check, and the `?machine=` lookup.
  * @module
  */
 import type { Context } from "hono";
-import { z } from "zod";
-import { type EngineState, type HistoryStore, UnknownMachineError } from "../engine/mod.ts";
+import { type EngineState, type HistoryStore, UnknownMachineError } from "../engine/live_mod.ts";
 import { httpError } from "./common.ts";
 
 /** ISO 8601 date or date-time; `Date.parse` alone would also take formats like "May 1". */
@@ -20,26 +19,88 @@ function realDay(text: string): boolean {
   return day.getUTCFullYear() === y && day.getUTCMonth() === m - 1 && day.getUTCDate() === d;
 }
 
+/** What a parameter's parser returns for a bad value: the message after `Invalid NAME "VALUE": `. */
+export class Invalid {
+  /** The reason, without the parameter's name or value. */
+  readonly message: string;
+  constructor(message: string) {
+    this.message = message;
+  }
+}
+
+/**
+ * One query parameter: how its text becomes a value (or an {@linkcode Invalid}), and whether it
+ * may be absent. Hand-written rather than zod schemas: the live engine then never loads zod
+ * (about 2.7 MiB of its heap, BENCHMARKS.md "Live peak RSS under the MQTT flood"), and every
+ * message here was a custom one anyway.
+ *
+ * @example
+ * ```ts
+ * const Level = new Param((text) => text === "high" ? 2 : new Invalid("expected high"));
+ * Level.read("high"); // 2
+ * Level.optional().isOptional; // true
+ * ```
+ */
+export class Param<T, Optional extends boolean = false> {
+  /** The value of `text`, or why it is refused. */
+  readonly read: (text: string) => T | Invalid;
+  /** Whether the parameter may be absent (or empty, unless it is required by name). */
+  readonly isOptional: Optional;
+  constructor(read: (text: string) => T | Invalid, isOptional = false as Optional) {
+    this.read = read;
+    this.isOptional = isOptional;
+  }
+
+  /** The same parameter, allowed to be absent. */
+  optional(): Param<T, true> {
+    return new Param(this.read, true);
+  }
+}
+
+/**
+ * A parameter that is one of `values`, refused with `message` otherwise.
+ *
+ * @example
+ * ```ts
+ * const Group = oneOf(["incident"], "expected incident");
+ * Group.read("incident"); // "incident"
+ * ```
+ */
+export function oneOf<const V extends string>(values: readonly V[], message: string): Param<V> {
+  return new Param((text) => values.includes(text as V) ? text as V : new Invalid(message));
+}
+
+/**
+ * A text parameter of at most `max` characters, refused with `message` when longer.
+ *
+ * @example
+ * ```ts
+ * textParam(100, "expected at most 100 characters").read("x"); // "x"
+ * ```
+ */
+export function textParam(max: number, message: string): Param<string> {
+  return new Param((text) => text.length <= max ? text : new Invalid(message));
+}
+
 /**
  * A time parameter: epoch milliseconds or ISO 8601, to epoch ms. A date-time without an offset
  * is read as UTC, like every time the engine writes.
  *
  * @example
  * ```ts
- * TimeParam.parse("2026-01-01T00:10:00Z"); // 1767226200000
- * TimeParam.parse("1767226200000"); // 1767226200000
- * TimeParam.safeParse("May 1").success; // false
+ * TimeParam.read("2026-01-01T00:10:00Z"); // 1767226200000
+ * TimeParam.read("1767226200000"); // 1767226200000
+ * TimeParam.read("May 1") instanceof Invalid; // true
  * ```
  */
-export const TimeParam: z.ZodType<number, string> = z.string().transform((text, ctx) => {
+export const TimeParam: Param<number> = new Param((text) => {
   if (/^\d{1,15}$/.test(text)) return Number(text);
   if (ISO_8601.test(text) && realDay(text)) {
     const hasZone = /(?:Z|[+-]\d{2}:?\d{2})$/i.test(text) || !/[T ]/i.test(text);
     const ms = Date.parse(hasZone ? text : `${text}Z`);
     if (!Number.isNaN(ms)) return ms;
   }
-  ctx.addIssue({ code: "custom", message: "expected ISO 8601 or epoch milliseconds" });
-  return z.NEVER;
+  return new Invalid("expected ISO 8601 or epoch milliseconds");
 });
 
 /**
@@ -47,13 +108,17 @@ export const TimeParam: z.ZodType<number, string> = z.string().transform((text, 
  *
  * @example
  * ```ts
- * NameParam.parse("m1"); // "m1"
- * NameParam.safeParse("").success; // false ("must not be empty")
+ * NameParam.read("m1"); // "m1"
+ * NameParam.read(""); // Invalid "must not be empty"
  * ```
  */
-export const NameParam: z.ZodType<string, string> = z.string().min(1, {
-  error: "must not be empty",
-}).max(200, { error: "expected at most 200 characters" });
+export const NameParam: Param<string> = new Param((text) =>
+  text.length === 0
+    ? new Invalid("must not be empty")
+    : text.length > 200
+    ? new Invalid("expected at most 200 characters")
+    : text
+);
 
 /**
  * A count parameter (`last`, `limit`): an integer from 1 to `max`, digits only.
@@ -61,58 +126,69 @@ export const NameParam: z.ZodType<string, string> = z.string().min(1, {
  * @example
  * ```ts
  * const Limit = countParam(10_000);
- * Limit.parse("50"); // 50
- * Limit.safeParse("0").success; // false ("expected an integer from 1 to 10000")
+ * Limit.read("50"); // 50
+ * Limit.read("0"); // Invalid "expected an integer from 1 to 10000"
  * ```
  */
-export function countParam(max: number): z.ZodType<number, string> {
-  return z.string().transform((text, ctx) => {
+export function countParam(max: number): Param<number> {
+  return new Param((text) => {
     const n = /^\d{1,6}$/.test(text) ? Number(text) : NaN;
     if (n >= 1 && n <= max) return n;
-    ctx.addIssue({ code: "custom", message: `expected an integer from 1 to ${max}` });
-    return z.NEVER;
+    return new Invalid(`expected an integer from 1 to ${max}`);
   });
 }
 
+/** A query's parameters by name. */
+export type Query = Record<string, Param<unknown, boolean>>;
+
+/** What {@linkcode parseQuery} answers for `Q`: an optional parameter's key only when given. */
+export type QueryValues<Q extends Query> =
+  & {
+    [K in keyof Q as Q[K] extends Param<unknown, true> ? never : K]: Q[K] extends
+      Param<infer T, boolean> ? T : never;
+  }
+  & {
+    [K in keyof Q as Q[K] extends Param<unknown, true> ? K : never]?: Q[K] extends
+      Param<infer T, boolean> ? T : never;
+  };
+
 /**
- * Reads the parameters of `schema`'s keys from the request's query and parses them with zod.
- * An empty parameter (`?from=`) counts as absent, because forms and dashboards send every
- * field, unless its name is in `required` (so that it is refused as empty, not as missing).
- * Unknown parameters are ignored: a query string is not a closed document. Throws one 400
- * naming each bad parameter and the value given (`Invalid last "0": expected …`,
- * `Missing parameter machine`).
+ * Reads the parameters of `query` from the request's query string and parses each, in the
+ * order of `query`'s keys. An empty parameter (`?from=`) counts as absent, because forms and
+ * dashboards send every field, unless its name is in `required` (so that it is refused as
+ * empty, not as missing). Unknown parameters are ignored: a query string is not a closed
+ * document. Throws one 400 naming each bad parameter and the value given
+ * (`Invalid last "0": expected …`, `Missing parameter machine`), joined by "; ".
  *
  * @example
  * ```ts
- * const Query = z.object({ machine: NameParam, from: TimeParam.optional() });
+ * const Query = { machine: NameParam, from: TimeParam.optional() };
  * app.get("/", (c) => {
  *   const q = parseQuery(c, Query, ["machine"]); // { machine: string; from?: number }
  *   return c.json(q);
  * });
  * ```
  */
-export function parseQuery<S extends z.ZodObject>(
+export function parseQuery<Q extends Query>(
   c: Context,
-  schema: S,
-  required: readonly (keyof z.input<S> & string)[] = [],
-): z.output<S> {
-  const raw: Record<string, string> = {};
-  for (const name of Object.keys(schema.shape)) {
+  query: Q,
+  required: readonly (keyof Q & string)[] = [],
+): QueryValues<Q> {
+  const values: Record<string, unknown> = {};
+  const issues: string[] = [];
+  for (const [name, param] of Object.entries(query)) {
     const value = c.req.query(name);
-    if (value !== undefined && (value !== "" || required.includes(name))) raw[name] = value;
+    if (value === undefined || (value === "" && !required.includes(name))) {
+      if (!param.isOptional) issues.push(`Missing parameter ${name}`);
+      continue;
+    }
+    const parsed = param.read(value);
+    if (parsed instanceof Invalid) {
+      issues.push(`Invalid ${name} ${JSON.stringify(value)}: ${parsed.message}`);
+    } else values[name] = parsed;
   }
-  const parsed = schema.safeParse(raw);
-  if (parsed.success) return parsed.data;
-  throw httpError(
-    400,
-    parsed.error.issues.map((issue) => {
-      const name = String(issue.path[0]);
-      const value = raw[name];
-      return value === undefined
-        ? `Missing parameter ${name}`
-        : `Invalid ${name} ${JSON.stringify(value)}: ${issue.message}`;
-    }).join("; "),
-  );
+  if (issues.length > 0) throw httpError(400, issues.join("; "));
+  return values as QueryValues<Q>;
 }
 
 /**

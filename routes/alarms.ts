@@ -4,19 +4,18 @@
  * @module
  */
 import { Hono } from "hono";
-import { z } from "zod";
-import { type EngineState, groupByIncident, UnknownMachineError } from "../engine/mod.ts";
-import { NameParam, parseQuery } from "./_query.ts";
+import { type EngineState, groupByIncident, UnknownMachineError } from "../engine/live_mod.ts";
+import { NameParam, oneOf, parseQuery } from "./_query.ts";
 
 /** An active alarm is never INFO: an INFO event clears. */
 const SEVERITIES = ["WARNING", "CRITICAL"] as const;
 
 /** The query. Unknown parameters are ignored: a query string is not a closed document. */
-const Query = z.object({
+const Query = {
   machine: NameParam.optional(),
-  severity: z.enum(SEVERITIES, { error: `expected one of ${SEVERITIES.join(", ")}` }).optional(),
-  group: z.enum(["incident"], { error: "expected incident" }).optional(),
-});
+  severity: oneOf(SEVERITIES, `expected one of ${SEVERITIES.join(", ")}`).optional(),
+  group: oneOf(["incident"], "expected incident").optional(),
+};
 
 /**
  * The `/alarms` sub-app, to mount at `/alarms`. Answers
@@ -28,7 +27,7 @@ const Query = z.object({
  * @example
  * ```ts
  * import { Hono } from "hono";
- * import { EngineState } from "../engine/mod.ts";
+ * import { EngineState } from "../engine/live_mod.ts";
  * import { alarmsRoutes } from "./alarms.ts";
  *
  * const app = new Hono().route("/alarms", alarmsRoutes(new EngineState()));

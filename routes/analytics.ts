@@ -5,29 +5,35 @@
  * @module
  */
 import { Hono } from "hono";
-import { z } from "zod";
-import type { EngineState, HistoryStore } from "../engine/mod.ts";
+import type { EngineState, HistoryStore } from "../engine/live_mod.ts";
 import { httpError } from "./common.ts";
-import { checkRange, knownMachine, NameParam, parseQuery, TimeParam } from "./_query.ts";
+import {
+  checkRange,
+  Invalid,
+  knownMachine,
+  NameParam,
+  Param,
+  parseQuery,
+  TimeParam,
+} from "./_query.ts";
 
 /** Largest `deviation` accepted, %: beyond it nothing real is an outlier, so it is a mistake. */
 const MAX_DEVIATION = 10_000;
 
-const Deviation = z.string().transform((text, ctx) => {
+const Deviation = new Param((text) => {
   // Digits only: `Number()` would also take "0x10", "1e3" or " 5 ".
   const n = /^\d{1,5}(?:\.\d{1,6})?$/.test(text) ? Number(text) : NaN;
   if (n >= 0 && n <= MAX_DEVIATION) return n;
-  ctx.addIssue({ code: "custom", message: `expected a number from 0 to ${MAX_DEVIATION}` });
-  return z.NEVER;
+  return new Invalid(`expected a number from 0 to ${MAX_DEVIATION}`);
 });
 
-const Query = z.object({
+const Query = {
   machine: NameParam,
   channel: NameParam,
   from: TimeParam.optional(),
   to: TimeParam.optional(),
   deviation: Deviation.optional(),
-});
+};
 
 const iso = (ms: number | null) => ms === null ? null : new Date(ms).toISOString();
 

@@ -3,21 +3,20 @@
  * @module
  */
 import { Hono } from "hono";
-import { z } from "zod";
-import { type EngineState, UnknownMachineError } from "../engine/mod.ts";
-import { countParam, parseQuery, TimeParam } from "./_query.ts";
+import { type EngineState, UnknownMachineError } from "../engine/live_mod.ts";
+import { countParam, oneOf, parseQuery, textParam, TimeParam } from "./_query.ts";
 
 const SEVERITIES = ["INFO", "WARNING", "CRITICAL"] as const;
 const MAX_LIMIT = 10_000;
 
 /** The query. Unknown parameters are ignored: a query string is not a closed document. */
-const Query = z.object({
+const Query = {
   since: TimeParam.optional(),
-  severity: z.enum(SEVERITIES, { error: `expected one of ${SEVERITIES.join(", ")}` }).optional(),
-  type: z.string().max(100, { error: "expected at most 100 characters" }).optional(),
-  machine: z.string().optional(),
+  severity: oneOf(SEVERITIES, `expected one of ${SEVERITIES.join(", ")}`).optional(),
+  type: textParam(100, "expected at most 100 characters").optional(),
+  machine: textParam(Infinity, "").optional(),
   limit: countParam(MAX_LIMIT).optional(),
-});
+};
 
 /** The `/anomalies` sub-app, to mount at `/anomalies`. */
 export function anomaliesRoutes(state: EngineState): Hono {

@@ -18,7 +18,7 @@ import {
   type Sink,
   StatusTransitionError,
   UnknownMachineError,
-} from "../engine/mod.ts";
+} from "../engine/live_mod.ts";
 import { alarmsRoutes } from "./alarms.ts";
 import { analyticsRoutes } from "./analytics.ts";
 import { anomaliesRoutes } from "./anomalies.ts";

@@ -6,7 +6,7 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import type { Reading } from "../engine/mod.ts";
+import type { Reading } from "../engine/live_mod.ts";
 
 /** Body of every error answer: the contract's `{"success": false, "error": "…"}`. */
 export interface ErrorBody {

@@ -3,7 +3,7 @@
  * @module
  */
 import { Hono } from "hono";
-import { type EngineState, rowToObject } from "../engine/mod.ts";
+import { type EngineState, rowToObject } from "../engine/live_mod.ts";
 import { httpError } from "./common.ts";
 import { requestedMachine } from "./_query.ts";
 

@@ -4,7 +4,7 @@
  * @module
  */
 import { Hono } from "hono";
-import { type EventHub, EventHubClosedError, TooManyClientsError } from "../engine/mod.ts";
+import { type EventHub, EventHubClosedError, TooManyClientsError } from "../engine/live_mod.ts";
 import type { ErrorBody } from "./common.ts";
 import { optionalParam } from "./_query.ts";
 

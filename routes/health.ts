@@ -3,7 +3,7 @@
  * @module
  */
 import { Hono } from "hono";
-import type { EngineState, Sink } from "../engine/mod.ts";
+import type { EngineState, Sink } from "../engine/live_mod.ts";
 
 /**
  * The `/health` sub-app, to mount at `/health`. `sinks` are asked for their delivery counts
@@ -11,7 +11,7 @@ import type { EngineState, Sink } from "../engine/mod.ts";
  *
  * @example
  * ```ts
- * import { EngineState } from "../engine/mod.ts";
+ * import { EngineState } from "../engine/live_mod.ts";
  * import { healthRoutes } from "./health.ts";
  *
  * const res = await healthRoutes(new EngineState()).request("/");

@@ -5,8 +5,7 @@
  * @module
  */
 import { Hono } from "hono";
-import { z } from "zod";
-import type { EngineState, HistoryStore } from "../engine/mod.ts";
+import type { EngineState, HistoryStore } from "../engine/live_mod.ts";
 import {
   checkRange,
   countParam,
@@ -20,13 +19,13 @@ import {
 export const MAX_LAST = 100_000;
 const DEFAULT_LAST = 1000;
 
-const Query = z.object({
+const Query = {
   machine: NameParam,
   channel: NameParam,
   last: countParam(MAX_LAST).optional(),
   from: TimeParam.optional(),
   to: TimeParam.optional(),
-});
+};
 
 /** The `/history` sub-app over `store`, to mount at `/history`; a machine neither `state` (when
  * given) nor `store` knows is a 404. */

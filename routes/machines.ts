@@ -3,7 +3,7 @@
  * @module
  */
 import { Hono } from "hono";
-import type { EngineState } from "../engine/mod.ts";
+import type { EngineState } from "../engine/live_mod.ts";
 
 /** The `/machines` sub-app, to mount at `/machines`. */
 export function machinesRoutes(state: EngineState): Hono {

@@ -3,7 +3,7 @@
  * @module
  */
 import { Hono } from "hono";
-import type { Metrics } from "../engine/mod.ts";
+import type { Metrics } from "../engine/live_mod.ts";
 
 /** The content type Prometheus expects of the text format, version 0.0.4. */
 const CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";

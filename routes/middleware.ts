@@ -6,7 +6,7 @@
  */
 import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import type { Logger } from "../engine/mod.ts";
+import type { Logger } from "../engine/live_mod.ts";
 import { httpError } from "./common.ts";
 
 /** Methods that change state, and so need the token when one is set. */

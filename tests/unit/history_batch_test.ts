@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { ChunkedInsert } from "../../engine/sinks/history/chunked_insert.ts";
+import { KIND, PendingWrites } from "../../engine/sinks/history/pending.ts";
 import { HistoryStore, type Reading } from "../../engine/mod.ts";
 import { FLAG } from "../../engine/core/analysis.ts";
 import { prng } from "../helpers.ts";
@@ -100,6 +101,31 @@ function results(readings: readonly Reading[], events: [number, string][] = []) 
     },
   };
 }
+
+Deno.test("PendingWrites: columns grow to the flush bound exactly, then by an eighth, keeping every entry", () => {
+  const pending = new PendingWrites(3000);
+  const push = (i: number) => {
+    const at = pending.push(KIND.result, `m${i}`, "c", i, i / 2);
+    pending.zscore[at] = -i;
+  };
+  for (let i = 0; i < 3000; i++) push(i);
+  // 1,024 → 2,048 → 3,000, not 4,096.
+  assert.equal(pending.kind.length, 3000);
+  assert.equal(pending.ratio.length, 3000);
+  push(3000);
+  assert.equal(pending.kind.length, 3375);
+  for (const i of [0, 1023, 1024, 2999, 3000]) {
+    assert.deepEqual(
+      [pending.machine[i], pending.time[i], pending.value[i], pending.zscore[i], pending.kind[i]],
+      [`m${i}`, i, i / 2, -i, KIND.result],
+    );
+    assert.ok(Number.isNaN(pending.mean[i]!));
+  }
+  // Unbounded (the default), the columns double.
+  const free = new PendingWrites();
+  for (let i = 0; i < 1025; i++) free.push(KIND.reading, "m", "c", i, i);
+  assert.equal(free.kind.length, 2048);
+});
 
 Deno.test("one flush: readings of many machines written sorted; a repeated key keeps the later", async () => {
   await using t = await tempDir();

@@ -81,8 +81,10 @@ export interface HistoryStoreOptions {
    * live engine over MQTT at full rate buffers about 12,000 values a second). Larger flushes
    * cost less per reading (see {@linkcode FLUSH_EVERY_MS}): at 50,000 rather than 10,000 a
    * store flushed by count alone writes at about half the CPU (bench/history_bench.ts). The
-   * buffer holds about 60 bytes per entry plus its two string references (pending.ts): about 5
-   * MiB at this bound. @default {50000}
+   * buffer holds about 60 bytes per entry plus its two string references (pending.ts), its
+   * columns sized to this bound rather than the next power of two: about 3.6 MiB at 50,000
+   * (a batch may overshoot the bound before its flush: the columns then grow by an eighth).
+   * @default {50000}
    */
   maxPending?: number;
   /** Where failed background flushes are reported. @default {nullLogger} */

@@ -88,7 +88,7 @@ export class HistoryWriter {
   readonly #db: DatabaseSync;
   readonly #s: HistoryWriterSettings;
   readonly #rings: FlagRings;
-  readonly #pending = new PendingWrites();
+  readonly #pending: PendingWrites;
   #timer: ReturnType<typeof setTimeout> | undefined;
   readonly #upsertResults: ChunkedInsert;
   readonly #recentFlags: StatementSync;
@@ -102,6 +102,7 @@ export class HistoryWriter {
   constructor(db: DatabaseSync, settings: HistoryWriterSettings) {
     this.#db = db;
     this.#s = settings;
+    this.#pending = new PendingWrites(settings.maxPending);
     this.#rings = new FlagRings(settings.anomalyListSize, settings.maxStreams);
     // Everything known about a reading; seen again (two readings of a machine with one
     // timestamp, a file written by an earlier run), it is replaced, except that an event flag

@@ -23,7 +23,11 @@ export const KIND = {
 /** One of {@linkcode KIND}'s values. */
 export type Kind = typeof KIND[keyof typeof KIND];
 
-/** Entries the columns hold at first; they double as needed. */
+/**
+ * Entries the columns hold at first; they double as needed up to the flush bound given to the
+ * constructor, and beyond it (a batch may overshoot the bound before the flush it forces) by an
+ * eighth at a time.
+ */
 const FIRST_CAPACITY = 1024;
 
 /**
@@ -43,6 +47,13 @@ const FIRST_CAPACITY = 1024;
 export class PendingWrites {
   /** Entries held. */
   length = 0;
+  /**
+   * The flush bound (`maxPending`): the columns grow to it exactly rather than to the next power
+   * of two. At the live engine's default of 50,000, 65,536 slots would hold 0.9 MiB that a
+   * flush never uses (the MQTT flood fills the buffer to the bound: BENCHMARKS.md, "Live peak RSS
+   * under the MQTT flood").
+   */
+  readonly #bound: number;
   kind = new Uint8Array(FIRST_CAPACITY);
   machine: string[] = [];
   channel: string[] = [];
@@ -55,6 +66,11 @@ export class PendingWrites {
   ratio = new Float64Array(FIRST_CAPACITY);
   anomaly = new Uint8Array(FIRST_CAPACITY);
   event = new Uint8Array(FIRST_CAPACITY);
+
+  /** Columns for `bound` entries at most before a flush (more are taken, in steps of an eighth). */
+  constructor(bound = Infinity) {
+    this.#bound = bound;
+  }
 
   /** A stored nullable number back as the entry gave it: NaN is null. */
   static nullable(x: number): number | null {
@@ -93,7 +109,10 @@ export class PendingWrites {
   }
 
   #grow(): void {
-    const size = this.kind.length * 2;
+    const length = this.kind.length;
+    const size = length < this.#bound
+      ? Math.min(length * 2, this.#bound)
+      : length + Math.max(length >> 3, 1);
     const f64 = (a: Float64Array) => {
       const b = new Float64Array(size);
       b.set(a);
