@@ -22,9 +22,18 @@ function kindOf(x: unknown): string {
   return x === null ? "null" : Array.isArray(x) ? "array" : typeof x;
 }
 
+/** Why `x` is not a finite number (zod's words: `JSON.parse` reads `1e400` as `Infinity`, which
+ * zod refuses as a type, before any bound), or undefined when it is one. */
+function notNumber(x: unknown): string | undefined {
+  if (typeof x !== "number") return `Invalid input: expected number, received ${kindOf(x)}`;
+  if (!Number.isFinite(x)) return `Invalid input: expected number, received ${x}`;
+  return undefined;
+}
+
 /** A number in `[lo, hi]` (`lo` excluded when `openLo`), else why not. */
 function inRange(x: unknown, lo: number, hi: number, openLo = false): string | undefined {
-  if (typeof x !== "number") return `Invalid input: expected number, received ${kindOf(x)}`;
+  const type = notNumber(x);
+  if (type !== undefined || typeof x !== "number") return type;
   if (openLo ? !(x > lo) : !(x >= lo)) {
     return `Too small: expected number to be ${openLo ? ">" : ">="}${lo}`;
   }
@@ -45,7 +54,8 @@ const CHECKS: Record<keyof ControlChanges, (x: unknown) => string | undefined> =
   anomaly_level: (x) => inRange(x, 0, 1),
   fault_rate: (x) => inRange(x, 0, 1),
   model_size: (x) => {
-    if (typeof x !== "number") return `Invalid input: expected number, received ${kindOf(x)}`;
+    const type = notNumber(x);
+    if (type !== undefined || typeof x !== "number") return type;
     if (!Number.isInteger(x)) return "Invalid input: expected int, received number";
     if (x > Number.MAX_SAFE_INTEGER) {
       return `Too big: expected int to be <=${Number.MAX_SAFE_INTEGER}`;

@@ -48,7 +48,8 @@ Deno.test("BatchTextBuilder: no text for batches that write nothing", () => {
 
 Deno.test("BatchTextBuilder: a buffer is reused only after its batch released it, once", () => {
   const texts = new BatchTextBuilder();
-  const line = (s: string) => encoder.encode(s + "\n");
+  // Lines of 300,000 bytes: a text that large stays in its buffer until released.
+  const line = (s: string) => encoder.encode(s.repeat(300_000) + "\n");
   const make = (s: string) => {
     const b = batch();
     texts.open(b);
@@ -62,8 +63,27 @@ Deno.test("BatchTextBuilder: a buffer is reused only after its batch released it
   a.text!.release(); // twice: still one spare buffer
   const b = make("b"); // takes a's buffer
   const c = make("c"); // a new one: b holds the spare
-  assert.equal(decoder.decode(b.text!.bytes), "b\n");
-  assert.equal(decoder.decode(c.text!.bytes), "c\n");
+  assert.equal(decoder.decode(b.text!.bytes), "b".repeat(300_000) + "\n");
+  assert.equal(decoder.decode(c.text!.bytes), "c".repeat(300_000) + "\n");
   assert.equal(b.text!.bytes.buffer, a.text!.bytes.buffer);
   assert.notEqual(c.text!.bytes.buffer, b.text!.bytes.buffer);
+});
+
+Deno.test("BatchTextBuilder: small batches waiting to be written hold only their own bytes", () => {
+  // A paced replay cuts one read into thousands of batches of a reading or two, all queued.
+  const texts = new BatchTextBuilder();
+  const held: Batch[] = [];
+  for (let i = 0; i < 2000; i++) {
+    const b = batch();
+    texts.open(b);
+    const bytes = encoder.encode(`line ${i}\n`);
+    texts.copy(bytes, 0, bytes.length);
+    texts.close();
+    held.push(b); // never released: still waiting
+  }
+  const buffers = new Set(held.map((b) => b.text!.bytes.buffer));
+  let total = 0;
+  for (const buffer of buffers) total += buffer.byteLength;
+  assert.ok(total < 1 << 20, `${total} bytes held for 2,000 short lines`);
+  held.forEach((b, i) => assert.equal(decoder.decode(b.text!.bytes), `line ${i}\n`));
 });

@@ -150,6 +150,22 @@ Deno.test("bad /control requests are 4xx JSON and change nothing", async () => {
     assert.equal(json.success, false);
     assert.match(json.error, re);
   }
+  // JSON.parse reads 1e400 as Infinity: a type error, as the zod schema said, not a bound.
+  for (
+    const [body, re] of [
+      ['{"z_threshold":1e400}', /expected number, received Infinity$/],
+      ['{"anomaly_level":-1e400}', /expected number, received -Infinity$/],
+      ['{"model_size":1e400}', /expected number, received Infinity$/],
+    ] as const
+  ) {
+    const res = await app.request("/control", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body,
+    });
+    assert.equal(res.status, 400, body);
+    assert.match((await res.json()).error, re, body);
+  }
   const text = await app.request("/control", {
     method: "POST",
     headers: { "content-type": "text/plain" },

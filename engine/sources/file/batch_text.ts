@@ -17,6 +17,9 @@ const TEXT_BYTES = 1 << 20;
  * between the source and the writer; more are left to the garbage collector. */
 export const SPARE_TEXTS = 4;
 
+/** A batch's text shorter than this is copied out of its buffer at `close` (see there). */
+const SMALL_TEXT = TEXT_BYTES / 4;
+
 /**
  * Builds each batch's {@linkcode Batch.text}: `open` a batch, then for each of its readings in
  * order `copy` its input line or `format` it, and `close` before the input bytes change.
@@ -81,9 +84,18 @@ export class BatchTextBuilder {
     this.#text = null;
     this.#batch = null;
     const spare = this.#spare;
+    const bytes = text.bytes();
+    if (bytes.length < SMALL_TEXT) {
+      // A small batch keeps a copy of its bytes and the buffer is free at once: a paced replay
+      // (`splitBefore`) cuts one read into up to `batchSize` batches that wait their turn, and a
+      // 1 MiB buffer each would be gigabytes held for a few readings.
+      batch.text = { bytes: bytes.slice(), release: () => {} };
+      if (spare.length < SPARE_TEXTS) spare.push(text);
+      return;
+    }
     let released = false;
     batch.text = {
-      bytes: text.bytes(),
+      bytes,
       release: () => {
         if (released) return;
         released = true;
