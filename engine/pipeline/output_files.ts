@@ -115,6 +115,8 @@ export class OutputFiles {
    * writes about 140 MB per million readings, and every fresh buffer is garbage to collect).
    * Grows to fit the largest batch, up to {@linkcode WRITE_BUFFER_MAX}. */
   #scratch = new Uint8Array(1 << 20);
+  /** The report's extension buffers (`appendReportTail`), made at its first extension. */
+  #reportBuffers: { input: Uint8Array; output: Uint8Array } | null = null;
 
   private constructor(
     dir: string,
@@ -272,23 +274,23 @@ export class OutputFiles {
     const end = this.#sizes.anomalies;
     if (this.#reportSize > 0 && this.#reportFrom > 0 && end >= this.#reportFrom) {
       const log = this.#handles.anomalies!;
-      const added = await readAt(log, this.#reportFrom, end - this.#reportFrom);
-      await log.seek(end, Deno.SeekMode.Start); // where the next batch is appended
       const tmp = `${path}.tmp`;
-      const bytes = reportTail(added);
+      let written = 0;
       try {
         await Deno.copyFile(path, tmp);
         using file = await Deno.open(tmp, { write: true });
         await file.truncate(this.#reportSize - REPORT_END.length);
         await file.seek(this.#reportSize - REPORT_END.length, Deno.SeekMode.Start);
-        writeAllSync(file, bytes);
+        written = await this.#appendReportTail(log, this.#reportFrom, end, file);
         await Deno.rename(tmp, path);
       } catch (e) {
         // The old report stays whole; the half-written copy goes, to free its space.
         await Deno.remove(tmp).catch(() => {});
         throw diskFullOr(e, path);
+      } finally {
+        await log.seek(end, Deno.SeekMode.Start); // where the next batch is appended
       }
-      this.#reportSize += bytes.length - REPORT_END.length;
+      this.#reportSize += written - REPORT_END.length;
       this.#reportFrom = end;
       return;
     }
@@ -306,6 +308,21 @@ export class OutputFiles {
     this.#reportSize = lines.length > 0 ? encoder.encode(body).length : -1;
   }
 
+  /** `appendReportTail` with this writer's reused buffers. */
+  #appendReportTail(
+    log: Deno.FsFile,
+    from: number,
+    end: number,
+    out: Deno.FsFile,
+  ): Promise<number> {
+    // A chunk of n bytes comes out at most 2n + 2 long: `,\n` before each line, one byte at worst.
+    this.#reportBuffers ??= {
+      input: new Uint8Array(REPORT_CHUNK),
+      output: new Uint8Array(REPORT_CHUNK * 2 + 2),
+    };
+    return appendReportTail(log, from, end, out, this.#reportBuffers);
+  }
+
   /** Closes every file. */
   close(): void {
     for (const f of Object.values(this.#handles)) f.close();
@@ -314,31 +331,56 @@ export class OutputFiles {
 
 const REPORT_END_BYTES = encoder.encode(REPORT_END);
 
+/** Bytes of `anomalies.jsonl` read at a time when a report is extended. */
+const REPORT_CHUNK = 64 << 10;
+
 /**
- * What follows a report's last event for the `anomalies.jsonl` lines in `log` (blank ones
- * skipped): `,\n` and the lines joined by `,\n`, then {@linkcode REPORT_END}; only
- * `REPORT_END` for none. Built from the bytes as they are: decoding, splitting, joining and
- * encoding them again cost more than the copy (event descriptions hold `°`, so the text is
- * not one-byte).
+ * Appends to `out` what follows a report's last event for the `anomalies.jsonl` lines in
+ * `log`'s bytes `[from, end)` (blank ones skipped): `,\n` and the lines joined by `,\n`, then
+ * {@linkcode REPORT_END}; only `REPORT_END` for none. Resolves with the bytes written. Built from
+ * the bytes as they are, a chunk at a time through two reused buffers: decoding, splitting,
+ * joining and encoding them again cost more than the copy (event descriptions hold `°`, so the
+ * text is not one-byte), and the whole stretch and its copy at once (a few MiB, in malloc's
+ * heap once a larger block has been freed) were most of the last checkpoint's rise in peak RSS.
  */
-function reportTail(log: Uint8Array): Uint8Array {
-  // Each non-empty line gains 2 bytes and takes at least 1 plus its newline (or is the last).
-  const out = new Uint8Array(log.length * 2 + 2 + REPORT_END_BYTES.length);
-  let at = 0;
-  let from = 0;
-  while (from < log.length) {
-    let nl = log.indexOf(10, from);
-    if (nl === -1) nl = log.length;
-    if (nl > from) {
-      out[at++] = 44; // ","
-      out[at++] = 10;
-      out.set(log.subarray(from, nl), at);
-      at += nl - from;
+async function appendReportTail(
+  log: Deno.FsFile,
+  from: number,
+  end: number,
+  out: Deno.FsFile,
+  buffers: { input: Uint8Array; output: Uint8Array },
+): Promise<number> {
+  const { input, output } = buffers;
+  await log.seek(from, Deno.SeekMode.Start);
+  let written = 0;
+  let inLine = false; // the current line's `,\n` is out (the line may span chunks)
+  let left = end - from;
+  while (left > 0) {
+    const n = await log.read(input.subarray(0, Math.min(left, input.length)));
+    if (n === null) break;
+    left -= n;
+    let at = 0;
+    let pos = 0;
+    while (pos < n) {
+      let nl = input.indexOf(10, pos);
+      if (nl === -1 || nl >= n) nl = n;
+      if (nl > pos) {
+        if (!inLine) {
+          output[at++] = 44; // ","
+          output[at++] = 10;
+          inLine = true;
+        }
+        output.set(input.subarray(pos, nl), at);
+        at += nl - pos;
+      }
+      if (nl < n) inLine = false;
+      pos = nl + 1;
     }
-    from = nl + 1;
+    writeAllSync(out, output.subarray(0, at));
+    written += at;
   }
-  out.set(REPORT_END_BYTES, at);
-  return out.subarray(0, at + REPORT_END_BYTES.length);
+  writeAllSync(out, REPORT_END_BYTES);
+  return written + REPORT_END_BYTES.length;
 }
 
 /** Thrown when `checkpoint.json` is not a whole, valid checkpoint. */

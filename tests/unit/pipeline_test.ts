@@ -251,6 +251,37 @@ Deno.test("anomaly_report.json: appended batch by batch, it is anomalies.jsonl a
   }
 });
 
+Deno.test("anomaly_report.json: an extension of several 64 KiB chunks, lines across their edges and blank ones, is the array", async () => {
+  const { OutputFiles } = await import("../../engine/pipeline/output_files.ts");
+  const dir = await Deno.makeTempDir();
+  try {
+    const counts = { lines: 0, readings: 0, rows: 0, anomalies: 0, errors: 0 };
+    const out = await OutputFiles.open(dir, { source: "file:/x", streamDerived: true });
+    // Lines of 1 to ~1.5 KiB with two-byte characters, so the chunk edges fall inside lines
+    // and characters; a blank line now and then, which the report skips.
+    const event = (i: number) =>
+      JSON.stringify({ n: i, description: "°".repeat((i * 37) % 700) }) +
+      (i % 50 === 7 ? "\n\n" : "\n");
+    let n = 0;
+    for (const k of [1, 400, 1, 900]) {
+      let text = "";
+      for (let i = 0; i < k; i++) text += event(n++);
+      await out.write({ anomalies: text, stream: "{}\n" });
+      counts.lines++;
+      counts.anomalies = n;
+      await out.checkpoint(counts, { reportEveryMs: 0 });
+      const lines = (await Deno.readTextFile(join(dir, FILES.anomalies))).split("\n")
+        .filter((l) => l !== "");
+      const report = await Deno.readTextFile(join(dir, FILES.report));
+      assert.equal(report, `[\n${lines.join(",\n")}\n]\n`);
+      assert.equal(JSON.parse(report).length, n);
+    }
+    out.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("analyzer: a machine's channels keep their streams whatever their order and set per reading", () => {
   const a = new Analyzer(new ReferenceKernel({ window: 5 }), { processingIntervalMs: 2000 });
   const readings = Array.from({ length: 12 }, (_, i) =>
