@@ -215,6 +215,20 @@ Deno.test("pipeline: a checkpoint of another input is refused, naming it", async
   }
 });
 
+/** The anomaly report tests' batch: `text` written to `anomalies.jsonl`, `anomalies` the
+ * count after it, then a checkpoint that refreshes the report at once. */
+async function writeAnomalies(
+  out: import("../../engine/pipeline/output_files.ts").OutputFiles,
+  counts: { lines: number; readings: number; rows: number; anomalies: number; errors: number },
+  text: string,
+  anomalies: number,
+): Promise<void> {
+  await out.write({ anomalies: text, stream: "{}\n" });
+  counts.lines++;
+  counts.anomalies = anomalies;
+  await out.checkpoint(counts, { reportEveryMs: 0 });
+}
+
 Deno.test("anomaly_report.json: appended batch by batch, it is anomalies.jsonl as one array, across a restart", async () => {
   const { OutputFiles } = await import("../../engine/pipeline/output_files.ts");
   const dir = await Deno.makeTempDir();
@@ -235,10 +249,7 @@ Deno.test("anomaly_report.json: appended batch by batch, it is anomalies.jsonl a
       for (const k of [0, 1, 3, 0, 2]) {
         let text = "";
         for (let i = 0; i < k; i++) text += event(n++);
-        await out.write({ anomalies: text, stream: "{}\n" });
-        counts.lines++;
-        counts.anomalies = n;
-        await out.checkpoint(counts, { reportEveryMs: 0 });
+        await writeAnomalies(out, counts, text, n);
         if (k > 0) await expect();
       }
       await out.checkpoint(counts, { final: true });
@@ -266,10 +277,7 @@ Deno.test("anomaly_report.json: an extension of several 64 KiB chunks, lines acr
     for (const k of [1, 400, 1, 900]) {
       let text = "";
       for (let i = 0; i < k; i++) text += event(n++);
-      await out.write({ anomalies: text, stream: "{}\n" });
-      counts.lines++;
-      counts.anomalies = n;
-      await out.checkpoint(counts, { reportEveryMs: 0 });
+      await writeAnomalies(out, counts, text, n);
       const lines = (await Deno.readTextFile(join(dir, FILES.anomalies))).split("\n")
         .filter((l) => l !== "");
       const report = await Deno.readTextFile(join(dir, FILES.report));
