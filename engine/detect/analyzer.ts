@@ -40,7 +40,7 @@ import { AlarmState, bandHold } from "./alarm_state.ts";
 import { adaptiveEvent, alarmEvents } from "./event_text.ts";
 import { type MachineScore, ModelScoring } from "./model_scoring.ts";
 import { ReadingValueSets } from "./reading_values.ts";
-import { buildRow } from "./row_builder.ts";
+import { buildRow, type RowInput } from "./row_builder.ts";
 
 /** Options of {@linkcode Analyzer}. */
 export interface AnalyzerOptions {
@@ -150,6 +150,15 @@ export class Analyzer {
    * the rows and events of one tick format it once. */
   #isoMs = NaN;
   #iso = "";
+  /** Per reading of the slice `analyze` is cutting: its first kernel entry (-1: refused) and its
+   * machine. Kept from slice to slice and batch to batch, refilled from index 0, and grown to
+   * the most readings one slice held (at most a batch's): emptying arrays with `length = 0`
+   * frees their backing store in V8, and regrowing them cost ~24 B of garbage a reading. */
+  #entryOf = new Int32Array(1024);
+  readonly #machineOf: MachineState[] = [];
+  /** The input of {@linkcode buildRow}, one object refilled per row rather than a literal per
+   * row: the call is not inlined, so each literal was a real allocation. */
+  readonly #rowInput: RowInput;
 
   constructor(kernel: Kernel, options: AnalyzerOptions = {}) {
     const interval = options.processingIntervalMs ?? 10_000;
@@ -185,6 +194,17 @@ export class Analyzer {
     this.#inValue = new Float64Array(cap);
     this.#inAdaptive = new Float64Array(adaptive ? cap : 0);
     this.#inActive = new Uint8Array(cap);
+    this.#rowInput = {
+      iso: "",
+      channels: this.#channels,
+      statuses: [],
+      oldest: 0,
+      out: null,
+      values: this.#inValue,
+      first: 0,
+      active: this.#inActive,
+      anomalyScore: NaN,
+    };
   }
 
   /** Streams in use (one per machine and channel). */
@@ -249,8 +269,7 @@ export class Analyzer {
     // The forests score the whole batch before the kernel walk: few WASM calls, not one each.
     this.#scoring?.scoreAll(readings);
     const cap = this.#kernel.options.batchCapacity;
-    const entryOf: number[] = []; // first kernel entry of each reading in the slice, -1 if refused
-    const machineOf: MachineState[] = []; // and its machine, looked up once per reading
+    const machineOf = this.#machineOf;
     let sliceStart = 0;
     let n = 0;
     for (let i = 0; i < readings.length; i++) {
@@ -258,11 +277,9 @@ export class Analyzer {
       let count = 0;
       for (const _ in r.channels) count++;
       if (n + count > cap) {
-        this.#run(readings, sliceStart, i, entryOf, machineOf, n, result);
+        this.#run(readings, sliceStart, i, n, result);
         sliceStart = i;
         n = 0;
-        entryOf.length = 0;
-        machineOf.length = 0;
       }
       const machine = this.#machine(r.machine);
       const { lastNames, lastIds } = machine;
@@ -304,10 +321,17 @@ export class Analyzer {
         lastNames.length = k;
         lastIds.length = k;
       }
-      entryOf.push(first);
-      machineOf.push(machine);
+      const j = i - sliceStart;
+      if (j === this.#entryOf.length) {
+        const grown = new Int32Array(2 * j);
+        grown.set(this.#entryOf);
+        this.#entryOf = grown;
+      }
+      this.#entryOf[j] = first;
+      if (j < machineOf.length) machineOf[j] = machine;
+      else machineOf.push(machine);
     }
-    this.#run(readings, sliceStart, readings.length, entryOf, machineOf, n, result);
+    this.#run(readings, sliceStart, readings.length, n, result);
     return result;
   }
 
@@ -348,11 +372,10 @@ export class Analyzer {
     readings: readonly Reading[],
     from: number,
     to: number,
-    entryOf: readonly number[],
-    machineOf: readonly MachineState[],
     n: number,
     result: AnalysisResult,
   ): void {
+    const entryOf = this.#entryOf, machineOf = this.#machineOf;
     const out = n > 0
       ? this.#kernel.process(
         { stream: this.#inStream, time: this.#inTime, value: this.#inValue },
@@ -398,9 +421,11 @@ export class Analyzer {
       // The machine's clock is kept with its state: no lookup by name per reading.
       if (m.beat === undefined) m.beat = heartbeat.track(r.machine, r.timestamp);
       else if (m.beat !== null) {
-        for (const event of heartbeat.observeBeat(m.beat, r.machine, r.timestamp)) {
-          events.push({ index, event });
-        }
+        // Indexed, not `for…of`: the loop runs per reading over an answer that is nearly always
+        // empty, and an iterator and its result per reading were a measurable share of the
+        // replay's garbage (BENCHMARKS.md, "Less garbage on the analysis side").
+        const beats = heartbeat.observeBeat(m.beat, r.machine, r.timestamp);
+        for (let j = 0; j < beats.length; j++) events.push({ index, event: beats[j]! });
       }
     }
     const alarms = this.#alarms;
@@ -410,7 +435,9 @@ export class Analyzer {
       const config = this.#streamConfig[stream];
       const active = this.#inActive[e] === 1;
       const live = active ? out!.flags[e]! : 0;
-      const value = r.channels[name]!;
+      // The value as the kernel got it: `r.channels[name]`, a property read by a `for…in` key,
+      // boxes a new heap number per channel of every reading.
+      const value = this.#inValue[e]!;
       if (adaptive) {
         // The adaptive alarm replaces the z-score one; the limits become states with delays.
         const hold = active && config ? bandHold(config, value, out!.delta[e]!) : 0;
@@ -469,9 +496,9 @@ export class Analyzer {
       e++;
     }
     if (this.#deviceStatus) {
-      for (const event of this.#deviceStatus.observe(r.machine, r.status, r.timestamp)) {
-        events.push({ index, event });
-      }
+      // Indexed for the reason of the heartbeat's loop above.
+      const changes = this.#deviceStatus.observe(r.machine, r.status, r.timestamp);
+      for (let j = 0; j < changes.length; j++) events.push({ index, event: changes[j]! });
     }
     if (this.#scoring) {
       const event = this.#scoring.observe(r, index, m);
@@ -480,17 +507,14 @@ export class Analyzer {
     const bucket = Math.floor(r.timestamp / this.#interval);
     if (bucket !== m.bucket) {
       m.bucket = bucket;
-      const row = buildRow(r, {
-        iso: this.#isoOf(r.timestamp),
-        channels: this.#channels,
-        statuses: m.statuses,
-        oldest: m.oldest,
-        out,
-        first,
-        active: this.#inActive,
-        anomalyScore: m.score,
-      });
-      result.rows.push({ index, row });
+      const input = this.#rowInput;
+      input.iso = this.#isoOf(r.timestamp);
+      input.statuses = m.statuses;
+      input.oldest = m.oldest;
+      input.out = out;
+      input.first = first;
+      input.anomalyScore = m.score;
+      result.rows.push({ index, row: buildRow(r, input) });
     }
   }
 

@@ -4,6 +4,9 @@
  */
 import type { AnomalyEvent, Severity } from "../core/types.ts";
 
+/** What most readings raise: nothing (frozen, so that no caller can add to the shared array). */
+const NO_EVENTS: readonly AnomalyEvent[] = Object.freeze([]);
+
 /** Options of {@linkcode DeviceStatusTracker}. */
 export interface DeviceStatusTrackerOptions {
   /** Machines tracked at most (further machines raise no device-state events), so arbitrary
@@ -39,17 +42,18 @@ export class DeviceStatusTracker {
     this.#max = max;
   }
 
-  /** A reading of `machine` at `time` (epoch ms) reporting `status`. */
-  observe(machine: string, status: string | null, time: number): AnomalyEvent[] {
-    if (status === null) return [];
+  /** A reading of `machine` at `time` (epoch ms) reporting `status`. Nearly every reading
+   * raises nothing: then the answer is one shared empty array, not a new one per reading. */
+  observe(machine: string, status: string | null, time: number): readonly AnomalyEvent[] {
+    if (status === null) return NO_EVENTS;
     if (!this.#seen.has(machine)) {
-      if (this.#seen.size >= this.#max) return [];
+      if (this.#seen.size >= this.#max) return NO_EVENTS;
       this.#seen.add(machine);
     }
     const previous = this.#states.get(machine) ?? null;
     const severity = deviceStateSeverity(status);
     if (severity === null) {
-      if (previous === null) return [];
+      if (previous === null) return NO_EVENTS;
       this.#states.delete(machine);
       return [event(
         machine,
@@ -58,7 +62,7 @@ export class DeviceStatusTracker {
         `Device ${machine} reports ${status} again (was ${previous}).`,
       )];
     }
-    if (status === previous) return [];
+    if (status === previous) return NO_EVENTS;
     this.#states.set(machine, status);
     return [event(machine, time, severity, `Device ${machine} reports ${status}.`)];
   }

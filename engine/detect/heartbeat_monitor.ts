@@ -208,21 +208,27 @@ export class HeartbeatMonitor {
   /** The clock of `beat` moved to `time`: out-of-order readings never move it back. */
   #advance(beat: Beat, time: number, gap: number): void {
     if (time > beat.last) {
-      if (beat.gaps) this.#learnGap(beat, gap);
+      const gaps = beat.gaps;
+      if (gaps) {
+        // The gap is stored here and the call made only when the buffer is full: a number
+        // passed to a call that is not inlined is boxed, once per reading while learning.
+        gaps[beat.count++] = gap;
+        if (beat.count === gaps.length) this.#learnGaps(beat);
+      }
       beat.last = time;
     }
   }
 
-  /** `"auto"`: one more gap of a machine still learning; at the last, its timeout. */
-  #learnGap(beat: Beat, gap: number): void {
-    let gaps = beat.gaps!;
-    if (beat.count === gaps.length) {
-      gaps = new Float64Array(Math.min(2 * gaps.length, this.#learn));
-      gaps.set(beat.gaps!);
-      beat.gaps = gaps;
+  /** `"auto"`: a machine still learning filled its gap buffer: a larger one, or at the last
+   * gap its timeout. */
+  #learnGaps(beat: Beat): void {
+    const gaps = beat.gaps!;
+    if (beat.count < this.#learn) {
+      const grown = new Float64Array(Math.min(2 * gaps.length, this.#learn));
+      grown.set(gaps);
+      beat.gaps = grown;
+      return;
     }
-    gaps[beat.count++] = gap;
-    if (beat.count < this.#learn) return;
     // The median and the longest, as a sort would give them (gaps are > 0: no NaN, no -0),
     // without sorting (measured: BENCHMARKS.md, issue 14).
     const median = select(gaps, gaps.length >> 1);

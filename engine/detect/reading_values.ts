@@ -80,7 +80,7 @@ export class ReadingValueSets {
     values: ReadingValues,
     out: KernelOutput | null,
     n: number,
-    entryOf: readonly number[],
+    entryOf: ArrayLike<number>,
     from: number,
     to: number,
   ): void {

@@ -81,7 +81,11 @@ export interface RowInput {
   /** The kernel's results of the slice; null when the slice had no channel values (then the
    * reading has none either and nothing is read from it). */
   out: KernelOutput | null;
-  /** The reading's first entry in `out`; its channels follow in `for…in` order. */
+  /** The kernel's input values of the slice: the reading's channel values, from `first` on.
+   * (Read here rather than from the reading: a property read by a `for…in` key boxes a new
+   * heap number.) */
+  values: Float64Array;
+  /** The reading's first entry in `out` and `values`; its channels follow in `for…in` order. */
   first: number;
   /** Per entry of `out`, 1 when the channel's checks apply to the reading's status
    * (`activeStatuses`; the analyzer decided it for the kernel input already). */
@@ -110,7 +114,7 @@ export function buildRow(r: Reading, input: RowInput): ProcessedRow {
       ? "decreasing"
       : "stable";
     const mean = out!.mean[e]!;
-    const value = r.channels[name]!;
+    const value = input.values[e]!;
     channels[name] = {
       current: value,
       moving_avg: round(mean, 3),
