@@ -184,7 +184,10 @@ export class EngineState {
    */
   recordReadings(readings: readonly Reading[]): ReadingNotice[] {
     let notices: ReadingNotice[] | null = null;
-    for (const r of readings) {
+    // Indexed, not `for…of`: called once a batch, this may run unoptimized, where `for…of`
+    // allocates an iterator result per reading.
+    for (let i = 0; i < readings.length; i++) {
+      const r = readings[i]!;
       const view = this.#view(r.machine);
       view.lastReading = r;
       if (r.status !== null && r.status !== view.status) {
