@@ -8,7 +8,7 @@
  * reading_values.ts (per-reading results for the history store), and the heartbeat and device
  * status trackers.
  *
- * About 500 lines, over the ~400 of the project's rule: what is left here is the per-reading
+ * About 530 lines, over the ~400 of the project's rule: what is left here is the per-reading
  * loop and the state it reads per stream and per machine, kept by it so that the loop looks
  * nothing up by name (stream configs, active flags, heartbeat clocks, the ISO time of the tick).
  * Splitting that state from the loop would put a call or a lookup back on every reading.

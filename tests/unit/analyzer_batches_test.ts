@@ -1,0 +1,107 @@
+/**
+ * The analyzer's answers do not depend on how its input is cut into batches: one batch of 6,000
+ * readings (two kernel slices, the first of about 4,000 readings, past the initial size of the
+ * walk's reused per-reading buffers), batches of 7 and of 1,000 give the same rows and events,
+ * and every row and channel event quotes the values of the reading that made it (the walk reads
+ * them from the kernel's input, not from the reading).
+ */
+import assert from "node:assert/strict";
+import {
+  Analyzer,
+  MACHINE_CHANNELS,
+  type Reading,
+  ReferenceAdaptiveDetector,
+  ReferenceKernel,
+} from "../../engine/mod.ts";
+import type { AnalysisResult } from "../../engine/core/analysis.ts";
+
+const T0 = Date.UTC(2026, 0, 5);
+const MACHINES = 40;
+const TICKS = 150;
+
+/** 40 machines, one reading a second each, temperature and speed; machine 3 reports only its
+ * status every 10th tick; machine 5 overheats for a while; machine 7 is silent for 20 s;
+ * machine 9 reports a warning state for a while. */
+function readings(): Reading[] {
+  const out: Reading[] = [];
+  let seed = 7;
+  const noise = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648 - 0.5;
+  for (let t = 0; t < TICKS; t++) {
+    for (let m = 0; m < MACHINES; m++) {
+      if (m === 7 && t >= 60 && t < 80) continue;
+      const machine = `m${m}`;
+      const timestamp = T0 + t * 1000;
+      const warning = m === 9 && t >= 90 && t < 110;
+      const status = warning ? "WARNING_TEMP" : t % 50 === 49 ? "PAUSED" : "RUNNING";
+      if (m === 3 && t % 10 === 0) {
+        out.push({ timestamp, machine, status, channels: {} });
+        continue;
+      }
+      const hot = m === 5 && t >= 100 && t < 120 ? 40 : 0;
+      out.push({
+        timestamp,
+        machine,
+        status,
+        channels: { temperature: 60 + m / 10 + hot + noise(), speed: 1500 + 20 * noise() },
+      });
+    }
+  }
+  return out;
+}
+
+/** The rows and events of `input` analysed in batches of `size`, with the readings' indices
+ * in the whole input. */
+function analyse(input: readonly Reading[], size: number): AnalysisResult {
+  const analyzer = new Analyzer(new ReferenceKernel({ maxStreams: 256, batchCapacity: 8192 }), {
+    channels: MACHINE_CHANNELS,
+    processingIntervalMs: 5000,
+    heartbeatTimeoutMs: 5000,
+    deviceStatus: true,
+    adaptive: new ReferenceAdaptiveDetector({ maxStreams: 256, batchCapacity: 8192 }),
+  });
+  const all: AnalysisResult = { rows: [], events: [], rejected: [] };
+  for (let from = 0; from < input.length; from += size) {
+    const result = analyzer.analyze(input.slice(from, from + size));
+    for (const r of result.rows) all.rows.push({ index: from + r.index, row: r.row });
+    for (const e of result.events) all.events.push({ index: from + e.index, event: e.event });
+    for (const r of result.rejected) all.rejected.push({ ...r, index: from + r.index });
+  }
+  return all;
+}
+
+Deno.test("analyzer: the same rows and events however the readings are cut into batches", () => {
+  const input = readings();
+  const whole = analyse(input, input.length);
+  // The input raises what the test means to compare: alarms, device states, a heartbeat loss.
+  const types = new Set(whole.events.map((e) => e.event.type));
+  for (const type of ["THRESHOLD_BREACH_TEMP", "DEVICE_STATUS", "HEARTBEAT_LOSS"]) {
+    assert.ok(types.has(type), `no ${type} in ${[...types].join(", ")}`);
+  }
+  assert.equal(whole.rejected.length, 0);
+  assert.ok(whole.rows.length > MACHINES * TICKS / 5 - MACHINES);
+  for (const size of [7, 1000]) assert.deepEqual(analyse(input, size), whole, `batches of ${size}`);
+});
+
+Deno.test("analyzer: rows and channel events quote the values of the reading that made them", () => {
+  const input = readings();
+  const { rows, events } = analyse(input, input.length);
+  let quoted = 0;
+  for (const { index, row } of rows) {
+    const r = input[index]!;
+    assert.equal(row.machine, r.machine);
+    assert.deepEqual(Object.keys(row.channels), Object.keys(r.channels));
+    for (const [name, value] of Object.entries(r.channels)) {
+      assert.equal(row.channels[name]!.current, value, `${r.machine} ${name} at ${index}`);
+      quoted++;
+    }
+  }
+  assert.ok(quoted > 2000);
+  let channelEvents = 0;
+  for (const { index, event } of events) {
+    if (event.channel === null) continue;
+    const r = input[index]!;
+    assert.equal(event.value, r.channels[event.channel], `${event.type} at ${index}`);
+    channelEvents++;
+  }
+  assert.ok(channelEvents > 0);
+});
