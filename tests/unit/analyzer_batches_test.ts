@@ -19,9 +19,11 @@ const T0 = Date.UTC(2026, 0, 5);
 const MACHINES = 40;
 const TICKS = 150;
 
-/** 40 machines, one reading a second each, temperature and speed; machine 3 reports only its
- * status every 10th tick; machine 5 overheats for a while; machine 7 is silent for 20 s;
- * machine 9 reports a warning state for a while. */
+/** 40 machines, one reading a second each, temperature (about 25 °C, under the machine
+ * profile's 40 °C alert) and speed; machine 3 reports only its status every 10th tick; machine 5
+ * overheats for a while; machine 7 is silent for 20 s; machine 9 reports a warning state for a
+ * while; machine 11 overspeeds (past the profile's 2,200 RPM) for a while: so that a breach of
+ * the second channel tests the value the walk reads for it. */
 function readings(): Reading[] {
   const out: Reading[] = [];
   let seed = 7;
@@ -38,11 +40,12 @@ function readings(): Reading[] {
         continue;
       }
       const hot = m === 5 && t >= 100 && t < 120 ? 40 : 0;
+      const fast = m === 11 && t >= 70 && t < 85 ? 900 : 0;
       out.push({
         timestamp,
         machine,
         status,
-        channels: { temperature: 60 + m / 10 + hot + noise(), speed: 1500 + 20 * noise() },
+        channels: { temperature: 25 + m / 10 + hot + noise(), speed: 1500 + fast + 20 * noise() },
       });
     }
   }
@@ -51,8 +54,8 @@ function readings(): Reading[] {
 
 /** The rows and events of `input` analysed in batches of `size`, with the readings' indices
  * in the whole input. */
-function analyse(input: readonly Reading[], size: number): AnalysisResult {
-  const analyzer = new Analyzer(new ReferenceKernel({ maxStreams: 256, batchCapacity: 8192 }), {
+function analyse(input: readonly Reading[], size: number, maxStreams = 256): AnalysisResult {
+  const analyzer = new Analyzer(new ReferenceKernel({ maxStreams, batchCapacity: 8192 }), {
     channels: MACHINE_CHANNELS,
     processingIntervalMs: 5000,
     heartbeatTimeoutMs: 5000,
@@ -74,12 +77,30 @@ Deno.test("analyzer: the same rows and events however the readings are cut into 
   const whole = analyse(input, input.length);
   // The input raises what the test means to compare: alarms, device states, a heartbeat loss.
   const types = new Set(whole.events.map((e) => e.event.type));
-  for (const type of ["THRESHOLD_BREACH_TEMP", "DEVICE_STATUS", "HEARTBEAT_LOSS"]) {
+  const wanted = [
+    "THRESHOLD_BREACH_TEMP",
+    "THRESHOLD_BREACH_SPEED",
+    "DEVICE_STATUS",
+    "HEARTBEAT_LOSS",
+  ];
+  for (const type of wanted) {
     assert.ok(types.has(type), `no ${type} in ${[...types].join(", ")}`);
   }
   assert.equal(whole.rejected.length, 0);
   assert.ok(whole.rows.length > MACHINES * TICKS / 5 - MACHINES);
   for (const size of [7, 1000]) assert.deepEqual(analyse(input, size), whole, `batches of ${size}`);
+});
+
+Deno.test("analyzer: readings refused for want of streams are the same however the batches are cut", () => {
+  const input = readings();
+  // 51 streams: 25 machines of two channels, then the 26th's temperature fits and its speed
+  // does not, so a reading is refused in the middle of its channels.
+  const whole = analyse(input, input.length, 51);
+  assert.ok(whole.rejected.length > 0);
+  assert.ok(whole.rows.length > 0);
+  for (const size of [7, 1000]) {
+    assert.deepEqual(analyse(input, size, 51), whole, `batches of ${size}`);
+  }
 });
 
 Deno.test("analyzer: rows and channel events quote the values of the reading that made them", () => {
@@ -96,12 +117,13 @@ Deno.test("analyzer: rows and channel events quote the values of the reading tha
     }
   }
   assert.ok(quoted > 2000);
-  let channelEvents = 0;
+  const quotedChannels = new Set<string>();
   for (const { index, event } of events) {
     if (event.channel === null) continue;
     const r = input[index]!;
     assert.equal(event.value, r.channels[event.channel], `${event.type} at ${index}`);
-    channelEvents++;
+    quotedChannels.add(event.channel);
   }
-  assert.ok(channelEvents > 0);
+  // Both channels: the second one's value comes from the kernel input one entry further on.
+  assert.deepEqual([...quotedChannels].sort(), ["speed", "temperature"]);
 });
