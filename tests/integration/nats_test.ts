@@ -12,6 +12,7 @@ import { generateReadings } from "../../simulator/mod.ts";
 import { publishReadings } from "../../tools/nats_publish.ts";
 import {
   type Batch,
+  ensureStream,
   formatReading,
   NATS_LEASE_BUCKET,
   natsServerConfig,
@@ -448,6 +449,54 @@ Deno.test("NatsSource acks only what was committed; the next source resumes righ
       const after = await ackedInfo(jsm, readings.length);
       assert.equal(after.ack_floor.stream_seq, readings.length);
       assert.equal(after.num_ack_pending, 0);
+    } finally {
+      await nc.close();
+      await nats.stop();
+    }
+  });
+});
+
+Deno.test("NatsSource: a payload's lines that name no machine take the subject's; a bad line is logged with the time before it", async () => {
+  await withDir(async (dir) => {
+    const nats = await startNats(dir, 1);
+    const nc = await connect({ servers: nats.server });
+    try {
+      await ensureStream(await nc.jetstreamManager());
+      const js = nc.jetstream();
+      const t0 = Date.UTC(2026, 0, 1);
+      // CRLF lines in one message: a reading without `machine`, one naming its own, a bad line.
+      await js.publish(
+        "telemetry.m42",
+        new TextEncoder().encode(
+          `{"timestamp":"${new Date(t0).toISOString()}","temperature":21.5}\r\n` +
+            `{"timestamp":${t0 + 1000},"machine":"m9","speed":1200}\r\nnot json\r\n`,
+        ),
+      );
+      // Not ASCII (a skipped text field): the line the byte scanner declines, decoded and parsed.
+      await js.publish(
+        "telemetry.m43",
+        new TextEncoder().encode(`{"timestamp":${t0 + 2000},"note":"café","temperature":22}`),
+      );
+      const stop = new AbortController();
+      const source = new NatsSource({ url: nats.url, signal: stop.signal });
+      const batches = await take(source, 3);
+      stop.abort();
+      await source.close();
+      assert.deepEqual(
+        batches.flatMap((b) => b.readings.map((r) => [r.machine, r.timestamp, r.channels])),
+        [
+          ["m42", t0, { temperature: 21.5 }],
+          ["m9", t0 + 1000, { speed: 1200 }],
+          ["m43", t0 + 2000, { temperature: 22 }],
+        ],
+      );
+      const errors = batches.flatMap((b) => b.errors);
+      assert.equal(errors.length, 1);
+      // As the payload reads (PayloadLines: split on `\n`, a `\r` before it stays in the line).
+      assert.equal(errors[0]!.line, "not json\r");
+      assert.match(errors[0]!.error, /JSON/);
+      assert.equal(errors[0]!.time, t0 + 1000);
+      assert.equal(batches.reduce((s, b) => s + b.lines, 0), 2, "one position a message");
     } finally {
       await nc.close();
       await nats.stop();
