@@ -226,6 +226,50 @@ Deno.test("JsonLineScanner reads every line it takes exactly as the JSON parser 
   assert.ok(taken > random.length, `${taken} taken`);
 });
 
+/** Strings of every length from 1 to 13 bytes, and each with one byte changed: what the scanner
+ * compares a word (4 bytes) at a time with the strings it has seen must still tell them apart. */
+function nearStrings(): string[] {
+  const strings: string[] = [];
+  for (let length = 1; length <= 13; length++) {
+    const base = "ABCDEFGHIJKLM".slice(0, length); // a status word too
+    strings.push(base);
+    for (let at = 0; at < length; at++) strings.push(base.slice(0, at) + "Z" + base.slice(at + 1));
+  }
+  return strings;
+}
+
+Deno.test("JsonLineScanner tells apart strings that differ in one byte anywhere", () => {
+  const scanner = new JsonLineScanner();
+  const parser = createLineParser("json");
+  const strings = nearStrings();
+  const lines: string[] = [];
+  // Each string seen first, then after each of the others, as a key, a machine id, a status
+  // and in a timestamp (the scanner remembers the last one at each place and tries it first).
+  for (const a of strings) {
+    for (const b of [a, ...strings]) {
+      lines.push(`{${TIME},"machine":"${a}","status":"${a}","${a}":1}`);
+      lines.push(`{${TIME},"machine":"${b}","status":"${b}","${b}":2}`);
+    }
+  }
+  const stamps = [
+    "2026-01-01T00:00:00.000Z",
+    "2026-01-01T00:00:00.001Z",
+    "2026-01-01T00:00:01.000Z",
+  ];
+  stamps.push(...stamps.map((t) => t.slice(0, -1)), "2026-01-02T00:00:00Z", "2026-01-02");
+  for (const a of stamps) {
+    for (const b of stamps) lines.push(`{"timestamp":"${a}","t":1}`, `{"timestamp":"${b}","t":2}`);
+  }
+  let taken = 0;
+  for (const line of lines) {
+    const bytes = encoder.encode(line);
+    const got = scanner.scan(bytes, 0, bytes.length);
+    if (got !== null) taken++;
+    assert.deepStrictEqual(shape(got ?? parser.parse(line)), shape(parser.parse(line)), line);
+  }
+  assert.equal(taken, lines.length);
+});
+
 /** `writeReading`'s lines of `readings`. */
 function written(readings: readonly Reading[]): string {
   const out = new ByteText();

@@ -87,7 +87,9 @@ export class FileSource {
     /** A regular file, read with `readSync` (see `read`). */
     let regular = false;
     let done = false;
-    let lastTime: number | null = null;
+    // The last reading, for the time of an error line after it: kept rather than its timestamp,
+    // which a closure variable would hold boxed, a new HeapNumber per reading (12 MB per million).
+    let lastReading: Reading | null = null;
 
     /** The batches of the next `batchSize` lines at most: `next()` parses the next line
      * (`undefined`: none left until the next read), `text()` is the text of the line it just
@@ -124,12 +126,12 @@ export class FileSource {
           b.errors.push(
             received
               ? { line: received.line, error: r, time: received.time }
-              : { line: text(), error: r, time: lastTime },
+              : { line: text(), error: r, time: lastReading?.timestamp ?? null },
           );
         } else {
           b.readings.push(r);
           texts?.logged(r);
-          lastTime = r.timestamp;
+          lastReading = r;
         }
       }
       texts?.close();
