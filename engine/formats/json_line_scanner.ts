@@ -8,9 +8,9 @@
  * characters or non-ASCII bytes in a string (line limits count UTF-16 units; declining keeps a
  * taken line pure ASCII, one unit a byte), keys that start with a digit (`JSON.parse` enumerates
  * integer-like keys first), `__proto__` (what assigning it does depends on the runtime's
- * `Object.prototype.__proto__`), duplicate keys, nested objects and arrays, more than
- * {@linkcode MAX_KEYS} keys, and any line the rules of the parser refuse, so that the error text
- * stays the parser's.
+ * `Object.prototype.__proto__`), duplicate keys, nested objects and arrays, a `\n` (never in a
+ * line: so `scanLine` finds where one ends), more than {@linkcode MAX_KEYS} keys, and any line
+ * the rules of the parser refuse, so that the error text stays the parser's.
  * @module
  */
 import type { Reading } from "../core/types.ts";
@@ -33,7 +33,7 @@ export const MAX_INTERNED_BYTES = 256;
 const MAX_TIME_BYTES = 64;
 
 const QUOTE = 0x22, BACKSLASH = 0x5c, COMMA = 0x2c, COLON = 0x3a, MINUS = 0x2d, PLUS = 0x2b;
-const DOT = 0x2e, ZERO = 0x30, NINE = 0x39, OPEN = 0x7b, CLOSE = 0x7d;
+const DOT = 0x2e, ZERO = 0x30, NINE = 0x39, OPEN = 0x7b, CLOSE = 0x7d, NL = 0x0a, CR = 0x0d;
 
 // Powers of ten a double holds exactly: the multiplier of Clinger's fast path.
 const POW10: readonly number[] = Array.from({ length: 23 }, (_, i) => Number(`1e${i}`));
@@ -121,6 +121,7 @@ export class JsonLineScanner {
   #plainTime = false;
   #lastTimePlain = false;
   #canonical = false;
+  #lineEnd = 0;
 
   /**
    * Whether the line of the last reading `scan` returned is, byte for byte, the line
@@ -133,12 +134,34 @@ export class JsonLineScanner {
     return this.#canonical;
   }
 
+  /** Where the line of the last reading `scanLine` returned ends: the index of its `\n`. */
+  get lineEnd(): number {
+    return this.#lineEnd;
+  }
+
   /**
    * The reading of the line `bytes[start, end)` (no newline, no trailing `\r`), exactly as
    * `createLineParser("json")` makes it of the decoded line; `null` when the scanner declines
    * the line (the caller then decodes and parses it).
    */
   scan(bytes: Uint8Array, start: number, end: number): Reading | null {
+    return this.#read(bytes, start, end, false);
+  }
+
+  /**
+   * The reading of the line that starts at `start` and ends at the first `\n` before `limit`
+   * (then at {@linkcode lineEnd}), as `scan` reads that line without its newline (and a `\r`
+   * before it); `null` when `scan` declines it or there is no `\n`. The scanner never reads
+   * past a `\n` (a line holds none: it declines one), so that a splitter need not look for the
+   * end of a line before it is read: finding it was 8 % of the input side's CPU profile (a call
+   * of `indexOf` per line; BENCHMARKS.md, 2026-11-30).
+   */
+  scanLine(bytes: Uint8Array, start: number, limit: number): Reading | null {
+    return this.#read(bytes, start, limit, true);
+  }
+
+  /** `scan` (`open` false), or `scanLine` (`open`: `end` is a limit, the line ends at a `\n`). */
+  #read(bytes: Uint8Array, start: number, end: number, open: boolean): Reading | null {
     if (bytes !== this.#viewOf) {
       this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       this.#viewOf = bytes;
@@ -230,8 +253,15 @@ export class JsonLineScanner {
       i = skipSpace(bytes, at, end);
       if (i !== at) canon = false;
     }
-    if (skipSpace(bytes, i + 1, end) !== end || timestamp === null) return null;
-    if (i + 1 !== end) canon = false;
+    let stop = skipSpace(bytes, i + 1, end);
+    if (open) {
+      if (stop >= end || bytes[stop] !== NL) return null;
+      this.#lineEnd = stop;
+      // The line `scan` would be given ends before a `\r` before the `\n`.
+      if (bytes[stop - 1] === CR) stop--;
+    } else if (stop !== end) return null;
+    if (timestamp === null) return null;
+    if (i + 1 !== stop) canon = false;
     // The rules' verdict on an interned string is kept with it: a string checked once.
     let machineId: string;
     if (machine === null || typeof machine === "string") {
@@ -468,10 +498,11 @@ function literal(bytes: Uint8Array, i: number, end: number): number {
   return kind;
 }
 
+/** Past JSON's spaces but a `\n`, which no line holds (see `scanLine`): one is declined. */
 function skipSpace(bytes: Uint8Array, i: number, end: number): number {
   while (i < end) {
     const c = bytes[i]!;
-    if (c !== 0x20 && c !== 0x09 && c !== 0x0d && c !== 0x0a) break;
+    if (c !== 0x20 && c !== 0x09 && c !== CR) break;
     i++;
   }
   return i;

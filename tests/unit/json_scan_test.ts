@@ -270,6 +270,48 @@ Deno.test("JsonLineScanner tells apart strings that differ in one byte anywhere"
   assert.equal(taken, lines.length);
 });
 
+Deno.test("JsonLineScanner.scanLine reads each line of a buffer as scan reads it alone", () => {
+  const lines = [...EDGE_LINES, ...randomLines(2000, 21), ...nearCanonicalLines(2000, 22)];
+  // Ends that a line may have, and lines that a \n splits (never read as one line).
+  const ends = ["\n", "\r\n", " \n", "\t\r\n", "\r\r\n"];
+  const split = [
+    `{${TIME},\n"t":1}`,
+    `{${TIME},"t":\n1}`,
+    `{${TIME},"t":1\n}`,
+    `{\n${TIME},"t":1}`,
+  ];
+  const rand = prng(23);
+  const all = [...lines, ...split.flatMap((l) => l.split("\n"))];
+  const text = [...lines, ...split].map((l) => l + ends[Math.floor(rand() * ends.length)]).join("");
+  const bytes = encoder.encode(text);
+  const whole = new JsonLineScanner(), alone = new JsonLineScanner();
+  let start = 0, taken = 0, count = 0;
+  while (start < bytes.length) {
+    const nl = bytes.indexOf(0x0a, start);
+    const end = nl > start && bytes[nl - 1] === 0x0d ? nl - 1 : nl;
+    const want = alone.scan(bytes, start, end);
+    const canonical = alone.canonical;
+    const got = whole.scanLine(bytes, start, bytes.length);
+    assert.deepStrictEqual(
+      shape(got),
+      shape(want),
+      new TextDecoder().decode(bytes.subarray(start, nl)),
+    );
+    if (got !== null) {
+      assert.equal(whole.lineEnd, nl);
+      assert.equal(whole.canonical, canonical);
+      taken++;
+    }
+    count++;
+    start = nl + 1;
+  }
+  assert.equal(count, all.length);
+  assert.ok(taken > lines.length / 2, `${taken} taken`);
+  // No \n before the limit: no line.
+  const last = encoder.encode(`{${TIME},"t":1}`);
+  assert.equal(whole.scanLine(last, 0, last.length), null);
+});
+
 /** `writeReading`'s lines of `readings`. */
 function written(readings: readonly Reading[]): string {
   const out = new ByteText();

@@ -164,14 +164,20 @@ export class FileSource {
       // Whether the line just read is, with its newline, the line written for its reading.
       let copyable = false;
       const next = (): ParseResult | undefined => {
-        if (!lines.next()) return undefined;
-        if (lines.end - lines.start <= max) {
-          const r = scanner.scan(lines.buffer, lines.start, lines.end);
+        // The scanner reads the next line from where it starts and finds its end, rather than
+        // `lines` looking for the end first (`scanLine`); a line it declines, or one too long
+        // for it, is found by `lines` and parsed.
+        const ahead = lines.ahead;
+        if (ahead >= 0) {
+          const r = scanner.scanLine(lines.buffer, ahead, lines.limit);
           if (r !== null) {
-            copyable = scanner.canonical && lines.newline;
-            return r;
-          }
-        }
+            lines.nextAt(scanner.lineEnd);
+            if (lines.end - lines.start <= max) {
+              copyable = scanner.canonical && lines.newline;
+              return r;
+            }
+          } else if (!lines.next()) return undefined;
+        } else if (!lines.next()) return undefined;
         copyable = false;
         text = lines.text();
         return parser.parse(text);
