@@ -95,6 +95,13 @@ export class FileSource {
      * (`undefined`: none left until the next read), `text()` is the text of the line it just
      * parsed, asked for an error only; `logged(r)` (JSONL) is told of each reading in order,
      * after `open(b)` of its batch, and `close()` follows the last. */
+    // The readings of the batch being filled, `pending[0, count)`, given to it in an array of
+    // their number when it is complete. Pushed into the batch's own array, which grows by half
+    // each time, they allocated about three times that array: `batchOf` allocated 28 MB in the
+    // 1 M replay, 8 MB so (BENCHMARKS.md, 2026-11-30). Entries past `count` are the last batch's,
+    // overwritten as the next one fills.
+    const pending: Reading[] = [];
+    let count = 0;
     const batchOf = (
       next: () => ParseResult | undefined,
       text: () => string,
@@ -106,12 +113,13 @@ export class FileSource {
         const suppress = this.#lines < suppressLines;
         const r = next();
         if (r === undefined) break;
-        const first = b?.readings[0];
         if (
-          !b || b.suppress !== suppress || b.readings.length >= batchSize ||
-          (splitBefore && !suppress && first && r !== null && typeof r !== "string" &&
-            splitBefore(first, r))
+          !b || b.suppress !== suppress || count >= batchSize ||
+          (splitBefore && !suppress && count > 0 && r !== null && typeof r !== "string" &&
+            splitBefore(pending[0]!, r))
         ) {
+          if (b) b.readings = pending.slice(0, count);
+          count = 0;
           b = { readings: [], errors: [], lines: 0, suppress, log };
           batches.push(b);
           texts?.open(b);
@@ -129,11 +137,13 @@ export class FileSource {
               : { line: text(), error: r, time: lastReading?.timestamp ?? null },
           );
         } else {
-          b.readings.push(r);
+          pending[count++] = r;
           texts?.logged(r);
           lastReading = r;
         }
       }
+      if (b) b.readings = pending.slice(0, count);
+      count = 0;
       texts?.close();
       return batches;
     };
