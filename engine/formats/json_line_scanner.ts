@@ -51,6 +51,8 @@ interface Interned {
   after: Interned | null;
   /** The rules this string passed (`MACHINE_ID`, `STATUS_WORD`). */
   checked: number;
+  /** The number (`#line`) of the last line it was a key of: a kept key seen twice in a line. */
+  line: number;
   /** Its role as a key (`CHANNEL`, `TIMESTAMP`…). */
   readonly role: number;
   /** In the table: only such an entry is remembered at a place or as the one after another. */
@@ -121,6 +123,9 @@ export class JsonLineScanner {
   #plainTime = false;
   #lastTimePlain = false;
   #canonical = false;
+  // The number of the line being read, for the duplicate check (see `Interned.line`); wrapping
+  // past 2^31 lines could only decline a line, never take a wrong one.
+  #line = 0;
   #lineEnd = 0;
 
   /**
@@ -174,6 +179,7 @@ export class JsonLineScanner {
     i = skipSpace(bytes, at, end);
     if (i !== at) canon = false;
     const keys = this.#keys;
+    const line = this.#line = (this.#line + 1) | 0;
     let count = 0;
     let timestamp: number | null = null;
     let machine: Interned | string | null = null;
@@ -188,7 +194,13 @@ export class JsonLineScanner {
       if (keyEntry === null) return null;
       const key = keyEntry.text, role = keyEntry.role;
       if (role === NO_KEY || count === MAX_KEYS) return null;
-      for (let k = 0; k < count; k++) if (keys[k] === key) return null;
+      // A key in the table is one object per text: marked with the line's number, a duplicate is
+      // found at once; another key is compared with those before it. (Comparing each key with
+      // those before was 2 % of the input side's CPU profile, with 5 keys a line.)
+      if (keyEntry.kept) {
+        if (keyEntry.line === line) return null;
+        keyEntry.line = line;
+      } else for (let k = 0; k < count; k++) if (keys[k] === key) return null;
       // writeReading's order: timestamp, machine, status (roles 1, 2, 3), channels, injected.
       if (count < 3 ? role !== count + 1 : injected !== null) canon = false;
       keys[count++] = key;
@@ -370,6 +382,7 @@ export class JsonLineScanner {
       next: null,
       after: null,
       checked: 0,
+      line: 0,
       role: roleOf(text),
       kept,
     };

@@ -4,7 +4,7 @@
  * readings (key order and `Object.is` on every number), the same errors, the same line counts.
  */
 import assert from "node:assert/strict";
-import { JsonLineScanner } from "../../engine/formats/json_line_scanner.ts";
+import { JsonLineScanner, MAX_INTERNED } from "../../engine/formats/json_line_scanner.ts";
 import { ByteLines } from "../../engine/formats/byte_lines.ts";
 import { createLineParser, FileSource, LineSplitter, type ParseResult } from "../../engine/mod.ts";
 import { ByteText } from "../../engine/formats/byte_text.ts";
@@ -310,6 +310,22 @@ Deno.test("JsonLineScanner.scanLine reads each line of a buffer as scan reads it
   // No \n before the limit: no line.
   const last = encoder.encode(`{${TIME},"t":1}`);
   assert.equal(whole.scanLine(last, 0, last.length), null);
+});
+
+Deno.test("JsonLineScanner finds a key twice in a line when its table of strings is full", () => {
+  const scanner = new JsonLineScanner();
+  const parser = createLineParser("json");
+  for (let i = 0; i < MAX_INTERNED; i++) {
+    const bytes = encoder.encode(`{${TIME},"machine":"x${i}","t":1}`);
+    assert.notEqual(scanner.scan(bytes, 0, bytes.length), null);
+  }
+  // Keys the table no longer keeps: each use is a new entry. The last "fresh" wins in
+  // JSON.parse (a string: no channel); taken, the first would be a channel.
+  for (const line of [`{${TIME},"t":1,"fresh":1,"fresh":"x"}`, `{${TIME},"t":1,"fresh":1}`]) {
+    const bytes = encoder.encode(line);
+    const got = scanner.scan(bytes, 0, bytes.length);
+    assert.deepStrictEqual(shape(got ?? parser.parse(line)), shape(parser.parse(line)), line);
+  }
 });
 
 /** `writeReading`'s lines of `readings`. */
