@@ -43,8 +43,6 @@ interface Interned {
    * them inline: one object to reach, not a typed array and its backing store). */
   readonly text: string;
   readonly hash: number;
-  /** The text's bytes as words (see `wordsOf`), empty under 4 bytes. */
-  readonly words: Int32Array;
   /** The next entry of its hash bucket. */
   next: Interned | null;
   /** The string that followed this one at its place in the line, last time: tried first. */
@@ -109,12 +107,7 @@ export class JsonLineScanner {
   // array for every line.
   readonly #keys: string[] = new Array(MAX_KEYS).fill("");
   readonly #lastTime = new Uint8Array(MAX_TIME_BYTES);
-  #lastTimeWords: Int32Array = new Int32Array(0);
   #lastTimeLength = -1;
-  // The bytes of the line being read (`scan`'s `bytes`) as a view, for `sameWords`; made again
-  // only when `scan` is given another array.
-  #view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
-  #viewOf: Uint8Array | null = null;
   #lastTimeMs = 0;
   // The end of the last string or number read (set by #string and #number).
   #at = 0;
@@ -169,10 +162,6 @@ export class JsonLineScanner {
 
   /** `scan` (`open` false), or `scanLine` (`open`: `end` is a limit, the line ends at a `\n`). */
   #read(bytes: Uint8Array, start: number, end: number, open: boolean): Reading | null {
-    if (bytes !== this.#viewOf) {
-      this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      this.#viewOf = bytes;
-    }
     let i = skipSpace(bytes, start, end);
     if (i >= end || bytes[i] !== OPEN) return null;
     // Canonical so far (see `canonical`): no space skipped, the keys in writeReading's order.
@@ -345,11 +334,7 @@ export class JsonLineScanner {
   #matches(e: Interned, bytes: Uint8Array, i: number, end: number): boolean {
     const length = e.text.length;
     if (i + length >= end || bytes[i + length] !== QUOTE) return false;
-    if (
-      length >= 4 ? !sameWords(this.#view, i, e.words, length) : !sameText(e.text, bytes, i, length)
-    ) {
-      return false;
-    }
+    if (!sameText(e.text, bytes, i, length)) return false;
     this.#at = i + length + 1;
     return true;
   }
@@ -377,10 +362,7 @@ export class JsonLineScanner {
     const bucket = hash & (BUCKETS - 1);
     for (let e: Interned | null = this.#buckets[bucket]!; e !== null; e = e.next) {
       if (
-        e.hash === hash && e.text.length === length &&
-        (length >= 4
-          ? sameWords(this.#view, start, e.words, length)
-          : sameText(e.text, bytes, start, length))
+        e.hash === hash && e.text.length === length && sameText(e.text, bytes, start, length)
       ) {
         return e;
       }
@@ -390,7 +372,6 @@ export class JsonLineScanner {
     const e: Interned = {
       text,
       hash,
-      words: wordsOf(this.#view, start, length),
       next: null,
       after: null,
       checked: 0,
@@ -413,9 +394,7 @@ export class JsonLineScanner {
     const last = this.#lastTimeLength;
     if (
       last >= 0 && start + last < lineEnd && bytes[start + last] === QUOTE &&
-      (last >= 4
-        ? sameWords(this.#view, start, this.#lastTimeWords, last)
-        : sameBytes(this.#lastTime, bytes, start, last))
+      sameBytes(this.#lastTime, bytes, start, last)
     ) {
       this.#at = start + last + 1;
       this.#plainTime = this.#lastTimePlain;
@@ -431,7 +410,6 @@ export class JsonLineScanner {
       new Date(ms).toISOString() === text;
     if (ms !== null && length <= MAX_TIME_BYTES) {
       this.#lastTime.set(bytes.subarray(start, end));
-      this.#lastTimeWords = wordsOf(this.#view, start, length);
       this.#lastTimeLength = length;
       this.#lastTimeMs = ms;
       this.#lastTimePlain = this.#plainTime;
@@ -537,35 +515,6 @@ function skipSpace(bytes: Uint8Array, i: number, end: number): number {
 function sameText(text: string, b: Uint8Array, start: number, length: number): boolean {
   for (let k = 0; k < length; k++) if (text.charCodeAt(k) !== b[start + k]) return false;
   return true;
-}
-
-/**
- * The `length` bytes at `start` as int32 words, to compare with a line four bytes at a time
- * (`sameWords`): the words at 0, 4, 8… and, last, the word that ends at `length` (overlapping the
- * one before unless `length` is a multiple of 4); none under 4 bytes. Keys, machine ids, statuses
- * and timestamps compared a byte at a time were 5.6 % of the CPU time of the 1 M replay; a word
- * at a time (a DataView read is inlined by the optimizing compiler), the functions that match
- * them took 96 ms of the input side's profile where they took 163 (BENCHMARKS.md, 2026-11-30).
- */
-function wordsOf(view: DataView<ArrayBufferLike>, start: number, length: number): Int32Array {
-  if (length < 4) return new Int32Array(0);
-  const words = new Int32Array((length + 3) >> 2);
-  const last = words.length - 1;
-  for (let k = 0; k < last; k++) words[k] = view.getInt32(start + 4 * k, true);
-  words[last] = view.getInt32(start + length - 4, true);
-  return words;
-}
-
-/** Whether the `length` bytes at `start` (4 at least) are those `words` were made of. */
-function sameWords(
-  view: DataView<ArrayBufferLike>,
-  start: number,
-  words: Int32Array,
-  length: number,
-): boolean {
-  const last = words.length - 1;
-  for (let k = 0; k < last; k++) if (view.getInt32(start + 4 * k, true) !== words[k]) return false;
-  return view.getInt32(start + length - 4, true) === words[last];
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array, start: number, length: number): boolean {
