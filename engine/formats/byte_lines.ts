@@ -102,18 +102,39 @@ export class ByteLines {
 
   /** Moves to the next complete line; false when there is none until the next read. */
   next(): boolean {
-    const buf = this.#buf;
     let end: number;
-    if (this.#pos < this.#limit) end = buf.indexOf(NL, this.#pos);
+    if (this.#pos < this.#limit) end = this.#buf.indexOf(NL, this.#pos);
     else if (this.#last) {
       end = this.#avail;
       this.#last = false;
     } else return false;
+    this.#take(end);
+    return true;
+  }
+
+  /** Where the next complete line starts (a `\n` before `limit` ends it), -1 when there is none
+   * until the next read: a reader that finds the `\n` itself moves to the line with `nextAt`. */
+  get ahead(): number {
+    return this.#pos < this.#limit ? this.#pos : -1;
+  }
+
+  /** The complete lines end before this. */
+  get limit(): number {
+    return this.#limit;
+  }
+
+  /** Moves to the next line, as `next()` does, when the caller has found its `\n` at `nl`: the
+   * first one from `ahead`. */
+  nextAt(nl: number): void {
+    this.#take(nl);
+  }
+
+  /** The next line ends at `end`: a `\n`, or the end of the stream. */
+  #take(end: number): void {
     this.start = this.#pos;
     this.#pos = end === this.#avail ? end : end + 1;
-    if (end > this.start && buf[end - 1] === CR) end--;
+    if (end > this.start && this.#buf[end - 1] === CR) end--;
     this.end = end;
-    return true;
   }
 
   /** Whether the current line ended with a `\n` alone (not `\r\n`, not the end of the

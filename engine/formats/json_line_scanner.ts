@@ -8,9 +8,9 @@
  * characters or non-ASCII bytes in a string (line limits count UTF-16 units; declining keeps a
  * taken line pure ASCII, one unit a byte), keys that start with a digit (`JSON.parse` enumerates
  * integer-like keys first), `__proto__` (what assigning it does depends on the runtime's
- * `Object.prototype.__proto__`), duplicate keys, nested objects and arrays, more than
- * {@linkcode MAX_KEYS} keys, and any line the rules of the parser refuse, so that the error text
- * stays the parser's.
+ * `Object.prototype.__proto__`), duplicate keys, nested objects and arrays, a `\n` (never in a
+ * line: so `scanLine` finds where one ends), more than {@linkcode MAX_KEYS} keys, and any line
+ * the rules of the parser refuse, so that the error text stays the parser's.
  * @module
  */
 import type { Reading } from "../core/types.ts";
@@ -33,7 +33,7 @@ export const MAX_INTERNED_BYTES = 256;
 const MAX_TIME_BYTES = 64;
 
 const QUOTE = 0x22, BACKSLASH = 0x5c, COMMA = 0x2c, COLON = 0x3a, MINUS = 0x2d, PLUS = 0x2b;
-const DOT = 0x2e, ZERO = 0x30, NINE = 0x39, OPEN = 0x7b, CLOSE = 0x7d;
+const DOT = 0x2e, ZERO = 0x30, NINE = 0x39, OPEN = 0x7b, CLOSE = 0x7d, NL = 0x0a, CR = 0x0d;
 
 // Powers of ten a double holds exactly: the multiplier of Clinger's fast path.
 const POW10: readonly number[] = Array.from({ length: 23 }, (_, i) => Number(`1e${i}`));
@@ -49,6 +49,10 @@ interface Interned {
   after: Interned | null;
   /** The rules this string passed (`MACHINE_ID`, `STATUS_WORD`). */
   checked: number;
+  /** The number (`#line`) of the last line it was a key of: a kept key seen twice in a line. */
+  line: number;
+  /** As a machine id: the status of its last line (a kept entry), tried first for the next. */
+  status: Interned | null;
   /** Its role as a key (`CHANNEL`, `TIMESTAMP`…). */
   readonly role: number;
   /** In the table: only such an entry is remembered at a place or as the one after another. */
@@ -114,6 +118,10 @@ export class JsonLineScanner {
   #plainTime = false;
   #lastTimePlain = false;
   #canonical = false;
+  // The number of the line being read, for the duplicate check (see `Interned.line`); wrapping
+  // past 2^31 lines could only decline a line, never take a wrong one.
+  #line = 0;
+  #lineEnd = 0;
 
   /**
    * Whether the line of the last reading `scan` returned is, byte for byte, the line
@@ -126,12 +134,34 @@ export class JsonLineScanner {
     return this.#canonical;
   }
 
+  /** Where the line of the last reading `scanLine` returned ends: the index of its `\n`. */
+  get lineEnd(): number {
+    return this.#lineEnd;
+  }
+
   /**
    * The reading of the line `bytes[start, end)` (no newline, no trailing `\r`), exactly as
    * `createLineParser("json")` makes it of the decoded line; `null` when the scanner declines
    * the line (the caller then decodes and parses it).
    */
   scan(bytes: Uint8Array, start: number, end: number): Reading | null {
+    return this.#read(bytes, start, end, false);
+  }
+
+  /**
+   * The reading of the line that starts at `start` and ends at the first `\n` before `limit`
+   * (then at {@linkcode lineEnd}), as `scan` reads that line without its newline (and a `\r`
+   * before it); `null` when `scan` declines it or there is no `\n`. The scanner never reads
+   * past a `\n` (a line holds none: it declines one), so that a splitter need not look for the
+   * end of a line before it is read: finding it was 8 % of the input side's CPU profile (a call
+   * of `indexOf` per line; BENCHMARKS.md, 2026-11-30).
+   */
+  scanLine(bytes: Uint8Array, start: number, limit: number): Reading | null {
+    return this.#read(bytes, start, limit, true);
+  }
+
+  /** `scan` (`open` false), or `scanLine` (`open`: `end` is a limit, the line ends at a `\n`). */
+  #read(bytes: Uint8Array, start: number, end: number, open: boolean): Reading | null {
     let i = skipSpace(bytes, start, end);
     if (i >= end || bytes[i] !== OPEN) return null;
     // Canonical so far (see `canonical`): no space skipped, the keys in writeReading's order.
@@ -140,6 +170,7 @@ export class JsonLineScanner {
     i = skipSpace(bytes, at, end);
     if (i !== at) canon = false;
     const keys = this.#keys;
+    const line = this.#line = (this.#line + 1) | 0;
     let count = 0;
     let timestamp: number | null = null;
     let machine: Interned | string | null = null;
@@ -154,7 +185,13 @@ export class JsonLineScanner {
       if (keyEntry === null) return null;
       const key = keyEntry.text, role = keyEntry.role;
       if (role === NO_KEY || count === MAX_KEYS) return null;
-      for (let k = 0; k < count; k++) if (keys[k] === key) return null;
+      // A key in the table is one object per text: marked with the line's number, a duplicate is
+      // found at once; another key is compared with those before it. (Comparing each key with
+      // those before was 2 % of the input side's CPU profile, with 5 keys a line.)
+      if (keyEntry.kept) {
+        if (keyEntry.line === line) return null;
+        keyEntry.line = line;
+      } else for (let k = 0; k < count; k++) if (keys[k] === key) return null;
       // writeReading's order: timestamp, machine, status (roles 1, 2, 3), channels, injected.
       if (count < 3 ? role !== count + 1 : injected !== null) canon = false;
       keys[count++] = key;
@@ -175,6 +212,16 @@ export class JsonLineScanner {
         } else if (role === CHANNEL) {
           if (this.#string(bytes, i + 1, end) < 0) return null; // text: not a channel
           canon = false; // skipped: not in the written line
+        } else if (role === STATUS && machine !== null && typeof machine !== "string") {
+          // A machine's status changes seldom, the status at its place in the line often (one
+          // line in five of the 1 M replay missed both guesses of #text): its machine's last
+          // status is tried first.
+          const last = machine.status;
+          status = last !== null && this.#matches(last, bytes, i + 1, end)
+            ? last
+            : this.#text(bytes, i + 1, end, slot + 1);
+          if (status === null) return null;
+          if (status.kept) machine.status = status;
         } else {
           const value = this.#text(bytes, i + 1, end, slot + 1);
           if (value === null) return null;
@@ -219,8 +266,15 @@ export class JsonLineScanner {
       i = skipSpace(bytes, at, end);
       if (i !== at) canon = false;
     }
-    if (skipSpace(bytes, i + 1, end) !== end || timestamp === null) return null;
-    if (i + 1 !== end) canon = false;
+    let stop = skipSpace(bytes, i + 1, end);
+    if (open) {
+      if (stop >= end || bytes[stop] !== NL) return null;
+      this.#lineEnd = stop;
+      // The line `scan` would be given ends before a `\r` before the `\n`.
+      if (bytes[stop - 1] === CR) stop--;
+    } else if (stop !== end) return null;
+    if (timestamp === null) return null;
+    if (i + 1 !== stop) canon = false;
     // The rules' verdict on an interned string is kept with it: a string checked once.
     let machineId: string;
     if (machine === null || typeof machine === "string") {
@@ -321,6 +375,8 @@ export class JsonLineScanner {
       next: null,
       after: null,
       checked: 0,
+      line: 0,
+      status: null,
       role: roleOf(text),
       kept,
     };
@@ -446,10 +502,11 @@ function literal(bytes: Uint8Array, i: number, end: number): number {
   return kind;
 }
 
+/** Past JSON's spaces but a `\n`, which no line holds (see `scanLine`): one is declined. */
 function skipSpace(bytes: Uint8Array, i: number, end: number): number {
   while (i < end) {
     const c = bytes[i]!;
-    if (c !== 0x20 && c !== 0x09 && c !== 0x0d && c !== 0x0a) break;
+    if (c !== 0x20 && c !== 0x09 && c !== CR) break;
     i++;
   }
   return i;

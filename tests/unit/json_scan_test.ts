@@ -4,7 +4,7 @@
  * readings (key order and `Object.is` on every number), the same errors, the same line counts.
  */
 import assert from "node:assert/strict";
-import { JsonLineScanner } from "../../engine/formats/json_line_scanner.ts";
+import { JsonLineScanner, MAX_INTERNED } from "../../engine/formats/json_line_scanner.ts";
 import { ByteLines } from "../../engine/formats/byte_lines.ts";
 import { createLineParser, FileSource, LineSplitter, type ParseResult } from "../../engine/mod.ts";
 import { ByteText } from "../../engine/formats/byte_text.ts";
@@ -224,6 +224,108 @@ Deno.test("JsonLineScanner reads every line it takes exactly as the JSON parser 
     assert.notEqual(scanner.scan(bytes, 0, bytes.length), null, `declined: ${line}`);
   }
   assert.ok(taken > random.length, `${taken} taken`);
+});
+
+/** Strings of every length from 1 to 13 bytes, and each with one byte changed: what the scanner
+ * compares a word (4 bytes) at a time with the strings it has seen must still tell them apart. */
+function nearStrings(): string[] {
+  const strings: string[] = [];
+  for (let length = 1; length <= 13; length++) {
+    const base = "ABCDEFGHIJKLM".slice(0, length); // a status word too
+    strings.push(base);
+    for (let at = 0; at < length; at++) strings.push(base.slice(0, at) + "Z" + base.slice(at + 1));
+  }
+  return strings;
+}
+
+Deno.test("JsonLineScanner tells apart strings that differ in one byte anywhere", () => {
+  const scanner = new JsonLineScanner();
+  const parser = createLineParser("json");
+  const strings = nearStrings();
+  const lines: string[] = [];
+  // Each string seen first, then after each of the others, as a key, a machine id, a status
+  // and in a timestamp (the scanner remembers the last one at each place and tries it first).
+  for (const a of strings) {
+    for (const b of [a, ...strings]) {
+      lines.push(`{${TIME},"machine":"${a}","status":"${a}","${a}":1}`);
+      lines.push(`{${TIME},"machine":"${b}","status":"${b}","${b}":2}`);
+    }
+  }
+  const stamps = [
+    "2026-01-01T00:00:00.000Z",
+    "2026-01-01T00:00:00.001Z",
+    "2026-01-01T00:00:01.000Z",
+  ];
+  stamps.push(...stamps.map((t) => t.slice(0, -1)), "2026-01-02T00:00:00Z", "2026-01-02");
+  for (const a of stamps) {
+    for (const b of stamps) lines.push(`{"timestamp":"${a}","t":1}`, `{"timestamp":"${b}","t":2}`);
+  }
+  let taken = 0;
+  for (const line of lines) {
+    const bytes = encoder.encode(line);
+    const got = scanner.scan(bytes, 0, bytes.length);
+    if (got !== null) taken++;
+    assert.deepStrictEqual(shape(got ?? parser.parse(line)), shape(parser.parse(line)), line);
+  }
+  assert.equal(taken, lines.length);
+});
+
+Deno.test("JsonLineScanner.scanLine reads each line of a buffer as scan reads it alone", () => {
+  const lines = [...EDGE_LINES, ...randomLines(2000, 21), ...nearCanonicalLines(2000, 22)];
+  // Ends that a line may have, and lines that a \n splits (never read as one line).
+  const ends = ["\n", "\r\n", " \n", "\t\r\n", "\r\r\n"];
+  const split = [
+    `{${TIME},\n"t":1}`,
+    `{${TIME},"t":\n1}`,
+    `{${TIME},"t":1\n}`,
+    `{\n${TIME},"t":1}`,
+  ];
+  const rand = prng(23);
+  const all = [...lines, ...split.flatMap((l) => l.split("\n"))];
+  const text = [...lines, ...split].map((l) => l + ends[Math.floor(rand() * ends.length)]).join("");
+  const bytes = encoder.encode(text);
+  const whole = new JsonLineScanner(), alone = new JsonLineScanner();
+  let start = 0, taken = 0, count = 0;
+  while (start < bytes.length) {
+    const nl = bytes.indexOf(0x0a, start);
+    const end = nl > start && bytes[nl - 1] === 0x0d ? nl - 1 : nl;
+    const want = alone.scan(bytes, start, end);
+    const canonical = alone.canonical;
+    const got = whole.scanLine(bytes, start, bytes.length);
+    assert.deepStrictEqual(
+      shape(got),
+      shape(want),
+      new TextDecoder().decode(bytes.subarray(start, nl)),
+    );
+    if (got !== null) {
+      assert.equal(whole.lineEnd, nl);
+      assert.equal(whole.canonical, canonical);
+      taken++;
+    }
+    count++;
+    start = nl + 1;
+  }
+  assert.equal(count, all.length);
+  assert.ok(taken > lines.length / 2, `${taken} taken`);
+  // No \n before the limit: no line.
+  const last = encoder.encode(`{${TIME},"t":1}`);
+  assert.equal(whole.scanLine(last, 0, last.length), null);
+});
+
+Deno.test("JsonLineScanner finds a key twice in a line when its table of strings is full", () => {
+  const scanner = new JsonLineScanner();
+  const parser = createLineParser("json");
+  for (let i = 0; i < MAX_INTERNED; i++) {
+    const bytes = encoder.encode(`{${TIME},"machine":"x${i}","t":1}`);
+    assert.notEqual(scanner.scan(bytes, 0, bytes.length), null);
+  }
+  // Keys the table no longer keeps: each use is a new entry. The last "fresh" wins in
+  // JSON.parse (a string: no channel); taken, the first would be a channel.
+  for (const line of [`{${TIME},"t":1,"fresh":1,"fresh":"x"}`, `{${TIME},"t":1,"fresh":1}`]) {
+    const bytes = encoder.encode(line);
+    const got = scanner.scan(bytes, 0, bytes.length);
+    assert.deepStrictEqual(shape(got ?? parser.parse(line)), shape(parser.parse(line)), line);
+  }
 });
 
 /** `writeReading`'s lines of `readings`. */

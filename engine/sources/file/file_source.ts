@@ -87,12 +87,21 @@ export class FileSource {
     /** A regular file, read with `readSync` (see `read`). */
     let regular = false;
     let done = false;
-    let lastTime: number | null = null;
+    // The last reading, for the time of an error line after it: kept rather than its timestamp,
+    // which a closure variable would hold boxed, a new HeapNumber per reading (12 MB per million).
+    let lastReading: Reading | null = null;
 
     /** The batches of the next `batchSize` lines at most: `next()` parses the next line
      * (`undefined`: none left until the next read), `text()` is the text of the line it just
      * parsed, asked for an error only; `logged(r)` (JSONL) is told of each reading in order,
      * after `open(b)` of its batch, and `close()` follows the last. */
+    // The readings of the batch being filled, `pending[0, count)`, given to it in an array of
+    // their number when it is complete. Pushed into the batch's own array, which grows by half
+    // each time, they allocated about three times that array: `batchOf` allocated 28 MB in the
+    // 1 M replay, 8 MB so (BENCHMARKS.md, 2026-11-30). Entries past `count` are the last batch's,
+    // overwritten as the next one fills.
+    const pending: Reading[] = [];
+    let count = 0;
     const batchOf = (
       next: () => ParseResult | undefined,
       text: () => string,
@@ -104,12 +113,13 @@ export class FileSource {
         const suppress = this.#lines < suppressLines;
         const r = next();
         if (r === undefined) break;
-        const first = b?.readings[0];
         if (
-          !b || b.suppress !== suppress || b.readings.length >= batchSize ||
-          (splitBefore && !suppress && first && r !== null && typeof r !== "string" &&
-            splitBefore(first, r))
+          !b || b.suppress !== suppress || count >= batchSize ||
+          (splitBefore && !suppress && count > 0 && r !== null && typeof r !== "string" &&
+            splitBefore(pending[0]!, r))
         ) {
+          if (b) b.readings = pending.slice(0, count);
+          count = 0;
           b = { readings: [], errors: [], lines: 0, suppress, log };
           batches.push(b);
           texts?.open(b);
@@ -124,14 +134,16 @@ export class FileSource {
           b.errors.push(
             received
               ? { line: received.line, error: r, time: received.time }
-              : { line: text(), error: r, time: lastTime },
+              : { line: text(), error: r, time: lastReading?.timestamp ?? null },
           );
         } else {
-          b.readings.push(r);
+          pending[count++] = r;
           texts?.logged(r);
-          lastTime = r.timestamp;
+          lastReading = r;
         }
       }
+      if (b) b.readings = pending.slice(0, count);
+      count = 0;
       texts?.close();
       return batches;
     };
@@ -162,14 +174,20 @@ export class FileSource {
       // Whether the line just read is, with its newline, the line written for its reading.
       let copyable = false;
       const next = (): ParseResult | undefined => {
-        if (!lines.next()) return undefined;
-        if (lines.end - lines.start <= max) {
-          const r = scanner.scan(lines.buffer, lines.start, lines.end);
+        // The scanner reads the next line from where it starts and finds its end, rather than
+        // `lines` looking for the end first (`scanLine`); a line it declines, or one too long
+        // for it, is found by `lines` and parsed.
+        const ahead = lines.ahead;
+        if (ahead >= 0) {
+          const r = scanner.scanLine(lines.buffer, ahead, lines.limit);
           if (r !== null) {
-            copyable = scanner.canonical && lines.newline;
-            return r;
-          }
-        }
+            lines.nextAt(scanner.lineEnd);
+            if (lines.end - lines.start <= max) {
+              copyable = scanner.canonical && lines.newline;
+              return r;
+            }
+          } else if (!lines.next()) return undefined;
+        } else if (!lines.next()) return undefined;
         copyable = false;
         text = lines.text();
         return parser.parse(text);
