@@ -2,16 +2,17 @@
  * Vigil's command line: argv → one command. Every command is one file of `cli/`.
  * @module
  */
+// The settings' core only, not engine/run_mod.ts: every command would evaluate the whole replay
+// engine before its own module (pipeline, detectors, kernels' hosts, sources, sinks), which
+// `train`, `score`, `emulate` and `--help` never run (BENCHMARKS.md, "A cheaper start").
 import {
   BOOLEAN_FLAGS,
   ConfigError,
-  DiskFullError,
-  isDiskFull,
   parseFlags,
   StartupError,
   UnavailableError,
-} from "../engine/run_mod.ts";
-import { configOf } from "./options.ts";
+} from "../engine/core/config.ts";
+import { DiskFullError, isDiskFull } from "../engine/core/disk_full.ts";
 
 const USAGE = `usage: main.ts <command> [flags]
 commands:
@@ -91,6 +92,11 @@ async function helpOf(name: string | undefined): Promise<string | undefined> {
   return `${EMULATE_USAGE}\n${FLAGS_DOC} and docs/serial.md`;
 }
 
+/** The settings of `start` and `replay` (cli/options.ts, and through it the engine's run_mod.ts). */
+function options(): Promise<typeof import("./options.ts")> {
+  return import("./options.ts");
+}
+
 /**
  * Runs one command; resolves with the exit code (2 for a bad flag or value, or a start refused
  * for a reason the user can fix, named on stderr in one line).
@@ -120,11 +126,11 @@ export async function main(args: readonly string[]): Promise<number> {
   try {
     switch (command) {
       case "start":
-        return await (await import("./start.ts")).start(await configOf(rest, 0));
+        return await (await import("./start.ts")).start(await (await options()).configOf(rest, 0));
       case "replay": {
         const { positional } = parseFlags(rest);
         if (positional.length !== 1) throw new ConfigError("replay takes exactly one FILE");
-        const config = await configOf(rest, 1);
+        const config = await (await options()).configOf(rest, 1);
         return await (await import("./replay.ts")).replay(positional[0]!, config);
       }
       case undefined:

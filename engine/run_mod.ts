@@ -1,7 +1,9 @@
 /**
  * The part of the engine's public surface that resolving settings and running a recorded input
- * needs: what `cli/main.ts`, `cli/options.ts`, `cli/replay.ts`, `cli/sinks.ts` and the source
- * registry (`cli/sources.ts`, `cli/simulator_source.ts`) import. Every name here is also in
+ * needs: what `cli/options.ts`, `cli/replay.ts`, `cli/sinks.ts` and the source registry
+ * (`cli/sources.ts`, `cli/simulator_source.ts`) import (`cli/main.ts` imports only the settings'
+ * core, engine/core/config.ts and disk_full.ts, and `cli/options.ts` when `start` or `replay`
+ * runs: `train`, `score`, `emulate` and `--help` never evaluate this). Every name here is also in
  * `engine/mod.ts`, the whole surface; this entry leaves out what a replay never runs (the
  * history store's SQLite layer, the event hub, metrics, MQTT publishing, evaluation, the
  * training code, the config file's zod schema), so that `replay FILE` loads about 4–5 MiB less

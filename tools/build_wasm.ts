@@ -28,9 +28,19 @@
  * compiles it again), and 2 on a bad flag.
  * @module
  */
-import { fileURLToPath as fromFileUrl } from "node:url";
-import { join, relative, resolve } from "node:path";
-import { parseArgs } from "node:util";
+
+/**
+ * The platform's path separator. The up-to-date path joins paths by hand and imports no `node:`
+ * module: the first one loads Deno's Node layer, about 20 ms and 4 MiB of every `deno task`'s
+ * start, which runs this first (BENCHMARKS.md, "A cheaper start"). `node:path` and `node:util`
+ * come in when a module is compiled or flags are given.
+ */
+const SEP = Deno.build.os === "windows" ? "\\" : "/";
+
+/** `parts` joined by the separator (they are names or already-built paths, never absolute). */
+function joinPath(...parts: string[]): string {
+  return parts.join(SEP);
+}
 
 /**
  * The compiler's version: part of every stamp, and checked against the loaded compiler so that the
@@ -68,9 +78,9 @@ interface Layout {
 function layoutOf(root: string): Layout {
   return {
     root,
-    assemblyDir: join(root, "assembly"),
-    libDir: join(root, "assembly", "lib"),
-    outDir: join(root, "build", "wasm"),
+    assemblyDir: joinPath(root, "assembly"),
+    libDir: joinPath(root, "assembly", "lib"),
+    outDir: joinPath(root, "build", "wasm"),
   };
 }
 
@@ -84,11 +94,13 @@ function layoutOf(root: string): Layout {
  * ```
  */
 export function outputOf(entry: string, root: string = defaultRoot()): string {
-  return join(layoutOf(root).outDir, entry.replace(/\.ts$/, "") + ".wasm");
+  return joinPath(layoutOf(root).outDir, entry.replace(/\.ts$/, "") + ".wasm");
 }
 
+/** The checkout this file is in: the parent of `tools/`. */
 function defaultRoot(): string {
-  return fromFileUrl(new URL("../", import.meta.url));
+  const tools = import.meta.dirname!; // a local file's module has one
+  return tools.slice(0, tools.lastIndexOf(SEP));
 }
 
 type Asc = typeof import("npm:assemblyscript@0.28.20/asc").default;
@@ -127,14 +139,15 @@ function framed(parts: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
   return out;
 }
 
-/** Every file under `dir`, as paths relative to `base`, sorted; none when `dir` does not exist. */
-async function filesUnder(dir: string, base: string): Promise<string[]> {
+/** Every file under `dir`, named `prefix` + its path under `dir`, sorted; none when `dir` does not
+ * exist. */
+async function filesUnder(dir: string, prefix: string): Promise<string[]> {
   const found: string[] = [];
   try {
     for await (const e of Deno.readDir(dir)) {
-      const path = join(dir, e.name);
-      if (e.isDirectory) found.push(...await filesUnder(path, base));
-      else if (e.isFile) found.push(relative(base, path));
+      const name = prefix + e.name;
+      if (e.isDirectory) found.push(...await filesUnder(joinPath(dir, e.name), name + SEP));
+      else if (e.isFile) found.push(name);
     }
   } catch (error) {
     if (!(error instanceof Deno.errors.NotFound)) throw error;
@@ -145,7 +158,7 @@ async function filesUnder(dir: string, base: string): Promise<string[]> {
 /** Names and contents of `files` (relative to `base`), framed. */
 async function contentParts(base: string, files: readonly string[]): Promise<Uint8Array[]> {
   const parts: Uint8Array[] = [];
-  for (const f of files) parts.push(encoder.encode(f), await Deno.readFile(join(base, f)));
+  for (const f of files) parts.push(encoder.encode(f), await Deno.readFile(joinPath(base, f)));
   return parts;
 }
 
@@ -189,6 +202,7 @@ async function removeIfThere(path: string): Promise<void> {
 
 /** Compiles one module and stamps it; false (diagnostics printed) when it does not compile. */
 async function build(layout: Layout, entry: string, inputs: string): Promise<boolean> {
+  const { relative, resolve } = await import("node:path");
   const output = outputOf(entry, layout.root);
   // Gone before compiling: a failure or a crash midway leaves nothing claiming to be current.
   await removeIfThere(output + ".stamp");
@@ -200,13 +214,20 @@ async function build(layout: Layout, entry: string, inputs: string): Promise<boo
   });
   let wasm: Uint8Array | undefined;
   const { error, stderr } = await asc.main(
-    [join(layout.assemblyDir, entry), "--outFile", output, ...ASC_ARGS, "--baseDir", layout.root],
+    [
+      joinPath(layout.assemblyDir, entry),
+      "--outFile",
+      output,
+      ...ASC_ARGS,
+      "--baseDir",
+      layout.root,
+    ],
     {
       stdout: sink,
       stderr: sink,
       // Kept in memory and written by us, atomically (a concurrent task may be loading it).
       writeFile: (name, contents, baseDir) => {
-        if (resolve(baseDir, name) !== output) {
+        if (resolve(baseDir, name) !== resolve(output)) {
           throw new Error(`build_wasm: unexpected compiler output ${name} (wanted ${output})`);
         }
         wasm = typeof contents === "string" ? encoder.encode(contents) : contents;
@@ -236,13 +257,16 @@ async function build(layout: Layout, entry: string, inputs: string): Promise<boo
 }
 
 /**
- * `--root DIR` (or `--root=DIR`) and `--force`, split by node:util's parseArgs; a bad flag exits
- * 2 with one line naming it. `strict: false` and a check of its tokens, so that the one line names
- * the argument as written (`--root` last, `--force=1`, a positional, `--`) in this tool's words.
+ * `--root DIR` (or `--root=DIR`) and `--force`, split by node:util's parseArgs (imported only when
+ * there are arguments: the tasks give none); a bad flag exits 2 with one line naming it.
+ * `strict: false` and a check of its tokens, so that the one line names the argument as written
+ * (`--root` last, `--force=1`, a positional, `--`) in this tool's words.
  */
-function parseFlags(args: readonly string[]): { root: string; force: boolean } {
+async function parseFlags(args: readonly string[]): Promise<{ root: string; force: boolean }> {
   let root = defaultRoot();
   let force = false;
+  if (args.length === 0) return { root, force };
+  const { parseArgs } = await import("node:util");
   const { tokens } = parseArgs({
     args: [...args],
     options: { root: { type: "string" }, force: { type: "boolean" } },
@@ -265,7 +289,7 @@ function parseFlags(args: readonly string[]): { root: string; force: boolean } {
 }
 
 async function main(args: readonly string[]): Promise<number> {
-  const { root, force } = parseFlags(args);
+  const { root, force } = await parseFlags(args);
   const layout = layoutOf(root);
   const entries: string[] = [];
   try {
@@ -282,7 +306,7 @@ async function main(args: readonly string[]): Promise<number> {
     encoder.encode(STAMP_FORMAT),
     encoder.encode(`assemblyscript ${ASC_VERSION}`),
     encoder.encode(ASC_ARGS.join("\0")),
-    ...await contentParts(layout.assemblyDir, await filesUnder(layout.libDir, layout.assemblyDir)),
+    ...await contentParts(layout.assemblyDir, await filesUnder(layout.libDir, "lib" + SEP)),
   ];
   await Deno.mkdir(layout.outDir, { recursive: true });
   let ok = true;

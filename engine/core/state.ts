@@ -80,7 +80,8 @@ export interface AnomalyFilter {
 
 /** Options of {@linkcode EngineState}. */
 export interface EngineStateOptions {
-  /** Anomaly events kept in memory for `/anomalies`. @default {10000} */
+  /** Anomaly events kept in memory for `/anomalies`; 0 keeps none (`replay` and `eval`, which
+   * serve no API, pass 0). @default {10000} */
   anomalyCapacity?: number;
   /** Active alarms kept for `/alarms`; when full, the one whose latest raise is oldest is
    * evicted (and counted in {@linkcode EngineState.alarmsEvicted}). @default {10000} */

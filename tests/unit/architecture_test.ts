@@ -701,12 +701,12 @@ Deno.test("architecture: no import cycles between engine files", async () => {
 });
 
 /**
- * What a replay loads (cli/main.ts, then cli/replay.ts, through engine/run_mod.ts) must not
- * include these: each is a measured part of its peak RSS (docs/architecture.md; BENCHMARKS.md,
- * "Replay peak RSS, third pass"). zod is imported with a config file, checkpoint or model file,
- * node:process with mqtt.js.
+ * What a replay loads (cli/main.ts, then cli/options.ts and cli/replay.ts, through
+ * engine/run_mod.ts) must not include these: each is a measured part of its peak RSS
+ * (docs/architecture.md; BENCHMARKS.md, "Replay peak RSS, third pass"). zod is imported with a
+ * config file, checkpoint or model file, node:process with mqtt.js.
  */
-const REPLAY_ENTRIES = ["cli/main.ts", "cli/replay.ts"];
+const REPLAY_ENTRIES = ["cli/options.ts", "cli/replay.ts"];
 const REPLAY_NEVER = ["zod", "node:sqlite", "node:process", "engine/mod.ts", "hono"];
 
 /** Every file and bare specifier evaluated with `entry`: static and side-effect imports, not
@@ -738,6 +738,17 @@ Deno.test("architecture: a replay loads neither zod, SQLite, node:process, Hono 
     const found = REPLAY_NEVER.filter((name) => loaded.has(name));
     assert.deepEqual(found, [], `${entry} loads ${found.join(", ")}`);
   }
+});
+
+Deno.test("architecture: cli/main.ts loads no engine entry before the command's own module", async () => {
+  // train, score, emulate and --help would otherwise evaluate the whole replay engine first
+  // (BENCHMARKS.md, "A cheaper start"); start and replay import cli/options.ts when they run.
+  const graph = await repository();
+  assert.ok(loadedWith(graph, "cli/options.ts").has("engine/run_mod.ts"), "cli/options.ts");
+  const loaded = loadedWith(graph, "cli/main.ts");
+  const found = ["engine/run_mod.ts", "engine/live_mod.ts", "engine/mod.ts", "cli/options.ts"]
+    .filter((name) => loaded.has(name));
+  assert.deepEqual(found, [], `cli/main.ts loads ${found.join(", ")}`);
 });
 
 /**
