@@ -83,7 +83,7 @@ Deno.bench({
         dataDir,
         source: `file:${INPUT}`,
         streamDerived: true,
-        state: new EngineState(),
+        state: new EngineState({ anomalyCapacity: 0 }), // as cli/replay.ts: no API reads it
         logger: nullLogger,
       });
       const counts = await run.run(new FileSource(INPUT, { format: "json" }).readable);
