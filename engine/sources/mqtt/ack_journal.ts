@@ -69,10 +69,14 @@ const encoder = new TextEncoder();
  * An append-only file of delivery records ({@linkcode Deliveries}), one JSON array of flat numbers
  * per append (`[id, hash, start, lines, id, …]`), written before the readings they describe reach
  * the pipeline. Compacted (a temporary file renamed over it) once it holds more than `4 × keep`
- * records and twice what the last compaction kept, to the records not yet acknowledged (past the
- * committed line) and the last `keep` acknowledged ones: acknowledgements go out in order, so only
- * the latest ones can have been lost in a crash. (The broker's receive window does not bound what
- * is unacknowledged: mosquitto 2.0 was seen with twice its Receive Maximum in flight.)
+ * records and twice what the last compaction kept, to each packet id's latest message: a record is
+ * dropped only once a later one shows the broker gave its id to another message, which it does
+ * only after it has read the PUBACK of the one before (MQTT 5 §2.2.1). Nothing else tells which
+ * PUBACKs the broker read before a crash: one written and committed may still lie unread in its
+ * socket (mosquitto 2.0 was seen reading one PUBACK per turn of its loop between a thousand sends,
+ * and dropping thousands unread when the connection went), and the broker then delivers that
+ * message again. So the journal keeps up to one message per packet id, 65,535 (about 2 MiB; in
+ * the file and in memory up to twice that, before it is compacted).
  */
 export class DeliveryJournal {
   readonly path: string;
@@ -94,7 +98,8 @@ export class DeliveryJournal {
 
   /**
    * Opens (creating) the journal and reads what it holds. A torn last line (a crash during an
-   * append, before the readings it describes went anywhere) is cut off.
+   * append, before the readings it describes went anywhere) is cut off. `keep`: it is not
+   * compacted below `4 × keep` records (the source: its receive window).
    */
   static async open(path: string, keep: number): Promise<DeliveryJournal> {
     let text = "";
@@ -129,11 +134,8 @@ export class DeliveryJournal {
     return this.#records;
   }
 
-  /**
-   * Appends records (one write); past the limit, compacts: `committed` is the line below which
-   * every message is acknowledged.
-   */
-  async append(records: readonly number[], committed: number): Promise<void> {
+  /** Appends records (one write); past the limit, compacts (see {@linkcode DeliveryJournal}). */
+  async append(records: readonly number[]): Promise<void> {
     if (records.length === 0) return;
     for (const v of records) this.#records.push(v);
     this.#count += records.length / 4;
@@ -142,18 +144,7 @@ export class DeliveryJournal {
       return;
     }
     // Compact: the kept records in one line, written beside and renamed over the journal.
-    let acked = 0;
-    const all = this.#records;
-    const kept: number[] = [];
-    for (let i = all.length - 4; i >= 0; i -= 4) {
-      if (all[i + 2]! + all[i + 3]! > committed || acked++ < this.#keep) kept.push(i);
-    }
-    const keptRecords: Deliveries = [];
-    for (let k = kept.length - 1; k >= 0; k--) {
-      const i = kept[k]!;
-      keptRecords.push(all[i]!, all[i + 1]!, all[i + 2]!, all[i + 3]!);
-    }
-    this.#records = keptRecords;
+    this.#records = latestPerId(this.#records);
     const tmp = `${this.path}.tmp`;
     await Deno.writeTextFile(tmp, JSON.stringify(this.#records) + "\n");
     await Deno.rename(tmp, this.path);
@@ -161,7 +152,7 @@ export class DeliveryJournal {
     this.#file = await Deno.open(this.path, { read: true, write: true });
     await this.#file.seek(0, Deno.SeekMode.End);
     this.#count = this.#records.length / 4;
-    // Twice what was kept: each record is rewritten about once, however many are pending.
+    // Twice what was kept: each record is rewritten about once, however many are kept.
     this.#limit = Math.max(4 * this.#keep, 2 * this.#count);
   }
 
@@ -173,4 +164,52 @@ export class DeliveryJournal {
       // Already closed.
     }
   }
+}
+
+/** What {@linkcode latestPerId} knows of a packet id, walking from the newest record back (0: no
+ * record yet): its latest message's records are being kept; or, past them, dropped. */
+const ID_OPEN = 1, ID_CLOSED = 2;
+
+/**
+ * The records (oldest first) of each packet id's latest message: walking back from the newest, a
+ * record is kept while it is the id's first, or an earlier record of the same message (same hash,
+ * more lines: the message was read partly before a restart and its rest again after, one record
+ * each). The first record of the id that is neither belongs to an earlier message, whose PUBACK
+ * the broker read before it reused the id: it and every older record of the id are dropped. A
+ * message repeated with the same payload under the same id is so not kept twice: its records do
+ * not shrink.
+ *
+ * @example
+ * ```ts
+ * import { latestPerId } from "./ack_journal.ts";
+ *
+ * // Packet id 7 carried message 0xa, then (acknowledged) 0xb: only 0xb is kept.
+ * latestPerId([7, 0xa, 0, 1, 8, 0xc, 1, 1, 7, 0xb, 2, 1]); // [8, 0xc, 1, 1, 7, 0xb, 2, 1]
+ * ```
+ */
+export function latestPerId(records: readonly number[]): Deliveries {
+  // One byte and one hash per possible packet id (320 KiB), for the length of a compaction.
+  const state = new Uint8Array(65536);
+  const hash = new Uint32Array(65536);
+  const lines = new Float64Array(65536);
+  const kept: number[] = [];
+  for (let i = records.length - 4; i >= 0; i -= 4) {
+    const id = records[i]!, h = records[i + 1]!, n = records[i + 3]!;
+    const s = state[id]!;
+    if (s === ID_CLOSED) continue;
+    if (s === ID_OPEN && !(hash[id] === h && n > lines[id]!)) {
+      state[id] = ID_CLOSED;
+      continue;
+    }
+    state[id] = ID_OPEN;
+    hash[id] = h;
+    lines[id] = n;
+    kept.push(i);
+  }
+  const out: Deliveries = [];
+  for (let k = kept.length - 1; k >= 0; k--) {
+    const i = kept[k]!;
+    out.push(records[i]!, records[i + 1]!, records[i + 2]!, records[i + 3]!);
+  }
+  return out;
 }

@@ -219,8 +219,6 @@ export class MqttSource {
   #generation = 0;
   /** Readings ingested so far, counted from `position`: the next one's line. */
   #nextLine = 0;
-  /** The line below which everything is committed (`acknowledge: "committed"`). */
-  #committedLine = 0;
   /** Readings emitted so far, counted from `position`. */
   #emittedLine = 0;
   /**
@@ -549,10 +547,7 @@ export class MqttSource {
           // Before the readings can reach the log: a restart must know what they came from.
           const records = this.#unjournaled;
           this.#unjournaled = [];
-          await this.#journal.append(
-            records,
-            this.#ackMode === "taken" ? this.#emittedLine : this.#committedLine,
-          );
+          await this.#journal.append(records);
         } else if (!this.#journal) {
           this.#unjournaled.length = 0;
         }
@@ -576,7 +571,6 @@ export class MqttSource {
    */
   commit(lines: number): void {
     if (this.#ackMode !== "committed") return;
-    this.#committedLine = Math.max(this.#committedLine, lines);
     this.#ackUpTo(lines);
   }
 
