@@ -428,14 +428,9 @@ export class MqttSource {
         if (options.journal) {
           const journal = await DeliveryJournal.open(options.journal, receiveMaximum);
           this.#journal = journal;
-          const r = journal.records;
-          for (let i = 0; i + 3 < r.length; i += 4) {
-            // Written whole: dropped when it comes again; partly: read from the first missing
-            // reading; not at all (past `position`): read as new.
-            const id = r[i]!, hash = r[i + 1]!, start = r[i + 2]!, lines = r[i + 3]!;
-            if (start + lines <= position) this.#seen.set(id, hash, start, lines, SEEN.whole);
-            else if (start < position) this.#seen.set(id, hash, start, lines, SEEN.partial);
-          }
+          // Written whole: dropped when it comes again; partly: read from the first missing
+          // reading; not at all (past `position`): read as new.
+          this.#seen.load(journal.records, position);
         }
         if (this.#stopped) return; // aborted meanwhile: pull() closes the stream
         let delay = minMs;
