@@ -188,10 +188,11 @@ const ID_OPEN = 1, ID_CLOSED = 2;
  * ```
  */
 export function latestPerId(records: readonly number[]): Deliveries {
-  // One byte and one hash per possible packet id (320 KiB), for the length of a compaction.
+  // A state, a hash and a count of readings per possible packet id (576 KiB), for the length of
+  // a compaction.
   const state = new Uint8Array(65536);
   const hash = new Uint32Array(65536);
-  const lines = new Float64Array(65536);
+  const lines = new Uint32Array(65536);
   const kept: number[] = [];
   for (let i = records.length - 4; i >= 0; i -= 4) {
     const id = records[i]!, h = records[i + 1]!, n = records[i + 3]!;

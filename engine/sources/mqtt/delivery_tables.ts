@@ -59,9 +59,10 @@ export class SeenDeliveries {
    * counts too, also when the later ones wrote nothing.
    */
   load(records: readonly number[], position: number): void {
-    // Per packet id: the hash and readings of its latest message's first record.
+    // Per packet id: the hash and readings of its latest message's first record (576 KiB, for
+    // the length of the load).
     const chainHash = new Uint32Array(PACKET_IDS);
-    const total = new Float64Array(PACKET_IDS);
+    const total = new Uint32Array(PACKET_IDS);
     const known = new Uint8Array(PACKET_IDS);
     for (let i = 0; i + 3 < records.length; i += 4) {
       const id = records[i]!, hash = records[i + 1]!, start = records[i + 2]!;
