@@ -83,3 +83,29 @@ Deno.test("delivery journal: latestPerId keeps each id's latest message, with th
   assert.deepEqual(latestPerId([1, 5, 0, 1, 2, 6, 1, 1, 1, 7, 2, 1]), [2, 6, 1, 1, 1, 7, 2, 1]);
   assert.deepEqual(latestPerId([]), []);
 });
+
+Deno.test("delivery journal: a compaction that keeps more than one line's worth reads back whole and in order", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "vigil-journal-" });
+  try {
+    const path = join(dir, "mqtt_deliveries.jsonl");
+    const journal = await DeliveryJournal.open(path, 2);
+    // 10,000 messages (ids 1…10,000, none reused) in batches of 100: the last compaction keeps
+    // thousands (written 4,096 records a line).
+    const all: number[] = [];
+    for (let b = 0; b < 100; b++) {
+      const batch: number[] = [];
+      for (let id = 100 * b + 1; id <= 100 * b + 100; id++) batch.push(id, id * 7919, id - 1, 1);
+      all.push(...batch);
+      await journal.append(batch);
+    }
+    journal.close();
+    // The last compaction kept 6,300 records: lines of 4,096 and 2,204, then the appends.
+    const lines = (await Deno.readTextFile(path)).split("\n");
+    assert.deepEqual([0, 1].map((i) => JSON.parse(lines[i]!).length / 4), [4096, 2204]);
+    const reopened = await DeliveryJournal.open(path, 2);
+    assert.deepEqual(reopened.records, all);
+    reopened.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
