@@ -79,6 +79,9 @@ Deno.test("delivery journal: latestPerId keeps each id's latest message, with th
   // Then the same payload again under id 3 (a new message: as many lines as the first): the
   // earlier message's records go, and do not pile up however often the payload repeats.
   assert.deepEqual(latestPerId([3, 9, 0, 5, 3, 9, 6, 2, 3, 9, 8, 5, 3, 9, 13, 5]), [3, 9, 13, 5]);
+  // Id 3's rest journaled on lines 10…11, cut by a restart before it was written, and read again
+  // on lines 20…21: the second read of the rest replaces the first, the first part stays.
+  assert.deepEqual(latestPerId([3, 9, 0, 5, 3, 9, 10, 2, 3, 9, 20, 2]), [3, 9, 0, 5, 3, 9, 20, 2]);
   // A message with another hash under the id ends the id's older records.
   assert.deepEqual(latestPerId([1, 5, 0, 1, 2, 6, 1, 1, 1, 7, 2, 1]), [2, 6, 1, 1, 1, 7, 2, 1]);
   assert.deepEqual(latestPerId([]), []);

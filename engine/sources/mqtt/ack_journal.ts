@@ -247,10 +247,12 @@ const ID_OPEN = 1, ID_CLOSED = 2;
  * Which records of `table` (1: kept) are those of each packet id's latest message: walking back
  * from the newest, a record is kept while it is the id's first, or an earlier record of the same
  * message (same hash, more lines: the message was read partly before a restart and its rest again
- * after, one record each). The first record of the id that is neither belongs to an earlier
- * message, whose PUBACK the broker read before it reused the id: it and every older record of the
- * id are dropped. A message repeated with the same payload under the same id is so not kept twice:
- * its records do not shrink.
+ * after, one record each); one with the same hash and as many lines as the last kept is that part
+ * read before, its lines cut by a restart before they were written (dropped, the walk goes on).
+ * The first record of the id that is none of these belongs to an earlier message, whose PUBACK the
+ * broker read before it reused the id: it and every older record of the id are dropped. A message
+ * repeated with the same payload under the same id is so not kept twice: its records do not
+ * shrink.
  */
 function latestPerIdOf(table: RecordTable): Uint8Array {
   // A state, a hash and a count of readings per possible packet id (576 KiB), for the length of
@@ -263,9 +265,14 @@ function latestPerIdOf(table: RecordTable): Uint8Array {
     const id = table.ids[k]!, h = table.hashes[k]!, n = table.lines[k]!;
     const s = state[id]!;
     if (s === ID_CLOSED) continue;
-    if (s === ID_OPEN && !(hash[id] === h && n > lines[id]!)) {
-      state[id] = ID_CLOSED;
-      continue;
+    if (s === ID_OPEN) {
+      // The same part read again (its earlier record's lines were cut before it was written):
+      // only the later counts, the parts before it still do.
+      if (hash[id] === h && n === lines[id]!) continue;
+      if (!(hash[id] === h && n > lines[id]!)) {
+        state[id] = ID_CLOSED;
+        continue;
+      }
     }
     state[id] = ID_OPEN;
     hash[id] = h;
