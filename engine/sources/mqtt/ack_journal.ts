@@ -69,32 +69,36 @@ const encoder = new TextEncoder();
  * An append-only file of delivery records ({@linkcode Deliveries}), one JSON array of flat numbers
  * per append (`[id, hash, start, lines, id, …]`), written before the readings they describe reach
  * the pipeline. Compacted (a temporary file renamed over it) once it holds more than `4 × keep`
- * records and twice what the last compaction kept, to the records not yet acknowledged (past the
- * committed line) and the last `keep` acknowledged ones: acknowledgements go out in order, so only
- * the latest ones can have been lost in a crash. (The broker's receive window does not bound what
- * is unacknowledged: mosquitto 2.0 was seen with twice its Receive Maximum in flight.)
+ * records and twice what the last compaction kept, to each packet id's latest message: a record is
+ * dropped only once a later one shows the broker gave its id to another message, which it does
+ * only after it has read the PUBACK of the one before (MQTT 5 §2.2.1). Nothing else tells which
+ * PUBACKs the broker read before a crash: one written and committed may still lie unread in its
+ * socket (mosquitto 2.0 was seen reading one PUBACK per turn of its loop between a thousand sends,
+ * and dropping thousands unread when the connection went), and the broker then delivers that
+ * message again. So the journal keeps up to one message per packet id, 65,535 (a file of about
+ * 2 MiB, up to twice that before it is compacted; in memory 18 bytes a record, 2.3 MiB at most).
  */
 export class DeliveryJournal {
   readonly path: string;
   readonly #keep: number;
   #file: Deno.FsFile;
-  #records: Deliveries;
-  #count: number;
+  /** The file's records, in typed arrays (18 bytes each, not a number array's 32). */
+  #table: RecordTable;
   /** Records in the file past which it is compacted. */
   #limit: number;
 
-  private constructor(path: string, file: Deno.FsFile, records: Deliveries, keep: number) {
+  private constructor(path: string, file: Deno.FsFile, table: RecordTable, keep: number) {
     this.path = path;
     this.#file = file;
-    this.#records = records;
-    this.#count = records.length / 4;
+    this.#table = table;
     this.#keep = keep;
-    this.#limit = Math.max(4 * keep, 2 * this.#count);
+    this.#limit = Math.max(4 * keep, 2 * table.length);
   }
 
   /**
    * Opens (creating) the journal and reads what it holds. A torn last line (a crash during an
-   * append, before the readings it describes went anywhere) is cut off.
+   * append, before the readings it describes went anywhere) is cut off. `keep`: it is not
+   * compacted below `4 × keep` records (the source: its receive window).
    */
   static async open(path: string, keep: number): Promise<DeliveryJournal> {
     let text = "";
@@ -103,7 +107,7 @@ export class DeliveryJournal {
     } catch (e) {
       if (!(e instanceof Deno.errors.NotFound)) throw e;
     }
-    const records: Deliveries = [];
+    const table = new RecordTable();
     let whole = 0;
     for (let start = 0; start < text.length;) {
       const end = text.indexOf("\n", start);
@@ -115,54 +119,50 @@ export class DeliveryJournal {
         break;
       }
       if (!Array.isArray(values) || values.length % 4 !== 0) break;
-      for (const v of values) records.push(v);
+      table.push(values);
       start = whole = end + 1;
     }
     const file = await Deno.open(path, { read: true, write: true, create: true });
     await file.truncate(encoder.encode(text.slice(0, whole)).length);
     await file.seek(0, Deno.SeekMode.End);
-    return new DeliveryJournal(path, file, records, keep);
-  }
-
-  /** The records read on open, oldest first, four numbers each (see {@linkcode Deliveries}). */
-  get records(): readonly number[] {
-    return this.#records;
+    return new DeliveryJournal(path, file, table, keep);
   }
 
   /**
-   * Appends records (one write); past the limit, compacts: `committed` is the line below which
-   * every message is acknowledged.
+   * The records it holds, oldest first, four numbers each (see {@linkcode Deliveries}): a copy,
+   * made for the reader of a journal just opened.
    */
-  async append(records: readonly number[], committed: number): Promise<void> {
+  get records(): number[] {
+    return this.#table.flat();
+  }
+
+  /** Appends records (one write); past the limit, compacts (see {@linkcode DeliveryJournal}). */
+  async append(records: readonly number[]): Promise<void> {
     if (records.length === 0) return;
-    for (const v of records) this.#records.push(v);
-    this.#count += records.length / 4;
-    if (this.#count <= this.#limit) {
+    this.#table.push(records);
+    if (this.#table.length <= this.#limit) {
       writeAllSync(this.#file, encoder.encode(JSON.stringify(records) + "\n"));
       return;
     }
-    // Compact: the kept records in one line, written beside and renamed over the journal.
-    let acked = 0;
-    const all = this.#records;
-    const kept: number[] = [];
-    for (let i = all.length - 4; i >= 0; i -= 4) {
-      if (all[i + 2]! + all[i + 3]! > committed || acked++ < this.#keep) kept.push(i);
-    }
-    const keptRecords: Deliveries = [];
-    for (let k = kept.length - 1; k >= 0; k--) {
-      const i = kept[k]!;
-      keptRecords.push(all[i]!, all[i + 1]!, all[i + 2]!, all[i + 3]!);
-    }
-    this.#records = keptRecords;
+    // Compact: the kept records, written beside (a line per 4,096) and renamed over the journal.
+    const table = this.#table.kept(latestPerIdOf(this.#table));
     const tmp = `${this.path}.tmp`;
-    await Deno.writeTextFile(tmp, JSON.stringify(this.#records) + "\n");
+    const out = await Deno.open(tmp, { write: true, create: true, truncate: true });
+    try {
+      for (let i = 0; i < table.length; i += 4096) {
+        const line = table.flat(i, Math.min(table.length, i + 4096));
+        writeAllSync(out, encoder.encode(JSON.stringify(line) + "\n"));
+      }
+    } finally {
+      out.close();
+    }
     await Deno.rename(tmp, this.path);
+    this.#table = table;
     this.#file.close();
     this.#file = await Deno.open(this.path, { read: true, write: true });
     await this.#file.seek(0, Deno.SeekMode.End);
-    this.#count = this.#records.length / 4;
-    // Twice what was kept: each record is rewritten about once, however many are pending.
-    this.#limit = Math.max(4 * this.#keep, 2 * this.#count);
+    // Twice what was kept: each record is rewritten about once, however many are kept.
+    this.#limit = Math.max(4 * this.#keep, 2 * table.length);
   }
 
   /** Closes the file. */
@@ -173,4 +173,129 @@ export class DeliveryJournal {
       // Already closed.
     }
   }
+}
+
+/**
+ * Delivery records in a typed array per field, growing by doubling: 18 bytes a record where a
+ * number array takes 32 (its numbers are doubles: the hashes pass 2³⁰). The journal holds up to
+ * twice 65,535 of them.
+ */
+class RecordTable {
+  ids = new Uint16Array(1024);
+  hashes = new Uint32Array(1024);
+  starts = new Float64Array(1024);
+  lines = new Uint32Array(1024);
+  /** Records held. */
+  length = 0;
+
+  /** Appends flat records (`[id, hash, start, lines, …]`). */
+  push(records: readonly number[]): void {
+    for (let i = 0; i + 3 < records.length; i += 4) {
+      if (this.length === this.ids.length) this.#grow();
+      const k = this.length++;
+      this.ids[k] = records[i]!;
+      this.hashes[k] = records[i + 1]!;
+      this.starts[k] = records[i + 2]!;
+      this.lines[k] = records[i + 3]!;
+    }
+  }
+
+  /** Records `from` to `to` (exclusive), flat. */
+  flat(from = 0, to = this.length): number[] {
+    const out: number[] = [];
+    for (let k = from; k < to; k++) {
+      out.push(this.ids[k]!, this.hashes[k]!, this.starts[k]!, this.lines[k]!);
+    }
+    return out;
+  }
+
+  /** A new table of the records whose flag is set, in order. */
+  kept(flags: Uint8Array): RecordTable {
+    const t = new RecordTable();
+    for (let k = 0; k < this.length; k++) {
+      if (flags[k] !== 1) continue;
+      if (t.length === t.ids.length) t.#grow();
+      const j = t.length++;
+      t.ids[j] = this.ids[k]!;
+      t.hashes[j] = this.hashes[k]!;
+      t.starts[j] = this.starts[k]!;
+      t.lines[j] = this.lines[k]!;
+    }
+    return t;
+  }
+
+  #grow(): void {
+    const size = this.ids.length * 2;
+    const ids = new Uint16Array(size), hashes = new Uint32Array(size);
+    const starts = new Float64Array(size), lines = new Uint32Array(size);
+    ids.set(this.ids);
+    hashes.set(this.hashes);
+    starts.set(this.starts);
+    lines.set(this.lines);
+    this.ids = ids;
+    this.hashes = hashes;
+    this.starts = starts;
+    this.lines = lines;
+  }
+}
+
+/** What {@linkcode latestPerIdOf} knows of a packet id, walking from the newest record back (0: no
+ * record yet): its latest message's records are being kept; or, past them, dropped. */
+const ID_OPEN = 1, ID_CLOSED = 2;
+
+/**
+ * Which records of `table` (1: kept) are those of each packet id's latest message: walking back
+ * from the newest, a record is kept while it is the id's first, or an earlier record of the same
+ * message (same hash, more lines: the message was read partly before a restart and its rest again
+ * after, one record each); one with the same hash and as many lines as the last kept is that part
+ * read before, its lines cut by a restart before they were written (dropped, the walk goes on).
+ * The first record of the id that is none of these belongs to an earlier message, whose PUBACK the
+ * broker read before it reused the id: it and every older record of the id are dropped. A message
+ * repeated with the same payload under the same id is so not kept twice: its records do not
+ * shrink.
+ */
+function latestPerIdOf(table: RecordTable): Uint8Array {
+  // A state, a hash and a count of readings per possible packet id (576 KiB), for the length of
+  // a compaction.
+  const state = new Uint8Array(65536);
+  const hash = new Uint32Array(65536);
+  const lines = new Uint32Array(65536);
+  const flags = new Uint8Array(table.length);
+  for (let k = table.length - 1; k >= 0; k--) {
+    const id = table.ids[k]!, h = table.hashes[k]!, n = table.lines[k]!;
+    const s = state[id]!;
+    if (s === ID_CLOSED) continue;
+    if (s === ID_OPEN) {
+      // The same part read again (its earlier record's lines were cut before it was written):
+      // only the later counts, the parts before it still do.
+      if (hash[id] === h && n === lines[id]!) continue;
+      if (!(hash[id] === h && n > lines[id]!)) {
+        state[id] = ID_CLOSED;
+        continue;
+      }
+    }
+    state[id] = ID_OPEN;
+    hash[id] = h;
+    lines[id] = n;
+    flags[k] = 1;
+  }
+  return flags;
+}
+
+/**
+ * The records (flat, oldest first) of each packet id's latest message, as the journal keeps them
+ * when it compacts: see {@linkcode DeliveryJournal}.
+ *
+ * @example
+ * ```ts
+ * import { latestPerId } from "./ack_journal.ts";
+ *
+ * // Packet id 7 carried message 0xa, then (acknowledged) 0xb: only 0xb is kept.
+ * latestPerId([7, 0xa, 0, 1, 8, 0xc, 1, 1, 7, 0xb, 2, 1]); // [8, 0xc, 1, 1, 7, 0xb, 2, 1]
+ * ```
+ */
+export function latestPerId(records: readonly number[]): Deliveries {
+  const table = new RecordTable();
+  table.push(records);
+  return table.kept(latestPerIdOf(table)).flat();
 }

@@ -49,6 +49,41 @@ export class SeenDeliveries {
     this.#state[id] = state;
   }
 
+  /**
+   * Takes the delivery journal's records (oldest first, four numbers each: packet id, hash, first
+   * line, readings; see `ack_journal.ts`), the log holding `position` lines: a message whose
+   * readings are all in it is `whole`; one with some is `partial`, with `start` put where a
+   * redelivery's first `position - start` readings are those already written; one with none is
+   * forgotten (a redelivery is read as new). A message read partly before a restart has a record
+   * per run, the later ones for its rest (same hash, fewer readings): what the earlier ones wrote
+   * counts too, also when the later ones wrote nothing.
+   */
+  load(records: readonly number[], position: number): void {
+    // Per packet id: the hash and readings of its latest message's first record (576 KiB, for
+    // the length of the load).
+    const chainHash = new Uint32Array(PACKET_IDS);
+    const total = new Uint32Array(PACKET_IDS);
+    const known = new Uint8Array(PACKET_IDS);
+    for (let i = 0; i + 3 < records.length; i += 4) {
+      const id = records[i]!, hash = records[i + 1]!, start = records[i + 2]!;
+      const lines = records[i + 3]!;
+      const rest = known[id] === 1 && chainHash[id] === hash && lines < total[id]!;
+      if (!rest) {
+        known[id] = 1;
+        chainHash[id] = hash;
+        total[id] = lines;
+      }
+      if (start + lines <= position) {
+        this.set(id, hash, start, lines, SEEN.whole);
+        continue;
+      }
+      // Written before this record: the readings its message's earlier records put in the log.
+      const written = (rest ? total[id]! - lines : 0) + Math.max(0, position - start);
+      if (written === 0) this.set(id, hash, 0, 0, SEEN.none);
+      else this.set(id, hash, position - written, lines, SEEN.partial);
+    }
+  }
+
   /** One of {@linkcode SEEN}'s values. */
   state(id: number): number {
     return this.#state[id]!;

@@ -219,8 +219,6 @@ export class MqttSource {
   #generation = 0;
   /** Readings ingested so far, counted from `position`: the next one's line. */
   #nextLine = 0;
-  /** The line below which everything is committed (`acknowledge: "committed"`). */
-  #committedLine = 0;
   /** Readings emitted so far, counted from `position`. */
   #emittedLine = 0;
   /**
@@ -430,14 +428,9 @@ export class MqttSource {
         if (options.journal) {
           const journal = await DeliveryJournal.open(options.journal, receiveMaximum);
           this.#journal = journal;
-          const r = journal.records;
-          for (let i = 0; i + 3 < r.length; i += 4) {
-            // Written whole: dropped when it comes again; partly: read from the first missing
-            // reading; not at all (past `position`): read as new.
-            const id = r[i]!, hash = r[i + 1]!, start = r[i + 2]!, lines = r[i + 3]!;
-            if (start + lines <= position) this.#seen.set(id, hash, start, lines, SEEN.whole);
-            else if (start < position) this.#seen.set(id, hash, start, lines, SEEN.partial);
-          }
+          // Written whole: dropped when it comes again; partly: read from the first missing
+          // reading; not at all (past `position`): read as new.
+          this.#seen.load(journal.records, position);
         }
         if (this.#stopped) return; // aborted meanwhile: pull() closes the stream
         let delay = minMs;
@@ -549,10 +542,7 @@ export class MqttSource {
           // Before the readings can reach the log: a restart must know what they came from.
           const records = this.#unjournaled;
           this.#unjournaled = [];
-          await this.#journal.append(
-            records,
-            this.#ackMode === "taken" ? this.#emittedLine : this.#committedLine,
-          );
+          await this.#journal.append(records);
         } else if (!this.#journal) {
           this.#unjournaled.length = 0;
         }
@@ -576,7 +566,6 @@ export class MqttSource {
    */
   commit(lines: number): void {
     if (this.#ackMode !== "committed") return;
-    this.#committedLine = Math.max(this.#committedLine, lines);
     this.#ackUpTo(lines);
   }
 
