@@ -112,3 +112,32 @@ Deno.test("delivery journal: a compaction that keeps more than one line's worth 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("delivery journal: restarts that each append less than they read do not grow it without bound", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "vigil-journal-" });
+  try {
+    const path = join(dir, "mqtt_deliveries.jsonl");
+    // 30 runs, each killed after 10 messages, packet ids cycling over 1…20: a compaction keeps at
+    // most 20 records. The limit was twice what a start read, so from the second run on no run
+    // reached it and the file grew by 10 records a run (310 at the end).
+    let next = 0;
+    for (let run = 0; run < 30; run++) {
+      const journal = await DeliveryJournal.open(path, 2);
+      for (let k = 0; k < 10; k++, next++) {
+        await journal.append([1 + (next % 20), 5000 + next, next, 1]);
+      }
+      journal.close();
+    }
+    const last = await DeliveryJournal.open(path, 2);
+    const records = last.records;
+    last.close();
+    assert.ok(records.length / 4 <= 2 * 20 + 10, `${records.length / 4} records`);
+    // And it still holds every packet id's latest message.
+    assert.deepEqual(
+      ids(latestPerId(records)).sort((a, b) => a - b),
+      Array.from({ length: 20 }, (_, i) => i + 1),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -76,7 +76,16 @@ const encoder = new TextEncoder();
  * socket (mosquitto 2.0 was seen reading one PUBACK per turn of its loop between a thousand sends,
  * and dropping thousands unread when the connection went), and the broker then delivers that
  * message again. So the journal keeps up to one message per packet id, 65,535 (a file of about
- * 2 MiB, up to twice that before it is compacted; in memory 18 bytes a record, 2.3 MiB at most).
+ * 2 MiB). It is compacted once it holds more than twice what a compaction would keep (counted
+ * again at each start) and more than `4 × keep`: with the source's default window of 1,000, at
+ * most 131,070 records before a compaction; in memory 18 bytes a record, in arrays grown by
+ * doubling.
+ *
+ * A genuinely new message that reuses the packet id and the topic and payload of the id's last
+ * recorded one, and is redelivered after a crash before it was journaled, is taken for the old
+ * one and dropped: nothing in the id and hash tells them apart. A JSON payload names its times,
+ * so that is a repeat; a `kv` payload is stamped on arrival, so that is a lost reading
+ * (docs/connectors.md says when).
  */
 export class DeliveryJournal {
   readonly path: string;
@@ -92,7 +101,10 @@ export class DeliveryJournal {
     this.#file = file;
     this.#table = table;
     this.#keep = keep;
-    this.#limit = Math.max(4 * keep, 2 * table.length);
+    // Twice what a compaction would keep now, not twice what was read: a run that appends less
+    // than it read (killed early, again and again) would otherwise raise the limit at every start
+    // and the file would grow without bound.
+    this.#limit = Math.max(4 * keep, 2 * countKept(latestPerIdOf(table)));
   }
 
   /**
@@ -254,6 +266,13 @@ const ID_OPEN = 1, ID_CLOSED = 2;
  * repeated with the same payload under the same id is so not kept twice: its records do not
  * shrink.
  */
+/** How many records `flags` (from {@linkcode latestPerIdOf}) keeps. */
+function countKept(flags: Uint8Array): number {
+  let n = 0;
+  for (let i = 0; i < flags.length; i++) n += flags[i]!;
+  return n;
+}
+
 function latestPerIdOf(table: RecordTable): Uint8Array {
   // A state, a hash and a count of readings per possible packet id (576 KiB), for the length of
   // a compaction.
