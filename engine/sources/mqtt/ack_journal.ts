@@ -190,7 +190,7 @@ export class DeliveryJournal {
 /**
  * Delivery records in a typed array per field, growing by doubling: 18 bytes a record where a
  * number array takes 32 (its numbers are doubles: the hashes pass 2³⁰). The journal holds up to
- * twice 65,535 of them.
+ * twice what a compaction keeps (at most 65,535) or `4 × keep`, whichever is more.
  */
 class RecordTable {
   ids = new Uint16Array(1024);
@@ -203,12 +203,7 @@ class RecordTable {
   /** Appends flat records (`[id, hash, start, lines, …]`). */
   push(records: readonly number[]): void {
     for (let i = 0; i + 3 < records.length; i += 4) {
-      if (this.length === this.ids.length) this.#grow();
-      const k = this.length++;
-      this.ids[k] = records[i]!;
-      this.hashes[k] = records[i + 1]!;
-      this.starts[k] = records[i + 2]!;
-      this.lines[k] = records[i + 3]!;
+      this.#add(records[i]!, records[i + 1]!, records[i + 2]!, records[i + 3]!);
     }
   }
 
@@ -225,15 +220,18 @@ class RecordTable {
   kept(flags: Uint8Array): RecordTable {
     const t = new RecordTable();
     for (let k = 0; k < this.length; k++) {
-      if (flags[k] !== 1) continue;
-      if (t.length === t.ids.length) t.#grow();
-      const j = t.length++;
-      t.ids[j] = this.ids[k]!;
-      t.hashes[j] = this.hashes[k]!;
-      t.starts[j] = this.starts[k]!;
-      t.lines[j] = this.lines[k]!;
+      if (flags[k] === 1) t.#add(this.ids[k]!, this.hashes[k]!, this.starts[k]!, this.lines[k]!);
     }
     return t;
+  }
+
+  #add(id: number, hash: number, start: number, lines: number): void {
+    if (this.length === this.ids.length) this.#grow();
+    const k = this.length++;
+    this.ids[k] = id;
+    this.hashes[k] = hash;
+    this.starts[k] = start;
+    this.lines[k] = lines;
   }
 
   #grow(): void {
@@ -251,6 +249,13 @@ class RecordTable {
   }
 }
 
+/** How many records `flags` (from {@linkcode latestPerIdOf}) keeps. */
+function countKept(flags: Uint8Array): number {
+  let n = 0;
+  for (let i = 0; i < flags.length; i++) n += flags[i]!;
+  return n;
+}
+
 /** What {@linkcode latestPerIdOf} knows of a packet id, walking from the newest record back (0: no
  * record yet): its latest message's records are being kept; or, past them, dropped. */
 const ID_OPEN = 1, ID_CLOSED = 2;
@@ -266,13 +271,6 @@ const ID_OPEN = 1, ID_CLOSED = 2;
  * repeated with the same payload under the same id is so not kept twice: its records do not
  * shrink.
  */
-/** How many records `flags` (from {@linkcode latestPerIdOf}) keeps. */
-function countKept(flags: Uint8Array): number {
-  let n = 0;
-  for (let i = 0; i < flags.length; i++) n += flags[i]!;
-  return n;
-}
-
 function latestPerIdOf(table: RecordTable): Uint8Array {
   // A state, a hash and a count of readings per possible packet id (576 KiB), for the length of
   // a compaction.
