@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DeliveryJournal, latestPerId } from "../../engine/sources/mqtt/ack_journal.ts";
+import { prng } from "../helpers.ts";
 
 /** Ids (every 4th number) of the records, oldest first. */
 function ids(records: readonly number[]): number[] {
@@ -137,6 +138,166 @@ Deno.test("delivery journal: restarts that each append less than they read do no
       ids(latestPerId(records)).sort((a, b) => a - b),
       Array.from({ length: 20 }, (_, i) => i + 1),
     );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/**
+ * Each packet id's latest message, as the rule in `ack_journal.ts` states it, written apart (a map
+ * per id, walking back): what a compaction must keep.
+ */
+function latestMessages(records: readonly number[]): number[] {
+  const kept = new Array<boolean>(records.length / 4).fill(false);
+  const ids = new Map<number, { closed: boolean; hash: number; lines: number }>();
+  for (let k = records.length / 4 - 1; k >= 0; k--) {
+    const id = records[4 * k]!, hash = records[4 * k + 1]!, lines = records[4 * k + 3]!;
+    const last = ids.get(id);
+    if (last === undefined) ids.set(id, { closed: false, hash, lines });
+    else if (last.closed || (last.hash === hash && last.lines === lines)) continue;
+    else if (last.hash === hash && lines > last.lines) last.lines = lines;
+    else {
+      last.closed = true;
+      continue;
+    }
+    kept[k] = true;
+  }
+  return records.filter((_, i) => kept[i >> 2]);
+}
+
+/**
+ * Asserts two long record lists equal, naming the first record that differs (node's diff of two
+ * arrays of 260,000 numbers takes minutes).
+ */
+function assertSameRecords(actual: readonly number[], expected: readonly number[], what: string) {
+  const n = Math.min(actual.length, expected.length);
+  let i = 0;
+  while (i < n && actual[i] === expected[i]) i++;
+  if (i === n && actual.length === expected.length) return;
+  const k = i >> 2;
+  assert.fail(
+    `${what}: ${actual.length / 4} records, expected ${expected.length / 4}; record ${k} is ` +
+      `${JSON.stringify(actual.slice(4 * k, 4 * k + 4))}, expected ` +
+      JSON.stringify(expected.slice(4 * k, 4 * k + 4)),
+  );
+}
+
+/** Records as the file holds them, oldest first. */
+async function fileRecords(path: string): Promise<number[]> {
+  const text = await Deno.readTextFile(path);
+  return text.split("\n").filter((l) => l !== "").flatMap((l) => JSON.parse(l) as number[]);
+}
+
+Deno.test("delivery journal: compacted in place, the file and a reopened journal hold exactly each packet id's latest message", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "vigil-journal-" });
+  try {
+    const path = join(dir, "mqtt_deliveries.jsonl");
+    const random = prng(14);
+    // 40 packet ids, 4 payloads: ids reused with another message or the same payload again, and
+    // messages read in parts over restarts (a later record, same hash, fewer lines).
+    const all: number[] = [];
+    let journal = await DeliveryJournal.open(path, 2);
+    let line = 0, compactions = 0;
+    for (let append = 0; append < 3000; append++) {
+      const batch: number[] = [];
+      for (let r = 1 + Math.floor(random() * 5); r > 0; r--) {
+        const id = 1 + Math.floor(random() * 40), hash = 1 + Math.floor(random() * 4);
+        const lines = Math.floor(random() * 4);
+        batch.push(id, hash, line, lines);
+        if (lines > 1 && random() < 0.3) batch.push(id, hash, line + 1, lines - 1);
+        line += lines;
+      }
+      all.push(...batch);
+      const held = (await fileRecords(path)).length;
+      await journal.append(batch);
+      const now = await fileRecords(path);
+      if (now.length !== held + batch.length) {
+        // Compacted: exactly the latest messages of everything appended so far, in order.
+        compactions++;
+        assert.deepEqual(now, latestMessages(all), `after append ${append}`);
+      }
+      if (append % 500 === 499) {
+        journal.close();
+        journal = await DeliveryJournal.open(path, 2);
+        assert.deepEqual(journal.records, now, `reopened after append ${append}`);
+      }
+    }
+    journal.close();
+    assert.ok(compactions > 10, `${compactions} compactions`);
+    assert.deepEqual(latestPerId(await fileRecords(path)), latestMessages(all));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("delivery journal: compacting what is held before an append keeps what compacting both would", () => {
+  // What lets an append with no room left compact first, then append and compact again.
+  const random = prng(7);
+  for (let round = 0; round < 300; round++) {
+    const records = (n: number) =>
+      Array.from({ length: n }, () => [
+        1 + Math.floor(random() * 6),
+        1 + Math.floor(random() * 3),
+        Math.floor(random() * 100),
+        Math.floor(random() * 4),
+      ]).flat();
+    const held = records(Math.floor(random() * 30)), added = records(Math.floor(random() * 10));
+    const whole = latestPerId([...held, ...added]);
+    assert.deepEqual(whole, latestMessages([...held, ...added]), `round ${round}`);
+    assert.deepEqual(latestPerId([...latestPerId(held), ...added]), whole, `round ${round}`);
+  }
+});
+
+Deno.test("delivery journal: at its bound (every packet id taken twice) it compacts, with no room left, to each id's latest message", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "vigil-journal-" });
+  try {
+    const path = join(dir, "mqtt_deliveries.jsonl");
+    const journal = await DeliveryJournal.open(path, 1000);
+    // 200,000 messages in batches of 1,000, packet ids cycling over 1…65,535: the journal fills
+    // its 131,070 records and the next append finds no room (compacted first, then again).
+    const all: number[] = [];
+    let size = 0, compactions = 0;
+    for (let m = 0; m < 200_000; m += 1000) {
+      const batch: number[] = [];
+      for (let k = m; k < m + 1000; k++) batch.push(1 + (k % 65535), (0x9e3779b1 ^ k) >>> 0, k, 1);
+      all.push(...batch);
+      await journal.append(batch);
+      const now = (await Deno.stat(path)).size;
+      // Not the batch's line appended: rewritten.
+      if (now !== size + JSON.stringify(batch).length + 1) {
+        compactions++;
+        assertSameRecords(await fileRecords(path), latestMessages(all), `after message ${m}`);
+      }
+      size = now;
+    }
+    journal.close();
+    // Past 4,000 records (4 × keep), then past twice what the last kept: at 5,000, 11,000,
+    // 23,000, 47,000 and 95,000 messages (65,535 kept), then at 161,000, with no room left.
+    assert.equal(compactions, 6);
+    const reopened = await DeliveryJournal.open(path, 1000);
+    const records = reopened.records;
+    reopened.close();
+    assertSameRecords(latestPerId(records), latestMessages(all), "reopened");
+    assert.equal(latestPerId(records).length / 4, 65535);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("delivery journal: a file holding more than its bound is read whole and appended to", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "vigil-journal-" });
+  try {
+    const path = join(dir, "mqtt_deliveries.jsonl");
+    // 140,000 records of messages read in 140,000 parts (same id and hash, one line fewer each):
+    // all one message each of ids 1…2, none dropped by a compaction, more than 131,070 records.
+    const all: number[] = [];
+    for (let k = 0; k < 140_000; k++) all.push(1 + (k & 1), 77, k, 140_000 - (k >> 1));
+    await Deno.writeTextFile(path, JSON.stringify(all) + "\n");
+    const journal = await DeliveryJournal.open(path, 2);
+    assertSameRecords(journal.records, all, "read");
+    await journal.append([3, 5, 140_000, 1]);
+    journal.close();
+    assertSameRecords(await fileRecords(path), [...all, 3, 5, 140_000, 1], "appended");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -78,8 +78,9 @@ const encoder = new TextEncoder();
  * message again. So the journal keeps up to one message per packet id, 65,535 (a file of about
  * 2 MiB). It is compacted once it holds more than twice what a compaction would keep (counted
  * again at each start) and more than `4 × keep`: with the source's default window of 1,000, at
- * most 131,070 records before a compaction; in memory 18 bytes a record, in arrays grown by
- * doubling.
+ * most 131,070 records before a compaction. In memory they take one buffer of 18 bytes a record
+ * sized to that bound once (2.3 MiB, its pages resident only as records fill them) and compacted
+ * in place: no copy while it grows or compacts (see {@linkcode RecordTable}).
  *
  * A genuinely new message that reuses the packet id and the topic and payload of the id's last
  * recorded one, and is redelivered after a crash before it was journaled, is taken for the old
@@ -91,8 +92,8 @@ export class DeliveryJournal {
   readonly path: string;
   readonly #keep: number;
   #file: Deno.FsFile;
-  /** The file's records, in typed arrays (18 bytes each, not a number array's 32). */
-  #table: RecordTable;
+  /** The file's records (18 bytes each, not a number array's 32), compacted in place. */
+  readonly #table: RecordTable;
   /** Records in the file past which it is compacted. */
   #limit: number;
 
@@ -104,7 +105,7 @@ export class DeliveryJournal {
     // Twice what a compaction would keep now, not twice what was read: a run that appends less
     // than it read (killed early, again and again) would otherwise raise the limit at every start
     // and the file would grow without bound.
-    this.#limit = Math.max(4 * keep, 2 * countKept(latestPerIdOf(table)));
+    this.#limit = Math.max(4 * keep, 2 * table.latestPerId(false));
   }
 
   /**
@@ -119,7 +120,9 @@ export class DeliveryJournal {
     } catch (e) {
       if (!(e instanceof Deno.errors.NotFound)) throw e;
     }
-    const table = new RecordTable();
+    // The most it holds between compactions (twice the 65,535 packet ids' latest messages, or
+    // `4 × keep`), reserved once.
+    const table = new RecordTable(Math.max(4 * keep, 2 * PACKET_IDS));
     let whole = 0;
     for (let start = 0; start < text.length;) {
       const end = text.indexOf("\n", start);
@@ -151,13 +154,19 @@ export class DeliveryJournal {
   /** Appends records (one write); past the limit, compacts (see {@linkcode DeliveryJournal}). */
   async append(records: readonly number[]): Promise<void> {
     if (records.length === 0) return;
-    this.#table.push(records);
-    if (this.#table.length <= this.#limit) {
+    const table = this.#table;
+    if (table.length + records.length / 4 <= this.#limit) {
+      table.push(records);
       writeAllSync(this.#file, encoder.encode(JSON.stringify(records) + "\n"));
       return;
     }
-    // Compact: the kept records, written beside (a line per 4,096) and renamed over the journal.
-    const table = this.#table.kept(latestPerIdOf(this.#table));
+    // Compact, in place. Without room for the new records, what is held is compacted first: it
+    // keeps exactly what compacting it with them would (see RecordTable.latestPerId), so the
+    // buffer grows only if they alone do not fit.
+    if (table.length + records.length / 4 > table.capacity) table.latestPerId(true);
+    table.push(records);
+    table.latestPerId(true);
+    // The kept records, written beside (a line per 4,096) and renamed over the journal.
     const tmp = `${this.path}.tmp`;
     const out = await Deno.open(tmp, { write: true, create: true, truncate: true });
     try {
@@ -169,7 +178,6 @@ export class DeliveryJournal {
       out.close();
     }
     await Deno.rename(tmp, this.path);
-    this.#table = table;
     this.#file.close();
     this.#file = await Deno.open(this.path, { read: true, write: true });
     await this.#file.seek(0, Deno.SeekMode.End);
@@ -187,24 +195,54 @@ export class DeliveryJournal {
   }
 }
 
+/** Packet ids MQTT can give (1…65,535; 0 is unused), and the size of a per-id scratch array. */
+const PACKET_IDS = 65536;
+
+/** What {@linkcode RecordTable.latestPerId} knows of a packet id, walking from the newest record
+ * back (0: no record yet): its latest message's records are being kept; or, past them, dropped. */
+const ID_OPEN = 1, ID_CLOSED = 2;
+
 /**
- * Delivery records in a typed array per field, growing by doubling: 18 bytes a record where a
- * number array takes 32 (its numbers are doubles: the hashes pass 2³⁰). The journal holds up to
- * twice what a compaction keeps (at most 65,535) or `4 × keep`, whichever is more.
+ * Delivery records in a typed array per field, all views of one buffer reserved at a given
+ * capacity (the journal's bound): 18 bytes a record where a number array takes 32 (its numbers
+ * are doubles: the hashes pass 2³⁰), and the per-packet-id scratch of a compaction (576 KiB). The
+ * buffer's pages become resident as records fill them, and stay: nothing is copied or dropped
+ * while it grows to the bound, and a compaction moves the kept records down inside it. Only more
+ * records than the bound (a compaction keeping more than 65,535, the parts of messages read over
+ * several restarts; or a journal written with a larger window) replace it by one a quarter larger.
  */
 class RecordTable {
-  ids = new Uint16Array(1024);
-  hashes = new Uint32Array(1024);
-  starts = new Float64Array(1024);
-  lines = new Uint32Array(1024);
+  starts!: Float64Array;
+  hashes!: Uint32Array;
+  lines!: Uint32Array;
+  ids!: Uint16Array;
+  /** Per packet id during a compaction: its state, and its latest kept record's hash and lines. */
+  #idState!: Uint8Array;
+  #idHash!: Uint32Array;
+  #idLines!: Uint32Array;
   /** Records held. */
   length = 0;
 
+  constructor(capacity: number) {
+    this.#reserve(capacity);
+  }
+
+  /** Records it holds without replacing its buffer. */
+  get capacity(): number {
+    return this.ids.length;
+  }
+
   /** Appends flat records (`[id, hash, start, lines, …]`). */
   push(records: readonly number[]): void {
-    for (let i = 0; i + 3 < records.length; i += 4) {
-      this.#add(records[i]!, records[i + 1]!, records[i + 2]!, records[i + 3]!);
+    const n = records.length >> 2;
+    if (this.length + n > this.capacity) this.#grow(this.length + n);
+    for (let i = 0, k = this.length; i + 3 < records.length; i += 4, k++) {
+      this.ids[k] = records[i]!;
+      this.hashes[k] = records[i + 1]!;
+      this.starts[k] = records[i + 2]!;
+      this.lines[k] = records[i + 3]!;
     }
+    this.length += n;
   }
 
   /** Records `from` to `to` (exclusive), flat. */
@@ -216,87 +254,86 @@ class RecordTable {
     return out;
   }
 
-  /** A new table of the records whose flag is set, in order. */
-  kept(flags: Uint8Array): RecordTable {
-    const t = new RecordTable();
-    for (let k = 0; k < this.length; k++) {
-      if (flags[k] === 1) t.#add(this.ids[k]!, this.hashes[k]!, this.starts[k]!, this.lines[k]!);
-    }
-    return t;
-  }
-
-  #add(id: number, hash: number, start: number, lines: number): void {
-    if (this.length === this.ids.length) this.#grow();
-    const k = this.length++;
-    this.ids[k] = id;
-    this.hashes[k] = hash;
-    this.starts[k] = start;
-    this.lines[k] = lines;
-  }
-
-  #grow(): void {
-    const size = this.ids.length * 2;
-    const ids = new Uint16Array(size), hashes = new Uint32Array(size);
-    const starts = new Float64Array(size), lines = new Uint32Array(size);
-    ids.set(this.ids);
-    hashes.set(this.hashes);
-    starts.set(this.starts);
-    lines.set(this.lines);
-    this.ids = ids;
-    this.hashes = hashes;
-    this.starts = starts;
-    this.lines = lines;
-  }
-}
-
-/** How many records `flags` (from {@linkcode latestPerIdOf}) keeps. */
-function countKept(flags: Uint8Array): number {
-  let n = 0;
-  for (let i = 0; i < flags.length; i++) n += flags[i]!;
-  return n;
-}
-
-/** What {@linkcode latestPerIdOf} knows of a packet id, walking from the newest record back (0: no
- * record yet): its latest message's records are being kept; or, past them, dropped. */
-const ID_OPEN = 1, ID_CLOSED = 2;
-
-/**
- * Which records of `table` (1: kept) are those of each packet id's latest message: walking back
- * from the newest, a record is kept while it is the id's first, or an earlier record of the same
- * message (same hash, more lines: the message was read partly before a restart and its rest again
- * after, one record each); one with the same hash and as many lines as the last kept is that part
- * read before, its lines cut by a restart before they were written (dropped, the walk goes on).
- * The first record of the id that is none of these belongs to an earlier message, whose PUBACK the
- * broker read before it reused the id: it and every older record of the id are dropped. A message
- * repeated with the same payload under the same id is so not kept twice: its records do not
- * shrink.
- */
-function latestPerIdOf(table: RecordTable): Uint8Array {
-  // A state, a hash and a count of readings per possible packet id (576 KiB), for the length of
-  // a compaction.
-  const state = new Uint8Array(65536);
-  const hash = new Uint32Array(65536);
-  const lines = new Uint32Array(65536);
-  const flags = new Uint8Array(table.length);
-  for (let k = table.length - 1; k >= 0; k--) {
-    const id = table.ids[k]!, h = table.hashes[k]!, n = table.lines[k]!;
-    const s = state[id]!;
-    if (s === ID_CLOSED) continue;
-    if (s === ID_OPEN) {
-      // The same part read again (its earlier record's lines were cut before it was written):
-      // only the later counts, the parts before it still do.
-      if (hash[id] === h && n === lines[id]!) continue;
-      if (!(hash[id] === h && n > lines[id]!)) {
-        state[id] = ID_CLOSED;
-        continue;
+  /**
+   * How many records are those of each packet id's latest message; with `compact`, keeps only
+   * them, in order. Walking back from the newest, a record is kept while it is the id's first, or
+   * an earlier record of the same message (same hash, more lines: the message was read partly
+   * before a restart and its rest again after, one record each); one with the same hash and as
+   * many lines as the last kept is that part read before, its lines cut by a restart before they
+   * were written (dropped, the walk goes on). The first record of the id that is none of these
+   * belongs to an earlier message, whose PUBACK the broker read before it reused the id: it and
+   * every older record of the id are dropped. A message repeated with the same payload under the
+   * same id is so not kept twice: its records do not shrink.
+   *
+   * Compacting the older records first changes nothing: the walk drops a record only once the
+   * id's state is closed (then every older one goes too) or on a repeated part (the state stays),
+   * and the id's newest older record is kept either way, leaving the state as it found it; so the
+   * append that lacks room compacts what is held, then pushes and compacts again.
+   */
+  latestPerId(compact: boolean): number {
+    const state = this.#idState, idHash = this.#idHash, idLines = this.#idLines;
+    state.fill(0);
+    const { ids, hashes, starts, lines } = this;
+    // The kept records are moved to the top, from `w` up: never onto one not yet walked.
+    let w = this.length;
+    for (let k = this.length - 1; k >= 0; k--) {
+      const id = ids[k]!, h = hashes[k]!, n = lines[k]!;
+      const s = state[id]!;
+      if (s === ID_CLOSED) continue;
+      if (s === ID_OPEN) {
+        // The same part read again (its earlier record's lines were cut before it was written):
+        // only the later counts, the parts before it still do.
+        if (idHash[id] === h && n === idLines[id]!) continue;
+        if (!(idHash[id] === h && n > idLines[id]!)) {
+          state[id] = ID_CLOSED;
+          continue;
+        }
+      }
+      state[id] = ID_OPEN;
+      idHash[id] = h;
+      idLines[id] = n;
+      w--;
+      if (compact && w !== k) {
+        ids[w] = id;
+        hashes[w] = h;
+        starts[w] = starts[k]!;
+        lines[w] = n;
       }
     }
-    state[id] = ID_OPEN;
-    hash[id] = h;
-    lines[id] = n;
-    flags[k] = 1;
+    const kept = this.length - w;
+    if (compact && w > 0) {
+      ids.copyWithin(0, w, this.length);
+      hashes.copyWithin(0, w, this.length);
+      starts.copyWithin(0, w, this.length);
+      lines.copyWithin(0, w, this.length);
+      this.length = kept;
+    }
+    return kept;
   }
-  return flags;
+
+  /** One buffer for `capacity` records and the scratch, 8-byte fields first (aligned). */
+  #reserve(capacity: number): void {
+    const buffer = new ArrayBuffer(18 * capacity + 9 * PACKET_IDS);
+    let at = 0;
+    const take = (bytes: number) => (at += bytes) - bytes;
+    this.starts = new Float64Array(buffer, take(8 * capacity), capacity);
+    this.hashes = new Uint32Array(buffer, take(4 * capacity), capacity);
+    this.lines = new Uint32Array(buffer, take(4 * capacity), capacity);
+    this.#idHash = new Uint32Array(buffer, take(4 * PACKET_IDS), PACKET_IDS);
+    this.#idLines = new Uint32Array(buffer, take(4 * PACKET_IDS), PACKET_IDS);
+    this.ids = new Uint16Array(buffer, take(2 * capacity), capacity);
+    this.#idState = new Uint8Array(buffer, take(PACKET_IDS), PACKET_IDS);
+  }
+
+  /** Past the bound only: a buffer for `needed` records or a quarter more, the records moved. */
+  #grow(needed: number): void {
+    const { starts, hashes, lines, ids, length } = this;
+    this.#reserve(Math.max(needed, this.capacity + (this.capacity >> 2)));
+    this.starts.set(starts.subarray(0, length));
+    this.hashes.set(hashes.subarray(0, length));
+    this.lines.set(lines.subarray(0, length));
+    this.ids.set(ids.subarray(0, length));
+  }
 }
 
 /**
@@ -312,7 +349,8 @@ function latestPerIdOf(table: RecordTable): Uint8Array {
  * ```
  */
 export function latestPerId(records: readonly number[]): Deliveries {
-  const table = new RecordTable();
+  const table = new RecordTable(records.length >> 2);
   table.push(records);
-  return table.kept(latestPerIdOf(table)).flat();
+  table.latestPerId(true);
+  return table.flat();
 }
