@@ -21,8 +21,12 @@ export const COMPILE_PERMISSIONS = [
  * collection once the old generation has grown by half, not at 4–5 × the live set, and a young
  * generation of at most 2 × 2 MiB (BENCHMARKS.md "Memory": live under an MQTT flood, 118–123 MiB
  * peak against 129–136 with growth at 100 %, at the same CPU; the `replay` task keeps 4 MiB
- * semi-spaces, as 2 cost a replay about 17 % more CPU, which the binary's replay pays). */
-export const COMPILE_V8_FLAGS = ["--v8-flags=--heap-growing-percent=50,--max-semi-space-size=2"];
+ * semi-spaces, as 2 cost a replay about 17 % more CPU, which the binary's replay pays); hot
+ * functions optimized on the main thread, not a background one whose C-allocator arena keeps
+ * the compiler's freed working memory (BENCHMARKS.md, seventh stop: 7–16 MiB of a live peak). */
+export const COMPILE_V8_FLAGS = [
+  "--v8-flags=--heap-growing-percent=50,--max-semi-space-size=2,--no-concurrent-recompilation",
+];
 
 /**
  * The one line that explains a failed `deno compile` whose stderr is `stderr`, or null when it
