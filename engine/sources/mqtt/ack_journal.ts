@@ -79,8 +79,9 @@ const encoder = new TextEncoder();
  * 2 MiB). It is compacted once it holds more than twice what a compaction would keep (counted
  * again at each start) and more than `4 × keep`: with the source's default window of 1,000, at
  * most 131,070 records before a compaction. In memory they take one buffer of 18 bytes a record
- * sized to that bound once (2.3 MiB, its pages resident only as records fill them) and compacted
- * in place: no copy while it grows or compacts (see {@linkcode RecordTable}).
+ * sized to that bound once (2.3 MiB, 2.9 with a compaction's scratch; its pages resident only as
+ * records fill them) and compacted in place: no copy while it grows or compacts (see
+ * {@linkcode RecordTable}).
  *
  * A genuinely new message that reuses the packet id and the topic and payload of the id's last
  * recorded one, and is redelivered after a crash before it was journaled, is taken for the old
