@@ -23,7 +23,8 @@ export const COMPILE_PERMISSIONS = [
  * peak against 129–136 with growth at 100 %, at the same CPU; the `replay` task keeps 4 MiB
  * semi-spaces, as 2 cost a replay about 17 % more CPU, which the binary's replay pays); hot
  * functions optimized on the main thread, not a background one whose C-allocator arena keeps
- * the compiler's freed working memory (BENCHMARKS.md, seventh stop: 7–16 MiB of a live peak). */
+ * the compiler's freed working memory (BENCHMARKS.md, seventh stop: 7–16 MiB of a live peak, 3
+ * with the flag; the binary's replay about 10 % longer in wall time, at the same CPU). */
 export const COMPILE_V8_FLAGS = [
   "--v8-flags=--heap-growing-percent=50,--max-semi-space-size=2,--no-concurrent-recompilation",
 ];
