@@ -107,7 +107,7 @@ Deno.test("delivery journal: a compaction that keeps more than one line's worth 
     const lines = (await Deno.readTextFile(path)).split("\n");
     assert.deepEqual([0, 1].map((i) => JSON.parse(lines[i]!).length / 4), [4096, 2204]);
     const reopened = await DeliveryJournal.open(path, 2);
-    assert.deepEqual(reopened.records, all);
+    assertSameRecords(reopened.records, all, "reopened");
     reopened.close();
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -298,6 +298,27 @@ Deno.test("delivery journal: a file holding more than its bound is read whole an
     await journal.append([3, 5, 140_000, 1]);
     journal.close();
     assertSameRecords(await fileRecords(path), [...all, 3, 5, 140_000, 1], "appended");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("delivery journal: a file past its bound grows the buffer until the next compaction, which returns it to the bound", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "vigil-journal-" });
+  try {
+    const path = join(dir, "mqtt_deliveries.jsonl");
+    // 200,000 messages cycling all 65,535 packet ids, as a journal that grew without bound (an
+    // older version's) leaves it: each id's latest message is the one a compaction keeps.
+    const all: number[] = [];
+    for (let k = 0; k < 200_000; k++) all.push(1 + (k % 65_535), 1000 + k, k, 1);
+    await Deno.writeTextFile(path, JSON.stringify(all) + "\n");
+    const journal = await DeliveryJournal.open(path, 2);
+    assert.ok(journal.capacity >= 200_000, `read into ${journal.capacity} records`);
+    const added = [3, 7, 200_000, 1];
+    await journal.append(added);
+    assert.equal(journal.capacity, 131_072);
+    journal.close();
+    assertSameRecords(await fileRecords(path), latestMessages([...all, ...added]), "compacted");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -79,7 +79,7 @@ const encoder = new TextEncoder();
  * 2 MiB). It is compacted once it holds more than twice what a compaction would keep (counted
  * again at each start) and more than `4 × keep`: with the source's default window of 1,000, at
  * most 131,070 records before a compaction. In memory they take one buffer of 18 bytes a record
- * sized to that bound once (2.3 MiB, 2.9 with a compaction's scratch; its pages resident only as
+ * sized to that bound once (2.3 MiB, 2.8 with a compaction's scratch; its pages resident only as
  * records fill them) and compacted in place: no copy while it grows or compacts (see
  * {@linkcode RecordTable}).
  *
@@ -97,12 +97,15 @@ export class DeliveryJournal {
   readonly #table: RecordTable;
   /** Records in the file past which it is compacted. */
   #limit: number;
+  /** The table's reserved capacity, which it returns to after a compaction if it had to grow. */
+  readonly #bound: number;
 
   private constructor(path: string, file: Deno.FsFile, table: RecordTable, keep: number) {
     this.path = path;
     this.#file = file;
     this.#table = table;
     this.#keep = keep;
+    this.#bound = boundOf(keep);
     // Twice what a compaction would keep now, not twice what was read: a run that appends less
     // than it read (killed early, again and again) would otherwise raise the limit at every start
     // and the file would grow without bound.
@@ -123,7 +126,7 @@ export class DeliveryJournal {
     }
     // The most it holds between compactions (twice the 65,535 packet ids' latest messages, or
     // `4 × keep`), reserved once.
-    const table = new RecordTable(Math.max(4 * keep, 2 * PACKET_IDS));
+    const table = new RecordTable(boundOf(keep));
     let whole = 0;
     for (let start = 0; start < text.length;) {
       const end = text.indexOf("\n", start);
@@ -152,6 +155,12 @@ export class DeliveryJournal {
     return this.#table.flat();
   }
 
+  /** Records its buffer holds before it must grow: the bound, unless it read or was given
+   * more, until its next compaction. */
+  get capacity(): number {
+    return this.#table.capacity;
+  }
+
   /** Appends records (one write); past the limit, compacts (see {@linkcode DeliveryJournal}). */
   async append(records: readonly number[]): Promise<void> {
     if (records.length === 0) return;
@@ -163,10 +172,11 @@ export class DeliveryJournal {
     }
     // Compact, in place. Without room for the new records, what is held is compacted first: it
     // keeps exactly what compacting it with them would (see RecordTable.latestPerId), so the
-    // buffer grows only if they alone do not fit.
+    // buffer grows only if the kept records and the new ones together do not fit.
     if (table.length + records.length / 4 > table.capacity) table.latestPerId(true);
     table.push(records);
     table.latestPerId(true);
+    table.shrink(this.#bound);
     // The kept records, written beside (a line per 4,096) and renamed over the journal.
     const tmp = `${this.path}.tmp`;
     const out = await Deno.open(tmp, { write: true, create: true, truncate: true });
@@ -198,6 +208,12 @@ export class DeliveryJournal {
 
 /** Packet ids MQTT can give (1…65,535; 0 is unused), and the size of a per-id scratch array. */
 const PACKET_IDS = 65536;
+
+/** The most records a journal of window `keep` holds between compactions: twice the packet ids'
+ * latest messages, or `4 × keep`. */
+function boundOf(keep: number): number {
+  return Math.max(4 * keep, 2 * PACKET_IDS);
+}
 
 /** What {@linkcode RecordTable.latestPerId} knows of a packet id, walking from the newest record
  * back (0: no record yet): its latest message's records are being kept; or, past them, dropped. */
@@ -328,8 +344,22 @@ class RecordTable {
 
   /** Past the bound only: a buffer for `needed` records or a quarter more, the records moved. */
   #grow(needed: number): void {
+    this.#move(Math.max(needed, this.capacity + (this.capacity >> 2)));
+  }
+
+  /**
+   * Back to a buffer of `capacity` records when it holds more and its records fit: after a
+   * compaction, so that a start that read a file past the bound (written with a larger window,
+   * or by a version whose journal grew without bound) does not keep that buffer for the run.
+   */
+  shrink(capacity: number): void {
+    if (this.capacity > capacity && this.length <= capacity) this.#move(capacity);
+  }
+
+  /** A buffer for `capacity` records, the records moved into it. */
+  #move(capacity: number): void {
     const { starts, hashes, lines, ids, length } = this;
-    this.#reserve(Math.max(needed, this.capacity + (this.capacity >> 2)));
+    this.#reserve(capacity);
     this.starts.set(starts.subarray(0, length));
     this.hashes.set(hashes.subarray(0, length));
     this.lines.set(lines.subarray(0, length));
