@@ -65,7 +65,14 @@ for (const [name, tree] of Object.entries(trees)) {
     });
   };
   const first = analyzer();
-  const rows = batches.flatMap((b) => first.analyze(b).rows.map((r) => r.row));
+  // Rows were an array of `{ index, row }` before they were a table (core/row_table.ts).
+  type Row = Parameters<RowFormat["writeRowCsv"]>[0];
+  const rows = batches.flatMap((b): Row[] => {
+    const got = first.analyze(b).rows as unknown;
+    return Array.isArray(got)
+      ? got.map((r: { row: Row }) => r.row)
+      : (got as { list(): { row: Row }[] }).list().map((r) => r.row);
+  });
   const steady = analyzer();
   const columns = rowColumns();
   const stream = new ByteText(1 << 20);

@@ -40,7 +40,8 @@ import { AlarmState, bandHold } from "./alarm_state.ts";
 import { adaptiveEvent, alarmEvents } from "./event_text.ts";
 import { type MachineScore, ModelScoring } from "./model_scoring.ts";
 import { ReadingValueSets } from "./reading_values.ts";
-import { buildRow, type RowInput } from "./row_builder.ts";
+import { appendRow, type RowInput } from "./row_builder.ts";
+import { RowTable } from "../core/row_table.ts";
 
 /** Options of {@linkcode Analyzer}. */
 export interface AnalyzerOptions {
@@ -156,9 +157,13 @@ export class Analyzer {
    * frees their backing store in V8, and regrowing them cost ~24 B of garbage a reading. */
   #entryOf = new Int32Array(1024);
   readonly #machineOf: MachineState[] = [];
-  /** The input of {@linkcode buildRow}, one object refilled per row rather than a literal per
+  /** The input of {@linkcode appendRow}, one object refilled per row rather than a literal per
    * row: the call is not inlined, so each literal was a real allocation. */
   readonly #rowInput: RowInput;
+  /** The previous batch's rows and channel entries: the next batch's table starts with room
+   * for as many (batches of a run are alike), instead of doubling its way up every batch. */
+  #rowsHint = 0;
+  #entriesHint = 0;
 
   constructor(kernel: Kernel, options: AnalyzerOptions = {}) {
     const interval = options.processingIntervalMs ?? 10_000;
@@ -264,7 +269,8 @@ export class Analyzer {
 
   /** Analyses readings in order. */
   analyze(readings: readonly Reading[]): AnalysisResult {
-    const result: AnalysisResult = { rows: [], events: [], rejected: [] };
+    const rows = new RowTable(this.#rowsHint, this.#rowsHint && this.#entriesHint / this.#rowsHint);
+    const result: AnalysisResult = { rows, events: [], rejected: [] };
     if (this.#valueSets) result.values = this.#valueSets.begin(readings.length, this.#zThreshold);
     // The forests score the whole batch before the kernel walk: few WASM calls, not one each.
     this.#scoring?.scoreAll(readings);
@@ -332,6 +338,8 @@ export class Analyzer {
       else machineOf.push(machine);
     }
     this.#run(readings, sliceStart, readings.length, n, result);
+    this.#rowsHint = rows.length;
+    this.#entriesHint = rows.entries;
     return result;
   }
 
@@ -514,7 +522,7 @@ export class Analyzer {
       input.out = out;
       input.first = first;
       input.anomalyScore = m.score;
-      result.rows.push({ index, row: buildRow(r, input) });
+      appendRow(result.rows, index, r, input);
     }
   }
 
