@@ -102,6 +102,21 @@ interface MachineState extends MachineScore {
   oldest: number;
 }
 
+/**
+ * Keeps V8 from storing the channel values of readings shaped like `channels` (the same names
+ * in the same order) as unboxed doubles: a twin with those names holding `null` turns the
+ * fields of that shape tagged. Parsers build `channels` from `{}` and the number they store is
+ * already a heap number; in a double field each store boxed it again and each read by name
+ * (`analyze`) boxed a new one, some 60 MB of a 1 M replay's garbage. (The processed rows' own
+ * `{}` records, holding objects, used to do this by accident; rows built only when read no
+ * longer do: BENCHMARKS.md, "Rows written where they are read".) Called when a machine's
+ * channel names differ from its last reading's: seldom, once per machine and shape.
+ */
+function taggedChannels(channels: Readonly<Record<string, number>>): void {
+  const twin: Record<string, null> = {};
+  for (const name in channels) twin[name] = null;
+}
+
 /** The kernel's limits of a channel (NaN: no such check). */
 function limitsOf(c: ChannelConfig | undefined): StreamLimits {
   return {
@@ -296,6 +311,7 @@ export class Analyzer {
         let stream: number;
         if (lastNames[k] === name) stream = lastIds[k]!;
         else {
+          if (k === 0) taggedChannels(r.channels);
           stream = this.#stream(machine, name);
           if (stream === -1) {
             ok = false;
