@@ -115,7 +115,12 @@ interface MachineState extends MachineScore {
 function taggedChannels(channels: Readonly<Record<string, number>>): void {
   const twin: Record<string, null> = {};
   for (const name in channels) twin[name] = null;
+  // Kept, so that an optimizing compiler cannot drop the twin as unused.
+  _lastTwin = twin;
 }
+
+/** The last twin {@linkcode taggedChannels} made. */
+let _lastTwin: object | null = null;
 
 /** The kernel's limits of a channel (NaN: no such check). */
 function limitsOf(c: ChannelConfig | undefined): StreamLimits {
