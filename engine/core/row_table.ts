@@ -4,8 +4,9 @@
  * row to `analysis_output.csv` (straight from these columns) and reads no row object: building
  * one per row (the row, its channels record, a summary per channel, an alerts array) was a fifth
  * of a 1 M replay's allocation (BENCHMARKS.md, "Rows written where they are read"). The live
- * engine's readers (the API's last row per machine, the history and Influx sinks, row
- * listeners) still get objects, one per row, the same for every reader.
+ * engine's readers (the API's last row per machine, the Influx sink, row listeners, and the
+ * history sink when it is given no per-reading values) still get objects, one per row, the same
+ * for every reader.
  * @module
  */
 import type { ChannelSummary, ProcessedRow, Trend } from "./types.ts";
