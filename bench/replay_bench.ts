@@ -83,7 +83,8 @@ Deno.bench({
         dataDir,
         source: `file:${INPUT}`,
         streamDerived: true,
-        state: new EngineState({ anomalyCapacity: 0 }), // as cli/replay.ts: no API reads it
+        // As cli/replay.ts: no API reads them.
+        state: new EngineState({ anomalyCapacity: 0, lastRows: false }),
         logger: nullLogger,
       });
       const counts = await run.run(new FileSource(INPUT, { format: "json" }).readable);

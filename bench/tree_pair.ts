@@ -3,7 +3,8 @@
  * job by job: the analyzer of the `machine` profile as `replay` builds it (rolling kernel,
  * adaptive detector, heartbeat "auto") over the first 65,536 readings of FILE in batches of
  * 8,192 (`analyze`: a new analyzer each time, `steady`: one analyzer fed them again and
- * again), `writeReading` of those readings and `writeRowCsv` of their rows, and (`heartbeat`)
+ * again, `steadyCsv`: that and each batch's rows written as CSV, as the pipeline writes them),
+ * `writeReading` of those readings and `writeRowCsv` of their rows, and (`heartbeat`)
  * a `HeartbeatMonitor` learning every machine's timeout from them. Each round times
  * both trees (the order flips every round) after 3 rounds of warm-up; it prints the median
  * time of each and the median of the per-round ratios NEW/OLD. On the shared 2-core machine a
@@ -50,9 +51,8 @@ for (const [name, tree] of Object.entries(trees)) {
   const { writeReading }: ReadingFormat = await import(
     `file://${tree}/engine/formats/reading_format.ts`
   );
-  const { rowColumns, writeRowCsv }: RowFormat = await import(
-    `file://${tree}/engine/formats/row_format.ts`
-  );
+  const format: RowFormat = await import(`file://${tree}/engine/formats/row_format.ts`);
+  const { rowColumns, writeRowCsv } = format;
   const analyzer = () => {
     const kernel = new engine.WasmKernel({});
     return new engine.Analyzer(kernel, {
@@ -65,8 +65,23 @@ for (const [name, tree] of Object.entries(trees)) {
     });
   };
   const first = analyzer();
-  const rows = batches.flatMap((b) => first.analyze(b).rows.map((r) => r.row));
+  // Rows were an array of `{ index, row }` before they were a table (core/row_table.ts).
+  type Row = Parameters<RowFormat["writeRowCsv"]>[0];
+  const rows = batches.flatMap((b): Row[] => {
+    const got = first.analyze(b).rows as unknown;
+    return Array.isArray(got)
+      ? got.map((r: { row: Row }) => r.row)
+      : (got as { list(): { row: Row }[] }).list().map((r) => r.row);
+  });
   const steady = analyzer();
+  const written = analyzer();
+  // A batch's rows as the pipeline writes them: from the table (`writeRowsCsv`), or before
+  // there was one, object by object.
+  const writeRows = (got: unknown) => {
+    if (!Array.isArray(got)) {
+      format.writeRowsCsv(got as Parameters<RowFormat["writeRowsCsv"]>[0], columns, csv);
+    } else for (const r of got as { row: Row }[]) writeRowCsv(r.row, columns, csv);
+  };
   const columns = rowColumns();
   const stream = new ByteText(1 << 20);
   const csv = new ByteText(1 << 18);
@@ -77,6 +92,12 @@ for (const [name, tree] of Object.entries(trees)) {
     },
     steady: () => {
       for (const b of batches) steady.analyze(b);
+    },
+    steadyCsv: () => {
+      for (const b of batches) {
+        csv.clear();
+        writeRows(written.analyze(b).rows);
+      }
     },
     writeReading: () => {
       for (const b of batches) {

@@ -4,7 +4,8 @@
  * Here, below the kernels and detectors, so that sinks read results without importing either.
  * @module
  */
-import type { AnomalyEvent, ProcessedRow } from "./types.ts";
+import type { AnomalyEvent } from "./types.ts";
+import type { RowTable } from "./row_table.ts";
 
 /** Bits of `KernelOutput.flags` (kernels/rolling/kernel_types.ts). */
 export const FLAG = {
@@ -79,8 +80,9 @@ export interface IsolationScorer {
 
 /** What one {@linkcode Analyzer.analyze} call produced. */
 export interface AnalysisResult {
-  /** Processed rows, each with the index of the reading that closed it. */
-  rows: { index: number; row: ProcessedRow }[];
+  /** Processed rows, each with the index of the reading that closed it: columns, turned into
+   * objects only when asked ({@linkcode RowTable.row}). */
+  rows: RowTable;
   /** Anomaly events, each with the index of the reading that raised it. */
   events: { index: number; event: AnomalyEvent }[];
   /** Readings refused (e.g. stream capacity exhausted), with the reason. */

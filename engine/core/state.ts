@@ -7,6 +7,7 @@
 import { type ActiveAlarm, type ActiveAlarmFilter, ActiveAlarms } from "./active_alarms.ts";
 import { assertTransition, isKnownStatus } from "./status.ts";
 import type { AnomalyEvent, MachineStatus, ProcessedRow, Reading, Severity } from "./types.ts";
+import type { RowTable } from "./row_table.ts";
 
 /** Something that can really change a machine's status (the simulator can; a file cannot). */
 export interface MachineController {
@@ -83,6 +84,11 @@ export interface EngineStateOptions {
   /** Anomaly events kept in memory for `/anomalies`; 0 keeps none (`replay` and `eval`, which
    * serve no API, pass 0). @default {10000} */
   anomalyCapacity?: number;
+  /** Keep each machine's latest processed row (`lastRow`, for `/data`). Off (`replay` and
+   * `eval`, which serve no API), rows are only counted, and a replay's rows are written as CSV
+   * without ever being built as objects (BENCHMARKS.md, "Rows written where they are read").
+   * @default {true} */
+  lastRows?: boolean;
   /** Active alarms kept for `/alarms`; when full, the one whose latest raise is oldest is
    * evicted (and counted in {@linkcode EngineState.alarmsEvicted}). @default {10000} */
   alarmCapacity?: number;
@@ -122,6 +128,7 @@ export class EngineState {
   readonly #machines = new Map<string, MachineEntry>();
   readonly #anomalies: AnomalyEvent[] = [];
   readonly #anomalyCapacity: number;
+  readonly #lastRows: boolean;
   readonly #alarms: ActiveAlarms;
   readonly #sources = new Map<string, SourceHealth>();
   #controller: MachineController | null = null;
@@ -142,6 +149,7 @@ export class EngineState {
 
   constructor(options: EngineStateOptions = {}) {
     this.#anomalyCapacity = options.anomalyCapacity ?? 10_000;
+    this.#lastRows = options.lastRows ?? true;
     this.#alarms = new ActiveAlarms({ capacity: options.alarmCapacity });
   }
 
@@ -223,6 +231,15 @@ export class EngineState {
   recordRow(row: ProcessedRow): void {
     this.#view(row.machine).lastRow = row;
     this.totals.rows++;
+  }
+
+  /** Records a batch's processed rows: counted, and (unless `lastRows` is off) the last of
+   * each machine kept as its `lastRow`. */
+  recordRows(rows: RowTable): void {
+    if (this.#lastRows) {
+      for (let i = 0; i < rows.length; i++) this.#view(rows.machine[i]!).lastRow = rows.row(i);
+    }
+    this.totals.rows += rows.length;
   }
 
   /** Records anomaly events, keeping the newest `anomalyCapacity`, and applies them to the

@@ -40,7 +40,8 @@ import { AlarmState, bandHold } from "./alarm_state.ts";
 import { adaptiveEvent, alarmEvents } from "./event_text.ts";
 import { type MachineScore, ModelScoring } from "./model_scoring.ts";
 import { ReadingValueSets } from "./reading_values.ts";
-import { buildRow, type RowInput } from "./row_builder.ts";
+import { appendRow, type RowInput } from "./row_builder.ts";
+import { RowTable } from "../core/row_table.ts";
 
 /** Options of {@linkcode Analyzer}. */
 export interface AnalyzerOptions {
@@ -101,6 +102,26 @@ interface MachineState extends MachineScore {
   oldest: number;
 }
 
+/**
+ * Keeps V8 from storing the channel values of readings shaped like `channels` (the same names
+ * in the same order) as unboxed doubles: a twin with those names holding `null` turns the
+ * fields of that shape tagged. Parsers build `channels` from `{}` and the number they store is
+ * already a heap number; in a double field each store boxed it again and each read by name
+ * (`analyze`) boxed a new one, some 60 MB of a 1 M replay's garbage. (The processed rows' own
+ * `{}` records, holding objects, used to do this by accident; rows built only when read no
+ * longer do: BENCHMARKS.md, "Rows written where they are read".) Called when a machine's
+ * channel names differ from its last reading's: seldom, once per machine and shape.
+ */
+function taggedChannels(channels: Readonly<Record<string, number>>): void {
+  const twin: Record<string, null> = {};
+  for (const name in channels) twin[name] = null;
+  // Kept, so that an optimizing compiler cannot drop the twin as unused.
+  _lastTwin = twin;
+}
+
+/** The last twin {@linkcode taggedChannels} made. */
+let _lastTwin: object | null = null;
+
 /** The kernel's limits of a channel (NaN: no such check). */
 function limitsOf(c: ChannelConfig | undefined): StreamLimits {
   return {
@@ -156,9 +177,15 @@ export class Analyzer {
    * frees their backing store in V8, and regrowing them cost ~24 B of garbage a reading. */
   #entryOf = new Int32Array(1024);
   readonly #machineOf: MachineState[] = [];
-  /** The input of {@linkcode buildRow}, one object refilled per row rather than a literal per
+  /** The input of {@linkcode appendRow}, one object refilled per row rather than a literal per
    * row: the call is not inlined, so each literal was a real allocation. */
   readonly #rowInput: RowInput;
+  /** The previous batch's rows and channel entries: the next batch's table starts with room
+   * for as many (batches of a run are alike), instead of doubling its way up every batch. */
+  #rowsHint = 0;
+  #entriesHint = 0;
+  /** The rows of every empty batch: none, and never filled (see {@linkcode Analyzer.analyze}). */
+  readonly #noRows = new RowTable();
 
   constructor(kernel: Kernel, options: AnalyzerOptions = {}) {
     const interval = options.processingIntervalMs ?? 10_000;
@@ -264,7 +291,12 @@ export class Analyzer {
 
   /** Analyses readings in order. */
   analyze(readings: readonly Reading[]): AnalysisResult {
-    const result: AnalysisResult = { rows: [], events: [], rejected: [] };
+    // An empty batch (a heartbeat tick) shares one table that is never filled: a table's nine
+    // typed arrays cost a few microseconds however few rows they hold.
+    const rows = readings.length === 0
+      ? this.#noRows
+      : new RowTable(this.#rowsHint, this.#rowsHint && this.#entriesHint / this.#rowsHint);
+    const result: AnalysisResult = { rows, events: [], rejected: [] };
     if (this.#valueSets) result.values = this.#valueSets.begin(readings.length, this.#zThreshold);
     // The forests score the whole batch before the kernel walk: few WASM calls, not one each.
     this.#scoring?.scoreAll(readings);
@@ -290,6 +322,7 @@ export class Analyzer {
         let stream: number;
         if (lastNames[k] === name) stream = lastIds[k]!;
         else {
+          if (k === 0) taggedChannels(r.channels);
           stream = this.#stream(machine, name);
           if (stream === -1) {
             ok = false;
@@ -332,6 +365,8 @@ export class Analyzer {
       else machineOf.push(machine);
     }
     this.#run(readings, sliceStart, readings.length, n, result);
+    this.#rowsHint = rows.length;
+    this.#entriesHint = rows.entries;
     return result;
   }
 
@@ -514,7 +549,7 @@ export class Analyzer {
       input.out = out;
       input.first = first;
       input.anomalyScore = m.score;
-      result.rows.push({ index, row: buildRow(r, input) });
+      appendRow(result.rows, index, r, input);
     }
   }
 

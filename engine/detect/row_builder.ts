@@ -1,6 +1,6 @@
 /**
- * The layout of a {@linkcode ProcessedRow}: the row a machine gets once per processing interval,
- * built from the reading that opens the interval, the kernel's results for its channels and the
+ * The layout of a processed row: the row a machine gets once per processing interval, built
+ * from the reading that opens the interval, the kernel's results for its channels and the
  * machine's recent statuses. Apart from the analyzer, which only decides when a row is due, so
  * that the row's fields, alerts and health score read in one place.
  * @module
@@ -8,7 +8,8 @@
 import { type ChannelConfig, channelLabel } from "../core/channel_config.ts";
 import { FLAG } from "../core/analysis.ts";
 import type { KernelOutput } from "../kernels/rolling/kernel_types.ts";
-import type { ChannelSummary, ProcessedRow, Reading, Trend } from "../core/types.ts";
+import type { Reading } from "../core/types.ts";
+import { type RowTable, TREND_CODE } from "../core/row_table.ts";
 
 /**
  * `x` rounded to `digits` decimals, as rows and events print their numbers.
@@ -68,7 +69,7 @@ export function statusSummary(
 /** Windows up to this long count statuses without a map (see {@linkcode statusSummary}). */
 const SHORT_WINDOW = 16;
 
-/** What {@linkcode buildRow} reads besides the reading. */
+/** What {@linkcode appendRow} reads besides the reading. */
 export interface RowInput {
   /** The reading's event time, ISO 8601 (the analyzer formats it once per reading). */
   iso: string;
@@ -95,48 +96,56 @@ export interface RowInput {
 }
 
 /**
- * The processed row of reading `r`: per channel its value, moving average, trend and z-score;
- * the status mode and changes over the window; alerts (normal range of the moving average,
- * alert range and z-score of the reading, paused machine, frequent status changes) and the
- * health score they lower from 1. Checks of a channel apply only in its `activeStatuses`.
+ * Appends to `table` the processed row of reading `r` (index `index` of its batch): per channel
+ * its value, moving average, trend and z-score; the status mode and changes over the window;
+ * alerts (normal range of the moving average, alert range and z-score of the reading, paused
+ * machine, frequent status changes) and the health score they lower from 1. Checks of a
+ * channel apply only in its `activeStatuses`. The row is copied out of `input` (the kernel's
+ * views and the status ring change with the next slice and reading); no object is built for it
+ * ({@linkcode RowTable.row} builds one when asked).
+ *
+ * @example
+ * ```ts
+ * import { RowTable } from "../core/row_table.ts";
+ * import { appendRow, type RowInput } from "./row_builder.ts";
+ *
+ * declare const reading: Reading, input: RowInput;
+ * const table = new RowTable();
+ * appendRow(table, 0, reading, input);
+ * table.row(0).health_score;
+ * ```
  */
-export function buildRow(r: Reading, input: RowInput): ProcessedRow {
+export function appendRow(table: RowTable, index: number, r: Reading, input: RowInput): void {
   const { out } = input;
-  const channels: Record<string, ChannelSummary> = {};
-  const alerts: string[] = [];
+  // Null until a check fails: most rows have no alerts and get no array.
+  let alerts: string[] | null = null;
   let health = 1;
   let e = input.first;
   for (const name in r.channels) {
     const flags = out!.flags[e]!;
-    const trend: Trend = flags & FLAG.TREND_UP
-      ? "increasing"
+    const trend = flags & FLAG.TREND_UP
+      ? TREND_CODE.increasing
       : flags & FLAG.TREND_DOWN
-      ? "decreasing"
-      : "stable";
+      ? TREND_CODE.decreasing
+      : TREND_CODE.stable;
     const mean = out!.mean[e]!;
-    const value = input.values[e]!;
-    channels[name] = {
-      current: value,
-      moving_avg: round(mean, 3),
-      trend,
-      zscore: round(out!.zscore[e]!, 3),
-    };
+    table.addEntry(name, input.values[e]!, round(mean, 3), trend, round(out!.zscore[e]!, 3));
     const config = input.channels[name];
     if (config && input.active[e] === 1) {
       const label = channelLabel(name, config);
       if (config.normal && mean > config.normal[1]) {
-        alerts.push(`${label} above normal range`);
+        (alerts ??= []).push(`${label} above normal range`);
         health -= 0.2;
       } else if (config.normal && mean < config.normal[0]) {
-        alerts.push(`${label} below normal range`);
+        (alerts ??= []).push(`${label} below normal range`);
         health -= 0.2;
       }
       if (flags & (FLAG.HIGH | FLAG.LOW)) {
-        alerts.push(`${label} outside alert range`);
+        (alerts ??= []).push(`${label} outside alert range`);
         health -= 0.3;
       }
       if (flags & FLAG.ZSCORE) {
-        alerts.push(`${label} reading unusual (z = ${out!.zscore[e]!.toFixed(1)})`);
+        (alerts ??= []).push(`${label} reading unusual (z = ${out!.zscore[e]!.toFixed(1)})`);
         health -= 0.1;
       }
     }
@@ -144,25 +153,23 @@ export function buildRow(r: Reading, input: RowInput): ProcessedRow {
   }
   const { mode, changes } = statusSummary(input.statuses, input.oldest);
   if (r.status === "PAUSED") {
-    alerts.push("Machine paused - may require attention");
+    (alerts ??= []).push("Machine paused - may require attention");
     health -= 0.1;
   }
   if (changes >= 3) {
-    alerts.push("Frequent status changes");
+    (alerts ??= []).push("Frequent status changes");
     health -= 0.1;
   }
-  const row: ProcessedRow = {
-    timestamp: input.iso,
-    machine: r.machine,
-    channels,
-    status_current: r.status,
-    status_mode: mode,
-    status_changes: changes,
-    health_score: round(Math.max(0, Math.min(1, health)), 2),
+  const score = input.anomalyScore;
+  table.addRow(
+    index,
+    input.iso,
+    r.machine,
+    r.status,
+    mode,
+    changes,
+    round(Math.max(0, Math.min(1, health)), 2),
     alerts,
-  };
-  // Added after, not spread into the literal: a spread builds the row on V8's slow path, and
-  // the field still comes last.
-  if (!Number.isNaN(input.anomalyScore)) row.anomaly_score = round(input.anomalyScore, 6);
-  return row;
+    Number.isNaN(score) ? NaN : round(score, 6),
+  );
 }

@@ -4,8 +4,8 @@
  * `"`, `,`, `\n` or `\r` is quoted, `"` doubled), `null` and `undefined` empty, numbers as
  * JavaScript prints them. `bench/csv_bench.ts` checks that it gives the bytes of the hand-written
  * writers it replaced and is as fast (csv-stringify was 8–12× slower). The exception is
- * `analysis_output.csv`, replay's bulk: its rows are written as bytes by `writeRowCsv`
- * (row_format.ts), hand-written with {@linkcode csvCell} (d3-dsv's quoting rule) because
+ * `analysis_output.csv`, replay's bulk: its rows are written as bytes by `writeRowsCsv`
+ * (row_format.ts, from a batch's row columns), hand-written with {@linkcode csvCell} (d3-dsv's quoting rule) because
  * `bench/output_bench.ts` measured it 3.8× faster than `csvLine(rowCells(…))` plus encoding;
  * tests/unit/byte_text_test.ts checks it writes `csvLine`'s bytes.
  *

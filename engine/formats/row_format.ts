@@ -3,6 +3,7 @@
  * @module
  */
 import type { ProcessedRow } from "../core/types.ts";
+import { RowTable, TRENDS } from "../core/row_table.ts";
 import { BytesCache, type ByteText } from "./byte_text.ts";
 import { csvCell } from "./csv.ts";
 
@@ -96,13 +97,25 @@ function getter(col: string): Getter {
     case "anomaly_score":
       return (r) => r.anomaly_score ?? null;
   }
-  for (const field of ["current", "moving_avg", "trend", "zscore"] as const) {
-    if (col.endsWith(`_${field}`)) {
-      const channel = col.slice(0, -field.length - 1);
-      return (r) => r.channels[channel]?.[field] ?? null;
-    }
+  const cf = channelField(col);
+  if (cf) {
+    const { channel, field } = cf;
+    return (r) => r.channels[channel]?.[field] ?? null;
   }
   return () => null;
+}
+
+/** The channel fields a column can name, in the order their suffixes are tried. */
+const CHANNEL_FIELDS = ["current", "moving_avg", "trend", "zscore"] as const;
+
+/** The channel and field of a `<channel>_<field>` column; null for any other column. */
+function channelField(
+  col: string,
+): { channel: string; field: typeof CHANNEL_FIELDS[number] } | null {
+  for (const field of CHANNEL_FIELDS) {
+    if (col.endsWith(`_${field}`)) return { channel: col.slice(0, -field.length - 1), field };
+  }
+  return null;
 }
 
 /**
@@ -129,7 +142,22 @@ export function rowToObject(row: ProcessedRow): Record<string, RowValue | string
   return out;
 }
 
-type CellWriter = (row: ProcessedRow, out: ByteText) => void;
+/** Writes one cell of row `i` of a table; `slots[p]` is the entry of the row's channel that is
+ * the columns' `p`-th channel, -1 when the row lacks it. */
+type CellWriter = (t: RowTable, i: number, slots: Int32Array, out: ByteText) => void;
+
+/** A column list compiled for {@linkcode writeRowsCsv}. */
+interface CompiledColumns {
+  cells: CellWriter[];
+  /** The channels the columns name, each once; `slots` and `offsets` are indexed alike. */
+  channels: string[];
+  slots: Int32Array;
+  /** The last row's channel names in order, and where in them each of `channels` was (-1:
+   * absent): a machine's rows nearly always have the same channels in the same order, so a row
+   * finds its slots by comparing names instead of a lookup per channel. */
+  lastNames: string[];
+  offsets: Int32Array;
+}
 
 const encoder = new TextEncoder();
 // The repeated strings of rows (machine ids, statuses, trends) as their CSV cells' bytes.
@@ -142,70 +170,145 @@ function writeText(s: string | null, out: ByteText): void {
   if (s !== null) out.raw(cellBytes.get(s));
 }
 
-function writeNumber(v: number | null | undefined, out: ByteText): void {
-  if (v !== null && v !== undefined) out.number(v);
+/** An `anomaly_score` cell: NaN is a row without a score (an empty cell). */
+function writeScore(v: number, out: ByteText): void {
+  if (!Number.isNaN(v)) out.number(v);
 }
 
-/** The numeric fields of a channel's cells, in the order their suffixes are tried. */
-const NUMBER_FIELDS = ["current", "moving_avg", "zscore"] as const;
+const compiledOf = new WeakMap<readonly string[], CompiledColumns>();
 
-/** The cell of `channel`'s numeric field `NUMBER_FIELDS[k]`. Its fields are read by their
- * names: a read by a computed name (`c[field]`) boxed a new heap number for every numeric cell,
- * six a row (measured: BENCHMARKS.md, "Less garbage on the analysis side"). */
-function numberCell(channel: string, k: number): CellWriter {
-  return (r, out) => {
-    const c = r.channels[channel];
-    if (c) writeNumber(k === 0 ? c.current : k === 1 ? c.moving_avg : c.zscore, out);
+function compile(columns: readonly string[]): CompiledColumns {
+  const channels: string[] = [];
+  const cells = columns.map((col) => cellWriter(col, channels));
+  return {
+    cells,
+    channels,
+    slots: new Int32Array(channels.length),
+    lastNames: [],
+    offsets: new Int32Array(channels.length).fill(-1),
   };
 }
 
-const writersOf = new WeakMap<readonly string[], CellWriter[]>();
-
-function cellWriter(col: string): CellWriter {
+/** The writer of column `col`; a channel column's channel is added to `channels`. */
+function cellWriter(col: string, channels: string[]): CellWriter {
   switch (col) {
     case "timestamp":
-      return (r, out) => {
-        if (r.timestamp !== lastTimestamp) {
-          lastTimestamp = r.timestamp;
-          lastTimestampBytes = encoder.encode(csvCell(r.timestamp));
+      return (t, i, _, out) => {
+        const ts = t.timestamp[i]!;
+        if (ts !== lastTimestamp) {
+          lastTimestamp = ts;
+          lastTimestampBytes = encoder.encode(csvCell(ts));
         }
         out.raw(lastTimestampBytes);
       };
     case "machine":
-      return (r, out) => writeText(r.machine, out);
+      return (t, i, _, out) => writeText(t.machine[i]!, out);
     case "status_current":
-      return (r, out) => writeText(r.status_current, out);
+      return (t, i, _, out) => writeText(t.statusCurrent[i]!, out);
     case "status_mode":
-      return (r, out) => writeText(r.status_mode, out);
+      return (t, i, _, out) => writeText(t.statusMode[i]!, out);
     case "status_changes":
-      return (r, out) => writeNumber(r.status_changes, out);
+      return (t, i, _, out) => out.number(t.statusChanges[i]!);
     case "health_score":
-      return (r, out) => writeNumber(r.health_score, out);
+      return (t, i, _, out) => out.number(t.healthScore[i]!);
     case "alerts":
-      return (r, out) => {
+      return (t, i, _, out) => {
         // Alert texts hold values: not cached, most rows have none.
-        if (r.alerts.length > 0) out.text(csvCell(r.alerts.join("; ")));
+        const alerts = t.alerts[i];
+        if (alerts && alerts.length > 0) out.text(csvCell(alerts.join("; ")));
       };
     case "anomaly_score":
-      return (r, out) => writeNumber(r.anomaly_score, out);
+      return (t, i, _, out) => writeScore(t.anomalyScore[i]!, out);
   }
-  for (const [k, field] of NUMBER_FIELDS.entries()) {
-    if (col.endsWith(`_${field}`)) return numberCell(col.slice(0, -field.length - 1), k);
+  const cf = channelField(col);
+  if (!cf) return () => {};
+  let p = channels.indexOf(cf.channel);
+  if (p === -1) p = channels.push(cf.channel) - 1;
+  if (cf.field === "trend") {
+    return (t, _, slots, out) => {
+      const e = slots[p]!;
+      if (e !== -1) writeText(TRENDS[t.trend[e]!]!, out);
+    };
   }
-  if (col.endsWith("_trend")) {
-    const channel = col.slice(0, -"_trend".length);
-    return (r, out) => writeText(r.channels[channel]?.trend ?? null, out);
+  // A typed array's element, not a summary's field read by a computed name: that boxed a new
+  // heap number per numeric cell (BENCHMARKS.md, "Less garbage on the analysis side").
+  const column = NUMBER_COLUMNS[cf.field];
+  return (t, _, slots, out) => {
+    const e = slots[p]!;
+    if (e !== -1) out.number(column(t)[e]!);
+  };
+}
+
+/** The table column of each numeric channel field. */
+const NUMBER_COLUMNS = {
+  current: (t: RowTable) => t.current,
+  moving_avg: (t: RowTable) => t.movingAvg,
+  zscore: (t: RowTable) => t.zscore,
+};
+
+/** Fills `c.slots` for row `i` of `t` (see {@linkcode CompiledColumns.lastNames}). */
+function locate(c: CompiledColumns, t: RowTable, i: number): void {
+  const from = t.rowFirst[i]!, k = t.rowFirst[i + 1]! - from;
+  const names = c.lastNames;
+  let same = names.length === k;
+  for (let j = 0; same && j < k; j++) same = names[j] === t.channel[from + j];
+  if (!same) {
+    names.length = k;
+    for (let j = 0; j < k; j++) names[j] = t.channel[from + j]!;
+    for (let p = 0; p < c.channels.length; p++) c.offsets[p] = names.indexOf(c.channels[p]!);
   }
-  return () => {};
+  for (let p = 0; p < c.channels.length; p++) {
+    const o = c.offsets[p]!;
+    c.slots[p] = o === -1 ? -1 : from + o;
+  }
 }
 
 /**
- * Appends the row's CSV line and a newline to `out`: the bytes of
- * `csvLine(rowCells(row, columns)) + "\n"` (a test checks it), built without the cell array
- * and strings — replay writes one line per row, and d3-dsv's per-cell regex test and the line
- * strings cost more than the rest of the row's writing (measured: BENCHMARKS.md, "Replay end
- * to end"). Numbers print as `String` does, null cells are empty, a cell holding `"`, `,` or a
- * line break is quoted.
+ * Appends the CSV lines of rows `from … to-1` of `table` (each with a newline) to `out`: for
+ * each row the bytes of `csvLine(rowCells(table.row(i), columns)) + "\n"` (a test checks it),
+ * written from the table's columns without the row objects, the cell array and strings —
+ * replay writes one line per row, and d3-dsv's per-cell regex test and the line strings cost
+ * more than the rest of the row's writing (measured: BENCHMARKS.md, "Replay end to end"), the
+ * row objects a fifth of its allocation ("Rows written where they are read"). Numbers print as
+ * `String` does, null cells are empty, a cell holding `"`, `,` or a line break is quoted.
+ *
+ * @example
+ * ```ts
+ * const out = new ByteText();
+ * writeRowsCsv(result.rows, rowColumns(), out);
+ * ```
+ */
+export function writeRowsCsv(
+  table: RowTable,
+  columns: readonly string[],
+  out: ByteText,
+  from = 0,
+  to: number = table.length,
+): void {
+  let c = compiledOf.get(columns);
+  if (!c) {
+    c = compile(columns);
+    compiledOf.set(columns, c);
+  }
+  const cells = c.cells, slots = c.slots;
+  for (let i = from; i < to; i++) {
+    locate(c, table, i);
+    cells[0]!(table, i, slots, out);
+    for (let k = 1; k < cells.length; k++) {
+      out.byte(44); // ","
+      cells[k]!(table, i, slots, out);
+    }
+    out.byte(10);
+  }
+}
+
+/** The table {@linkcode writeRowCsv} writes a row through, emptied for each. */
+const scratch = new RowTable(1, 4);
+
+/**
+ * Appends `row`'s CSV line and a newline to `out`, as {@linkcode writeRowsCsv} writes a table's
+ * rows (for a row that is already an object: tests and benches; the engine writes tables).
+ * An `anomaly_score` of NaN is written as no score.
  *
  * @example
  * ```ts
@@ -214,15 +317,7 @@ function cellWriter(col: string): CellWriter {
  * ```
  */
 export function writeRowCsv(row: ProcessedRow, columns: readonly string[], out: ByteText): void {
-  let writers = writersOf.get(columns);
-  if (!writers) {
-    writers = columns.map(cellWriter);
-    writersOf.set(columns, writers);
-  }
-  writers[0]!(row, out);
-  for (let i = 1; i < writers.length; i++) {
-    out.byte(44); // ","
-    writers[i]!(row, out);
-  }
-  out.byte(10);
+  scratch.clear();
+  scratch.addObject(row);
+  writeRowsCsv(scratch, columns, out);
 }

@@ -13,7 +13,7 @@ import type { Logger } from "../core/logger.ts";
 import type { OutputFiles } from "./output_files.ts";
 import { writeReading } from "../formats/reading_format.ts";
 import { ByteText } from "../formats/byte_text.ts";
-import { CORE_CHANNELS, rowColumns, writeRowCsv } from "../formats/row_format.ts";
+import { CORE_CHANNELS, rowColumns, writeRowsCsv } from "../formats/row_format.ts";
 import type { EngineState, ReadingNotice } from "../core/state.ts";
 import { Incidents } from "../core/incidents.ts";
 import { STRUCTURED_HEADER, structuredMetricsLine } from "../formats/structured_metrics.ts";
@@ -250,7 +250,7 @@ export class OutputSink extends WritableStream<AnalyzedBatch> {
         const late = state.recordReadings(readings);
         // History's notices were logged by the run that first read it.
         if (!batch.suppress) logNotices(logger, late);
-        for (let i = 0; i < rows.length; i++) state.recordRow(rows[i]!.row);
+        state.recordRows(rows);
         // History's alarms were rebuilt from anomalies.jsonl when the run opened.
         state.recordAnomalies(result.events.map((e) => e.event), { alarms: !batch.suppress });
         state.recordErrors(batch.errors.length + unlogged + result.rejected.length);
@@ -271,7 +271,7 @@ export class OutputSink extends WritableStream<AnalyzedBatch> {
         analysis.clear();
         if (result.rows.length > 0 && columns) {
           if (outputs.size("analysis") === 0) analysis.text(columns.join(",") + "\n");
-          for (let i = 0; i < rows.length; i++) writeRowCsv(rows[i]!.row, columns, analysis);
+          writeRowsCsv(rows, columns, analysis);
         }
         // The source's lines when it built them (see `Batch.text`), else the readings formatted.
         let streamBytes: Uint8Array | undefined;
@@ -309,7 +309,7 @@ export class OutputSink extends WritableStream<AnalyzedBatch> {
             continue;
           }
           l.readings?.(readings);
-          if (l.row) { for (const { row } of result.rows) l.row(row); }
+          if (l.row) { for (let i = 0; i < rows.length; i++) l.row(rows.row(i)); }
           if (l.anomaly) { for (const { event } of result.events) l.anomaly(event); }
         }
       },

@@ -14,6 +14,7 @@ import {
   ReferenceKernel,
 } from "../../engine/mod.ts";
 import type { AnalysisResult } from "../../engine/core/analysis.ts";
+import type { ProcessedRow } from "../../engine/core/types.ts";
 
 const T0 = Date.UTC(2026, 0, 5);
 const MACHINES = 40;
@@ -52,9 +53,12 @@ function readings(): Reading[] {
   return out;
 }
 
+/** An {@linkcode AnalysisResult} with its rows as objects. */
+type Analysed = Omit<AnalysisResult, "rows"> & { rows: { index: number; row: ProcessedRow }[] };
+
 /** The rows and events of `input` analysed in batches of `size`, with the readings' indices
  * in the whole input. */
-function analyse(input: readonly Reading[], size: number, maxStreams = 256): AnalysisResult {
+function analyse(input: readonly Reading[], size: number, maxStreams = 256): Analysed {
   const analyzer = new Analyzer(new ReferenceKernel({ maxStreams, batchCapacity: 8192 }), {
     channels: MACHINE_CHANNELS,
     processingIntervalMs: 5000,
@@ -62,10 +66,10 @@ function analyse(input: readonly Reading[], size: number, maxStreams = 256): Ana
     deviceStatus: true,
     adaptive: new ReferenceAdaptiveDetector({ maxStreams: 256, batchCapacity: 8192 }),
   });
-  const all: AnalysisResult = { rows: [], events: [], rejected: [] };
+  const all: Analysed = { rows: [], events: [], rejected: [] };
   for (let from = 0; from < input.length; from += size) {
     const result = analyzer.analyze(input.slice(from, from + size));
-    for (const r of result.rows) all.rows.push({ index: from + r.index, row: r.row });
+    for (const r of result.rows.list()) all.rows.push({ index: from + r.index, row: r.row });
     for (const e of result.events) all.events.push({ index: from + e.index, event: e.event });
     for (const r of result.rejected) all.rejected.push({ ...r, index: from + r.index });
   }

@@ -11,6 +11,7 @@ import { ChunkedInsert } from "../../engine/sinks/history/chunked_insert.ts";
 import { KIND, PendingWrites } from "../../engine/sinks/history/pending.ts";
 import { HistoryStore, type Reading } from "../../engine/mod.ts";
 import { FLAG } from "../../engine/core/analysis.ts";
+import { RowTable } from "../../engine/core/row_table.ts";
 import { prng } from "../helpers.ts";
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -75,7 +76,7 @@ function results(readings: readonly Reading[], events: [number, string][] = []) 
   });
   const values = readings.flatMap((r) => Object.values(r.channels));
   return {
-    rows: [],
+    rows: new RowTable(),
     events: events.map(([index, channel]) => ({
       index,
       event: {

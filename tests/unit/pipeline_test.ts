@@ -27,7 +27,8 @@ Deno.test("analyzer: one row per machine per processing interval, over the windo
     { length: 12 },
     (_, i) => reading(i, { temperature: 20 + i, speed: 1500 }),
   );
-  const { rows, events } = a.analyze(readings);
+  const { rows: table, events } = a.analyze(readings);
+  const rows = table.list();
   // Readings every 2 s, buckets of 10 s: rows at t = 0, 10, 20 s.
   assert.deepEqual(rows.map((r) => r.index), [0, 5, 10]);
   const row = rows[1]!.row;
@@ -72,7 +73,8 @@ Deno.test("analyzer: speed checks apply only while RUNNING", () => {
     ...Array.from({ length: 5 }, (_, i) => reading(i, { temperature: 25, speed: 1500 })),
     ...Array.from({ length: 5 }, (_, i) => reading(5 + i, { temperature: 25, speed: 0 }, "PAUSED")),
   ];
-  const { rows, events } = a.analyze(readings);
+  const { rows: table, events } = a.analyze(readings);
+  const rows = table.list();
   assert.deepEqual(events.filter((e) => e.event.channel === "speed"), []);
   const paused = rows.at(-1)!.row;
   assert.equal(paused.status_current, "PAUSED");
@@ -306,7 +308,7 @@ Deno.test("analyzer: a machine's channels keep their streams whatever their orde
   const { rows } = a.analyze(readings);
   assert.equal(a.streams, 4); // two machines × two channels
   assert.equal(rows.length, 12);
-  for (const { row } of rows) {
+  for (const { row } of rows.list()) {
     assert.equal(row.channels.speed!.moving_avg, 1500);
     if (row.channels.temperature) assert.equal(row.channels.temperature.moving_avg, 20);
   }

@@ -157,7 +157,7 @@ export class HistoryWriter {
     const values = result.values;
     if (!values) {
       this.readings(readings);
-      for (const { row } of result.rows) this.row(row);
+      for (let i = 0; i < result.rows.length; i++) this.row(result.rows.row(i));
       for (const { event } of result.events) this.anomaly(event);
       return;
     }

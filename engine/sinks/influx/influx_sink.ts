@@ -134,7 +134,9 @@ export class InfluxSink implements Sink {
   results(readings: readonly Reading[], result: AnalysisResult): void {
     this.readings(readings);
     const values = result.values;
-    for (const { index, row } of result.rows) {
+    const rows = result.rows;
+    for (let i = 0; i < rows.length; i++) {
+      const index = rows.index[i]!, row = rows.row(i);
       let e = values?.first[index] ?? -1;
       const reading = readings[index];
       if (e === -1 || !values || !reading) {
