@@ -9,8 +9,9 @@
  *   `NAME=value` environment of the tree's `start` task (the replay line: of its `replay` task),
  *   as `deno task start` runs it. Each Vigil tree first runs once untimed (10,000 readings, its
  *   figure printed apart): a first start whose modules Deno has not yet transpiled and cached
- *   peaks about 20 MiB higher (the compiling threads' malloc arenas), and a user's second start
- *   is warm. `COLD=1` instead gives every Vigil run a fresh `DENO_DIR` (npm packages linked in):
+ *   peaks higher (the compiling threads' malloc arenas: a median 125 MiB against 117.5 warm with
+ *   the task's `MALLOC_ARENA_MAX=2`, 132 without; BENCHMARKS.md), and a user's second start is
+ *   warm. `COLD=1` instead gives every Vigil run a fresh `DENO_DIR` (npm packages linked in):
  *   the first start of a new install, a separate figure;
  * - **floor**: a bare Deno subscriber, mqtt.js with the options Vigil uses (MQTT 5, persistent
  *   session, QoS 1), `JSON.parse` of each payload and nothing else;
@@ -676,7 +677,7 @@ if (Deno.args[0] === "publish") {
   };
   // A user's second start finds its modules transpiled and compiled in Deno's cache; the first
   // start of a tree (or after the cache was rewritten) compiles them on other threads, whose
-  // malloc arenas keep that memory all run (about 20 MiB more peak). So each Vigil tree runs once
+  // malloc arenas keep that memory all run (7–15 MiB more peak). So each Vigil tree runs once
   // untimed first, its figure shown apart; COLD=1 instead gives every Vigil run a fresh cache.
   for (const [name, start] of chosen) {
     if (cold || !name.startsWith("Vigil")) continue;
