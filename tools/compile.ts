@@ -24,7 +24,9 @@ export const COMPILE_PERMISSIONS = [
  * semi-spaces, as 2 cost a replay about 17 % more CPU, which the binary's replay pays); hot
  * functions optimized on the main thread, not a background one whose C-allocator arena keeps
  * the compiler's freed working memory (BENCHMARKS.md, seventh stop: 7–16 MiB of a live peak, 3
- * with the flag; the binary's replay about 10 % longer in wall time, at the same CPU). */
+ * with the flag; the binary's replay about 10 % longer in wall time, at the same CPU). The
+ * `start` task's `MALLOC_ARENA_MAX=2` is the process's environment, which a binary cannot set for
+ * itself: docs/cli.md tells a user to export it. */
 export const COMPILE_V8_FLAGS = [
   "--v8-flags=--heap-growing-percent=50,--max-semi-space-size=2,--no-concurrent-recompilation",
 ];

@@ -9,20 +9,12 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { FILES, type MachineStatus, TRANSITIONS } from "../../engine/mod.ts";
+import { taskLine } from "../helpers.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 const CHROMIUM = "/usr/bin/chromium";
 /** Generous: the suite runs test files in parallel on 2 cores. */
 const DEADLINE_MS = 60_000;
-
-/** The `start` task's command from deno.json, so the test runs with its exact permissions. */
-async function startCommand(): Promise<string[]> {
-  const config = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json")));
-  const command: string = config.tasks.start.command;
-  const [deno, ...args] = command.split(/\s+/);
-  assert.equal(deno, "deno", `unexpected start task: ${command}`);
-  return args;
-}
 
 /** Reads the child's stdout until the `listening on` line; returns the URL. */
 async function listeningUrl(stdout: ReadableStream<Uint8Array>): Promise<string> {
@@ -105,9 +97,11 @@ interface Session {
  */
 async function withDashboard(extra: string[], fn: (s: Session) => Promise<void>): Promise<void> {
   const dataDir = `./data/test-${crypto.randomUUID()}`;
+  // The `start` task's own command line, permissions and environment.
+  const start = await taskLine("start");
   const child = new Deno.Command(Deno.execPath(), {
     args: [
-      ...await startCommand(),
+      ...start.args,
       ...["--port", "0", "--data-dir", dataDir, "--interval", "0.1"],
       ...["--processing-interval", "0.5", "--machines", "3", "--fault-rate", "0.2"],
       ...["--seed", "42", ...extra],
@@ -115,7 +109,7 @@ async function withDashboard(extra: string[], fn: (s: Session) => Promise<void>)
     cwd: ROOT,
     stdout: "piped",
     stderr: "inherit",
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", ...start.env },
   }).spawn();
   let browser: Browser | undefined;
   try {
