@@ -7,7 +7,8 @@
  *   deno run -A bench/memory_bench.ts floor                  # Deno alone; with the modules loaded
  *
  * The tasks run with V8 flags of their own (deno.json: `start` and `replay` differ, see
- * docs/cli.md); to measure as they run, set `DENO_V8_FLAGS` to the same (the child inherits it).
+ * docs/cli.md); to measure as they run, set `DENO_V8_FLAGS` to the same (the child inherits it),
+ * and for `start` also `MALLOC_ARENA_MAX=2`, which its task sets.
  *
  * Each case runs in a child process (`--inside`) that calls `main` of main.ts with a sampler
  * beside it: every 20 ms it reads `Deno.memoryUsage()` and VmRSS; each WebAssembly instance's

@@ -9,7 +9,7 @@
  *   `NAME=value` environment of the tree's `start` task (the replay line: of its `replay` task),
  *   as `deno task start` runs it. Each Vigil tree first runs once untimed (10,000 readings, its
  *   figure printed apart): a first start whose modules Deno has not yet transpiled and cached
- *   peaks higher (the compiling threads' malloc arenas: a median 125 MiB against 117.5 warm with
+ *   peaks higher (the compiling threads' malloc arenas: a median 124.5 MiB against 117.5 warm with
  *   the task's `MALLOC_ARENA_MAX=2`, 132 without; BENCHMARKS.md), and a user's second start is
  *   warm. `COLD=1` instead gives every Vigil run a fresh `DENO_DIR` (npm packages linked in):
  *   the first start of a new install, a separate figure;
@@ -47,6 +47,11 @@ import { MqttConnection, parseBroker } from "../engine/sources/mqtt/mqtt_connect
 import { generateReadings } from "../simulator/mod.ts";
 
 const MACHINES = 1000;
+
+// Every child inherits this process's environment: a `MALLOC_ARENA_MAX` exported by whoever runs
+// the bench (as docs/cli.md advises for the binary) would reach a tree whose task does not set it
+// and void the comparison. Each Vigil child gets only what its own task sets (`taskEnv`).
+Deno.env.delete("MALLOC_ARENA_MAX");
 const TOPIC = "plant/+/telemetry";
 const SELF = new URL(import.meta.url).pathname;
 const ROOT = new URL("..", import.meta.url).pathname;

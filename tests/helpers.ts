@@ -48,9 +48,10 @@ export interface VigilOptions {
   /** Permission flags of `deno run`. @default {["-A"]} */
   perms?: readonly string[];
   /**
-   * A deno.json task whose command line (`deno run <perms> main.ts <command>`) is used instead
-   * of `deno run <perms> main.ts`, so that a test runs with the task's own permissions; the
-   * arguments follow the task's. @default {none}
+   * A deno.json task whose command line (`[NAME=value …] deno run <perms> main.ts <command>`) is
+   * used instead of `deno run <perms> main.ts`, so that a test runs with the task's own
+   * permissions and environment ({@linkcode taskLine}); the arguments follow the task's.
+   * @default {none}
    */
   task?: string;
 }

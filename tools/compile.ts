@@ -26,7 +26,8 @@ export const COMPILE_PERMISSIONS = [
  * the compiler's freed working memory (BENCHMARKS.md, seventh stop: 7–16 MiB of a live peak, 3
  * with the flag; the binary's replay about 10 % longer in wall time, at the same CPU). The
  * `start` task's `MALLOC_ARENA_MAX=2` is the process's environment, which a binary cannot set for
- * itself: docs/cli.md tells a user to export it. */
+ * itself; what it saves is a first start's transpiling threads, which a binary does not run
+ * (docs/cli.md). */
 export const COMPILE_V8_FLAGS = [
   "--v8-flags=--heap-growing-percent=50,--max-semi-space-size=2,--no-concurrent-recompilation",
 ];
