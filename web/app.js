@@ -628,29 +628,49 @@ function showControl() {
   $("runState").className = c.running === false ? "pill stopped" : "pill";
 }
 
+/**
+ * Writes of `/control` not yet answered, and a count of every write begun: a poll begun before
+ * a write, or answered while one is pending, may carry the value from before it, and would set
+ * a slider back between two key presses (the next press then steps from the old value).
+ */
+const controlWrites = { pending: 0, begun: 0, queue: Promise.resolve() };
+
 async function refreshControl() {
+  const begun = controlWrites.begun;
+  const stale = () => controlWrites.pending > 0 || controlWrites.begun !== begun;
   try {
     const body = await getJson("/control");
+    if (stale()) return;
     const sizeChanged = body.data.model_size !== state.control.model_size;
     state.control = body.data;
     showControl();
     if (sizeChanged && state.selected) loadView(state.selected);
   } catch {
+    if (stale()) return;
     // An engine without /control: the knobs stay disabled.
     state.control = { ...state.control, running: null, z_threshold: null, anomaly_level: null };
     showControl();
   }
 }
 
-async function applyControl(/** @type {Record<string, unknown>} */ patch) {
-  try {
-    const body = await postJson("/control", patch);
-    state.control = body.data;
-    notify(`applied ${JSON.stringify(patch)}`, false);
-  } catch (e) {
-    notify(/** @type {Error} */ (e).message);
-  }
-  showControl();
+/** Posts `patch` to `/control`, after the writes before it (in the order the operator made
+ * them); only the answer to the last one moves the knobs. */
+function applyControl(/** @type {Record<string, unknown>} */ patch) {
+  const mine = ++controlWrites.begun;
+  controlWrites.pending++;
+  controlWrites.queue = controlWrites.queue.then(async () => {
+    try {
+      const body = await postJson("/control", patch);
+      if (mine === controlWrites.begun) state.control = body.data;
+      notify(`applied ${JSON.stringify(patch)}`, false);
+    } catch (e) {
+      notify(/** @type {Error} */ (e).message);
+    } finally {
+      controlWrites.pending--;
+    }
+    if (mine === controlWrites.begun) showControl();
+  });
+  return controlWrites.queue;
 }
 
 // ---------------------------------------------------------------------------------------------

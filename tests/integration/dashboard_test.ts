@@ -473,6 +473,28 @@ Deno.test({
       const z = (await api(base, "/control")).data.z_threshold;
       return Math.abs(z - 3.1) < 1e-9 ? z : undefined;
     });
+
+    // A poll answered while a write is pending carries the value from before the write: it must
+    // not set the slider back, or the next key press steps from the old value (seen as a flake of
+    // the five presses above under load). The writes are held until a poll has been answered.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => release = resolve);
+    await page.route("**/control", async (route) => {
+      if (route.request().method() === "POST") await held;
+      await route.continue();
+    });
+    await slider.focus();
+    await slider.press("ArrowRight"); // 3.2, held
+    await page.waitForResponse((r) =>
+      new URL(r.url()).pathname === "/control" && r.request().method() === "GET"
+    );
+    await slider.press("ArrowRight"); // 3.3, unless the poll set the slider back to 3.1
+    release();
+    await until("z_threshold 3.3 in /control", async () => {
+      const z = (await api(base, "/control")).data.z_threshold;
+      return Math.abs(z - 3.3) < 1e-9 ? z : undefined;
+    }, 15_000);
+    assert.equal(await page.locator("#zValue").textContent(), "3.3");
     // The only complaint is the browser's own line for the refused request.
     assert.equal(problems.length, 1, problems.join("\n"));
     assert.match(problems[0]!, /status of 401/);
