@@ -127,12 +127,16 @@ async function getJson(/** @type {string} */ url) {
   return body;
 }
 
+/** A write not answered by then fails (and is shown): `/control` writes wait in line behind it. */
+const WRITE_TIMEOUT_MS = 30_000;
+
 /** POST JSON; the answer's body, or an Error carrying the engine's `error` text. */
 async function postJson(/** @type {string} */ url, /** @type {unknown} */ payload) {
   const res = await fetch(url, {
     method: "POST",
     headers: writeHeaders(),
     body: JSON.stringify(payload),
+    signal: AbortSignal.timeout(WRITE_TIMEOUT_MS),
   });
   const body = await res.json().catch(() => ({}));
   if (!res.ok) {
