@@ -68,6 +68,15 @@ async function assertSameAsFiles(influx: Influxd, dataDir: string): Promise<void
     for (const [name, value] of Object.entries(channels)) assert.equal(p[name], value, name);
   }
 
+  // Each machine's temperatures in order, for the window behind each row (below).
+  const temperatures = new Map<string, { time: number; value: number }[]>();
+  for (const line of files.stream) {
+    if (typeof line.temperature !== "number") continue;
+    const list = temperatures.get(line.machine) ?? [];
+    list.push({ time: Date.parse(line.timestamp), value: line.temperature });
+    temperatures.set(line.machine, list);
+  }
+
   const rows = new Map(
     (await points(influx, "vigil_row")).map((p) => [`${p.machine} ${p.time}`, p]),
   );
@@ -85,8 +94,23 @@ async function assertSameAsFiles(influx: Influxd, dataDir: string): Promise<void
         : Number(cell);
       assert.equal(p[column], want, `${row.machine} ${row.timestamp} ${column}`);
     }
-    // The ±z·σ band of the dashboard needs the window's standard deviation.
-    assert.equal(typeof p.temperature_std, "number");
+    // The ±z·σ band of the dashboard needs the window's standard deviation: that of the reading
+    // which closed the row, over the default window of its machine's last 5 values (population
+    // σ, as the kernel's), not another reading's of the batch.
+    const list = temperatures.get(row.machine!)!;
+    const at = list.findLastIndex((x) => x.time === Date.parse(row.timestamp!));
+    assert.ok(at >= 0, `no temperature of ${row.machine} at ${row.timestamp}`);
+    const window = list.slice(Math.max(0, at - 4), at + 1).map((x) => x.value);
+    const mean = window.reduce((a, b) => a + b, 0) / window.length;
+    const sd = Math.sqrt(window.reduce((a, b) => a + (b - mean) ** 2, 0) / window.length);
+    assert.ok(
+      Math.abs(Number(p.temperature_moving_avg) - mean) <= 0.0005 + 1e-9,
+      `${row.machine} ${row.timestamp}: moving_avg ${p.temperature_moving_avg}, window mean ${mean}`,
+    );
+    assert.ok(
+      Math.abs(Number(p.temperature_std) - sd) <= 1e-6 * Math.max(1, sd),
+      `${row.machine} ${row.timestamp}: temperature_std ${p.temperature_std}, window σ ${sd}`,
+    );
   }
 
   const events = await points(influx, "vigil_anomaly");
