@@ -1,6 +1,7 @@
 /**
- * The readings of a message payload (MQTT, NATS): one per line, split on `\n` (a `\r` before it
- * dropped, as the file and serial sources drop it), JSON or `kv`.
+ * The readings of a message payload (MQTT, NATS): one per line, split on `\n` (a `\r` at a line's
+ * end dropped, before a `\n` or at the payload's end, as the file and serial sources drop it),
+ * JSON or `kv`.
  * A JSON line is read straight from the payload's bytes by `JsonLineScanner` (issue 14: decoding
  * the payload, `JSON.parse` and the copies of both were much of a live reading's CPU); a line the
  * scanner declines, and every `kv` line, is decoded and parsed by `createLineParser`, with the
@@ -15,7 +16,7 @@ import { createLineParser, type LineParser } from "./reading_parser.ts";
 export interface PayloadLinesOptions {
   /** `auto`: a line is JSON when it starts with `{` (after spaces), else `kv`. */
   format: "auto" | "json" | "kv";
-  /** Longest line, in UTF-16 units. @default {65536} */
+  /** Longest line, in UTF-16 units, without its `\r`. @default {65536} */
   maxLineLength?: number;
   /** `kv` lines must carry the `device` profile's keys (`LineParserOptions.deviceKeys`). */
   deviceKeys?: boolean;

@@ -15,7 +15,7 @@ Deno.test("analyzer: every channel shape it reads is tagged, a later channel's c
       "--no-prompt",
       `--config=${ROOT}deno.json`,
       "--v8-flags=--trace-generalization",
-      fixture.pathname,
+      fixture.href,
     ],
     stdout: "piped",
     stderr: "piped",

@@ -216,6 +216,19 @@ Deno.test("payload lines: a refused CRLF line is the line the file source refuse
   assert.deepEqual(got, [...expected, ...expected]);
 });
 
+Deno.test("payload lines: a line's \\r is not counted in maxLineLength, as LineSplitter counts", () => {
+  const line = `{${TIME},"t":1}`;
+  const options = { format: "json" as const, maxLineLength: line.length };
+  const splitter = new LineSplitter({ maxLineLength: line.length });
+  assert.deepEqual([...splitter.push(`${line}\r\n`), ...splitter.flush()], [line]);
+  const readings: Reading[] = [], refused: string[] = [];
+  const lines = new PayloadLines(options, (r) => readings.push(r), (l) => refused.push(l));
+  lines.read(encoder.encode(`${line}\r\n${line}\r`));
+  lines.readText(`${line}\r\n`);
+  assert.deepEqual(refused, []);
+  assert.equal(readings.length, 3);
+});
+
 Deno.test("delivery hash: of an ASCII payload's bytes, that of its text; -1 for any other byte", () => {
   // Pinned: journals written by earlier versions hold these values.
   assert.equal(deliveryHash("plant/press-1/telemetry", '{"timestamp":0,"t":1}'), 0x2303a115);
