@@ -69,9 +69,10 @@ for (const [name, tree] of Object.entries(trees)) {
   type Row = Parameters<RowFormat["writeRowCsv"]>[0];
   const rows = batches.flatMap((b): Row[] => {
     const got = first.analyze(b).rows as unknown;
-    return Array.isArray(got)
-      ? got.map((r: { row: Row }) => r.row)
-      : (got as { list(): { row: Row }[] }).list().map((r) => r.row);
+    return Array.isArray(got) ? got.map((r: { row: Row }) => r.row) : Array.from(
+      { length: (got as { length: number }).length },
+      (_, i) => (got as { row(i: number): Row }).row(i),
+    );
   });
   const steady = analyzer();
   const written = analyzer();

@@ -1,10 +1,28 @@
 /**
  * Helpers shared by the tests that run Vigil as a process: a `deno run main.ts` command, its
- * output, and a started engine (`main.ts start …`, ready once it prints `listening on`); and a
- * seeded random generator for test data.
+ * output, and a started engine (`main.ts start …`, ready once it prints `listening on`); a
+ * seeded random generator for test data; and an analysis' rows as objects (`tableRows`).
  * @module
  */
 import { join } from "node:path";
+import type { AnalysisResult } from "../engine/core/analysis.ts";
+import type { ProcessedRow } from "../engine/core/types.ts";
+
+/**
+ * The rows of an analysis' table, each as its object with its reading's index (through the
+ * table's own `index` and `row(i)`, as the engine's readers take them one by one).
+ *
+ * @example
+ * ```ts
+ * for (const { index, row } of tableRows(analyzer.analyze(readings).rows)) row.machine;
+ * ```
+ */
+export function tableRows(table: AnalysisResult["rows"]): { index: number; row: ProcessedRow }[] {
+  return Array.from(
+    { length: table.length },
+    (_, i) => ({ index: table.index[i]!, row: table.row(i) }),
+  );
+}
 
 /**
  * mulberry32: a small seeded PRNG (uniform in [0, 1)), so test data is the same on every run.

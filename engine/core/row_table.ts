@@ -185,14 +185,6 @@ export class RowTable {
     return row;
   }
 
-  /** Every row as an object with its reading's index (tests, and readers wanting them all). */
-  list(): { index: number; row: ProcessedRow }[] {
-    return Array.from(
-      { length: this.length },
-      (_, i) => ({ index: this.index[i]!, row: this.row(i) }),
-    );
-  }
-
   #growRows(): void {
     const n = 2 * this.index.length;
     this.index = grown(this.index, new Int32Array(n));

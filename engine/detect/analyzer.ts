@@ -110,7 +110,9 @@ interface MachineState extends MachineScore {
  * (`analyze`) boxed a new one, some 60 MB of a 1 M replay's garbage. (The processed rows' own
  * `{}` records, holding objects, used to do this by accident; rows built only when read no
  * longer do: BENCHMARKS.md, "Rows written where they are read".) Called when a machine's
- * channel names differ from its last reading's: seldom, once per machine and shape.
+ * channel names differ from its last reading's, at the first name that differs (the first
+ * channel's or a later one's: a shape shares its first fields' maps with others, not its own
+ * last ones; tests/unit/analyzer_twin_test.ts): seldom, once per machine and shape change.
  */
 function taggedChannels(channels: Readonly<Record<string, number>>): void {
   const twin: Record<string, null> = {};
@@ -318,11 +320,17 @@ export class Analyzer {
       let ok = true;
       let first = n;
       let k = 0;
+      // Set at the reading's first name that differs from its machine's last reading's: a shape
+      // new to the machine, whichever channel differs (a later one too: {t, v} then {t, s}).
+      let twinned = false;
       for (const name in r.channels) {
         let stream: number;
         if (lastNames[k] === name) stream = lastIds[k]!;
         else {
-          if (k === 0) taggedChannels(r.channels);
+          if (!twinned) {
+            taggedChannels(r.channels);
+            twinned = true;
+          }
           stream = this.#stream(machine, name);
           if (stream === -1) {
             ok = false;

@@ -50,7 +50,10 @@ export class LineSplitter {
     }
     if (start < chunk.length && !this.#overlong) {
       this.#partial += chunk.slice(start);
-      if (this.#partial.length > this.#max) {
+      // A `\r` at the end may be the one before a `\n` in the next chunk, which is dropped:
+      // a line of `max` units and its `\r\n` split there is not too long, as in one chunk.
+      const p = this.#partial;
+      if (p.length > this.#max + (p.charCodeAt(p.length - 1) === 13 ? 1 : 0)) {
         this.#partial = this.#cut(this.#partial);
         this.#overlong = true;
       }

@@ -1,5 +1,7 @@
 /**
- * The readings of a message payload (MQTT, NATS): one per line, split on `\n`, JSON or `kv`.
+ * The readings of a message payload (MQTT, NATS): one per line, split on `\n` (a `\r` at a line's
+ * end dropped, before a `\n` or at the payload's end, as the file and serial sources drop it),
+ * JSON or `kv`.
  * A JSON line is read straight from the payload's bytes by `JsonLineScanner` (issue 14: decoding
  * the payload, `JSON.parse` and the copies of both were much of a live reading's CPU); a line the
  * scanner declines, and every `kv` line, is decoded and parsed by `createLineParser`, with the
@@ -14,7 +16,7 @@ import { createLineParser, type LineParser } from "./reading_parser.ts";
 export interface PayloadLinesOptions {
   /** `auto`: a line is JSON when it starts with `{` (after spaces), else `kv`. */
   format: "auto" | "json" | "kv";
-  /** Longest line, in UTF-16 units. @default {65536} */
+  /** Longest line, in UTF-16 units, without its `\r`. @default {65536} */
   maxLineLength?: number;
   /** `kv` lines must carry the `device` profile's keys (`LineParserOptions.deviceKeys`). */
   deviceKeys?: boolean;
@@ -28,7 +30,8 @@ export interface PayloadLinesOptions {
  */
 export type TakeReading = (reading: Reading, named: boolean) => void;
 
-/** Told of a line the parser refused: its text (as the decoded payload held it) and why. */
+/** Told of a line the parser refused: its text (as the decoded payload held it, without the
+ * `\r` of a `\r\n`) and why. */
 export type RefuseLine = (line: string, error: string) => void;
 
 const KV_MACHINE = /(?:^|,)\s*M\s*:/;
@@ -51,8 +54,9 @@ function mentionsMachine(bytes: Uint8Array, start: number, end: number): boolean
  * Reads payloads into readings, one payload at a time, keeping the scanner's tables (machine ids,
  * keys, the last timestamp) from one payload to the next. The lines, their readings and the
  * errors are those of decoding the whole payload (`TextDecoder`, a leading byte order mark
- * dropped), splitting it on `\n` (a `\r` before it stays in the line: JSON and `kv` skip it)
- * and parsing each line (blank lines skipped).
+ * dropped), splitting it on `\n`, dropping a `\r` at a line's end (as `LineSplitter` does for
+ * the file and serial sources: `parser_errors.log` logs a CRLF line alike from all of them, and
+ * `maxLineLength` counts the same units) and parsing each line (blank lines skipped).
  *
  * @example
  * ```ts
@@ -110,6 +114,7 @@ export class PayloadLines {
       if (end === -1) end = n;
       const s = start;
       start = end + 1;
+      if (end > s && bytes[end - 1] === 0x0d) end--;
       // Scanned only when the text would go to the JSON parser: `{` first, after the ASCII
       // spaces `trimStart` would drop (others: decided on the text below).
       let json = format === "json";
@@ -120,7 +125,7 @@ export class PayloadLines {
         }
         json = i < end && bytes[i] === 0x7b;
       }
-      // A line the scanner takes is ASCII: its bytes are its UTF-16 units, `\r` included.
+      // A line the scanner takes is ASCII: its bytes are its UTF-16 units.
       if (json && end - s <= this.#max) {
         const r = this.#scanner.scan(bytes, s, end);
         if (r !== null) {
@@ -141,8 +146,10 @@ export class PayloadLines {
     for (let start = 0; start <= text.length;) {
       let end = text.indexOf("\n", start);
       if (end === -1) end = text.length;
+      const next = end + 1;
+      if (end > start && text.charCodeAt(end - 1) === 13 /* \r */) end--;
       this.#parse(text.slice(start, end));
-      start = end + 1;
+      start = next;
     }
   }
 

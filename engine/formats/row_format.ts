@@ -264,8 +264,8 @@ function locate(c: CompiledColumns, t: RowTable, i: number): void {
 }
 
 /**
- * Appends the CSV lines of rows `from … to-1` of `table` (each with a newline) to `out`: for
- * each row the bytes of `csvLine(rowCells(table.row(i), columns)) + "\n"` (a test checks it),
+ * Appends the CSV lines of the rows of `table` (each with a newline) to `out`: for each row the
+ * bytes of `csvLine(rowCells(table.row(i), columns)) + "\n"` (a test checks it),
  * written from the table's columns without the row objects, the cell array and strings —
  * replay writes one line per row, and d3-dsv's per-cell regex test and the line strings cost
  * more than the rest of the row's writing (measured: BENCHMARKS.md, "Replay end to end"), the
@@ -282,8 +282,6 @@ export function writeRowsCsv(
   table: RowTable,
   columns: readonly string[],
   out: ByteText,
-  from = 0,
-  to: number = table.length,
 ): void {
   let c = compiledOf.get(columns);
   if (!c) {
@@ -291,7 +289,7 @@ export function writeRowsCsv(
     compiledOf.set(columns, c);
   }
   const cells = c.cells, slots = c.slots;
-  for (let i = from; i < to; i++) {
+  for (let i = 0; i < table.length; i++) {
     locate(c, table, i);
     cells[0]!(table, i, slots, out);
     for (let k = 1; k < cells.length; k++) {

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { prng, runVigil } from "../helpers.ts";
+import { prng, runVigil, tableRows } from "../helpers.ts";
 import {
   Analyzer,
   formatReading,
@@ -85,7 +85,7 @@ Deno.test("analyzer with a forest: scores per reading, one event per anomalous s
   assert.ok(ref.decisionFunction[100]! < 0 && ref.decisionFunction[99]! >= 0);
   assert.equal(ev.value, Math.round(ref.scoreSamples[100]! * 1e6) / 1e6);
   assert.ok(result.rows.length >= 29);
-  for (const { index, row } of result.rows.list()) {
+  for (const { index, row } of tableRows(result.rows)) {
     const scored = index === 250 ? 249 : index;
     assert.equal(row.anomaly_score, Math.round(ref.scoreSamples[scored]! * 1e6) / 1e6);
   }
@@ -135,7 +135,7 @@ Deno.test("online mode: each machine trains on its first readings, then is score
     x[i * 2 + 1] = r.channels.speed!;
   });
   const model = trainIsolationForest(x, 200, ["temperature", "speed"], { seed: 5 });
-  for (const { index, row } of result.rows.list()) {
+  for (const { index, row } of tableRows(result.rows)) {
     if (row.machine !== "m1") continue;
     const i = index / 2;
     if (i < 200) {

@@ -290,6 +290,41 @@ Deno.test("mqtt source: wildcard subscription, JSON and kv payloads, machine ids
   });
 });
 
+Deno.test("mqtt source: a refused CRLF line is told without its \\r, as the file source logs it", async () => {
+  await withBroker(async (broker) => {
+    const stop = new AbortController();
+    const errors: MqttParseError[] = [];
+    const source = new MqttSource({
+      url: `${broker.url}/plant/+/telemetry`,
+      clientId: "vigil-test-crlf",
+      signal: stop.signal,
+      onParseError: (e) => errors.push(e),
+    });
+    await until(() => source.subscribed, "the subscription");
+    const pub = await client(broker.url);
+    try {
+      const reader = source.readable.getReader();
+      // kv and JSON lines refused by the parser, and a line refused for its topic's machine id
+      // (read from the payload's bytes), each followed by `\r\n`.
+      const bad = '{"timestamp":0,"machine":"other","temperature":9}';
+      await pub.publishAsync(
+        "plant/pump-5/telemetry",
+        '{"timestamp":0,"temperature":1}\r\nno reading\r\n{"timestamp":0}\r\n',
+        { qos: 1 },
+      );
+      await pub.publishAsync("plant/ y/telemetry", `${bad}\r\n`, { qos: 1 });
+      assert.deepEqual((await take(reader, 1)).map((r) => r.channels), [{ temperature: 1 }]);
+      await until(() => errors.length === 3, "the three refused lines");
+      assert.deepEqual(errors.map((e) => e.line), ["no reading", '{"timestamp":0}', bad]);
+      for (const e of errors) assert.doesNotMatch(e.error, /\r/, e.error);
+      assert.equal(source.errors, 3);
+    } finally {
+      stop.abort();
+      await pub.endAsync();
+    }
+  });
+});
+
 Deno.test("mqtt source: readings published while the engine is away are delivered on return", async () => {
   await withBroker(async (broker) => {
     const url = `${broker.url}/plant/+/telemetry`;

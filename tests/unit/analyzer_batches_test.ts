@@ -15,6 +15,7 @@ import {
 } from "../../engine/mod.ts";
 import type { AnalysisResult } from "../../engine/core/analysis.ts";
 import type { ProcessedRow } from "../../engine/core/types.ts";
+import { tableRows } from "../helpers.ts";
 
 const T0 = Date.UTC(2026, 0, 5);
 const MACHINES = 40;
@@ -69,7 +70,7 @@ function analyse(input: readonly Reading[], size: number, maxStreams = 256): Ana
   const all: Analysed = { rows: [], events: [], rejected: [] };
   for (let from = 0; from < input.length; from += size) {
     const result = analyzer.analyze(input.slice(from, from + size));
-    for (const r of result.rows.list()) all.rows.push({ index: from + r.index, row: r.row });
+    for (const r of tableRows(result.rows)) all.rows.push({ index: from + r.index, row: r.row });
     for (const e of result.events) all.events.push({ index: from + e.index, event: e.event });
     for (const r of result.rejected) all.rejected.push({ ...r, index: from + r.index });
   }

@@ -308,6 +308,36 @@ Deno.test("history: anomaly flags and ratio over a known pattern; the ratio cont
   }
 });
 
+Deno.test("history: results without the analyzer's values are refused, nothing stored; readings still are", async () => {
+  await using tmp = await tempDir();
+  const path = join(tmp.dir, "history.sqlite");
+  const readings = flagged(PATTERN);
+  const store = new HistoryStore({ path });
+  try {
+    // No `readingValues`: the pipeline then feeds the store through readings, row and anomaly.
+    const result = new Analyzer(new WasmKernel({ modelSize: 10 })).analyze(readings);
+    assert.equal(result.values, undefined);
+    assert.throws(
+      () => store.results(readings, result),
+      (e) => e instanceof TypeError && /24 readings has no per-reading values/.test(e.message),
+    );
+    assert.equal(store.pending, 0);
+    assert.deepEqual(store.history({ machine: "m1", channel: "v" }), []);
+    store.readings(readings);
+    const got = store.history({ machine: "m1", channel: "v" });
+    assert.deepEqual(got.map((e) => [e.value, e.mean]), readings.map((r) => [r.channels.v, null]));
+  } finally {
+    store.close();
+  }
+  // Written to the file, not only buffered.
+  const db = new DatabaseSync(path);
+  try {
+    assert.equal(db.prepare("SELECT count(*) AS n FROM readings").get()!.n, 24);
+  } finally {
+    db.close();
+  }
+});
+
 Deno.test("history: the threshold in force is recorded, a change applies from the next batch", async () => {
   await using tmp = await tempDir();
   const store = new HistoryStore({ path: join(tmp.dir, "history.sqlite") });

@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { PayloadLines, type PayloadLinesOptions } from "../../engine/formats/payload_lines.ts";
 import { createLineParser, type Reading } from "../../engine/mod.ts";
+import { LineSplitter } from "../../engine/formats/line_splitter.ts";
 import { deliveryHash, deliveryHashOfAscii } from "../../engine/sources/mqtt/ack_journal.ts";
 import { prng } from "../helpers.ts";
 
@@ -22,7 +23,8 @@ function shape(r: Reading): unknown {
   return { keys: Object.keys(r), reading: r, channels: Object.entries(r.channels) };
 }
 
-/** What the MQTT source did before the byte path (3352bfb's `ingest`/`ingestLine`). */
+/** What the MQTT source did before the byte path (3352bfb's `ingest`/`ingestLine`), with a
+ * line's last `\r` dropped, as the file source's `LineSplitter` drops it. */
 function stringPath(payload: Uint8Array, options: PayloadLinesOptions): Event[] {
   const events: Event[] = [];
   const parserOptions = { now: options.now, maxLineLength: options.maxLineLength };
@@ -33,7 +35,7 @@ function stringPath(payload: Uint8Array, options: PayloadLinesOptions): Event[] 
   while (start <= text.length) {
     let end = text.indexOf("\n", start);
     if (end === -1) end = text.length;
-    const line = text.slice(start, end);
+    const line = text.slice(start, end).replace(/\r$/, "");
     start = end + 1;
     let first = line.charCodeAt(0);
     if (first === 32 || first === 9) first = line.trimStart().charCodeAt(0);
@@ -195,6 +197,36 @@ Deno.test("payload lines: a JSON line is named by its payload's machine or not a
     `{${TIME},"machine":"m1","t":1}\r\n{${TIME},"t":2}\n{${TIME},"machine":"press-1","t":3}`,
   ));
   assert.deepEqual(got, [["m1", true], ["m1", false], ["press-1", true]]);
+});
+
+Deno.test("payload lines: a refused CRLF line is the line the file source refuses", () => {
+  const payload = '{"timestamp":0,"t":1}\r\nnot json\r\nT:x\r\n\r\n{"timestamp":0}\r';
+  const got: [string, string][] = [];
+  const lines = new PayloadLines({ format: "auto" }, () => {}, (l, e) => got.push([l, e]));
+  lines.read(encoder.encode(payload));
+  lines.readText(payload);
+  // The file source: `LineSplitter`, then the parser its first character chooses.
+  const splitter = new LineSplitter();
+  const expected: [string, string][] = [];
+  for (const line of [...splitter.push(payload), ...splitter.flush()]) {
+    const r = createLineParser(line.startsWith("{") ? "json" : "kv").parse(line);
+    if (typeof r === "string") expected.push([line, r]);
+  }
+  assert.deepEqual(expected.map(([l]) => l), ["not json", "T:x", '{"timestamp":0}']);
+  assert.deepEqual(got, [...expected, ...expected]);
+});
+
+Deno.test("payload lines: a line's \\r is not counted in maxLineLength, as LineSplitter counts", () => {
+  const line = `{${TIME},"t":1}`;
+  const options = { format: "json" as const, maxLineLength: line.length };
+  const splitter = new LineSplitter({ maxLineLength: line.length });
+  assert.deepEqual([...splitter.push(`${line}\r\n`), ...splitter.flush()], [line]);
+  const readings: Reading[] = [], refused: string[] = [];
+  const lines = new PayloadLines(options, (r) => readings.push(r), (l) => refused.push(l));
+  lines.read(encoder.encode(`${line}\r\n${line}\r`));
+  lines.readText(`${line}\r\n`);
+  assert.deepEqual(refused, []);
+  assert.equal(readings.length, 3);
 });
 
 Deno.test("delivery hash: of an ASCII payload's bytes, that of its text; -1 for any other byte", () => {

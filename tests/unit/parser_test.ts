@@ -58,6 +58,16 @@ Deno.test("LineSplitter bounds an overlong line and keeps positions", () => {
   assert.deepEqual(out, ["short", "012345678", "next"]);
 });
 
+Deno.test("LineSplitter: a line of the longest length whose \\r\\n is split across chunks is not too long", () => {
+  // Whole in one chunk, and cut at every position: the `\r` ending one chunk, the `\n` the next.
+  const text = "T:1,V:2,\r\nT:3,V:40\r\n";
+  for (let at = 0; at <= text.length; at++) {
+    const s = new LineSplitter({ maxLineLength: 8 });
+    const out = [...s.push(text.slice(0, at)), ...s.push(text.slice(at)), ...s.flush()];
+    assert.deepEqual(out, ["T:1,V:2,", "T:3,V:40"], `cut at ${at}`);
+  }
+});
+
 Deno.test("parseTime reads ISO 8601, naive times as UTC, and epoch ms", () => {
   assert.equal(parseTime("2026-01-01T00:00:10.000Z"), Date.UTC(2026, 0, 1, 0, 0, 10));
   assert.equal(parseTime("2013-12-02 21:15:00"), Date.UTC(2013, 11, 2, 21, 15));

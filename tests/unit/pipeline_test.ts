@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { generateReadings } from "../../simulator/mod.ts";
 import { replayInto, writeInput } from "../fixtures/replay_into.ts";
+import { tableRows } from "../helpers.ts";
 import {
   Analyzer,
   EngineState,
@@ -28,7 +29,7 @@ Deno.test("analyzer: one row per machine per processing interval, over the windo
     (_, i) => reading(i, { temperature: 20 + i, speed: 1500 }),
   );
   const { rows: table, events } = a.analyze(readings);
-  const rows = table.list();
+  const rows = tableRows(table);
   // Readings every 2 s, buckets of 10 s: rows at t = 0, 10, 20 s.
   assert.deepEqual(rows.map((r) => r.index), [0, 5, 10]);
   const row = rows[1]!.row;
@@ -74,7 +75,7 @@ Deno.test("analyzer: speed checks apply only while RUNNING", () => {
     ...Array.from({ length: 5 }, (_, i) => reading(5 + i, { temperature: 25, speed: 0 }, "PAUSED")),
   ];
   const { rows: table, events } = a.analyze(readings);
-  const rows = table.list();
+  const rows = tableRows(table);
   assert.deepEqual(events.filter((e) => e.event.channel === "speed"), []);
   const paused = rows.at(-1)!.row;
   assert.equal(paused.status_current, "PAUSED");
@@ -308,7 +309,7 @@ Deno.test("analyzer: a machine's channels keep their streams whatever their orde
   const { rows } = a.analyze(readings);
   assert.equal(a.streams, 4); // two machines × two channels
   assert.equal(rows.length, 12);
-  for (const { row } of rows.list()) {
+  for (const { row } of tableRows(rows)) {
     assert.equal(row.channels.speed!.moving_avg, 1500);
     if (row.channels.temperature) assert.equal(row.channels.temperature.moving_avg, 20);
   }

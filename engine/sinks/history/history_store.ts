@@ -151,7 +151,9 @@ export class HistoryStore implements Sink {
   /**
    * Buffers every channel value of `readings` with its results from `result.values` (the
    * pipeline calls this instead of `readings`, `row` and `anomaly` when the analyzer computed
-   * them). Without `result.values`, it falls back to those three.
+   * them, and only then: `Sink.results`). While the store is open, a result without them is
+   * refused (a `TypeError`, nothing buffered): the pipeline feeds those batches through the other
+   * three. After `close()` every batch is ignored.
    */
   results(readings: readonly Reading[], result: AnalysisResult): void {
     if (!this.#closed) this.#writer.results(readings, result);

@@ -151,15 +151,16 @@ export class HistoryWriter {
   /**
    * Buffers every channel value of `readings` with its results from `result.values` (the
    * pipeline calls this instead of `readings`, `row` and `anomaly` when the analyzer computed
-   * them). Without `result.values`, it falls back to those three.
+   * them, and only then: `Sink.results`). A result without them is refused (a `TypeError`,
+   * nothing buffered): the pipeline feeds those batches through the other three.
    */
   results(readings: readonly Reading[], result: AnalysisResult): void {
     const values = result.values;
     if (!values) {
-      this.readings(readings);
-      for (let i = 0; i < result.rows.length; i++) this.row(result.rows.row(i));
-      for (const { event } of result.events) this.anomaly(event);
-      return;
+      throw new TypeError(
+        `history results: the analysis of ${readings.length} readings has no per-reading ` +
+          "values (an Analyzer without readingValues); feed it through readings, row and anomaly",
+      );
     }
     // Events are few: by reading index, the channels they flag. (Not a set of joined
     // "index, channel" keys: that built a string per stored value, seen in live profiles.)
