@@ -90,10 +90,6 @@ function internalized(text: string): string {
 
 const BUCKETS = 4096;
 
-/** Slots of the scanner's table of numbers read (see `JsonLineScanner.#numberBox`): 64 KiB of
- * values and as many of references. */
-const NUMBER_SLOTS = 8192;
-
 /**
  * One scanner per input: it keeps the strings it has seen (by their bytes) and the last
  * timestamp, so that a line of known machine, status and keys makes no string at all.
@@ -132,16 +128,6 @@ export class JsonLineScanner {
   // past 2^31 lines could only decline a line, never take a wrong one.
   #line = 0;
   #lineEnd = 0;
-  /**
-   * Numbers read, by a hash of their digits: the value and the heap number it was returned as.
-   * A channel value is a heap number the reading holds until its batch is written, so it lives
-   * through a young-generation collection or two and is copied each time; a value that repeats
-   * (a temperature's few thousand values) is returned as the one kept here instead, already in
-   * the old generation, and a reading holding it gives the collector nothing to copy or to
-   * remember. Bounded: {@linkcode NUMBER_SLOTS} entries, the last value wins a slot.
-   */
-  readonly #numberValue = new Float64Array(NUMBER_SLOTS);
-  readonly #numberBox: (number | null)[] = new Array(NUMBER_SLOTS).fill(null);
 
   /**
    * Whether the line of the last reading `scan` returned is, byte for byte, the line
@@ -513,16 +499,7 @@ export class JsonLineScanner {
       return Number(ascii(bytes, start, i));
     } else v = e10 === 0 ? w : e10 > 0 ? w * POW10[e10]! : w / POW10[-e10]!;
     this.#plainNumber = plain && (v === 0 ? !negative : v >= 1e-6);
-    const value = negative ? -v : v;
-    // Zero is not kept: 0 and -0 are `===` and must stay apart.
-    if (w === 0) return value;
-    // The heap number of a value read before, when it is the one kept at its slot (see
-    // `#numberBox`); else this one is kept there.
-    const slot = ((w | 0) * 31 + e10) & (NUMBER_SLOTS - 1);
-    if (this.#numberValue[slot] === value) return this.#numberBox[slot]!;
-    this.#numberValue[slot] = value;
-    this.#numberBox[slot] = value;
-    return this.#numberBox[slot]!;
+    return negative ? -v : v;
   }
 }
 
