@@ -510,8 +510,10 @@ export class JsonLineScanner {
  * holds the heap number `#number` returned; a double field boxed it again on each store, and
  * each read by a `for…in` key (the analyzer's) boxed a new one: 30 MB of a 1 M replay's
  * garbage (BENCHMARKS.md, "Channel fields tagged as they are first read"). The analyzer's own
- * twin (`taggedChannels`) comes after a batch is parsed, too late for these. Called once per
- * channel key and the key before it, so seldom.
+ * twin (`taggedChannels`) comes after a batch is parsed, too late for these. Called when a key
+ * follows another key than when it was last called for it: once per key in a file whose lines
+ * keep one order; on every line where orders alternate (a cost, never a wrong value: the twin
+ * only changes how V8 stores the fields).
  */
 function tagFields(channels: Readonly<Record<string, number>>, key: string): void {
   const twin: Record<string, null> = {};
