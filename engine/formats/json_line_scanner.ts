@@ -55,6 +55,9 @@ interface Interned {
   status: Interned | null;
   /** Its role as a key (`CHANNEL`, `TIMESTAMP`…). */
   readonly role: number;
+  /** As a channel key: the channel key it last followed in a line when {@linkcode tagFields}
+   * ran for it (null: it came first), undefined before that. */
+  taggedAfter: Interned | null | undefined;
   /** In the table: only such an entry is remembered at a place or as the one after another. */
   readonly kept: boolean;
 }
@@ -108,7 +111,10 @@ export class JsonLineScanner {
   readonly #keys: string[] = new Array(MAX_KEYS).fill("");
   readonly #lastTime = new Uint8Array(MAX_TIME_BYTES);
   #lastTimeLength = -1;
-  #lastTimeMs = 0;
+  /** The last time's epoch ms. Starts as `null` so that V8 keeps the field tagged: it then
+   * holds the heap number `parseTime` returned and every reading of that time shares it, where
+   * a double field made a new one per reading (16 MB of a 1 M replay). */
+  #lastTimeMs: number | null = null;
   // The end of the last string or number read (set by #string and #number).
   #at = 0;
   #hash = 0;
@@ -177,6 +183,8 @@ export class JsonLineScanner {
     let status: Interned | null = null;
     let injected: string | null = null;
     const channels: Record<string, number> = {};
+    // The channel key stored last in `channels` (see `Interned.taggedAfter`).
+    let previous: Interned | null = null;
     let n = 0;
     while (true) {
       if (i >= end || bytes[i] !== QUOTE) return null;
@@ -244,7 +252,12 @@ export class JsonLineScanner {
           // A numeric `injected` is a channel, written where it stands: taken as not canonical
           // rather than reasoned about.
           if (!this.#plainNumber || role !== CHANNEL) canon = false;
+          if (keyEntry.taggedAfter !== previous && keyEntry.kept) {
+            tagFields(channels, key);
+            keyEntry.taggedAfter = previous;
+          }
           channels[key] = v;
+          previous = keyEntry;
           n++;
         }
       } else {
@@ -378,6 +391,7 @@ export class JsonLineScanner {
       line: 0,
       status: null,
       role: roleOf(text),
+      taggedAfter: undefined,
       kept,
     };
     if (kept) {
@@ -398,7 +412,7 @@ export class JsonLineScanner {
     ) {
       this.#at = start + last + 1;
       this.#plainTime = this.#lastTimePlain;
-      return this.#lastTimeMs;
+      return this.#lastTimeMs!;
     }
     const end = this.#string(bytes, start, lineEnd);
     if (end < 0) return null;
@@ -488,6 +502,29 @@ export class JsonLineScanner {
     return negative ? -v : v;
   }
 }
+
+/**
+ * Keeps V8 from storing `key`'s value as an unboxed double in a `channels` object that holds
+ * the keys of `channels` and then `key` (in that order): a twin built the same way with `null`
+ * in each field turns those fields tagged before a number is stored in them. A tagged field
+ * holds the heap number `#number` returned; a double field boxed it again on each store, and
+ * each read by a `for…in` key (the analyzer's) boxed a new one: 30 MB of a 1 M replay's
+ * garbage (BENCHMARKS.md, "Channel fields tagged as they are first read"). The analyzer's own
+ * twin (`taggedChannels`) comes after a batch is parsed, too late for these. Called when a key
+ * follows another key than when it was last called for it: once per key in a file whose lines
+ * keep one order; on every line where orders alternate (a cost, never a wrong value: the twin
+ * only changes how V8 stores the fields).
+ */
+function tagFields(channels: Readonly<Record<string, number>>, key: string): void {
+  const twin: Record<string, null> = {};
+  for (const name in channels) twin[name] = null;
+  twin[key] = null;
+  // Kept, so that an optimizing compiler cannot drop the twin as unused.
+  _lastFieldTwin = twin;
+}
+
+/** The last twin {@linkcode tagFields} made. */
+let _lastFieldTwin: object | null = null;
 
 const TRUE = 1, FALSE = 2, NULL = 3;
 const LITERALS = ["", "true", "false", "null"];

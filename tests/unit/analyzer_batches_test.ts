@@ -59,8 +59,13 @@ type Analysed = Omit<AnalysisResult, "rows"> & { rows: { index: number; row: Pro
 
 /** The rows and events of `input` analysed in batches of `size`, with the readings' indices
  * in the whole input. */
-function analyse(input: readonly Reading[], size: number, maxStreams = 256): Analysed {
-  const analyzer = new Analyzer(new ReferenceKernel({ maxStreams, batchCapacity: 8192 }), {
+function analyse(
+  input: readonly Reading[],
+  size: number,
+  maxStreams = 256,
+  batchCapacity = 8192,
+): Analysed {
+  const analyzer = new Analyzer(new ReferenceKernel({ maxStreams, batchCapacity }), {
     channels: MACHINE_CHANNELS,
     processingIntervalMs: 5000,
     heartbeatTimeoutMs: 5000,
@@ -106,6 +111,19 @@ Deno.test("analyzer: readings refused for want of streams are the same however t
   for (const size of [7, 1000]) {
     assert.deepEqual(analyse(input, size, 51), whole, `batches of ${size}`);
   }
+});
+
+Deno.test("analyzer: the same rows and events however the kernel's slices are cut, a slice filling within a reading", () => {
+  const input = readings();
+  const whole = analyse(input, input.length);
+  // Slices of 101 and 7 values: odd, so most readings of two channels have no room for their
+  // second value and go to the next slice whole; 2 is exactly one reading of two channels.
+  for (const capacity of [101, 7, 2]) {
+    assert.deepEqual(analyse(input, input.length, 256, capacity), whole, `slices of ${capacity}`);
+    assert.deepEqual(analyse(input, 1000, 256, capacity), whole, `batches, slices of ${capacity}`);
+  }
+  const refused = analyse(input, input.length, 51);
+  assert.deepEqual(analyse(input, input.length, 51, 101), refused, "refused, slices of 101");
 });
 
 Deno.test("analyzer: rows and channel events quote the values of the reading that made them", () => {
