@@ -96,6 +96,14 @@ let gQuantumFloor: f64 = 0;
 // steadyFrom): the division is skipped, the result is the same.
 let gSteadyN: f64 = 0, gSteadyVisits: f64 = 0;
 
+/**
+ * One byte per profile row (8 · seasonBins of them, at most 8 · 1,440), set when a reading's
+ * bins are that row's: a row not marked holds only zeros. `growStreams` neither reads nor
+ * writes the rows never visited (reading a page can make it resident too, on a kernel without
+ * a shared zero page: 6 MiB at the doubling to 2,048 streams when it checked each row).
+ */
+const VISITED: usize = memory.data(8 * 1440);
+
 /** Integer times below this (in magnitude) take the exact bin arithmetic of binsOf. */
 const EXACT_T: f64 = 4503599627370496; // 2^52
 
@@ -225,6 +233,7 @@ export function configure(
     Math.max(steadyFrom(gainSlow), steadyFrom(gainScale)),
   );
   gSteadyVisits = steadyFrom(seasonVisitGain);
+  memory.fill(VISITED, 0, 8 * 1440);
   for (let s: i32 = 0; s < streamCap; s++) clearStream(s);
   return total;
 }
@@ -253,20 +262,19 @@ function growStreams(need: i32): void {
   const from = region(R.PROFILES);
   moveArray(R.PROFILES, at);
   const to = region(R.PROFILES);
-  // Past the old rows' end every byte is zero (growLayout), and only bytes below it need to be
-  // written to be zero. A row never visited (all but the bins of the hours the data covers: a
-  // replay of half an hour visits two of the 384) is all zero: it is not copied, so its pages
-  // past that end are never touched and never become resident (12 MiB at 2,048 streams).
-  const dirty = from + rows * oldRow;
+  // A row never visited (all but the bins of the hours the data covers: a replay of half an
+  // hour visits two of the 384) is all zero: it is neither read nor copied, so its pages are
+  // never touched and never become resident (12 MiB at 2,048 streams). A row's new place lies
+  // over the old places of itself and of rows after it (moved already): of those only the
+  // visited ones can hold anything but zeros, so only their bytes there are zeroed.
   for (let k = rows; k > 0; k--) {
     const dst = to + (k - 1) * row;
-    const src = from + (k - 1) * oldRow;
-    if (isZero(src, oldRow)) {
-      zeroBelow(dst, row, dirty);
-    } else {
-      memory.copy(dst, src, oldRow);
-      zeroBelow(dst + oldRow, row - oldRow, dirty);
+    let stale = dst;
+    if (load<u8>(VISITED + k - 1) != 0) {
+      memory.copy(dst, from + (k - 1) * oldRow, oldRow);
+      stale = dst + oldRow;
     }
+    zeroVisited(stale, dst + row, from, oldRow, rows);
   }
   gRow = row;
   gStreamCap = cap;
@@ -275,16 +283,20 @@ function growStreams(need: i32): void {
   for (let s: i32 = old; s < cap; s++) clearFields(s);
 }
 
-/** Whether the `bytes` bytes at `p` (both multiples of 16) are all zero. */
-function isZero(p: usize, bytes: usize): bool {
-  let any = i64x2.splat(0);
-  for (let i: usize = 0; i < bytes; i += 16) any = v128.or(any, v128.load(p + i));
-  return !v128.any_true(any);
-}
-
-/** Zeroes the part of [p, p + bytes) below `end` (the rest is zero already). */
-function zeroBelow(p: usize, bytes: usize, end: usize): void {
-  if (p < end) memory.fill(p, 0, min(bytes, end - p));
+/**
+ * Zeroes the bytes of [a, b) that lie in the old place of a visited row (old rows of
+ * `oldRow` bytes from `from`, `rows` of them; a >= from). Past the old rows every byte is zero
+ * already (growLayout), and so is the old place of a row never visited.
+ */
+function zeroVisited(a: usize, b: usize, from: usize, oldRow: usize, rows: usize): void {
+  for (let i = (a - from) / oldRow; i < rows; i++) {
+    const start = from + i * oldRow;
+    if (start >= b) break;
+    if (load<u8>(VISITED + i) == 0) continue;
+    const lo = max(a, start);
+    const hi = min(b, start + oldRow);
+    if (lo < hi) memory.fill(lo, 0, hi - lo);
+  }
 }
 
 /** Streams allocated so far (tests: the memory follows the streams in use). */
@@ -497,6 +509,8 @@ export function process(n: i32): i32 {
     if (bins > 0) {
       const mode = <u32>load<u8>(b, MODE);
       const wd = binsOf(b, t, binMs, bins);
+      store<u8>(VISITED + (wd & 0xffff), 1);
+      store<u8>(VISITED + <usize>bins + (wd >> 16), 1);
       const column = profiles + (s << 4);
       pD = column + <usize>(wd & 0xffff) * row;
       pW = column + weekly + <usize>(wd >> 16) * row;

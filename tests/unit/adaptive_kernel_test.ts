@@ -425,3 +425,65 @@ Deno.test("memory follows the streams in use: grown mid-run with profiles learne
     assert.equal(grown.rawExports.streamCapacity(), 1024, label);
   }
 });
+
+/** Resident KiB of the anonymous mapping of exactly `bytes` (a WASM memory), from smaps. */
+function residentKiB(bytes: number): number {
+  const lines = Deno.readTextFileSync("/proc/self/smaps").split("\n");
+  let found = -1;
+  for (let i = 0; i < lines.length; i++) {
+    const m = /^([0-9a-f]+)-([0-9a-f]+) rw-p 0+ 00:00 0\s*$/.exec(lines[i]!);
+    if (!m || parseInt(m[2]!, 16) - parseInt(m[1]!, 16) !== bytes) continue;
+    assert.equal(found, -1, `one mapping of ${bytes} bytes`);
+    for (let j = i + 1; j < lines.length && !/^[0-9a-f]+-/.test(lines[j]!); j++) {
+      const rss = /^Rss:\s+(\d+) kB/.exec(lines[j]!);
+      if (rss) found = Number(rss[1]);
+    }
+  }
+  assert.notEqual(found, -1, `no mapping of ${bytes} bytes in /proc/self/smaps`);
+  return found;
+}
+
+Deno.test({
+  name: "growing to 2,048 streams leaves the profile rows never visited untouched (not resident)",
+  ignore: Deno.build.os !== "linux",
+  fn() {
+    // 2,000 streams at one instant visit 2 of the 384 profile rows (one daily, one weekly bin).
+    // The doubling from 1,024 to 2,048 streams moves every row to a place twice as wide: when
+    // it checked or zeroed the rows it never visited, 6 MiB of them became resident.
+    const d = new WasmAdaptiveDetector({ maxStreams: 4096, batchCapacity: 2000 });
+    const n = 2000;
+    const r: Readings = {
+      stream: Int32Array.from({ length: n }, (_, i) => i),
+      time: new Float64Array(n).fill(T0 + 10 * 60 * MINUTE),
+      value: Float64Array.from({ length: n }, (_, i) => 20 + (i % 7)),
+    };
+    feed(d, { ...r, stream: r.stream.subarray(0, 1000), time: r.time.subarray(0, 1000) });
+    feed(d, r);
+    assert.equal(d.rawExports.streamCapacity(), 2048);
+    const bytes = d.rawExports.memory.buffer.byteLength;
+    const kib = residentKiB(bytes);
+    // Batch arrays (94 KiB), stream blocks (256 KiB), 2 rows of 32 KiB, tables: about 0.5 MiB.
+    assert.ok(kib < 2048, `${kib} KiB resident of ${bytes >> 10} KiB`);
+  },
+});
+
+Deno.test("grown with a few rows visited: the rows move, stale bytes are zeroed, bit for bit", () => {
+  // 40 streams over 3 hours (a few daily and weekly rows visited, the rest never), then 900
+  // streams, the first 40 among them, over the next 2 hours: growing to 1,024 streams moves
+  // the visited rows over the old places of rows never visited and of each other.
+  const early = generated(40, 60, 11);
+  const late = generated(900, 8, 12);
+  const shift = (t: Float64Array, by: number) => t.map((x) => x + by);
+  const all: Readings = {
+    stream: Int32Array.from([...early.stream, ...late.stream]),
+    time: Float64Array.from([...shift(early.time, 0), ...shift(late.time, 3 * 60 * MINUTE)]),
+    value: Float64Array.from([...early.value, ...late.value]),
+  };
+  for (const [label, o] of OPTION_SETS) {
+    const opts = { maxStreams: 1024, batchCapacity: 512, ...o };
+    const ref = feed(new ReferenceAdaptiveDetector(opts), all, [512]);
+    const wasm = new WasmAdaptiveDetector(opts);
+    assertSame(feed(wasm, all, [37, 512, 5]), ref, label);
+    assert.equal(wasm.rawExports.streamCapacity(), 1024, label);
+  }
+});
