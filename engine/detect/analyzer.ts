@@ -334,11 +334,13 @@ export class Analyzer {
       // Whether the slice filled before this reading's last value: then the slice runs without
       // it and the reading is read again into the next one. (Counting each reading's channels
       // first, to cut before it, was one more `for…in` a reading.) A reading alone bigger than
-      // a slice is not cut: its first entry is 0.
+      // a slice (its first entry 0) cannot be cut: it is refused (`wide`).
       let full = false;
+      let wide = false;
       for (const name in r.channels) {
-        if (n === cap && first !== 0) {
-          full = true;
+        if (n === cap) {
+          if (first !== 0) full = true;
+          else ok = !(wide = true);
           break;
         }
         let stream: number;
@@ -380,7 +382,9 @@ export class Analyzer {
         first = -1;
         result.rejected.push({
           index: i,
-          error: `stream capacity ${this.#kernel.options.maxStreams} exhausted`,
+          error: wide
+            ? `more than ${cap} channel values in one reading: the kernel's batch capacity`
+            : `stream capacity ${this.#kernel.options.maxStreams} exhausted`,
         });
       }
       if (ok && lastNames.length !== k) {

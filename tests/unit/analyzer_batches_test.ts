@@ -116,14 +116,36 @@ Deno.test("analyzer: readings refused for want of streams are the same however t
 Deno.test("analyzer: the same rows and events however the kernel's slices are cut, a slice filling within a reading", () => {
   const input = readings();
   const whole = analyse(input, input.length);
-  // Slices of 101 and 7 values: odd, so most readings of two channels have no room for their
-  // second value and go to the next slice whole; 2 is exactly one reading of two channels.
+  // Slices of 101 and 7 values: odd, so the reading at each slice's end that has no room for its
+  // second value goes to the next slice whole; 2 is exactly one reading of two channels.
   for (const capacity of [101, 7, 2]) {
     assert.deepEqual(analyse(input, input.length, 256, capacity), whole, `slices of ${capacity}`);
     assert.deepEqual(analyse(input, 1000, 256, capacity), whole, `batches, slices of ${capacity}`);
   }
   const refused = analyse(input, input.length, 51);
   assert.deepEqual(analyse(input, input.length, 51, 101), refused, "refused, slices of 101");
+});
+
+Deno.test("analyzer: a reading with more channel values than a kernel slice is refused, naming the capacity", () => {
+  const input = readings();
+  const wide: Reading = {
+    timestamp: T0 + 3000,
+    machine: "wide",
+    status: "RUNNING",
+    channels: { a: 1, b: 2, c: 3, d: 4, e: 5, f: 6, g: 7, h: 8 },
+  };
+  // At 200 readings: after a slice's first reading, so that the slice before it is cut first.
+  const withWide = [...input.slice(0, 200), wide, ...input.slice(200)];
+  const got = analyse(withWide, withWide.length, 256, 7);
+  assert.deepEqual(got.rejected, [{
+    index: 200,
+    error: "more than 7 channel values in one reading: the kernel's batch capacity",
+  }]);
+  // The others as if it were not there (their indexes past it one higher).
+  const shift = (i: number) => i < 200 ? i : i + 1;
+  const whole = analyse(input, input.length);
+  assert.deepEqual(got.rows, whole.rows.map((r) => ({ ...r, index: shift(r.index) })));
+  assert.deepEqual(got.events, whole.events.map((e) => ({ ...e, index: shift(e.index) })));
 });
 
 Deno.test("analyzer: rows and channel events quote the values of the reading that made them", () => {
