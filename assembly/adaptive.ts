@@ -98,9 +98,9 @@ let gSteadyN: f64 = 0, gSteadyVisits: f64 = 0;
 
 /**
  * One byte per profile row (8 · seasonBins of them, at most 8 · 1,440), set when a reading's
- * bins are that row's: a row not marked holds only zeros. `growStreams` neither reads nor
- * writes the rows never visited (reading a page can make it resident too, on a kernel without
- * a shared zero page: 6 MiB at the doubling to 2,048 streams when it checked each row).
+ * bins are that row's: a row not marked holds only zeros. `growStreams` and `clearStream`
+ * neither read nor write the rows never visited: zeroing them made 6 MiB resident at the
+ * doubling to 2,048 streams (and reading them does too, on a kernel without a shared zero page).
  */
 const VISITED: usize = memory.data(8 * 1440);
 
@@ -144,12 +144,15 @@ function clearFields(s: i32): void {
   store<f64>(b, NaN, BIN_START);
 }
 
-/** Forgets everything stream `s` learned: its fields and its column of every profile row. */
+/** Forgets everything stream `s` learned: its fields and its column of every profile row
+ * visited (a row never visited is zero already, and is left untouched: not made resident). */
 function clearStream(s: i32): void {
   clearFields(s);
   const rows = <usize>gBins * 8;
   const column = region(R.PROFILES) + (<usize>s << 4);
-  for (let k: usize = 0; k < rows; k++) v128.store(column + k * gRow, f64x2.splat(0));
+  for (let k: usize = 0; k < rows; k++) {
+    if (load<u8>(VISITED + k) != 0) v128.store(column + k * gRow, f64x2.splat(0));
+  }
 }
 
 /**

@@ -146,7 +146,9 @@ export function offsetOf(k: i32): f64 {
  * bytes. The region is the heap's last block, so `heap.realloc` extends it in place (memory.grow
  * when needed: the host's views follow the new buffer); should anything have been allocated after
  * it (an abort's message), the region moves: the addresses are updated and the memory grows by one
- * page, so that a host rebuilding its views on a new `memory.buffer` sees the move too.
+ * page, so that a host rebuilding its views on a new `memory.buffer` sees the move too. (A move
+ * copies the whole old block: up to 48 bytes of it past `used` are then not zeroed when they lie
+ * above the old memory's end. No module allocates after its region today, so none moves.)
  */
 export function growLayout(end: f64, limit: f64, message: string): void {
   if (end <= planEnd) return;
