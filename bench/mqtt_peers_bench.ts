@@ -22,17 +22,18 @@
  *   node that keeps the same rolling z-score per machine and channel (the last 100 values).
  *
  * Measured per contender process: CPU-seconds (utime + stime from `/proc/PID/stat`) from the
- * first published reading to the last one arrived, per million readings; peak RSS (`VmHWM`,
- * start-up included); readings arrived. Then Vigil's replay of the same readings as a JSONL file
- * (with the `replay` task's V8 flags and environment, as `deno task replay` runs it), per reading
- * (the CPU of replaying them minus that of replaying one reading: start-up apart).
+ * first published reading to the last one arrived, per million readings arrived; peak RSS
+ * (`VmHWM`, start-up included); readings arrived. Then, in the same round, Vigil's replay of the
+ * same readings as a JSONL file (with the `replay` task's V8 flags and environment, as `deno task
+ * replay` runs it), per reading (the CPU of replaying them minus that of replaying one reading:
+ * start-up apart).
  *
  *   deno task build:wasm && deno run -A bench/mqtt_peers_bench.ts [COUNT[,COUNT…]] [RUNS]
  *
  * Several counts (`100000,400000`) run every contender at each count in every round, print a
  * table per count, and then the steady state: each contender's and the replay's CPU per reading
  * between the first count and the last, round by round (`(CPU at the last − CPU at the first) ÷
- * (last − first)`), and its ratio to the replay's. A figure at one count carries the JIT warm-up
+ * (arrived at the last − arrived at the first)`), and its ratio to the replay's. A figure at one count carries the JIT warm-up
  * and the per-machine set-up of the first readings (the replay's most: its first 100,000 readings
  * cost it several times what each later one does; BENCHMARKS.md), which the difference cancels.
  *
@@ -639,11 +640,17 @@ if (Deno.args[0] === "publish") {
   // `100000,400000`: each count every round; the marginal CPU between the first and the last is
   // the steady state (JIT warm-up and per-machine set-up are in both and cancel).
   const counts = (Deno.args[0] ?? "200000").split(",").map(Number);
-  if (counts.some((c) => !Number.isInteger(c) || c < 1)) {
-    console.error(`mqtt_peers_bench: COUNT "${Deno.args[0]}" is not a positive integer list`);
+  if (counts.some((c) => !Number.isInteger(c) || c < 1) || new Set(counts).size < counts.length) {
+    console.error(
+      `mqtt_peers_bench: COUNT "${Deno.args[0]}" is not a list of distinct positive integers`,
+    );
     Deno.exit(2);
   }
   const runs = Number(Deno.args[1] ?? 3);
+  if (!Number.isInteger(runs) || runs < 1) {
+    console.error(`mqtt_peers_bench: RUNS "${Deno.args[1]}" is not a positive integer`);
+    Deno.exit(2);
+  }
   /** `ONLY=Node` etc.: the contenders whose name starts so. */
   const only = Deno.env.get("ONLY");
   const peersDir = Deno.env.get("PEERS_DIR") ??
@@ -702,6 +709,10 @@ if (Deno.args[0] === "publish") {
     const r = await measure(name, n, start);
     line(`${name} warm-up (untimed)`, n, r, "as found");
   }
+  const replayOne: number[] = [];
+  const replay: Record<number, number[]> = {};
+  // The replay lines compare with Vigil's: only when Vigil runs.
+  const replays = chosen.some(([name]) => name === "Vigil start");
   for (let run = 0; run < runs; run++) {
     for (const count of counts) {
       for (const [name, start] of chosen) {
@@ -713,26 +724,26 @@ if (Deno.args[0] === "publish") {
         line(name, count, r, name.startsWith("Vigil") ? (cold ? "cold" : "warm") : "");
       }
     }
-  }
-  // The replay of one reading first and untimed, so that every timed replay finds Deno's caches
-  // as a user's second replay does (the live runs before it wrote V8's code cache under `start`'s
-  // flags; no difference was measured, 0.23 against 0.24 CPU-s, but the rounds are then alike).
-  const replayOne: number[] = [];
-  const replay: Record<number, number[]> = {};
-  // The replay lines compare with Vigil's: only when Vigil ran.
-  if (results["Vigil start"]) await replayWhole(1);
-  for (let run = 0; run < runs && results["Vigil start"]; run++) {
+    if (!replays) continue;
+    // The replays in the same round as the live runs they are set against (the machine is
+    // shared: figures of another time would not compare). First, once, a replay of one reading
+    // untimed, so that every timed replay finds Deno's caches as a user's second replay does
+    // (the live runs wrote V8's code cache under `start`'s flags; no difference was measured,
+    // 0.23 against 0.24 CPU-s, but the rounds are then alike).
+    if (run === 0) await replayWhole(1);
     replayOne.push(await replayWhole(1));
     for (const count of counts) (replay[count] ??= []).push(await replayWhole(count));
   }
   const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
-  const perMillion = (cpu: number[], count: number) => cpu.map((c) => c / count * 1e6);
+  // Per reading arrived (all of them in a sound run; the arrived column says when not).
+  const perMillion = (r: { cpu: number[]; arrived: number[] }) =>
+    r.cpu.map((c, i) => c / r.arrived[i]! * 1e6);
   const list = (xs: number[], digits = 1) => xs.map((x) => x.toFixed(digits)).join(", ");
   const vigilName = "Vigil start";
   const leanName = "lean floor (Vigil's MqttConnection)";
   for (const count of counts) {
     const medOf = (name: string) =>
-      results[name]?.[count] ? med(perMillion(results[name][count].cpu, count)) : NaN;
+      results[name]?.[count] ? med(perMillion(results[name][count])) : NaN;
     const red = medOf("Node-RED 5");
     const bare = medOf("floor (bare mqtt.js)");
     console.log(`\n${count} readings:`);
@@ -744,7 +755,7 @@ if (Deno.args[0] === "publish") {
       const r = byCount[count]!;
       const m = medOf(name);
       console.log(
-        `| ${name} | ${list(perMillion(r.cpu, count))} | ${m.toFixed(1)} | ` +
+        `| ${name} | ${list(perMillion(r))} | ${m.toFixed(1)} | ` +
           `${(m / red).toFixed(2)} | ${(m / bare).toFixed(2)} | ` +
           `${Math.min(...r.rss).toFixed(0)}–${Math.max(...r.rss).toFixed(0)} | ` +
           `${r.arrived.every((a) => a === count) ? "all" : r.arrived.join(", ")} |`,
@@ -763,13 +774,21 @@ if (Deno.args[0] === "publish") {
   // The steady state: what each reading between the first count and the last costs, per round.
   const lo = counts[0]!;
   const hi = counts[counts.length - 1]!;
-  const marginal = (a: number[], b: number[]) => a.map((x, i) => (b[i]! - x) / (hi - lo) * 1e6);
+  // Per round: (CPU at the last count − CPU at the first) ÷ (readings arrived at the last − at
+  // the first); a replay's readings are its counts.
+  const marginal = (a: number[], b: number[], na?: number[], nb?: number[]) =>
+    a.map((x, i) => (b[i]! - x) / ((nb?.[i] ?? hi) - (na?.[i] ?? lo)) * 1e6);
   const rep = replay[lo] && replay[hi] ? med(marginal(replay[lo], replay[hi])) : NaN;
   console.log(`\nMarginal CPU per reading from ${lo} to ${hi} readings (µs, per round):`);
   console.log(`| contender | µs per reading (runs) | median | ÷ replay's |`);
   console.log(`| --- | --- | --- | --- |`);
   for (const [name, byCount] of Object.entries(results)) {
-    const m = marginal(byCount[lo]!.cpu, byCount[hi]!.cpu);
+    const m = marginal(
+      byCount[lo]!.cpu,
+      byCount[hi]!.cpu,
+      byCount[lo]!.arrived,
+      byCount[hi]!.arrived,
+    );
     console.log(
       `| ${name} | ${list(m, 2)} | ${med(m).toFixed(2)} | ${(med(m) / rep).toFixed(2)} |`,
     );
