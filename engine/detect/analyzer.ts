@@ -340,7 +340,10 @@ export class Analyzer {
       for (const name in r.channels) {
         if (n === cap) {
           if (first !== 0) full = true;
-          else ok = !(wide = true);
+          else {
+            wide = true;
+            ok = false;
+          }
           break;
         }
         let stream: number;
