@@ -16,6 +16,11 @@ import {
 import { type CliConfig, loggers, runOptions } from "./options.ts";
 import { openDeliveringSinks, pacedBySinks, waitForDelivery } from "./sinks.ts";
 
+/** Least time between a replay's checkpoints, ms, when it runs as fast as it can and has no
+ * delivering sink (see `OutputSinkOptions.commitEveryMs`): a replay stopped part way re-reads
+ * at most about this much of its work when it resumes. */
+export const REPLAY_COMMIT_MS = 250;
+
 /**
  * Replays `path` into the configured data directory; resolves with the exit code.
  *
@@ -97,6 +102,9 @@ export async function replayInto(
       source: `file:${abs}`,
       streamDerived: true,
       sinks,
+      // As fast as it can, a replay commits at most every REPLAY_COMMIT_MS rather than after
+      // every batch (paced, a batch at a time, as the live engine does).
+      commitEveryMs: config.rate === Infinity ? REPLAY_COMMIT_MS : 0,
     });
     const counts = await run.run(
       pacedBySinks(

@@ -85,6 +85,9 @@ export interface RunOptions {
   /** Told the committed input lines after each checkpoint (see
    * `OutputSinkOptions.onCommit`). @default {none} */
   onCommit?: (lines: number) => void;
+  /** Least time between checkpoints while batches keep coming (see
+   * `OutputSinkOptions.commitEveryMs`). @default {0: every batch} */
+  commitEveryMs?: number;
   /** Use this kernel instead of a new WASM one (tests compare against the reference). */
   kernelInstance?: Kernel;
   /** With the `adaptive` detector, use this one instead of a new WASM one (tests). */
@@ -190,6 +193,7 @@ export async function openRun(options: RunOptions): Promise<Run> {
           anomalyScore: options.isolationForest !== undefined ||
             options.onlineForest !== undefined,
           onCommit: options.onCommit,
+          commitEveryMs: options.commitEveryMs,
           incidents,
           resume: outputs.resume,
         });

@@ -396,6 +396,40 @@ Deno.test("a paced Parquet replay killed with -9 resumes exactly", async () => {
   }
 });
 
+Deno.test("a replay as fast as it can (checkpoints 250 ms apart) killed with -9 resumes exactly", async () => {
+  const tmp = await Deno.makeTempDir();
+  try {
+    // 60,000 readings: batches of 8,192 lines, several commits 250 ms apart on this machine
+    // (fewer on a fast one: a kill after the last is as good a test of the resume).
+    const input = join(tmp, "in.jsonl");
+    await writeJsonl(input, recording(60_000, 20, 1000));
+    const ref = await replay(input, join(tmp, "ref"), tmp);
+    assert.ok(ref.anomalies > 0 && ref.rows > 0);
+    const dir = join(tmp, "killed");
+    const child = (await vigilCommand(["replay", input, "--data-dir", dir], {
+      perms: [`--allow-read=${tmp}`, `--allow-write=${tmp}`],
+    })).spawn();
+    // Killed once it has committed (a kill before the first checkpoint is a fresh start).
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      try {
+        await Deno.stat(join(dir, FILES.checkpoint));
+        break;
+      } catch {
+        await new Promise((r) => setTimeout(r, 2));
+      }
+    }
+    child.kill("SIGKILL");
+    await child.status;
+    await Promise.all([child.stdout.cancel(), child.stderr.cancel()]);
+    const last = await replay(input, dir, tmp);
+    assert.equal(last.readings, 60_000);
+    await assertSameFiles(join(tmp, "ref"), dir, [...COMPARED, FILES.report]);
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
 Deno.test("--rate 10 replays a 2-second recording in about 0.2 s, same outputs", async () => {
   const tmp = await Deno.makeTempDir();
   try {
