@@ -17,8 +17,8 @@ import { type CliConfig, loggers, runOptions } from "./options.ts";
 import { openDeliveringSinks, pacedBySinks, waitForDelivery } from "./sinks.ts";
 
 /** Least time between a replay's checkpoints, ms, when it runs as fast as it can and has no
- * delivering sink (see `OutputSinkOptions.commitEveryMs`): a replay stopped part way re-reads
- * at most about this much of its work when it resumes. */
+ * delivering sink (see `OutputSinkOptions.commitEveryMs`): a replay stopped part way writes
+ * again about this much of its work (and the batch it was on) when it resumes. */
 export const REPLAY_COMMIT_MS = 250;
 
 /**

@@ -175,6 +175,12 @@ export class OutputFiles {
   }
 
   /** Whether `structured_metrics.csv` is written. */
+  /** Whether `stream_output.jsonl` is derived from the input (a replay), so that every output
+   * can be rebuilt from the input alone. */
+  get streamDerived(): boolean {
+    return this.#derived.includes("stream");
+  }
+
   get structured(): boolean {
     return this.#handles.structured !== undefined;
   }
@@ -450,7 +456,8 @@ export async function readText(file: Deno.FsFile, from: number, length: number):
 
 /** Writes `path` whole: a temporary file beside it, then a rename over it. A failed write
  * removes the temporary file (on a full disk it would hold space and half a file). Synchronous
- * calls: the checkpoint is replaced after every batch (see `../core/write_all.ts` for why). */
+ * calls: the checkpoint is replaced after every batch, or every 250 ms in a replay as fast as it
+ * can (see `../core/write_all.ts` for why). */
 export function replaceFile(path: string, text: string): Promise<void> {
   const tmp = `${path}.tmp`;
   try {

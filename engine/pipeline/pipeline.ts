@@ -173,11 +173,12 @@ export interface OutputSinkOptions {
   /**
    * Least time between two checkpoints while batches keep coming, ms: a batch written sooner
    * than this after the last checkpoint is committed by the next one (or by the final one, when
-   * the input ends). Fewer commits cost nothing in the outputs (a restart cuts every file back
-   * to the last checkpoint and writes the rest again, once) but re-read more input after a
-   * crash. A run with `sinks` or `onCommit` commits every batch whatever this says: they are
-   * told of a batch only once it is committed, so that a restart never tells them twice.
-   * @default {0: every batch}
+   * the input ends). A restart cuts every file back to the last checkpoint and re-runs the input
+   * from the start, so this is only for a run whose every output can be rebuilt from its input:
+   * a derived `stream_output.jsonl` (a replay), and batches of input lines (a batch of none, a
+   * heartbeat tick's or a source's own events, is committed at once). A run with `sinks` or
+   * `onCommit` commits every batch whatever this says: they are told of a batch only once it is
+   * committed, so that a restart never tells them twice. @default {0: every batch}
    */
   commitEveryMs?: number;
   /** Labels each written event with its incident (the adaptive detector; rebuilt from
@@ -206,7 +207,9 @@ export class OutputSink extends WritableStream<AnalyzedBatch> {
     const counts: PipelineCounts = { lines: 0, readings: 0, rows: 0, anomalies: 0, errors: 0 };
     let columns: string[] | null = null;
     let heartbeat: Record<string, number> | null = null;
-    const commitEveryMs = sinks.length > 0 || options.onCommit ? 0 : options.commitEveryMs ?? 0;
+    const commitEveryMs = sinks.length > 0 || options.onCommit || !outputs.streamDerived
+      ? 0
+      : options.commitEveryMs ?? 0;
     let committedAt = -Infinity;
     // History (re-read from the start of the input) is labelled by a grouper of its own, so that
     // its events in /anomalies carry the ids they were written with; the written events' grouper
@@ -315,9 +318,10 @@ export class OutputSink extends WritableStream<AnalyzedBatch> {
         heartbeat = lost ?? null;
         // Replacing checkpoint.json, a rename over the old file once per batch of 8,192 lines
         // (ext4 starts writing the new one out then), was a tenth of a 1 M replay's wall time:
-        // a replay commits every `commitEveryMs` instead (BENCHMARKS.md, ninth stop).
+        // a replay commits every `commitEveryMs` instead (BENCHMARKS.md, "Replay's checkpoints
+        // 250 ms apart").
         const now = performance.now();
-        if (now - committedAt < commitEveryMs) return;
+        if (batch.lines > 0 && now - committedAt < commitEveryMs) return;
         committedAt = now;
         await outputs.checkpoint(counts, { reportEveryMs: options.reportEveryMs, heartbeat });
         options.onCommit?.(counts.lines);

@@ -396,35 +396,85 @@ Deno.test("a paced Parquet replay killed with -9 resumes exactly", async () => {
   }
 });
 
-Deno.test("a replay as fast as it can (checkpoints 250 ms apart) killed with -9 resumes exactly", async () => {
+/** A batch's worth of `stream_output.jsonl` at most: 8,192 lines of the longest in `input`. */
+async function batchBytes(input: string): Promise<number> {
+  const lines = (await Deno.readTextFile(input)).split("\n");
+  return 8192 * (lines.reduce((most, l) => Math.max(most, l.length), 0) + 1);
+}
+
+/**
+ * How far `stream_output.jsonl` in `dir` is past the size its checkpoint records, in bytes: the
+ * file's size read first, then the checkpoint, so that a commit between the two can only make
+ * it smaller (0 before the first checkpoint).
+ */
+async function uncommitted(dir: string): Promise<number> {
+  try {
+    const size = (await Deno.stat(join(dir, FILES.stream))).size;
+    const cp = JSON.parse(await Deno.readTextFile(join(dir, FILES.checkpoint)));
+    return size - cp.files[FILES.stream];
+  } catch {
+    return 0; // not there yet, or a checkpoint being replaced
+  }
+}
+
+Deno.test("a replay as fast as it can, killed with -9 past its last checkpoint, resumes exactly", async () => {
   const tmp = await Deno.makeTempDir();
   try {
-    // 60,000 readings: batches of 8,192 lines, several commits 250 ms apart on this machine
-    // (fewer on a fast one: a kill after the last is as good a test of the resume).
+    // 200,000 readings, 22 MB: batches of 8,192 lines, commits 250 ms apart.
     const input = join(tmp, "in.jsonl");
-    await writeJsonl(input, recording(60_000, 20, 1000));
+    await writeJsonl(input, recording(200_000, 20, 1000));
+    const batch = await batchBytes(input);
     const ref = await replay(input, join(tmp, "ref"), tmp);
     assert.ok(ref.anomalies > 0 && ref.rows > 0);
     const dir = join(tmp, "killed");
     const child = (await vigilCommand(["replay", input, "--data-dir", dir], {
       perms: [`--allow-read=${tmp}`, `--allow-write=${tmp}`],
     })).spawn();
-    // Killed once it has committed (a kill before the first checkpoint is a fresh start).
+    let exited = false;
+    child.status.then(() => exited = true);
+    // Killed once it has written more than a batch past its last checkpoint: a run that
+    // committed every batch is never there (at most the batch being written).
     const deadline = Date.now() + 30_000;
-    while (Date.now() < deadline) {
-      try {
-        await Deno.stat(join(dir, FILES.checkpoint));
-        break;
-      } catch {
-        await new Promise((r) => setTimeout(r, 2));
-      }
+    while (!exited && Date.now() < deadline && (await uncommitted(dir)) <= 1.5 * batch) {
+      await new Promise((r) => setTimeout(r, 2));
     }
     child.kill("SIGKILL");
-    await child.status;
+    const status = await child.status;
     await Promise.all([child.stdout.cancel(), child.stderr.cancel()]);
+    assert.equal(status.signal, "SIGKILL", "the replay ended before it was past a checkpoint");
+    assert.ok((await uncommitted(dir)) > batch, "killed no more than a batch past a checkpoint");
     const last = await replay(input, dir, tmp);
-    assert.equal(last.readings, 60_000);
+    assert.equal(last.readings, 200_000);
     await assertSameFiles(join(tmp, "ref"), dir, [...COMPARED, FILES.report]);
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
+Deno.test("a paced replay (--rate) still commits every batch", async () => {
+  const tmp = await Deno.makeTempDir();
+  try {
+    // 100,000 readings 20 ms apart (2,000 s) at --rate 2000: about a second of replay.
+    const input = join(tmp, "in.jsonl");
+    await writeJsonl(input, recording(100_000, 20, 20));
+    const batch = await batchBytes(input);
+    const dir = join(tmp, "d");
+    const child = (await vigilCommand(["replay", input, "--data-dir", dir, "--rate", "2000"], {
+      perms: [`--allow-read=${tmp}`, `--allow-write=${tmp}`],
+    })).spawn();
+    let exited = false;
+    child.status.then(() => exited = true);
+    let most = 0, polls = 0;
+    while (!exited) {
+      most = Math.max(most, await uncommitted(dir));
+      polls++;
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    assert.ok((await child.status).success);
+    await Promise.all([child.stdout.cancel(), child.stderr.cancel()]);
+    assert.ok(polls > 20, `only ${polls} looks while it ran`);
+    // Never more than the batch being written past the checkpoint.
+    assert.ok(most <= batch, `${most} bytes past the checkpoint, more than a batch (${batch})`);
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }
