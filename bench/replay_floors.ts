@@ -47,6 +47,7 @@
 import process from "node:process";
 import { join } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
+import { replayAnalyzer } from "./_replay_analyzer.ts";
 
 const ROOT = fromFileUrl(new URL("../", import.meta.url));
 const FLOORS = ["read", "columns", "kernels", "write"] as const;
@@ -560,18 +561,7 @@ async function kernelsStage(file: string): Promise<StageResult> {
 async function engineStage(file: string, analyze: boolean): Promise<StageResult> {
   const engine = await import("../engine/mod.ts");
   const source = new engine.FileSource(file, { format: "json" });
-  let analyzer: InstanceType<typeof engine.Analyzer> | null = null;
-  if (analyze) {
-    const kernel = new engine.WasmKernel({});
-    analyzer = new engine.Analyzer(kernel, {
-      channels: engine.MACHINE_CHANNELS,
-      heartbeatTimeoutMs: "auto",
-      adaptive: new engine.WasmAdaptiveDetector({
-        maxStreams: kernel.options.maxStreams,
-        batchCapacity: kernel.options.batchCapacity,
-      }),
-    });
-  }
+  const analyzer = analyze ? replayAnalyzer(engine) : null;
   const t0 = clockStart();
   let readings = 0;
   for await (const batch of source.readable) {

@@ -14,6 +14,7 @@
  */
 import process from "node:process";
 import { resolve } from "node:path";
+import { replayAnalyzer } from "./_replay_analyzer.ts";
 import type { Analyzer as AnalyzerType, FileSource as FileSourceType } from "../engine/mod.ts";
 
 const [treeArg, file, mode] = Deno.args;
@@ -26,18 +27,7 @@ const engine: typeof import("../engine/mod.ts") = await import(
 );
 
 const source: FileSourceType = new engine.FileSource(file, { format: "json" });
-let analyzer: AnalyzerType | null = null;
-if (mode === "analyze") {
-  const kernel = new engine.WasmKernel({});
-  analyzer = new engine.Analyzer(kernel, {
-    channels: engine.MACHINE_CHANNELS,
-    heartbeatTimeoutMs: "auto",
-    adaptive: new engine.WasmAdaptiveDetector({
-      maxStreams: kernel.options.maxStreams,
-      batchCapacity: kernel.options.batchCapacity,
-    }),
-  });
-}
+const analyzer: AnalyzerType | null = mode === "analyze" ? replayAnalyzer(engine) : null;
 
 const cpu0 = process.cpuUsage();
 const t0 = performance.now();
