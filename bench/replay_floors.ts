@@ -12,24 +12,29 @@
  * timed by its own clock from its first read to its end:
  *
  * - `read`: the file read in 1 MiB chunks, as `FileSource` reads it, and its lines counted.
- * - `columns`: the file read, and the least a columnar scanner does: each line's bytes looked at
- *   about once, strings (keys and values) known by comparing their bytes with the one last met at
- *   the same place in a line (or what followed it there), else by a hash of their bytes, numbers
- *   parsed from their digits, and machine, time, status and each channel value written to typed
- *   arrays of a batch's size, reused batch after batch. No object, string or number is made per
- *   reading, and nothing is checked (machine ids, status words, duplicate keys, line limits): an
- *   optimistic bound, not a parser. It reads flat objects of strings and numbers; a line of
- *   another form is counted and reported (a simulator's file has none).
+ * - `columns`: the file read, and the least a columnar scanner does: each line read once where it
+ *   stands (its end found by reading it), strings (keys and values) known by comparing their
+ *   bytes with the one last met at the same place in a line (or what followed it there), else by
+ *   a hash of their bytes, numbers parsed from their digits, and machine, time, status and each
+ *   channel value written to typed arrays of a batch's size, reused batch after batch. No
+ *   object, string or number is made per reading, and nothing is checked (machine ids, status
+ *   words, duplicate keys, line limits), nor is a value's stream id or active flag looked up: an
+ *   optimistic bound, not a parser. It reads flat objects of strings and numbers, each line
+ *   ending in `\n` (a last line without one is not read); a line of another form is counted and
+ *   reported (a simulator's file has none).
  * - `kernels`: the rolling kernel and the adaptive detector of the `machine` profile over the
- *   file's channel values (a stream per machine and channel), loaded before the clock starts, in
- *   slices of their batch capacity, each slice one `process` call of each, as the analyzer makes
- *   them.
+ *   file's channel values (a stream per machine and channel, the limits and, for the adaptive
+ *   detector, the NaN of a channel outside its active statuses as the analyzer gives them),
+ *   loaded before the clock starts, in slices of their batch capacity, each slice one `process`
+ *   call of each, as the analyzer makes them.
  * - `write`: the bytes of a replay's outputs, written in 1 MiB pieces after an untimed write of as
- *   many (the first ~100 MB a process writes can wait on the kernel's reclaim of the page cache):
- *   `stream_output.jsonl` (the input's bytes, read before the clock starts, as a replay of
- *   canonical lines copies them) and,
- *   of the sizes this round's replay wrote them, `analysis_output.csv`, `anomalies.jsonl` and
- *   `anomaly_report.json` (zero bytes: formatting rows and events is per-row work, not a floor).
+ *   many (in a fresh process the first ~100 MB written took 0.3–0.5 s here, the same bytes again
+ *   0.02–0.05 s, with most of the memory free: a cost of the process's first writes, which the
+ *   replay pays too but no floor is): `stream_output.jsonl` (the input's bytes, read before the
+ *   clock starts, as a replay of canonical lines copies them) and, of the sizes this round's
+ *   replay wrote them, `analysis_output.csv`, `anomalies.jsonl` and `anomaly_report.json`
+ *   (written as zero bytes of those sizes: formatting rows and events is per-row work, not a
+ *   floor).
  * - `source`: today's `FileSource` over the file (the JSONL scanner, a `Reading` per line).
  * - `analyze`: `source`, and each batch through today's `Analyzer` of the `machine` profile as
  *   `replay` builds it (rolling kernel, adaptive detector, heartbeat "auto"); nothing written.
@@ -39,9 +44,11 @@
  * Prints a Markdown table of medians: each stage's own wall and CPU seconds (user + system of
  * its process, GC threads included, over its clock's span), the readings/s that wall time
  * allows, and its whole process's CPU seconds and peak RSS (`/usr/bin/time`; the `kernels` and
- * `write` processes load their input before the clock starts). Then the sum of the three floors
+ * `write` processes load their input before the clock starts, and `write` writes it once
+ * untimed: their process figures are mostly that). Then the sum of the three floors
  * (`columns` + `kernels` + `write`; `read` is inside `columns`): what a replay that writes every
- * output and does nothing else per reading would take on this machine.
+ * output and does nothing else per reading would take on this machine, on one thread (a replay
+ * that scanned in a worker while it analysed could overlap them).
  * @module
  */
 import process from "node:process";
@@ -236,9 +243,9 @@ async function writeStage(
   // reads them: a replay reads them once), written in 1 MiB pieces.
   const input = await Deno.readFile(file);
   const lines = countLines(input, input.length);
-  // Written once untimed first: the first hundred MB a process writes into a full page cache
-  // took 0.27–0.32 s here, the same bytes again 0.02 s (the kernel reclaiming pages for the
-  // first), and a floor is the least it costs.
+  // Written once untimed first: in a fresh process the first ~100 MB written took 0.3–0.5 s
+  // here, the same bytes again 0.02–0.05 s (with most of the memory free), and a floor is the
+  // least it costs.
   const warm = join(outDir, "warm-up");
   await writeFileInPieces(warm, input);
   await Deno.remove(warm);
@@ -315,6 +322,17 @@ const BATCH_VALUES = 8192, BATCH_READINGS = 8192;
 const MAX_VALUES = 64;
 const QUOTE = 0x22, COLON = 0x3a, COMMA = 0x2c, CLOSE = 0x7d, NL = 0x0a, MINUS = 0x2d, DOT = 0x2e;
 
+/** The index of the quote that closes the string starting at `i`; -1 when a `\n` or `limit`
+ * comes first (a raw line break is no JSON string's). */
+function stringEnd(b: Uint8Array, i: number, limit: number): number {
+  for (; i < limit; i++) {
+    const c = b[i]!;
+    if (c === QUOTE) return i;
+    if (c === NL) return -1;
+  }
+  return -1;
+}
+
 /**
  * The columnar floor over one file: per line, each key and string value compared by its bytes
  * with the one at the same place in the last line (a new one is given a number: the few
@@ -341,19 +359,23 @@ async function columnsStage(file: string): Promise<StageResult> {
   let have = 0;
   for (let n; (n = await f.read(buf.subarray(have, have + CHUNK))) !== null;) {
     have += n;
-    const b = buf;
+    const b = buf, limit = have;
     let at = 0;
-    while (true) {
-      const end = b.indexOf(NL, at);
-      if (end === -1 || end >= have) break;
-      // One line: `{"k":v,...}`.
+    lines: while (at < limit) {
+      // One line, `{"k":v,...}` and its `\n`, read where it stands: its end is found by
+      // reading it (a search for each line's end first cost up to 0.07 s of this stage). Bytes
+      // at or past `limit` are not this read's: reaching it leaves the line for the next read.
       let i = at + 1, slot = 0, machine = -1, status = -1, time = NaN, reading = -1;
       let ok = b[at] === 0x7b;
       let pendingCount = 0;
-      while (ok && i < end) {
+      while (ok) {
         // A key.
-        const key = stringId(i + 1, slot++);
-        if (key < 0) {
+        if (i >= limit || b[i] !== QUOTE) {
+          ok = false;
+          break;
+        }
+        const key = stringId(i + 1, slot++, limit);
+        if (key < 0 || scanEnd + 2 >= limit) {
           ok = false;
           break;
         }
@@ -365,7 +387,11 @@ async function columnsStage(file: string): Promise<StageResult> {
         i++;
         if (b[i] === QUOTE) {
           if (key === timeKey) {
-            const close = b.indexOf(QUOTE, i + 1);
+            const close = stringEnd(b, i + 1, limit);
+            if (close < 0) {
+              ok = false;
+              break;
+            }
             const len = close - i - 1;
             let same = len === timeLength;
             for (let k = 0; same && k < len; k++) same = b[i + 1 + k] === timeBytes[k];
@@ -380,7 +406,7 @@ async function columnsStage(file: string): Promise<StageResult> {
             i = close + 1;
             slot++;
           } else {
-            const value = stringId(i + 1, slot++);
+            const value = stringId(i + 1, slot++, limit);
             if (value < 0) {
               ok = false;
               break;
@@ -390,7 +416,7 @@ async function columnsStage(file: string): Promise<StageResult> {
             i = scanEnd + 1;
           }
         } else {
-          const v = number(b, i);
+          const v = number(b, i, limit);
           i = scanEnd;
           slot++;
           if (pendingCount < MAX_VALUES) {
@@ -398,16 +424,28 @@ async function columnsStage(file: string): Promise<StageResult> {
             pendingValue[pendingCount++] = v;
           } else ok = false;
         }
-        if (b[i] === COMMA) i++;
+        if (i >= limit) ok = false;
+        else if (b[i] === COMMA) i++;
         else if (b[i] === CLOSE) break;
         else ok = false;
+      }
+      if (ok) {
+        // The `\n` right after the `}`; past the read, the line is the next read's.
+        if (i + 1 >= limit) break;
+        ok = b[i + 1] === NL;
       }
       if (ok) {
         reading = cols.addReading(machine, time, status, pendingCount);
         for (let k = 0; k < pendingCount; k++) {
           cols.addValue(reading, pendingKey[k]!, pendingValue[k]!);
         }
-      } else declined++;
+        at = i + 2;
+        continue;
+      }
+      // Not read: skipped to its end, if this read holds it.
+      const end = b.indexOf(NL, at);
+      if (end === -1 || end >= limit) break lines;
+      declined++;
       at = end + 1;
     }
     // The partial line to the front.
@@ -428,11 +466,11 @@ async function columnsStage(file: string): Promise<StageResult> {
 
   // The string starting at `i` (after its quote): its number, found by comparing its bytes with
   // the string last met at `slot`, else by a hash of its bytes; sets `scanEnd` to its closing
-  // quote. -1 for an escape.
-  function stringId(i: number, slot: number): number {
+  // quote. -1 for an escape, a line's end or the read's end before the closing quote.
+  function stringId(i: number, slot: number, limit: number): number {
     const b = buf;
-    let close = i;
-    while (b[close] !== QUOTE) close++;
+    const close = stringEnd(b, i, limit);
+    if (close < 0) return -1;
     scanEnd = close;
     const last = slotId[slot];
     if (last !== undefined) {
@@ -475,17 +513,19 @@ async function columnsStage(file: string): Promise<StageResult> {
 
   // The number at `i` (digits, a sign and a fraction: what the simulator writes); sets
   // `scanEnd` past it.
-  function number(b: Uint8Array, i: number): number {
+  function number(b: Uint8Array, i: number, limit: number): number {
     let negative = false;
     if (b[i] === MINUS) {
       negative = true;
       i++;
     }
     let mantissa = 0, scale = 1;
-    for (let c = b[i]!; c >= 0x30 && c <= 0x39; c = b[++i]!) mantissa = mantissa * 10 + c - 0x30;
+    for (let c = b[i]!; i < limit && c >= 0x30 && c <= 0x39; c = b[++i]!) {
+      mantissa = mantissa * 10 + c - 0x30;
+    }
     if (b[i] === DOT) {
       i++;
-      for (let c = b[i]!; c >= 0x30 && c <= 0x39; c = b[++i]!) {
+      for (let c = b[i]!; i < limit && c >= 0x30 && c <= 0x39; c = b[++i]!) {
         mantissa = mantissa * 10 + c - 0x30;
         scale *= 10;
       }
@@ -505,7 +545,10 @@ async function kernelsStage(file: string): Promise<StageResult> {
   const engine = await import("../engine/mod.ts");
   const text = await Deno.readTextFile(file);
   const streamOf = new Map<string, number>();
-  const stream: number[] = [], time: number[] = [], value: number[] = [];
+  const stream: number[] = [],
+    time: number[] = [],
+    value: number[] = [],
+    adaptiveValue: number[] = [];
   let readings = 0;
   const kernel = new engine.WasmKernel({});
   const adaptive = new engine.WasmAdaptiveDetector({
@@ -520,23 +563,28 @@ async function kernelsStage(file: string): Promise<StageResult> {
     for (const [k, v] of Object.entries(r)) {
       if (typeof v !== "number") continue;
       const key = `${r.machine}\u0000${k}`;
+      const c = engine.MACHINE_CHANNELS[k];
       let id = streamOf.get(key);
       if (id === undefined) {
         streamOf.set(key, id = streamOf.size);
-        const c = engine.MACHINE_CHANNELS[k];
+        // As the analyzer's `limitsOf`.
         kernel.setLimits(id, {
-          low: c?.alert?.[0] ?? -Infinity,
-          high: c?.alert?.[1] ?? Infinity,
-          maxDelta: c?.maxDelta ?? Infinity,
-          maxDeviationPct: c?.maxDeviationPct ?? Infinity,
+          low: c?.alert?.[0] ?? NaN,
+          high: c?.alert?.[1] ?? NaN,
+          maxDelta: c?.maxDelta ?? NaN,
+          maxDeviationPct: c?.maxDeviationPct ?? NaN,
         });
       }
       stream.push(id);
       time.push(t);
       value.push(v);
+      // The adaptive detector gets NaN (missing) for a channel outside its active statuses
+      // (speed while not RUNNING), as the analyzer gives it.
+      adaptiveValue.push(!c?.activeStatuses || c.activeStatuses.includes(r.status) ? v : NaN);
     }
   }
   const s = Int32Array.from(stream), t = Float64Array.from(time), v = Float64Array.from(value);
+  const av = Float64Array.from(adaptiveValue);
   const cap = kernel.options.batchCapacity;
   const t0 = clockStart();
   for (let at = 0; at < s.length; at += cap) {
@@ -547,7 +595,7 @@ async function kernelsStage(file: string): Promise<StageResult> {
       value: v.subarray(at, at + n),
     };
     kernel.process(slice, n);
-    adaptive.process(slice, n);
+    adaptive.process({ ...slice, value: av.subarray(at, at + n) }, n);
   }
   return clockStop(t0, readings);
 }
