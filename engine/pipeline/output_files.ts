@@ -174,13 +174,13 @@ export class OutputFiles {
     return this.#sizes[key];
   }
 
-  /** Whether `structured_metrics.csv` is written. */
   /** Whether `stream_output.jsonl` is derived from the input (a replay), so that every output
    * can be rebuilt from the input alone. */
   get streamDerived(): boolean {
     return this.#derived.includes("stream");
   }
 
+  /** Whether `structured_metrics.csv` is written. */
   get structured(): boolean {
     return this.#handles.structured !== undefined;
   }
