@@ -19,6 +19,7 @@
  */
 import { resolve } from "node:path";
 import type { Reading } from "../engine/core/types.ts";
+import { replayAnalyzer } from "./_replay_analyzer.ts";
 
 type Engine = typeof import("../engine/mod.ts");
 type ByteTextModule = typeof import("../engine/formats/byte_text.ts");
@@ -53,17 +54,7 @@ for (const [name, tree] of Object.entries(trees)) {
   );
   const format: RowFormat = await import(`file://${tree}/engine/formats/row_format.ts`);
   const { rowColumns, writeRowCsv } = format;
-  const analyzer = () => {
-    const kernel = new engine.WasmKernel({});
-    return new engine.Analyzer(kernel, {
-      channels: engine.MACHINE_CHANNELS,
-      heartbeatTimeoutMs: "auto",
-      adaptive: new engine.WasmAdaptiveDetector({
-        maxStreams: kernel.options.maxStreams,
-        batchCapacity: kernel.options.batchCapacity,
-      }),
-    });
-  };
+  const analyzer = () => replayAnalyzer(engine);
   const first = analyzer();
   // Rows were an array of `{ index, row }` before they were a table (core/row_table.ts).
   type Row = Parameters<RowFormat["writeRowCsv"]>[0];

@@ -396,6 +396,17 @@ Deno.test("a paced Parquet replay killed with -9 resumes exactly", async () => {
   }
 });
 
+/** `replay INPUT` into `dir` in the background (reading and writing under `tmp`), and whether
+ * it has exited yet. */
+async function spawnReplay(input: string, dir: string, tmp: string, more: string[] = []) {
+  const child = (await vigilCommand(["replay", input, "--data-dir", dir, ...more], {
+    perms: [`--allow-read=${tmp}`, `--allow-write=${tmp}`],
+  })).spawn();
+  let done = false;
+  child.status.then(() => done = true);
+  return { child, exited: () => done };
+}
+
 /** A batch's worth of `stream_output.jsonl` at most: 8,192 lines of the longest in `input`. */
 async function batchBytes(input: string): Promise<number> {
   const lines = (await Deno.readTextFile(input)).split("\n");
@@ -427,15 +438,11 @@ Deno.test("a replay as fast as it can, killed with -9 past its last checkpoint, 
     const ref = await replay(input, join(tmp, "ref"), tmp);
     assert.ok(ref.anomalies > 0 && ref.rows > 0);
     const dir = join(tmp, "killed");
-    const child = (await vigilCommand(["replay", input, "--data-dir", dir], {
-      perms: [`--allow-read=${tmp}`, `--allow-write=${tmp}`],
-    })).spawn();
-    let exited = false;
-    child.status.then(() => exited = true);
+    const { child, exited } = await spawnReplay(input, dir, tmp);
     // Killed once it has written more than a batch past its last checkpoint: a run that
     // committed every batch is never there (at most the batch being written).
     const deadline = Date.now() + 30_000;
-    while (!exited && Date.now() < deadline && (await uncommitted(dir)) <= 1.5 * batch) {
+    while (!exited() && Date.now() < deadline && (await uncommitted(dir)) <= 1.5 * batch) {
       await new Promise((r) => setTimeout(r, 2));
     }
     child.kill("SIGKILL");
@@ -459,13 +466,9 @@ Deno.test("a paced replay (--rate) still commits every batch", async () => {
     await writeJsonl(input, recording(100_000, 20, 20));
     const batch = await batchBytes(input);
     const dir = join(tmp, "d");
-    const child = (await vigilCommand(["replay", input, "--data-dir", dir, "--rate", "2000"], {
-      perms: [`--allow-read=${tmp}`, `--allow-write=${tmp}`],
-    })).spawn();
-    let exited = false;
-    child.status.then(() => exited = true);
+    const { child, exited } = await spawnReplay(input, dir, tmp, ["--rate", "2000"]);
     let most = 0, polls = 0;
-    while (!exited) {
+    while (!exited()) {
       most = Math.max(most, await uncommitted(dir));
       polls++;
       await new Promise((r) => setTimeout(r, 2));
