@@ -84,7 +84,7 @@ Deno.bench({
         source: `file:${INPUT}`,
         streamDerived: true,
         // As cli/replay.ts: no API reads them.
-        state: new EngineState({ anomalyCapacity: 0, lastRows: false }),
+        state: new EngineState({ anomalyCapacity: 0, lastRows: false, lastReadings: false }),
         logger: nullLogger,
       });
       const counts = await run.run(new FileSource(INPUT, { format: "json" }).readable);

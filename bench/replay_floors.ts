@@ -613,10 +613,15 @@ async function engineStage(file: string, analyze: boolean): Promise<StageResult>
   const t0 = clockStart();
   let readings = 0;
   for await (const batch of source.readable) {
-    readings += batch.readings.length;
-    analyzer?.analyze(batch.readings);
-    // Written by now in a replay: the writer releases the buffer for the source to reuse.
+    const columns = batch.columns;
+    readings += columns ? columns.length : batch.readings.length;
+    if (analyzer) {
+      if (columns) analyzer.analyzeColumns(columns);
+      else analyzer.analyze(batch.readings);
+    }
+    // Done with by now in a replay: the writer releases its buffers for the source to reuse.
     batch.text?.release();
+    batch.release?.();
   }
   return clockStop(t0, readings);
 }

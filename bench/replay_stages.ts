@@ -33,15 +33,18 @@ const cpu0 = process.cpuUsage();
 const t0 = performance.now();
 let readings = 0, rows = 0, events = 0;
 for await (const batch of source.readable) {
-  readings += batch.readings.length;
+  // A batch of columns (a tree since the columnar batch) is read as the replay reads it.
+  const columns = batch.columns;
+  readings += columns ? columns.length : batch.readings.length;
   if (analyzer) {
-    const result = analyzer.analyze(batch.readings);
+    const result = columns ? analyzer.analyzeColumns(columns) : analyzer.analyze(batch.readings);
     rows += result.rows.length;
     events += result.events.length;
   }
-  // Its `stream_output.jsonl` lines are written by now in a replay: the writer releases them,
-  // so that the source reuses the buffer (else each batch takes a new 1 MiB one).
+  // Its `stream_output.jsonl` lines and its columns are done with by now in a replay: the
+  // writer releases them, so that the source reuses them (else each batch takes new buffers).
   batch.text?.release();
+  batch.release?.();
 }
 const ms = performance.now() - t0;
 const cpu = process.cpuUsage(cpu0);

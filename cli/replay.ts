@@ -91,7 +91,7 @@ export async function replayInto(
   // default 10,000 held up to 5 MiB more heap through a replay (BENCHMARKS.md, "A cheaper start").
   // Nor a last row per machine (only `/data` reads it): the rows are written as CSV and never
   // built as objects (BENCHMARKS.md, "Rows written where they are read").
-  const state = new EngineState({ anomalyCapacity: 0, lastRows: false });
+  const state = new EngineState({ anomalyCapacity: 0, lastRows: false, lastReadings: false });
   const started = performance.now();
   let sinks: Sink[] = [];
   try {

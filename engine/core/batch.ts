@@ -3,6 +3,7 @@
  * @module
  */
 import type { AnomalyEvent, Reading } from "./types.ts";
+import type { ReadingColumns } from "./reading_columns.ts";
 
 /** A line the parser refused. */
 export interface RejectedLine {
@@ -15,7 +16,13 @@ export interface RejectedLine {
 
 /** Parsed input lines, in order. */
 export interface Batch {
+  /** The readings as objects. In a batch with {@linkcode Batch.columns}, built from them the
+   * first time it is read (see {@linkcode columnBatch}): readers that can, read the columns. */
   readings: Reading[];
+  /** The same readings as columns, when the source wrote them so (a JSONL file). Read through
+   * {@linkcode readingCount} and the readers that know columns (the analyzer, the output
+   * writer); every other reader reads `readings`. @default {none} */
+  readonly columns?: ReadingColumns;
   /** Lines refused by the parser. */
   errors: RejectedLine[];
   /** Refused lines a live source counted but did not keep, past its bound of pending errors
@@ -33,6 +40,10 @@ export interface Batch {
    * the lines that are already in that form): written instead of formatting the readings.
    * @default {none: the writer formats them} */
   text?: BatchText;
+  /** Called by the writer once the batch is written (a history batch: recorded): its source may
+   * reuse what it holds (its columns), and its `readings` are not read after it unless they
+   * were built before. @default {none} */
+  release?: () => void;
 }
 
 /** Lines a source built for a batch's readings (see {@linkcode Batch.text}). */
@@ -41,6 +52,66 @@ export interface BatchText {
   readonly bytes: Uint8Array;
   /** Called once the bytes are written: their buffer may be reused for a later batch. */
   release(): void;
+}
+
+/**
+ * A batch of `columns`, whose `readings` are built from them the first time they are read (and
+ * kept): a replay reads no reading object at all. Assigning `readings` replaces them, as on any
+ * batch. `release` (see {@linkcode Batch.release}) gives the columns back to their source.
+ *
+ * @example
+ * ```ts
+ * import { ReadingColumns } from "./reading_columns.ts";
+ * import { columnBatch, readingCount } from "./batch.ts";
+ *
+ * const columns = new ReadingColumns();
+ * columns.push({ timestamp: 0, machine: "m1", status: null, channels: { t: 1 } });
+ * const batch = columnBatch(columns, 1, false, true);
+ * readingCount(batch); // 1, without building a reading
+ * batch.readings[0]!.channels.t; // 1
+ * ```
+ */
+export function columnBatch(
+  columns: ReadingColumns,
+  lines: number,
+  suppress: boolean,
+  log: boolean,
+  release?: () => void,
+): Batch {
+  let readings: Reading[] | null = null;
+  const batch: Batch = {
+    get readings(): Reading[] {
+      return readings ??= columns.readings();
+    },
+    set readings(value: Reading[]) {
+      readings = value;
+    },
+    errors: [],
+    lines,
+    suppress,
+    log,
+    release,
+  };
+  // Not enumerable: a copy made by a spread (`{ ...batch, readings: part }`) is a batch of
+  // reading objects only (the spread reads `readings`), never one whose columns and readings
+  // differ.
+  Object.defineProperty(batch, "columns", { value: columns, enumerable: false });
+  return batch;
+}
+
+/**
+ * The number of readings in `batch`, from its columns when it has them (without building its
+ * reading objects).
+ *
+ * @example
+ * ```ts
+ * import { emptyBatch, readingCount } from "./batch.ts";
+ *
+ * readingCount(emptyBatch()); // 0
+ * ```
+ */
+export function readingCount(batch: Batch): number {
+  return batch.columns ? batch.columns.length : batch.readings.length;
 }
 
 /** An empty batch with the given flags. */

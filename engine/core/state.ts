@@ -2,12 +2,16 @@
  * The engine's live state as the API sees it: machines, their latest reading and processed
  * row, recent anomaly events, the active alarms, source health. Bounded: the anomaly list keeps
  * the newest `anomalyCapacity` events, the active alarms at most `alarmCapacity`.
+ *
+ * A little over 400 lines: the one class the API and the pipeline share, whose readers and
+ * writers are small methods on the same maps; split, each half would reach into the other's.
  * @module
  */
 import { type ActiveAlarm, type ActiveAlarmFilter, ActiveAlarms } from "./active_alarms.ts";
 import { assertTransition, isKnownStatus } from "./status.ts";
 import type { AnomalyEvent, MachineStatus, ProcessedRow, Reading, Severity } from "./types.ts";
 import type { RowTable } from "./row_table.ts";
+import type { ReadingColumns } from "./reading_columns.ts";
 
 /** Something that can really change a machine's status (the simulator can; a file cannot). */
 export interface MachineController {
@@ -66,6 +70,10 @@ export const MAX_STATUS_NOTICES = 100;
 /** A machine with the latest event time of its readings (for the order counters). */
 interface MachineEntry extends MachineView {
   latest: number;
+  /** The number of the last batch of columns it had a reading in, and that reading's index
+   * there (see {@linkcode EngineState.recordColumns}). */
+  batch: number;
+  lastIndex: number;
 }
 
 /** Filter of {@linkcode EngineState.anomalies}. */
@@ -89,6 +97,10 @@ export interface EngineStateOptions {
    * without ever being built as objects (BENCHMARKS.md, "Rows written where they are read").
    * @default {true} */
   lastRows?: boolean;
+  /** Keep each machine's latest reading (`lastReading`, for `/machines` and `/status`). Off
+   * (`replay`, which serves no API), a batch of columns builds no reading object for it.
+   * @default {true} */
+  lastReadings?: boolean;
   /** Active alarms kept for `/alarms`; when full, the one whose latest raise is oldest is
    * evicted (and counted in {@linkcode EngineState.alarmsEvicted}). @default {10000} */
   alarmCapacity?: number;
@@ -129,6 +141,10 @@ export class EngineState {
   readonly #anomalies: AnomalyEvent[] = [];
   readonly #anomalyCapacity: number;
   readonly #lastRows: boolean;
+  readonly #lastReadings: boolean;
+  /** Batches of columns recorded (see `MachineEntry.batch`), and the machines of the last. */
+  #batches = 0;
+  readonly #touched: MachineEntry[] = [];
   readonly #alarms: ActiveAlarms;
   readonly #sources = new Map<string, SourceHealth>();
   #controller: MachineController | null = null;
@@ -150,6 +166,7 @@ export class EngineState {
   constructor(options: EngineStateOptions = {}) {
     this.#anomalyCapacity = options.anomalyCapacity ?? 10_000;
     this.#lastRows = options.lastRows ?? true;
+    this.#lastReadings = options.lastReadings ?? true;
     this.#alarms = new ActiveAlarms({ capacity: options.alarmCapacity });
   }
 
@@ -177,7 +194,15 @@ export class EngineState {
   #view(id: string): MachineEntry {
     let view = this.#machines.get(id);
     if (!view) {
-      view = { id, status: null, lastReading: null, lastRow: null, latest: -Infinity };
+      view = {
+        id,
+        status: null,
+        lastReading: null,
+        lastRow: null,
+        latest: -Infinity,
+        batch: 0,
+        lastIndex: 0,
+      };
       this.#machines.set(id, view);
     }
     return view;
@@ -199,32 +224,72 @@ export class EngineState {
       const r = readings[i]!;
       const view = this.#view(r.machine);
       view.lastReading = r;
-      if (r.status !== null && r.status !== view.status) {
-        // Only at a change: a status holds for many readings.
-        const s = r.status;
-        if (
-          !isKnownStatus(s) && !this.#unknownStatuses.has(s) &&
-          this.#unknownStatuses.size < MAX_STATUS_NOTICES
-        ) {
-          this.#unknownStatuses.add(s);
-          (notices ??= []).push({ machine: r.machine, kind: "unknown_status", status: s });
-        }
-        view.status = s;
-      }
-      const t = r.timestamp;
-      if (t > view.latest) {
-        view.latest = t;
-        continue;
-      }
-      const kind = t === view.latest ? "duplicate_timestamp" : "out_of_order";
-      this.totals[kind]++;
-      if (!this.#warned.has(r.machine) && this.#warned.size < MAX_ORDER_NOTICES) {
-        this.#warned.add(r.machine);
-        (notices ??= []).push({ machine: r.machine, kind, timestamp: t, latest: view.latest });
-      }
+      notices = this.#observe(view, r.status, r.timestamp, notices);
     }
     this.totals.readings += readings.length;
     return notices ?? [];
+  }
+
+  /**
+   * {@linkcode EngineState.recordReadings} of readings given as columns: a machine's
+   * `lastReading` is built from them once a batch, for its last reading in the batch (none
+   * without `lastReadings`).
+   */
+  recordColumns(columns: ReadingColumns): ReadingNotice[] {
+    let notices: ReadingNotice[] | null = null;
+    const batch = ++this.#batches;
+    const touched = this.#touched;
+    const keep = this.#lastReadings;
+    for (let i = 0; i < columns.length; i++) {
+      const view = this.#view(columns.machine[i]!);
+      if (keep) {
+        if (view.batch !== batch) {
+          view.batch = batch;
+          touched.push(view);
+        }
+        view.lastIndex = i;
+      }
+      notices = this.#observe(view, columns.status[i] ?? null, columns.time[i]!, notices);
+    }
+    for (let k = 0; k < touched.length; k++) {
+      const view = touched[k]!;
+      view.lastReading = columns.reading(view.lastIndex);
+    }
+    touched.length = 0;
+    this.totals.readings += columns.length;
+    return notices ?? [];
+  }
+
+  /** A reading of `view`'s machine with `status` at event time `t`: its status, and the order
+   * counters; returns `notices` with what it adds to them. */
+  #observe(
+    view: MachineEntry,
+    status: string | null,
+    t: number,
+    notices: ReadingNotice[] | null,
+  ): ReadingNotice[] | null {
+    if (status !== null && status !== view.status) {
+      // Only at a change: a status holds for many readings.
+      if (
+        !isKnownStatus(status) && !this.#unknownStatuses.has(status) &&
+        this.#unknownStatuses.size < MAX_STATUS_NOTICES
+      ) {
+        this.#unknownStatuses.add(status);
+        (notices ??= []).push({ machine: view.id, kind: "unknown_status", status });
+      }
+      view.status = status;
+    }
+    if (t > view.latest) {
+      view.latest = t;
+      return notices;
+    }
+    const kind = t === view.latest ? "duplicate_timestamp" : "out_of_order";
+    this.totals[kind]++;
+    if (!this.#warned.has(view.id) && this.#warned.size < MAX_ORDER_NOTICES) {
+      this.#warned.add(view.id);
+      (notices ??= []).push({ machine: view.id, kind, timestamp: t, latest: view.latest });
+    }
+    return notices;
   }
 
   /** Records a processed row. */

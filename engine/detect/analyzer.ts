@@ -8,7 +8,7 @@
  * reading_values.ts (per-reading results for the history store), and the heartbeat and device
  * status trackers.
  *
- * About 530 lines, over the ~400 of the project's rule: what is left here is the per-reading
+ * About 610 lines, over the ~400 of the project's rule: what is left here is the per-reading
  * loop and the state it reads per stream and per machine, kept by it so that the loop looks
  * nothing up by name (stream configs, active flags, heartbeat clocks, the ISO time of the tick).
  * Splitting that state from the loop would put a call or a lookup back on every reading.
@@ -42,6 +42,7 @@ import { type MachineScore, ModelScoring } from "./model_scoring.ts";
 import { ReadingValueSets } from "./reading_values.ts";
 import { appendRow, type RowInput } from "./row_builder.ts";
 import { RowTable } from "../core/row_table.ts";
+import { ReadingColumns } from "../core/reading_columns.ts";
 
 /** Options of {@linkcode Analyzer}. */
 export interface AnalyzerOptions {
@@ -105,28 +106,6 @@ interface MachineState extends MachineScore {
   statuses: (string | null)[];
   oldest: number;
 }
-
-/**
- * Keeps V8 from storing the channel values of readings shaped like `channels` (the same names
- * in the same order) as unboxed doubles: a twin with those names holding `null` turns the
- * fields of that shape tagged. Parsers build `channels` from `{}` and the number they store is
- * already a heap number; in a double field each store boxed it again and each read by name
- * (`analyze`) boxed a new one, some 60 MB of a 1 M replay's garbage. (The processed rows' own
- * `{}` records, holding objects, used to do this by accident; rows built only when read no
- * longer do: BENCHMARKS.md, "Rows written where they are read".) Called when a machine's
- * channel names differ from its last reading's, at the first name that differs (the first
- * channel's or a later one's: a shape shares its first fields' maps with others, not its own
- * last ones; tests/unit/analyzer_twin_test.ts): seldom, once per machine and shape change.
- */
-function taggedChannels(channels: Readonly<Record<string, number>>): void {
-  const twin: Record<string, null> = {};
-  for (const name in channels) twin[name] = null;
-  // Kept, so that an optimizing compiler cannot drop the twin as unused.
-  _lastTwin = twin;
-}
-
-/** The last twin {@linkcode taggedChannels} made. */
-let _lastTwin: object | null = null;
 
 /** The kernel's limits of a channel (NaN: no such check). */
 function limitsOf(c: ChannelConfig | undefined): StreamLimits {
@@ -195,6 +174,8 @@ export class Analyzer {
   #entriesHint = 0;
   /** The rows of every empty batch: none, and never filled (see {@linkcode Analyzer.analyze}). */
   readonly #noRows = new RowTable();
+  /** The readings `analyze` is given as objects, as columns: refilled per batch. */
+  readonly #scratch = new ReadingColumns();
 
   constructor(kernel: Kernel, options: AnalyzerOptions = {}) {
     const interval = options.processingIntervalMs ?? 10_000;
@@ -238,6 +219,9 @@ export class Analyzer {
       out: null,
       values: this.#inValue,
       first: 0,
+      count: 0,
+      streams: this.#inStream,
+      streamChannel: this.#streamChannel,
       active: this.#inActive,
       anomalyScore: NaN,
     };
@@ -298,46 +282,64 @@ export class Analyzer {
     this.#heartbeat?.resume(lost);
   }
 
-  /** Analyses readings in order. */
+  /** Analyses readings in order (as {@linkcode Analyzer.analyzeColumns} does their columns). */
   analyze(readings: readonly Reading[]): AnalysisResult {
+    const columns = this.#scratch;
+    columns.clear();
+    for (let i = 0; i < readings.length; i++) columns.push(readings[i]!);
+    return this.#analyze(columns, readings);
+  }
+
+  /**
+   * Analyses readings given as columns, in order: the same rows and events as
+   * {@linkcode Analyzer.analyze} of the same readings as objects, none of which is built (but
+   * for the isolation forests, which read objects).
+   */
+  analyzeColumns(columns: ReadingColumns): AnalysisResult {
+    return this.#analyze(columns, this.#scoring ? columns.readings() : null);
+  }
+
+  /** `readings`: the same readings as objects, for the forests (null without them). */
+  #analyze(c: ReadingColumns, readings: readonly Reading[] | null): AnalysisResult {
+    const count = c.length;
     // An empty batch (a heartbeat tick) shares one table that is never filled: a table's nine
     // typed arrays cost a few microseconds however few rows they hold.
-    const rows = readings.length === 0
+    const rows = count === 0
       ? this.#noRows
       : new RowTable(this.#rowsHint, this.#rowsHint && this.#entriesHint / this.#rowsHint);
     const result: AnalysisResult = { rows, events: [], rejected: [] };
-    if (this.#valueSets) result.values = this.#valueSets.begin(readings.length, this.#zThreshold);
+    if (this.#valueSets) result.values = this.#valueSets.begin(count, this.#zThreshold);
     // The forests score the whole batch before the kernel walk: few WASM calls, not one each.
-    this.#scoring?.scoreAll(readings);
+    this.#scoring?.scoreAll(readings!);
     const cap = this.#kernel.options.batchCapacity;
     const machineOf = this.#machineOf;
+    const { machine: machineIds, status: statuses, time, first: firstEntry, key, value } = c;
     let sliceStart = 0;
     let n = 0;
     let previous: MachineState | null = null;
-    for (let i = 0; i < readings.length; i++) {
-      const r = readings[i]!;
+    for (let i = 0; i < count; i++) {
+      const id = machineIds[i]!;
       // Readings come machine after machine in the same order tick after tick: the machine that
       // followed this one's predecessor last time is tried before the map (one lookup a reading
       // was 1.4 % of a replay's CPU profile).
       let machine: MachineState | undefined = previous === null ? undefined : previous.next;
-      if (machine === undefined || machine.id !== r.machine) {
-        machine = this.#machine(r.machine);
+      if (machine === undefined || machine.id !== id) {
+        machine = this.#machine(id);
         if (previous !== null) previous.next = machine;
       }
       const { lastNames, lastIds } = machine;
+      const status = statuses[i] ?? "";
+      const t = time[i]!;
       let ok = true;
       let first = n;
       let k = 0;
-      // Set at the reading's first name that differs from its machine's last reading's: a shape
-      // new to the machine, whichever channel differs (a later one too: {t, v} then {t, s}).
-      let twinned = false;
       // Whether the slice filled before this reading's last value: then the slice runs without
       // it and the reading is read again into the next one. (Counting each reading's channels
-      // first, to cut before it, was one more `for…in` a reading.) A reading alone bigger than
-      // a slice (its first entry 0) cannot be cut: it is refused (`wide`).
+      // first, to cut before it, was one more loop a reading.) A reading alone bigger than a
+      // slice (its first entry 0) cannot be cut: it is refused (`wide`).
       let full = false;
       let wide = false;
-      for (const name in r.channels) {
+      for (let e = firstEntry[i]!, end = firstEntry[i + 1]!; e < end; e++) {
         if (n === cap) {
           if (first !== 0) full = true;
           else {
@@ -346,13 +348,10 @@ export class Analyzer {
           }
           break;
         }
+        const name = key[e]!;
         let stream: number;
         if (lastNames[k] === name) stream = lastIds[k]!;
         else {
-          if (!twinned) {
-            taggedChannels(r.channels);
-            twinned = true;
-          }
           stream = this.#stream(machine, name);
           if (stream === -1) {
             ok = false;
@@ -362,18 +361,17 @@ export class Analyzer {
           lastIds[k] = stream;
         }
         k++;
-        const value = r.channels[name]!;
-        const statuses = this.#streamConfig[stream]?.activeStatuses;
-        const active = !statuses || statuses.includes(r.status ?? "");
+        const v = value[e]!;
+        const active = this.#streamConfig[stream]?.activeStatuses?.includes(status) ?? true;
         this.#inStream[n] = stream;
-        this.#inTime[n] = r.timestamp;
-        this.#inValue[n] = value;
+        this.#inTime[n] = t;
+        this.#inValue[n] = v;
         this.#inActive[n] = active ? 1 : 0;
-        if (this.#adaptive) this.#inAdaptive[n] = active ? value : NaN;
+        if (this.#adaptive) this.#inAdaptive[n] = active ? v : NaN;
         n++;
       }
       if (full) {
-        this.#run(readings, sliceStart, i, first, result);
+        this.#run(c, readings, sliceStart, i, first, result);
         sliceStart = i;
         n = 0;
         i--;
@@ -408,7 +406,7 @@ export class Analyzer {
       if (j < machineOf.length) machineOf[j] = machine;
       else machineOf.push(machine);
     }
-    this.#run(readings, sliceStart, readings.length, n, result);
+    this.#run(c, readings, sliceStart, count, n, result);
     this.#rowsHint = rows.length;
     this.#entriesHint = rows.entries;
     return result;
@@ -450,7 +448,8 @@ export class Analyzer {
 
   /** One kernel call for readings `from … to-1` (`n` entries), then their bookkeeping. */
   #run(
-    readings: readonly Reading[],
+    c: ReadingColumns,
+    readings: readonly Reading[] | null,
     from: number,
     to: number,
     n: number,
@@ -475,7 +474,7 @@ export class Analyzer {
       const first = entryOf[i - from]!;
       if (first === -1) continue;
       const count = countOf[i - from]!;
-      this.#walk(readings[i]!, machineOf[i - from]!, i, first, count, out, adaptive, result);
+      this.#walk(c, readings, machineOf[i - from]!, i, first, count, out, adaptive, result);
     }
   }
 
@@ -484,7 +483,8 @@ export class Analyzer {
    * (heartbeat, each channel's alarms, device status, isolation forest), then the row if due.
    */
   #walk(
-    r: Reading,
+    c: ReadingColumns,
+    readings: readonly Reading[] | null,
     m: MachineState,
     index: number,
     first: number,
@@ -493,21 +493,22 @@ export class Analyzer {
     adaptive: AdaptiveOutput | null,
     result: AnalysisResult,
   ) {
-    if (m.statuses.length < this.#window) m.statuses.push(r.status);
+    const machine = m.id, status = c.status[index] ?? null, t = c.time[index]!;
+    if (m.statuses.length < this.#window) m.statuses.push(status);
     else {
-      m.statuses[m.oldest] = r.status;
+      m.statuses[m.oldest] = status;
       if (++m.oldest === this.#window) m.oldest = 0;
     }
     const events = result.events;
     const heartbeat = this.#heartbeat;
     if (heartbeat) {
       // The machine's clock is kept with its state: no lookup by name per reading.
-      if (m.beat === undefined) m.beat = heartbeat.track(r.machine, r.timestamp);
+      if (m.beat === undefined) m.beat = heartbeat.track(machine, t);
       else if (m.beat !== null) {
         // Indexed, not `for…of`: the loop runs per reading over an answer that is nearly always
         // empty, and an iterator and its result per reading were a measurable share of the
         // replay's garbage (BENCHMARKS.md, "Less garbage on the analysis side").
-        const beats = heartbeat.observeBeat(m.beat, r.machine, r.timestamp);
+        const beats = heartbeat.observeBeat(m.beat, machine, t);
         for (let j = 0; j < beats.length; j++) events.push({ index, event: beats[j]! });
       }
     }
@@ -520,8 +521,6 @@ export class Analyzer {
       const config = this.#streamConfig[stream];
       const active = this.#inActive[e] === 1;
       const live = active ? out!.flags[e]! : 0;
-      // The value as the kernel got it: `r.channels[name]`, a property read by a `for…in` key,
-      // boxes a new heap number per channel of every reading.
       const value = this.#inValue[e]!;
       if (adaptive) {
         // The adaptive alarm replaces the z-score one; the limits become states with delays.
@@ -544,8 +543,8 @@ export class Analyzer {
         : 0;
       if (alarms.rising | alarms.clearing | aFlags) {
         const reading = {
-          machine: r.machine,
-          timestamp: this.#isoOf(r.timestamp),
+          machine,
+          timestamp: this.#isoOf(t),
           channel: this.#streamChannel[stream]!,
           value,
         };
@@ -581,24 +580,25 @@ export class Analyzer {
     }
     if (this.#deviceStatus) {
       // Indexed for the reason of the heartbeat's loop above.
-      const changes = this.#deviceStatus.observe(r.machine, r.status, r.timestamp);
+      const changes = this.#deviceStatus.observe(machine, status, t);
       for (let j = 0; j < changes.length; j++) events.push({ index, event: changes[j]! });
     }
     if (this.#scoring) {
-      const event = this.#scoring.observe(r, index, m);
+      const event = this.#scoring.observe(readings![index]!, index, m);
       if (event) events.push({ index, event });
     }
-    const bucket = Math.floor(r.timestamp / this.#interval);
+    const bucket = Math.floor(t / this.#interval);
     if (bucket !== m.bucket) {
       m.bucket = bucket;
       const input = this.#rowInput;
-      input.iso = this.#isoOf(r.timestamp);
+      input.iso = this.#isoOf(t);
       input.statuses = m.statuses;
       input.oldest = m.oldest;
       input.out = out;
       input.first = first;
+      input.count = count;
       input.anomalyScore = m.score;
-      appendRow(result.rows, index, r, input);
+      appendRow(result.rows, index, machine, status, input);
     }
   }
 

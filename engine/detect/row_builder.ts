@@ -8,7 +8,6 @@
 import { type ChannelConfig, channelLabel } from "../core/channel_config.ts";
 import { FLAG } from "../core/analysis.ts";
 import type { KernelOutput } from "../kernels/rolling/kernel_types.ts";
-import type { Reading } from "../core/types.ts";
 import { type RowTable, TREND_CODE } from "../core/row_table.ts";
 
 /**
@@ -69,7 +68,7 @@ export function statusSummary(
 /** Windows up to this long count statuses without a map (see {@linkcode statusSummary}). */
 const SHORT_WINDOW = 16;
 
-/** What {@linkcode appendRow} reads besides the reading. */
+/** What {@linkcode appendRow} reads besides the reading's machine and status. */
 export interface RowInput {
   /** The reading's event time, ISO 8601 (the analyzer formats it once per reading). */
   iso: string;
@@ -86,8 +85,15 @@ export interface RowInput {
    * (Read here rather than from the reading: a property read by a `for…in` key boxes a new
    * heap number.) */
   values: Float64Array;
-  /** The reading's first entry in `out` and `values`; its channels follow in `for…in` order. */
+  /** The reading's first entry in `out` and `values`; its channels follow in their order. */
   first: number;
+  /** The reading's number of entries (channels). */
+  count: number;
+  /** The kernel's input stream ids of the slice: entry `e`'s channel is
+   * `streamChannel[streams[e]]`. */
+  streams: Int32Array;
+  /** Per stream id, its channel's name. */
+  streamChannel: readonly string[];
   /** Per entry of `out`, 1 when the channel's checks apply to the reading's status
    * (`activeStatuses`; the analyzer decided it for the kernel input already). */
   active: Uint8Array;
@@ -96,7 +102,8 @@ export interface RowInput {
 }
 
 /**
- * Appends to `table` the processed row of reading `r` (index `index` of its batch): per channel
+ * Appends to `table` the processed row of a reading (index `index` of its batch, of `machine`
+ * and `status`, its channels `input.count` entries from `input.first`): per channel
  * its value, moving average, trend and z-score; the status mode and changes over the window;
  * alerts (normal range of the moving average, alert range and z-score of the reading, paused
  * machine, frequent status changes) and the health score they lower from 1. Checks of a
@@ -109,19 +116,25 @@ export interface RowInput {
  * import { RowTable } from "../core/row_table.ts";
  * import { appendRow, type RowInput } from "./row_builder.ts";
  *
- * declare const reading: Reading, input: RowInput;
+ * declare const input: RowInput;
  * const table = new RowTable();
- * appendRow(table, 0, reading, input);
+ * appendRow(table, 0, "m1", "RUNNING", input);
  * table.row(0).health_score;
  * ```
  */
-export function appendRow(table: RowTable, index: number, r: Reading, input: RowInput): void {
-  const { out } = input;
+export function appendRow(
+  table: RowTable,
+  index: number,
+  machine: string,
+  status: string | null,
+  input: RowInput,
+): void {
+  const { out, streams, streamChannel } = input;
   // Null until a check fails: most rows have no alerts and get no array.
   let alerts: string[] | null = null;
   let health = 1;
-  let e = input.first;
-  for (const name in r.channels) {
+  for (let e = input.first, end = input.first + input.count; e < end; e++) {
+    const name = streamChannel[streams[e]!]!;
     const flags = out!.flags[e]!;
     const trend = flags & FLAG.TREND_UP
       ? TREND_CODE.increasing
@@ -149,10 +162,9 @@ export function appendRow(table: RowTable, index: number, r: Reading, input: Row
         health -= 0.1;
       }
     }
-    e++;
   }
   const { mode, changes } = statusSummary(input.statuses, input.oldest);
-  if (r.status === "PAUSED") {
+  if (status === "PAUSED") {
     (alerts ??= []).push("Machine paused - may require attention");
     health -= 0.1;
   }
@@ -164,8 +176,8 @@ export function appendRow(table: RowTable, index: number, r: Reading, input: Row
   table.addRow(
     index,
     input.iso,
-    r.machine,
-    r.status,
+    machine,
+    status,
     mode,
     changes,
     round(Math.max(0, Math.min(1, health)), 2),

@@ -14,6 +14,7 @@
  * @module
  */
 import type { Reading } from "../core/types.ts";
+import type { ReadingColumns } from "../core/reading_columns.ts";
 import { parseTime } from "./reading_parser.ts";
 import { machineIdError, statusError } from "./reading_rules.ts";
 
@@ -128,6 +129,17 @@ export class JsonLineScanner {
   // past 2^31 lines could only decline a line, never take a wrong one.
   #line = 0;
   #lineEnd = 0;
+  // What the last line #read took: its fields, and its channels (`#entryKeys`, `#entryValues`,
+  // the first `#entryCount`) in their order. Kept apart from any object, so that `scanLineInto`
+  // writes columns with no object made per line, and `scanLine` builds its reading from them.
+  /** Tagged (starts as `null`) for the reason of `#lastTimeMs`. */
+  #timeMs: number | null = null;
+  #machineId = "";
+  #statusText: string | null = null;
+  #injected: string | undefined = undefined;
+  readonly #entryKeys: Interned[] = [];
+  readonly #entryValues = new Float64Array(MAX_KEYS);
+  #entryCount = 0;
 
   /**
    * Whether the line of the last reading `scan` returned is, byte for byte, the line
@@ -151,7 +163,7 @@ export class JsonLineScanner {
    * the line (the caller then decodes and parses it).
    */
   scan(bytes: Uint8Array, start: number, end: number): Reading | null {
-    return this.#read(bytes, start, end, false);
+    return this.#read(bytes, start, end, false) ? this.#reading() : null;
   }
 
   /**
@@ -163,13 +175,67 @@ export class JsonLineScanner {
    * of `indexOf` per line; BENCHMARKS.md, 2026-11-30).
    */
   scanLine(bytes: Uint8Array, start: number, limit: number): Reading | null {
-    return this.#read(bytes, start, limit, true);
+    return this.#read(bytes, start, limit, true) ? this.#reading() : null;
   }
 
-  /** `scan` (`open` false), or `scanLine` (`open`: `end` is a limit, the line ends at a `\n`). */
-  #read(bytes: Uint8Array, start: number, end: number, open: boolean): Reading | null {
+  /**
+   * `scanLine`, appending the reading to `columns` instead of returning it (see
+   * {@linkcode ReadingColumns}): false, and `columns` as they were, where `scanLine` returns
+   * `null`. No object is made for a line of known machine, status and keys.
+   *
+   * @example
+   * ```ts
+   * import { ReadingColumns } from "../core/reading_columns.ts";
+   *
+   * const columns = new ReadingColumns();
+   * const bytes = new TextEncoder().encode('{"timestamp":0,"machine":"m1","t":1.5}\n');
+   * new JsonLineScanner().scanLineInto(bytes, 0, bytes.length, columns); // true
+   * columns.reading(0); // { timestamp: 0, machine: "m1", status: null, channels: { t: 1.5 } }
+   * ```
+   */
+  scanLineInto(bytes: Uint8Array, start: number, limit: number, columns: ReadingColumns): boolean {
+    if (!this.#read(bytes, start, limit, true)) return false;
+    const n = this.#entryCount, keys = this.#entryKeys, values = this.#entryValues;
+    columns.reserve(n);
+    const at = columns.entries, key = columns.key, value = columns.value;
+    for (let k = 0; k < n; k++) {
+      key[at + k] = keys[k]!.text;
+      value[at + k] = values[k]!;
+    }
+    columns.add(this.#timeMs!, this.#machineId, this.#statusText, this.#injected, n);
+    return true;
+  }
+
+  /** The reading the last #read took, as an object. */
+  #reading(): Reading {
+    const channels: Record<string, number> = {};
+    // The channel key stored last in `channels` (see `Interned.taggedAfter`).
+    let previous: Interned | null = null;
+    const keys = this.#entryKeys, values = this.#entryValues;
+    for (let k = 0; k < this.#entryCount; k++) {
+      const keyEntry = keys[k]!;
+      if (keyEntry.taggedAfter !== previous && keyEntry.kept) {
+        tagFields(channels, keyEntry.text);
+        keyEntry.taggedAfter = previous;
+      }
+      channels[keyEntry.text] = values[k]!;
+      previous = keyEntry;
+    }
+    const reading: Reading = {
+      timestamp: this.#timeMs!,
+      machine: this.#machineId,
+      status: this.#statusText,
+      channels,
+    };
+    if (this.#injected !== undefined) reading.injected = this.#injected;
+    return reading;
+  }
+
+  /** Reads a line into the fields above; false to decline it. `scan` (`open` false), or
+   * `scanLine` (`open`: `end` is a limit, the line ends at a `\n`). */
+  #read(bytes: Uint8Array, start: number, end: number, open: boolean): boolean {
     let i = skipSpace(bytes, start, end);
-    if (i >= end || bytes[i] !== OPEN) return null;
+    if (i >= end || bytes[i] !== OPEN) return false;
     // Canonical so far (see `canonical`): no space skipped, the keys in writeReading's order.
     let canon = i === start;
     let at = i + 1;
@@ -182,43 +248,41 @@ export class JsonLineScanner {
     let machine: Interned | string | null = null;
     let status: Interned | null = null;
     let injected: string | null = null;
-    const channels: Record<string, number> = {};
-    // The channel key stored last in `channels` (see `Interned.taggedAfter`).
-    let previous: Interned | null = null;
+    const entryKeys = this.#entryKeys, entryValues = this.#entryValues;
     let n = 0;
     while (true) {
-      if (i >= end || bytes[i] !== QUOTE) return null;
+      if (i >= end || bytes[i] !== QUOTE) return false;
       const slot = 2 * count;
       const keyEntry = this.#text(bytes, i + 1, end, slot);
-      if (keyEntry === null) return null;
+      if (keyEntry === null) return false;
       const key = keyEntry.text, role = keyEntry.role;
-      if (role === NO_KEY || count === MAX_KEYS) return null;
+      if (role === NO_KEY || count === MAX_KEYS) return false;
       // A key in the table is one object per text: marked with the line's number, a duplicate is
       // found at once; another key is compared with those before it. (Comparing each key with
       // those before was 2 % of the input side's CPU profile, with 5 keys a line.)
       if (keyEntry.kept) {
-        if (keyEntry.line === line) return null;
+        if (keyEntry.line === line) return false;
         keyEntry.line = line;
-      } else for (let k = 0; k < count; k++) if (keys[k] === key) return null;
+      } else for (let k = 0; k < count; k++) if (keys[k] === key) return false;
       // writeReading's order: timestamp, machine, status (roles 1, 2, 3), channels, injected.
       if (count < 3 ? role !== count + 1 : injected !== null) canon = false;
       keys[count++] = key;
       at = this.#at;
       i = skipSpace(bytes, at, end);
       if (i !== at) canon = false;
-      if (i >= end || bytes[i] !== COLON) return null;
+      if (i >= end || bytes[i] !== COLON) return false;
       at = i + 1;
       i = skipSpace(bytes, at, end);
       if (i !== at) canon = false;
-      if (i >= end) return null;
+      if (i >= end) return false;
       const c = bytes[i]!;
       if (c === QUOTE) {
         if (role === TIMESTAMP) {
           timestamp = this.#time(bytes, i + 1, end);
-          if (timestamp === null) return null;
+          if (timestamp === null) return false;
           if (!this.#plainTime) canon = false;
         } else if (role === CHANNEL) {
-          if (this.#string(bytes, i + 1, end) < 0) return null; // text: not a channel
+          if (this.#string(bytes, i + 1, end) < 0) return false; // text: not a channel
           canon = false; // skipped: not in the written line
         } else if (role === STATUS && machine !== null && typeof machine !== "string") {
           // A machine's status changes seldom, the status at its place in the line often (one
@@ -228,43 +292,38 @@ export class JsonLineScanner {
           status = last !== null && this.#matches(last, bytes, i + 1, end)
             ? last
             : this.#text(bytes, i + 1, end, slot + 1);
-          if (status === null) return null;
+          if (status === null) return false;
           if (status.kept) machine.status = status;
         } else {
           const value = this.#text(bytes, i + 1, end, slot + 1);
-          if (value === null) return null;
+          if (value === null) return false;
           if (role === MACHINE) machine = value;
           else if (role === STATUS) status = value;
           else injected = value.text;
         }
       } else if (c === MINUS || (c >= ZERO && c <= NINE)) {
         const v = this.#number(bytes, i, end);
-        if (v === null) return null;
+        if (v === null) return false;
         if (role === TIMESTAMP) {
           timestamp = parseTime(v);
-          if (timestamp === null) return null;
+          if (timestamp === null) return false;
           canon = false;
         } else if (role === MACHINE) {
           machine = String(v);
           canon = false;
-        } else if (role === STATUS || !Number.isFinite(v)) return null;
+        } else if (role === STATUS || !Number.isFinite(v)) return false;
         else {
           // A numeric `injected` is a channel, written where it stands: taken as not canonical
           // rather than reasoned about.
           if (!this.#plainNumber || role !== CHANNEL) canon = false;
-          if (keyEntry.taggedAfter !== previous && keyEntry.kept) {
-            tagFields(channels, key);
-            keyEntry.taggedAfter = previous;
-          }
-          channels[key] = v;
-          previous = keyEntry;
-          n++;
+          entryKeys[n] = keyEntry;
+          entryValues[n++] = v;
         }
       } else {
         // true, false or null: `null` is no machine (`m1`) and no status; other keys skip it.
         const kind = literal(bytes, i, end);
-        if (kind === 0 || role === TIMESTAMP) return null;
-        if ((role === MACHINE || role === STATUS) && kind !== NULL) return null;
+        if (kind === 0 || role === TIMESTAMP) return false;
+        if ((role === MACHINE || role === STATUS) && kind !== NULL) return false;
         // Only a `null` status is written as it stands.
         if (role !== STATUS) canon = false;
         this.#at = i + LITERALS[kind]!.length;
@@ -272,48 +331,46 @@ export class JsonLineScanner {
       at = this.#at;
       i = skipSpace(bytes, at, end);
       if (i !== at) canon = false;
-      if (i >= end) return null;
+      if (i >= end) return false;
       if (bytes[i] === CLOSE) break;
-      if (bytes[i] !== COMMA) return null;
+      if (bytes[i] !== COMMA) return false;
       at = i + 1;
       i = skipSpace(bytes, at, end);
       if (i !== at) canon = false;
     }
     let stop = skipSpace(bytes, i + 1, end);
     if (open) {
-      if (stop >= end || bytes[stop] !== NL) return null;
+      if (stop >= end || bytes[stop] !== NL) return false;
       this.#lineEnd = stop;
       // The line `scan` would be given ends before a `\r` before the `\n`.
       if (bytes[stop - 1] === CR) stop--;
-    } else if (stop !== end) return null;
-    if (timestamp === null) return null;
+    } else if (stop !== end) return false;
+    if (timestamp === null) return false;
     if (i + 1 !== stop) canon = false;
     // The rules' verdict on an interned string is kept with it: a string checked once.
     let machineId: string;
     if (machine === null || typeof machine === "string") {
       machineId = machine ?? "m1";
-      if (machineIdError(machineId) !== null) return null;
+      if (machineIdError(machineId) !== null) return false;
     } else {
       if ((machine.checked & MACHINE_ID) === 0) {
-        if (machineIdError(machine.text) !== null) return null;
+        if (machineIdError(machine.text) !== null) return false;
         machine.checked |= MACHINE_ID;
       }
       machineId = machine.text;
     }
     if (status !== null && (status.checked & STATUS_WORD) === 0) {
-      if (statusError(status.text) !== null) return null;
+      if (statusError(status.text) !== null) return false;
       status.checked |= STATUS_WORD;
     }
-    if (n === 0 && status === null) return null;
+    if (n === 0 && status === null) return false;
     this.#canonical = canon;
-    const reading: Reading = {
-      timestamp,
-      machine: machineId,
-      status: status === null ? null : status.text,
-      channels,
-    };
-    if (injected !== null) reading.injected = injected;
-    return reading;
+    this.#timeMs = timestamp;
+    this.#machineId = machineId;
+    this.#statusText = status === null ? null : status.text;
+    this.#injected = injected ?? undefined;
+    this.#entryCount = n;
+    return true;
   }
 
   /**
@@ -509,16 +566,16 @@ export class JsonLineScanner {
  * in each field turns those fields tagged before a number is stored in them. A tagged field
  * holds the heap number `#number` returned; a double field boxed it again on each store, and
  * each read by a `for…in` key (the analyzer's) boxed a new one: 30 MB of a 1 M replay's
- * garbage (BENCHMARKS.md, "Channel fields tagged as they are first read"). The analyzer's own
- * twin (`taggedChannels`) comes after a batch is parsed, too late for these. Called when a key
+ * garbage (BENCHMARKS.md, "Channel fields tagged as they are first read"). Only for the
+ * readings `scan` and `scanLine` return as objects (live payloads): `scanLineInto` writes
+ * columns, which hold numbers unboxed. Called when a key
  * follows another key than when it was last called for it: once per key in a file whose lines
  * keep one order; on every line where two orders alternate (a cost, never a wrong value: the
  * twin only changes how V8 stores the fields). A key remembers only the key before it, while
  * V8's shape is the whole order: a shape that differs further back (`xx,bb,cc` after
  * `aa,bb,cc`) is not tagged here, nor one V8 dropped in a full GC after its twin (only the last
- * twin is kept); the analyzer's twin tags those a batch later. Still worth it beside the
- * analyzer's twin: a 1 M replay allocates 295.7 MB with this, 328.2 without (BENCHMARKS.md,
- * "Channel fields tagged as they are first read").
+ * twin is kept). When replays still read objects, a 1 M replay allocated 295.7 MB with this,
+ * 328.2 without (BENCHMARKS.md, "Channel fields tagged as they are first read").
  */
 function tagFields(channels: Readonly<Record<string, number>>, key: string): void {
   const twin: Record<string, null> = {};

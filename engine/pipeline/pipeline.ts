@@ -7,7 +7,7 @@
 import type { Analyzer } from "../detect/analyzer.ts";
 import type { AnalysisResult } from "../core/analysis.ts";
 import type { Sink } from "../sinks/sink.ts";
-import type { Batch, EventfulBatch } from "../core/batch.ts";
+import { type Batch, type EventfulBatch, readingCount } from "../core/batch.ts";
 import type { Clock } from "../core/clock.ts";
 import type { Logger } from "../core/logger.ts";
 import type { OutputFiles } from "./output_files.ts";
@@ -48,16 +48,18 @@ export class AnalysisStream extends TransformStream<Batch, AnalyzedBatch> {
       {
         transform: (batch: EventfulBatch, controller) => {
           const started = observeKernel ? performance.now() : 0;
-          const result = analyzer.analyze(batch.readings);
-          if (observeKernel && batch.readings.length > 0) {
-            observeKernel(performance.now() - started, batch.readings.length);
-          }
+          // A batch of columns (a JSONL file's) is read as such: no reading object is built.
+          const result = batch.columns
+            ? analyzer.analyzeColumns(batch.columns)
+            : analyzer.analyze(batch.readings);
+          const count = readingCount(batch);
+          if (observeKernel && count > 0) observeKernel(performance.now() - started, count);
           if (batch.events && batch.events.length > 0 && !batch.suppress) {
             result.events.unshift(...batch.events.map((event) => ({ index: 0, event })));
           }
           if (clock && !batch.suppress) {
             for (const event of analyzer.checkHeartbeat(clock.now())) {
-              result.events.push({ index: batch.readings.length, event });
+              result.events.push({ index: count, event });
             }
           }
           controller.enqueue({ batch, result, heartbeat: analyzer.heartbeatState() });
@@ -139,6 +141,14 @@ function errorLine(time: number | null, line: string, error: string): string {
     line,
     error,
   }) + "\n";
+}
+
+/** The channel names of a batch's first reading, in order (of a batch of columns, without
+ * building the reading). */
+function firstChannels(batch: Batch): string[] {
+  const c = batch.columns;
+  if (!c) return Object.keys(batch.readings[0]!.channels);
+  return c.key.slice(c.first[0]!, c.first[1]!);
 }
 
 /** Running totals of a pipeline run. */
@@ -234,105 +244,118 @@ export class OutputSink extends WritableStream<AnalyzedBatch> {
       state.carryCounts({ errors, anomalies });
       if (options.sourceName) state.countSource(options.sourceName, 0, errors);
     };
-    super({
-      write: async ({ batch, result, heartbeat: lost }) => {
-        const { readings } = batch;
-        if (!batch.suppress) carry();
-        if (columns === null && readings.length > 0) {
-          columns = rowColumns({
-            anomalyScore: options.anomalyScore ?? false,
-            extraChannels: Object.keys(readings[0]!.channels).filter((c) =>
-              !(CORE_CHANNELS as readonly string[]).includes(c)
-            ),
-          });
-        }
-        counts.lines += batch.lines;
-        counts.readings += readings.length - result.rejected.length;
-        counts.rows += result.rows.length;
-        counts.anomalies += result.events.length;
-        const unlogged = batch.unloggedErrors ?? 0;
-        counts.errors += batch.errors.length + unlogged + result.rejected.length;
-        const incidents = batch.suppress ? history : options.incidents;
-        // The loops over a batch's rows and events here are indexed, not `for…of`: this function
-        // runs once a batch, too few times to be optimized, and unoptimized, `for…of` allocates
-        // an iterator result per row and event (~16 MB of a 1 M replay's garbage).
-        const { rows, events } = result;
-        if (incidents) {
-          for (let i = 0; i < events.length; i++) {
-            events[i]!.event = incidents.label(events[i]!.event);
-          }
-        }
-        const late = state.recordReadings(readings);
-        // History's notices were logged by the run that first read it.
-        if (!batch.suppress) logNotices(logger, late);
-        state.recordRows(rows);
-        // History's alarms were rebuilt from anomalies.jsonl when the run opened.
-        state.recordAnomalies(result.events.map((e) => e.event), { alarms: !batch.suppress });
-        state.recordErrors(batch.errors.length + unlogged + result.rejected.length);
-        if (options.sourceName) {
-          state.countSource(options.sourceName, readings.length, batch.errors.length + unlogged);
-        }
-        if (resume !== null && counts.lines >= resume.lines) carry();
-        if (batch.suppress) return;
-        // A heartbeat tick that found nothing: no need to touch the disk. A live source's batch
-        // of refused lines only has `lines` 0 (its input log holds readings only), and still
-        // goes to parser_errors.log.
-        if (
-          batch.lines === 0 && readings.length === 0 && result.events.length === 0 &&
-          batch.errors.length === 0 && unlogged === 0
-        ) return;
-
-        logRefused(logger, batch.errors, result.rejected);
-        analysis.clear();
-        if (result.rows.length > 0 && columns) {
-          if (outputs.size("analysis") === 0) analysis.text(columns.join(",") + "\n");
-          writeRowsCsv(rows, columns, analysis);
-        }
-        // The source's lines when it built them (see `Batch.text`), else the readings formatted.
-        let streamBytes: Uint8Array | undefined;
-        if (batch.log && batch.text) streamBytes = batch.text.bytes;
-        else if (batch.log) {
-          stream ??= new ByteText(1 << 20);
-          stream.clear();
-          for (const r of readings) writeReading(r, stream);
-          streamBytes = stream.bytes();
-        }
-        let structured = "";
-        if (outputs.structured && readings.length > 0) {
-          if (outputs.size("structured") === 0) structured = STRUCTURED_HEADER + "\n";
-          for (const r of readings) structured += structuredMetricsLine(r) + "\n";
-        }
-        anomalies.clear();
-        for (let i = 0; i < events.length; i++) {
-          anomalies.text(JSON.stringify(events[i]!.event));
-          anomalies.byte(10);
-        }
-        await outputs.write({
-          structured,
-          stream: streamBytes,
-          errors: errorLines(batch.errors, unlogged),
-          analysis: analysis.bytes(),
-          anomalies: anomalies.bytes(),
+    /** Writes one batch (`write`, which then releases it). */
+    const write = async ({ batch, result, heartbeat: lost }: AnalyzedBatch) => {
+      // The batch's readings are read as objects only where they must be (`batch.readings`,
+      // built on first use from a batch of columns): never in a replay of JSONL.
+      const count = readingCount(batch);
+      if (!batch.suppress) carry();
+      if (columns === null && count > 0) {
+        columns = rowColumns({
+          anomalyScore: options.anomalyScore ?? false,
+          extraChannels: firstChannels(batch).filter((c) =>
+            !(CORE_CHANNELS as readonly string[]).includes(c)
+          ),
         });
-        batch.text?.release();
-        heartbeat = lost ?? null;
-        // Replacing checkpoint.json, a rename over the old file once per batch of 8,192 lines
-        // (ext4 starts writing the new one out then), was a tenth of a 1 M replay's wall time:
-        // a replay commits every `commitEveryMs` instead (BENCHMARKS.md, "Replay's checkpoints
-        // 250 ms apart").
-        const now = performance.now();
-        if (batch.lines > 0 && now - committedAt < commitEveryMs) return;
-        committedAt = now;
-        await outputs.checkpoint(counts, { reportEveryMs: options.reportEveryMs, heartbeat });
-        options.onCommit?.(counts.lines);
-        for (const l of sinks) {
-          if (l.results && result.values) {
-            l.results(readings, result);
-            continue;
-          }
-          l.readings?.(readings);
-          if (l.row) { for (let i = 0; i < rows.length; i++) l.row(rows.row(i)); }
-          if (l.anomaly) { for (const { event } of result.events) l.anomaly(event); }
+      }
+      counts.lines += batch.lines;
+      counts.readings += count - result.rejected.length;
+      counts.rows += result.rows.length;
+      counts.anomalies += result.events.length;
+      const unlogged = batch.unloggedErrors ?? 0;
+      counts.errors += batch.errors.length + unlogged + result.rejected.length;
+      const incidents = batch.suppress ? history : options.incidents;
+      // The loops over a batch's rows and events here are indexed, not `for…of`: this function
+      // runs once a batch, too few times to be optimized, and unoptimized, `for…of` allocates
+      // an iterator result per row and event (~16 MB of a 1 M replay's garbage).
+      const { rows, events } = result;
+      if (incidents) {
+        for (let i = 0; i < events.length; i++) {
+          events[i]!.event = incidents.label(events[i]!.event);
+        }
+      }
+      const late = batch.columns
+        ? state.recordColumns(batch.columns)
+        : state.recordReadings(batch.readings);
+      // History's notices were logged by the run that first read it.
+      if (!batch.suppress) logNotices(logger, late);
+      state.recordRows(rows);
+      // History's alarms were rebuilt from anomalies.jsonl when the run opened.
+      state.recordAnomalies(result.events.map((e) => e.event), { alarms: !batch.suppress });
+      state.recordErrors(batch.errors.length + unlogged + result.rejected.length);
+      if (options.sourceName) {
+        state.countSource(options.sourceName, count, batch.errors.length + unlogged);
+      }
+      if (resume !== null && counts.lines >= resume.lines) carry();
+      if (batch.suppress) return;
+      // A heartbeat tick that found nothing: no need to touch the disk. A live source's batch
+      // of refused lines only has `lines` 0 (its input log holds readings only), and still
+      // goes to parser_errors.log.
+      if (
+        batch.lines === 0 && count === 0 && result.events.length === 0 &&
+        batch.errors.length === 0 && unlogged === 0
+      ) return;
+
+      logRefused(logger, batch.errors, result.rejected);
+      analysis.clear();
+      if (result.rows.length > 0 && columns) {
+        if (outputs.size("analysis") === 0) analysis.text(columns.join(",") + "\n");
+        writeRowsCsv(rows, columns, analysis);
+      }
+      // The source's lines when it built them (see `Batch.text`), else the readings formatted.
+      let streamBytes: Uint8Array | undefined;
+      if (batch.log && batch.text) streamBytes = batch.text.bytes;
+      else if (batch.log) {
+        stream ??= new ByteText(1 << 20);
+        stream.clear();
+        for (const r of batch.readings) writeReading(r, stream);
+        streamBytes = stream.bytes();
+      }
+      let structured = "";
+      if (outputs.structured && count > 0) {
+        if (outputs.size("structured") === 0) structured = STRUCTURED_HEADER + "\n";
+        for (const r of batch.readings) structured += structuredMetricsLine(r) + "\n";
+      }
+      anomalies.clear();
+      for (let i = 0; i < events.length; i++) {
+        anomalies.text(JSON.stringify(events[i]!.event));
+        anomalies.byte(10);
+      }
+      await outputs.write({
+        structured,
+        stream: streamBytes,
+        errors: errorLines(batch.errors, unlogged),
+        analysis: analysis.bytes(),
+        anomalies: anomalies.bytes(),
+      });
+      batch.text?.release();
+      heartbeat = lost ?? null;
+      // Replacing checkpoint.json, a rename over the old file once per batch of 8,192 lines
+      // (ext4 starts writing the new one out then), was a tenth of a 1 M replay's wall time:
+      // a replay commits every `commitEveryMs` instead (BENCHMARKS.md, "Replay's checkpoints
+      // 250 ms apart").
+      const now = performance.now();
+      if (batch.lines > 0 && now - committedAt < commitEveryMs) return;
+      committedAt = now;
+      await outputs.checkpoint(counts, { reportEveryMs: options.reportEveryMs, heartbeat });
+      options.onCommit?.(counts.lines);
+      for (const l of sinks) {
+        if (l.results && result.values) {
+          l.results(batch.readings, result);
+          continue;
+        }
+        l.readings?.(batch.readings);
+        if (l.row) { for (let i = 0; i < rows.length; i++) l.row(rows.row(i)); }
+        if (l.anomaly) { for (const { event } of result.events) l.anomaly(event); }
+      }
+    };
+    super({
+      write: async (analyzed) => {
+        try {
+          await write(analyzed);
+        } finally {
+          // Its source may reuse its columns: nothing here reads the batch after this.
+          analyzed.batch.release?.();
         }
       },
       close: async () => {

@@ -11,6 +11,7 @@ import { ByteText } from "../../engine/formats/byte_text.ts";
 import { writeReading } from "../../engine/formats/reading_format.ts";
 import type { Reading } from "../../engine/core/types.ts";
 import { prng } from "../helpers.ts";
+import { ReadingColumns } from "../../engine/core/reading_columns.ts";
 
 const encoder = new TextEncoder();
 const TIME = '"timestamp":"2026-01-01T00:00:00.000Z"';
@@ -270,7 +271,7 @@ Deno.test("JsonLineScanner tells apart strings that differ in one byte anywhere"
   assert.equal(taken, lines.length);
 });
 
-Deno.test("JsonLineScanner.scanLine reads each line of a buffer as scan reads it alone", () => {
+Deno.test("JsonLineScanner.scanLine reads each line of a buffer as scan reads it alone, scanLineInto as columns", () => {
   const lines = [...EDGE_LINES, ...randomLines(2000, 21), ...nearCanonicalLines(2000, 22)];
   // Ends that a line may have, and lines that a \n splits (never read as one line).
   const ends = ["\n", "\r\n", " \n", "\t\r\n", "\r\r\n"];
@@ -285,6 +286,9 @@ Deno.test("JsonLineScanner.scanLine reads each line of a buffer as scan reads it
   const text = [...lines, ...split].map((l) => l + ends[Math.floor(rand() * ends.length)]).join("");
   const bytes = encoder.encode(text);
   const whole = new JsonLineScanner(), alone = new JsonLineScanner();
+  const into = new JsonLineScanner();
+  // Small, so that lines past its first room make it grow; filled by every line `into` takes.
+  const columns = new ReadingColumns(1, 1);
   let start = 0, taken = 0, count = 0;
   while (start < bytes.length) {
     const nl = bytes.indexOf(0x0a, start);
@@ -292,11 +296,19 @@ Deno.test("JsonLineScanner.scanLine reads each line of a buffer as scan reads it
     const want = alone.scan(bytes, start, end);
     const canonical = alone.canonical;
     const got = whole.scanLine(bytes, start, bytes.length);
-    assert.deepStrictEqual(
-      shape(got),
-      shape(want),
-      new TextDecoder().decode(bytes.subarray(start, nl)),
-    );
+    const line = new TextDecoder().decode(bytes.subarray(start, nl));
+    assert.deepStrictEqual(shape(got), shape(want), line);
+    const before = columns.length;
+    const wrote = into.scanLineInto(bytes, start, bytes.length, columns);
+    assert.equal(wrote, got !== null, line);
+    // A declined line leaves the columns as they were; a taken one adds its reading.
+    assert.equal(columns.length, before + (wrote ? 1 : 0), line);
+    assert.equal(columns.entries, columns.first[columns.length], line);
+    if (wrote) {
+      assert.deepStrictEqual(shape(columns.reading(before)), shape(got), line);
+      assert.equal(into.lineEnd, nl);
+      assert.equal(into.canonical, canonical);
+    }
     if (got !== null) {
       assert.equal(whole.lineEnd, nl);
       assert.equal(whole.canonical, canonical);
@@ -307,9 +319,13 @@ Deno.test("JsonLineScanner.scanLine reads each line of a buffer as scan reads it
   }
   assert.equal(count, all.length);
   assert.ok(taken > lines.length / 2, `${taken} taken`);
+  // Every reading taken is still there as it was read, after the columns grew.
+  assert.equal(columns.length, taken);
   // No \n before the limit: no line.
   const last = encoder.encode(`{${TIME},"t":1}`);
   assert.equal(whole.scanLine(last, 0, last.length), null);
+  assert.equal(into.scanLineInto(last, 0, last.length, columns), false);
+  assert.equal(columns.length, taken);
 });
 
 Deno.test("JsonLineScanner finds a key twice in a line when its table of strings is full", () => {
@@ -483,7 +499,13 @@ async function checkFile(
     });
     let at = 0;
     const where = `chunkBytes ${chunkBytes}, maxLineLength ${maxLineLength}`;
+    const columns = new Set<unknown>();
+    let batches = 0;
     for await (const b of source.readable) {
+      columns.add(b.columns);
+      batches++;
+      // A JSONL file without `splitBefore` writes its batches as columns.
+      assert.ok(b.columns, where);
       const lines = expected.slice(at, at + b.lines);
       assert.equal(lines.length, b.lines, `${where}: more lines than the reference`);
       assert.equal(b.suppress, at < suppressLines, where);
@@ -512,7 +534,12 @@ async function checkFile(
         `${where}: lines ${at}..${at + b.lines}`,
       );
       at += b.lines;
+      // Given back as the pipeline's writer does once it wrote the batch: later batches reuse
+      // its columns, and must read as the reference still.
+      b.release?.();
     }
+    // Reused: a batch or two at a time are read here.
+    if (batches > 10) assert.ok(columns.size <= 3, `${where}: ${columns.size} column sets`);
     assert.equal(at, expected.length, `${where}: lines`);
     assert.equal(source.lines, expected.length, where);
   } finally {

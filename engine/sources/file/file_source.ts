@@ -3,7 +3,8 @@
  * input log on restart, and (following the file as it grows) for `--processor-only`.
  * @module
  */
-import type { Batch } from "../../core/batch.ts";
+import { type Batch, columnBatch } from "../../core/batch.ts";
+import { ReadingColumns } from "../../core/reading_columns.ts";
 import { LineSplitter } from "../../formats/line_splitter.ts";
 import type { InputFormat } from "../../core/input_format.ts";
 import { createLineParser, type ParseResult } from "../../formats/reading_parser.ts";
@@ -56,6 +57,13 @@ export interface FileSourceOptions {
  * ordinary young strings, most of which die young (BENCHMARKS.md "Memory", 2026-11-29).
  */
 const PIECE_BYTES = 32768;
+
+/** Columns kept for reuse by a file source (see `free` in {@linkcode FileSource}): the
+ * pipeline holds about four batches at a time. */
+const FREE_COLUMNS = 8;
+
+/** What a JSONL line's `next` returns when it appended the line's reading to its columns. */
+const TAKEN = 1;
 
 /**
  * A file as `ReadableStream<Batch>`. Pull-based: the file is read only as fast as the pipeline
@@ -148,6 +156,89 @@ export class FileSource {
       return batches;
     };
 
+    // The entries of the last batch of columns: new columns start with room for as many
+    // (batches of a file are alike), instead of doubling their way up.
+    let entriesHint = 0;
+    // The event time of the last reading of a batch of columns before the current one, for
+    // an error line (see `lastReading`): in an array, where a number is stored unboxed. NaN: none.
+    const lastTime = new Float64Array([NaN]);
+    /**
+     * Columns the writer gave back (`Batch.release`), reused for later batches: a batch's
+     * columns are a few typed arrays of 64–128 KiB, and allocating them per batch (memory the
+     * system maps, faults in and unmaps each time) cost more than writing the readings into
+     * them (BENCHMARKS.md, "The columnar batch"). At most {@linkcode FREE_COLUMNS}: a batch
+     * never given back (a reader other than the pipeline's writer) only costs new columns.
+     */
+    const free: ReadingColumns[] = [];
+    const take = (): ReadingColumns => {
+      const c = free.pop();
+      if (c === undefined) return new ReadingColumns(batchSize, entriesHint);
+      c.clear();
+      return c;
+    };
+    const giveBack = (c: ReadingColumns) => () => {
+      if (free.length < FREE_COLUMNS && !free.includes(c)) free.push(c);
+    };
+    /**
+     * `batchOf` for a JSONL file read without `splitBefore`: each batch's readings are written
+     * as columns (`columnBatch`) by `next`, which appends the next line's reading to the columns
+     * it is given (`TAKEN`) or returns what `batchOf`'s `next` does for a line with none. A
+     * batch is cut where `batchOf` cuts one; its columns are made before its first line is read,
+     * and dropped when no line comes.
+     */
+    /** The batch of `columns` is complete: what later batches take from it. */
+    const close = (columns: ReadingColumns) => {
+      entriesHint = columns.entries;
+      if (columns.length > 0) lastTime[0] = columns.time[columns.length - 1]!;
+    };
+    const columnBatchesOf = (
+      next: (columns: ReadingColumns) => ParseResult | typeof TAKEN | undefined,
+      text: () => string,
+      builder: BatchTextBuilder,
+      logged: (columns: ReadingColumns, i: number) => void,
+    ): Batch[] => {
+      const batches: Batch[] = [];
+      let b: Batch | null = null;
+      let columns: ReadingColumns | null = null;
+      for (let i = 0; i < batchSize; i++) {
+        const suppress = this.#lines < suppressLines;
+        const fresh: boolean = b === null || columns === null || b.suppress !== suppress ||
+          columns.length >= batchSize;
+        const into: ReadingColumns = fresh || columns === null ? take() : columns;
+        const r = next(into);
+        if (r === undefined) {
+          // Columns taken for a batch that got no line go back.
+          if (fresh) free.push(into);
+          break;
+        }
+        if (fresh) {
+          if (columns) close(columns);
+          columns = into;
+          b = columnBatch(columns, 0, suppress, log, giveBack(columns));
+          batches.push(b);
+          builder.open(b);
+        }
+        this.#lines++;
+        b!.lines++;
+        if (r === null) continue;
+        if (r === TAKEN) {
+          logged(columns!, columns!.length - 1);
+          continue;
+        }
+        const received = parser.received;
+        const c = columns!;
+        const last = c.length > 0 ? c.time[c.length - 1]! : lastTime[0]!;
+        b!.errors.push(
+          received
+            ? { line: received.line, error: r as string, time: received.time }
+            : { line: text(), error: r as string, time: Number.isNaN(last) ? null : last },
+        );
+      }
+      if (columns) close(columns);
+      builder.close();
+      return batches;
+    };
+
     /** Reads into `buf`: `null` at the end. */
     const read = async (buf: Uint8Array): Promise<number | null> => {
       // A sync read on this thread rather than a hand-off to Deno's blocking pool: a 1 MiB read
@@ -173,39 +264,61 @@ export class FileSource {
       let text = "";
       // Whether the line just read is, with its newline, the line written for its reading.
       let copyable = false;
-      const next = (): ParseResult | undefined => {
+      /** The next line, its reading appended to `columns` (then `TAKEN`). */
+      const nextInto = (columns: ReadingColumns): ParseResult | typeof TAKEN | undefined => {
         // The scanner reads the next line from where it starts and finds its end, rather than
         // `lines` looking for the end first (`scanLine`); a line it declines, or one too long
         // for it, is found by `lines` and parsed.
         const ahead = lines.ahead;
         if (ahead >= 0) {
-          const r = scanner.scanLine(lines.buffer, ahead, lines.limit);
-          if (r !== null) {
+          if (scanner.scanLineInto(lines.buffer, ahead, lines.limit, columns)) {
             lines.nextAt(scanner.lineEnd);
             if (lines.end - lines.start <= max) {
               copyable = scanner.canonical && lines.newline;
-              return r;
+              return TAKEN;
             }
+            columns.pop();
           } else if (!lines.next()) return undefined;
         } else if (!lines.next()) return undefined;
         copyable = false;
         text = lines.text();
-        return parser.parse(text);
+        const r = parser.parse(text);
+        if (r === null || typeof r === "string") return r;
+        columns.push(r);
+        return TAKEN;
       };
       const builder = new BatchTextBuilder();
-      const texts = {
-        open: (b: Batch) => builder.open(b),
-        logged: (r: Reading) => {
-          if (copyable) builder.copy(lines.buffer, lines.start, lines.end + 1);
-          else builder.format(r);
-        },
-        close: () => builder.close(),
+      /** The line just read is reading `i` of `columns`: its `stream_output.jsonl` line. */
+      const logged = (columns: ReadingColumns, i: number) => {
+        if (copyable) builder.copy(lines.buffer, lines.start, lines.end + 1);
+        else builder.format(columns.reading(i));
       };
-      emit = (controller) => {
-        const batches = batchOf(next, () => text, texts);
-        for (const b of batches) controller.enqueue(b);
-        return batches.length > 0;
-      };
+      if (splitBefore) {
+        // `--rate` cuts batches by the readings' times (`splitBefore`): batches of objects, one
+        // reading at a time through a scratch column set (a paced replay is not CPU-bound).
+        const scratch = new ReadingColumns(1);
+        const next = (): ParseResult | undefined => {
+          scratch.clear();
+          const r = nextInto(scratch);
+          return r === TAKEN ? scratch.reading(0) : r;
+        };
+        const texts = {
+          open: (b: Batch) => builder.open(b),
+          logged: () => logged(scratch, 0),
+          close: () => builder.close(),
+        };
+        emit = (controller) => {
+          const batches = batchOf(next, () => text, texts);
+          for (const b of batches) controller.enqueue(b);
+          return batches.length > 0;
+        };
+      } else {
+        emit = (controller) => {
+          const batches = columnBatchesOf(nextInto, () => text, builder, logged);
+          for (const b of batches) controller.enqueue(b);
+          return batches.length > 0;
+        };
+      }
       fill = async () => {
         const n = await read(lines.space());
         if (n === null) lines.finish();

@@ -44,9 +44,11 @@ export interface RateLimitStreamOptions {
 export class RateLimitStream extends TransformStream<Batch, Batch> {
   /**
    * For sources: whether `next` must start a new batch after one that began with `first`
-   * (its due time is more than `groupMs` after `first`'s). Always false at `Infinity`.
+   * (its due time is more than `groupMs` after `first`'s). Undefined at `Infinity`, where it
+   * would always be false: a source then cuts batches by size alone (a JSONL file writes them
+   * as columns).
    */
-  readonly splitBefore: (first: Reading, next: Reading) => boolean;
+  readonly splitBefore: ((first: Reading, next: Reading) => boolean) | undefined;
 
   constructor(options: RateLimitStreamOptions = {}) {
     const speed = options.speed ?? Infinity;
@@ -60,8 +62,9 @@ export class RateLimitStream extends TransformStream<Batch, Batch> {
     super({
       transform: async (batch, controller) => {
         if (signal?.aborted) return controller.terminate();
-        const first = batch.readings[0];
-        if (paced && !batch.suppress && first !== undefined) {
+        // Only when paced: a batch of columns builds its readings when they are first read.
+        const first = paced && !batch.suppress ? batch.readings[0] : undefined;
+        if (first !== undefined) {
           const now = clock.now();
           anchor ??= { event: first.timestamp, wall: now };
           const due = anchor.wall + (first.timestamp - anchor.event) / speed;
@@ -73,7 +76,7 @@ export class RateLimitStream extends TransformStream<Batch, Batch> {
     });
     this.splitBefore = paced
       ? (first, next) => (next.timestamp - first.timestamp) / speed > groupMs
-      : () => false;
+      : undefined;
   }
 }
 

@@ -1,0 +1,201 @@
+/**
+ * The columnar batch (engine/core/reading_columns.ts, `columnBatch`): readings written as
+ * columns read back as the objects they came from, a batch of columns builds its reading
+ * objects only when they are read, and the engine's readers of columns (the analyzer, the
+ * state) answer as they do for the same readings as objects.
+ */
+import assert from "node:assert/strict";
+import { ReadingColumns } from "../../engine/core/reading_columns.ts";
+import { columnBatch, emptyBatch, readingCount } from "../../engine/core/batch.ts";
+import {
+  Analyzer,
+  EngineState,
+  MACHINE_CHANNELS,
+  OnlineForests,
+  type Reading,
+  ReferenceAdaptiveDetector,
+  ReferenceKernel,
+  WasmIsolationForest,
+} from "../../engine/mod.ts";
+import { tableRows } from "../helpers.ts";
+
+const T0 = Date.UTC(2026, 0, 5);
+
+/** Readings of every shape a source gives: no channels, an `injected` label, a null status,
+ * channels in different orders, a machine changing shape, values of every sign. */
+function mixed(): Reading[] {
+  const out: Reading[] = [];
+  for (let t = 0; t < 300; t++) {
+    for (let m = 0; m < 12; m++) {
+      const r: Reading = {
+        timestamp: T0 + t * 1000,
+        machine: `m${m}`,
+        status: m === 4
+          ? null
+          : t % 40 === 39
+          ? "PAUSED"
+          : m === 6 && t > 200
+          ? "WARNING_TEMP"
+          : "RUNNING",
+        channels: m === 3 && t % 7 === 0
+          ? {}
+          : m === 5
+          ? { speed: 1500 + (t % 13), temperature: 30 + (t % 5) - (t > 250 ? -30 : 0) }
+          : m === 8 && t > 150
+          ? { temperature: 25, vibration: -0.5 * (t % 3), current: 0 }
+          : { temperature: 25 + m / 10 + (t % 11) / 10, speed: 1500 - (t % 17) },
+      };
+      if (m === 2 && t % 50 === 0) r.injected = "overheat";
+      out.push(r);
+    }
+  }
+  return out;
+}
+
+Deno.test("ReadingColumns: readings pushed read back as they were; growth, pop and clear keep them", () => {
+  const input = mixed();
+  // Room for 1 reading and 1 value: every column grows on the way.
+  const c = new ReadingColumns(1, 1);
+  for (const r of input) c.push(r);
+  assert.equal(c.length, input.length);
+  assert.deepStrictEqual(c.readings(), input);
+  for (const i of [0, 38, input.length - 1]) {
+    assert.deepStrictEqual(Object.keys(c.reading(i)), Object.keys(input[i]!), "field order");
+  }
+  // Added by position, as a scanner writes: entries first, then the reading.
+  c.reserve(2);
+  c.key[c.entries] = "a";
+  c.value[c.entries] = -0;
+  c.key[c.entries + 1] = "b";
+  c.value[c.entries + 1] = 2;
+  c.add(T0, "x", "IDLE", "spike", 2);
+  assert.deepStrictEqual(c.reading(input.length), {
+    timestamp: T0,
+    machine: "x",
+    status: "IDLE",
+    channels: { a: -0, b: 2 },
+    injected: "spike",
+  });
+  c.pop();
+  assert.equal(c.length, input.length);
+  assert.equal(c.entries, c.first[c.length]);
+  // A reading added after the pop has no `injected` of the popped one.
+  c.push({ timestamp: T0, machine: "y", status: null, channels: { a: 1 } });
+  assert.deepStrictEqual(c.reading(input.length), {
+    timestamp: T0,
+    machine: "y",
+    status: null,
+    channels: { a: 1 },
+  });
+  c.clear();
+  assert.equal(c.length, 0);
+  assert.deepStrictEqual(c.readings(), []);
+  c.push(input[0]!);
+  assert.deepStrictEqual(c.readings(), [input[0]]);
+});
+
+Deno.test("columnBatch: readings built when first read, kept, replaced by assignment; a spread copies them without the columns", () => {
+  const input = mixed().slice(0, 50);
+  const c = new ReadingColumns();
+  for (const r of input) c.push(r);
+  let built = 0;
+  const readings = c.readings.bind(c);
+  c.readings = () => {
+    built++;
+    return readings();
+  };
+  let released = 0;
+  const batch = columnBatch(c, 60, false, true, () => released++);
+  assert.equal(readingCount(batch), 50);
+  assert.equal(batch.lines, 60);
+  assert.equal(built, 0, "counted without building readings");
+  assert.deepStrictEqual(batch.readings, input);
+  assert.equal(batch.readings, batch.readings, "built once, kept");
+  assert.equal(built, 1);
+  const copy = { ...batch, lines: 0 };
+  assert.equal(copy.columns, undefined, "a copy is a batch of objects");
+  assert.deepStrictEqual(copy.readings, input);
+  const part = input.slice(0, 3);
+  batch.readings = part;
+  assert.equal(batch.readings, part);
+  batch.release?.();
+  assert.equal(released, 1);
+  assert.equal(readingCount(emptyBatch()), 0);
+});
+
+/** Everything an analysis says, with rows as objects. */
+function analysed(result: ReturnType<Analyzer["analyze"]>) {
+  return { rows: tableRows(result.rows), events: result.events, rejected: result.rejected };
+}
+
+/** An analyzer that raises every kind of event the readings can: alarms, adaptive anomalies,
+ * device states, heartbeat losses, each machine's online isolation forest's. */
+function analyzer(maxStreams = 256, batchCapacity = 8192): Analyzer {
+  return new Analyzer(new ReferenceKernel({ maxStreams, batchCapacity }), {
+    onlineForests: new OnlineForests({
+      trainSize: 60,
+      trees: 10,
+      createScorer: (model) => new WasmIsolationForest(model),
+    }),
+    channels: MACHINE_CHANNELS,
+    processingIntervalMs: 5000,
+    heartbeatTimeoutMs: 3000,
+    deviceStatus: true,
+    readingValues: true,
+    adaptive: new ReferenceAdaptiveDetector({ maxStreams: 256, batchCapacity: 8192, warmup: 50 }),
+  });
+}
+
+// Both ways run the same walk (`analyze` writes its readings as columns first); what differs is
+// where the forests' reading objects come from: `analyzeColumns` builds them from the columns.
+Deno.test("Analyzer.analyzeColumns: the same rows, events, refusals and values as analyze of the objects", () => {
+  const input = mixed();
+  // A silent stretch for a heartbeat loss.
+  const readings = input.filter((r, i) => !(r.machine === "m7" && i > 1200 && i < 1800));
+  for (const [streams, capacity] of [[256, 8192], [20, 8192], [256, 7]] as const) {
+    const objects = analyzer(streams, capacity), columns = analyzer(streams, capacity);
+    const kinds = new Set<string>();
+    for (let from = 0; from < readings.length; from += 500) {
+      const batch = readings.slice(from, from + 500);
+      const c = new ReadingColumns();
+      for (const r of batch) c.push(r);
+      const want = objects.analyze(batch);
+      const got = columns.analyzeColumns(c);
+      assert.deepStrictEqual(analysed(got), analysed(want), `${streams}, ${capacity}, ${from}`);
+      assert.deepStrictEqual(got.values, want.values);
+      for (const e of want.events) kinds.add(e.event.type.split("_")[0]!);
+      if (streams === 20) assert.ok(want.rejected.length > 0);
+    }
+    for (const kind of ["THRESHOLD", "DEVICE", "HEARTBEAT", "ANOMALY", "ISOLATION"]) {
+      assert.ok(kinds.has(kind), `${kind} in ${[...kinds]}`);
+    }
+  }
+});
+
+Deno.test("EngineState.recordColumns: the same totals, notices and last readings as recordReadings", () => {
+  const input = mixed();
+  // Out of order, a duplicate time and an unknown status word, for the notices.
+  input.splice(100, 0, { ...input[3]!, timestamp: T0 - 5 }, { ...input[50]! });
+  input.splice(400, 0, { ...input[400]!, status: "HALTED" });
+  const objects = new EngineState(), columns = new EngineState();
+  const none = new EngineState({ lastReadings: false });
+  for (let from = 0; from < input.length; from += 700) {
+    const batch = input.slice(from, from + 700);
+    const c = new ReadingColumns();
+    for (const r of batch) c.push(r);
+    assert.deepStrictEqual(columns.recordColumns(c), objects.recordReadings(batch));
+    none.recordColumns(c);
+  }
+  assert.deepStrictEqual(columns.totals, objects.totals);
+  assert.ok(objects.totals.out_of_order > 0 && objects.totals.duplicate_timestamp > 0);
+  const views = (s: EngineState) =>
+    s.machines().map(({ id, status, lastReading, lastRow }) => ({
+      id,
+      status,
+      lastReading,
+      lastRow,
+    }));
+  assert.deepStrictEqual(views(columns), views(objects));
+  assert.deepStrictEqual(none.totals, objects.totals);
+  for (const m of none.machines()) assert.equal(m.lastReading, null);
+});
