@@ -56,8 +56,11 @@ export interface BatchText {
 
 /**
  * A batch of `columns`, whose `readings` are built from them the first time they are read (and
- * kept): a replay reads no reading object at all. Assigning `readings` replaces them, as on any
- * batch. `release` (see {@linkcode Batch.release}) gives the columns back to their source.
+ * kept): a replay reads no reading object at all. Assigning `readings` replaces them and drops
+ * the columns (a batch of objects from then on: its readers never see two different sets).
+ * `release` (see {@linkcode Batch.release}) gives the columns back to their source, which may
+ * refill them: reading `readings` for the first time after it throws, rather than answer with
+ * another batch's readings.
  *
  * @example
  * ```ts
@@ -79,23 +82,35 @@ export function columnBatch(
   release?: () => void,
 ): Batch {
   let readings: Reading[] | null = null;
+  let released = false;
   const batch: Batch = {
     get readings(): Reading[] {
+      if (readings === null && released) {
+        throw new Error("a released batch's readings are read: its columns may hold another's");
+      }
       return readings ??= columns.readings();
     },
     set readings(value: Reading[]) {
       readings = value;
+      delete (batch as { columns?: ReadingColumns }).columns;
     },
     errors: [],
     lines,
     suppress,
     log,
-    release,
+    release: () => {
+      released = true;
+      release?.();
+    },
   };
   // Not enumerable: a copy made by a spread (`{ ...batch, readings: part }`) is a batch of
   // reading objects only (the spread reads `readings`), never one whose columns and readings
-  // differ.
-  Object.defineProperty(batch, "columns", { value: columns, enumerable: false });
+  // differ. Configurable: assigning `readings` deletes it.
+  Object.defineProperty(batch, "columns", {
+    value: columns,
+    enumerable: false,
+    configurable: true,
+  });
   return batch;
 }
 

@@ -18,8 +18,9 @@ const MIN_ENTRIES = 64;
  * label; per channel entry (`first[i] … first[i+1]-1` are reading `i`'s, in its channels'
  * order) the channel's name and value. A writer appends readings with
  * {@linkcode ReadingColumns.push} (an object) or by writing a reading's entries at `entries`
- * onwards (after {@linkcode ReadingColumns.reserve}) and then {@linkcode ReadingColumns.add};
- * columns are never refilled, so a batch's stay readable while the batch is held. Memory: about
+ * onwards (after {@linkcode ReadingColumns.reserve}) and then {@linkcode ReadingColumns.add}.
+ * A batch's columns stay as they are until the batch is released (`Batch.release`): its source
+ * may then clear and refill them for a later batch. Memory: about
  * 29 B a reading and 16 B a channel value (on 64-bit), grown by doubling.
  *
  * @example
@@ -148,8 +149,8 @@ export class ReadingColumns {
     return out;
   }
 
-  /** Empties the columns to be filled again (a scratch set's, as the analyzer's for readings
-   * given as objects; a batch's are not refilled). */
+  /** Empties the columns to be filled again: a scratch set's (the analyzer's, for readings
+   * given as objects), or a released batch's (its source reuses them). */
   clear(): void {
     this.length = 0;
     this.entries = 0;

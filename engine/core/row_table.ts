@@ -48,18 +48,18 @@ export class RowTable {
   index: Int32Array;
   /** Per row and one more: its first channel entry (the next row's first ends it). */
   rowFirst: Int32Array;
-  readonly timestamp: string[] = [];
-  readonly machine: string[] = [];
-  readonly statusCurrent: (string | null)[] = [];
-  readonly statusMode: (string | null)[] = [];
+  readonly timestamp: string[];
+  readonly machine: string[];
+  readonly statusCurrent: (string | null)[];
+  readonly statusMode: (string | null)[];
   statusChanges: Float64Array;
   healthScore: Float64Array;
   /** NaN: the row has no `anomaly_score`. */
   anomalyScore: Float64Array;
   /** Null: no alerts (most rows; the object gets an empty array of its own). */
-  readonly alerts: (string[] | null)[] = [];
+  readonly alerts: (string[] | null)[];
   /** Per entry: the channel's name and its {@linkcode ChannelSummary} fields. */
-  readonly channel: string[] = [];
+  readonly channel: string[];
   current: Float64Array;
   movingAvg: Float64Array;
   /** {@linkcode TRENDS} index. */
@@ -72,6 +72,15 @@ export class RowTable {
    * columns grow. */
   constructor(rows = FIRST_CAPACITY, channels = 2) {
     const n = Math.max(FIRST_CAPACITY, Math.ceil(rows)), k = Math.ceil(n * Math.max(1, channels));
+    // The columns of strings too are made at their full size: grown from empty by appending,
+    // they allocated about three times their size in copies, batch after batch (about 170 B
+    // a row of a 1 M replay).
+    this.timestamp = new Array(n);
+    this.machine = new Array(n);
+    this.statusCurrent = new Array(n);
+    this.statusMode = new Array(n);
+    this.alerts = new Array(n);
+    this.channel = new Array(k);
     this.index = new Int32Array(n);
     this.rowFirst = new Int32Array(n + 1);
     this.statusChanges = new Float64Array(n);
@@ -81,6 +90,33 @@ export class RowTable {
     this.movingAvg = new Float64Array(k);
     this.trend = new Uint8Array(k);
     this.zscore = new Float64Array(k);
+  }
+
+  /**
+   * Appends a channel entry of the row the next row closes and returns its index, for the
+   * caller to fill its columns (`channel`, `current`, `movingAvg`, `trend`, `zscore`) in place:
+   * the analyzer's row builder, once per channel of a replay's every row, where the numbers
+   * passed to {@linkcode addEntry} (a call not inlined) were boxed, a heap number each.
+   */
+  newEntry(): number {
+    const e = this.entries;
+    if (e === this.current.length) this.#growEntries();
+    this.entries = e + 1;
+    return e;
+  }
+
+  /**
+   * Appends a row whose channels are the entries added since the previous row and returns its
+   * index, for the caller to fill its columns in place (see {@linkcode newEntry}): `index`,
+   * `timestamp`, `machine`, `statusCurrent`, `statusMode`, `statusChanges`, `healthScore`,
+   * `alerts`, `anomalyScore`.
+   */
+  newRow(): number {
+    const i = this.length;
+    if (i === this.index.length) this.#growRows();
+    this.rowFirst[i + 1] = this.entries;
+    this.length = i + 1;
+    return i;
   }
 
   /** Appends a channel entry of the row the next {@linkcode addRow} closes. */

@@ -223,7 +223,7 @@ export class EngineState {
     for (let i = 0; i < readings.length; i++) {
       const r = readings[i]!;
       const view = this.#view(r.machine);
-      view.lastReading = r;
+      if (this.#lastReadings) view.lastReading = r;
       notices = this.#observe(view, r.status, r.timestamp, notices);
     }
     this.totals.readings += readings.length;

@@ -142,23 +142,29 @@ export function appendRow(
       ? TREND_CODE.decreasing
       : TREND_CODE.stable;
     const mean = out!.mean[e]!;
-    table.addEntry(name, input.values[e]!, round(mean, 3), trend, round(out!.zscore[e]!, 3));
+    // Written in place (`newEntry`): passed to a call, each number was boxed.
+    const at = table.newEntry();
+    table.channel[at] = name;
+    table.current[at] = input.values[e]!;
+    table.movingAvg[at] = round(mean, 3);
+    table.trend[at] = trend;
+    table.zscore[at] = round(out!.zscore[e]!, 3);
     const config = input.channels[name];
     if (config && input.active[e] === 1) {
-      const label = channelLabel(name, config);
       if (config.normal && mean > config.normal[1]) {
-        (alerts ??= []).push(`${label} above normal range`);
+        (alerts ??= []).push(`${channelLabel(name, config)} above normal range`);
         health -= 0.2;
       } else if (config.normal && mean < config.normal[0]) {
-        (alerts ??= []).push(`${label} below normal range`);
+        (alerts ??= []).push(`${channelLabel(name, config)} below normal range`);
         health -= 0.2;
       }
       if (flags & (FLAG.HIGH | FLAG.LOW)) {
-        (alerts ??= []).push(`${label} outside alert range`);
+        (alerts ??= []).push(`${channelLabel(name, config)} outside alert range`);
         health -= 0.3;
       }
       if (flags & FLAG.ZSCORE) {
-        (alerts ??= []).push(`${label} reading unusual (z = ${out!.zscore[e]!.toFixed(1)})`);
+        const z = out!.zscore[e]!.toFixed(1);
+        (alerts ??= []).push(`${channelLabel(name, config)} reading unusual (z = ${z})`);
         health -= 0.1;
       }
     }
@@ -173,15 +179,14 @@ export function appendRow(
     health -= 0.1;
   }
   const score = input.anomalyScore;
-  table.addRow(
-    index,
-    input.iso,
-    machine,
-    status,
-    mode,
-    changes,
-    round(Math.max(0, Math.min(1, health)), 2),
-    alerts,
-    Number.isNaN(score) ? NaN : round(score, 6),
-  );
+  const row = table.newRow();
+  table.index[row] = index;
+  table.timestamp[row] = input.iso;
+  table.machine[row] = machine;
+  table.statusCurrent[row] = status;
+  table.statusMode[row] = mode;
+  table.statusChanges[row] = changes;
+  table.healthScore[row] = round(Math.max(0, Math.min(1, health)), 2);
+  table.alerts[row] = alerts;
+  table.anomalyScore[row] = Number.isNaN(score) ? NaN : round(score, 6);
 }

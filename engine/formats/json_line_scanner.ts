@@ -1,7 +1,8 @@
 /**
  * Reads a JSONL line straight from its bytes into the reading that `createLineParser("json")`
- * makes of it, without decoding the line or building the object `JSON.parse` would: in a replay
- * of a normalised file those two were a fifth of the CPU time and much of the garbage (issue 14).
+ * makes of it (an object, or a batch's columns: `scanLineInto`), without decoding the line or
+ * building the object `JSON.parse` would: in a replay of a normalised file those two were a fifth
+ * of the CPU time and much of the garbage (issue 14).
  *
  * The scanner takes only lines it is certain about and declines every other one, which then goes
  * the usual way (decoded, `JSON.parse`, the same error texts). It declines: escapes, control
@@ -11,6 +12,10 @@
  * `Object.prototype.__proto__`), duplicate keys, nested objects and arrays, a `\n` (never in a
  * line: so `scanLine` finds where one ends), more than {@linkcode MAX_KEYS} keys, and any line
  * the rules of the parser refuse, so that the error text stays the parser's.
+ *
+ * About 630 lines, over the project's ~400: one class, whose hot path (`#read` and the string,
+ * number and time readers it calls per member) shares the scanner's tables and position fields;
+ * split into modules, those would be calls and lookups per member of every line.
  * @module
  */
 import type { Reading } from "../core/types.ts";
@@ -139,6 +144,8 @@ export class JsonLineScanner {
   #injected: string | undefined = undefined;
   readonly #entryKeys: Interned[] = [];
   readonly #entryValues = new Float64Array(MAX_KEYS);
+  /** The value the last #number read. */
+  readonly #numberOut = new Float64Array(1);
   #entryCount = 0;
 
   /**
@@ -302,8 +309,8 @@ export class JsonLineScanner {
           else injected = value.text;
         }
       } else if (c === MINUS || (c >= ZERO && c <= NINE)) {
-        const v = this.#number(bytes, i, end);
-        if (v === null) return false;
+        if (!this.#number(bytes, i, end)) return false;
+        const v = this.#numberOut[0]!;
         if (role === TIMESTAMP) {
           timestamp = parseTime(v);
           if (timestamp === null) return false;
@@ -489,8 +496,10 @@ export class JsonLineScanner {
   }
 
   /**
-   * The JSON number starting at `i`, equal to what `JSON.parse` makes of it, or `null` when it
-   * is not one; leaves its end in #at. Up to 15 significant digits and a power of ten within
+   * Reads the JSON number starting at `i` into `#numberOut[0]`, equal to what `JSON.parse`
+   * makes of it; false when it is not one. Leaves its end in #at. (Not returned: the call is
+   * not inlined, and a number returned from it is boxed, a heap number per channel value that
+   * columns, holding it unboxed, would only drop.) Up to 15 significant digits and a power of ten within
    * ±22, both operands are exact doubles and one multiplication or division rounds correctly
    * (Clinger's fast path), which is what `JSON.parse` returns; anything else is `Number()` of
    * the text, the same correctly rounded conversion.
@@ -501,7 +510,7 @@ export class JsonLineScanner {
    * decimals of at most 15 significant digits are never the same double, so the shortest
    * decimal that reads back as the value — what `String` prints — is the text's own digits.
    */
-  #number(bytes: Uint8Array, i: number, end: number): number | null {
+  #number(bytes: Uint8Array, i: number, end: number): boolean {
     const start = i;
     const negative = bytes[i] === MINUS;
     if (negative) i++;
@@ -516,7 +525,7 @@ export class JsonLineScanner {
         w = w * 10 + d;
         if (w > 0) digits++;
       }
-      if (i === from) return null;
+      if (i === from) return false;
     }
     if (i < end && bytes[i] === DOT) {
       const from = ++i;
@@ -527,7 +536,7 @@ export class JsonLineScanner {
         if (w > 0) digits++;
         e10--;
       }
-      if (i === from) return null;
+      if (i === from) return false;
       if (bytes[i - 1] === ZERO) plain = false;
     }
     if (i < end && (bytes[i] === 0x65 || bytes[i] === 0x45)) {
@@ -545,7 +554,7 @@ export class JsonLineScanner {
         if (d < 0 || d > 9) break;
         if (exp < 1e6) exp = exp * 10 + d; // past it the value is 0 or Infinity either way
       }
-      if (i === from) return null;
+      if (i === from) return false;
       e10 += sign * exp;
     }
     this.#at = i;
@@ -553,10 +562,12 @@ export class JsonLineScanner {
     if (w === 0) v = 0;
     else if (digits > 15 || e10 > 22 || e10 < -22) {
       this.#plainNumber = false;
-      return Number(ascii(bytes, start, i));
+      this.#numberOut[0] = Number(ascii(bytes, start, i));
+      return true;
     } else v = e10 === 0 ? w : e10 > 0 ? w * POW10[e10]! : w / POW10[-e10]!;
     this.#plainNumber = plain && (v === 0 ? !negative : v >= 1e-6);
-    return negative ? -v : v;
+    this.#numberOut[0] = negative ? -v : v;
+    return true;
   }
 }
 

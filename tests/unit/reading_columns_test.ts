@@ -118,8 +118,16 @@ Deno.test("columnBatch: readings built when first read, kept, replaced by assign
   const part = input.slice(0, 3);
   batch.readings = part;
   assert.equal(batch.readings, part);
+  // Its columns go with the assignment: every reader then counts and reads the objects.
+  assert.equal(batch.columns, undefined);
+  assert.equal(readingCount(batch), 3);
   batch.release?.();
   assert.equal(released, 1);
+  assert.equal(batch.readings, part, "readings built or given before the release stay");
+  // Released before its readings were built: its columns may be another batch's by now.
+  const early = columnBatch(c, 50, false, true);
+  early.release?.();
+  assert.throws(() => early.readings, /released/);
   assert.equal(readingCount(emptyBatch()), 0);
 });
 
@@ -198,4 +206,26 @@ Deno.test("EngineState.recordColumns: the same totals, notices and last readings
   assert.deepStrictEqual(views(columns), views(objects));
   assert.deepStrictEqual(none.totals, objects.totals);
   for (const m of none.machines()) assert.equal(m.lastReading, null);
+});
+
+Deno.test("Analyzer.analyzeColumns: a channel's checks apply in its activeStatuses only, and a reading with no status is in none", () => {
+  const channels = {
+    speed: { alert: [800, 2200] as [number, number], activeStatuses: ["RUNNING"] },
+  };
+  const make = () =>
+    new Analyzer(new ReferenceKernel({ window: 5 }), { channels, processingIntervalMs: 1000 });
+  const c = new ReadingColumns();
+  for (let t = 0; t < 4; t++) {
+    for (
+      const [machine, status] of [["none", null], ["idle", "IDLE"], ["run", "RUNNING"]] as const
+    ) {
+      c.push({ timestamp: T0 + t * 1000, machine, status, channels: { speed: 5000 } });
+    }
+  }
+  for (const result of [make().analyzeColumns(c), make().analyze(c.readings())]) {
+    const breached = result.events.map((e) => `${e.event.machine} ${e.event.type}`);
+    assert.deepEqual([...new Set(breached)], ["run THRESHOLD_BREACH_SPEED"]);
+    const alerts = tableRows(result.rows).map(({ row }) => `${row.machine} ${row.alerts.length}`);
+    assert.deepEqual(new Set(alerts), new Set(["none 0", "idle 0", "run 1"]));
+  }
 });

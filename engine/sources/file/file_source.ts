@@ -68,13 +68,18 @@ const TAKEN = 1;
 /**
  * A file as `ReadableStream<Batch>`. Pull-based: the file is read only as fast as the pipeline
  * takes batches, so memory stays bounded by one chunk, the partial line carried to the next read
- * (at most `maxLineLength + 1` units, or `3 × maxLineLength + 9` bytes for JSONL) and one batch.
+ * (at most `maxLineLength + 1` units, or `3 × maxLineLength + 9` bytes for JSONL) and one batch,
+ * plus, for JSONL, up to {@linkcode FREE_COLUMNS} sets of columns kept for reuse (each about
+ * 29 B a reading and 16 B a channel value of a batch: some 0.5 MiB at 8,192 readings of two
+ * channels).
  *
  * JSONL is split on the bytes read and each line read by `JsonLineScanner` straight from them;
  * only a line the scanner declines is decoded and parsed as the other formats are (issue 14: the
  * decoding, `JSON.parse` and the garbage of both were about a third of the CPU time of a replay).
  * Each JSONL batch also carries its `stream_output.jsonl` lines (`Batch.text`): the input lines
- * already in that form copied, the others formatted (`BatchTextBuilder`).
+ * already in that form copied, the others formatted (`BatchTextBuilder`). Its readings are
+ * columns (`Batch.columns`, see `columnBatch`), but with `splitBefore` (`--rate`), which cuts by
+ * reading objects.
  */
 export class FileSource {
   readonly readable: ReadableStream<Batch>;
@@ -97,9 +102,11 @@ export class FileSource {
     let done = false;
     // The last reading, for the time of an error line after it: kept rather than its timestamp,
     // which a closure variable would hold boxed, a new HeapNumber per reading (12 MB per million).
+    // (`batchOf`'s, for the formats other than JSONL and for `--rate`.)
     let lastReading: Reading | null = null;
 
-    /** The batches of the next `batchSize` lines at most: `next()` parses the next line
+    /** The batches of reading objects of the next `batchSize` lines at most (the formats other
+     * than JSONL, and JSONL with `splitBefore`): `next()` parses the next line
      * (`undefined`: none left until the next read), `text()` is the text of the line it just
      * parsed, asked for an error only; `logged(r)` (JSONL) is told of each reading in order,
      * after `open(b)` of its batch, and `close()` follows the last. */
@@ -179,18 +186,18 @@ export class FileSource {
     const giveBack = (c: ReadingColumns) => () => {
       if (free.length < FREE_COLUMNS && !free.includes(c)) free.push(c);
     };
-    /**
-     * `batchOf` for a JSONL file read without `splitBefore`: each batch's readings are written
-     * as columns (`columnBatch`) by `next`, which appends the next line's reading to the columns
-     * it is given (`TAKEN`) or returns what `batchOf`'s `next` does for a line with none. A
-     * batch is cut where `batchOf` cuts one; its columns are made before its first line is read,
-     * and dropped when no line comes.
-     */
     /** The batch of `columns` is complete: what later batches take from it. */
     const close = (columns: ReadingColumns) => {
       entriesHint = columns.entries;
       if (columns.length > 0) lastTime[0] = columns.time[columns.length - 1]!;
     };
+    /**
+     * `batchOf` for a JSONL file read without `splitBefore`: each batch's readings are written
+     * as columns (`columnBatch`) by `next`, which appends the next line's reading to the columns
+     * it is given (`TAKEN`) or returns what `batchOf`'s `next` does for a line with none. A
+     * batch is cut where `batchOf` cuts one; its columns are taken before its first line is
+     * read, and given back when no line comes.
+     */
     const columnBatchesOf = (
       next: (columns: ReadingColumns) => ParseResult | typeof TAKEN | undefined,
       text: () => string,

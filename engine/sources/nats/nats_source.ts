@@ -434,8 +434,14 @@ export class NatsSource {
     return log.pipeThrough(
       new TransformStream<Batch, Batch>({
         transform(batch, controller) {
-          const last = batch.readings.at(-1);
-          if (last) onTime?.(last.timestamp);
+          // From the columns when the log's batch has them: no reading object built for it.
+          const c = batch.columns;
+          if (c) {
+            if (c.length > 0) onTime?.(c.time[c.length - 1]!);
+          } else {
+            const last = batch.readings.at(-1);
+            if (last) onTime?.(last.timestamp);
+          }
           controller.enqueue({ ...batch, lines: 0 });
         },
         flush(controller) {
