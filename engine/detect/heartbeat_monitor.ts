@@ -190,6 +190,13 @@ export class HeartbeatMonitor {
       this.#advance(beat, time, gap);
       return NO_EVENTS;
     }
+    return this.#lossOrRestore(beat, machine, time, gap);
+  }
+
+  /** `observeBeat` of a reading that ends a loss or finds one. Apart, so that `observeBeat`
+   * stays small enough to be inlined where it is called per reading: a number passed to a
+   * call that is not inlined is boxed, and the analyzer's times come unboxed from columns. */
+  #lossOrRestore(beat: Beat, machine: string, time: number, gap: number): AnomalyEvent[] {
     const events: AnomalyEvent[] = [];
     if (!beat.lost) this.#loss(machine, beat, events);
     if (beat.lost) {
