@@ -61,6 +61,9 @@ export class Incidents {
   readonly capacity: number;
   // Insertion order is the order of each machine's latest event: eviction takes the first.
   readonly #machines = new Map<string, MachineIncident>();
+  /** The last event time parsed, and its epoch ms: the events of a tick share one time. */
+  #lastIso = "";
+  #lastMs = NaN;
 
   /** @throws {RangeError} naming a window that is not a finite number ≥ 0 or a capacity that
    * is not an integer ≥ 1. */
@@ -93,7 +96,11 @@ export class Incidents {
       return current?.active.delete(key) ? current.id : null;
     }
     const key = JSON.stringify([e.type, e.channel]);
-    const t = Date.parse(e.timestamp);
+    if (e.timestamp !== this.#lastIso) {
+      this.#lastIso = e.timestamp;
+      this.#lastMs = Date.parse(e.timestamp);
+    }
+    const t = this.#lastMs;
     // `t - openedMs` is negative for an event older than the opening raise (input out of
     // order): it joins, so a new incident's opening time is always later than the last one's
     // and its id is new.

@@ -74,6 +74,9 @@ interface MachineEntry extends MachineView {
    * there (see {@linkcode EngineState.recordColumns}). */
   batch: number;
   lastIndex: number;
+  /** The machine whose reading followed this one's last time in a batch of columns: tried
+   * before the map (see `recordColumns`). */
+  next: MachineEntry | undefined;
 }
 
 /** Filter of {@linkcode EngineState.anomalies}. */
@@ -202,6 +205,7 @@ export class EngineState {
         latest: -Infinity,
         batch: 0,
         lastIndex: 0,
+        next: undefined,
       };
       this.#machines.set(id, view);
     }
@@ -240,8 +244,17 @@ export class EngineState {
     const batch = ++this.#batches;
     const touched = this.#touched;
     const keep = this.#lastReadings;
+    // Readings come machine after machine in the same order tick after tick, as in the
+    // analyzer: the machine that followed the last one's last time is tried before the map.
+    let previous: MachineEntry | null = null;
     for (let i = 0; i < columns.length; i++) {
-      const view = this.#view(columns.machine[i]!);
+      const id = columns.machine[i]!;
+      let view: MachineEntry | undefined = previous === null ? undefined : previous.next;
+      if (view === undefined || view.id !== id) {
+        view = this.#view(id);
+        if (previous !== null) previous.next = view;
+      }
+      previous = view;
       if (keep) {
         if (view.batch !== batch) {
           view.batch = batch;
