@@ -7,6 +7,7 @@
 import { join } from "node:path";
 import type { AnalysisResult } from "../engine/core/analysis.ts";
 import type { ProcessedRow } from "../engine/core/types.ts";
+import { FILES } from "../engine/core/files.ts";
 
 /**
  * The rows of an analysis' table, each as its object with its reading's index (through the
@@ -22,6 +23,16 @@ export function tableRows(table: AnalysisResult["rows"]): { index: number; row: 
     { length: table.length },
     (_, i) => ({ index: table.index[i]!, row: table.row(i) }),
   );
+}
+
+/** The files a pipeline run writes to `dir` (stream, analysis, anomalies, report, parser
+ * errors), by name: what two runs that must agree are compared by. */
+export async function outputsOf(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const name of [FILES.stream, FILES.analysis, FILES.anomalies, FILES.report, FILES.errors]) {
+    out[name] = await Deno.readTextFile(join(dir, name));
+  }
+  return out;
 }
 
 /**

@@ -207,6 +207,9 @@ export class EngineState {
         lastIndex: 0,
         next: undefined,
       };
+      // Not enumerable: the API is handed these objects, and `next` links them in a ring
+      // (m1 → … → m1), which `JSON.stringify` of one would otherwise follow and refuse.
+      Object.defineProperty(view, "next", { enumerable: false, writable: true });
       this.#machines.set(id, view);
     }
     return view;

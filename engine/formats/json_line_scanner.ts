@@ -499,10 +499,10 @@ export class JsonLineScanner {
    * Reads the JSON number starting at `i` into `#numberOut[0]`, equal to what `JSON.parse`
    * makes of it; false when it is not one. Leaves its end in #at. (Not returned: the call is
    * not inlined, and a number returned from it is boxed, a heap number per channel value that
-   * columns, holding it unboxed, would only drop.) Up to 15 significant digits and a power of ten within
-   * ±22, both operands are exact doubles and one multiplication or division rounds correctly
-   * (Clinger's fast path), which is what `JSON.parse` returns; anything else is `Number()` of
-   * the text, the same correctly rounded conversion.
+   * columns, holding it unboxed, would only drop.) Up to 15 significant digits and a power of
+   * ten within ±22, both operands are exact doubles and one multiplication or division rounds
+   * correctly (Clinger's fast path), which is what `JSON.parse` returns; anything else is
+   * `Number()` of the text, the same correctly rounded conversion.
    *
    * Leaves in #plainNumber whether `String` of the value prints this very text: true for a
    * number of at most 15 significant digits, no exponent, no trailing zero after the point,

@@ -2,9 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { generateReadings } from "../../simulator/mod.ts";
 import { replayInto, writeInput } from "../fixtures/replay_into.ts";
-import { tableRows } from "../helpers.ts";
-import { ReadingColumns } from "../../engine/core/reading_columns.ts";
-import { columnBatch } from "../../engine/core/batch.ts";
+import { outputsOf, tableRows } from "../helpers.ts";
 import {
   Analyzer,
   EngineState,
@@ -106,14 +104,6 @@ Deno.test("analyzer: WASM and reference kernels give identical rows and events",
   const types = new Set(a.flatMap((r) => r.events.map((e) => e.event.type)));
   assert.ok(types.has("ZSCORE_TEMP") && types.has("THRESHOLD_BREACH_TEMP"), [...types].join());
 });
-
-async function outputsOf(dir: string): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const name of [FILES.stream, FILES.analysis, FILES.anomalies, FILES.report, FILES.errors]) {
-    out[name] = await Deno.readTextFile(join(dir, name));
-  }
-  return out;
-}
 
 Deno.test("pipeline: the same input split into tiny chunks and batches gives the same files", async () => {
   const tmp = await Deno.makeTempDir();
@@ -352,49 +342,6 @@ Deno.test("pipeline: refused lines a source only counted (a flood) are counted a
           "pipeline was behind)",
       },
     ]);
-  } finally {
-    await Deno.remove(tmp, { recursive: true });
-  }
-});
-
-Deno.test("pipeline: batches of columns are written as the same readings as objects, the CSV header from the first reading's channels", async () => {
-  const tmp = await Deno.makeTempDir();
-  try {
-    // The first reading has fewer channels than later ones: only its own extend the header.
-    const readings: Reading[] = [];
-    for (let i = 0; i < 40; i++) {
-      const extra: Record<string, number> = i === 0 ? {} : { current: 3 + i / 10 };
-      readings.push(reading(i, { temperature: 20 + i / 4, vibration: 1, ...extra }, "RUNNING"));
-      readings.push(
-        reading(i, { speed: 1500 + i, temperature: 30 }, i % 9 ? "RUNNING" : "IDLE", "m2"),
-      );
-    }
-    const run = async (dir: string, columns: boolean) => {
-      const handle = await openRun({
-        dataDir: dir,
-        source: "file:/x",
-        streamDerived: true,
-        state: new EngineState(),
-        logger: nullLogger,
-      });
-      const batches = [readings.slice(0, 30), readings.slice(30)].map((part) => {
-        if (!columns) {
-          return { readings: part, errors: [], lines: part.length, suppress: false, log: true };
-        }
-        const c = new ReadingColumns();
-        for (const r of part) c.push(r);
-        return columnBatch(c, part.length, false, true);
-      });
-      return await handle.run(ReadableStream.from(batches));
-    };
-    const a = await run(join(tmp, "a"), true), b = await run(join(tmp, "b"), false);
-    assert.deepEqual(a, b);
-    assert.equal(a.readings, 80);
-    const files = await outputsOf(join(tmp, "a"));
-    assert.deepEqual(files, await outputsOf(join(tmp, "b")));
-    const header = files[FILES.analysis]!.split("\n")[0]!;
-    assert.ok(header.includes("vibration_current"), header);
-    assert.ok(!header.includes("current_current"), header);
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }

@@ -17,7 +17,9 @@ import {
   ReferenceKernel,
   WasmIsolationForest,
 } from "../../engine/mod.ts";
-import { tableRows } from "../helpers.ts";
+import { outputsOf, tableRows } from "../helpers.ts";
+import { join } from "node:path";
+import { FILES, NatsSource, nullLogger, openRun } from "../../engine/mod.ts";
 
 const T0 = Date.UTC(2026, 0, 5);
 
@@ -228,4 +230,84 @@ Deno.test("Analyzer.analyzeColumns: a channel's checks apply in its activeStatus
     const alerts = tableRows(result.rows).map(({ row }) => `${row.machine} ${row.alerts.length}`);
     assert.deepEqual(new Set(alerts), new Set(["none 0", "idle 0", "run 1"]));
   }
+});
+
+/** A reading of `machine` at second `i`. */
+function at(i: number, machine: string, status: string, channels: Record<string, number>): Reading {
+  return { timestamp: T0 + i * 2000, machine, status, channels };
+}
+
+/** The files a run writes, by name. */
+Deno.test("pipeline: batches of columns are written as the same readings as objects, the CSV header from the first reading's channels", async () => {
+  const tmp = await Deno.makeTempDir();
+  try {
+    // The first reading has fewer channels than later ones: only its own extend the header.
+    const readings: Reading[] = [];
+    for (let i = 0; i < 40; i++) {
+      const extra: Record<string, number> = i === 0 ? {} : { current: 3 + i / 10 };
+      readings.push(at(i, "m1", "RUNNING", { temperature: 20 + i / 4, vibration: 1, ...extra }));
+      readings.push(at(i, "m2", i % 9 ? "RUNNING" : "IDLE", { speed: 1500 + i, temperature: 30 }));
+    }
+    const run = async (dir: string, columns: boolean) => {
+      const handle = await openRun({
+        dataDir: dir,
+        source: "file:/x",
+        streamDerived: true,
+        state: new EngineState(),
+        logger: nullLogger,
+      });
+      const batches = [readings.slice(0, 30), readings.slice(30)].map((part) => {
+        if (!columns) {
+          return { readings: part, errors: [], lines: part.length, suppress: false, log: true };
+        }
+        const c = new ReadingColumns();
+        for (const r of part) c.push(r);
+        return columnBatch(c, part.length, false, true);
+      });
+      return await handle.run(ReadableStream.from(batches));
+    };
+    const a = await run(join(tmp, "a"), true), b = await run(join(tmp, "b"), false);
+    assert.deepEqual(a, b);
+    assert.equal(a.readings, 80);
+    const files = await outputsOf(join(tmp, "a"));
+    assert.deepEqual(files, await outputsOf(join(tmp, "b")));
+    const header = files[FILES.analysis]!.split("\n")[0]!;
+    assert.ok(header.includes("vibration_current"), header);
+    assert.ok(!header.includes("current_current"), header);
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
+Deno.test("NatsSource.history: the last time of each batch of columns, the batch passed on as it is", async () => {
+  const batches = [[0, 1, 2], [], [3, 7]].map((seconds) => {
+    const c = new ReadingColumns();
+    for (const i of seconds) c.push(at(i, `m${i}`, "RUNNING", { t: i }));
+    return columnBatch(c, seconds.length + 1, true, false);
+  });
+  const times: number[] = [];
+  const out: unknown[] = [];
+  for await (const b of NatsSource.history(ReadableStream.from(batches), 9, (t) => times.push(t))) {
+    out.push({ lines: b.lines, columns: b.columns !== undefined, count: readingCount(b) });
+  }
+  assert.deepEqual(times, [T0 + 4000, T0 + 14000]);
+  assert.deepEqual(out, [
+    { lines: 0, columns: true, count: 3 },
+    { lines: 0, columns: true, count: 0 },
+    { lines: 0, columns: true, count: 2 },
+    { lines: 9, columns: false, count: 0 },
+  ]);
+});
+
+Deno.test("EngineState: its machines serialize after batches of columns (their links to each other are not fields)", () => {
+  const state = new EngineState();
+  const c = new ReadingColumns();
+  for (let i = 0; i < 3; i++) for (const m of ["m1", "m2"]) c.push(at(i, m, "RUNNING", { t: i }));
+  state.recordColumns(c);
+  const only = new ReadingColumns();
+  only.push(at(5, "m1", "RUNNING", { t: 5 }));
+  state.recordColumns(only);
+  const json = JSON.parse(JSON.stringify(state.machines()));
+  assert.deepEqual(json.map((m: { id: string }) => m.id), ["m1", "m2"]);
+  assert.equal(json[0].lastReading.channels.t, 5);
 });

@@ -434,7 +434,8 @@ export class NatsSource {
     return log.pipeThrough(
       new TransformStream<Batch, Batch>({
         transform(batch, controller) {
-          // From the columns when the log's batch has them: no reading object built for it.
+          // From the columns when the log's batch has them (the file source's), and the batch
+          // itself passed on (it is this stream's alone): no reading object built for either.
           const c = batch.columns;
           if (c) {
             if (c.length > 0) onTime?.(c.time[c.length - 1]!);
@@ -442,7 +443,8 @@ export class NatsSource {
             const last = batch.readings.at(-1);
             if (last) onTime?.(last.timestamp);
           }
-          controller.enqueue({ ...batch, lines: 0 });
+          batch.lines = 0;
+          controller.enqueue(batch);
         },
         flush(controller) {
           controller.enqueue({
