@@ -9,8 +9,7 @@
  */
 import type { Reading } from "./types.ts";
 
-/** Channel values a line may add at most before the scanner knows it takes the line: room a
- * writer reserves with {@linkcode ReadingColumns.reserve}. */
+/** The least room for channel values new columns start with (they grow by doubling). */
 const MIN_ENTRIES = 64;
 
 /**
