@@ -113,7 +113,11 @@ export class ReadingColumns {
     if (this.injected !== null) this.injected[this.length] = undefined;
   }
 
-  /** Appends `r` (a reading a parser built). */
+  /** Appends `r` (a reading a parser built). Its values are read by their `for…in` keys: where
+   * V8 stores an object's channel fields as doubles (records filled by assignment: the CSV
+   * parser's, the simulator's), each read boxes the value into a new heap number. The JSONL
+   * scanner's objects have tagged fields (its `tagFields`); the analyzer's own twin that made the
+   * others' tagged went with the columnar batch (BENCHMARKS.md, "The columnar batch"). */
   push(r: Reading): void {
     let e = this.entries;
     for (const name in r.channels) {
