@@ -289,8 +289,17 @@ function placeMark(
 ) {
   const c = v.channels.get(ch);
   if (!c) return false;
-  const i = c.ring.findAtOrBefore(t);
-  if (i < 0 || (i === c.ring.length - 1 && c.ring.get(T, i) < t)) return false;
+  let i = c.ring.findAtOrBefore(t);
+  // A reading thinned into its bucket's point (the bucket's newest reading stands for it: see
+  // addPoint) is marked there, on the point after the one at or before `t`, which is an
+  // earlier reading's. (Marked on that earlier point, a mark could land a tick or more before
+  // its reading: after a late tick, the next reading comes within the same bucket.)
+  const next = i + 1;
+  if (
+    next < c.ring.length && (i < 0 || c.ring.get(T, i) < t) &&
+    c.ring.get(T, next) - t < state.windowSec / POINTS
+  ) i = next;
+  else if (i < 0 || (i === c.ring.length - 1 && c.ring.get(T, i) < t)) return false;
   c.ring.set(MARK, i, value);
   return true;
 }
