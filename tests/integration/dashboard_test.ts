@@ -4,6 +4,10 @@
  * buttons, anomaly table and active-alarm panel checked against what the engine's API and files
  * say.
  * Leaves `test-output/dashboard.png`.
+ *
+ * About 510 lines, past the project's ~400: one engine and one Chromium session checked step
+ * after step (each step starts from the page the one before left); split, each file would start
+ * its own engine and browser and repeat the steps that lead up to its own.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -296,14 +300,17 @@ Deno.test({
     for (let i = 1; i < rx.length; i++) assert.ok(rx[i]! > rx[i - 1]!, "x not increasing");
     // Every anomaly mark is an anomaly the engine raised on this machine and channel, and
     // every such anomaly inside the drawn range is marked.
+    // From 0.2 s before the first point: an anomaly whose reading was thinned into that point
+    // (its bucket began before the window's cut) is marked on it.
     const { anomalies: raised } = await api(
       base,
-      `/anomalies?machine=m1&since=${new Date(rx[0]! * 1000).toISOString()}&limit=10000`,
+      `/anomalies?machine=m1&since=${new Date(rx[0]! * 1000 - 200).toISOString()}&limit=10000`,
     );
-    const mine = (raised as { timestamp: string; channel: string; value: number }[])
+    const near = (raised as { timestamp: string; channel: string; value: number }[])
       .filter((a) =>
         a.channel === reloaded.channel && Date.parse(a.timestamp) <= rx.at(-1)! * 1000
       );
+    const mine = near.filter((a) => Date.parse(a.timestamp) >= rx[0]! * 1000);
     // Seed 42 gives m1 temperature faults within its first 100 readings, which the band wait
     // above has seen: the checks below are not vacuous.
     assert.ok(mine.length > 0, `no ${reloaded.channel} anomaly of m1 in the window`);
@@ -319,7 +326,7 @@ Deno.test({
     for (let i = 0; i < rx.length; i++) {
       if (marks[i] === null) continue;
       assert.ok(
-        [...mine, ...flagged].some((a) =>
+        [...near, ...flagged].some((a) =>
           a.value === marks[i] && Math.abs(Date.parse(a.timestamp) - rx[i]! * 1000) <= 200
         ),
         `mark ${marks[i]} at ${new Date(rx[i]! * 1000).toISOString()} is no anomaly of m1`,
@@ -329,8 +336,14 @@ Deno.test({
       const t = Date.parse(a.timestamp) / 1000;
       // The newest second may hold a reading whose event the page has not drawn yet.
       if (t > rx.at(-1)! - 1) continue;
+      // A point holds one mark: two anomalies of readings thinned into one point show the later.
+      const sharing = (x: number, mark: number) =>
+        near.some((o) => o.value === mark && Math.abs(Date.parse(o.timestamp) / 1000 - x) <= 0.2);
       assert.ok(
-        rx.some((x, i) => marks[i] === a.value && Math.abs(x - t) <= 0.2),
+        rx.some((x, i) =>
+          marks[i] !== null && Math.abs(x - t) <= 0.2 &&
+          (marks[i] === a.value || sharing(x, marks[i]!))
+        ),
         `anomaly ${JSON.stringify(a)} not marked`,
       );
     }
