@@ -48,7 +48,8 @@ export class AnalysisStream extends TransformStream<Batch, AnalyzedBatch> {
       {
         transform: (batch: EventfulBatch, controller) => {
           const started = observeKernel ? performance.now() : 0;
-          // A batch of columns (a JSONL file's) is read as such: no reading object is built.
+          // A batch of columns (a JSONL file's) is read as such: no reading object is built (but
+          // for the isolation forests, which the analyzer gives objects).
           const result = batch.columns
             ? analyzer.analyzeColumns(batch.columns)
             : analyzer.analyze(batch.readings);
@@ -247,7 +248,8 @@ export class OutputSink extends WritableStream<AnalyzedBatch> {
     /** Writes one batch (`write`, which then releases it). */
     const write = async ({ batch, result, heartbeat: lost }: AnalyzedBatch) => {
       // The batch's readings are read as objects only where they must be (`batch.readings`,
-      // built on first use from a batch of columns): never in a replay of JSONL.
+      // built on first use from a batch of columns): the sinks and a device profile's
+      // structured lines; so in no replay of JSONL without `--webhook` or `--influx`.
       const count = readingCount(batch);
       if (!batch.suppress) carry();
       if (columns === null && count > 0) {
