@@ -142,7 +142,7 @@ export function appendRow(
       ? TREND_CODE.decreasing
       : TREND_CODE.stable;
     const mean = out!.mean[e]!;
-    // Written in place (`newEntry`): passed to a call, each number was boxed.
+    // Written in place (`newEntry`), with no call per field.
     const at = table.newEntry();
     table.channel[at] = name;
     table.current[at] = input.values[e]!;
