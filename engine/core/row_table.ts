@@ -25,10 +25,8 @@ const FIRST_CAPACITY = 64;
  * and its reading's index in the batch; per channel entry (`rowFirst[i] … rowFirst[i+1]-1` are
  * row `i`'s, in its channels' order) the channel's name and summary. The columns are read in
  * place by the CSV writer (`writeRowsCsv`); {@linkcode RowTable.row} builds the object. Filled
- * by {@linkcode RowTable.addEntry} and {@linkcode RowTable.addRow}, or (the analyzer's row
- * builder, with no call per field) by writing the columns of the entry and row that
- * {@linkcode RowTable.newEntry} and {@linkcode RowTable.newRow} append; the analyzer makes a
- * table per batch and never refills it, so its rows stay readable as long as the table is held.
+ * by {@linkcode RowTable.addEntry} and {@linkcode RowTable.addRow}; the analyzer makes a table
+ * per batch and never refills it, so its rows stay readable as long as the table is held.
  * Memory: about 80 B a row and 33 B a channel (on 64-bit), grown by doubling.
  *
  * @example
@@ -92,50 +90,6 @@ export class RowTable {
     this.movingAvg = new Float64Array(k);
     this.trend = new Uint8Array(k);
     this.zscore = new Float64Array(k);
-  }
-
-  /**
-   * Appends a channel entry of the row the next row closes and returns its index, for the
-   * caller to fill its columns (`channel`, `current`, `movingAvg`, `trend`, `zscore`) in place
-   * (the analyzer's row builder, once per channel of a replay's every row, with no call per
-   * field; measured alone, against {@linkcode addEntry}, it changed the replay's allocation by
-   * nothing: BENCHMARKS.md, "The columnar batch").
-   *
-   * @example
-   * ```ts
-   * const t = new RowTable();
-   * const e = t.newEntry();
-   * t.channel[e] = "speed";
-   * t.current[e] = 1500;
-   * ```
-   */
-  newEntry(): number {
-    const e = this.entries;
-    if (e === this.current.length) this.#growEntries();
-    this.entries = e + 1;
-    return e;
-  }
-
-  /**
-   * Appends a row whose channels are the entries added since the previous row and returns its
-   * index, for the caller to fill its columns in place (see {@linkcode newEntry}): `index`,
-   * `timestamp`, `machine`, `statusCurrent`, `statusMode`, `statusChanges`, `healthScore`,
-   * `alerts`, `anomalyScore`.
-   *
-   * @example
-   * ```ts
-   * const t = new RowTable();
-   * const i = t.newRow(); // a row of no channels
-   * t.machine[i] = "m1";
-   * t.anomalyScore[i] = NaN;
-   * ```
-   */
-  newRow(): number {
-    const i = this.length;
-    if (i === this.index.length) this.#growRows();
-    this.rowFirst[i + 1] = this.entries;
-    this.length = i + 1;
-    return i;
   }
 
   /** Appends a channel entry of the row the next {@linkcode addRow} closes. */

@@ -142,13 +142,7 @@ export function appendRow(
       ? TREND_CODE.decreasing
       : TREND_CODE.stable;
     const mean = out!.mean[e]!;
-    // Written in place (`newEntry`), with no call per field.
-    const at = table.newEntry();
-    table.channel[at] = name;
-    table.current[at] = input.values[e]!;
-    table.movingAvg[at] = round(mean, 3);
-    table.trend[at] = trend;
-    table.zscore[at] = round(out!.zscore[e]!, 3);
+    table.addEntry(name, input.values[e]!, round(mean, 3), trend, round(out!.zscore[e]!, 3));
     const config = input.channels[name];
     if (config && input.active[e] === 1) {
       if (config.normal && mean > config.normal[1]) {
@@ -179,14 +173,15 @@ export function appendRow(
     health -= 0.1;
   }
   const score = input.anomalyScore;
-  const row = table.newRow();
-  table.index[row] = index;
-  table.timestamp[row] = input.iso;
-  table.machine[row] = machine;
-  table.statusCurrent[row] = status;
-  table.statusMode[row] = mode;
-  table.statusChanges[row] = changes;
-  table.healthScore[row] = round(Math.max(0, Math.min(1, health)), 2);
-  table.alerts[row] = alerts;
-  table.anomalyScore[row] = Number.isNaN(score) ? NaN : round(score, 6);
+  table.addRow(
+    index,
+    input.iso,
+    machine,
+    status,
+    mode,
+    changes,
+    round(Math.max(0, Math.min(1, health)), 2),
+    alerts,
+    Number.isNaN(score) ? NaN : round(score, 6),
+  );
 }
