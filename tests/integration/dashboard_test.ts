@@ -140,7 +140,28 @@ async function withDashboard(extra: string[], fn: (s: Session) => Promise<void>)
       // The event stream is cut when the browser closes; anything else failing is a defect.
       if (!r.url().endsWith("/events")) problems.push(`request failed: ${r.url()}`);
     });
-    await fn({ base, dataDir, page, problems });
+    try {
+      await fn({ base, dataDir, page, problems });
+    } catch (e) {
+      // What the page said and where it stood: a timeout's own message names only the wait.
+      const where = await page.evaluate(() => {
+        // deno-lint-ignore no-explicit-any
+        const v = (globalThis as any).vigil;
+        return JSON.stringify({
+          selected: v?.state.selected,
+          loading: v?.state.view?.loading,
+          channels: [...(v?.state.view?.channels.keys() ?? [])],
+          points: v?.chart?.data[1]?.length,
+          machines: [...(v?.state.machines.keys() ?? [])],
+        });
+      }).catch((err) => `unreadable: ${err}`);
+      throw new Error(
+        `${e instanceof Error ? e.message : e}\npage: ${where}\n${problems.join("\n")}`,
+        {
+          cause: e,
+        },
+      );
+    }
   } finally {
     await browser?.close();
     try {
