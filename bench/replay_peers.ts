@@ -172,8 +172,9 @@ for (let r = 0; r < rounds; r++) {
 }
 
 const row = (name: string) => {
-  const s = samples.get(name)!;
-  if (!s.length) return null;
+  // A case that was not run (the BEFORE_TREE one without that variable) has no samples.
+  const s = samples.get(name);
+  if (!s?.length) return null;
   return {
     wall: median(s.map((x) => x.wall)),
     cpu: median(s.map((x) => x.cpu)),
