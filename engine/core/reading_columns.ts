@@ -82,6 +82,13 @@ export class ReadingColumns {
     this.value = value;
   }
 
+  /** Makes room for `n` more readings past `length`: a writer that fills `time`, `machine`,
+   * `status`, `injected` and `first` itself for many readings at once (the WASM scanner's host)
+   * and then sets `length` and `entries`, as {@linkcode ReadingColumns.add} would. */
+  reserveReadings(n: number): void {
+    while (this.length + n > this.time.length) this.#grow();
+  }
+
   /**
    * Appends a reading whose `count` channel values were written at `entries` onwards. Positional,
    * not an object: a scanner calls it once per line.

@@ -81,16 +81,33 @@ const ROLES: ReadonlyMap<string, number> = new Map([
   ["__proto__", NO_KEY],
 ]);
 
-/** The role of `text` as a key. */
-function roleOf(text: string): number {
+/**
+ * The role of `text` as a key: 0 a channel, 1 `timestamp`, 2 `machine`, 3 `status`, 4
+ * `injected`, 5 a key the scanner declines. Exported for the WASM scanner
+ * (wasm_line_scanner.ts), whose string table keeps it per string.
+ *
+ * @example
+ * ```ts
+ * roleOf("machine"); // 2
+ * roleOf("1a"); // 5
+ * ```
+ */
+export function roleOf(text: string): number {
   const first = text.charCodeAt(0);
   if (first >= ZERO && first <= NINE) return NO_KEY;
   return ROLES.get(text) ?? CHANNEL;
 }
 
-/** `text` as V8's internalized copy, the form a property key takes: a channel key stored with
- * it is not looked up in the string table on each store. */
-function internalized(text: string): string {
+/**
+ * `text` as V8's internalized copy, the form a property key takes: a channel key stored with
+ * it is not looked up in the string table on each store.
+ *
+ * @example
+ * ```ts
+ * internalized("speed"); // "speed"
+ * ```
+ */
+export function internalized(text: string): string {
   return Object.keys({ [text]: 0 })[0] ?? text;
 }
 

@@ -62,9 +62,16 @@ const RULES: Rule[] = [
   },
   {
     id: "formats-are-pure",
-    why: "parsers and writers are reused by sources, sinks and tools; they know only core types",
+    why:
+      "parsers and writers are reused by sources, sinks and tools; they know only core types (and " +
+      "the JSONL scanner's WASM fast path, its bytes and the one WASM loader, both leaves)",
     files: "engine/formats/**",
-    allowOnly: ["engine/core/**", "engine/formats/**"],
+    allowOnly: [
+      "engine/core/**",
+      "engine/formats/**",
+      "build/wasm/jsonl.wasm",
+      "engine/kernels/assemblyscript_instance.ts",
+    ],
   },
   {
     id: "kernels-are-leaves",
