@@ -280,7 +280,7 @@ Deno.test("WasmLineScanner declines a changed line or reads it as JsonLineScanne
   const js = new JsonLineScanner();
   let wasm = new WasmLineScanner();
   let taken = 0, declined = 0, canonicalDeclined = 0;
-  for (const [k, r] of readings(3000, 2).entries()) {
+  for (const [k, r] of readings(2000, 2).entries()) {
     // A fresh table now and then: the changed strings would fill one (a line with a new string
     // is then declined, as the last test checks).
     if (k % 500 === 0) wasm = new WasmLineScanner();
