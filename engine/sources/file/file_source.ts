@@ -10,6 +10,7 @@ import type { InputFormat } from "../../core/input_format.ts";
 import { createLineParser, type ParseResult } from "../../formats/reading_parser.ts";
 import { ByteLines } from "../../formats/byte_lines.ts";
 import { JsonLineScanner } from "../../formats/json_line_scanner.ts";
+import { WasmLineScanner } from "../../formats/wasm_line_scanner.ts";
 import type { Reading } from "../../core/types.ts";
 import { abortableSleep } from "../../core/abortable_sleep.ts";
 import { BatchTextBuilder } from "./batch_text.ts";
@@ -34,6 +35,9 @@ export interface FileSourceOptions {
   maxLineLength?: number;
   /** Read chunk size in bytes. @default {1048576} */
   chunkBytes?: number;
+  /** JSONL: whether runs of lines in the written form are read at once by `WasmLineScanner`
+   * (false: every line by `JsonLineScanner`, which tests compare it with). @default {true} */
+  runs?: boolean;
   /**
    * Start a new batch before reading `next` when this says so (`first` is the batch's first
    * reading); history batches are never split. `--rate` cuts batches by due time with it
@@ -62,6 +66,10 @@ const PIECE_BYTES = 32768;
  * pipeline holds about four batches at a time. */
 const FREE_COLUMNS = 8;
 
+/** Lines at most that a JSONL file source reads the usual way after the fast path
+ * (`WasmLineScanner`) declined one, before it tries again. */
+const MAX_SKIP = 256;
+
 /** What a JSONL line's `next` returns when it appended the line's reading to its columns. */
 const TAKEN = 1;
 
@@ -76,6 +84,10 @@ const TAKEN = 1;
  * JSONL is split on the bytes read and each line read by `JsonLineScanner` straight from them;
  * only a line the scanner declines is decoded and parsed as the other formats are (issue 14: the
  * decoding, `JSON.parse` and the garbage of both were about a third of the CPU time of a replay).
+ * Before that, runs of lines in the written form (`writeReading`'s, as every line of a file Vigil
+ * wrote or a normalised recording is) are read many at a time by `WasmLineScanner`, which takes
+ * exactly those lines and leaves every other one to `JsonLineScanner` (about 100 against 250 ns a
+ * line; BENCHMARKS.md, "JSONL runs read by WebAssembly").
  * Each JSONL batch also carries its `stream_output.jsonl` lines (`Batch.text`): the input lines
  * already in that form copied, the others formatted (`BatchTextBuilder`). Its readings are
  * columns (`Batch.columns`, see `columnBatch`), but with `splitBefore` (`--rate`), which cuts by
@@ -84,6 +96,7 @@ const TAKEN = 1;
 export class FileSource {
   readonly readable: ReadableStream<Batch>;
   #lines = 0;
+  #runLines = 0;
 
   constructor(readonly path: string, options: FileSourceOptions) {
     const parser = createLineParser(options.format, {
@@ -203,16 +216,24 @@ export class FileSource {
       text: () => string,
       builder: BatchTextBuilder,
       logged: (columns: ReadingColumns, i: number) => void,
+      run: (columns: ReadingColumns, most: number) => number,
+      loggedRun: () => void,
     ): Batch[] => {
       const batches: Batch[] = [];
       let b: Batch | null = null;
       let columns: ReadingColumns | null = null;
-      for (let i = 0; i < batchSize; i++) {
+      for (let i = 0; i < batchSize;) {
         const suppress = this.#lines < suppressLines;
         const fresh: boolean = b === null || columns === null || b.suppress !== suppress ||
           columns.length >= batchSize;
         const into: ReadingColumns = fresh || columns === null ? take() : columns;
-        const r = next(into);
+        // First a run of lines in the written form, read at once (`run`); then, where the run
+        // stopped, one line the usual way. A run stays within this call's lines, the batch's
+        // readings and the lines on one side of `suppressLines`.
+        let most = Math.min(batchSize - i, batchSize - into.length);
+        if (suppress) most = Math.min(most, suppressLines - this.#lines);
+        const taken = run(into, most);
+        const r = taken > 0 ? TAKEN : next(into);
         if (r === undefined) {
           // Columns taken for a batch that got no line go back.
           if (fresh) free.push(into);
@@ -225,6 +246,14 @@ export class FileSource {
           batches.push(b);
           builder.open(b);
         }
+        if (taken > 0) {
+          loggedRun();
+          this.#lines += taken;
+          b!.lines += taken;
+          i += taken;
+          continue;
+        }
+        i++;
         this.#lines++;
         b!.lines++;
         if (r === null) continue;
@@ -295,6 +324,39 @@ export class FileSource {
         return TAKEN;
       };
       const builder = new BatchTextBuilder();
+      const wasm = options.runs === false ? null : new WasmLineScanner({ maxLineLength: max });
+      // The bytes of the last run, `lines.buffer[runFrom, runTo)`, newlines included.
+      let runFrom = 0, runTo = 0;
+      // After a line the fast path declined, the lines left to the usual way before it is tried
+      // again, and how many the next decline leaves (doubled up to MAX_SKIP while it keeps
+      // declining): a file whose lines are not in the written form pays a call per MAX_SKIP
+      // lines, not one per line.
+      let skip = 0, nextSkip = 1;
+      /** A run of up to `most` lines in the written form (see `WasmLineScanner`) appended to
+       * `columns`: how many. */
+      const run = (columns: ReadingColumns, most: number): number => {
+        if (wasm === null) return 0;
+        if (skip > 0) {
+          skip--;
+          return 0;
+        }
+        const ahead = lines.ahead;
+        if (ahead < 0 || most <= 0) return 0;
+        const n = wasm.scanInto(lines.buffer, ahead, lines.limit, most, columns);
+        if (n === 0) {
+          skip = nextSkip;
+          nextSkip = Math.min(2 * nextSkip, MAX_SKIP);
+          return 0;
+        }
+        nextSkip = 1;
+        this.#runLines += n;
+        runFrom = ahead;
+        runTo = wasm.end;
+        lines.nextAt(runTo - 1);
+        return n;
+      };
+      /** The last run's lines are its readings' `stream_output.jsonl` lines, as they stand. */
+      const loggedRun = () => builder.copy(lines.buffer, runFrom, runTo);
       /** The line just read is reading `i` of `columns`: its `stream_output.jsonl` line. */
       const logged = (columns: ReadingColumns, i: number) => {
         if (copyable) builder.copy(lines.buffer, lines.start, lines.end + 1);
@@ -321,7 +383,7 @@ export class FileSource {
         };
       } else {
         emit = (controller) => {
-          const batches = columnBatchesOf(nextInto, () => text, builder, logged);
+          const batches = columnBatchesOf(nextInto, () => text, builder, logged, run, loggedRun);
           for (const b of batches) controller.enqueue(b);
           return batches.length > 0;
         };
@@ -396,5 +458,10 @@ export class FileSource {
   /** Lines read so far. */
   get lines(): number {
     return this.#lines;
+  }
+
+  /** Of {@linkcode lines}, those read in runs by `WasmLineScanner` (JSONL; see `runs`). */
+  get runLines(): number {
+    return this.#runLines;
   }
 }
