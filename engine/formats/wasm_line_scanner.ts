@@ -242,7 +242,7 @@ export class WasmLineScanner {
       machine[i] = strings[machineIn[l]!]!;
       status[i] = s < 0 ? null : strings[s]!;
       // As `add`: the column exists once a reading has a label, and then holds every reading's.
-      if (j >= 0) (injected ??= columns.injected = [])[i] = strings[j]!;
+      if (j >= 0) (injected ??= columns.labels(i))[i] = strings[j]!;
       else if (injected !== null) injected[i] = undefined;
       first[i + 1] = at + firstIn[l + 1]!;
     }

@@ -94,6 +94,16 @@ Deno.test("ReadingColumns: readings pushed read back as they were; growth, pop a
   assert.deepStrictEqual(c.readings(), []);
   c.push(input[0]!);
   assert.deepStrictEqual(c.readings(), [input[0]]);
+  // Refilled after a clear, the labels' column (reused) holds none of the earlier batch's: the
+  // readings before the first label have none, nor does one after it without a label.
+  const labelled = input.filter((r) => r.injected !== undefined);
+  assert.ok(labelled.length > 3);
+  c.clear();
+  for (const r of input) c.push({ ...r, injected: "old" });
+  c.clear();
+  const refill = [...input.filter((r) => r.injected === undefined).slice(0, 20), ...labelled];
+  for (const r of refill) c.push(r);
+  assert.deepStrictEqual(c.readings(), refill);
 });
 
 Deno.test("columnBatch: readings built when first read, kept, replaced by assignment; a spread copies them without the columns", () => {
