@@ -89,4 +89,9 @@ export interface AnalysisResult {
   rejected: { index: number; error: string }[];
   /** Per-reading results, only with {@linkcode AnalyzerOptions.readingValues}. */
   values?: ReadingValues;
+  /** Gives `rows` back to the analyzer, which may clear and refill the table for a later
+   * batch: called by the pipeline's writer once the batch is written (its readers are done
+   * with the table by then; row objects built from it stay as they are). A result kept
+   * beyond that must not be released. */
+  release?: () => void;
 }

@@ -132,12 +132,13 @@ export class RowTable {
     this.length = i + 1;
   }
 
-  /** Empties the table to be filled again (a scratch table's; the analyzer's tables are not
-   * refilled). Row objects built before stay as they were. */
-  clear(): void {
+  /** Empties the table to be filled again (a scratch table, or an analyzer's table given
+   * back by `AnalysisResult.release`). Row objects built before stay as they were. */
+  clear(): this {
     this.length = 0;
     this.entries = 0;
     this.#objects.length = 0;
+    return this;
   }
 
   /** Appends `row` as it is (a test's or a bench's row, to write as CSV). An `anomaly_score`

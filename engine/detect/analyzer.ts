@@ -107,6 +107,10 @@ interface MachineState extends MachineScore {
   oldest: number;
 }
 
+/** Row tables an analyzer keeps for reuse, at most (see `#freeRows`): the pipeline holds a
+ * batch or two between the analyzer and its writer. */
+const FREE_ROW_TABLES = 4;
+
 /** The kernel's limits of a channel (NaN: no such check). */
 function limitsOf(c: ChannelConfig | undefined): StreamLimits {
   return {
@@ -174,6 +178,11 @@ export class Analyzer {
   #entriesHint = 0;
   /** The rows of every empty batch: none, and never filled (see {@linkcode Analyzer.analyze}). */
   readonly #noRows = new RowTable();
+  /** Row tables given back (`AnalysisResult.release`), for later batches: a table's nine typed
+   * arrays of a batch's size, allocated per batch, were about 19 MB of a 1 M replay's 125 MB
+   * of garbage and their pages faulted in anew (BENCHMARKS.md, eleventh stop). At most
+   * {@linkcode FREE_ROW_TABLES}. */
+  readonly #freeRows: RowTable[] = [];
   /** The readings `analyze` is given as objects, as columns: refilled per batch. */
   readonly #scratch = new ReadingColumns();
 
@@ -304,10 +313,10 @@ export class Analyzer {
     const count = c.length;
     // An empty batch (a heartbeat tick) shares one table that is never filled: a table's nine
     // typed arrays cost a few microseconds however few rows they hold.
-    const rows = count === 0
-      ? this.#noRows
-      : new RowTable(this.#rowsHint, this.#rowsHint && this.#entriesHint / this.#rowsHint);
+    const rows = count === 0 ? this.#noRows : this.#freeRows.pop()?.clear() ??
+      new RowTable(this.#rowsHint, this.#rowsHint && this.#entriesHint / this.#rowsHint);
     const result: AnalysisResult = { rows, events: [], rejected: [] };
+    if (rows !== this.#noRows) result.release = this.#giveBack(rows);
     if (this.#valueSets) result.values = this.#valueSets.begin(count, this.#zThreshold);
     // The forests score the whole batch before the kernel walk: few WASM calls, not one each.
     this.#scoring?.scoreAll(readings!);
@@ -414,6 +423,17 @@ export class Analyzer {
     this.#rowsHint = Math.max(rows.length, this.#rowsHint - (this.#rowsHint >> 3));
     this.#entriesHint = Math.max(rows.entries, this.#entriesHint - (this.#entriesHint >> 3));
     return result;
+  }
+
+  /** `release` of a result whose table is `rows`: kept for reuse; a second call does nothing
+   * (the table may be another batch's by then). */
+  #giveBack(rows: RowTable): () => void {
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      if (this.#freeRows.length < FREE_ROW_TABLES) this.#freeRows.push(rows);
+    };
   }
 
   #machine(id: string): MachineState {

@@ -356,8 +356,10 @@ export class OutputSink extends WritableStream<AnalyzedBatch> {
         try {
           await write(analyzed);
         } finally {
-          // Its source may reuse its columns: nothing here reads the batch after this.
+          // Its source may reuse its columns, the analyzer its row table: nothing here reads
+          // the batch or its rows after this.
           analyzed.batch.release?.();
+          analyzed.result.release?.();
         }
       },
       close: async () => {

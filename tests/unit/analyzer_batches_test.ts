@@ -64,22 +64,29 @@ function analyse(
   size: number,
   maxStreams = 256,
   batchCapacity = 8192,
+  release = false,
 ): Analysed {
-  const analyzer = new Analyzer(new ReferenceKernel({ maxStreams, batchCapacity }), {
-    channels: MACHINE_CHANNELS,
-    processingIntervalMs: 5000,
-    heartbeatTimeoutMs: 5000,
-    deviceStatus: true,
-    adaptive: new ReferenceAdaptiveDetector({ maxStreams: 256, batchCapacity: 8192 }),
-  });
+  const analyzer = newAnalyzer(maxStreams, batchCapacity);
   const all: Analysed = { rows: [], events: [], rejected: [] };
   for (let from = 0; from < input.length; from += size) {
     const result = analyzer.analyze(input.slice(from, from + size));
     for (const r of tableRows(result.rows)) all.rows.push({ index: from + r.index, row: r.row });
     for (const e of result.events) all.events.push({ index: from + e.index, event: e.event });
     for (const r of result.rejected) all.rejected.push({ ...r, index: from + r.index });
+    // As the pipeline's writer does once it wrote the batch: the next batch reuses its table.
+    if (release) result.release?.();
   }
   return all;
+}
+
+function newAnalyzer(maxStreams = 256, batchCapacity = 8192): Analyzer {
+  return new Analyzer(new ReferenceKernel({ maxStreams, batchCapacity }), {
+    channels: MACHINE_CHANNELS,
+    processingIntervalMs: 5000,
+    heartbeatTimeoutMs: 5000,
+    deviceStatus: true,
+    adaptive: new ReferenceAdaptiveDetector({ maxStreams: 256, batchCapacity: 8192 }),
+  });
 }
 
 Deno.test("analyzer: the same rows and events however the readings are cut into batches", () => {
@@ -171,4 +178,27 @@ Deno.test("analyzer: rows and channel events quote the values of the reading tha
   }
   // Both channels: the second one's value comes from the kernel input one entry further on.
   assert.deepEqual([...quotedChannels].sort(), ["speed", "temperature"]);
+});
+
+Deno.test("analyzer: a released result's row table serves a later batch; rows read from it before stay", () => {
+  const input = readings();
+  const whole = analyse(input, input.length);
+  for (const size of [7, 1000]) {
+    assert.deepEqual(analyse(input, size, 256, 8192, true), whole, `batches of ${size}, released`);
+  }
+  const analyzer = newAnalyzer();
+  const a = analyzer.analyze(input.slice(0, 1000));
+  assert.ok(a.rows.length > 0);
+  const row = a.rows.row(0);
+  const copy = structuredClone(row);
+  a.release!();
+  a.release!(); // a second release gives nothing back twice
+  const b = analyzer.analyze(input.slice(1000, 2000));
+  assert.equal(b.rows, a.rows, "the table was reused");
+  const c = analyzer.analyze(input.slice(2000, 3000));
+  assert.notEqual(c.rows, b.rows, "a table in use was handed out again");
+  assert.deepEqual(row, copy, "a row object built before the release changed");
+  // An unreleased result keeps its table.
+  const d = analyzer.analyze(input.slice(3000, 4000));
+  assert.notEqual(d.rows, c.rows);
 });
