@@ -149,8 +149,9 @@ let gHash: u32 = 0;
 let gNumberStop: i32 = 0;
 /** The entries the last line `readLine` took wrote. */
 let gEntries: i32 = 0;
-/** The last time converted: its 24 bytes as 3 words (none at first: a time has no zero byte). */
-let gLastTime: f64 = 0;
+/** The last time converted, and its 24 bytes as 3 words; NaN before the first (the words are
+ * then zeros, which 24 NUL bytes in a line would match). */
+let gLastTime: f64 = NaN;
 let gLastTime0: u64 = 0;
 let gLastTime1: u64 = 0;
 let gLastTime2: u64 = 0;
@@ -457,7 +458,7 @@ function readLine(p: i32, to: i32, line: i32, entry: i32): i32 {
   // converted once.
   let time = gLastTime;
   if (
-    load<u64>(base, 14) != gLastTime0 || load<u64>(base, 22) != gLastTime1 ||
+    isNaN(time) || load<u64>(base, 14) != gLastTime0 || load<u64>(base, 22) != gLastTime1 ||
     load<u64>(base, 30) != gLastTime2
   ) {
     time = isoTime(p + 14);

@@ -330,6 +330,17 @@ Deno.test("WasmLineScanner declines a line longer than maxLineLength", () => {
   }
 });
 
+Deno.test("WasmLineScanner declines a time of 24 NUL bytes, first or after a time it read", () => {
+  const nul = `{"timestamp":"${"\0".repeat(24)}","machine":"m1","status":null,"t":1}\n`;
+  const good = written({ timestamp: 0, machine: "m1", status: null, channels: { t: 1 } });
+  // Before any time was read (its cache of the last time's bytes is then all zeros), and after.
+  for (const lines of [[nul], [good, nul]]) {
+    const bytes = encoder.encode(lines.join(""));
+    const n = new WasmLineScanner().scanInto(bytes, 0, bytes.length, 10, new ReadingColumns());
+    assert.equal(n, lines.length - 1, JSON.stringify(lines));
+  }
+});
+
 /** `lines` joined, as bytes, with the offset where each line starts (and the end). */
 function buffer(lines: readonly string[]): { bytes: Uint8Array; starts: number[] } {
   const starts: number[] = [];
