@@ -54,7 +54,7 @@ const JSONL_ARRAYS = Object.freeze({
 
 // Fields of the state array and the stop codes of `scan` (assembly/jsonl.ts).
 const S_LINES = 0, S_ENTRIES = 1, S_AT = 2, S_UNKNOWN_START = 3, S_UNKNOWN_END = 4;
-const FULL = 2, UNKNOWN = 3, END = 4;
+const DECLINED = 1, FULL = 2, UNKNOWN = 3, END = 4;
 const MACHINE_OK = 16, STATUS_OK = 32;
 
 /** Lines one WASM scan call takes at most (its output arrays' size): a FileSource batch. */
@@ -66,6 +66,8 @@ const ENTRY_CAPACITY = 8 * LINE_CAPACITY;
  * the next piece starts at the first line not taken. Small, so that a scan that stops early
  * (`maxLines`, a declined line) has copied little more than it read. */
 const PIECE = 65536;
+/** The first piece of a call (see `scanInto`). */
+const FIRST_PIECE = 4096;
 
 const instantiate = assemblyScriptFactory<JsonlExports>(wasmBytes);
 
@@ -98,7 +100,8 @@ interface Views {
  * the outputs of one scan call, 8,192 lines and 65,536 entries (1 MiB); an input piece of
  * max(64 KiB, maxLineLength + 1) bytes; the string table, 32 B a string and a hash of 8 B a
  * string (2.5 MiB at the default 65,536 strings, allocated up front, its pages touched as
- * strings come), and the strings' bytes (at most 16 MiB by default, grown by doubling).
+ * strings come), and the strings' bytes (at most 16 MiB by default, grown by doubling); and
+ * here, the same strings as JS strings (`#strings`).
  *
  * @example
  * ```ts
@@ -123,6 +126,7 @@ export class WasmLineScanner {
   /** The table's strings by id: keys and machine ids internalized, as JsonLineScanner's. */
   readonly #strings: string[] = [];
   #end = 0;
+  #declined = false;
 
   /** Throws a `RangeError` naming a bad option. */
   constructor(options: WasmLineScannerOptions = {}) {
@@ -173,6 +177,11 @@ export class WasmLineScanner {
     return this.#end;
   }
 
+  /** The bytes of the module's memory (tests: it grows with the strings). */
+  get memoryBytes(): number {
+    return this.#exports.memory.buffer.byteLength;
+  }
+
   /** Strings in the table (tests). */
   get strings(): number {
     return this.#strings.length;
@@ -195,13 +204,16 @@ export class WasmLineScanner {
     const ex = this.#exports;
     if (!(start >= 0)) throw new RangeError(`WasmLineScanner.scanInto: start ${start} < 0`);
     limit = Math.min(limit, bytes.length);
-    let pos = start, taken = 0;
+    let pos = start, taken = 0, why = END;
+    // The first piece is small and each next one twice as long: a run cut short by a line it
+    // declines (a file of mixed lines) copies little more than its own bytes.
+    let size = Math.min(FIRST_PIECE, this.#piece);
     while (taken < maxLines && pos < limit) {
-      const stop = Math.min(limit, pos + this.#piece);
+      const stop = Math.min(limit, pos + size);
       let v = this.#views.current;
       v.input.set(bytes.subarray(pos, stop));
       const length = stop - pos;
-      let from = 0, why: number;
+      let from = 0;
       while (true) {
         why = ex.scan(from, length, Math.min(maxLines - taken, LINE_CAPACITY));
         v = this.#views.current;
@@ -215,11 +227,19 @@ export class WasmLineScanner {
       }
       pos += from;
       // The piece ended inside a line: the next piece starts at it, unless the input ends there.
-      // (A piece holds a line of maxLineLength and its `\n`, so a line was taken: from > 0.)
-      if (why !== END || stop === limit || from === 0) break;
+      // (A piece of full size holds a line of maxLineLength and its `\n`: it took a line.)
+      if (why !== END || stop === limit || (from === 0 && size === this.#piece)) break;
+      size = Math.min(2 * size, this.#piece);
     }
     this.#end = pos;
+    this.#declined = why === DECLINED;
     return taken;
+  }
+
+  /** Whether the last `scanInto` stopped before a line it declines (not at `maxLines`, the
+   * limit or the end of the complete lines): the caller reads that line the usual way. */
+  get declined(): boolean {
+    return this.#declined;
   }
 
   /** Appends the `n` lines the last scan took to `columns`: the fields `add` writes, written

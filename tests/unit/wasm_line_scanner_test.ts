@@ -435,3 +435,43 @@ Deno.test("WasmLineScanner declines a line with a new string once its table is f
   assert.equal(other.strings, 3);
   assert.throws(() => new WasmLineScanner({ maxStrings: 0 }), /maxStrings must be an integer/);
 });
+
+Deno.test("WasmLineScanner takes a line of 64 keys, as JsonLineScanner's MAX_KEYS, and declines 65", () => {
+  const wasm = new WasmLineScanner();
+  const js = new JsonLineScanner();
+  // timestamp, machine, status, then channels (and `injected`): 64 keys in all, then 65.
+  const line = (channels: number, injected: boolean) =>
+    written({
+      timestamp: 0,
+      machine: "m1",
+      status: null,
+      channels: Object.fromEntries(Array.from({ length: channels }, (_, k) => [`c${k}`, k])),
+      ...(injected ? { injected: "x" } : {}),
+    });
+  for (const [channels, injected] of [[61, false], [60, true], [62, false], [61, true]] as const) {
+    const { wasm: took, canonical } = compare(wasm, js, line(channels, injected));
+    const keys = 3 + channels + (injected ? 1 : 0);
+    assert.equal(canonical, keys <= 64, `${keys} keys: JsonLineScanner`);
+    assert.equal(took, keys <= 64, `${keys} keys`);
+  }
+});
+
+Deno.test("WasmLineScanner reads on as its memory grows under new strings (its views follow)", () => {
+  // 8,000 new machine ids of 120 bytes in one call: about 960 KB of strings, past the arena's
+  // first allocation, so the module's memory grows in the middle of the call.
+  const lines = Array.from({ length: 8000 }, (_, i) =>
+    written({
+      timestamp: i * 1000,
+      machine: `m${String(i).padStart(119, "0")}`,
+      status: "RUNNING",
+      channels: { t: i / 4 },
+    }));
+  const { bytes } = buffer(lines);
+  const wasm = new WasmLineScanner();
+  const before = wasm.memoryBytes;
+  const columns = new ReadingColumns();
+  assert.equal(wasm.scanInto(bytes, 0, bytes.length, 1e9, columns), lines.length);
+  assert.ok(wasm.memoryBytes > before, "the module's memory did not grow: the test tests nothing");
+  assert.equal(difference(columns, expected(lines, 0, lines.length)), null);
+  assert.equal(wasm.strings, 8000 + 2); // the machines, "RUNNING" and "t"
+});

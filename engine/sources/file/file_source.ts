@@ -70,6 +70,10 @@ const FREE_COLUMNS = 8;
  * (`WasmLineScanner`) declined one, before it tries again. */
 const MAX_SKIP = 256;
 
+/** A run of JSONL lines shorter than this, cut by a declined line, backs the fast path off as
+ * a decline does (see `run` in {@linkcode FileSource}). */
+const MIN_RUN = 4;
+
 /** What a JSONL line's `next` returns when it appended the line's reading to its columns. */
 const TAKEN = 1;
 
@@ -79,7 +83,9 @@ const TAKEN = 1;
  * (at most `maxLineLength + 1` units, or `3 × maxLineLength + 9` bytes for JSONL) and one batch,
  * plus, for JSONL, up to {@linkcode FREE_COLUMNS} sets of columns kept for reuse (each about
  * 29 B a reading and 16 B a channel value of a batch: some 0.5 MiB at 8,192 readings of two
- * channels).
+ * channels) and the scanners' tables of the strings they have seen (`JsonLineScanner`'s and
+ * `WasmLineScanner`'s, each at most 65,536 strings of at most 256 bytes: the WASM one's about
+ * 3.6 MiB, then its strings' bytes in WASM memory and as JS strings).
  *
  * JSONL is split on the bytes read and each line read by `JsonLineScanner` straight from them;
  * only a line the scanner declines is decoded and parsed as the other formats are (issue 14: the
@@ -348,7 +354,18 @@ export class FileSource {
           nextSkip = Math.min(2 * nextSkip, MAX_SKIP);
           return 0;
         }
-        nextSkip = 1;
+        if (n < MIN_RUN && wasm.declined) {
+          // A short run cut by a declined line: in a file where most runs are this short, a
+          // call costs more than the lines it reads (BENCHMARKS.md, eleventh stop), so it backs
+          // off as after a decline.
+          skip = nextSkip;
+          nextSkip = Math.min(2 * nextSkip, MAX_SKIP);
+        } else {
+          // The line it stopped at goes the usual way at once, not to a second call that
+          // would only decline it again.
+          skip = wasm.declined ? 1 : 0;
+          nextSkip = 1;
+        }
         this.#runLines += n;
         runFrom = ahead;
         runTo = wasm.end;
