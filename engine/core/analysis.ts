@@ -92,6 +92,6 @@ export interface AnalysisResult {
   /** Gives `rows` back to the analyzer, which may clear and refill the table for a later
    * batch: called by the pipeline's writer once the batch is written (its readers are done
    * with the table by then; row objects built from it stay as they are). A result kept
-   * beyond that must not be released. */
+   * beyond that must not be released. Not enumerable, as a batch's columns are not. */
   release?: () => void;
 }

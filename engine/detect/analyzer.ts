@@ -316,7 +316,11 @@ export class Analyzer {
     const rows = count === 0 ? this.#noRows : this.#freeRows.pop()?.clear() ??
       new RowTable(this.#rowsHint, this.#rowsHint && this.#entriesHint / this.#rowsHint);
     const result: AnalysisResult = { rows, events: [], rejected: [] };
-    if (rows !== this.#noRows) result.release = this.#giveBack(rows);
+    // Not enumerable: a result compared or copied field by field is its rows, events and
+    // refusals (as a batch's columns are not fields).
+    if (rows !== this.#noRows) {
+      Object.defineProperty(result, "release", { value: this.#giveBack(rows) });
+    }
     if (this.#valueSets) result.values = this.#valueSets.begin(count, this.#zThreshold);
     // The forests score the whole batch before the kernel walk: few WASM calls, not one each.
     this.#scoring?.scoreAll(readings!);
