@@ -25,8 +25,9 @@ const FIRST_CAPACITY = 64;
  * and its reading's index in the batch; per channel entry (`rowFirst[i] … rowFirst[i+1]-1` are
  * row `i`'s, in its channels' order) the channel's name and summary. The columns are read in
  * place by the CSV writer (`writeRowsCsv`); {@linkcode RowTable.row} builds the object. Filled
- * by {@linkcode RowTable.addEntry} and {@linkcode RowTable.addRow}; the analyzer makes a table
- * per batch and never refills it, so its rows stay readable as long as the table is held.
+ * by {@linkcode RowTable.addEntry} and {@linkcode RowTable.addRow}. The analyzer clears and
+ * refills a table once the pipeline's writer gave it back (`AnalysisResult.release`): a
+ * batch's rows are readable until then, and row objects built from them stay as they are.
  * Memory: about 80 B a row and 33 B a channel (on 64-bit), grown by doubling.
  *
  * @example

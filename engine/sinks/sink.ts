@@ -63,8 +63,9 @@ export interface Sink {
   anomaly?(event: AnomalyEvent): void;
   /**
    * The whole written batch with its analysis, including the per-reading kernel results
-   * (`result.values`, see `ReadingValues` in core/analysis.ts: valid during the call only, copy
-   * what must outlive it). Called only when the analyzer computed them (`readingValues`); a
+   * (`result.values`, see `ReadingValues` in core/analysis.ts) and its rows (`result.rows`,
+   * whose table the analyzer refills for a later batch): both valid during the call only, copy
+   * what must outlive it (`rows.row(i)` builds an object that stays). Called only when the analyzer computed them (`readingValues`); a
    * sink that has it is then told of the batch through it alone, not through `readings`,
    * `row` and `anomaly`, which it gets otherwise.
    */

@@ -149,3 +149,38 @@ Deno.test("FileSource reads runs of written lines at once as it reads them one b
     Deno.removeSync(path);
   }
 });
+
+Deno.test("FileSource backs off from runs too short to pay for their call", async () => {
+  // Runs of 3 written lines, each cut by a line the fast path declines: read in runs, they
+  // would cost more than the lines they save (BENCHMARKS.md, eleventh stop), so most are left
+  // to the usual way; runs of 40 are all read in runs.
+  // (Without a status or a channel, a line is no reading: the parser refuses it.)
+  const written = writtenLines(4000, 9).filter((l) =>
+    !/"status":null(,"injected":"\w+")?\}\n$/.test(l)
+  );
+  const other = OTHER_LINES[5]!; // a value of "1.50": not the written form
+  const path = Deno.makeTempFileSync({ suffix: ".jsonl" });
+  try {
+    for (const [run, most] of [[3, 0.5], [40, 1]] as const) {
+      const parts: string[] = [];
+      for (let at = 0; at < written.length; at += run) {
+        parts.push(...written.slice(at, at + run), other);
+      }
+      Deno.writeFileSync(path, new TextEncoder().encode(parts.join("")));
+      const options = {
+        chunkBytes: 1 << 20,
+        batchSize: 8192,
+        suppressLines: 0,
+        maxLineLength: 65536,
+      };
+      const fast = await read(path, { ...options, runs: true });
+      const slow = await read(path, { ...options, runs: false });
+      assert.deepStrictEqual(fast.batches, slow.batches);
+      if (most < 1) {
+        assert.ok(fast.runLines < most * written.length, `runs of ${run}: ${fast.runLines}`);
+      } else assert.equal(fast.runLines, written.length, `runs of ${run}`);
+    }
+  } finally {
+    Deno.removeSync(path);
+  }
+});

@@ -475,3 +475,31 @@ Deno.test("WasmLineScanner reads on as its memory grows under new strings (its v
   assert.equal(difference(columns, expected(lines, 0, lines.length)), null);
   assert.equal(wasm.strings, 8000 + 2); // the machines, "RUNNING" and "t"
 });
+
+Deno.test("WasmLineScanner takes a line longer than its first piece; declined says why a scan stopped", () => {
+  // 40 keys of 200 bytes: a line of about 8.5 KB, past the 4 KiB the host copies first.
+  const long = written({
+    timestamp: 0,
+    machine: "m1",
+    status: null,
+    channels: Object.fromEntries(
+      Array.from({ length: 40 }, (_, k) => [`${"k".repeat(196)}${1000 + k}`, k + 0.5]),
+    ),
+  });
+  assert.ok(long.length > 8000);
+  const wasm = new WasmLineScanner();
+  const lines = [long, long];
+  const { bytes } = buffer(lines);
+  const columns = new ReadingColumns();
+  assert.equal(wasm.scanInto(bytes, 0, bytes.length, 10, columns), 2);
+  assert.equal(difference(columns, expected(lines, 0, 2)), null);
+  assert.equal(wasm.declined, false, "stopped at the end of the lines");
+  // Stopped by a line it declines, by maxLines, at the end.
+  const good = written({ timestamp: 0, machine: "m1", status: null, channels: { t: 1 } });
+  const bad = good.replace(":1}", ":1.50}");
+  const mixed = buffer([good, bad, good]).bytes;
+  assert.equal(wasm.scanInto(mixed, 0, mixed.length, 10, new ReadingColumns()), 1);
+  assert.equal(wasm.declined, true);
+  assert.equal(wasm.scanInto(mixed, 0, mixed.length, 1, new ReadingColumns()), 1);
+  assert.equal(wasm.declined, false, "stopped at maxLines");
+});

@@ -350,8 +350,11 @@ export class FileSource {
         if (ahead < 0 || most <= 0) return 0;
         const n = wasm.scanInto(lines.buffer, ahead, lines.limit, most, columns);
         if (n === 0) {
-          skip = nextSkip;
-          nextSkip = Math.min(2 * nextSkip, MAX_SKIP);
+          // Backs off only from a line it declined (not from lines it had no room to reach).
+          if (wasm.declined) {
+            skip = nextSkip;
+            nextSkip = Math.min(2 * nextSkip, MAX_SKIP);
+          }
           return 0;
         }
         if (n < MIN_RUN && wasm.declined) {
