@@ -330,7 +330,10 @@ export class FileSource {
         return TAKEN;
       };
       const builder = new BatchTextBuilder();
-      const wasm = options.runs === false ? null : new WasmLineScanner({ maxLineLength: max });
+      // Made when the first line comes: its instance holds about 3.5 MiB from the start, which
+      // a live engine's empty input log, read at every start, should not cost.
+      let wasm: WasmLineScanner | null = null;
+      const runs = options.runs !== false;
       // The bytes of the last run, `lines.buffer[runFrom, runTo)`, newlines included.
       let runFrom = 0, runTo = 0;
       // After a line the fast path declined, the lines left to the usual way before it is tried
@@ -341,13 +344,14 @@ export class FileSource {
       /** A run of up to `most` lines in the written form (see `WasmLineScanner`) appended to
        * `columns`: how many. */
       const run = (columns: ReadingColumns, most: number): number => {
-        if (wasm === null) return 0;
+        if (!runs) return 0;
         if (skip > 0) {
           skip--;
           return 0;
         }
         const ahead = lines.ahead;
         if (ahead < 0 || most <= 0) return 0;
+        wasm ??= new WasmLineScanner({ maxLineLength: max });
         const n = wasm.scanInto(lines.buffer, ahead, lines.limit, most, columns);
         if (n === 0) {
           // Backs off only from a line it declined (not from lines it had no room to reach).
