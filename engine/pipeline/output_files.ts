@@ -300,18 +300,36 @@ export class OutputFiles {
       this.#reportFrom = end;
       return;
     }
-    const text = await Deno.readTextFile(join(this.dir, FILES.anomalies));
-    const lines = text.split("\n").filter((l) => l !== "");
-    const body = lines.length === 0 ? "[]\n" : `[\n${lines.join(",\n")}${REPORT_END}`;
+    // This process's first report: the whole log as an array, built from its bytes a chunk at
+    // a time as an extension is. Read whole, split, joined and encoded again, a restart's
+    // first checkpoint held the log several times over: the 1 M replay re-run on its finished
+    // directory peaked at 143–154 MiB, against 111 for the replay itself (BENCHMARKS.md,
+    // eleventh stop), and the log of a plant's months could not be held at all.
+    const log = this.#handles.anomalies!;
+    const tmp = `${path}.tmp`;
+    let size: number;
     try {
-      await replaceFile(path, body);
+      using file = await Deno.open(tmp, { write: true, create: true, truncate: true });
+      writeAllSync(file, REPORT_OPEN_BYTES);
+      size = REPORT_OPEN_BYTES.length + await this.#appendReportTail(log, 0, end, file, true);
+      if (size === REPORT_OPEN_BYTES.length + REPORT_END_BYTES.length) {
+        // No event: `[]`, not an empty array's lines.
+        await file.truncate(0);
+        await file.seek(0, Deno.SeekMode.Start);
+        writeAllSync(file, EMPTY_REPORT_BYTES);
+        size = -1;
+      }
+      await Deno.rename(tmp, path);
     } catch (e) {
       // The old report stays whole (a restart's first checkpoint writes it again).
+      await Deno.remove(tmp).catch(() => {});
       throw diskFullOr(e, path);
+    } finally {
+      await log.seek(end, Deno.SeekMode.Start); // where the next batch is appended
     }
     // Appending needs a report that ends in REPORT_END: one of at least one event.
-    this.#reportFrom = lines.length > 0 ? end : 0;
-    this.#reportSize = lines.length > 0 ? encoder.encode(body).length : -1;
+    this.#reportFrom = size > 0 ? end : 0;
+    this.#reportSize = size;
   }
 
   /** `appendReportTail` with this writer's reused buffers. */
@@ -320,13 +338,14 @@ export class OutputFiles {
     from: number,
     end: number,
     out: Deno.FsFile,
+    first = false,
   ): Promise<number> {
     // A chunk of n bytes comes out at most 2n + 2 long: `,\n` before each line, one byte at worst.
     this.#reportBuffers ??= {
       input: new Uint8Array(REPORT_CHUNK),
       output: new Uint8Array(REPORT_CHUNK * 2 + 2),
     };
-    return appendReportTail(log, from, end, out, this.#reportBuffers);
+    return appendReportTail(log, from, end, out, this.#reportBuffers, first);
   }
 
   /** Closes every file. */
@@ -336,6 +355,10 @@ export class OutputFiles {
 }
 
 const REPORT_END_BYTES = encoder.encode(REPORT_END);
+/** A report's first byte, before its first event's `\n`. */
+const REPORT_OPEN_BYTES = encoder.encode("[");
+/** The report of no event. */
+const EMPTY_REPORT_BYTES = encoder.encode("[]\n");
 
 /** Bytes of `anomalies.jsonl` read at a time when a report is extended. */
 const REPORT_CHUNK = 64 << 10;
@@ -343,7 +366,8 @@ const REPORT_CHUNK = 64 << 10;
 /**
  * Appends to `out` what follows a report's last event for the `anomalies.jsonl` lines in
  * `log`'s bytes `[from, end)` (blank ones skipped): `,\n` and the lines joined by `,\n`, then
- * {@linkcode REPORT_END}; only `REPORT_END` for none. Resolves with the bytes written. Built from
+ * {@linkcode REPORT_END}; only `REPORT_END` for none. With `first`, what follows a report's
+ * `[`: the first line gets `\n` instead of `,\n`. Resolves with the bytes written. Built from
  * the bytes as they are, a chunk at a time through two reused buffers: decoding, splitting,
  * joining and encoding them again cost more than the copy (event descriptions hold `°`, so the
  * text is not one-byte), and the whole stretch and its copy at once (a few MiB, in malloc's
@@ -355,11 +379,13 @@ async function appendReportTail(
   end: number,
   out: Deno.FsFile,
   buffers: { input: Uint8Array; output: Uint8Array },
+  first = false,
 ): Promise<number> {
   const { input, output } = buffers;
   await log.seek(from, Deno.SeekMode.Start);
   let written = 0;
   let inLine = false; // the current line's `,\n` is out (the line may span chunks)
+  let lead = first; // the next line is the report's first: `\n` alone before it
   let left = end - from;
   while (left > 0) {
     const n = await log.read(input.subarray(0, Math.min(left, input.length)));
@@ -372,9 +398,10 @@ async function appendReportTail(
       if (nl === -1 || nl >= n) nl = n;
       if (nl > pos) {
         if (!inLine) {
-          output[at++] = 44; // ","
+          if (!lead) output[at++] = 44; // ","
           output[at++] = 10;
           inLine = true;
+          lead = false;
         }
         output.set(input.subarray(pos, nl), at);
         at += nl - pos;

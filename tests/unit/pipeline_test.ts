@@ -279,7 +279,18 @@ Deno.test("anomaly_report.json: an extension of several 64 KiB chunks, lines acr
       assert.equal(report, `[\n${lines.join(",\n")}\n]\n`);
       assert.equal(JSON.parse(report).length, n);
     }
+    await out.checkpoint(counts, { final: true });
     out.close();
+    // Reopened (a restart), the process's first report is the whole log, built the same way
+    // a chunk at a time: then one more event.
+    const again = await OutputFiles.open(dir, { source: "file:/x", streamDerived: true });
+    await writeAnomalies(again, counts, event(n++), n);
+    const lines = (await Deno.readTextFile(join(dir, FILES.anomalies))).split("\n")
+      .filter((l) => l !== "");
+    const report = await Deno.readTextFile(join(dir, FILES.report));
+    assert.equal(report, `[\n${lines.join(",\n")}\n]\n`);
+    assert.equal(JSON.parse(report).length, n);
+    again.close();
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
