@@ -115,7 +115,7 @@ export class OutputFiles {
    * writes about 140 MB per million readings, and every fresh buffer is garbage to collect).
    * Grows to fit the largest batch, up to {@linkcode WRITE_BUFFER_MAX}. */
   #scratch = new Uint8Array(1 << 20);
-  /** The report's extension buffers (`appendReportTail`), made at its first extension. */
+  /** The report's buffers (`appendReportTail`), made at the first report this process writes. */
   #reportBuffers: { input: Uint8Array; output: Uint8Array } | null = null;
 
   private constructor(
@@ -360,7 +360,7 @@ const REPORT_OPEN_BYTES = encoder.encode("[");
 /** The report of no event. */
 const EMPTY_REPORT_BYTES = encoder.encode("[]\n");
 
-/** Bytes of `anomalies.jsonl` read at a time when a report is extended. */
+/** Bytes of `anomalies.jsonl` read at a time when a report is written or extended. */
 const REPORT_CHUNK = 64 << 10;
 
 /**
