@@ -180,7 +180,7 @@ export class Analyzer {
   readonly #noRows = new RowTable();
   /** Row tables given back (`AnalysisResult.release`), for later batches: a table's nine typed
    * arrays of a batch's size, allocated per batch, were about 19 MB of a 1 M replay's 125 MB
-   * of garbage and their pages faulted in anew (BENCHMARKS.md, eleventh stop). At most
+   * of sampled allocation (BENCHMARKS.md, eleventh stop). At most
    * {@linkcode FREE_ROW_TABLES}. */
   readonly #freeRows: RowTable[] = [];
   /** The readings `analyze` is given as objects, as columns: refilled per batch. */

@@ -93,7 +93,7 @@ const TAKEN = 1;
  * Before that, runs of lines in the written form (`writeReading`'s, as every line of a file Vigil
  * wrote or a normalised recording is) are read many at a time by `WasmLineScanner`, which takes
  * exactly those lines and leaves every other one to `JsonLineScanner` (about 100 against 250 ns a
- * line; BENCHMARKS.md, "JSONL runs read by WebAssembly").
+ * line; BENCHMARKS.md, "The JSONL scanner in WebAssembly").
  * Each JSONL batch also carries its `stream_output.jsonl` lines (`Batch.text`): the input lines
  * already in that form copied, the others formatted (`BatchTextBuilder`). Its readings are
  * columns (`Batch.columns`, see `columnBatch`), but with `splitBefore` (`--rate`), which cuts by
