@@ -649,8 +649,17 @@ function sameBytes(a: Uint8Array, b: Uint8Array, start: number, length: number):
   return true;
 }
 
-/** The string of ASCII bytes: a flat string, in pieces small enough to pass as arguments. */
-function ascii(bytes: Uint8Array, start: number, end: number): string {
+/**
+ * The string of the ASCII bytes `bytes[start, end)`: a flat string, in pieces small enough to
+ * pass as arguments. Exported for the WASM scanner's host (wasm_line_scanner.ts), which
+ * decodes each new string of its table with it.
+ *
+ * @example
+ * ```ts
+ * ascii(new TextEncoder().encode('"m1"'), 1, 3); // "m1"
+ * ```
+ */
+export function ascii(bytes: Uint8Array, start: number, end: number): string {
   let s = "";
   for (let k = start; k < end; k += 4096) {
     s += String.fromCharCode.apply(null, bytes.subarray(k, Math.min(end, k + 4096)) as never);

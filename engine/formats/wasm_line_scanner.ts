@@ -21,7 +21,13 @@ import {
   MemoryViews,
 } from "../kernels/assemblyscript_instance.ts";
 import type { ReadingColumns } from "../core/reading_columns.ts";
-import { internalized, MAX_INTERNED, MAX_INTERNED_BYTES, roleOf } from "./json_line_scanner.ts";
+import {
+  ascii,
+  internalized,
+  MAX_INTERNED,
+  MAX_INTERNED_BYTES,
+  roleOf,
+} from "./json_line_scanner.ts";
 import { machineIdError, statusError } from "./reading_rules.ts";
 
 /** The exports of `jsonl.wasm` (see `assembly/jsonl.ts` for each one's contract). */
@@ -276,7 +282,7 @@ export class WasmLineScanner {
       // The module declines such a line itself; reaching here is a bug in the two's bounds.
       throw new Error(`WasmLineScanner: string of ${to - from} bytes past the table's bounds`);
     }
-    const text = internalized(String.fromCharCode.apply(null, v.input.subarray(from, to) as never));
+    const text = internalized(ascii(v.input, from, to));
     let flags = roleOf(text);
     if (machineIdError(text) === null) flags |= MACHINE_OK;
     if (statusError(text) === null) flags |= STATUS_OK;

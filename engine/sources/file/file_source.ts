@@ -353,26 +353,19 @@ export class FileSource {
         if (ahead < 0 || most <= 0) return 0;
         wasm ??= new WasmLineScanner({ maxLineLength: max });
         const n = wasm.scanInto(lines.buffer, ahead, lines.limit, most, columns);
-        if (n === 0) {
-          // Backs off only from a line it declined (not from lines it had no room to reach).
-          if (wasm.declined) {
-            skip = nextSkip;
-            nextSkip = Math.min(2 * nextSkip, MAX_SKIP);
-          }
-          return 0;
-        }
-        if (n < MIN_RUN && wasm.declined) {
-          // A short run cut by a declined line: in a file where most runs are this short, a
-          // call costs more than the lines it reads (BENCHMARKS.md, eleventh stop), so it backs
-          // off as after a decline.
+        if (wasm.declined && n < MIN_RUN) {
+          // A declined line, with no run or a run so short that, in a file where most runs are,
+          // a call costs more than the lines it reads (BENCHMARKS.md, eleventh stop): back off.
+          // (Not from lines it had no room to reach: `declined` is false then.)
           skip = nextSkip;
           nextSkip = Math.min(2 * nextSkip, MAX_SKIP);
-        } else {
+        } else if (n > 0) {
           // The line it stopped at goes the usual way at once, not to a second call that
           // would only decline it again.
           skip = wasm.declined ? 1 : 0;
           nextSkip = 1;
         }
+        if (n === 0) return 0;
         this.#runLines += n;
         runFrom = ahead;
         runTo = wasm.end;
