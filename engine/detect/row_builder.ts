@@ -49,11 +49,18 @@ export function statusSummary(
   const counts = statuses.length > SHORT_WINDOW ? new Map<string | null, number>() : null;
   const n = statuses.length;
   let previous: string | null = null;
+  // Ring positions stepped and wrapped by hand: a `%` per access was most of this loop.
+  let at = oldest >= n ? oldest % n : oldest;
   for (let i = 0; i < n; i++) {
-    const s = statuses[(oldest + i) % n] as string | null;
+    const s = statuses[at] as string | null;
     let c = 1;
     if (counts) counts.set(s, c = (counts.get(s) ?? 0) + 1);
-    else for (let j = 0; j < i; j++) if (statuses[(oldest + j) % n] === s) c++;
+    else {
+      for (let j = 0, b = at - i < 0 ? at - i + n : at - i; j < i; j++) {
+        if (statuses[b] === s) c++;
+        if (++b === n) b = 0;
+      }
+    }
     // Ties go to the most recent status: `>=` lets a later one take over.
     if (c >= best) {
       best = c;
@@ -61,6 +68,7 @@ export function statusSummary(
     }
     if (i > 0 && s !== previous) changes++;
     previous = s;
+    if (++at === n) at = 0;
   }
   return { mode, changes };
 }
@@ -130,9 +138,8 @@ export function appendRow(
   input: RowInput,
 ): void {
   const { out, streams, streamChannel } = input;
-  // Null until a check fails: most rows have no alerts and get no array.
-  let alerts: string[] | null = null;
-  let health = 1;
+  pending.alerts = null;
+  pending.health = 1;
   for (let e = input.first, end = input.first + input.count; e < end; e++) {
     const name = streamChannel[streams[e]!]!;
     const flags = out!.flags[e]!;
@@ -142,36 +149,28 @@ export function appendRow(
       ? TREND_CODE.decreasing
       : TREND_CODE.stable;
     const mean = out!.mean[e]!;
-    table.addEntry(name, input.values[e]!, round(mean, 3), trend, round(out!.zscore[e]!, 3));
+    // `round(x, 3)` written out (10 ** 3 is exactly 1000: the same doubles), so that no call
+    // is left to inline here.
+    const z = out!.zscore[e]!;
+    table.addEntry(
+      name,
+      input.values[e]!,
+      Math.round(mean * 1000) / 1000,
+      trend,
+      Math.round(z * 1000) / 1000,
+    );
     const config = input.channels[name];
     if (config && input.active[e] === 1) {
-      if (config.normal && mean > config.normal[1]) {
-        (alerts ??= []).push(`${channelLabel(name, config)} above normal range`);
-        health -= 0.2;
-      } else if (config.normal && mean < config.normal[0]) {
-        (alerts ??= []).push(`${channelLabel(name, config)} below normal range`);
-        health -= 0.2;
-      }
-      if (flags & (FLAG.HIGH | FLAG.LOW)) {
-        (alerts ??= []).push(`${channelLabel(name, config)} outside alert range`);
-        health -= 0.3;
-      }
-      if (flags & FLAG.ZSCORE) {
-        const z = out!.zscore[e]!.toFixed(1);
-        (alerts ??= []).push(`${channelLabel(name, config)} reading unusual (z = ${z})`);
-        health -= 0.1;
-      }
+      const normal = config.normal;
+      if (
+        (flags & (FLAG.HIGH | FLAG.LOW | FLAG.ZSCORE)) !== 0 ||
+        (normal && (mean > normal[1] || mean < normal[0]))
+      ) channelAlerts(name, config, flags, mean, z);
     }
   }
   const { mode, changes } = statusSummary(input.statuses, input.oldest);
-  if (status === "PAUSED") {
-    (alerts ??= []).push("Machine paused - may require attention");
-    health -= 0.1;
-  }
-  if (changes >= 3) {
-    (alerts ??= []).push("Frequent status changes");
-    health -= 0.1;
-  }
+  if (status === "PAUSED") alert("Machine paused - may require attention", 0.1);
+  if (changes >= 3) alert("Frequent status changes", 0.1);
   const score = input.anomalyScore;
   table.addRow(
     index,
@@ -180,8 +179,44 @@ export function appendRow(
     status,
     mode,
     changes,
-    round(Math.max(0, Math.min(1, health)), 2),
-    alerts,
-    Number.isNaN(score) ? NaN : round(score, 6),
+    Math.round(Math.max(0, Math.min(1, pending.health)) * 100) / 100,
+    pending.alerts,
+    Number.isNaN(score) ? NaN : Math.round(score * 1e6) / 1e6,
   );
+}
+
+/** The alerts and health of the row {@linkcode appendRow} is building (one at a time): the
+ * alerts are null until a check fails (most rows have none and get no array). */
+const pending = { alerts: null as string[] | null, health: 1 };
+
+/** Adds an alert to the pending row and lowers its health by `cost`. Apart from `appendRow`,
+ * as is {@linkcode channelAlerts}: a row's first alert comes long after `appendRow` was
+ * optimized, and each such late path written there deoptimized and recompiled it (the largest
+ * compile of the output side). */
+function alert(text: string, cost: number): void {
+  (pending.alerts ??= []).push(text);
+  pending.health -= cost;
+}
+
+/** The alerts of a channel whose checks apply and one of which fails (see {@linkcode alert}):
+ * its moving average outside the normal range, its reading outside the alert range, its
+ * z-score unusual; in that order. */
+function channelAlerts(
+  name: string,
+  config: ChannelConfig,
+  flags: number,
+  mean: number,
+  zscore: number,
+): void {
+  if (config.normal && mean > config.normal[1]) {
+    alert(`${channelLabel(name, config)} above normal range`, 0.2);
+  } else if (config.normal && mean < config.normal[0]) {
+    alert(`${channelLabel(name, config)} below normal range`, 0.2);
+  }
+  if (flags & (FLAG.HIGH | FLAG.LOW)) {
+    alert(`${channelLabel(name, config)} outside alert range`, 0.3);
+  }
+  if (flags & FLAG.ZSCORE) {
+    alert(`${channelLabel(name, config)} reading unusual (z = ${zscore.toFixed(1)})`, 0.1);
+  }
 }
