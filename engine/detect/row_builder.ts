@@ -138,20 +138,19 @@ export function appendRow(
   input: RowInput,
 ): void {
   const { out, streams, streamChannel } = input;
-  pending.alerts = null;
-  pending.health = 1;
+  // Whether a channel's check fails: its alerts are then built apart (`rowAlerts`).
+  let alerting = false;
   for (let e = input.first, end = input.first + input.count; e < end; e++) {
     const name = streamChannel[streams[e]!]!;
     const flags = out!.flags[e]!;
     const trend = flags & FLAG.TREND_UP
-      ? TREND_CODE.increasing
+      ? INCREASING
       : flags & FLAG.TREND_DOWN
-      ? TREND_CODE.decreasing
-      : TREND_CODE.stable;
+      ? DECREASING
+      : STABLE;
     const mean = out!.mean[e]!;
-    // `round(x, 3)` written out (10 ** 3 is exactly 1000: the same doubles), so that no call
-    // is left to inline here.
     const z = out!.zscore[e]!;
+    // `round(x, 3)` written out (10 ** 3 is exactly 1000: the same doubles).
     table.addEntry(
       name,
       input.values[e]!,
@@ -159,18 +158,15 @@ export function appendRow(
       trend,
       Math.round(z * 1000) / 1000,
     );
-    const config = input.channels[name];
-    if (config && input.active[e] === 1) {
-      const normal = config.normal;
-      if (
-        (flags & (FLAG.HIGH | FLAG.LOW | FLAG.ZSCORE)) !== 0 ||
-        (normal && (mean > normal[1] || mean < normal[0]))
-      ) channelAlerts(name, config, flags, mean, z);
+    if (!alerting) {
+      const config = input.channels[name];
+      if (config && input.active[e] === 1) alerting = channelFails(config, flags, mean);
     }
   }
   const { mode, changes } = statusSummary(input.statuses, input.oldest);
-  if (status === "PAUSED") alert("Machine paused - may require attention", 0.1);
-  if (changes >= 3) alert("Frequent status changes", 0.1);
+  pending.alerts = null;
+  pending.health = 1;
+  if (alerting || status === "PAUSED" || changes >= 3) rowAlerts(input, status, changes);
   const score = input.anomalyScore;
   table.addRow(
     index,
@@ -185,38 +181,57 @@ export function appendRow(
   );
 }
 
+// The trends' codes as constants: a property of `TREND_CODE` read here only once a channel
+// first trends down (long after `appendRow` was optimized) deoptimized it.
+const STABLE = TREND_CODE.stable, INCREASING = TREND_CODE.increasing;
+const DECREASING = TREND_CODE.decreasing;
+
+/** Whether a channel whose checks apply fails one (see {@linkcode rowAlerts}). */
+function channelFails(config: ChannelConfig, flags: number, mean: number): boolean {
+  const normal = config.normal;
+  if ((flags & (FLAG.HIGH | FLAG.LOW | FLAG.ZSCORE)) !== 0) return true;
+  return normal ? mean > normal[1] || mean < normal[0] : false;
+}
+
 /** The alerts and health of the row {@linkcode appendRow} is building (one at a time): the
  * alerts are null until a check fails (most rows have none and get no array). */
 const pending = { alerts: null as string[] | null, health: 1 };
 
-/** Adds an alert to the pending row and lowers its health by `cost`. Apart from `appendRow`,
- * as is {@linkcode channelAlerts}: a row's first alert comes long after `appendRow` was
- * optimized, and each such late path written there deoptimized and recompiled it (the largest
- * compile of the output side). */
+/**
+ * The alerts of a row that has some, in order: per channel whose checks apply, its moving
+ * average outside the normal range, its reading outside the alert range, its z-score unusual;
+ * then the machine paused, then frequent status changes. Each lowers the health from 1
+ * (`pending`). Apart from `appendRow`, with a single call there: a row's first alert of each
+ * kind comes long after `appendRow` was optimized, and each such late path written in it
+ * deoptimized and recompiled it (its largest compiles).
+ */
+function rowAlerts(input: RowInput, status: string | null, changes: number): void {
+  const { out, streams, streamChannel } = input;
+  for (let e = input.first, end = input.first + input.count; e < end; e++) {
+    const name = streamChannel[streams[e]!]!;
+    const config = input.channels[name];
+    if (!config || input.active[e] !== 1) continue;
+    const flags = out!.flags[e]!;
+    const mean = out!.mean[e]!;
+    if (config.normal && mean > config.normal[1]) {
+      alert(`${channelLabel(name, config)} above normal range`, 0.2);
+    } else if (config.normal && mean < config.normal[0]) {
+      alert(`${channelLabel(name, config)} below normal range`, 0.2);
+    }
+    if (flags & (FLAG.HIGH | FLAG.LOW)) {
+      alert(`${channelLabel(name, config)} outside alert range`, 0.3);
+    }
+    if (flags & FLAG.ZSCORE) {
+      const z = out!.zscore[e]!.toFixed(1);
+      alert(`${channelLabel(name, config)} reading unusual (z = ${z})`, 0.1);
+    }
+  }
+  if (status === "PAUSED") alert("Machine paused - may require attention", 0.1);
+  if (changes >= 3) alert("Frequent status changes", 0.1);
+}
+
+/** Adds an alert to the pending row and lowers its health by `cost`. */
 function alert(text: string, cost: number): void {
   (pending.alerts ??= []).push(text);
   pending.health -= cost;
-}
-
-/** The alerts of a channel whose checks apply and one of which fails (see {@linkcode alert}):
- * its moving average outside the normal range, its reading outside the alert range, its
- * z-score unusual; in that order. */
-function channelAlerts(
-  name: string,
-  config: ChannelConfig,
-  flags: number,
-  mean: number,
-  zscore: number,
-): void {
-  if (config.normal && mean > config.normal[1]) {
-    alert(`${channelLabel(name, config)} above normal range`, 0.2);
-  } else if (config.normal && mean < config.normal[0]) {
-    alert(`${channelLabel(name, config)} below normal range`, 0.2);
-  }
-  if (flags & (FLAG.HIGH | FLAG.LOW)) {
-    alert(`${channelLabel(name, config)} outside alert range`, 0.3);
-  }
-  if (flags & FLAG.ZSCORE) {
-    alert(`${channelLabel(name, config)} reading unusual (z = ${zscore.toFixed(1)})`, 0.1);
-  }
 }

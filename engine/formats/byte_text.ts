@@ -171,12 +171,12 @@ export function writeNumber(buf: Uint8Array, at: number, v: number): number {
   const k = Math.round(v * 1000);
   // Past int32 (|v| above about 2.1 million, rare in readings) `String` does it.
   if (k / 1000 !== v || k > INT32_MAX || k < -INT32_MAX) return -1;
-  // In int32 arithmetic (measured: about a third faster than in doubles).
-  let a = k | 0;
-  if (a < 0) {
-    buf[at++] = 45; // "-"
-    a = -a;
-  }
+  // In int32 arithmetic (measured: about a third faster than in doubles). The sign without a
+  // branch of its own: the first negative value comes long after this is optimized (the
+  // z-scores start at 0), and a path first taken then deoptimized it and its callers.
+  const a = Math.abs(k) | 0;
+  buf[at] = 45; // "-", kept only when k < 0
+  at += k < 0 ? 1 : 0;
   const int = (a / 1000) | 0;
   let frac = a - int * 1000;
   at = writeDigits32(buf, at, int);

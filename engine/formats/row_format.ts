@@ -182,7 +182,7 @@ const encoder = new TextEncoder();
 const cellBytes = new BytesCache(csvCell);
 /** The trends' cells by their code (`TRENDS`). */
 const TREND_BYTES = TRENDS.map((t) => encoder.encode(csvCell(t)));
-// Rows come in ticks that share a timestamp: the last one's cell is reused.
+// The last timestamp's cell (see `timestampBytes`).
 let lastTimestamp = "";
 let lastTimestampBytes = new Uint8Array(0);
 
@@ -304,15 +304,9 @@ function writeRow(c: CompiledColumns, table: RowTable, i: number, out: ByteText)
     let str: string | null = null;
     let v = NaN;
     switch (cells[k]) {
-      case TIMESTAMP: {
-        const ts = table.timestamp[i]!;
-        if (ts !== lastTimestamp) {
-          lastTimestamp = ts;
-          lastTimestampBytes = encoder.encode(csvCell(ts));
-        }
-        bytes = lastTimestampBytes;
+      case TIMESTAMP:
+        bytes = timestampBytes(table.timestamp[i]!);
         break;
-      }
       case MACHINE:
       case STATUS_CURRENT:
       case STATUS_MODE: {
@@ -381,6 +375,17 @@ function writeRow(c: CompiledColumns, table: RowTable, i: number, out: ByteText)
   }
   buf[at++] = 10; // "\n"
   out.end(at);
+}
+
+/** The cell of timestamp `ts`: rows come in ticks that share a timestamp, so the last one's is
+ * reused. (Apart from `writeRow`: a new one comes only with the next tick, and a path of
+ * its own first taken then deoptimized it.) */
+function timestampBytes(ts: string): Uint8Array {
+  if (ts !== lastTimestamp) {
+    lastTimestamp = ts;
+    lastTimestampBytes = encoder.encode(csvCell(ts));
+  }
+  return lastTimestampBytes;
 }
 
 /** The table column a numeric cell reads. */
