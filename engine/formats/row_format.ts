@@ -287,11 +287,13 @@ export function writeRowsCsv(
 
 /**
  * Appends row `i`'s line. One loop over the columns' codes, writing into the reserved buffer
- * at a local index: a call per cell through a closure per column (a call site no inlining
- * could follow) and a check of the room per byte were most of the rows' writing. A function
- * per row rather than the body of `writeRowsCsv`'s loop: compiled once as a whole, not again
- * on stack replacement; the rare cells (alerts, a number `String` prints) are apart for the
- * same reason: they keep it small.
+ * at a local index, instead of a call per cell through a closure per column (a call site no
+ * inlining could follow) and a check of the room per byte: about a tenth less time for the
+ * rows, and fewer compiles (BENCHMARKS.md, "The output side's JavaScript, twelfth stop"). A
+ * function per row rather than the body of `writeRowsCsv`'s loop, so that it is not compiled
+ * on stack replacement first and then again; the rare cells (alerts, a number `String`
+ * prints, a new tick's timestamp) are apart: they keep it small, and a path first taken long
+ * after it was optimized deoptimized it.
  */
 function writeRow(c: CompiledColumns, table: RowTable, i: number, out: ByteText): void {
   const { cells, channelOf, slots, room } = c;
