@@ -48,15 +48,24 @@ export function statusSummary(
   // than a map per row; a long window (up to 65,536) counts with a map.
   const counts = statuses.length > SHORT_WINDOW ? new Map<string | null, number>() : null;
   const n = statuses.length;
-  let previous: string | null = null;
-  // Ring positions stepped and wrapped by hand: a `%` per access was most of this loop.
+  // Ring positions stepped and wrapped by hand rather than a `%` per access.
   let at = oldest >= n ? oldest % n : oldest;
+  // The oldest entry is its own previous (no change): the comparison then runs from the first
+  // entry on (see the counting loop below).
+  let previous = statuses[at] as string | null;
   for (let i = 0; i < n; i++) {
     const s = statuses[at] as string | null;
-    let c = 1;
+    let c = 0;
     if (counts) counts.set(s, c = (counts.get(s) ?? 0) + 1);
     else {
-      for (let j = 0, b = at - i < 0 ? at - i + n : at - i; j < i; j++) {
+      // Up to and with this entry (it counts itself): the loop's body then runs from the first
+      // row on, a machine's first rows having a window of one; were it first run by the second
+      // row, after this (and `appendRow` with it inlined) was optimized, it deoptimized them.
+      // `b` starts at the oldest entry, `at - i` wrapped (written so that the branch taken is
+      // the one a window that has not yet wrapped takes too).
+      let b = at + n - i;
+      if (b >= n) b -= n;
+      for (let j = 0; j <= i; j++) {
         if (statuses[b] === s) c++;
         if (++b === n) b = 0;
       }
@@ -66,7 +75,9 @@ export function statusSummary(
       best = c;
       mode = s;
     }
-    if (i > 0 && s !== previous) changes++;
+    // Added, not incremented under a test: the sum then runs from the first row on, before
+    // any status changed.
+    changes += s !== previous ? 1 : 0;
     previous = s;
     if (++at === n) at = 0;
   }
