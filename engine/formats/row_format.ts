@@ -1,5 +1,7 @@
 /**
  * How a processed row is laid out as CSV columns and as the `/data` object, so the two agree.
+ * Past 400 lines because the CSV writer of the rows (`writeRowsCsv`, a column list compiled to
+ * codes and one loop over them) is here beside the column list and getters it must agree with.
  * @module
  */
 import type { ProcessedRow } from "../core/types.ts";
