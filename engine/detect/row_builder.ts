@@ -48,19 +48,38 @@ export function statusSummary(
   // than a map per row; a long window (up to 65,536) counts with a map.
   const counts = statuses.length > SHORT_WINDOW ? new Map<string | null, number>() : null;
   const n = statuses.length;
-  let previous: string | null = null;
+  // Ring positions stepped and wrapped by hand rather than a `%` per access.
+  let at = oldest >= n ? oldest % n : oldest;
+  // The oldest entry is its own previous (no change): the comparison then runs from the first
+  // entry on (see the counting loop below).
+  let previous = statuses[at] as string | null;
   for (let i = 0; i < n; i++) {
-    const s = statuses[(oldest + i) % n] as string | null;
-    let c = 1;
+    const s = statuses[at] as string | null;
+    let c = 0;
     if (counts) counts.set(s, c = (counts.get(s) ?? 0) + 1);
-    else for (let j = 0; j < i; j++) if (statuses[(oldest + j) % n] === s) c++;
+    else {
+      // Up to and with this entry (it counts itself): the loop's body then runs from the first
+      // row on, a machine's first rows having a window of one; were it first run by the second
+      // row, after this (and `appendRow` with it inlined) was optimized, it deoptimized them.
+      // `b` starts at the oldest entry, `at - i` wrapped (written so that the branch taken is
+      // the one a window that has not yet wrapped takes too).
+      let b = at + n - i;
+      if (b >= n) b -= n;
+      for (let j = 0; j <= i; j++) {
+        if (statuses[b] === s) c++;
+        if (++b === n) b = 0;
+      }
+    }
     // Ties go to the most recent status: `>=` lets a later one take over.
     if (c >= best) {
       best = c;
       mode = s;
     }
-    if (i > 0 && s !== previous) changes++;
+    // Added, not incremented under a test: the sum then runs from the first row on, before
+    // any status changed.
+    changes += s !== previous ? 1 : 0;
     previous = s;
+    if (++at === n) at = 0;
   }
   return { mode, changes };
 }
@@ -130,48 +149,35 @@ export function appendRow(
   input: RowInput,
 ): void {
   const { out, streams, streamChannel } = input;
-  // Null until a check fails: most rows have no alerts and get no array.
-  let alerts: string[] | null = null;
-  let health = 1;
+  // Whether a channel's check fails: its alerts are then built apart (`rowAlerts`).
+  let alerting = false;
   for (let e = input.first, end = input.first + input.count; e < end; e++) {
     const name = streamChannel[streams[e]!]!;
     const flags = out!.flags[e]!;
     const trend = flags & FLAG.TREND_UP
-      ? TREND_CODE.increasing
+      ? INCREASING
       : flags & FLAG.TREND_DOWN
-      ? TREND_CODE.decreasing
-      : TREND_CODE.stable;
+      ? DECREASING
+      : STABLE;
     const mean = out!.mean[e]!;
-    table.addEntry(name, input.values[e]!, round(mean, 3), trend, round(out!.zscore[e]!, 3));
-    const config = input.channels[name];
-    if (config && input.active[e] === 1) {
-      if (config.normal && mean > config.normal[1]) {
-        (alerts ??= []).push(`${channelLabel(name, config)} above normal range`);
-        health -= 0.2;
-      } else if (config.normal && mean < config.normal[0]) {
-        (alerts ??= []).push(`${channelLabel(name, config)} below normal range`);
-        health -= 0.2;
-      }
-      if (flags & (FLAG.HIGH | FLAG.LOW)) {
-        (alerts ??= []).push(`${channelLabel(name, config)} outside alert range`);
-        health -= 0.3;
-      }
-      if (flags & FLAG.ZSCORE) {
-        const z = out!.zscore[e]!.toFixed(1);
-        (alerts ??= []).push(`${channelLabel(name, config)} reading unusual (z = ${z})`);
-        health -= 0.1;
-      }
+    const z = out!.zscore[e]!;
+    // `round(x, 3)` written out (10 ** 3 is exactly 1000: the same doubles).
+    table.addEntry(
+      name,
+      input.values[e]!,
+      Math.round(mean * 1000) / 1000,
+      trend,
+      Math.round(z * 1000) / 1000,
+    );
+    if (!alerting) {
+      const config = input.channels[name];
+      if (config && input.active[e] === 1) alerting = channelFails(config, flags, mean);
     }
   }
   const { mode, changes } = statusSummary(input.statuses, input.oldest);
-  if (status === "PAUSED") {
-    (alerts ??= []).push("Machine paused - may require attention");
-    health -= 0.1;
-  }
-  if (changes >= 3) {
-    (alerts ??= []).push("Frequent status changes");
-    health -= 0.1;
-  }
+  pending.alerts = null;
+  pending.health = 1;
+  if (alerting || status === "PAUSED" || changes >= 3) rowAlerts(input, status, changes);
   const score = input.anomalyScore;
   table.addRow(
     index,
@@ -180,8 +186,63 @@ export function appendRow(
     status,
     mode,
     changes,
-    round(Math.max(0, Math.min(1, health)), 2),
-    alerts,
-    Number.isNaN(score) ? NaN : round(score, 6),
+    Math.round(Math.max(0, Math.min(1, pending.health)) * 100) / 100,
+    pending.alerts,
+    Number.isNaN(score) ? NaN : Math.round(score * 1e6) / 1e6,
   );
+}
+
+// The trends' codes as constants: a property of `TREND_CODE` read here only once a channel
+// first trends down (long after `appendRow` was optimized) deoptimized it.
+const STABLE = TREND_CODE.stable, INCREASING = TREND_CODE.increasing;
+const DECREASING = TREND_CODE.decreasing;
+
+/** Whether a channel whose checks apply fails one (see {@linkcode rowAlerts}). */
+function channelFails(config: ChannelConfig, flags: number, mean: number): boolean {
+  const normal = config.normal;
+  if ((flags & (FLAG.HIGH | FLAG.LOW | FLAG.ZSCORE)) !== 0) return true;
+  return normal ? mean > normal[1] || mean < normal[0] : false;
+}
+
+/** The alerts and health of the row {@linkcode appendRow} is building (one at a time): the
+ * alerts are null until a check fails (most rows have none and get no array). */
+const pending = { alerts: null as string[] | null, health: 1 };
+
+/**
+ * The alerts of a row that has some, in order: per channel whose checks apply, its moving
+ * average outside the normal range, its reading outside the alert range, its z-score unusual;
+ * then the machine paused, then frequent status changes. Each lowers the health from 1
+ * (`pending`). Apart from `appendRow`, with a single call there: a row's first alert of each
+ * kind comes long after `appendRow` was optimized, and each such late path written in it
+ * deoptimized and recompiled it (its largest compiles).
+ */
+function rowAlerts(input: RowInput, status: string | null, changes: number): void {
+  const { out, streams, streamChannel } = input;
+  for (let e = input.first, end = input.first + input.count; e < end; e++) {
+    const name = streamChannel[streams[e]!]!;
+    const config = input.channels[name];
+    if (!config || input.active[e] !== 1) continue;
+    const flags = out!.flags[e]!;
+    const mean = out!.mean[e]!;
+    if (config.normal && mean > config.normal[1]) {
+      alert(`${channelLabel(name, config)} above normal range`, 0.2);
+    } else if (config.normal && mean < config.normal[0]) {
+      alert(`${channelLabel(name, config)} below normal range`, 0.2);
+    }
+    if (flags & (FLAG.HIGH | FLAG.LOW)) {
+      alert(`${channelLabel(name, config)} outside alert range`, 0.3);
+    }
+    if (flags & FLAG.ZSCORE) {
+      const z = out!.zscore[e]!.toFixed(1);
+      alert(`${channelLabel(name, config)} reading unusual (z = ${z})`, 0.1);
+    }
+  }
+  if (status === "PAUSED") alert("Machine paused - may require attention", 0.1);
+  if (changes >= 3) alert("Frequent status changes", 0.1);
+}
+
+/** Adds an alert to the pending row and lowers its health by `cost`. */
+function alert(text: string, cost: number): void {
+  (pending.alerts ??= []).push(text);
+  pending.health -= cost;
 }

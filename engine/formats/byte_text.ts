@@ -112,59 +112,119 @@ export class ByteText {
   }
 
   /**
-   * Appends `v` as `String(v)` prints it. A value that is exactly the double nearest k/1000
-   * (k an integer well below 2^53) prints as k/1000's decimal without trailing zeros — no
-   * other decimal of at most 3 places is that close, and a shorter one would be another such
-   * decimal — so those (the rounded values every output holds) are written from integer
-   * digits when k fits an int32; anything else takes `String`.
+   * The buffer with room for `n` more bytes from `length` on, for a writer that fills it itself
+   * (a row's cells at a local index, then {@linkcode ByteText.end}): one check of the room per
+   * row instead of one per byte. Valid until the next append or `clear`.
+   *
+   * @example
+   * ```ts
+   * const t = new ByteText();
+   * const buf = t.reserve(2);
+   * let at = t.length;
+   * buf[at++] = 111; // "o"
+   * buf[at++] = 107; // "k"
+   * t.end(at);
+   * ```
+   */
+  reserve(n: number): Uint8Array {
+    return this.#room(n);
+  }
+
+  /** Ends the text at `at`: the bytes a writer put in the {@linkcode ByteText.reserve}d room up
+   * to there are kept (`at` is at most the reserved end). */
+  end(at: number): void {
+    this.#len = at;
+  }
+
+  /**
+   * Appends `v` as `String(v)` prints it (see {@linkcode writeNumber}).
    */
   number(v: number): void {
-    const k = Math.round(v * 1000);
-    // Past int32 (|v| above about 2.1 million, rare in readings) `String` does it.
-    if (k / 1000 !== v || k > INT32_MAX || k < -INT32_MAX) {
-      this.text(String(v));
-      return;
-    }
-    const buf = this.#room(24);
-    let at = this.#len;
-    // In int32 arithmetic (measured: about a third faster than in doubles).
-    let a = k | 0;
-    if (a < 0) {
-      buf[at++] = 45; // "-"
-      a = -a;
-    }
-    const int = (a / 1000) | 0;
-    let frac = a - int * 1000;
-    at = writeDigits32(buf, at, int);
-    if (frac !== 0) {
-      buf[at++] = 46; // "."
-      const d1 = (frac / 100) | 0;
-      buf[at++] = 48 + d1;
-      frac -= d1 * 100;
-      if (frac !== 0) {
-        const d2 = (frac / 10) | 0;
-        buf[at++] = 48 + d2;
-        frac -= d2 * 10;
-        if (frac !== 0) buf[at++] = 48 + frac;
-      }
-    }
-    this.#len = at;
+    const at = writeNumber(this.#room(NUMBER_ROOM), this.#len, v);
+    if (at < 0) this.text(String(v));
+    else this.#len = at;
   }
 }
 
+/** Bytes {@linkcode writeNumber} may write at most. */
+export const NUMBER_ROOM = 12;
+
 const INT32_MAX = 2147483647;
+
+/**
+ * Writes `v` as `String(v)` prints it into `buf` from `at` (which has {@linkcode NUMBER_ROOM}
+ * bytes of room) and returns the end; or returns -1 and writes nothing when `v` is not one it
+ * handles, for the caller to append `String(v)`. A value that is exactly the double nearest
+ * k/1000 (k an integer well below 2^53) prints as k/1000's decimal without trailing zeros — no
+ * other decimal of at most 3 places is that close, and a shorter one would be another such
+ * decimal — so those (the rounded values every output holds) are written from integer digits
+ * when k fits an int32. A free function, not a method, so that a writer filling a reserved
+ * buffer (the CSV rows) gets it inlined.
+ *
+ * @example
+ * ```ts
+ * const buf = new Uint8Array(NUMBER_ROOM);
+ * const end = writeNumber(buf, 0, -25.7); // 5: buf holds "-25.7"
+ * ```
+ */
+export function writeNumber(buf: Uint8Array, at: number, v: number): number {
+  const k = Math.round(v * 1000);
+  // Past int32 (|v| above about 2.1 million, rare in readings) `String` does it.
+  if (k / 1000 !== v || k > INT32_MAX || k < -INT32_MAX) return -1;
+  // In int32 arithmetic (measured: about a third faster than in doubles). The sign without a
+  // branch of its own: the first negative value comes long after this is optimized (the
+  // z-scores start at 0), and a path first taken then deoptimized it and its callers.
+  const a = Math.abs(k) | 0;
+  buf[at] = 45; // "-", kept only when k < 0
+  at += k < 0 ? 1 : 0;
+  const int = (a / 1000) | 0;
+  let frac = a - int * 1000;
+  at = writeDigits32(buf, at, int);
+  if (frac !== 0) {
+    buf[at++] = 46; // "."
+    const d1 = (frac / 100) | 0;
+    buf[at++] = 48 + d1;
+    frac -= d1 * 100;
+    if (frac !== 0) {
+      const d2 = (frac / 10) | 0;
+      buf[at++] = 48 + d2;
+      frac -= d2 * 10;
+      if (frac !== 0) buf[at++] = 48 + frac;
+    }
+  }
+  return at;
+}
 
 /** Writes the decimal digits of a non-negative int32 at `at`; returns the end. */
 function writeDigits32(buf: Uint8Array, at: number, n: number): number {
+  // Most integer parts of rows' values are below 1,000 (readings, averages, z-scores): those
+  // are written without counting digits first.
   if (n < 10) {
     buf[at] = 48 + n;
     return at + 1;
   }
-  const len = n < 100
-    ? 2
-    : n < 1000
-    ? 3
-    : n < 10000
+  if (n < 100) {
+    const q = (n / 10) | 0;
+    buf[at] = 48 + q;
+    buf[at + 1] = 48 + n - q * 10;
+    return at + 2;
+  }
+  if (n < 1000) {
+    const q = (n / 100) | 0;
+    const r = n - q * 100;
+    const t = (r / 10) | 0;
+    buf[at] = 48 + q;
+    buf[at + 1] = 48 + t;
+    buf[at + 2] = 48 + r - t * 10;
+    return at + 3;
+  }
+  return writeLongDigits(buf, at, n);
+}
+
+/** {@linkcode writeDigits32} of 1,000 and above: apart so that the short cases stay small
+ * enough to be inlined where numbers are written. */
+function writeLongDigits(buf: Uint8Array, at: number, n: number): number {
+  const len = n < 10000
     ? 4
     : n < 100000
     ? 5

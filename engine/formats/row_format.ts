@@ -1,10 +1,12 @@
 /**
  * How a processed row is laid out as CSV columns and as the `/data` object, so the two agree.
+ * Past 400 lines because the CSV writer of the rows (`writeRowsCsv`, a column list compiled to
+ * codes and one loop over them) is here beside the column list and getters it must agree with.
  * @module
  */
 import type { ProcessedRow } from "../core/types.ts";
 import { RowTable, TRENDS } from "../core/row_table.ts";
-import { BytesCache, type ByteText } from "./byte_text.ts";
+import { BytesCache, type ByteText, NUMBER_ROOM, writeNumber } from "./byte_text.ts";
 import { csvCell } from "./csv.ts";
 
 /** Channels every row has a `_current/_moving_avg/_trend` triple for, first and in this order. */
@@ -142,108 +144,102 @@ export function rowToObject(row: ProcessedRow): Record<string, RowValue | string
   return out;
 }
 
-/** Writes one cell of row `i` of a table; `slots[p]` is the entry of the row's channel that is
- * the columns' `p`-th channel, -1 when the row lacks it. */
-type CellWriter = (t: RowTable, i: number, slots: Int32Array, out: ByteText) => void;
+/* What a column of writeRowsCsv writes: one of these codes per column (plain constants, which
+ * the optimizing compiler folds into the switch). */
+const TIMESTAMP = 0;
+const MACHINE = 1;
+const STATUS_CURRENT = 2;
+const STATUS_MODE = 3;
+const STATUS_CHANGES = 4;
+const HEALTH_SCORE = 5;
+const ALERTS = 6;
+const ANOMALY_SCORE = 7;
+const CURRENT = 8;
+const MOVING_AVG = 9;
+const TREND = 10;
+const ZSCORE = 11;
+const EMPTY = 12;
 
 /** A column list compiled for {@linkcode writeRowsCsv}. */
 interface CompiledColumns {
-  cells: CellWriter[];
+  /** Per column, its code (`TIMESTAMP` …), and for a channel's column the index of its
+   * channel in `channels` (else 0). */
+  cells: Int32Array;
+  channelOf: Int32Array;
   /** The channels the columns name, each once; `slots` and `offsets` are indexed alike. */
   channels: string[];
+  /** Per channel, the entry of the current row's channel (-1: the row lacks it). */
   slots: Int32Array;
   /** The last row's channel names in order, and where in them each of `channels` was (-1:
    * absent): a machine's rows nearly always have the same channels in the same order, so a row
    * finds its slots by comparing names instead of a lookup per channel. */
   lastNames: string[];
   offsets: Int32Array;
+  /** Room a row's cells other than its strings may take: a number and a comma each. */
+  room: number;
 }
 
 const encoder = new TextEncoder();
-// The repeated strings of rows (machine ids, statuses, trends) as their CSV cells' bytes.
+// The repeated strings of rows (machine ids, statuses) as their CSV cells' bytes.
 const cellBytes = new BytesCache(csvCell);
-// Rows come in ticks that share a timestamp: the last one's cell is reused.
+/** The trends' cells by their code (`TRENDS`). */
+const TREND_BYTES = TRENDS.map((t) => encoder.encode(csvCell(t)));
+// The last timestamp's cell (see `timestampBytes`).
 let lastTimestamp = "";
 let lastTimestampBytes = new Uint8Array(0);
-
-function writeText(s: string | null, out: ByteText): void {
-  if (s !== null) out.raw(cellBytes.get(s));
-}
-
-/** An `anomaly_score` cell: NaN is a row without a score (an empty cell). */
-function writeScore(v: number, out: ByteText): void {
-  if (!Number.isNaN(v)) out.number(v);
-}
 
 const compiledOf = new WeakMap<readonly string[], CompiledColumns>();
 
 function compile(columns: readonly string[]): CompiledColumns {
   const channels: string[] = [];
-  const cells = columns.map((col) => cellWriter(col, channels));
+  const cells = new Int32Array(columns.length);
+  const channelOf = new Int32Array(columns.length);
+  for (let k = 0; k < columns.length; k++) {
+    const col = columns[k]!;
+    const cell = CELLS.get(col);
+    if (cell !== undefined) {
+      cells[k] = cell;
+      continue;
+    }
+    const cf = channelField(col);
+    if (!cf) {
+      cells[k] = EMPTY;
+      continue;
+    }
+    let p = channels.indexOf(cf.channel);
+    if (p === -1) p = channels.push(cf.channel) - 1;
+    cells[k] = CHANNEL_CELLS[cf.field];
+    channelOf[k] = p;
+  }
   return {
     cells,
+    channelOf,
     channels,
     slots: new Int32Array(channels.length),
     lastNames: [],
     offsets: new Int32Array(channels.length).fill(-1),
+    room: columns.length * (NUMBER_ROOM + 1) + 1,
   };
 }
 
-/** The writer of column `col`; a channel column's channel is added to `channels`. */
-function cellWriter(col: string, channels: string[]): CellWriter {
-  switch (col) {
-    case "timestamp":
-      return (t, i, _, out) => {
-        const ts = t.timestamp[i]!;
-        if (ts !== lastTimestamp) {
-          lastTimestamp = ts;
-          lastTimestampBytes = encoder.encode(csvCell(ts));
-        }
-        out.raw(lastTimestampBytes);
-      };
-    case "machine":
-      return (t, i, _, out) => writeText(t.machine[i]!, out);
-    case "status_current":
-      return (t, i, _, out) => writeText(t.statusCurrent[i]!, out);
-    case "status_mode":
-      return (t, i, _, out) => writeText(t.statusMode[i]!, out);
-    case "status_changes":
-      return (t, i, _, out) => out.number(t.statusChanges[i]!);
-    case "health_score":
-      return (t, i, _, out) => out.number(t.healthScore[i]!);
-    case "alerts":
-      return (t, i, _, out) => {
-        // Alert texts hold values: not cached, most rows have none.
-        const alerts = t.alerts[i];
-        if (alerts && alerts.length > 0) out.text(csvCell(alerts.join("; ")));
-      };
-    case "anomaly_score":
-      return (t, i, _, out) => writeScore(t.anomalyScore[i]!, out);
-  }
-  const cf = channelField(col);
-  if (!cf) return () => {};
-  let p = channels.indexOf(cf.channel);
-  if (p === -1) p = channels.push(cf.channel) - 1;
-  if (cf.field === "trend") {
-    return (t, _, slots, out) => {
-      const e = slots[p]!;
-      if (e !== -1) writeText(TRENDS[t.trend[e]!]!, out);
-    };
-  }
-  // A typed array's element, not a summary's field read by a computed name: that boxed a new
-  // heap number per numeric cell (BENCHMARKS.md, "Less garbage on the analysis side").
-  const column = NUMBER_COLUMNS[cf.field];
-  return (t, _, slots, out) => {
-    const e = slots[p]!;
-    if (e !== -1) out.number(column(t)[e]!);
-  };
-}
+/** The cell of each column that is not a channel's. */
+const CELLS = new Map<string, number>(Object.entries({
+  timestamp: TIMESTAMP,
+  machine: MACHINE,
+  status_current: STATUS_CURRENT,
+  status_mode: STATUS_MODE,
+  status_changes: STATUS_CHANGES,
+  health_score: HEALTH_SCORE,
+  alerts: ALERTS,
+  anomaly_score: ANOMALY_SCORE,
+}));
 
-/** The table column of each numeric channel field. */
-const NUMBER_COLUMNS = {
-  current: (t: RowTable) => t.current,
-  moving_avg: (t: RowTable) => t.movingAvg,
-  zscore: (t: RowTable) => t.zscore,
+/** The cell of each channel field. */
+const CHANNEL_CELLS = {
+  current: CURRENT,
+  moving_avg: MOVING_AVG,
+  trend: TREND,
+  zscore: ZSCORE,
 };
 
 /** Fills `c.slots` for row `i` of `t` (see {@linkcode CompiledColumns.lastNames}). */
@@ -288,16 +284,145 @@ export function writeRowsCsv(
     c = compile(columns);
     compiledOf.set(columns, c);
   }
-  const cells = c.cells, slots = c.slots;
-  for (let i = 0; i < table.length; i++) {
-    locate(c, table, i);
-    cells[0]!(table, i, slots, out);
-    for (let k = 1; k < cells.length; k++) {
-      out.byte(44); // ","
-      cells[k]!(table, i, slots, out);
+  for (let i = 0; i < table.length; i++) writeRow(c, table, i, out);
+}
+
+/**
+ * Appends row `i`'s line. One loop over the columns' codes, writing into the reserved buffer
+ * at a local index, instead of a call per cell through a closure per column (a call site no
+ * inlining could follow) and a check of the room per byte: about a tenth less time for the
+ * rows, and fewer compiles (BENCHMARKS.md, "The output side's JavaScript, twelfth stop"). A
+ * function per row rather than the body of `writeRowsCsv`'s loop, so that it is not compiled
+ * on stack replacement first and then again; the rare cells (alerts, a number `String`
+ * prints, a new tick's timestamp) are apart: they keep it small, and a path first taken long
+ * after it was optimized deoptimized it.
+ */
+function writeRow(c: CompiledColumns, table: RowTable, i: number, out: ByteText): void {
+  const { cells, channelOf, slots, room } = c;
+  locate(c, table, i);
+  let buf = out.reserve(room);
+  let at = out.length;
+  for (let k = 0; k < cells.length; k++) {
+    if (k > 0) buf[at++] = 44; // ","
+    let bytes: Uint8Array | null = null;
+    let str: string | null = null;
+    let v = NaN;
+    switch (cells[k]) {
+      case TIMESTAMP:
+        bytes = timestampBytes(table.timestamp[i]!);
+        break;
+      case MACHINE:
+      case STATUS_CURRENT:
+      case STATUS_MODE: {
+        const cell = cells[k];
+        str = (cell === MACHINE
+          ? table.machine
+          : cell === STATUS_CURRENT
+          ? table.statusCurrent
+          : table.statusMode)[i]!;
+        break;
+      }
+      case STATUS_CHANGES:
+      case HEALTH_SCORE:
+      case ANOMALY_SCORE:
+      case CURRENT:
+      case MOVING_AVG:
+      case ZSCORE: {
+        // A row's own number, or its entry of a channel (none: an empty cell). An anomaly
+        // score of NaN is a row without one: an empty cell too.
+        const cell = cells[k]!;
+        const e = cell === CURRENT || cell === MOVING_AVG || cell === ZSCORE
+          ? slots[channelOf[k]!]!
+          : i;
+        if (e !== -1) {
+          v = numberColumn(table, cell)[e]!;
+        }
+        break;
+      }
+      case TREND: {
+        const e = slots[channelOf[k]!]!;
+        if (e !== -1) {
+          bytes = TREND_BYTES[table.trend[e]!]!;
+        }
+        break;
+      }
+      case ALERTS: {
+        const alerts = table.alerts[i];
+        if (alerts && alerts.length > 0) {
+          at = writeAlerts(out, at, alerts, room);
+          buf = out.reserve(room);
+        }
+        break;
+      }
     }
-    out.byte(10);
+    if (str !== null) {
+      bytes = cellBytes.get(str);
+    }
+    if (bytes !== null) {
+      const len = bytes.length;
+      if (at + len + room > buf.length) {
+        out.end(at);
+        buf = out.reserve(len + room);
+      }
+      for (let j = 0; j < len; j++) {
+        buf[at++] = bytes[j]!;
+      }
+    } else if (v === v) { // not NaN: a number to write (NaN cells are empty)
+      const end = writeNumber(buf, at, v);
+      if (end >= 0) {
+        at = end;
+      } else {
+        at = writeString(out, at, String(v), room);
+        buf = out.reserve(room);
+      }
+    }
   }
+  buf[at++] = 10; // "\n"
+  out.end(at);
+}
+
+/** The cell of timestamp `ts`: rows come in ticks that share a timestamp, so the last one's is
+ * reused. (Apart from `writeRow`: a new one comes only with the next tick, and a path of
+ * its own first taken then deoptimized it.) */
+function timestampBytes(ts: string): Uint8Array {
+  if (ts !== lastTimestamp) {
+    lastTimestamp = ts;
+    lastTimestampBytes = encoder.encode(csvCell(ts));
+  }
+  return lastTimestampBytes;
+}
+
+/** The table column a numeric cell reads. */
+function numberColumn(t: RowTable, cell: number): Float64Array {
+  switch (cell) {
+    case STATUS_CHANGES:
+      return t.statusChanges;
+    case HEALTH_SCORE:
+      return t.healthScore;
+    case ANOMALY_SCORE:
+      return t.anomalyScore;
+    case CURRENT:
+      return t.current;
+    case MOVING_AVG:
+      return t.movingAvg;
+    default:
+      return t.zscore;
+  }
+}
+
+/** Appends the alerts cell of a row whose line is written up to `at` (see {@linkcode
+ * writeString}). Alert texts hold values: not cached (most rows have none). */
+function writeAlerts(out: ByteText, at: number, alerts: string[], room: number): number {
+  return writeString(out, at, csvCell(alerts.join("; ")), room);
+}
+
+/** Appends `s` to a line written up to `at`, leaves `room` bytes of room after it, and
+ * returns the line's new end. */
+function writeString(out: ByteText, at: number, s: string, room: number): number {
+  out.end(at);
+  out.text(s);
+  out.reserve(room);
+  return out.length;
 }
 
 /** The table {@linkcode writeRowCsv} writes a row through, emptied for each. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ByteText } from "../../engine/formats/byte_text.ts";
+import { ByteText, NUMBER_ROOM, writeNumber } from "../../engine/formats/byte_text.ts";
 import { formatReading, writeReading } from "../../engine/formats/reading_format.ts";
 import { rowCells, rowColumns, writeRowCsv } from "../../engine/formats/row_format.ts";
 import { csvCell, csvLine } from "../../engine/formats/csv.ts";
@@ -54,6 +54,32 @@ Deno.test("ByteText.number prints every number as String does", () => {
     out.number(v);
     assert.equal(decode(out), String(v), `number ${v}`);
   }
+});
+
+Deno.test("writeNumber: the bytes of String(v) within NUMBER_ROOM, or -1 for String to write", () => {
+  const buf = new Uint8Array(NUMBER_ROOM + 2).fill(120);
+  for (const v of [-2147483.647, 2147483.647, 0, -0.5, 999.999, 1000, 25.7]) {
+    const end = writeNumber(buf, 1, v);
+    assert.ok(end - 1 <= NUMBER_ROOM, `${v}`);
+    assert.equal(new TextDecoder().decode(buf.subarray(1, end)), String(v));
+  }
+  for (const v of [1 / 3, 2147484, -2147484, NaN, Infinity, 1e-7]) {
+    buf.fill(120);
+    assert.equal(writeNumber(buf, 1, v), -1, `${v}`);
+    assert.ok(buf.every((b) => b === 120), `${v}: nothing written`);
+  }
+});
+
+Deno.test("ByteText.reserve and end: bytes written into the room are kept up to the end", () => {
+  const t = new ByteText(4);
+  t.text("ab");
+  const buf = t.reserve(100);
+  assert.ok(buf.length >= 102);
+  let at = t.length;
+  for (const c of "cdef") buf[at++] = c.charCodeAt(0);
+  t.end(at);
+  t.text("g");
+  assert.equal(decode(t), "abcdefg");
 });
 
 Deno.test("ByteText.text writes any string as UTF-8 and grows past its capacity", () => {
@@ -113,6 +139,8 @@ Deno.test("writeRowCsv writes csvLine(rowCells) and a newline", () => {
     row({ alerts: ["Temperature 85.50°C exceeded", 'a "quoted", alert'], anomaly_score: 0.61 }),
     row({ machine: "m,2", status_current: null, status_mode: null, timestamp: "t\n1" }),
     row({ channels: {} }),
+    // A cell longer than a row's reserved room, and numbers `String` prints.
+    row({ machine: "m".repeat(700), health_score: 1 / 3, anomaly_score: 3e9 }),
   ];
   for (
     const columns of [
