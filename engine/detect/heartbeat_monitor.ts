@@ -16,6 +16,7 @@
  * `absent_over_time()` ask the user to set by hand, set from the data: see docs/detector.md.
  * @module
  */
+import type { AnalysisResult } from "../core/analysis.ts";
 import type { AnomalyEvent } from "../core/types.ts";
 
 /** Entries of a learning machine's first gap buffer (`"auto"`), doubled as it fills. */
@@ -46,8 +47,16 @@ export interface HeartbeatMonitorOptions {
 /** What most readings raise: nothing (frozen, so that no caller can add to the shared array). */
 const NO_EVENTS: readonly AnomalyEvent[] = Object.freeze([]);
 
+/** `Beat.until` of a machine that learns no more: the largest Smi on every platform (V8 keeps
+ * the field a small integer), never reached by `count`. */
+const NEVER = 2 ** 30 - 1;
+
+/** An event and the index of the reading that raised it: what
+ * {@linkcode HeartbeatMonitor.observeInto} appends to (the analyzer's `events`). */
+export type IndexedEvent = AnalysisResult["events"][number];
+
 /** One watched machine's clock: what {@linkcode HeartbeatMonitor.track} gives a caller that
- * keeps it per machine, for {@linkcode HeartbeatMonitor.observeBeat}. */
+ * keeps it per machine, for {@linkcode HeartbeatMonitor.observeInto}. */
 export interface Beat {
   /** Event time of the latest reading, epoch ms. */
   last: number;
@@ -60,6 +69,31 @@ export interface Beat {
    * machines a few readings in hold 128 KiB rather than 3.2 MB. */
   gaps: Float64Array | null;
   count: number;
+  /** While `count` is below it, a reading that finds no loss takes the short path (stores its
+   * gap, if learning, without filling `gaps`); 0 for the first reading after `track`,
+   * `gaps.length - 1` while learning, then {@linkcode NEVER}. */
+  until: number;
+}
+
+/** A clock of a machine first seen at `last`. The one place clocks are made, so that they share
+ * one V8 shape (see the warm-up below). */
+function clock(last: number, timeout: number, gaps: Float64Array | null): Beat {
+  return { last, lost: false, timeout, gaps, count: 0, until: 0 };
+}
+
+// For V8: a field written only where its object is made is taken as constant, and compiled code
+// that relied on it was thrown away when the first machine learned its timeout (in a 1 M replay
+// the analyzer's walk, TurboFan code with observeInto inlined, 40 % in) or was first lost. A
+// throw-away clock written once more here makes every field variable before anything is
+// compiled, with the kinds it will hold (`last`, `timeout`: doubles; `gaps`: an array or null).
+{
+  const warm = clock(0.5, NaN, new Float64Array(1));
+  warm.last = 1.5;
+  warm.lost = true;
+  warm.timeout = 0.5;
+  warm.gaps = null;
+  warm.count = 1;
+  warm.until = NEVER;
 }
 
 /**
@@ -161,21 +195,19 @@ export class HeartbeatMonitor {
 
   /**
    * The first reading of `machine`, at `time`: starts watching it and returns its clock, which
-   * the caller passes to {@linkcode HeartbeatMonitor.observeBeat} with each further reading
-   * instead of calling `observe` (no lookup by name per reading). Null when `maxMachines` are
-   * watched already: this machine is never watched (none is ever dropped).
+   * the caller passes to {@linkcode HeartbeatMonitor.observeInto} (or `observeBeat`) with each
+   * further reading instead of calling `observe` (no lookup by name per reading). Null when
+   * `maxMachines` are watched already: this machine is never watched (none is ever dropped).
    */
   track(machine: string, time: number): Beat | null {
     let beat = this.#beats.get(machine);
     if (!beat && this.#beats.size < this.#max) {
       const auto = this.timeoutMs === "auto";
-      beat = {
-        last: time,
-        lost: false,
-        timeout: auto ? NaN : this.timeoutMs as number,
-        gaps: auto ? new Float64Array(Math.min(FIRST_GAPS, this.#learn)) : null,
-        count: 0,
-      };
+      beat = clock(
+        time,
+        auto ? NaN : this.timeoutMs as number,
+        auto ? new Float64Array(Math.min(FIRST_GAPS, this.#learn)) : null,
+      );
       this.#beats.set(machine, beat);
     }
     return beat ?? null;
@@ -184,62 +216,102 @@ export class HeartbeatMonitor {
   /** {@linkcode HeartbeatMonitor.observe} of a reading of a machine whose clock the caller
    * kept from {@linkcode HeartbeatMonitor.track}. */
   observeBeat(beat: Beat, machine: string, time: number): readonly AnomalyEvent[] {
-    const gap = time - beat.last;
-    // NaN (still learning) compares false: no loss before the timeout is known.
-    if (!(beat.lost || gap > beat.timeout)) {
-      this.#advance(beat, time, gap);
-      return NO_EVENTS;
-    }
-    return this.#lossOrRestore(beat, machine, time, gap);
-  }
-
-  /** `observeBeat` of a reading that ends a loss or finds one. Apart, so that `observeBeat`
-   * stays small enough to be inlined where it is called per reading: a number passed to a
-   * call that is not inlined is boxed, and the analyzer's times come unboxed from columns. */
-  #lossOrRestore(beat: Beat, machine: string, time: number, gap: number): AnomalyEvent[] {
-    const events: AnomalyEvent[] = [];
-    if (!beat.lost) this.#loss(machine, beat, events);
-    if (beat.lost) {
-      beat.lost = false;
-      events.push({
-        timestamp: new Date(time).toISOString(),
-        machine,
-        type: "HEARTBEAT_RESTORED",
-        severity: "INFO",
-        channel: null,
-        value: Math.round(gap) / 1000,
-        threshold: beat.timeout / 1000,
-        description: `Data received again after ${(gap / 1000).toFixed(1)} seconds.`,
-      });
-    }
-    this.#advance(beat, time, gap);
+    const found: IndexedEvent[] = this.#found;
+    this.observeInto(beat, machine, time, found, 0);
+    if (found.length === 0) return NO_EVENTS;
+    const events = found.map((f) => f.event);
+    found.length = 0;
     return events;
   }
 
-  /** The clock of `beat` moved to `time`: out-of-order readings never move it back. */
-  #advance(beat: Beat, time: number, gap: number): void {
+  /** What `observeBeat` has `observeInto` append to: empty between calls. */
+  readonly #found: IndexedEvent[] = [];
+
+  /**
+   * {@linkcode HeartbeatMonitor.observeBeat} appending its events, if any, to `events` with the
+   * reading's `index`: what the analyzer calls per reading.
+   *
+   * For V8, this is small enough to be inlined in the analyzer's walk (a number passed to a call
+   * that is not inlined is boxed, and the analyzer's times come unboxed from columns), and all
+   * that is rare (a loss, a restore, a full gap buffer, the learning) is one call, `#rare`,
+   * which every clock's first reading makes too: so that call has its feedback from the first
+   * batch on, and a loss first met late in a run does not throw away the walk's compiled code.
+   */
+  observeInto(
+    beat: Beat,
+    machine: string,
+    time: number,
+    events: IndexedEvent[],
+    index: number,
+  ): void {
+    const gap = time - beat.last;
+    // NaN (still learning) compares false: no loss before the timeout is known.
+    if (beat.count < beat.until && !(beat.lost || gap > beat.timeout)) {
+      // The clock moves forward only: out-of-order readings never move it back.
+      if (time > beat.last) {
+        const gaps = beat.gaps;
+        // `until` is below the buffer's last entry: this gap does not fill it.
+        if (gaps !== null) gaps[beat.count++] = gap;
+        beat.last = time;
+      }
+    } else this.#rare(beat, machine, time, gap, events, index);
+  }
+
+  /** `observeInto` of a reading that finds a loss or ends one, fills the gap buffer, or is the
+   * clock's first. */
+  #rare(
+    beat: Beat,
+    machine: string,
+    time: number,
+    gap: number,
+    events: IndexedEvent[],
+    index: number,
+  ): void {
+    if (beat.lost || gap > beat.timeout) {
+      if (!beat.lost) {
+        const loss = this.#loss(machine, beat);
+        if (loss !== null) events.push({ index, event: loss });
+      }
+      beat.lost = false;
+      events.push({
+        index,
+        event: {
+          timestamp: new Date(time).toISOString(),
+          machine,
+          type: "HEARTBEAT_RESTORED",
+          severity: "INFO",
+          channel: null,
+          value: Math.round(gap) / 1000,
+          threshold: beat.timeout / 1000,
+          description: `Data received again after ${(gap / 1000).toFixed(1)} seconds.`,
+        },
+      });
+    }
     if (time > beat.last) {
       const gaps = beat.gaps;
-      if (gaps) {
-        // The gap is stored here and the call made only when the buffer is full: a number
-        // passed to a call that is not inlined is boxed, once per reading while learning.
+      if (gaps !== null) {
         gaps[beat.count++] = gap;
-        if (beat.count === gaps.length) this.#learnGaps(beat);
+        if (beat.count === gaps.length) {
+          if (beat.count < this.#learn) this.#grow(beat, gaps);
+          else this.#learnGaps(beat, gaps);
+        }
       }
       beat.last = time;
     }
+    beat.until = beat.gaps === null ? NEVER : beat.gaps.length - 1;
   }
 
-  /** `"auto"`: a machine still learning filled its gap buffer: a larger one, or at the last
-   * gap its timeout. */
-  #learnGaps(beat: Beat): void {
-    const gaps = beat.gaps!;
-    if (beat.count < this.#learn) {
-      const grown = new Float64Array(Math.min(2 * gaps.length, this.#learn));
-      grown.set(gaps);
-      beat.gaps = grown;
-      return;
-    }
+  /** `"auto"`: a machine still learning filled its gap buffer: a larger one. */
+  #grow(beat: Beat, gaps: Float64Array): void {
+    const grown = new Float64Array(Math.min(2 * gaps.length, this.#learn));
+    grown.set(gaps);
+    beat.gaps = grown;
+  }
+
+  /** `"auto"`: a machine's last gap to learn: its timeout. Apart from `#grow` so that each is
+   * compiled with the feedback of its own calls (together, the first learning met code compiled
+   * for growing only and was thrown away). */
+  #learnGaps(beat: Beat, gaps: Float64Array): void {
     // The median and the longest, as a sort would give them (gaps are > 0: no NaN, no -0),
     // without sorting (measured: BENCHMARKS.md, issue 14).
     const median = select(gaps, gaps.length >> 1);
@@ -257,24 +329,28 @@ export class HeartbeatMonitor {
   check(now: number): AnomalyEvent[] {
     const events: AnomalyEvent[] = [];
     for (const [machine, beat] of this.#beats) {
-      if (!beat.lost && now - beat.last > beat.timeout) this.#loss(machine, beat, events);
+      if (!beat.lost && now - beat.last > beat.timeout) {
+        const loss = this.#loss(machine, beat);
+        if (loss !== null) events.push(loss);
+      }
     }
     return events;
   }
 
-  #loss(machine: string, beat: Beat, events: AnomalyEvent[]): void {
+  /** `machine` is lost: its event, or null when a previous run wrote it already. */
+  #loss(machine: string, beat: Beat): AnomalyEvent | null {
     beat.lost = true;
     const written = this.#written.get(machine);
     if (written !== undefined) {
       // An earlier gap re-read from history is not the one written; a later one is new.
       if (written === beat.last) {
         this.#written.delete(machine);
-        return;
+        return null;
       }
       if (beat.last > written) this.#written.delete(machine);
     }
     const seconds = (beat.timeout / 1000).toFixed(1);
-    events.push({
+    return {
       timestamp: new Date(beat.last + beat.timeout).toISOString(),
       machine,
       type: "HEARTBEAT_LOSS",
@@ -286,7 +362,7 @@ export class HeartbeatMonitor {
         ? `No data received for ${seconds} seconds, longer than this machine's learned ` +
           `timeout. Machine may be offline.`
         : `No data received for ${seconds} seconds. Device may be offline.`,
-    });
+    };
   }
 }
 

@@ -4,7 +4,7 @@
  * feeds it and with a "now" as the live timer does.
  */
 import assert from "node:assert/strict";
-import { HeartbeatMonitor } from "../../engine/mod.ts";
+import { type AnomalyEvent, HeartbeatMonitor } from "../../engine/mod.ts";
 
 const T0 = Date.UTC(2026, 0, 1);
 
@@ -122,4 +122,37 @@ Deno.test("a kept clock (track, observeBeat) raises what observe raises; none pa
   // The one machine allowed is watched: a second one is not, now or later.
   assert.equal(kept.track("m2", T0), null);
   assert.deepEqual(feed(kept, "m2", [0, 60_000]), []);
+});
+
+Deno.test("observeInto appends what observeBeat returns, each with the reading's index", () => {
+  // Learned (auto, 20 gaps: the buffer grows once) then lost twice, with repeated and
+  // out-of-order times among them: every path of the clock.
+  const times = [
+    ...Array.from({ length: 21 }, (_, i) => i * 1000),
+    20_000,
+    19_000,
+    60_000,
+    61_000,
+    500_000,
+  ];
+  const options = { timeoutMs: "auto" as const, learnIntervals: 20 };
+  const returned = new HeartbeatMonitor(options);
+  const appended = new HeartbeatMonitor(options);
+  const a = returned.track("m1", T0 + times[0]!)!;
+  const b = appended.track("m1", T0 + times[0]!)!;
+  const expected: { index: number; event: unknown }[] = [];
+  const events: { index: number; event: AnomalyEvent }[] = [];
+  times.slice(1).forEach((t, i) => {
+    for (const event of returned.observeBeat(a, "m1", T0 + t)) expected.push({ index: i, event });
+    appended.observeInto(b, "m1", T0 + t, events, i);
+  });
+  // Learned: 10 × the 1 s median gap; the first loss is found at 60 s, stamped 20 s + 10 s.
+  assert.deepEqual(events.map((e) => [e.index, e.event.type, e.event.timestamp]), [
+    [22, "HEARTBEAT_LOSS", new Date(T0 + 30_000).toISOString()],
+    [22, "HEARTBEAT_RESTORED", new Date(T0 + 60_000).toISOString()],
+    [24, "HEARTBEAT_LOSS", new Date(T0 + 71_000).toISOString()],
+    [24, "HEARTBEAT_RESTORED", new Date(T0 + 500_000).toISOString()],
+  ]);
+  assert.deepEqual(events, expected);
+  assert.deepEqual(b, a);
 });
