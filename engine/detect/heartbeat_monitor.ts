@@ -19,7 +19,7 @@
 import type { AnalysisResult } from "../core/analysis.ts";
 import type { AnomalyEvent } from "../core/types.ts";
 
-/** Entries of a learning machine's first gap buffer (`"auto"`), doubled as it fills. */
+/** Gaps a learning machine (`"auto"`) keeps in a small slot before it takes a full one. */
 const FIRST_GAPS = 16;
 
 /** Options of {@linkcode HeartbeatMonitor}. */
@@ -28,7 +28,8 @@ export interface HeartbeatMonitorOptions {
    * module's text). @default {5000} */
   timeoutMs?: number | "auto";
   /** `"auto"`: gaps between readings (those > 0 ms) the timeout is learned from; no loss is
-   * raised before. Each machine holds a buffer of this many numbers until it has learned.
+   * raised before. Each machine holds a slot of this many numbers (after its first 16 gaps)
+   * until it has learned.
    * @default {400} (the adaptive detector's warm-up) */
   learnIntervals?: number;
   /** `"auto"`: the timeout is at least this many median gaps. @default {10} */
@@ -64,36 +65,66 @@ export interface Beat {
   lost: boolean;
   /** This machine's timeout, ms; NaN while it is being learned (`"auto"`). */
   timeout: number;
-  /** `"auto"` while learning: the gaps seen so far (the first `count` entries); then null.
-   * Starts at {@linkcode FIRST_GAPS} entries and doubles up to `learnIntervals`, so 1,000
-   * machines a few readings in hold 128 KiB rather than 3.2 MB. */
+  /** `"auto"` while learning: the page of the monitor's slots that holds this machine's slot,
+   * whose entries `base … at-1` are the gaps seen so far; then null. */
   gaps: Float64Array | null;
-  count: number;
-  /** While `count` is below it, a reading that finds no loss takes the short path (stores its
-   * gap, if learning, without filling `gaps`); 0 for the first reading after `track`,
-   * `gaps.length - 1` while learning, then {@linkcode NEVER}. */
+  /** The slot's first entry in `gaps`, where the next gap goes, and the slot's end. */
+  base: number;
+  at: number;
+  end: number;
+  /** The slot's id in its pool (see `SlotPool`); -1: none. */
+  slot: number;
+  /** While `at` is below it, a reading that finds no loss takes the short path (stores its
+   * gap, if learning, without filling the slot): the slot's last entry while learning, then
+   * {@linkcode NEVER}. */
   until: number;
 }
 
-/** A clock of a machine first seen at `last`. The one place clocks are made, so that they share
- * one V8 shape (see the warm-up below). */
-function clock(last: number, timeout: number, gaps: Float64Array | null): Beat {
-  return { last, lost: false, timeout, gaps, count: 0, until: 0 };
+/** A clock of a machine first seen at `last`, with no slot. The one place clocks are made, so
+ * that they share one V8 shape (see `warmUp`). */
+function clock(last: number, timeout: number): Beat {
+  return { last, lost: false, timeout, gaps: null, base: 0, at: 0, end: 0, slot: -1, until: NEVER };
 }
 
-// For V8: a field written only where its object is made is taken as constant, and compiled code
-// that relied on it was thrown away when the first machine learned its timeout (in a 1 M replay
-// the analyzer's walk, TurboFan code with observeInto inlined, 40 % in) or was first lost. A
-// throw-away clock written once more here makes every field variable before anything is
-// compiled, with the kinds it will hold (`last`, `timeout`: doubles; `gaps`: an array or null).
-{
-  const warm = clock(0.5, NaN, new Float64Array(1));
-  warm.last = 1.5;
-  warm.lost = true;
-  warm.timeout = 0.5;
-  warm.gaps = null;
-  warm.count = 1;
-  warm.until = NEVER;
+/**
+ * Slots of `size` doubles for machines learning their timeout, lent and given back: pages of
+ * 1, 2, 4, … slots, so that 1,000 machines learning take 11 allocations (instead of a typed
+ * array each, doubled five times on the way to 400 gaps: those ~6,000 stores outside V8's heap,
+ * each allocated and zeroed by the embedder, were ~40 ms of a 1 M replay's profile), never copy
+ * a page, and hold at most twice the slots lent at once.
+ */
+class SlotPool {
+  readonly size: number;
+  readonly #pages: Float64Array[] = [];
+  /** Slots given back, lent again first. */
+  readonly #free: number[] = [];
+  /** Slots ever lent: the next new one's id. */
+  #used = 0;
+
+  constructor(size: number) {
+    this.size = size;
+  }
+
+  /** Lends a slot to `beat`: its id, page, first entry and end. */
+  lend(beat: Beat): void {
+    const slot = this.#free.pop() ?? this.#used++;
+    // Slot s is entry s + 1 - 2^p of page p = floor(log2(s + 1)).
+    const page = 31 - Math.clz32(slot + 1);
+    if (page === this.#pages.length) this.#pages.push(new Float64Array(this.size << page));
+    beat.slot = slot;
+    beat.gaps = this.#pages[page]!;
+    beat.base = beat.at = (slot + 1 - (1 << page)) * this.size;
+    beat.end = beat.base + this.size;
+    beat.until = beat.end - 1;
+  }
+
+  /** Takes back the slot of `beat`, which then has none. */
+  giveBack(beat: Beat): void {
+    this.#free.push(beat.slot);
+    beat.slot = -1;
+    beat.gaps = null;
+    beat.until = NEVER;
+  }
 }
 
 /**
@@ -110,6 +141,11 @@ export class HeartbeatMonitor {
   readonly #longestMultiple: number;
   readonly #minTimeout: number;
   readonly #beats = new Map<string, Beat>();
+  /** `"auto"`: the slots of learning machines' gaps: {@linkcode FIRST_GAPS} each at first (so
+   * that 1,000 machines a few readings in hold 128 KiB, not 3.2 MB; null when `learnIntervals`
+   * is no more), then `learnIntervals` each. */
+  readonly #small: SlotPool | null;
+  readonly #full: SlotPool;
   /** Losses a previous run already wrote: machine → the last reading time the loss is for. */
   readonly #written = new Map<string, number>();
 
@@ -140,6 +176,8 @@ export class HeartbeatMonitor {
       throw new RangeError(`minTimeoutMs must be a finite number >= 0, got ${minTimeout}`);
     }
     this.#learn = learn;
+    this.#small = learn > FIRST_GAPS ? new SlotPool(FIRST_GAPS) : null;
+    this.#full = new SlotPool(learn);
     this.#multiple = multiple;
     this.#minTimeout = minTimeout;
     const max = options.maxMachines ?? 10_000;
@@ -203,11 +241,8 @@ export class HeartbeatMonitor {
     let beat = this.#beats.get(machine);
     if (!beat && this.#beats.size < this.#max) {
       const auto = this.timeoutMs === "auto";
-      beat = clock(
-        time,
-        auto ? NaN : this.timeoutMs as number,
-        auto ? new Float64Array(Math.min(FIRST_GAPS, this.#learn)) : null,
-      );
+      beat = clock(time, auto ? NaN : this.timeoutMs as number);
+      if (auto) (this.#small ?? this.#full).lend(beat);
       this.#beats.set(machine, beat);
     }
     return beat ?? null;
@@ -233,9 +268,9 @@ export class HeartbeatMonitor {
    *
    * For V8, this is small enough to be inlined in the analyzer's walk (a number passed to a call
    * that is not inlined is boxed, and the analyzer's times come unboxed from columns), and all
-   * that is rare (a loss, a restore, a full gap buffer, the learning) is one call, `#rare`,
-   * which every clock's first reading makes too: so that call has its feedback from the first
-   * batch on, and a loss first met late in a run does not throw away the walk's compiled code.
+   * that is rare (a loss, a restore, a full slot, the learning) is one call, `#rare`, which
+   * `warmUp` has made before anything is compiled: so a loss first met late in a run does not
+   * throw away the walk's compiled code.
    */
   observeInto(
     beat: Beat,
@@ -246,12 +281,12 @@ export class HeartbeatMonitor {
   ): void {
     const gap = time - beat.last;
     // NaN (still learning) compares false: no loss before the timeout is known.
-    if (beat.count < beat.until && !(beat.lost || gap > beat.timeout)) {
+    if (beat.at < beat.until && !(beat.lost || gap > beat.timeout)) {
       // The clock moves forward only: out-of-order readings never move it back.
       if (time > beat.last) {
         const gaps = beat.gaps;
-        // `until` is below the buffer's last entry: this gap does not fill it.
-        if (gaps !== null) gaps[beat.count++] = gap;
+        // `until` is below the slot's last entry: this gap does not fill it.
+        if (gaps !== null) gaps[beat.at++] = gap;
         beat.last = time;
       }
     } else this.#rare(beat, machine, time, gap, events, index);
@@ -290,39 +325,43 @@ export class HeartbeatMonitor {
     if (time > beat.last) {
       const gaps = beat.gaps;
       if (gaps !== null) {
-        gaps[beat.count++] = gap;
-        if (beat.count === gaps.length) {
-          if (beat.count < this.#learn) this.#grow(beat, gaps);
-          else this.#learnGaps(beat, gaps);
+        gaps[beat.at++] = gap;
+        // A full slot is the last gap to learn, or a small slot's last.
+        if (beat.at === beat.end) {
+          if (beat.at - beat.base === this.#learn) this.#learnGaps(beat, gaps);
+          else this.#moveToFull(beat, gaps);
         }
       }
       beat.last = time;
     }
-    beat.until = beat.gaps === null ? NEVER : beat.gaps.length - 1;
   }
 
-  /** `"auto"`: a machine still learning filled its gap buffer: a larger one. */
-  #grow(beat: Beat, gaps: Float64Array): void {
-    const grown = new Float64Array(Math.min(2 * gaps.length, this.#learn));
-    grown.set(gaps);
-    beat.gaps = grown;
+  /** `"auto"`: a machine's small slot is full: its gaps move to a full slot. */
+  #moveToFull(beat: Beat, gaps: Float64Array): void {
+    const from = beat.base, count = beat.at - from;
+    this.#small!.giveBack(beat);
+    this.#full.lend(beat);
+    const to = beat.gaps!;
+    // Copied one by one: `set` of a subarray would make a view object per machine.
+    for (let i = 0; i < count; i++) to[beat.base + i] = gaps[from + i]!;
+    beat.at = beat.base + count;
   }
 
-  /** `"auto"`: a machine's last gap to learn: its timeout. Apart from `#grow` so that each is
-   * compiled with the feedback of its own calls (together, the first learning met code compiled
-   * for growing only and was thrown away). */
+  /** `"auto"`: a machine's last gap to learn: its timeout, and its slot given back. */
   #learnGaps(beat: Beat, gaps: Float64Array): void {
     // The median and the longest, as a sort would give them (gaps are > 0: no NaN, no -0),
     // without sorting (measured: BENCHMARKS.md, issue 14).
-    const median = select(gaps, gaps.length >> 1);
-    let longest = gaps[0]!;
-    for (let i = 1; i < gaps.length; i++) if (gaps[i]! > longest) longest = gaps[i]!;
+    const from = beat.base, to = beat.at;
+    const median = select(gaps, from, to - 1, from + ((to - from) >> 1));
+    let longest = gaps[from]!;
+    for (let i = from + 1; i < to; i++) if (gaps[i]! > longest) longest = gaps[i]!;
     beat.timeout = Math.max(
       this.#multiple * median,
       this.#longestMultiple * longest,
       this.#minTimeout,
     );
-    beat.gaps = null;
+    this.#full.giveBack(beat);
+    beat.base = beat.at = beat.end = 0;
   }
 
   /** Losses of every machine silent for more than the timeout at `now` (epoch ms). */
@@ -367,12 +406,12 @@ export class HeartbeatMonitor {
 }
 
 /**
- * The `k`-th smallest of `values` (0-based: what `values.sort()[k]` holds),
- * found by partitioning in place (Hoare's selection), which reorders `values`.
+ * The `k`-th smallest of `values[from … to]` (what `values.subarray(from, to + 1).sort()[k -
+ * from]` holds), found by partitioning in place (Hoare's selection), which reorders that range.
  */
-function select(values: Float64Array, k: number): number {
-  let lo = 0;
-  let hi = values.length - 1;
+function select(values: Float64Array, from: number, to: number, k: number): number {
+  let lo = from;
+  let hi = to;
   while (lo < hi) {
     const pivot = values[(lo + hi) >> 1]!;
     let i = lo;
@@ -393,4 +432,40 @@ function select(values: Float64Array, k: number): number {
     else return values[k]!;
   }
   return values[k]!;
+}
+
+// For V8, before anything is compiled: a throw-away monitor taken through every path, the rare
+// ones too, with the kinds of values a run gives them (see `warmUp`).
+warmUp();
+
+/**
+ * One machine of a throw-away monitor, fed through every path of the clock: learning in a small
+ * and a full slot (varied gaps, so that `select` takes each of its branches), repeated and
+ * out-of-order times, a loss and a restore, and a timer's loss. Code compiled later has feedback
+ * for all of it: before, each path was first met mid-run (the growths, then the first learned
+ * timeout at 40 % of a 1 M replay, the first loss at 85 %) and each threw compiled code away,
+ * the analyzer's walk with it. And the clock's fields, written again here, are no longer taken
+ * as constants (a field written only where its object is made is, and the first learned
+ * timeout threw away code that relied on it).
+ */
+function warmUp(): void {
+  const hb = new HeartbeatMonitor({ timeoutMs: "auto", learnIntervals: 2 * FIRST_GAPS });
+  const events: IndexedEvent[] = [];
+  // Machines one after another: V8 collects no feedback for a function until it has been
+  // called a few times, so each rare path is taken by a dozen of them.
+  for (let m = 0; m < 12; m++) {
+    const machine = `warm-up ${m}`;
+    // Epoch ms with a fraction: `last` and `timeout` are doubles from the first clock on.
+    let time = 1.5e12 + 0.5;
+    const beat = hb.track(machine, time)!;
+    for (let i = 0; i < 2 * FIRST_GAPS; i++) {
+      time += 1000.25 + ((i * 7919 + m * 104729) % 13) * 97.5;
+      hb.observeInto(beat, machine, time, events, i);
+    }
+    hb.observeInto(beat, machine, time, events, 0);
+    hb.observeInto(beat, machine, time - 1, events, 0);
+    hb.observeInto(beat, machine, time + 1e9, events, 0);
+  }
+  hb.check(1.5e12 + 4e9);
+  hb.lostSince();
 }

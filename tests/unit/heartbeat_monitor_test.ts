@@ -156,3 +156,42 @@ Deno.test("observeInto appends what observeBeat returns, each with the reading's
   assert.deepEqual(events, expected);
   assert.deepEqual(b, a);
 });
+
+Deno.test("auto: machines learning one after another share slots; each learns from its own gaps", () => {
+  // 60 machines, learnIntervals 20: machine i starts at i × 7 s, so machines finish (and give
+  // their slots back) while later ones start and take them. Gaps from a fixed pseudo-random
+  // sequence; the expected timeout from a sorted copy of each machine's gaps.
+  const learn = 20;
+  const hb = new HeartbeatMonitor({ timeoutMs: "auto", learnIntervals: learn });
+  let seed = 7;
+  const random = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
+  const gapsOf = Array.from(
+    { length: 60 },
+    () => Array.from({ length: learn }, () => 200 + Math.round(random() * 5000) + random()),
+  );
+  const clocks = gapsOf.map((_, i) => ({ time: T0 + i * 7000, next: 0, times: [] as number[] }));
+  let lastTime = 0;
+  for (let step = 0; step < 60 * 7 + learn + 1; step++) {
+    // Machine i's readings begin at step 7 × i: the first one tracks it.
+    for (let i = 0; i < 60; i++) {
+      const c = clocks[i]!;
+      if (step < 7 * i || c.next > learn) continue;
+      if (c.next > 0) c.time += gapsOf[i]![c.next - 1]!;
+      assert.deepEqual(hb.observe(`m${i}`, c.time), []);
+      c.times.push(c.time);
+      lastTime = Math.max(lastTime, c.time);
+      c.next++;
+    }
+  }
+  const losses = hb.check(lastTime + 1e9);
+  assert.equal(losses.length, 60);
+  for (let i = 0; i < 60; i++) {
+    // The gaps as the monitor sees them: differences of the (rounded) reading times.
+    const times = clocks[i]!.times;
+    const sorted = times.slice(1).map((t, k) => t - times[k]!).sort((a, b) => a - b);
+    assert.equal(sorted.length, learn);
+    const timeout = Math.max(10 * sorted[learn >> 1]!, 4 * sorted[learn - 1]!, 2000);
+    const loss = losses.find((e) => e.machine === `m${i}`)!;
+    assert.equal(loss.threshold, timeout / 1000, `m${i}`);
+  }
+});
