@@ -86,20 +86,26 @@ function clock(last: number, timeout: number): Beat {
   return { last, lost: false, timeout, gaps: null, base: 0, at: 0, end: 0, slot: -1, until: NEVER };
 }
 
+/** Slots in a page of a {@linkcode SlotPool}, at most (its first pages hold 1, 2, 4, … 32). */
+const PAGE_SLOTS = 64;
+
 /**
  * Slots of `size` doubles for machines learning their timeout, lent and given back: pages of
- * 1, 2, 4, … slots, so that 1,000 machines learning take 11 allocations (instead of a typed
- * array each, doubled five times on the way to 400 gaps: those ~6,000 stores outside V8's heap,
- * each allocated and zeroed by the embedder, were ~40 ms of a 1 M replay's profile), never copy
- * a page, and hold at most twice the slots lent at once.
+ * 1, 2, 4, … 32 slots, then of {@linkcode PAGE_SLOTS}, so that 1,000 machines learning take 21
+ * allocations (instead of a typed array each, doubled five times on the way to 400 gaps: those
+ * ~6,000 stores outside V8's heap, each allocated and zeroed by the embedder, were ~40 ms of a
+ * 1 M replay's profile), never copy a page, and hold at most 64 slots more than are lent. When
+ * the last slot lent is given back (every machine has learned), the pages are dropped.
  */
 class SlotPool {
   readonly size: number;
   readonly #pages: Float64Array[] = [];
   /** Slots given back, lent again first. */
   readonly #free: number[] = [];
-  /** Slots ever lent: the next new one's id. */
+  /** Slots ever lent since the pages were last dropped: the next new one's id. */
   #used = 0;
+  /** Slots lent now. */
+  #lent = 0;
 
   constructor(size: number) {
     this.size = size;
@@ -108,12 +114,23 @@ class SlotPool {
   /** Lends a slot to `beat`: its id, page, first entry and end. */
   lend(beat: Beat): void {
     const slot = this.#free.pop() ?? this.#used++;
-    // Slot s is entry s + 1 - 2^p of page p = floor(log2(s + 1)).
-    const page = 31 - Math.clz32(slot + 1);
-    if (page === this.#pages.length) this.#pages.push(new Float64Array(this.size << page));
+    // Slots 0 … 62 fill pages 0 … 5 (page p: 2^p slots, the first slot s + 1 = 2^p); then
+    // pages of PAGE_SLOTS.
+    let page: number, entry: number;
+    if (slot < PAGE_SLOTS - 1) {
+      page = 31 - Math.clz32(slot + 1);
+      entry = slot + 1 - (1 << page);
+    } else {
+      page = 6 + Math.floor((slot - (PAGE_SLOTS - 1)) / PAGE_SLOTS);
+      entry = (slot - (PAGE_SLOTS - 1)) % PAGE_SLOTS;
+    }
+    if (page === this.#pages.length) {
+      this.#pages.push(new Float64Array(this.size * Math.min(1 << page, PAGE_SLOTS)));
+    }
+    this.#lent++;
     beat.slot = slot;
     beat.gaps = this.#pages[page]!;
-    beat.base = beat.at = (slot + 1 - (1 << page)) * this.size;
+    beat.base = beat.at = entry * this.size;
     beat.end = beat.base + this.size;
     beat.until = beat.end - 1;
   }
@@ -124,6 +141,11 @@ class SlotPool {
     beat.slot = -1;
     beat.gaps = null;
     beat.until = NEVER;
+    if (--this.#lent === 0) {
+      this.#pages.length = 0;
+      this.#free.length = 0;
+      this.#used = 0;
+    }
   }
 }
 

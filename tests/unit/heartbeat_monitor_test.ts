@@ -157,25 +157,27 @@ Deno.test("observeInto appends what observeBeat returns, each with the reading's
   assert.deepEqual(b, a);
 });
 
-Deno.test("auto: machines learning one after another share slots; each learns from its own gaps", () => {
-  // 60 machines, learnIntervals 20: machine i starts at i × 7 s, so machines finish (and give
-  // their slots back) while later ones start and take them. Gaps from a fixed pseudo-random
-  // sequence; the expected timeout from a sorted copy of each machine's gaps.
-  const learn = 20;
+Deno.test("auto: machines learning at once and one after another share slots; each learns its own", () => {
+  // 100 machines, learnIntervals 20. Machines 0-69 start within 18 readings of each other:
+  // 70 slots lent at once (more than a page holds). Machines 70-99 start one every 7 readings
+  // after all those learned (their pages dropped): they take slots others gave back. Gaps from a
+  // fixed pseudo-random sequence; the expected timeout from each machine's sorted gaps.
+  const learn = 20, machines = 100;
   const hb = new HeartbeatMonitor({ timeoutMs: "auto", learnIntervals: learn });
   let seed = 7;
   const random = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
   const gapsOf = Array.from(
-    { length: 60 },
+    { length: machines },
     () => Array.from({ length: learn }, () => 200 + Math.round(random() * 5000) + random()),
   );
+  const startOf = (i: number) => i < 70 ? i >> 2 : 300 + 7 * (i - 70);
   const clocks = gapsOf.map((_, i) => ({ time: T0 + i * 7000, next: 0, times: [] as number[] }));
   let lastTime = 0;
-  for (let step = 0; step < 60 * 7 + learn + 1; step++) {
-    // Machine i's readings begin at step 7 × i: the first one tracks it.
-    for (let i = 0; i < 60; i++) {
+  for (let step = 0; step <= startOf(machines - 1) + learn; step++) {
+    // Machine i's readings begin at step startOf(i): the first one tracks it.
+    for (let i = 0; i < machines; i++) {
       const c = clocks[i]!;
-      if (step < 7 * i || c.next > learn) continue;
+      if (step < startOf(i) || c.next > learn) continue;
       if (c.next > 0) c.time += gapsOf[i]![c.next - 1]!;
       assert.deepEqual(hb.observe(`m${i}`, c.time), []);
       c.times.push(c.time);
@@ -184,8 +186,8 @@ Deno.test("auto: machines learning one after another share slots; each learns fr
     }
   }
   const losses = hb.check(lastTime + 1e9);
-  assert.equal(losses.length, 60);
-  for (let i = 0; i < 60; i++) {
+  assert.equal(losses.length, machines);
+  for (let i = 0; i < machines; i++) {
     // The gaps as the monitor sees them: differences of the (rounded) reading times.
     const times = clocks[i]!.times;
     const sorted = times.slice(1).map((t, k) => t - times[k]!).sort((a, b) => a - b);
