@@ -86,7 +86,8 @@ function clock(last: number, timeout: number): Beat {
   return { last, lost: false, timeout, gaps: null, base: 0, at: 0, end: 0, slot: -1, until: NEVER };
 }
 
-/** Slots in a page of a {@linkcode SlotPool}, at most (its first pages hold 1, 2, 4, … 32). */
+/** Slots in a page of a {@linkcode SlotPool}, at most (its first pages hold 1, 2, 4, … 32):
+ * 2^6, as `lend` computes. */
 const PAGE_SLOTS = 64;
 
 /**
@@ -121,8 +122,8 @@ class SlotPool {
       page = 31 - Math.clz32(slot + 1);
       entry = slot + 1 - (1 << page);
     } else {
-      page = 6 + Math.floor((slot - (PAGE_SLOTS - 1)) / PAGE_SLOTS);
-      entry = (slot - (PAGE_SLOTS - 1)) % PAGE_SLOTS;
+      page = 6 + ((slot - (PAGE_SLOTS - 1)) >> 6);
+      entry = (slot - (PAGE_SLOTS - 1)) & (PAGE_SLOTS - 1);
     }
     if (page === this.#pages.length) {
       this.#pages.push(new Float64Array(this.size * Math.min(1 << page, PAGE_SLOTS)));
