@@ -19,7 +19,8 @@
 import type { AnalysisResult } from "../core/analysis.ts";
 import type { AnomalyEvent } from "../core/types.ts";
 
-/** Gaps a learning machine (`"auto"`) keeps in a small slot before it takes a full one. */
+/** Gaps unlike its first a learning machine (`"auto"`) keeps in a small slot, at most, before
+ * all its gaps go to a full one. */
 const FIRST_GAPS = 16;
 
 /** Options of {@linkcode HeartbeatMonitor}. */
@@ -65,25 +66,49 @@ export interface Beat {
   lost: boolean;
   /** This machine's timeout, ms; NaN while it is being learned (`"auto"`). */
   timeout: number;
-  /** `"auto"` while learning: the page of the monitor's slots that holds this machine's slot,
-   * whose entries `base … at-1` are the gaps seen so far; then null. */
+  /** `"auto"` while learning, once its gaps differ: the page of the monitor's slots that holds
+   * this machine's slot, whose entries `base … at-1` are the gaps seen so far; else null. */
   gaps: Float64Array | null;
-  /** The slot's first entry in `gaps`, where the next gap goes, and the slot's end. */
+  /** The slot's first entry (in `gaps`, or in `extra`), where the next gap goes in `gaps`, and
+   * the slot's end. While learning without `gaps`, `at` counts the gaps equal to `same`. */
   base: number;
   at: number;
   end: number;
   /** The slot's id in its pool (see `SlotPool`); -1: none. */
   slot: number;
-  /** While `at` is below it, a reading that finds no loss takes the short path (stores its
-   * gap, if learning, without filling the slot): the slot's last entry while learning, then
+  /** `"auto"` while learning without `gaps`: the first gap (NaN before it), and its repeats
+   * are counted in `at`, not stored; the gaps unlike it, up to a slot's worth, are entries
+   * `base … x-1` of `extra` (null before the first); past that, all go to `gaps`. Else NaN and
+   * null. So a machine that reports at a fixed cadence, with a missed reading now and then,
+   * learns with no slot or a small one: the first writes to the fresh memory of slots were most
+   * of the cost of learning (~20–40 µs per 4 KiB page here). */
+  same: number;
+  extra: Float64Array | null;
+  x: number;
+  /** While `at` is below it, a reading that finds no loss takes the short path (stores or
+   * counts its gap, if learning, without filling the slot or completing the gaps): the slot's
+   * last entry, or `learnIntervals - 1` without a slot, while learning; then
    * {@linkcode NEVER}. */
   until: number;
 }
 
 /** A clock of a machine first seen at `last`, with no slot. The one place clocks are made, so
  * that they share one V8 shape (see `warmUp`). */
-function clock(last: number, timeout: number): Beat {
-  return { last, lost: false, timeout, gaps: null, base: 0, at: 0, end: 0, slot: -1, until: NEVER };
+function clock(last: number, timeout: number, until: number): Beat {
+  return {
+    last,
+    lost: false,
+    timeout,
+    gaps: null,
+    base: 0,
+    at: 0,
+    end: 0,
+    slot: -1,
+    same: NaN,
+    extra: null,
+    x: 0,
+    until,
+  };
 }
 
 /** Slots in a page of a {@linkcode SlotPool}, at most (its first pages hold 1, 2, 4, … 32):
@@ -112,8 +137,8 @@ class SlotPool {
     this.size = size;
   }
 
-  /** Lends a slot to `beat`: its id, page, first entry and end. */
-  lend(beat: Beat): void {
+  /** Lends a slot to `beat` (its id, first entry and end): returns its page. */
+  lend(beat: Beat): Float64Array {
     const slot = this.#free.pop() ?? this.#used++;
     // Slots 0 … 62 fill pages 0 … 5 (page p: 2^p slots, the first slot s + 1 = 2^p); then
     // pages of PAGE_SLOTS.
@@ -130,18 +155,15 @@ class SlotPool {
     }
     this.#lent++;
     beat.slot = slot;
-    beat.gaps = this.#pages[page]!;
-    beat.base = beat.at = entry * this.size;
+    beat.base = entry * this.size;
     beat.end = beat.base + this.size;
-    beat.until = beat.end - 1;
+    return this.#pages[page]!;
   }
 
   /** Takes back the slot of `beat`, which then has none. */
   giveBack(beat: Beat): void {
     this.#free.push(beat.slot);
     beat.slot = -1;
-    beat.gaps = null;
-    beat.until = NEVER;
     if (--this.#lent === 0) {
       this.#pages.length = 0;
       this.#free.length = 0;
@@ -164,9 +186,9 @@ export class HeartbeatMonitor {
   readonly #longestMultiple: number;
   readonly #minTimeout: number;
   readonly #beats = new Map<string, Beat>();
-  /** `"auto"`: the slots of learning machines' gaps: {@linkcode FIRST_GAPS} each at first (so
-   * that 1,000 machines a few readings in hold 128 KiB, not 3.2 MB; null when `learnIntervals`
-   * is no more), then `learnIntervals` each. */
+  /** `"auto"`: the slots of learning machines' gaps: {@linkcode FIRST_GAPS} each for the gaps
+   * unlike a machine's first (null when `learnIntervals` is no more), and `learnIntervals` each
+   * for a machine with more of those. */
   readonly #small: SlotPool | null;
   readonly #full: SlotPool;
   /** Losses a previous run already wrote: machine → the last reading time the loss is for. */
@@ -264,8 +286,9 @@ export class HeartbeatMonitor {
     let beat = this.#beats.get(machine);
     if (!beat && this.#beats.size < this.#max) {
       const auto = this.timeoutMs === "auto";
-      beat = clock(time, auto ? NaN : this.timeoutMs as number);
-      if (auto) (this.#small ?? this.#full).lend(beat);
+      beat = auto
+        ? clock(time, NaN, this.#learn - 1)
+        : clock(time, this.timeoutMs as number, NEVER);
       this.#beats.set(machine, beat);
     }
     return beat ?? null;
@@ -310,6 +333,11 @@ export class HeartbeatMonitor {
         const gaps = beat.gaps;
         // `until` is below the slot's last entry: this gap does not fill it.
         if (gaps !== null) gaps[beat.at++] = gap;
+        else if (beat.until !== NEVER) {
+          // Learning without a slot: one more of the same gap, or (rare) a first different one.
+          if (gap !== beat.same) return this.#rare(beat, machine, time, gap, events, index);
+          beat.at++;
+        }
         beat.last = time;
       }
     } else this.#rare(beat, machine, time, gap, events, index);
@@ -349,25 +377,87 @@ export class HeartbeatMonitor {
       const gaps = beat.gaps;
       if (gaps !== null) {
         gaps[beat.at++] = gap;
-        // A full slot is the last gap to learn, or a small slot's last.
-        if (beat.at === beat.end) {
-          if (beat.at - beat.base === this.#learn) this.#learnGaps(beat, gaps);
-          else this.#moveToFull(beat, gaps);
+        // `gaps` is a full slot: full at the last gap to learn.
+        if (beat.at === beat.end) this.#learnGaps(beat, gaps);
+      } else if (beat.until !== NEVER) {
+        if (beat.at === 0 || gap === beat.same) {
+          beat.same = gap;
+          beat.at++;
+        } else this.#unlike(beat, gap);
+        if (beat.gaps === null && beat.until !== NEVER) {
+          // Still without `gaps`: learned at the last gap; the short path counts until then.
+          const count = beat.at + (beat.extra === null ? 0 : beat.x - beat.base);
+          if (count === this.#learn) this.#learnSame(beat);
+          else beat.until = beat.at + this.#learn - 1 - count;
         }
       }
       beat.last = time;
     }
   }
 
-  /** `"auto"`: a machine's small slot is full: its gaps move to a full slot. */
-  #moveToFull(beat: Beat, gaps: Float64Array): void {
-    const from = beat.base, count = beat.at - from;
+  /** `"auto"`: a machine learning without `gaps` met a gap unlike its first: kept in `extra`
+   * (a slot lent at the first), or, when that is full, every gap so far goes to a full slot. */
+  #unlike(beat: Beat, gap: number): void {
+    let extra = beat.extra;
+    if (extra === null) {
+      extra = beat.extra = (this.#small ?? this.#full).lend(beat);
+      beat.x = beat.base;
+    }
+    if (beat.x < beat.end) {
+      extra[beat.x++] = gap;
+      return;
+    }
+    // Only a small slot fills up: a full one holds every gap but the first.
+    const from = beat.base, to = beat.x, same = beat.same, n = beat.at;
     this.#small!.giveBack(beat);
-    this.#full.lend(beat);
-    const to = beat.gaps!;
-    // Copied one by one: `set` of a subarray would make a view object per machine.
-    for (let i = 0; i < count; i++) to[beat.base + i] = gaps[from + i]!;
-    beat.at = beat.base + count;
+    beat.extra = null;
+    beat.same = NaN;
+    const gaps = beat.gaps = this.#full.lend(beat);
+    let at = beat.base;
+    for (let i = 0; i < n; i++) gaps[at++] = same;
+    for (let i = from; i < to; i++) gaps[at++] = extra[i]!;
+    gaps[at++] = gap;
+    beat.at = at;
+    beat.until = beat.end - 1;
+    if (at === beat.end) this.#learnGaps(beat, gaps);
+  }
+
+  /** `"auto"`: the last gap to learn of a machine without `gaps`: its timeout, from the gaps
+   * like its first (`at` of them) and the few unlike it, the median and the longest as a sort of
+   * all would give them. */
+  #learnSame(beat: Beat): void {
+    const same = beat.same, n = beat.at, extra = beat.extra;
+    let median = same, longest = same;
+    if (extra !== null) {
+      // The unlike gaps (a small slot's worth at most) sorted in place, by insertion.
+      const from = beat.base, to = beat.x;
+      for (let i = from + 1; i < to; i++) {
+        const v = extra[i]!;
+        let j = i - 1;
+        while (j >= from && extra[j]! > v) {
+          extra[j + 1] = extra[j]!;
+          j--;
+        }
+        extra[j + 1] = v;
+      }
+      // The k-th smallest: among those below `same`, `same` itself, or among those above.
+      let below = from;
+      while (below < to && extra[below]! < same) below++;
+      const k = (n + to - from) >> 1;
+      if (k < below - from) median = extra[from + k]!;
+      else if (k >= below - from + n) median = extra[from + k - n]!;
+      if (to > from && extra[to - 1]! > longest) longest = extra[to - 1]!;
+      (this.#small ?? this.#full).giveBack(beat);
+      beat.extra = null;
+    }
+    beat.timeout = Math.max(
+      this.#multiple * median,
+      this.#longestMultiple * longest,
+      this.#minTimeout,
+    );
+    beat.same = NaN;
+    beat.at = 0;
+    beat.until = NEVER;
   }
 
   /** `"auto"`: a machine's last gap to learn: its timeout, and its slot given back. */
@@ -384,6 +474,8 @@ export class HeartbeatMonitor {
       this.#minTimeout,
     );
     this.#full.giveBack(beat);
+    beat.gaps = null;
+    beat.until = NEVER;
     beat.base = beat.at = beat.end = 0;
   }
 
@@ -462,27 +554,30 @@ function select(values: Float64Array, from: number, to: number, k: number): numb
 warmUp();
 
 /**
- * One machine of a throw-away monitor, fed through every path of the clock: learning in a small
- * and a full slot (varied gaps, so that `select` takes each of its branches), repeated and
- * out-of-order times, a loss and a restore, and a timer's loss. Code compiled later has feedback
- * for all of it: before, each path was first met mid-run (the growths, then the first learned
- * timeout at 40 % of a 1 M replay, the first loss at 85 %) and each threw compiled code away,
- * the analyzer's walk with it. And the clock's fields, written again here, are no longer taken
- * as constants (a field written only where its object is made is, and the first learned
- * timeout threw away code that relied on it).
+ * Machines of a throw-away monitor, fed through every path of the clock: learning at a fixed
+ * cadence (no slot), in a small slot and in a full one (varied gaps, so that `select` takes each
+ * of its branches; the first unlike gap met early and late), repeated and out-of-order times, a
+ * loss and a restore, and a timer's loss. Code compiled later has feedback for all of it:
+ * before, each path was first met mid-run (the growths, then the first learned timeout at 40 %
+ * of a 1 M replay, the first loss at 85 %) and each threw compiled code away, the analyzer's
+ * walk with it. And the clock's fields, written again here, are no longer taken as constants
+ * (a field written only where its object is made is, and the first learned timeout threw away
+ * code that relied on it).
  */
 function warmUp(): void {
-  const hb = new HeartbeatMonitor({ timeoutMs: "auto", learnIntervals: 2 * FIRST_GAPS });
+  const learn = 2 * FIRST_GAPS;
+  const hb = new HeartbeatMonitor({ timeoutMs: "auto", learnIntervals: learn });
   const events: IndexedEvent[] = [];
-  // Machines one after another: V8 collects no feedback for a function until it has been
-  // called a few times, so each rare path is taken by a dozen of them.
-  for (let m = 0; m < 12; m++) {
-    const machine = `warm-up ${m}`;
+  // Nine machines of each kind: V8 collects no feedback for a function until it has been called
+  // 8 times. Kind 0: a fixed cadence; 1: unlike gaps from the 5th (past a small slot); 2: from
+  // the 20th. (About 2–5 ms at start-up, the first formatting of dates aside.)
+  for (let m = 0; m < 27; m++) {
+    const machine = `warm-up ${m}`, alike = [learn, 4, 19][m % 3]!;
     // Epoch ms with a fraction: `last` and `timeout` are doubles from the first clock on.
     let time = 1.5e12 + 0.5;
     const beat = hb.track(machine, time)!;
-    for (let i = 0; i < 2 * FIRST_GAPS; i++) {
-      time += 1000.25 + ((i * 7919 + m * 104729) % 13) * 97.5;
+    for (let i = 0; i < learn; i++) {
+      time += 1000.25 + (i < alike ? 0 : ((i * 7919 + m * 104729) % 13) * 97.5);
       hb.observeInto(beat, machine, time, events, i);
     }
     hb.observeInto(beat, machine, time, events, 0);

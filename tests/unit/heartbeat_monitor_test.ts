@@ -158,19 +158,27 @@ Deno.test("observeInto appends what observeBeat returns, each with the reading's
 });
 
 Deno.test("auto: machines learning at once and one after another share slots; each learns its own", () => {
-  // 100 machines, learnIntervals 20. Machines 0-69 start within 18 readings of each other:
-  // 70 slots lent at once (more than a page holds). Machines 70-99 start one every 7 readings
-  // after all those learned (their pages dropped): they take slots others gave back. Gaps from a
-  // fixed pseudo-random sequence; the expected timeout from each machine's sorted gaps.
-  const learn = 20, machines = 100;
+  // 170 machines, learnIntervals 20, of four kinds of gaps (below). Machines 0-139 start within
+  // 9 readings of each other: 70 of them in small slots at once (more than a page holds).
+  // Machines 140-169 start one every 7 readings after all those learned (the pages dropped):
+  // they take slots others gave back. Gaps from a fixed pseudo-random sequence; the expected
+  // timeout from each machine's sorted gaps.
+  const learn = 20, machines = 170;
   const hb = new HeartbeatMonitor({ timeoutMs: "auto", learnIntervals: learn });
   let seed = 7;
   const random = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
+  // By i % 4: varied gaps; all alike (learned without a slot); alike for 7 gaps, then varied
+  // (a small slot); alike for all but the last (a full slot, learned at once).
+  const alikeFor = [0, learn, 7, learn - 1];
   const gapsOf = Array.from(
     { length: machines },
-    () => Array.from({ length: learn }, () => 200 + Math.round(random() * 5000) + random()),
+    (_, i) =>
+      Array.from(
+        { length: learn },
+        (_, k) => k < alikeFor[i % 4]! ? 1500 : 200 + Math.round(random() * 5000) + random(),
+      ),
   );
-  const startOf = (i: number) => i < 70 ? i >> 2 : 300 + 7 * (i - 70);
+  const startOf = (i: number) => i < 140 ? i >> 4 : 300 + 7 * (i - 140);
   const clocks = gapsOf.map((_, i) => ({ time: T0 + i * 7000, next: 0, times: [] as number[] }));
   let lastTime = 0;
   for (let step = 0; step <= startOf(machines - 1) + learn; step++) {
