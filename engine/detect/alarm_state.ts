@@ -139,6 +139,21 @@ export class AlarmState {
    * normal readings in a row that clear it (both ≥ 1).
    */
   delays(stream: number, live: number, hold: number, onDelay: number, offDelay: number): void {
+    if (((this.#raised[stream]! | live) & this.#mask) === 0 && this.#counting[stream] === 0) {
+      // Nothing raised, nothing flagged, no count running (nearly every reading): nothing
+      // changes, no transition.
+      this.rising = 0;
+      this.clearing = 0;
+    } else this.#count(stream, live, hold, onDelay, offDelay);
+  }
+
+  /**
+   * `delays` of a reading that flags an alarm, or of a stream with one raised or a count
+   * running. Apart, for V8: `delays` is inlined in the analyzer's walk, and the paths here
+   * (a count reaching an on- or off-delay) are first met at different times of a run; inlined,
+   * each was compiled without feedback and threw the walk's compiled code away when met.
+   */
+  #count(stream: number, live: number, hold: number, onDelay: number, offDelay: number): void {
     let raised = this.#raised[stream]!;
     let rising = 0;
     let clearing = 0;
@@ -146,10 +161,8 @@ export class AlarmState {
     if (((raised | live) & this.#mask) === 0) {
       // Nothing raised, nothing flagged: every count starts over (the loop below would set
       // each to 0), and no transition.
-      if (this.#counting[stream] === 1) {
-        this.#run.fill(0, stream * bits.length, (stream + 1) * bits.length);
-        this.#counting[stream] = 0;
-      }
+      this.#run.fill(0, stream * bits.length, (stream + 1) * bits.length);
+      this.#counting[stream] = 0;
       this.rising = 0;
       this.clearing = 0;
       return;

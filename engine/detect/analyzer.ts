@@ -8,10 +8,11 @@
  * reading_values.ts (per-reading results for the history store), and the heartbeat and device
  * status trackers.
  *
- * About 610 lines, over the ~400 of the project's rule: what is left here is the per-reading
+ * About 680 lines, over the ~400 of the project's rule: what is left here is the per-reading
  * loop and the state it reads per stream and per machine, kept by it so that the loop looks
  * nothing up by name (stream configs, active flags, heartbeat clocks, the ISO time of the tick).
- * Splitting that state from the loop would put a call or a lookup back on every reading.
+ * Splitting that state from the loop would put a call or a lookup back on every reading. What
+ * the loop meets rarely (events) is in methods of its own, for V8 (see `#channelEvents`).
  * @module
  */
 import {
@@ -324,6 +325,29 @@ export class Analyzer {
     if (this.#valueSets) result.values = this.#valueSets.begin(count, this.#zThreshold);
     // The forests score the whole batch before the kernel walk: few WASM calls, not one each.
     this.#scoring?.scoreAll(readings!);
+    this.#slices(c, readings, result);
+    // The most of recent batches, not the last one's: a file's batches alternate between full
+    // ones and the rest of a read (8,192 and about 1,100 readings in the 1 M replay), and a
+    // table sized by a short batch grew its way up in the next full one (copies of every
+    // column, about 180 B a row).
+    this.#rowsHint = Math.max(rows.length, this.#rowsHint - (this.#rowsHint >> 3));
+    this.#entriesHint = Math.max(rows.entries, this.#entriesHint - (this.#entriesHint >> 3));
+    return result;
+  }
+
+  /**
+   * Cuts the batch `c` into slices of up to `batchCapacity` channel values, finding each
+   * reading's stream ids, and runs each slice (`#run`). Apart from `#analyze` for V8: this loop
+   * is compiled while it runs (on-stack replacement) in the first batch, before any code after
+   * it has run; code after the loop (the row hints) was compiled without feedback then and threw
+   * the compiled loop away at its end, batch after batch. Here nothing but `#run` follows it.
+   */
+  #slices(
+    c: ReadingColumns,
+    readings: readonly Reading[] | null,
+    result: AnalysisResult,
+  ): void {
+    const count = c.length;
     const cap = this.#kernel.options.batchCapacity;
     const machineOf = this.#machineOf;
     const { machine: machineIds, status: statuses, time, first: firstEntry, key, value } = c;
@@ -416,17 +440,13 @@ export class Analyzer {
       }
       this.#entryOf[j] = first;
       this.#countOf[j] = ok ? n - first : 0;
-      if (j < machineOf.length) machineOf[j] = machine;
-      else machineOf.push(machine);
+      // One store, in bounds or appending (j is at most the length), rather than a store and a
+      // push: for V8, the store met only from the second batch on had no feedback in code
+      // compiled (on-stack) in the first, and threw that code away in every batch after (214
+      // deopts in a 1 M replay).
+      machineOf[j] = machine;
     }
     this.#run(c, readings, sliceStart, count, n, result);
-    // The most of recent batches, not the last one's: a file's batches alternate between full
-    // ones and the rest of a read (8,192 and about 1,100 readings in the 1 M replay), and a
-    // table sized by a short batch grew its way up in the next full one (copies of every
-    // column, about 180 B a row).
-    this.#rowsHint = Math.max(rows.length, this.#rowsHint - (this.#rowsHint >> 3));
-    this.#entriesHint = Math.max(rows.entries, this.#entriesHint - (this.#entriesHint >> 3));
-    return result;
   }
 
   /** `release` of a result whose table is `rows`: kept for reuse; a second call does nothing
@@ -530,15 +550,12 @@ export class Analyzer {
     const events = result.events;
     const heartbeat = this.#heartbeat;
     if (heartbeat) {
-      // The machine's clock is kept with its state: no lookup by name per reading.
-      if (m.beat === undefined) m.beat = heartbeat.track(machine, t);
-      else if (m.beat !== null) {
-        // Indexed, not `for…of`: the loop runs per reading over an answer that is nearly always
-        // empty, and an iterator and its result per reading were a measurable share of the
-        // replay's garbage (BENCHMARKS.md, "Less garbage on the analysis side").
-        const beats = heartbeat.observeBeat(m.beat, machine, t);
-        for (let j = 0; j < beats.length; j++) events.push({ index, event: beats[j]! });
-      }
+      // The machine's clock is kept with its state: no lookup by name per reading. Its events
+      // (rare) are appended by the monitor, so that no code of this function waits for the
+      // first loss to be met (late in a run) and then throws the compiled walk away.
+      const beat = m.beat;
+      if (beat === undefined) m.beat = heartbeat.track(machine, t);
+      else if (beat !== null) heartbeat.observeInto(beat, machine, t, events, index);
     }
     const alarms = this.#alarms;
     // The reading's entries in the kernel's input, in its channels' order; a channel's name is
@@ -570,44 +587,13 @@ export class Analyzer {
         ? adaptive.flags[e]! & (ADAPTIVE_FLAG.RAISE | ADAPTIVE_FLAG.CLEAR)
         : 0;
       if (alarms.rising | alarms.clearing | aFlags) {
-        const reading = {
-          machine,
-          timestamp: this.#isoOf(t),
-          channel: this.#streamChannel[stream]!,
-          value,
-        };
-        if (alarms.rising | alarms.clearing) {
-          const at = {
-            ...reading,
-            delta: out!.delta[e]!,
-            zscore: out!.zscore[e]!,
-            deviation: out!.deviation[e]!,
-            mean: out!.mean[e]!,
-          };
-          const texts = alarmEvents(alarms.rising, alarms.clearing, at, config, this.#zThreshold);
-          for (const event of texts) events.push({ index, event });
-        }
-        if (aFlags) {
-          const at = {
-            ...reading,
-            score: adaptive!.score[e]!,
-            level: adaptive!.level[e]!,
-            scale: adaptive!.scale[e]!,
-          };
-          const detector = this.#adaptive!.options;
-          const flags = adaptive!.flags[e]!;
-          if (flags & ADAPTIVE_FLAG.RAISE) {
-            events.push({ index, event: adaptiveEvent("raise", at, config, detector) });
-          }
-          if (flags & ADAPTIVE_FLAG.CLEAR) {
-            const kind = flags & ADAPTIVE_FLAG.ACCEPTED ? "accept" : "clear";
-            events.push({ index, event: adaptiveEvent(kind, at, config, detector) });
-          }
-        }
+        this.#channelEvents(events, index, machine, t, e, stream, value, config, out, adaptive);
       }
     }
     if (this.#deviceStatus) {
-      // Indexed for the reason of the heartbeat's loop above.
+      // Indexed, not `for…of`: the loop runs per reading over an answer that is nearly always
+      // empty, and an iterator and its result per reading were a measurable share of the
+      // replay's garbage (BENCHMARKS.md, "Less garbage on the analysis side").
       const changes = this.#deviceStatus.observe(machine, status, t);
       for (let j = 0; j < changes.length; j++) events.push({ index, event: changes[j]! });
     }
@@ -627,6 +613,64 @@ export class Analyzer {
       input.count = count;
       input.anomalyScore = m.score;
       appendRow(result.rows, index, machine, status, input);
+    }
+  }
+
+  /**
+   * The events of entry `e` (a reading's channel value) whose alarm state rose or cleared or
+   * whose adaptive flags raise or clear: apart from `#walk`, for V8. Most kinds are first met
+   * late in a run (the adaptive detector's after its warm-up, 80 % into the 1 M replay); in the
+   * walk, each was code compiled without feedback, so each threw the walk's compiled code away
+   * and had it compiled again (Maglev and TurboFan, tens of ms of background compile each).
+   * Here that happens to this small function, and the walk meets one call, reached with the
+   * first alarm of the run.
+   */
+  #channelEvents(
+    events: AnalysisResult["events"],
+    index: number,
+    machine: string,
+    t: number,
+    e: number,
+    stream: number,
+    value: number,
+    config: ChannelConfig | undefined,
+    out: KernelOutput | null,
+    adaptive: AdaptiveOutput | null,
+  ): void {
+    const alarms = this.#alarms;
+    const reading = {
+      machine,
+      timestamp: this.#isoOf(t),
+      channel: this.#streamChannel[stream]!,
+      value,
+    };
+    if (alarms.rising | alarms.clearing) {
+      const at = {
+        ...reading,
+        delta: out!.delta[e]!,
+        zscore: out!.zscore[e]!,
+        deviation: out!.deviation[e]!,
+        mean: out!.mean[e]!,
+      };
+      const texts = alarmEvents(alarms.rising, alarms.clearing, at, config, this.#zThreshold);
+      for (const event of texts) events.push({ index, event });
+    }
+    const flags = adaptive ? adaptive.flags[e]! : 0;
+    if (flags & (ADAPTIVE_FLAG.RAISE | ADAPTIVE_FLAG.CLEAR)) {
+      const at = {
+        ...reading,
+        score: adaptive!.score[e]!,
+        level: adaptive!.level[e]!,
+        scale: adaptive!.scale[e]!,
+      };
+      const detector = this.#adaptive!.options;
+      if (flags & ADAPTIVE_FLAG.RAISE) {
+        events.push({ index, event: adaptiveEvent("raise", at, config, detector) });
+      }
+      if (flags & ADAPTIVE_FLAG.CLEAR) {
+        const kind = flags & ADAPTIVE_FLAG.ACCEPTED ? "accept" : "clear";
+        events.push({ index, event: adaptiveEvent(kind, at, config, detector) });
+      }
     }
   }
 

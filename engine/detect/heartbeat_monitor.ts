@@ -16,9 +16,11 @@
  * `absent_over_time()` ask the user to set by hand, set from the data: see docs/detector.md.
  * @module
  */
+import type { AnalysisResult } from "../core/analysis.ts";
 import type { AnomalyEvent } from "../core/types.ts";
 
-/** Entries of a learning machine's first gap buffer (`"auto"`), doubled as it fills. */
+/** Gaps unlike its first a learning machine (`"auto"`) keeps in a small slot, at most, before
+ * all its gaps go to a full one. */
 const FIRST_GAPS = 16;
 
 /** Options of {@linkcode HeartbeatMonitor}. */
@@ -27,7 +29,8 @@ export interface HeartbeatMonitorOptions {
    * module's text). @default {5000} */
   timeoutMs?: number | "auto";
   /** `"auto"`: gaps between readings (those > 0 ms) the timeout is learned from; no loss is
-   * raised before. Each machine holds a buffer of this many numbers until it has learned.
+   * raised before. Each machine holds a slot of this many numbers (after its first 16 gaps)
+   * until it has learned.
    * @default {400} (the adaptive detector's warm-up) */
   learnIntervals?: number;
   /** `"auto"`: the timeout is at least this many median gaps. @default {10} */
@@ -46,8 +49,16 @@ export interface HeartbeatMonitorOptions {
 /** What most readings raise: nothing (frozen, so that no caller can add to the shared array). */
 const NO_EVENTS: readonly AnomalyEvent[] = Object.freeze([]);
 
+/** `Beat.until` of a machine that learns no more: the largest Smi on every platform (V8 keeps
+ * the field a small integer), never reached by `count`. */
+const NEVER = 2 ** 30 - 1;
+
+/** An event and the index of the reading that raised it: what
+ * {@linkcode HeartbeatMonitor.observeInto} appends to (the analyzer's `events`). */
+export type IndexedEvent = AnalysisResult["events"][number];
+
 /** One watched machine's clock: what {@linkcode HeartbeatMonitor.track} gives a caller that
- * keeps it per machine, for {@linkcode HeartbeatMonitor.observeBeat}. */
+ * keeps it per machine, for {@linkcode HeartbeatMonitor.observeInto}. */
 export interface Beat {
   /** Event time of the latest reading, epoch ms. */
   last: number;
@@ -55,11 +66,110 @@ export interface Beat {
   lost: boolean;
   /** This machine's timeout, ms; NaN while it is being learned (`"auto"`). */
   timeout: number;
-  /** `"auto"` while learning: the gaps seen so far (the first `count` entries); then null.
-   * Starts at {@linkcode FIRST_GAPS} entries and doubles up to `learnIntervals`, so 1,000
-   * machines a few readings in hold 128 KiB rather than 3.2 MB. */
+  /** `"auto"` while learning, once its gaps differ: the page of the monitor's slots that holds
+   * this machine's slot, whose entries `base … at-1` are the gaps seen so far; else null. */
   gaps: Float64Array | null;
-  count: number;
+  /** The slot's first entry (in `gaps`, or in `extra`), where the next gap goes in `gaps`, and
+   * the slot's end. While learning without `gaps`, `at` counts the gaps equal to `same`. */
+  base: number;
+  at: number;
+  end: number;
+  /** The slot's id in its pool (see `SlotPool`); -1: none. */
+  slot: number;
+  /** `"auto"` while learning without `gaps`: the first gap (NaN before it), and its repeats
+   * are counted in `at`, not stored; the gaps unlike it, up to a slot's worth, are entries
+   * `base … x-1` of `extra` (null before the first); past that, all go to `gaps`. Else NaN and
+   * null. So a machine that reports at a fixed cadence, with a missed reading now and then,
+   * learns with no slot or a small one: the first writes to the fresh memory of slots were most
+   * of the cost of learning (~20–40 µs per 4 KiB page here). */
+  same: number;
+  extra: Float64Array | null;
+  x: number;
+  /** While `at` is below it, a reading that finds no loss takes the short path (stores or
+   * counts its gap, if learning, without filling the slot or completing the gaps): the slot's
+   * last entry, or `learnIntervals - 1` without a slot, while learning; then
+   * {@linkcode NEVER}. */
+  until: number;
+}
+
+/** A clock of a machine first seen at `last`, with no slot. The one place clocks are made, so
+ * that they share one V8 shape (see `warmUp`). */
+function clock(last: number, timeout: number, until: number): Beat {
+  return {
+    last,
+    lost: false,
+    timeout,
+    gaps: null,
+    base: 0,
+    at: 0,
+    end: 0,
+    slot: -1,
+    same: NaN,
+    extra: null,
+    x: 0,
+    until,
+  };
+}
+
+/** Slots in a page of a {@linkcode SlotPool}, at most (its first pages hold 1, 2, 4, … 32):
+ * 2^6, as `lend` computes. */
+const PAGE_SLOTS = 64;
+
+/**
+ * Slots of `size` doubles for machines learning their timeout, lent and given back: pages of
+ * 1, 2, 4, … 32 slots, then of {@linkcode PAGE_SLOTS}, so that 1,000 machines learning take 21
+ * allocations (instead of a typed array each, doubled five times on the way to 400 gaps: those
+ * ~6,000 stores outside V8's heap, each allocated and zeroed by the embedder, were ~40 ms of a
+ * 1 M replay's profile), never copy a page, and hold at most 64 slots more than are lent. When
+ * the last slot lent is given back (every machine has learned), the pages are dropped.
+ */
+class SlotPool {
+  readonly size: number;
+  readonly #pages: Float64Array[] = [];
+  /** Slots given back, lent again first. */
+  readonly #free: number[] = [];
+  /** Slots ever lent since the pages were last dropped: the next new one's id. */
+  #used = 0;
+  /** Slots lent now. */
+  #lent = 0;
+
+  constructor(size: number) {
+    this.size = size;
+  }
+
+  /** Lends a slot to `beat` (its id, first entry and end): returns its page. */
+  lend(beat: Beat): Float64Array {
+    const slot = this.#free.pop() ?? this.#used++;
+    // Slots 0 … 62 fill pages 0 … 5 (page p: 2^p slots, the first slot s + 1 = 2^p); then
+    // pages of PAGE_SLOTS.
+    let page: number, entry: number;
+    if (slot < PAGE_SLOTS - 1) {
+      page = 31 - Math.clz32(slot + 1);
+      entry = slot + 1 - (1 << page);
+    } else {
+      page = 6 + ((slot - (PAGE_SLOTS - 1)) >> 6);
+      entry = (slot - (PAGE_SLOTS - 1)) & (PAGE_SLOTS - 1);
+    }
+    if (page === this.#pages.length) {
+      this.#pages.push(new Float64Array(this.size * Math.min(1 << page, PAGE_SLOTS)));
+    }
+    this.#lent++;
+    beat.slot = slot;
+    beat.base = entry * this.size;
+    beat.end = beat.base + this.size;
+    return this.#pages[page]!;
+  }
+
+  /** Takes back the slot of `beat`, which then has none. */
+  giveBack(beat: Beat): void {
+    this.#free.push(beat.slot);
+    beat.slot = -1;
+    if (--this.#lent === 0) {
+      this.#pages.length = 0;
+      this.#free.length = 0;
+      this.#used = 0;
+    }
+  }
 }
 
 /**
@@ -76,6 +186,11 @@ export class HeartbeatMonitor {
   readonly #longestMultiple: number;
   readonly #minTimeout: number;
   readonly #beats = new Map<string, Beat>();
+  /** `"auto"`: the slots of learning machines' gaps: {@linkcode FIRST_GAPS} each for the gaps
+   * unlike a machine's first (null when `learnIntervals` is no more), and `learnIntervals` each
+   * for a machine with more of those. */
+  readonly #small: SlotPool | null;
+  readonly #full: SlotPool;
   /** Losses a previous run already wrote: machine → the last reading time the loss is for. */
   readonly #written = new Map<string, number>();
 
@@ -106,6 +221,8 @@ export class HeartbeatMonitor {
       throw new RangeError(`minTimeoutMs must be a finite number >= 0, got ${minTimeout}`);
     }
     this.#learn = learn;
+    this.#small = learn > FIRST_GAPS ? new SlotPool(FIRST_GAPS) : null;
+    this.#full = new SlotPool(learn);
     this.#multiple = multiple;
     this.#minTimeout = minTimeout;
     const max = options.maxMachines ?? 10_000;
@@ -161,21 +278,17 @@ export class HeartbeatMonitor {
 
   /**
    * The first reading of `machine`, at `time`: starts watching it and returns its clock, which
-   * the caller passes to {@linkcode HeartbeatMonitor.observeBeat} with each further reading
-   * instead of calling `observe` (no lookup by name per reading). Null when `maxMachines` are
-   * watched already: this machine is never watched (none is ever dropped).
+   * the caller passes to {@linkcode HeartbeatMonitor.observeInto} (or `observeBeat`) with each
+   * further reading instead of calling `observe` (no lookup by name per reading). Null when
+   * `maxMachines` are watched already: this machine is never watched (none is ever dropped).
    */
   track(machine: string, time: number): Beat | null {
     let beat = this.#beats.get(machine);
     if (!beat && this.#beats.size < this.#max) {
       const auto = this.timeoutMs === "auto";
-      beat = {
-        last: time,
-        lost: false,
-        timeout: auto ? NaN : this.timeoutMs as number,
-        gaps: auto ? new Float64Array(Math.min(FIRST_GAPS, this.#learn)) : null,
-        count: 0,
-      };
+      beat = auto
+        ? clock(time, NaN, this.#learn - 1)
+        : clock(time, this.timeoutMs as number, NEVER);
       this.#beats.set(machine, beat);
     }
     return beat ?? null;
@@ -184,97 +297,214 @@ export class HeartbeatMonitor {
   /** {@linkcode HeartbeatMonitor.observe} of a reading of a machine whose clock the caller
    * kept from {@linkcode HeartbeatMonitor.track}. */
   observeBeat(beat: Beat, machine: string, time: number): readonly AnomalyEvent[] {
-    const gap = time - beat.last;
-    // NaN (still learning) compares false: no loss before the timeout is known.
-    if (!(beat.lost || gap > beat.timeout)) {
-      this.#advance(beat, time, gap);
-      return NO_EVENTS;
-    }
-    return this.#lossOrRestore(beat, machine, time, gap);
-  }
-
-  /** `observeBeat` of a reading that ends a loss or finds one. Apart, so that `observeBeat`
-   * stays small enough to be inlined where it is called per reading: a number passed to a
-   * call that is not inlined is boxed, and the analyzer's times come unboxed from columns. */
-  #lossOrRestore(beat: Beat, machine: string, time: number, gap: number): AnomalyEvent[] {
-    const events: AnomalyEvent[] = [];
-    if (!beat.lost) this.#loss(machine, beat, events);
-    if (beat.lost) {
-      beat.lost = false;
-      events.push({
-        timestamp: new Date(time).toISOString(),
-        machine,
-        type: "HEARTBEAT_RESTORED",
-        severity: "INFO",
-        channel: null,
-        value: Math.round(gap) / 1000,
-        threshold: beat.timeout / 1000,
-        description: `Data received again after ${(gap / 1000).toFixed(1)} seconds.`,
-      });
-    }
-    this.#advance(beat, time, gap);
+    const found: IndexedEvent[] = this.#found;
+    this.observeInto(beat, machine, time, found, 0);
+    if (found.length === 0) return NO_EVENTS;
+    const events = found.map((f) => f.event);
+    found.length = 0;
     return events;
   }
 
-  /** The clock of `beat` moved to `time`: out-of-order readings never move it back. */
-  #advance(beat: Beat, time: number, gap: number): void {
+  /** What `observeBeat` has `observeInto` append to: empty between calls. */
+  readonly #found: IndexedEvent[] = [];
+
+  /**
+   * {@linkcode HeartbeatMonitor.observeBeat} appending its events, if any, to `events` with the
+   * reading's `index`: what the analyzer calls per reading.
+   *
+   * For V8, this is small enough to be inlined in the analyzer's walk (a number passed to a call
+   * that is not inlined is boxed, and the analyzer's times come unboxed from columns), and all
+   * that is rare (a loss, a restore, a full slot, the learning) is one call, `#rare`, which
+   * `warmUp` has made before anything is compiled: so a loss first met late in a run does not
+   * throw away the walk's compiled code.
+   */
+  observeInto(
+    beat: Beat,
+    machine: string,
+    time: number,
+    events: IndexedEvent[],
+    index: number,
+  ): void {
+    const gap = time - beat.last;
+    // NaN (still learning) compares false: no loss before the timeout is known.
+    if (beat.at < beat.until && !(beat.lost || gap > beat.timeout)) {
+      // The clock moves forward only: out-of-order readings never move it back.
+      if (time > beat.last) {
+        const gaps = beat.gaps;
+        // `until` is below the slot's last entry: this gap does not fill it.
+        if (gaps !== null) gaps[beat.at++] = gap;
+        else if (beat.until !== NEVER) {
+          // Learning without a slot: one more of the same gap, or (rare) a first different one.
+          if (gap !== beat.same) return this.#rare(beat, machine, time, gap, events, index);
+          beat.at++;
+        }
+        beat.last = time;
+      }
+    } else this.#rare(beat, machine, time, gap, events, index);
+  }
+
+  /** `observeInto` of a reading that finds a loss or ends one, fills the gap buffer, or is the
+   * clock's first. */
+  #rare(
+    beat: Beat,
+    machine: string,
+    time: number,
+    gap: number,
+    events: IndexedEvent[],
+    index: number,
+  ): void {
+    if (beat.lost || gap > beat.timeout) {
+      if (!beat.lost) {
+        const loss = this.#loss(machine, beat);
+        if (loss !== null) events.push({ index, event: loss });
+      }
+      beat.lost = false;
+      events.push({
+        index,
+        event: {
+          timestamp: new Date(time).toISOString(),
+          machine,
+          type: "HEARTBEAT_RESTORED",
+          severity: "INFO",
+          channel: null,
+          value: Math.round(gap) / 1000,
+          threshold: beat.timeout / 1000,
+          description: `Data received again after ${(gap / 1000).toFixed(1)} seconds.`,
+        },
+      });
+    }
     if (time > beat.last) {
       const gaps = beat.gaps;
-      if (gaps) {
-        // The gap is stored here and the call made only when the buffer is full: a number
-        // passed to a call that is not inlined is boxed, once per reading while learning.
-        gaps[beat.count++] = gap;
-        if (beat.count === gaps.length) this.#learnGaps(beat);
+      if (gaps !== null) {
+        gaps[beat.at++] = gap;
+        // `gaps` is a full slot: full at the last gap to learn.
+        if (beat.at === beat.end) this.#learnGaps(beat, gaps);
+      } else if (beat.until !== NEVER) {
+        if (beat.at === 0 || gap === beat.same) {
+          beat.same = gap;
+          beat.at++;
+        } else this.#unlike(beat, gap);
+        if (beat.gaps === null && beat.until !== NEVER) {
+          // Still without `gaps`: learned at the last gap; the short path counts until then.
+          const count = beat.at + (beat.extra === null ? 0 : beat.x - beat.base);
+          if (count === this.#learn) this.#learnSame(beat);
+          else beat.until = beat.at + this.#learn - 1 - count;
+        }
       }
       beat.last = time;
     }
   }
 
-  /** `"auto"`: a machine still learning filled its gap buffer: a larger one, or at the last
-   * gap its timeout. */
-  #learnGaps(beat: Beat): void {
-    const gaps = beat.gaps!;
-    if (beat.count < this.#learn) {
-      const grown = new Float64Array(Math.min(2 * gaps.length, this.#learn));
-      grown.set(gaps);
-      beat.gaps = grown;
+  /** `"auto"`: a machine learning without `gaps` met a gap unlike its first: kept in `extra`
+   * (a slot lent at the first), or, when that is full, every gap so far goes to a full slot. */
+  #unlike(beat: Beat, gap: number): void {
+    let extra = beat.extra;
+    if (extra === null) {
+      extra = beat.extra = (this.#small ?? this.#full).lend(beat);
+      beat.x = beat.base;
+    }
+    if (beat.x < beat.end) {
+      extra[beat.x++] = gap;
       return;
     }
-    // The median and the longest, as a sort would give them (gaps are > 0: no NaN, no -0),
-    // without sorting (measured: BENCHMARKS.md, issue 14).
-    const median = select(gaps, gaps.length >> 1);
-    let longest = gaps[0]!;
-    for (let i = 1; i < gaps.length; i++) if (gaps[i]! > longest) longest = gaps[i]!;
+    // Only a small slot fills up: a full one holds every gap but the first.
+    const from = beat.base, to = beat.x, same = beat.same, n = beat.at;
+    this.#small!.giveBack(beat);
+    beat.extra = null;
+    beat.same = NaN;
+    const gaps = beat.gaps = this.#full.lend(beat);
+    let at = beat.base;
+    for (let i = 0; i < n; i++) gaps[at++] = same;
+    for (let i = from; i < to; i++) gaps[at++] = extra[i]!;
+    gaps[at++] = gap;
+    beat.at = at;
+    beat.until = beat.end - 1;
+    if (at === beat.end) this.#learnGaps(beat, gaps);
+  }
+
+  /** `"auto"`: the last gap to learn of a machine without `gaps`: its timeout, from the gaps
+   * like its first (`at` of them) and the few unlike it, the median and the longest as a sort of
+   * all would give them. */
+  #learnSame(beat: Beat): void {
+    const same = beat.same, n = beat.at, extra = beat.extra;
+    let median = same, longest = same;
+    if (extra !== null) {
+      // The unlike gaps (a small slot's worth at most) sorted in place, by insertion.
+      const from = beat.base, to = beat.x;
+      for (let i = from + 1; i < to; i++) {
+        const v = extra[i]!;
+        let j = i - 1;
+        while (j >= from && extra[j]! > v) {
+          extra[j + 1] = extra[j]!;
+          j--;
+        }
+        extra[j + 1] = v;
+      }
+      // The k-th smallest: among those below `same`, `same` itself, or among those above.
+      let below = from;
+      while (below < to && extra[below]! < same) below++;
+      const k = (n + to - from) >> 1;
+      if (k < below - from) median = extra[from + k]!;
+      else if (k >= below - from + n) median = extra[from + k - n]!;
+      if (to > from && extra[to - 1]! > longest) longest = extra[to - 1]!;
+      (this.#small ?? this.#full).giveBack(beat);
+      beat.extra = null;
+    }
     beat.timeout = Math.max(
       this.#multiple * median,
       this.#longestMultiple * longest,
       this.#minTimeout,
     );
+    beat.same = NaN;
+    beat.at = 0;
+    beat.until = NEVER;
+  }
+
+  /** `"auto"`: a machine's last gap to learn: its timeout, and its slot given back. */
+  #learnGaps(beat: Beat, gaps: Float64Array): void {
+    // The median and the longest, as a sort would give them (gaps are > 0: no NaN, no -0),
+    // without sorting (measured: BENCHMARKS.md, issue 14).
+    const from = beat.base, to = beat.at;
+    const median = select(gaps, from, to - 1, from + ((to - from) >> 1));
+    let longest = gaps[from]!;
+    for (let i = from + 1; i < to; i++) if (gaps[i]! > longest) longest = gaps[i]!;
+    beat.timeout = Math.max(
+      this.#multiple * median,
+      this.#longestMultiple * longest,
+      this.#minTimeout,
+    );
+    this.#full.giveBack(beat);
     beat.gaps = null;
+    beat.until = NEVER;
+    beat.base = beat.at = beat.end = 0;
   }
 
   /** Losses of every machine silent for more than the timeout at `now` (epoch ms). */
   check(now: number): AnomalyEvent[] {
     const events: AnomalyEvent[] = [];
     for (const [machine, beat] of this.#beats) {
-      if (!beat.lost && now - beat.last > beat.timeout) this.#loss(machine, beat, events);
+      if (!beat.lost && now - beat.last > beat.timeout) {
+        const loss = this.#loss(machine, beat);
+        if (loss !== null) events.push(loss);
+      }
     }
     return events;
   }
 
-  #loss(machine: string, beat: Beat, events: AnomalyEvent[]): void {
+  /** `machine` is lost: its event, or null when a previous run wrote it already. */
+  #loss(machine: string, beat: Beat): AnomalyEvent | null {
     beat.lost = true;
     const written = this.#written.get(machine);
     if (written !== undefined) {
       // An earlier gap re-read from history is not the one written; a later one is new.
       if (written === beat.last) {
         this.#written.delete(machine);
-        return;
+        return null;
       }
       if (beat.last > written) this.#written.delete(machine);
     }
     const seconds = (beat.timeout / 1000).toFixed(1);
-    events.push({
+    return {
       timestamp: new Date(beat.last + beat.timeout).toISOString(),
       machine,
       type: "HEARTBEAT_LOSS",
@@ -286,17 +516,17 @@ export class HeartbeatMonitor {
         ? `No data received for ${seconds} seconds, longer than this machine's learned ` +
           `timeout. Machine may be offline.`
         : `No data received for ${seconds} seconds. Device may be offline.`,
-    });
+    };
   }
 }
 
 /**
- * The `k`-th smallest of `values` (0-based: what `values.sort()[k]` holds),
- * found by partitioning in place (Hoare's selection), which reorders `values`.
+ * The `k`-th smallest of `values[from … to]` (what `values.subarray(from, to + 1).sort()[k -
+ * from]` holds), found by partitioning in place (Hoare's selection), which reorders that range.
  */
-function select(values: Float64Array, k: number): number {
-  let lo = 0;
-  let hi = values.length - 1;
+function select(values: Float64Array, from: number, to: number, k: number): number {
+  let lo = from;
+  let hi = to;
   while (lo < hi) {
     const pivot = values[(lo + hi) >> 1]!;
     let i = lo;
@@ -317,4 +547,43 @@ function select(values: Float64Array, k: number): number {
     else return values[k]!;
   }
   return values[k]!;
+}
+
+// For V8, before anything is compiled: a throw-away monitor taken through every path, the rare
+// ones too, with the kinds of values a run gives them (see `warmUp`).
+warmUp();
+
+/**
+ * Machines of a throw-away monitor, fed through every path of the clock: learning at a fixed
+ * cadence (no slot), in a small slot and in a full one (varied gaps, so that `select` takes each
+ * of its branches; the first unlike gap met early and late), repeated and out-of-order times, a
+ * loss and a restore, and a timer's loss. Code compiled later has feedback for all of it:
+ * before, each path was first met mid-run (the growths, then the first learned timeout at 40 %
+ * of a 1 M replay, the first loss at 85 %) and each threw compiled code away, the analyzer's
+ * walk with it. And the clock's fields, written again here, are no longer taken as constants
+ * (a field written only where its object is made is, and the first learned timeout threw away
+ * code that relied on it).
+ */
+function warmUp(): void {
+  const learn = 2 * FIRST_GAPS;
+  const hb = new HeartbeatMonitor({ timeoutMs: "auto", learnIntervals: learn });
+  const events: IndexedEvent[] = [];
+  // Nine machines of each kind: V8 collects no feedback for a function until it has been called
+  // 8 times. Kind 0: a fixed cadence; 1: unlike gaps from the 5th (past a small slot); 2: from
+  // the 20th. (About 2–5 ms at start-up, the first formatting of dates aside.)
+  for (let m = 0; m < 27; m++) {
+    const machine = `warm-up ${m}`, alike = [learn, 4, 19][m % 3]!;
+    // Epoch ms with a fraction: `last` and `timeout` are doubles from the first clock on.
+    let time = 1.5e12 + 0.5;
+    const beat = hb.track(machine, time)!;
+    for (let i = 0; i < learn; i++) {
+      time += 1000.25 + (i < alike ? 0 : ((i * 7919 + m * 104729) % 13) * 97.5);
+      hb.observeInto(beat, machine, time, events, i);
+    }
+    hb.observeInto(beat, machine, time, events, 0);
+    hb.observeInto(beat, machine, time - 1, events, 0);
+    hb.observeInto(beat, machine, time + 1e9, events, 0);
+  }
+  hb.check(1.5e12 + 4e9);
+  hb.lostSince();
 }

@@ -4,7 +4,7 @@
  * feeds it and with a "now" as the live timer does.
  */
 import assert from "node:assert/strict";
-import { HeartbeatMonitor } from "../../engine/mod.ts";
+import { type AnomalyEvent, HeartbeatMonitor } from "../../engine/mod.ts";
 
 const T0 = Date.UTC(2026, 0, 1);
 
@@ -122,4 +122,86 @@ Deno.test("a kept clock (track, observeBeat) raises what observe raises; none pa
   // The one machine allowed is watched: a second one is not, now or later.
   assert.equal(kept.track("m2", T0), null);
   assert.deepEqual(feed(kept, "m2", [0, 60_000]), []);
+});
+
+Deno.test("observeInto appends what observeBeat returns, each with the reading's index", () => {
+  // Learned (auto, 20 gaps: the buffer grows once) then lost twice, with repeated and
+  // out-of-order times among them: every path of the clock.
+  const times = [
+    ...Array.from({ length: 21 }, (_, i) => i * 1000),
+    20_000,
+    19_000,
+    60_000,
+    61_000,
+    500_000,
+  ];
+  const options = { timeoutMs: "auto" as const, learnIntervals: 20 };
+  const returned = new HeartbeatMonitor(options);
+  const appended = new HeartbeatMonitor(options);
+  const a = returned.track("m1", T0 + times[0]!)!;
+  const b = appended.track("m1", T0 + times[0]!)!;
+  const expected: { index: number; event: unknown }[] = [];
+  const events: { index: number; event: AnomalyEvent }[] = [];
+  times.slice(1).forEach((t, i) => {
+    for (const event of returned.observeBeat(a, "m1", T0 + t)) expected.push({ index: i, event });
+    appended.observeInto(b, "m1", T0 + t, events, i);
+  });
+  // Learned: 10 × the 1 s median gap; the first loss is found at 60 s, stamped 20 s + 10 s.
+  assert.deepEqual(events.map((e) => [e.index, e.event.type, e.event.timestamp]), [
+    [22, "HEARTBEAT_LOSS", new Date(T0 + 30_000).toISOString()],
+    [22, "HEARTBEAT_RESTORED", new Date(T0 + 60_000).toISOString()],
+    [24, "HEARTBEAT_LOSS", new Date(T0 + 71_000).toISOString()],
+    [24, "HEARTBEAT_RESTORED", new Date(T0 + 500_000).toISOString()],
+  ]);
+  assert.deepEqual(events, expected);
+  assert.deepEqual(b, a);
+});
+
+Deno.test("auto: machines learning at once and one after another share slots; each learns its own", () => {
+  // 170 machines, learnIntervals 20, of four kinds of gaps (below). Machines 0-139 start within
+  // 9 readings of each other: 70 of them in small slots at once (more than a page holds).
+  // Machines 140-169 start one every 7 readings after all those learned (the pages dropped):
+  // they take slots others gave back. Gaps from a fixed pseudo-random sequence; the expected
+  // timeout from each machine's sorted gaps.
+  const learn = 20, machines = 170;
+  const hb = new HeartbeatMonitor({ timeoutMs: "auto", learnIntervals: learn });
+  let seed = 7;
+  const random = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
+  // By i % 4: varied gaps; all alike (learned without a slot); alike for 7 gaps, then varied
+  // (a small slot); alike for all but the last (a full slot, learned at once).
+  const alikeFor = [0, learn, 7, learn - 1];
+  const gapsOf = Array.from(
+    { length: machines },
+    (_, i) =>
+      Array.from(
+        { length: learn },
+        (_, k) => k < alikeFor[i % 4]! ? 1500 : 200 + Math.round(random() * 5000) + random(),
+      ),
+  );
+  const startOf = (i: number) => i < 140 ? i >> 4 : 300 + 7 * (i - 140);
+  const clocks = gapsOf.map((_, i) => ({ time: T0 + i * 7000, next: 0, times: [] as number[] }));
+  let lastTime = 0;
+  for (let step = 0; step <= startOf(machines - 1) + learn; step++) {
+    // Machine i's readings begin at step startOf(i): the first one tracks it.
+    for (let i = 0; i < machines; i++) {
+      const c = clocks[i]!;
+      if (step < startOf(i) || c.next > learn) continue;
+      if (c.next > 0) c.time += gapsOf[i]![c.next - 1]!;
+      assert.deepEqual(hb.observe(`m${i}`, c.time), []);
+      c.times.push(c.time);
+      lastTime = Math.max(lastTime, c.time);
+      c.next++;
+    }
+  }
+  const losses = hb.check(lastTime + 1e9);
+  assert.equal(losses.length, machines);
+  for (let i = 0; i < machines; i++) {
+    // The gaps as the monitor sees them: differences of the (rounded) reading times.
+    const times = clocks[i]!.times;
+    const sorted = times.slice(1).map((t, k) => t - times[k]!).sort((a, b) => a - b);
+    assert.equal(sorted.length, learn);
+    const timeout = Math.max(10 * sorted[learn >> 1]!, 4 * sorted[learn - 1]!, 2000);
+    const loss = losses.find((e) => e.machine === `m${i}`)!;
+    assert.equal(loss.threshold, timeout / 1000, `m${i}`);
+  }
 });
