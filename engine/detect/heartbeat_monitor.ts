@@ -14,10 +14,16 @@
  * heavy-tailed gap distribution (traffic sensors, keystroke counters), and a silence a few times
  * the longest of them is what no such stream shows by itself. It is what Datadog's "notify if data is missing" and Prometheus'
  * `absent_over_time()` ask the user to set by hand, set from the data: see docs/detector.md.
+ *
+ * The file passes 400 lines and stays whole: the clock's fast path, its rare paths, the learning
+ * and `warmUp` (which takes a throw-away monitor through every one of those paths when the module
+ * loads, for V8) read and write the same `Beat` fields; apart, each would have to export them.
+ * The slots of the learning machines' gaps are `_slot_pool.ts`.
  * @module
  */
 import type { AnalysisResult } from "../core/analysis.ts";
 import type { AnomalyEvent } from "../core/types.ts";
+import { SlotPool } from "./_slot_pool.ts";
 
 /** Gaps unlike its first a learning machine (`"auto"`) keeps in a small slot, at most, before
  * all its gaps go to a full one. */
@@ -109,67 +115,6 @@ function clock(last: number, timeout: number, until: number): Beat {
     x: 0,
     until,
   };
-}
-
-/** Slots in a page of a {@linkcode SlotPool}, at most (its first pages hold 1, 2, 4, … 32):
- * 2^6, as `lend` computes. */
-const PAGE_SLOTS = 64;
-
-/**
- * Slots of `size` doubles for machines learning their timeout, lent and given back: pages of
- * 1, 2, 4, … 32 slots, then of {@linkcode PAGE_SLOTS}, so that 1,000 machines learning take 21
- * allocations (instead of a typed array each, doubled five times on the way to 400 gaps: those
- * ~6,000 stores outside V8's heap, each allocated and zeroed by the embedder, were ~40 ms of a
- * 1 M replay's profile), never copy a page, and hold at most 64 slots more than are lent. When
- * the last slot lent is given back (every machine has learned), the pages are dropped.
- */
-class SlotPool {
-  readonly size: number;
-  readonly #pages: Float64Array[] = [];
-  /** Slots given back, lent again first. */
-  readonly #free: number[] = [];
-  /** Slots ever lent since the pages were last dropped: the next new one's id. */
-  #used = 0;
-  /** Slots lent now. */
-  #lent = 0;
-
-  constructor(size: number) {
-    this.size = size;
-  }
-
-  /** Lends a slot to `beat` (its id, first entry and end): returns its page. */
-  lend(beat: Beat): Float64Array {
-    const slot = this.#free.pop() ?? this.#used++;
-    // Slots 0 … 62 fill pages 0 … 5 (page p: 2^p slots, the first slot s + 1 = 2^p); then
-    // pages of PAGE_SLOTS.
-    let page: number, entry: number;
-    if (slot < PAGE_SLOTS - 1) {
-      page = 31 - Math.clz32(slot + 1);
-      entry = slot + 1 - (1 << page);
-    } else {
-      page = 6 + ((slot - (PAGE_SLOTS - 1)) >> 6);
-      entry = (slot - (PAGE_SLOTS - 1)) & (PAGE_SLOTS - 1);
-    }
-    if (page === this.#pages.length) {
-      this.#pages.push(new Float64Array(this.size * Math.min(1 << page, PAGE_SLOTS)));
-    }
-    this.#lent++;
-    beat.slot = slot;
-    beat.base = entry * this.size;
-    beat.end = beat.base + this.size;
-    return this.#pages[page]!;
-  }
-
-  /** Takes back the slot of `beat`, which then has none. */
-  giveBack(beat: Beat): void {
-    this.#free.push(beat.slot);
-    beat.slot = -1;
-    if (--this.#lent === 0) {
-      this.#pages.length = 0;
-      this.#free.length = 0;
-      this.#used = 0;
-    }
-  }
 }
 
 /**
