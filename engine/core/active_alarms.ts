@@ -65,14 +65,74 @@ export function clearedAlarmType(type: string): string {
 
 const RANK: Readonly<Record<Severity, number>> = { INFO: 0, WARNING: 1, CRITICAL: 2 };
 
-/** A map key no machine, type or channel text can collide in (JSON quotes the separators). */
-function keyOf(machine: string, type: string, channel: string | null): string {
-  return JSON.stringify([machine, type, channel]);
+/**
+ * Values by alarm type and channel, for one machine (its active alarms, or its incident's): a
+ * short list searched in order, `[type, channel, value, …]`. Not a map keyed by a string built
+ * of the three, which cost a `JSON.stringify` and the hashing of a new string per event, nor
+ * maps of maps, which cost a map or two per raise. A lookup is linear in the machine's active
+ * alarms: a handful (a few kinds per channel of one machine), whose types the engine hands as
+ * the same strings event after event (event_text.ts), so a comparison is mostly a pointer's.
+ *
+ * @example
+ * ```ts
+ * import { AlarmKeys } from "./active_alarms.ts";
+ *
+ * const keys = new AlarmKeys<number>();
+ * keys.set("ZSCORE_TEMP", "temperature", 1);
+ * keys.get("ZSCORE_TEMP", "temperature"); // 1
+ * keys.delete("ZSCORE_TEMP", null); // false: another channel
+ * keys.size; // 1
+ * ```
+ */
+export class AlarmKeys<V> {
+  /** Type, channel and value of each entry, in turn. */
+  readonly #entries: (string | null | V)[] = [];
+
+  /** Entries now. */
+  get size(): number {
+    return this.#entries.length / 3;
+  }
+
+  /** The index in `#entries` of `type` on `channel`, or -1. */
+  #find(type: string, channel: string | null): number {
+    const entries = this.#entries;
+    for (let i = 0; i < entries.length; i += 3) {
+      if (entries[i] === type && entries[i + 1] === channel) return i;
+    }
+    return -1;
+  }
+
+  /** The value of `type` on `channel`, or `undefined`. */
+  get(type: string, channel: string | null): V | undefined {
+    const i = this.#find(type, channel);
+    return i < 0 ? undefined : this.#entries[i + 2] as V;
+  }
+
+  /** Sets the value of `type` on `channel`. */
+  set(type: string, channel: string | null, value: V): void {
+    const i = this.#find(type, channel);
+    if (i < 0) this.#entries.push(type, channel, value);
+    else this.#entries[i + 2] = value;
+  }
+
+  /** Removes `type` on `channel`; whether it was there. The last entry takes its place: the
+   * order of a machine's entries means nothing. */
+  delete(type: string, channel: string | null): boolean {
+    const i = this.#find(type, channel);
+    if (i < 0) return false;
+    const entries = this.#entries;
+    const last = entries.length - 3;
+    entries[i] = entries[last]!;
+    entries[i + 1] = entries[last + 1]!;
+    entries[i + 2] = entries[last + 2]!;
+    entries.length = last;
+    return true;
+  }
 }
 
 /**
- * The active alarms, bounded by `capacity`. The map's insertion order is the order of latest
- * raises (an update moves the entry to the end), so eviction is O(1): the first entry.
+ * The active alarms, bounded by `capacity`. `#order` holds them in the order of their latest
+ * raises (an update moves the alarm to the end), so eviction is O(1): the first one.
  *
  * @example
  * ```ts
@@ -88,7 +148,10 @@ function keyOf(machine: string, type: string, channel: string | null): string {
  */
 export class ActiveAlarms {
   readonly capacity: number;
-  readonly #alarms = new Map<string, ActiveAlarm>();
+  /** Each machine's active alarms (a machine with none has no entry). */
+  readonly #machines = new Map<string, AlarmKeys<ActiveAlarm>>();
+  /** Every active alarm, in the order of its latest raise. */
+  readonly #order = new Set<ActiveAlarm>();
   #evicted = 0;
 
   /** @throws {RangeError} naming a `capacity` that is not a positive integer. */
@@ -107,48 +170,56 @@ export class ActiveAlarms {
 
   /** Active alarms now. */
   get size(): number {
-    return this.#alarms.size;
+    return this.#order.size;
   }
 
   /** Applies one event: a raise, an update, a clear, or nothing (an `INFO` with no alarm). */
   observe(e: AnomalyEvent): void {
+    const keys = this.#machines.get(e.machine);
     if (e.severity === "INFO") {
-      this.#alarms.delete(keyOf(e.machine, clearedAlarmType(e.type), e.channel));
+      if (keys !== undefined) this.#remove(keys, clearedAlarmType(e.type), e.channel);
       return;
     }
-    const key = keyOf(e.machine, e.type, e.channel);
-    const active = this.#alarms.get(key);
-    if (active) {
-      // Re-inserted so the map stays ordered by latest raise.
-      this.#alarms.delete(key);
+    const active = keys?.get(e.type, e.channel);
+    if (active !== undefined) {
       if (RANK[e.severity] > RANK[active.severity]) active.severity = e.severity;
       active.last_at = e.timestamp;
       active.value = e.value;
       active.threshold = e.threshold;
       active.description = e.description;
       active.count++;
-      this.#alarms.set(key, active);
+      // Moved to the end: `#order` stays in the order of latest raises.
+      this.#order.delete(active);
+      this.#order.add(active);
       return;
     }
-    if (this.#alarms.size >= this.capacity) {
-      const oldest = this.#alarms.keys().next().value;
-      if (oldest !== undefined) this.#alarms.delete(oldest);
+    if (this.#order.size >= this.capacity) {
+      const oldest = this.#order.values().next().value;
+      if (oldest !== undefined) {
+        const its = this.#machines.get(oldest.machine);
+        if (its !== undefined) this.#remove(its, oldest.type, oldest.channel);
+      }
       this.#evicted++;
     }
-    const alarm: ActiveAlarm = {
-      machine: e.machine,
-      type: e.type,
-      channel: e.channel,
-      severity: e.severity,
-      raised_at: e.timestamp,
-      last_at: e.timestamp,
-      value: e.value,
-      threshold: e.threshold,
-      description: e.description,
-      count: 1,
-    };
-    if (typeof e.incident === "string") alarm.incident = e.incident;
-    this.#alarms.set(key, alarm);
+    const alarm = newAlarm(e);
+    // Looked up again: the eviction may have removed the machine's last alarm, and its map.
+    const its = this.#machines.get(e.machine);
+    if (its !== undefined) its.set(e.type, e.channel, alarm);
+    else {
+      const created = new AlarmKeys<ActiveAlarm>();
+      created.set(e.type, e.channel, alarm);
+      this.#machines.set(e.machine, created);
+    }
+    this.#order.add(alarm);
+  }
+
+  /** Removes the alarm of `type` on `channel` of the machine whose alarms are `keys`, if any. */
+  #remove(keys: AlarmKeys<ActiveAlarm>, type: string, channel: string | null): void {
+    const alarm = keys.get(type, channel);
+    if (alarm === undefined) return;
+    keys.delete(type, channel);
+    if (keys.size === 0) this.#machines.delete(alarm.machine);
+    this.#order.delete(alarm);
   }
 
   /**
@@ -158,7 +229,7 @@ export class ActiveAlarms {
   list(filter: ActiveAlarmFilter = {}): ActiveAlarm[] {
     // Parsed once per alarm, not once per comparison.
     const out: { a: ActiveAlarm; t: number }[] = [];
-    for (const a of this.#alarms.values()) {
+    for (const a of this.#order) {
       if (filter.machine !== undefined && a.machine !== filter.machine) continue;
       if (filter.severity !== undefined && a.severity !== filter.severity) continue;
       out.push({ a: { ...a }, t: Date.parse(a.raised_at) });
@@ -170,3 +241,50 @@ export class ActiveAlarms {
     ).map((x) => x.a);
   }
 }
+
+/** A new alarm raised by `e`. Its fields always in this order, `incident` last when there is
+ * one: the two shapes `list` copies. */
+function newAlarm(e: AnomalyEvent): ActiveAlarm {
+  const alarm: ActiveAlarm = {
+    machine: e.machine,
+    type: e.type,
+    channel: e.channel,
+    // Only a raise (WARNING or CRITICAL) makes an alarm: `observe` returned on INFO.
+    severity: e.severity as Exclude<Severity, "INFO">,
+    raised_at: e.timestamp,
+    last_at: e.timestamp,
+    value: e.value,
+    threshold: e.threshold,
+    description: e.description,
+    count: 1,
+  };
+  if (typeof e.incident === "string") alarm.incident = e.incident;
+  return alarm;
+}
+
+/**
+ * Makes the hidden classes of anomaly events and active alarms general from the start. Events
+ * are built by literals all over the engine (event_text.ts, the heartbeat, device status) that
+ * V8 gives one class; its `value` and `threshold` fields take a small integer, a fraction or
+ * null, `channel` a string or null. Each kind of value first seen mid-run (the first heartbeat
+ * loss's null value, in a 1 M replay) generalized a field of that class and deoptimized the
+ * code built on it: `alarmEvents` (recompiled by TurboFan, ~10 ms of CPU) and
+ * `ActiveAlarms.observe`. Shown every kind here, once at load, the classes need no change.
+ */
+function generalizeShapes(): void {
+  const kinds: [string | null, number | null][] = [["", 1], ["", 0.5], [null, null]];
+  for (const [channel, x] of kinds) {
+    const e: AnomalyEvent = {
+      timestamp: "",
+      machine: "",
+      type: "",
+      severity: "WARNING",
+      channel,
+      value: x,
+      threshold: x,
+      description: "",
+    };
+    newAlarm(e).count++;
+  }
+}
+generalizeShapes();

@@ -15,7 +15,7 @@
  * its alarms is active (or until its window has passed).
  * @module
  */
-import { type ActiveAlarm, clearedAlarmType } from "./active_alarms.ts";
+import { type ActiveAlarm, AlarmKeys, clearedAlarmType } from "./active_alarms.ts";
 import type { AnomalyEvent, Severity } from "./types.ts";
 
 /** Options of {@linkcode Incidents}. */
@@ -34,8 +34,8 @@ interface MachineIncident {
   id: string;
   /** Epoch ms of the raise that opened it. */
   openedMs: number;
-  /** Its active alarms, `[type, channel]` as JSON. */
-  active: Set<string>;
+  /** Its active alarms, by type and channel. */
+  active: AlarmKeys<true>;
 }
 
 /** The default {@linkcode IncidentsOptions.windowMs}. */
@@ -64,6 +64,8 @@ export class Incidents {
   /** The last event time parsed, and its epoch ms: the events of a tick share one time. */
   #lastIso = "";
   #lastMs = NaN;
+  /** The entry last (re-)inserted into `#machines`, while it is still its last. */
+  #last: MachineIncident | undefined = undefined;
 
   /** @throws {RangeError} naming a window that is not a finite number ≥ 0 or a capacity that
    * is not an integer ≥ 1. */
@@ -86,16 +88,16 @@ export class Incidents {
    */
   assign(e: AnomalyEvent): string | null {
     const current = this.#machines.get(e.machine);
-    if (current) {
-      // Re-inserted below: the map stays ordered by latest event.
+    // Re-inserted so the map stays ordered by latest event; not when it is the last already
+    // (the events of one reading, or of one machine's burst, come together).
+    if (current !== undefined && current !== this.#last) {
       this.#machines.delete(e.machine);
       this.#machines.set(e.machine, current);
+      this.#last = current;
     }
     if (e.severity === "INFO") {
-      const key = JSON.stringify([clearedAlarmType(e.type), e.channel]);
-      return current?.active.delete(key) ? current.id : null;
+      return current?.active.delete(clearedAlarmType(e.type), e.channel) ? current.id : null;
     }
-    const key = JSON.stringify([e.type, e.channel]);
     if (e.timestamp !== this.#lastIso) {
       this.#lastIso = e.timestamp;
       this.#lastMs = Date.parse(e.timestamp);
@@ -105,7 +107,7 @@ export class Incidents {
     // order): it joins, so a new incident's opening time is always later than the last one's
     // and its id is new.
     if (current && (current.active.size > 0 || t - current.openedMs <= this.windowMs)) {
-      current.active.add(key);
+      current.active.set(e.type, e.channel, true);
       return current.id;
     }
     if (!current && this.#machines.size >= this.capacity) {
@@ -115,10 +117,12 @@ export class Incidents {
     const opened: MachineIncident = {
       id: `${e.machine}@${e.timestamp}`,
       openedMs: t,
-      active: new Set([key]),
+      active: new AlarmKeys(),
     };
+    opened.active.set(e.type, e.channel, true);
     this.#machines.delete(e.machine);
     this.#machines.set(e.machine, opened);
+    this.#last = opened;
     return opened.id;
   }
 

@@ -327,10 +327,16 @@ export class EngineState {
    * active alarms (unless `options.alarms` is false). */
   recordAnomalies(events: readonly AnomalyEvent[], options: RecordAnomaliesOptions = {}): void {
     if (events.length === 0) return;
-    if (options.alarms ?? true) { for (const e of events) this.#alarms.observe(e); }
-    this.#anomalies.push(...events);
-    const excess = this.#anomalies.length - this.#anomalyCapacity;
-    if (excess > 0) this.#anomalies.splice(0, excess);
+    // Indexed, not `for…of`: called once a batch, this may run unoptimized (see recordReadings).
+    if (options.alarms ?? true) {
+      for (let i = 0; i < events.length; i++) this.#alarms.observe(events[i]!);
+    }
+    // Without a list (replay, eval) nothing is copied in only to be spliced out again.
+    if (this.#anomalyCapacity > 0) {
+      this.#anomalies.push(...events);
+      const excess = this.#anomalies.length - this.#anomalyCapacity;
+      if (excess > 0) this.#anomalies.splice(0, excess);
+    }
     this.totals.anomalies += events.length;
   }
 

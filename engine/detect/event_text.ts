@@ -42,6 +42,24 @@ export function formatLimit(x: number): string {
   return Number(x.toFixed(1)) === x ? x.toFixed(1) : String(x);
 }
 
+/** Limits formatted, by value: a channel's limits are the same few numbers event after event,
+ * and `toFixed` plus `Number` cost more than a lookup. Bounded: past {@linkcode MAX_CACHED}
+ * values a limit is formatted each time. */
+const LIMIT_TEXT = new Map<number, string>();
+
+/** Entries of each cache of this module at most (limits, channels): far above any plant's. */
+const MAX_CACHED = 4096;
+
+/** {@linkcode formatLimit} of `x`, from {@linkcode LIMIT_TEXT} when it is there. */
+function limitText(x: number): string {
+  let text = LIMIT_TEXT.get(x);
+  if (text === undefined) {
+    text = formatLimit(x);
+    if (LIMIT_TEXT.size < MAX_CACHED) LIMIT_TEXT.set(x, text);
+  }
+  return text;
+}
+
 /** One channel's value at the reading that raised or cleared its alarms, with the kernel's
  * results the descriptions quote. */
 export interface AlarmReading {
@@ -100,16 +118,16 @@ const ALARM_TEXTS: readonly AlarmText[] = [
     type: "THRESHOLD_BREACH",
     severity: "CRITICAL",
     limit: (c) => c!.alert![1],
-    raised: (w) => `${w.label} ${w.v} exceeded threshold of ${formatLimit(w.t)}${w.unit}.`,
-    cleared: (w) => `${w.label} ${w.v} back below threshold of ${formatLimit(w.t)}${w.unit}.`,
+    raised: (w) => `${w.label} ${w.v} exceeded threshold of ${limitText(w.t)}${w.unit}.`,
+    cleared: (w) => `${w.label} ${w.v} back below threshold of ${limitText(w.t)}${w.unit}.`,
   },
   {
     bit: FLAG.LOW,
     type: "THRESHOLD_BREACH",
     severity: "CRITICAL",
     limit: (c) => c!.alert![0],
-    raised: (w) => `${w.label} ${w.v} fell below threshold of ${formatLimit(w.t)}${w.unit}.`,
-    cleared: (w) => `${w.label} ${w.v} back above threshold of ${formatLimit(w.t)}${w.unit}.`,
+    raised: (w) => `${w.label} ${w.v} fell below threshold of ${limitText(w.t)}${w.unit}.`,
+    cleared: (w) => `${w.label} ${w.v} back above threshold of ${limitText(w.t)}${w.unit}.`,
   },
   {
     bit: FLAG.RAPID,
@@ -119,12 +137,12 @@ const ALARM_TEXTS: readonly AlarmText[] = [
     raised: (w) =>
       `${w.label} changed by ${
         w.at.delta.toFixed(2)
-      }${w.unit} to ${w.v} between consecutive readings (limit ${formatLimit(w.t)}${w.unit}).`,
+      }${w.unit} to ${w.v} between consecutive readings (limit ${limitText(w.t)}${w.unit}).`,
     cleared: (w) =>
       `${w.label} changed by ${
         w.at.delta.toFixed(2)
       }${w.unit} to ${w.v}, back within the limit of ${
-        formatLimit(w.t)
+        limitText(w.t)
       }${w.unit} between consecutive readings.`,
   },
   {
@@ -149,9 +167,9 @@ const ALARM_TEXTS: readonly AlarmText[] = [
     raised: (w) =>
       `${w.label} ${w.v} deviates ${w.at.deviation.toFixed(1)}% from its moving average ${
         w.at.mean.toFixed(2)
-      }${w.unit} (limit ${formatLimit(w.t)}%).`,
+      }${w.unit} (limit ${limitText(w.t)}%).`,
     cleared: (w) =>
-      `${w.label} ${w.v} is back within ${formatLimit(w.t)}% of its moving average ${
+      `${w.label} ${w.v} is back within ${limitText(w.t)}% of its moving average ${
         w.at.mean.toFixed(2)
       }${w.unit}.`,
   },
@@ -186,7 +204,7 @@ export function alarmEvents(
 ): AnomalyEvent[] {
   const events: AnomalyEvent[] = [];
   const unit = config?.unit ?? "";
-  const code = channelCode(at.channel);
+  const types = typesOf(at.channel).alarm;
   const words = {
     label: channelLabel(at.channel, config),
     v: `${formatValue(at.value)}${unit}`,
@@ -194,16 +212,21 @@ export function alarmEvents(
     t: NaN,
     at,
   };
-  // Raised alarms first, then cleared ones: the order the events always had.
-  for (const clear of [false, true]) {
+  // Raised alarms first, then cleared ones: the order the events always had. Indexed loops,
+  // not `for…of` over `[false, true]`: this runs per alarm transition (thousands of times in a
+  // 1 M replay), much of it before it is optimized, where each `for…of` allocates.
+  for (let pass = 0; pass < 2; pass++) {
+    const clear = pass === 1;
     const bits = clear ? clearing : rising;
-    for (const text of ALARM_TEXTS) {
+    if (bits === 0) continue;
+    for (let k = 0; k < ALARM_TEXTS.length; k++) {
+      const text = ALARM_TEXTS[k]!;
       if (!(bits & text.bit)) continue;
       words.t = text.limit(config, zThreshold);
       events.push({
         timestamp: at.timestamp,
         machine: at.machine,
-        type: `${text.type}_${code}`,
+        type: types[k]!,
         severity: clear ? "INFO" : text.severity,
         channel: at.channel,
         value: at.value,
@@ -213,6 +236,32 @@ export function alarmEvents(
     }
   }
   return events;
+}
+
+/** A channel's event types: `alarm[k]` that of `ALARM_TEXTS[k]`, `adaptive` its `ANOMALY_<CH>`. */
+interface ChannelTypes {
+  alarm: readonly string[];
+  adaptive: string;
+}
+
+/** Event types by channel name. Built once a channel so that each event of the channel carries
+ * the same string: no `channelCode` (a regular expression) and no new string per event, and
+ * the active alarms and incidents (`AlarmKeys`) find their type by a pointer comparison.
+ * Bounded: past {@linkcode MAX_CACHED} channels the types are built each time. */
+const CHANNEL_TYPES = new Map<string, ChannelTypes>();
+
+/** The event types of `channel` (see {@linkcode CHANNEL_TYPES}). */
+function typesOf(channel: string): ChannelTypes {
+  let types = CHANNEL_TYPES.get(channel);
+  if (types === undefined) {
+    const code = channelCode(channel);
+    types = {
+      alarm: ALARM_TEXTS.map((text) => `${text.type}_${code}`),
+      adaptive: `ANOMALY_${code}`,
+    };
+    if (CHANNEL_TYPES.size < MAX_CACHED) CHANNEL_TYPES.set(channel, types);
+  }
+  return types;
 }
 
 /** A channel's reading at which its adaptive alarm (engine/kernels/adaptive) changed, with
@@ -289,7 +338,7 @@ export function adaptiveEvent(
   return {
     timestamp: at.timestamp,
     machine: at.machine,
-    type: `ANOMALY_${channelCode(at.channel)}`,
+    type: typesOf(at.channel).adaptive,
     severity: kind !== "raise"
       ? "INFO"
       : at.score >= ADAPTIVE_CRITICAL_SCORE

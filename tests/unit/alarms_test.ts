@@ -198,6 +198,30 @@ Deno.test("GET /alarms: bounded; a full map evicts the alarm raised least recent
   assert.equal(big.alarmsEvicted, 5);
 });
 
+Deno.test('GET /alarms: alarms are told apart by machine, type and channel (null is not "null"); evicting a machine\'s only alarm keeps its next one', async () => {
+  const state = stateWith([
+    event(1, "A", "WARNING", "m1", null),
+    event(2, "A", "WARNING", "m1", "null"),
+    event(3, "A", "WARNING", "m2", null),
+    event(4, "A_null", "WARNING", "m1", null),
+    event(5, "A", "INFO", "m1", null),
+  ]);
+  assert.deepEqual(keys((await getAlarms(state)).body.alarms), [
+    "m1 A null",
+    "m2 A null",
+    "m1 A_null null",
+  ]);
+  // Capacity 1: B evicts A, m1's only alarm; B is then m1's alarm as any other (updated,
+  // cleared), not left beside the machine's alarms.
+  const one = stateWith([event(1, "A", "WARNING"), event(2, "B", "WARNING")], ["m1"], 1);
+  assert.deepEqual(keys(one.alarms()), ["m1 B temperature"]);
+  one.recordAnomalies([event(3, "B", "CRITICAL")]);
+  assert.deepEqual(one.alarms().map((a) => [a.type, a.count, a.severity]), [["B", 2, "CRITICAL"]]);
+  one.recordAnomalies([event(4, "B", "INFO")]);
+  assert.deepEqual(one.alarms(), []);
+  assert.equal(one.alarmsEvicted, 1);
+});
+
 Deno.test("GET /alarms: ?machine= and ?severity= filter; empty values mean no filter", async () => {
   const state = stateWith([
     event(1, "ZSCORE_TEMP", "WARNING"),

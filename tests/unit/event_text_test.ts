@@ -3,7 +3,12 @@
  * users and dashboards read these texts, so a change to them must be deliberate.
  */
 import assert from "node:assert/strict";
-import { alarmEvents, formatLimit, formatValue } from "../../engine/detect/event_text.ts";
+import {
+  adaptiveEvent,
+  alarmEvents,
+  formatLimit,
+  formatValue,
+} from "../../engine/detect/event_text.ts";
 import { FLAG } from "../../engine/mod.ts";
 
 const ALL = FLAG.HIGH | FLAG.LOW | FLAG.RAPID | FLAG.ZSCORE | FLAG.DEVIATION;
@@ -95,6 +100,30 @@ Deno.test("alarmEvents: label and code from the channel name when none is config
     e?.description,
     "Band energy 3 0.000440 has a z-score of 4.57 against its recent normal (threshold 2.5).",
   );
+});
+
+Deno.test("alarmEvents and adaptiveEvent: a channel's types and limits are the same text every time (they are built once and kept)", () => {
+  const odd = { ...at, channel: "bearing temp-2" };
+  const limits = { alert: [-0, 0.25] as [number, number], maxDelta: 1e21, maxDeviationPct: 7 };
+  const first = alarmEvents(ALL, ALL, odd, limits, 3);
+  const again = alarmEvents(ALL, ALL, odd, limits, 3);
+  assert.deepEqual(again, first);
+  assert.deepEqual(first.slice(0, 5).map((e) => e.type), [
+    "THRESHOLD_BREACH_BEARING_TEMP_2",
+    "THRESHOLD_BREACH_BEARING_TEMP_2",
+    "RAPID_CHANGE_BEARING_TEMP_2",
+    "ZSCORE_BEARING_TEMP_2",
+    "DEVIATION_BEARING_TEMP_2",
+  ]);
+  // Each limit as formatLimit writes it, whether formatted now or kept from the first call.
+  assert.match(first[0]!.description, /threshold of 0\.25\./);
+  assert.match(first[1]!.description, /threshold of 0\.0\./);
+  assert.match(again[2]!.description, /\(limit 1e\+21\)\./);
+  assert.match(again[4]!.description, /\(limit 7\.0%\)\./);
+  const reading = { ...odd, score: 1.5, level: 20, scale: 1 };
+  const detector = { acceptAfter: 720, zSpike: 7 };
+  assert.equal(adaptiveEvent("raise", reading, undefined, detector).type, "ANOMALY_BEARING_TEMP_2");
+  assert.equal(adaptiveEvent("clear", reading, undefined, detector).type, "ANOMALY_BEARING_TEMP_2");
 });
 
 Deno.test("formatValue and formatLimit", () => {

@@ -89,6 +89,29 @@ Deno.test("incidents: bounded by capacity; bad options are RangeErrors naming th
   assert.throws(() => new Incidents({ capacity: 0 }), /incident capacity .* got 0/);
 });
 
+Deno.test("incidents: the machine forgotten at capacity is the one whose latest event is oldest, however its events came", () => {
+  const inc = new Incidents({ windowMs: 0, capacity: 2 });
+  inc.assign(ev(0, "ANOMALY_TEMP", "WARNING", "temperature", "a"));
+  inc.assign(ev(1, "ANOMALY_TEMP", "WARNING", "temperature", "b"));
+  // a's events twice in a row: a is the latest, b the oldest.
+  inc.assign(ev(2, "ANOMALY_SPEED", "WARNING", "speed", "a"));
+  inc.assign(ev(3, "ANOMALY_SPEED", "INFO", "speed", "a"));
+  inc.assign(ev(4, "ANOMALY_TEMP", "WARNING", "temperature", "c")); // forgets b
+  assert.equal(inc.assign(ev(5, "ANOMALY_TEMP", "INFO", "temperature", "b")), null);
+  assert.equal(inc.assign(ev(6, "ANOMALY_TEMP", "INFO", "temperature", "a")), id("a", 0));
+  // a's incident closed (window 0): its next raise opens a new one, the latest entry; then c
+  // is the oldest.
+  assert.equal(inc.assign(ev(7, "ANOMALY_TEMP", "WARNING", "temperature", "a")), id("a", 7));
+  inc.assign(ev(8, "ANOMALY_TEMP", "WARNING", "temperature", "d")); // forgets c
+  assert.equal(inc.assign(ev(9, "ANOMALY_TEMP", "INFO", "temperature", "c")), null);
+  assert.equal(inc.assign(ev(10, "ANOMALY_TEMP", "INFO", "temperature", "a")), id("a", 7));
+  // A type and a channel are told apart as a pair: null is not "null".
+  const pair = new Incidents({ windowMs: 0 });
+  pair.assign(ev(0, "A", "WARNING", null));
+  assert.equal(pair.assign(ev(1, "A", "INFO", "null")), null);
+  assert.equal(pair.assign(ev(2, "A", "INFO", null)), id("m1", 0));
+});
+
 Deno.test("incidents: rebuilt from the events written so far, a run goes on as if never stopped", () => {
   // A pseudo-random stream of raises and clears on 3 machines × 4 alarms.
   let seed = 7;
