@@ -306,7 +306,9 @@ function writeRow(c: CompiledColumns, table: RowTable, i: number, out: ByteText)
     if (k > 0) buf[at++] = 44; // ","
     let bytes: Uint8Array | null = null;
     let str: string | null = null;
-    let v = NaN;
+    // A number to write, when `numeric`: NaN among them, printed as `String` prints it.
+    let v = 0;
+    let numeric = false;
     switch (cells[k]) {
       case TIMESTAMP:
         bytes = timestampBytes(table.timestamp[i]!);
@@ -336,6 +338,7 @@ function writeRow(c: CompiledColumns, table: RowTable, i: number, out: ByteText)
           : i;
         if (e !== -1) {
           v = numberColumn(table, cell)[e]!;
+          numeric = cell !== ANOMALY_SCORE || v === v;
         }
         break;
       }
@@ -367,7 +370,7 @@ function writeRow(c: CompiledColumns, table: RowTable, i: number, out: ByteText)
       for (let j = 0; j < len; j++) {
         buf[at++] = bytes[j]!;
       }
-    } else if (v === v) { // not NaN: a number to write (NaN cells are empty)
+    } else if (numeric) {
       const end = writeNumber(buf, at, v);
       if (end >= 0) {
         at = end;

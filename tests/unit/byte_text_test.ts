@@ -141,6 +141,14 @@ Deno.test("writeRowCsv writes csvLine(rowCells) and a newline", () => {
     row({ channels: {} }),
     // A cell longer than a row's reserved room, and numbers `String` prints.
     row({ machine: "m".repeat(700), health_score: 1 / 3, anomaly_score: 3e9 }),
+    // NaN numbers print as "NaN" (a moving average of ±1.7e308 readings overflows). (In a row
+    // table an anomaly score of NaN is a row without one: an empty cell, as here.)
+    row({
+      channels: {
+        temperature: { current: 1.7e308, moving_avg: NaN, trend: "stable", zscore: NaN },
+      },
+      health_score: NaN,
+    }),
   ];
   for (
     const columns of [
