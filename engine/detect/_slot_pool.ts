@@ -13,17 +13,18 @@ export interface SlotHolder {
   end: number;
 }
 
-/** Slots in a page of a {@linkcode SlotPool}, at most (its first pages hold 1, 2, 4, … 32):
- * 2^6, as `lend` computes. */
-const PAGE_SLOTS = 64;
+/** Bytes of a {@linkcode SlotPool}'s page: as many slots as fit (at least one). */
+export const PAGE_BYTES = 8192;
 
 /**
- * Slots of `size` doubles for machines learning their timeout, lent and given back: pages of
- * 1, 2, 4, … 32 slots, then of {@linkcode PAGE_SLOTS}, so that 1,000 machines learning take 21
- * allocations (instead of a typed array each, doubled five times on the way to 400 gaps: those
+ * Slots of `size` doubles for machines learning their timeout, lent and given back, from pages
+ * of {@linkcode PAGE_BYTES} (64 slots of the 16 gaps a machine keeps unlike its first, 2 of 400
+ * gaps; one slot a page when a slot is larger): 1,000 machines learning take a few dozen
+ * allocations instead of a typed array each, doubled five times on the way to 400 gaps (those
  * ~6,000 stores outside V8's heap, each allocated and zeroed by the embedder, were ~40 ms of a
- * 1 M replay's profile), never copy a page, and hold at most 64 slots more than are lent. When
- * the last slot lent is given back (every machine has learned), the pages are dropped.
+ * 1 M replay's profile). A page is dropped as soon as none of its slots is lent, so the pool
+ * holds only pages with a slot lent: at most one page per machine learning, bounded as the
+ * machines are (`maxMachines`).
  *
  * @example
  * ```ts
@@ -31,54 +32,72 @@ const PAGE_SLOTS = 64;
  * const holder = { slot: -1, base: 0, end: 0 };
  * const page = pool.lend(holder); // holder.slot 0; its entries: page[holder.base … holder.end-1]
  * page[holder.base] = 1000;
- * pool.giveBack(holder); // holder.slot -1; the last slot back: the pages are dropped
+ * pool.giveBack(holder); // holder.slot -1; its page, with no slot lent, is dropped
  * ```
  */
 export class SlotPool {
   readonly size: number;
-  readonly #pages: Float64Array[] = [];
-  /** Slots given back, lent again first. */
+  /** Slots a page holds. */
+  readonly #perPage: number;
+  /** Page `p` holds slots `p × perPage …`; null: dropped (or not made yet). */
+  readonly #pages: (Float64Array | null)[] = [];
+  /** Slots lent now, per page. */
+  readonly #lentIn: number[] = [];
+  /** Slots given back, lent again first (the latest first: most likely on a page still held). */
   readonly #free: number[] = [];
-  /** Slots ever lent since the pages were last dropped: the next new one's id. */
+  /** Slots ever lent since every slot was last given back: the next new one's id. */
   #used = 0;
   /** Slots lent now. */
   #lent = 0;
 
   constructor(size: number) {
     this.size = size;
+    this.#perPage = Math.max(1, Math.floor(PAGE_BYTES / (8 * size)));
   }
 
-  /** Lends a slot to `beat` (its id, first entry and end): returns its page. */
-  lend(beat: SlotHolder): Float64Array {
+  /** Pages held now (tests). */
+  get pages(): number {
+    let held = 0;
+    for (const p of this.#pages) if (p !== null) held++;
+    return held;
+  }
+
+  /** Lends a slot to `holder` (its id, first entry and end): returns its page. */
+  lend(holder: SlotHolder): Float64Array {
     const slot = this.#free.pop() ?? this.#used++;
-    // Slots 0 … 62 fill pages 0 … 5 (page p: 2^p slots, the first slot s + 1 = 2^p); then
-    // pages of PAGE_SLOTS.
-    let page: number, entry: number;
-    if (slot < PAGE_SLOTS - 1) {
-      page = 31 - Math.clz32(slot + 1);
-      entry = slot + 1 - (1 << page);
-    } else {
-      page = 6 + ((slot - (PAGE_SLOTS - 1)) >> 6);
-      entry = (slot - (PAGE_SLOTS - 1)) & (PAGE_SLOTS - 1);
+    const page = Math.floor(slot / this.#perPage);
+    let pageArray = this.#pages[page] ?? null;
+    if (pageArray === null) {
+      pageArray = new Float64Array(this.size * this.#perPage);
+      while (this.#pages.length < page) {
+        this.#pages.push(null);
+        this.#lentIn.push(0);
+      }
+      this.#pages[page] = pageArray;
+      this.#lentIn[page] = 0;
     }
-    if (page === this.#pages.length) {
-      this.#pages.push(new Float64Array(this.size * Math.min(1 << page, PAGE_SLOTS)));
-    }
+    this.#lentIn[page]!++;
     this.#lent++;
-    beat.slot = slot;
-    beat.base = entry * this.size;
-    beat.end = beat.base + this.size;
-    return this.#pages[page]!;
+    holder.slot = slot;
+    holder.base = (slot - page * this.#perPage) * this.size;
+    holder.end = holder.base + this.size;
+    return pageArray;
   }
 
-  /** Takes back the slot of `beat`, which then has none. */
-  giveBack(beat: SlotHolder): void {
-    this.#free.push(beat.slot);
-    beat.slot = -1;
+  /** Takes back the slot of `holder`, which then has none; its page goes with its last slot. */
+  giveBack(holder: SlotHolder): void {
+    const slot = holder.slot;
+    const page = Math.floor(slot / this.#perPage);
+    holder.slot = -1;
     if (--this.#lent === 0) {
+      // Every slot back: ids start again from 0.
       this.#pages.length = 0;
+      this.#lentIn.length = 0;
       this.#free.length = 0;
       this.#used = 0;
+      return;
     }
+    this.#free.push(slot);
+    if (--this.#lentIn[page]! === 0) this.#pages[page] = null;
   }
 }

@@ -158,12 +158,25 @@ Deno.test("observeInto appends what observeBeat returns, each with the reading's
 });
 
 Deno.test("auto: machines learning at once and one after another share slots; each learns its own", () => {
-  // 170 machines, learnIntervals 20, of four kinds of gaps (below). Machines 0-139 start within
-  // 9 readings of each other: 70 of them in small slots at once (more than a page holds).
-  // Machines 140-169 start one every 7 readings after all those learned (the pages dropped):
-  // they take slots others gave back. Gaps from a fixed pseudo-random sequence; the expected
-  // timeout from each machine's sorted gaps.
-  const learn = 20, machines = 170;
+  // 170 machines. Machines 0-139 start within 9 readings of each other: 70 of them in small
+  // slots at once (more than a page holds). Machines 140-169 start one every 7 readings after
+  // all those learned (the pages dropped): they take slots others gave back.
+  learnTogether(170, (i) => i < 140 ? i >> 4 : 300 + 7 * (i - 140));
+});
+
+Deno.test("auto: 4,000 machines learning at once (2,000 of them in small slots at once)", () => {
+  // More slots lent at once than the first pool's doubling pages could count: it threw a
+  // RangeError at the 1,664th.
+  learnTogether(4000, () => 0);
+});
+
+/**
+ * `machines` machines, learnIntervals 20, of four kinds of gaps (below), machine i's readings
+ * starting at step `startOf(i)`: each learns the timeout of its own gaps. Gaps from a fixed
+ * pseudo-random sequence; the expected timeout from each machine's sorted gaps.
+ */
+function learnTogether(machines: number, startOf: (i: number) => number): void {
+  const learn = 20;
   const hb = new HeartbeatMonitor({ timeoutMs: "auto", learnIntervals: learn });
   let seed = 7;
   const random = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
@@ -178,7 +191,6 @@ Deno.test("auto: machines learning at once and one after another share slots; ea
         (_, k) => k < alikeFor[i % 4]! ? 1500 : 200 + Math.round(random() * 5000) + random(),
       ),
   );
-  const startOf = (i: number) => i < 140 ? i >> 4 : 300 + 7 * (i - 140);
   const clocks = gapsOf.map((_, i) => ({ time: T0 + i * 7000, next: 0, times: [] as number[] }));
   let lastTime = 0;
   for (let step = 0; step <= startOf(machines - 1) + learn; step++) {
@@ -195,13 +207,14 @@ Deno.test("auto: machines learning at once and one after another share slots; ea
   }
   const losses = hb.check(lastTime + 1e9);
   assert.equal(losses.length, machines);
+  const lossOf = new Map(losses.map((e) => [e.machine, e]));
   for (let i = 0; i < machines; i++) {
     // The gaps as the monitor sees them: differences of the (rounded) reading times.
     const times = clocks[i]!.times;
     const sorted = times.slice(1).map((t, k) => t - times[k]!).sort((a, b) => a - b);
     assert.equal(sorted.length, learn);
     const timeout = Math.max(10 * sorted[learn >> 1]!, 4 * sorted[learn - 1]!, 2000);
-    const loss = losses.find((e) => e.machine === `m${i}`)!;
+    const loss = lossOf.get(`m${i}`)!;
     assert.equal(loss.threshold, timeout / 1000, `m${i}`);
   }
-});
+}
