@@ -18,45 +18,11 @@
  */
 import { join } from "node:path";
 import { writeReadings } from "./gen_readings.ts";
+import { median, type Sample, timed } from "./_timed.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const OUT = join(ROOT, "bench/out");
 const PY = "/usr/bin/python3";
-
-interface Sample {
-  wall: number;
-  cpu: number;
-  rssMiB: number;
-  /** The process's own JSON summary line, when it prints one. */
-  summary: Record<string, number> | null;
-}
-
-/** Runs `cmd` under /usr/bin/time; null if it failed (its stderr is printed). */
-async function timed(cmd: string[], cwd = ROOT): Promise<Sample | null> {
-  const out = await new Deno.Command("/usr/bin/time", {
-    args: ["-f", "TIME %e %U %S %M", ...cmd],
-    cwd,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const stderr = new TextDecoder().decode(out.stderr);
-  const m = /TIME (\S+) (\S+) (\S+) (\d+)/.exec(stderr);
-  if (!out.success || !m) {
-    console.error(`failed: ${cmd.join(" ")}\n${stderr.slice(-2000)}`);
-    return null;
-  }
-  const lines = new TextDecoder().decode(out.stdout).trim().split("\n");
-  let summary: Record<string, number> | null = null;
-  try {
-    summary = JSON.parse(lines.at(-1) ?? "");
-  } catch { /* no summary line */ }
-  return {
-    wall: Number(m[1]),
-    cpu: Number(m[2]) + Number(m[3]),
-    rssMiB: Number(m[4]) / 1024,
-    summary,
-  };
-}
 
 async function pythonHas(modules: string): Promise<boolean> {
   try {
@@ -65,12 +31,6 @@ async function pythonHas(modules: string): Promise<boolean> {
     return false;
   }
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const h = s.length >> 1;
-  return s.length % 2 ? s[h]! : (s[h - 1]! + s[h]!) / 2;
-};
 
 const rounds = Number(Deno.args[0] ?? 3);
 const readings = Number(Deno.args[1] ?? 1_000_000);
