@@ -45,6 +45,8 @@ const NO_TEXT = { bytes: new Uint8Array(0), release: () => {} };
  *
  * @example
  * ```ts
+ * import type { Batch } from "../../core/batch.ts";
+ *
  * const texts = new BatchTextBuilder();
  * const input = new TextEncoder().encode('{"timestamp":"1970-01-01T00:00:00.000Z","machine":"m1","status":null,"t":1}\n');
  * const batch: Batch = { readings: [], errors: [], lines: 1, suppress: false, log: true };
