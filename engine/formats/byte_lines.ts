@@ -9,22 +9,40 @@
 
 const NL = 0x0a, CR = 0x0d;
 
+/** A read buffer and how many lenders' holds it has (see `ByteLines.lend`). */
+interface Slot {
+  readonly bytes: Uint8Array;
+  holds: number;
+}
+
 /** Options of {@linkcode ByteLines}. */
 export interface ByteLinesOptions {
   /** Longest line passed on whole, in UTF-16 code units. @default {65536} */
   maxLineLength?: number;
   /** Bytes read at a time. @default {1048576} */
   chunkBytes?: number;
+  /** Read buffers given back after a `lend` kept for later reads, at most (see
+   * {@linkcode ByteLines.lend}). @default {4} */
+  spareBuffers?: number;
 }
 
 /**
  * The lines of a byte stream, filled a read at a time:
  * `space()` → read into it → `commit(n)` (or `finish()` at the end) → `next()` until false.
  *
- * Memory is bounded by one read plus the partial line carried to the next one, which is cut to
+ * The buffer read into holds one read plus the partial line carried to the next one, which is cut to
  * `3 × maxLineLength + 9` bytes: a UTF-16 unit takes at most 3 bytes of UTF-8 (a replacement
  * character for a bad sequence too), so those bytes decode to more than `maxLineLength + 1`
  * units, the first `maxLineLength + 1` of them as the whole line would.
+ *
+ * A reader may keep bytes of a read past the next one with `lend()` (a file source hands a
+ * batch's lines to the writer as they stand in the buffer, instead of copying them): that buffer
+ * is then neither read into nor compacted again until every lend of it is given back; the next
+ * read goes to a spare buffer of the same size, and only the partial line moves. Given back, a
+ * buffer is kept for a later read, up to `spareBuffers` of them, each `chunkBytes` + 4 KiB: a
+ * buffer kept in use is written to again, where a new one costs a page fault per 4 KiB (about
+ * 5–10 ms a MiB here, BENCHMARKS.md "Batch text without a copy"). A lend never given back (a
+ * batch dropped on an error) only costs a new buffer.
  *
  * @example
  * ```ts
@@ -40,6 +58,13 @@ export class ByteLines {
   readonly #max: number;
   /** Bytes of a line decoded for its text at most (see the class). */
   readonly #cap: number;
+  /** The size of a read buffer (larger only for a partial line longer than 4 KiB). */
+  readonly #size: number;
+  readonly #spares: number;
+  /** Buffers given back, ready for a read (all of `#size`). */
+  readonly #spare: Slot[] = [];
+  /** The buffer read into, and its bytes (`#slot.bytes`, apart for the hot loops). */
+  #slot: Slot;
   #buf: Uint8Array;
   /** Next line's start; complete lines end before #limit; bytes end at #avail. */
   #pos = 0;
@@ -58,22 +83,50 @@ export class ByteLines {
     this.#max = options.maxLineLength ?? 65536;
     this.#chunk = options.chunkBytes ?? 1 << 20;
     this.#cap = 3 * this.#max + 8;
-    this.#buf = new Uint8Array(this.#chunk + Math.min(4096, this.#cap + 1));
+    this.#spares = options.spareBuffers ?? 4;
+    this.#size = this.#chunk + Math.min(4096, this.#cap + 1);
+    this.#slot = { bytes: new Uint8Array(this.#size), holds: 0 };
+    this.#buf = this.#slot.bytes;
   }
 
-  /** The bytes the lines are in, valid until the next `space()`. */
+  /** The bytes the lines are in, valid until the next `space()` (unless lent: `lend`). */
   get buffer(): Uint8Array {
     return this.#buf;
+  }
+
+  /**
+   * Keeps `buffer` as it is until the function returned is called (once or more, in any order
+   * with other lends'): reads after this one go to another buffer. Never called, the buffer is
+   * left to the garbage collector with whatever holds it.
+   */
+  lend(): () => void {
+    const slot = this.#slot;
+    slot.holds++;
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      if (--slot.holds === 0 && slot !== this.#slot) this.#keep(slot);
+    };
   }
 
   /** Where the next read goes (`chunkBytes` long), after the partial line carried over. Only
    * when `next()` has returned false. */
   space(): Uint8Array {
     const keep = this.#avail - this.#pos;
-    if (keep + this.#chunk > this.#buf.length) {
-      const grown = new Uint8Array(keep + this.#chunk);
-      grown.set(this.#buf.subarray(this.#pos, this.#avail));
-      this.#buf = grown;
+    const need = keep + this.#chunk;
+    if (this.#slot.holds > 0 || need > this.#buf.length) {
+      // The buffer is lent, or too small for the partial line and a read: the next one.
+      const old = this.#slot;
+      let slot = this.#spare.pop();
+      if (slot === undefined || slot.bytes.length < need) {
+        if (slot !== undefined) this.#spare.push(slot);
+        slot = { bytes: new Uint8Array(Math.max(need, this.#size)), holds: 0 };
+      }
+      slot.bytes.set(this.#buf.subarray(this.#pos, this.#avail));
+      this.#slot = slot;
+      this.#buf = slot.bytes;
+      if (old.holds === 0) this.#keep(old);
     } else if (this.#pos > 0) {
       this.#buf.copyWithin(0, this.#pos, this.#avail);
     }
@@ -149,6 +202,13 @@ export class ByteLines {
     const end = Math.min(this.end, this.start + this.#cap);
     const text = this.#decoder.decode(this.#buf.subarray(this.start, end));
     return text.length > this.#max ? text.slice(0, this.#max + 1) : text;
+  }
+
+  /** `slot`, lent no more and not read into, is a spare if there is room for it. */
+  #keep(slot: Slot): void {
+    if (this.#spare.length < this.#spares && slot.bytes.length === this.#size) {
+      this.#spare.push(slot);
+    }
   }
 
   /** Drops a UTF-8 byte order mark at the start of the stream, as `TextDecoder` does, once

@@ -330,6 +330,7 @@ export class OutputSink extends WritableStream<AnalyzedBatch> {
         analysis: analysis.bytes(),
         anomalies: anomalies.bytes(),
       });
+      // Written: its buffer may be read into again (again in `finally`, for a batch that fails).
       batch.text?.release();
       heartbeat = lost ?? null;
       // Replacing checkpoint.json, a rename over the old file once per batch of 8,192 lines
@@ -356,8 +357,9 @@ export class OutputSink extends WritableStream<AnalyzedBatch> {
         try {
           await write(analyzed);
         } finally {
-          // Its source may reuse its columns, the analyzer its row table: nothing here reads
-          // the batch or its rows after this.
+          // Its source may reuse its columns and its text's buffer, the analyzer its row table:
+          // nothing here reads the batch or its rows after this (a batch that failed too).
+          analyzed.batch.text?.release();
           analyzed.batch.release?.();
           analyzed.result.release?.();
         }

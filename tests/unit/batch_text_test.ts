@@ -87,3 +87,44 @@ Deno.test("BatchTextBuilder: small batches waiting to be written hold only their
   assert.ok(total < 1 << 20, `${total} bytes held for 2,000 short lines`);
   held.forEach((b, i) => assert.equal(decoder.decode(b.text!.bytes), `line ${i}\n`));
 });
+
+Deno.test("BatchTextBuilder: a batch of one run is given its bytes where they are, lent", () => {
+  const input = encoder.encode("A\nB\nskipped\nC\n");
+  const lends: { bytes: Uint8Array; released: number }[] = [];
+  const texts = new BatchTextBuilder({
+    lend: (bytes) => {
+      if (bytes !== input) return undefined;
+      const lend = { bytes, released: 0 };
+      lends.push(lend);
+      return () => lend.released++;
+    },
+  });
+  const run = batch(), two = batch(), formatted = batch(), none = batch(), other = batch();
+  texts.open(run);
+  texts.copy(input, 0, 2);
+  texts.copy(input, 2, 4); // the same run
+  texts.open(two);
+  texts.copy(input, 0, 2);
+  texts.copy(input, 12, 14); // a second run: copied
+  texts.open(formatted);
+  texts.copy(input, 0, 2);
+  texts.format({ timestamp: 0, machine: "m1", status: null, channels: { t: 1.5 } });
+  texts.open(none); // no line written (all refused): an empty text
+  texts.open(other);
+  const elsewhere = encoder.encode("D\n");
+  texts.copy(elsewhere, 0, 2); // a buffer `lend` cannot keep: copied
+  texts.close();
+  assert.equal(lends.length, 1);
+  assert.equal(run.text!.bytes.buffer, input.buffer);
+  assert.equal(decoder.decode(run.text!.bytes), "A\nB\n");
+  run.text!.release();
+  assert.equal(lends[0]!.released, 1);
+  for (const b of [two, formatted, other]) assert.notEqual(b.text!.bytes.buffer, input.buffer);
+  assert.equal(decoder.decode(two.text!.bytes), "A\nC\n");
+  assert.equal(
+    decoder.decode(formatted.text!.bytes),
+    'A\n{"timestamp":"1970-01-01T00:00:00.000Z","machine":"m1","status":null,"t":1.5}\n',
+  );
+  assert.equal(none.text!.bytes.length, 0);
+  assert.equal(decoder.decode(other.text!.bytes), "D\n");
+});

@@ -184,3 +184,90 @@ Deno.test("FileSource backs off from runs too short to pay for their call", asyn
     Deno.removeSync(path);
   }
 });
+
+/**
+ * Reads `path` with `hold` batches at most waiting unreleased (`Batch.text`, as a slow writer
+ * holds them), checking after every read that each of them still carries its own lines; a held
+ * batch is released at random (sometimes twice, sometimes never: dropped). The distinct buffers
+ * the batches' texts were in.
+ */
+async function readHolding(
+  path: string,
+  lines: string[],
+  options: { chunkBytes: number; batchSize: number; suppressLines: number; hold: number },
+  seed: number,
+): Promise<{ buffers: Set<ArrayBufferLike>; dropped: number; lent: number }> {
+  const rand = prng(seed);
+  const source = new FileSource(path, { format: "json", ...options });
+  const held: { batch: Batch; text: string }[] = [];
+  const buffers = new Set<ArrayBufferLike>();
+  let at = 0, dropped = 0, lent = 0;
+  const where = JSON.stringify(options);
+  for await (const b of source.readable) {
+    const expected = lines.slice(at, at + b.lines).join("");
+    at += b.lines;
+    b.release?.();
+    if (b.suppress) {
+      assert.equal(b.text, undefined, where);
+      continue;
+    }
+    assert.equal(new TextDecoder().decode(b.text!.bytes), expected, where);
+    buffers.add(b.text!.bytes.buffer);
+    // A text of its own is a copy the size of its lines; a lent one is in a read buffer.
+    if (b.text!.bytes.buffer.byteLength > b.text!.bytes.length) lent++;
+    held.push({ batch: b, text: expected });
+    while (held.length > options.hold) {
+      const [out] = held.splice(Math.floor(rand() * held.length), 1);
+      const r = rand();
+      if (r < 0.1) dropped++;
+      else {
+        out!.batch.text!.release();
+        if (r < 0.3) out!.batch.text!.release();
+      }
+    }
+    for (const h of held) {
+      assert.equal(new TextDecoder().decode(h.batch.text!.bytes), h.text, `${where}: overwritten`);
+    }
+  }
+  assert.equal(at, lines.length, where);
+  for (const h of held) h.batch.text!.release();
+  return { buffers, dropped, lent };
+}
+
+Deno.test("FileSource keeps a batch's lines in the read buffer until it is released", async () => {
+  // (Without a status or a channel, a line is no reading: the parser refuses it.)
+  const written = writtenLines(6000, 13).filter((l) =>
+    !/"status":null(,"injected":"\w+")?\}\n$/.test(l)
+  );
+  const path = Deno.makeTempFileSync({ suffix: ".jsonl" });
+  try {
+    // Written lines only (each batch's text one run of a read: lent), and the same with a
+    // CRLF line now and then (the batch around it copies its lines).
+    const crlf = written.map((l, i) => i % 2000 === 7 ? l.slice(0, -1) + "\r\n" : l);
+    for (const [f, lines] of [written, crlf].entries()) {
+      Deno.writeFileSync(path, new TextEncoder().encode(lines.join("")));
+      // What a batch's text must be: its lines as written, a CRLF one with `\n` alone.
+      const texts = lines.map((l) => l.replace(/\r\n$/, "\n"));
+      for (const chunkBytes of [4096, 65536]) {
+        for (const batchSize of [7, 100, 8192]) {
+          for (const suppressLines of [0, 333]) {
+            for (const hold of [1, 3, 12]) {
+              const options = { chunkBytes, batchSize, suppressLines, hold };
+              const seed = chunkBytes + batchSize + suppressLines + hold + f;
+              const { buffers, dropped, lent } = await readHolding(path, texts, options, seed);
+              const where = `file ${f}, ${JSON.stringify(options)}`;
+              assert.ok(lent > 0, `${where}: no text was lent`);
+              // Buffers are reused: the held ones, those dropped, up to 4 spare ones, the one
+              // read into and the copies (a CRLF batch's, a small copy each), no more.
+              const copies = f === 1 ? Math.ceil(lines.length / 2000) : 0;
+              const bound = hold + dropped + 4 + 1 + copies;
+              assert.ok(buffers.size <= bound, `${where}: ${buffers.size} buffers > ${bound}`);
+            }
+          }
+        }
+      }
+    }
+  } finally {
+    Deno.removeSync(path);
+  }
+});

@@ -14,6 +14,7 @@ import { prng } from "../helpers.ts";
 import { ReadingColumns } from "../../engine/core/reading_columns.ts";
 
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 const TIME = '"timestamp":"2026-01-01T00:00:00.000Z"';
 
 /** A reading as a value whose deep equality also holds key order and -0 (deepStrictEqual
@@ -598,6 +599,47 @@ Deno.test("ByteLines keeps at most one read plus the cut partial line", () => {
   assert.equal(lines.text(), "x".repeat(9));
   assert.equal(lines.next(), true);
   assert.equal(lines.text(), "ok");
+  assert.equal(lines.next(), false);
+});
+
+Deno.test("ByteLines reads past a lent buffer into spare ones, and keeps 4 given back", () => {
+  const lines = new ByteLines({ chunkBytes: 8 });
+  /** Reads `text` and returns its complete lines' bytes, lent. */
+  const readLent = (text: string) => {
+    const n = encoder.encodeInto(text, lines.space()).written;
+    lines.commit(n);
+    let start = -1, end = 0;
+    while (lines.next()) {
+      if (start < 0) start = lines.start;
+      end = lines.end + 1;
+    }
+    return { bytes: lines.buffer.subarray(start, end), release: lines.lend() };
+  };
+  const held = [readLent("a\nb\nc")]; // "c" carried to the next read
+  assert.equal(decoder.decode(held[0]!.bytes), "a\nb\n");
+  for (let i = 0; i < 6; i++) held.push(readLent(`${i}\n${i}${i}\nc`));
+  assert.equal(decoder.decode(held[1]!.bytes), "c0\n00\n");
+  const buffers = new Set(held.map((h) => h.bytes.buffer));
+  assert.equal(buffers.size, 7, "a read into a lent buffer");
+  held.slice(1).forEach((h, i) => assert.equal(decoder.decode(h.bytes), `c${i}\n${i}${i}\n`));
+  // Given back in any order, one twice: four are kept (3, 0, 5, 1), the one read into (6)
+  // stays, the others are left to the garbage collector.
+  for (const i of [3, 0, 5, 1, 1, 2, 6, 4]) held[i]!.release();
+  const reused: ArrayBufferLike[] = [];
+  const kept: Uint8Array[] = [];
+  for (let i = 0; i < 20; i++) {
+    const h = readLent(`${i % 10}\nc`);
+    assert.equal(decoder.decode(h.bytes), `c${i % 10}\n`);
+    if (reused.at(-1) !== h.bytes.buffer) reused.push(h.bytes.buffer);
+    if (i % 2 === 0) h.release(); // half given back at once, half never (dropped)
+    else kept.push(h.bytes);
+  }
+  kept.forEach((bytes, k) => assert.equal(decoder.decode(bytes), `c${(2 * k + 1) % 10}\n`));
+  // Each buffer read into twice (given back, then kept): the one read into and the four kept,
+  // then, once no spare is left, a new one for each never given back.
+  assert.equal(reused.length, 10);
+  assert.deepStrictEqual(reused.slice(0, 5), [6, 1, 5, 0, 3].map((i) => held[i]!.bytes.buffer));
+  assert.ok(reused.slice(5).every((b) => !buffers.has(b)));
   assert.equal(lines.next(), false);
 });
 

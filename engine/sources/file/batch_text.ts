@@ -20,13 +20,33 @@ export const SPARE_TEXTS = 4;
 /** A batch's text shorter than this is copied out of its buffer at `close` (see there). */
 const SMALL_TEXT = TEXT_BYTES / 4;
 
+/** Options of {@linkcode BatchTextBuilder}. */
+export interface BatchTextOptions {
+  /**
+   * Keeps `bytes` (the buffer given to `copy`) unchanged until the function returned is called,
+   * or says it cannot (`undefined`): a batch whose text is one run of them is then that run
+   * itself, not a copy (`ByteLines.lend`). @default {never: every text is copied}
+   */
+  lend?: (bytes: Uint8Array) => (() => void) | undefined;
+}
+
+/** The text of a batch that writes no line (all its lines refused). */
+const NO_TEXT = { bytes: new Uint8Array(0), release: () => {} };
+
 /**
  * Builds each batch's {@linkcode Batch.text}: `open` a batch, then for each of its readings in
  * order `copy` its input line or `format` it, and `close` before the input bytes change.
  * Batches that write nothing (`suppress`, or not `log`) get no text.
  *
+ * A batch whose lines are all copied, one after another in one buffer (a replay of a file Vigil
+ * wrote: every batch), is given those bytes as they stand when `lend` keeps them: copying them
+ * was 4 % of a 1 M replay (BENCHMARKS.md, "Batch text without a copy"). Any other is built in a
+ * buffer of its own.
+ *
  * @example
  * ```ts
+ * import type { Batch } from "../../core/batch.ts";
+ *
  * const texts = new BatchTextBuilder();
  * const input = new TextEncoder().encode('{"timestamp":"1970-01-01T00:00:00.000Z","machine":"m1","status":null,"t":1}\n');
  * const batch: Batch = { readings: [], errors: [], lines: 1, suppress: false, log: true };
@@ -38,26 +58,29 @@ const SMALL_TEXT = TEXT_BYTES / 4;
  */
 export class BatchTextBuilder {
   readonly #spare: ByteText[] = [];
+  readonly #lend: BatchTextOptions["lend"];
   #batch: Batch | null = null;
+  /** The open batch's own buffer, once it needs one (a line formatted, or a second run). */
   #text: ByteText | null = null;
   // The pending run of input lines to copy: `#from[#start, #end)`.
   #from: Uint8Array | null = null;
   #start = 0;
   #end = 0;
 
+  constructor(options: BatchTextOptions = {}) {
+    this.#lend = options.lend;
+  }
+
   /** Starts `batch`'s text (closing the previous batch's). */
   open(batch: Batch): void {
     this.close();
     if (batch.suppress || !batch.log) return;
-    const text = this.#spare.pop() ?? new ByteText(TEXT_BYTES);
-    text.clear();
     this.#batch = batch;
-    this.#text = text;
   }
 
   /** The next reading's line is `bytes[start, end)`, its newline included, as it stands. */
   copy(bytes: Uint8Array, start: number, end: number): void {
-    if (this.#text === null) return;
+    if (this.#batch === null) return;
     if (bytes === this.#from && start === this.#end) {
       this.#end = end;
       return;
@@ -70,19 +93,34 @@ export class BatchTextBuilder {
 
   /** The next reading's line is formatted (`writeReading`). */
   format(r: Reading): void {
-    const text = this.#text;
-    if (text === null) return;
+    if (this.#batch === null) return;
     this.#flush();
-    writeReading(r, text);
+    writeReading(r, this.#own());
   }
 
-  /** Ends the open batch's text; the copied bytes may change after it. */
+  /** Ends the open batch's text; the copied bytes may change after it (unless lent). */
   close(): void {
-    const text = this.#text, batch = this.#batch;
-    if (text === null || batch === null) return;
-    this.#flush();
-    this.#text = null;
+    const batch = this.#batch;
+    if (batch === null) return;
     this.#batch = null;
+    if (this.#text === null) {
+      // Nothing formatted, at most one run: the run as it stands, if its buffer can be kept.
+      const from = this.#from;
+      if (from === null) {
+        batch.text = NO_TEXT;
+        return;
+      }
+      const release = this.#lend?.(from);
+      if (release !== undefined) {
+        batch.text = { bytes: from.subarray(this.#start, this.#end), release };
+        this.#from = null;
+        this.#start = this.#end = 0;
+        return;
+      }
+    }
+    this.#flush();
+    const text = this.#own();
+    this.#text = null;
     const spare = this.#spare;
     const bytes = text.bytes();
     if (bytes.length < SMALL_TEXT) {
@@ -104,9 +142,20 @@ export class BatchTextBuilder {
     };
   }
 
+  /** The open batch's own buffer, taken when it first needs one. */
+  #own(): ByteText {
+    let text = this.#text;
+    if (text === null) {
+      text = this.#spare.pop() ?? new ByteText(TEXT_BYTES);
+      text.clear();
+      this.#text = text;
+    }
+    return text;
+  }
+
   #flush(): void {
     if (this.#from !== null && this.#end > this.#start) {
-      this.#text!.raw(this.#from.subarray(this.#start, this.#end));
+      this.#own().raw(this.#from.subarray(this.#start, this.#end));
     }
     this.#from = null;
     this.#start = this.#end = 0;

@@ -95,7 +95,10 @@ const TAKEN = 1;
  * exactly those lines and leaves every other one to `JsonLineScanner` (about 100 against 250 ns a
  * line; BENCHMARKS.md, "The JSONL scanner in WebAssembly").
  * Each JSONL batch also carries its `stream_output.jsonl` lines (`Batch.text`): the input lines
- * already in that form copied, the others formatted (`BatchTextBuilder`). Its readings are
+ * already in that form copied, the others formatted (`BatchTextBuilder`); a batch of such lines
+ * only, one after another, is given them where they were read, and the read buffer is kept
+ * until the batch is released (`ByteLines.lend`: the batches the pipeline holds keep a buffer of
+ * `chunkBytes` each at most, and up to 4 given back are kept for later reads). Its readings are
  * columns (`Batch.columns`, see `columnBatch`), but with `splitBefore` (`--rate`), which cuts by
  * reading objects.
  */
@@ -329,7 +332,11 @@ export class FileSource {
         columns.push(r);
         return TAKEN;
       };
-      const builder = new BatchTextBuilder();
+      // A batch's lines that stand as one run in the read buffer are handed to the writer there
+      // (`lend`): a batch ends where a read does, before `lines` reads again.
+      const builder = new BatchTextBuilder({
+        lend: (bytes) => bytes === lines.buffer ? lines.lend() : undefined,
+      });
       // Made when the first line comes: its instance holds about 3.5 MiB from the start, which
       // a live engine's empty input log, read at every start, should not cost.
       let wasm: WasmLineScanner | null = null;
