@@ -105,6 +105,17 @@ Deno.test("incidents: the machine forgotten at capacity is the one whose latest 
   inc.assign(ev(8, "ANOMALY_TEMP", "WARNING", "temperature", "d")); // forgets c
   assert.equal(inc.assign(ev(9, "ANOMALY_TEMP", "INFO", "temperature", "c")), null);
   assert.equal(inc.assign(ev(10, "ANOMALY_TEMP", "INFO", "temperature", "a")), id("a", 7));
+  // A machine's event after another machine opened an incident makes it the latest again: b
+  // opens and gets a second event, a opens (the latest), b joins (now b is), c comes and
+  // forgets a, not b.
+  const order = new Incidents({ windowMs: 60_000, capacity: 2 });
+  order.assign(ev(0, "ANOMALY_TEMP", "WARNING", "temperature", "b"));
+  order.assign(ev(1, "ANOMALY_SPEED", "WARNING", "speed", "b"));
+  order.assign(ev(2, "ANOMALY_TEMP", "WARNING", "temperature", "a"));
+  assert.equal(order.assign(ev(3, "ANOMALY_VOLT", "WARNING", "voltage", "b")), id("b", 0));
+  order.assign(ev(4, "ANOMALY_TEMP", "WARNING", "temperature", "c")); // forgets a
+  assert.equal(order.assign(ev(5, "ANOMALY_TEMP", "INFO", "temperature", "b")), id("b", 0));
+  assert.equal(order.assign(ev(6, "ANOMALY_TEMP", "INFO", "temperature", "a")), null);
   // A type and a channel are told apart as a pair: null is not "null".
   const pair = new Incidents({ windowMs: 0 });
   pair.assign(ev(0, "A", "WARNING", null));
