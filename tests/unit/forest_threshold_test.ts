@@ -200,3 +200,36 @@ Deno.test("online forests: each machine's threshold is the quantile of its own t
   for (const r of ra.slice(0, 10)) none.scorerFor(r);
   assert.equal(trained.length, 3);
 });
+
+Deno.test("training on finite readings near the largest double gives a model that loads and scores", () => {
+  // A reading of 1e300 among ordinary ones: the plain sum of squares overflows (scikit-learn's
+  // StandardScaler gives inf), and the online forest's model, of scale Infinity, threw in the
+  // WASM scorer and stopped the engine. Also values near ±1.8e308 of both signs.
+  const cases = [
+    [20, 21, 22, 1e300, 21, 22, 20, 21],
+    [1.7e308, -1.7e308, 1, 2, 1.7e308, -1.7e308, 3, 4],
+  ];
+  for (const values of cases) {
+    const n = values.length;
+    const x = new Float64Array(n * 2);
+    values.forEach((v, i) => {
+      x[i * 2] = v;
+      x[i * 2 + 1] = 1500 + i;
+    });
+    const model = trainIsolationForest(x, n, ["temperature", "speed"], { seed: 3, trees: 10 });
+    for (const v of [...model.scaler!.mean, ...model.scaler!.scale]) {
+      assert.ok(Number.isFinite(v), `${values}: ${v}`);
+    }
+    assert.equal(
+      model.scaler!.scale[1],
+      trainIsolationForest(
+        x.map((v, i) => i % 2 === 0 ? 0 : v),
+        n,
+        ["temperature", "speed"],
+        { seed: 3, trees: 10 },
+      ).scaler!.scale[1],
+    ); // the ordinary feature scaled as ever
+    const { scoreSamples } = new WasmIsolationForest(model).score(x, n);
+    for (const s of scoreSamples.subarray(0, n)) assert.ok(Number.isFinite(s), `${values}: ${s}`);
+  }
+});

@@ -140,6 +140,24 @@ function growTree(
 }
 
 /**
+ * The mean and population standard deviation of feature `j` of `x` computed on its values
+ * divided by the largest magnitude among them, then multiplied back: finite for any finite
+ * values. For a feature whose sum or squared deviations overflow (readings near 1e300, which
+ * the parsers take as finite), where scikit-learn's StandardScaler gives inf and NaN, and a
+ * model with a non-finite scale could not be loaded (the online forest's training threw, and
+ * the engine with it).
+ */
+function scaledMeanSd(x: ArrayLike<number>, n: number, d: number, j: number): [number, number] {
+  let f = 0;
+  for (let i = 0; i < n; i++) f = Math.max(f, Math.abs(x[i * d + j]!));
+  let s = 0;
+  for (let i = 0; i < n; i++) s += x[i * d + j]! / f / n;
+  let q = 0;
+  for (let i = 0; i < n; i++) q += (x[i * d + j]! / f - s) ** 2 / n;
+  return [s * f, Math.sqrt(q) * f];
+}
+
+/**
  * Fits a scaler and an isolation forest on `n` records given row-major in `x`
  * (`n × features.length` finite values). Throws a `RangeError` naming a bad option or value.
  */
@@ -184,17 +202,23 @@ export function trainIsolationForest(
     for (let j = 0; j < d; j++) {
       let s = 0;
       for (let i = 0; i < n; i++) s += x[i * d + j]!;
-      const m = s / n;
+      let m = s / n;
       let q = 0;
       for (let i = 0; i < n; i++) q += (x[i * d + j]! - m) ** 2;
-      const sd = Math.sqrt(q / n);
+      let sd = Math.sqrt(q / n);
+      if (!Number.isFinite(m) || !Number.isFinite(sd)) [m, sd] = scaledMeanSd(x, n, d, j);
       mean.push(m);
       // StandardScaler stores 1 for a (near-)constant feature, so scaling never divides by 0.
       scale.push(sd < 10 * Number.EPSILON * Math.max(1, Math.abs(m)) ? 1 : sd);
     }
     scaler = { mean, scale };
     for (let i = 0; i < n; i++) {
-      for (let j = 0; j < d; j++) v[i * d + j] = (x[i * d + j]! - mean[j]!) / scale[j]!;
+      for (let j = 0; j < d; j++) {
+        const xv = x[i * d + j]!, m = mean[j]!, sd = scale[j]!;
+        const t = (xv - m) / sd;
+        // x − mean overflows only for values near ±1.8e308 of both signs: divided first then.
+        v[i * d + j] = Number.isFinite(t) ? t : xv / sd - m / sd;
+      }
     }
   } else {
     for (let i = 0; i < n * d; i++) v[i] = x[i]!;
