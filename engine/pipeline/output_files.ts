@@ -283,11 +283,11 @@ export class OutputFiles {
       const tmp = `${path}.tmp`;
       let written = 0;
       try {
-        await Deno.copyFile(path, tmp);
+        Deno.copyFileSync(path, tmp);
         using file = await Deno.open(tmp, { write: true });
         await file.truncate(this.#reportSize - REPORT_END.length);
         await file.seek(this.#reportSize - REPORT_END.length, Deno.SeekMode.Start);
-        written = await this.#appendReportTail(log, this.#reportFrom, end, file);
+        written = this.#appendReportTail(log, this.#reportFrom, end, file);
         await Deno.rename(tmp, path);
       } catch (e) {
         // The old report stays whole; the half-written copy goes, to free its space.
@@ -311,7 +311,7 @@ export class OutputFiles {
     try {
       using file = await Deno.open(tmp, { write: true, create: true, truncate: true });
       writeAllSync(file, REPORT_OPEN_BYTES);
-      size = REPORT_OPEN_BYTES.length + await this.#appendReportTail(log, 0, end, file, true);
+      size = REPORT_OPEN_BYTES.length + this.#appendReportTail(log, 0, end, file, true);
       if (size === REPORT_OPEN_BYTES.length + REPORT_END_BYTES.length) {
         // No event: `[]`, not an empty array's lines.
         await file.truncate(0);
@@ -339,7 +339,7 @@ export class OutputFiles {
     end: number,
     out: Deno.FsFile,
     first = false,
-  ): Promise<number> {
+  ): number {
     // A chunk of n bytes comes out at most 2n + 2 long: `,\n` before each line, one byte at worst.
     this.#reportBuffers ??= {
       input: new Uint8Array(REPORT_CHUNK),
@@ -367,28 +367,31 @@ const REPORT_CHUNK = 64 << 10;
  * Appends to `out` what follows a report's last event for the `anomalies.jsonl` lines in
  * `log`'s bytes `[from, end)` (blank ones skipped): `,\n` and the lines joined by `,\n`, then
  * {@linkcode REPORT_END}; only `REPORT_END` for none. With `first`, what follows a report's
- * `[`: the first line gets `\n` instead of `,\n`. Resolves with the bytes written. Built from
+ * `[`: the first line gets `\n` instead of `,\n`. Returns the bytes written. Built from
  * the bytes as they are, a chunk at a time through two reused buffers: decoding, splitting,
  * joining and encoding them again cost more than the copy (event descriptions hold `°`, so the
  * text is not one-byte), and the whole stretch and its copy at once (a few MiB, in malloc's
  * heap once a larger block has been freed) were most of the last checkpoint's rise in peak RSS.
  */
-async function appendReportTail(
+function appendReportTail(
   log: Deno.FsFile,
   from: number,
   end: number,
   out: Deno.FsFile,
   buffers: { input: Uint8Array; output: Uint8Array },
   first = false,
-): Promise<number> {
+): number {
   const { input, output } = buffers;
-  await log.seek(from, Deno.SeekMode.Start);
+  // Sync reads on this thread, as FileSource reads a regular file: each async one was a hand-off
+  // to Deno's blocking pool, and the main thread idled through the round trips (~20 ms of a
+  // 1 M replay's in-process time for its report a second).
+  log.seekSync(from, Deno.SeekMode.Start);
   let written = 0;
   let inLine = false; // the current line's `,\n` is out (the line may span chunks)
   let lead = first; // the next line is the report's first: `\n` alone before it
   let left = end - from;
   while (left > 0) {
-    const n = await log.read(input.subarray(0, Math.min(left, input.length)));
+    const n = log.readSync(input.subarray(0, Math.min(left, input.length)));
     if (n === null) break;
     left -= n;
     let at = 0;
