@@ -1,6 +1,10 @@
 /**
  * Reads a file of readings as a stream of parsed batches: for `replay`, for re-reading the
  * input log on restart, and (following the file as it grows) for `--processor-only`.
+ *
+ * The file passes 400 lines and stays whole: the read loop, the runs of the WASM scanner with their
+ * backoff, the batches cut from them and their text share one reading position and the state of
+ * one constructor's closures; apart, each would have to be handed all of it per line.
  * @module
  */
 import { type Batch, columnBatch } from "../../core/batch.ts";
