@@ -9,6 +9,7 @@
  * @module
  */
 import type { Reading } from "../core/types.ts";
+import type { ByteText } from "./byte_text.ts";
 import { JsonLineScanner } from "./json_line_scanner.ts";
 import { createLineParser, type LineParser } from "./reading_parser.ts";
 
@@ -103,6 +104,24 @@ export class PayloadLines {
   line(): string {
     this.#line ??= this.#decode(this.#bytes, this.#start, this.#end);
     return this.#line;
+  }
+
+  /**
+   * Appends the line of the reading last taken, and a newline, to `out` when that line is, byte
+   * for byte, what `writeReading` writes of the reading as the scanner made it (see
+   * `JsonLineScanner.canonical`); else appends nothing and answers false (the caller formats
+   * the reading). A live source so builds its `stream_output.jsonl` lines by copying the
+   * payloads it read instead of formatting each reading again.
+   */
+  copyLine(out: ByteText): boolean {
+    if (this.#line !== null || !this.#scanner.canonical) return false;
+    const start = this.#start, n = this.#end - start;
+    const buf = out.reserve(n + 1);
+    const at = out.length;
+    buf.set(this.#bytes.subarray(start, this.#end), at);
+    buf[at + n] = 0x0a;
+    out.end(at + n + 1);
+    return true;
   }
 
   /** Reads the lines of a payload from its bytes. */

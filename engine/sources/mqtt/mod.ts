@@ -12,9 +12,8 @@ import type { Batch, RejectedLine } from "../../core/batch.ts";
 import { requireMqttPermissions } from "../../core/load_mqtt.ts";
 import { concatStreams } from "../../core/streams.ts";
 import { FILES } from "../../core/files.ts";
-import type { Reading } from "../../core/types.ts";
 import type { SourceDefinition } from "../source.ts";
-import type { MqttSource } from "./mqtt_source.ts";
+import type { MqttBatch, MqttSource } from "./mqtt_source.ts";
 
 /** Refused payload lines held for the next batch; more are counted, not kept (see
  * `Batch.unloggedErrors`). */
@@ -53,6 +52,7 @@ export const mqttSource: SourceDefinition = {
         dataDir: resolve(config.dataDir),
         signal,
         acknowledge: "committed",
+        lines: true,
         position,
         journal: join(config.dataDir, FILES.mqttDeliveries),
         format: config.format === "json" || config.format === "kv" ? config.format : "auto",
@@ -77,11 +77,12 @@ export const mqttSource: SourceDefinition = {
           logger[status === "offline" ? "warn" : "info"](`mqtt ${status}`, { url, detail });
         },
       });
-      return mqtt.readable.pipeThrough(
-        new TransformStream<Reading[], Batch>({
-          transform(readings, c) {
+      return mqtt.batches.pipeThrough(
+        new TransformStream<MqttBatch, Batch>({
+          transform({ readings, text }, c) {
             c.enqueue({
               readings,
+              text,
               errors: errors.splice(0),
               unloggedErrors: unlogged,
               lines: readings.length,

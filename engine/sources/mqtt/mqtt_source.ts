@@ -9,6 +9,9 @@
  */
 import { PayloadLines } from "../../formats/payload_lines.ts";
 import { machineIdError } from "../../formats/reading_rules.ts";
+import { ByteText } from "../../formats/byte_text.ts";
+import { writeReading } from "../../formats/reading_format.ts";
+import type { BatchText } from "../../core/batch.ts";
 import type { Reading } from "../../core/types.ts";
 import { positiveInteger } from "../../core/validate.ts";
 import {
@@ -29,6 +32,18 @@ export interface MqttParseError {
   /** Receive time, epoch ms. */
   time: number;
 }
+
+/** A batch of {@linkcode MqttSource.batches}: its readings and, with the `lines` option, their
+ * `stream_output.jsonl` lines. */
+export interface MqttBatch {
+  readings: Reading[];
+  /** One line per reading, in order (`lines`: true), to be released once written. */
+  text?: BatchText;
+}
+
+/** Released line buffers kept for later batches, at most: as many as the pipeline holds
+ * batches between the source and the writer; more are left to the garbage collector. */
+const SPARE_TEXTS = 4;
 
 /** Connection state of an {@linkcode MqttSource}, as `/health` shows it. */
 export type MqttSourceStatus = "connecting" | "connected" | "offline" | "closed";
@@ -114,6 +129,15 @@ export interface MqttSourceOptions {
    * recognised}
    */
   journal?: string;
+  /**
+   * Builds each batch's `stream_output.jsonl` lines as the payloads are read
+   * ({@linkcode MqttBatch.text}): a payload line already in the written form is copied, any
+   * other reading formatted (`writeReading`). Formatting each reading again at the writer was
+   * about a tenth of a live reading's CPU besides the history (BENCHMARKS.md). The lines of the
+   * queue are held as the queue is: up to `maxQueued` readings' (plus one payload's).
+   * @default {false}
+   */
+  lines?: boolean;
   /** Told of every payload line the parser refused (the pipeline logs and counts it). */
   onParseError?: (error: MqttParseError) => void;
   /** Told of every state change; `detail` is the error that caused an `offline`, if any. */
@@ -192,12 +216,9 @@ function fnv1a(s: string): string {
  * missing one. A clean stop (`signal`) delivers the queue before closing.
  */
 export class MqttSource {
-  /**
-   * Batches of readings, in arrival order; closes after `signal` aborts and the queue drains.
-   * A batch can be empty: one follows every payload with a parse error, so that errors told to
-   * `onParseError` can reach the pipeline without waiting for the next reading.
-   */
-  readonly readable: ReadableStream<Reading[]>;
+  /** The batches: of `Reading[]` ({@linkcode MqttSource.readable}), or with the `lines`
+   * option of {@linkcode MqttBatch} ({@linkcode MqttSource.batches}). */
+  readonly #stream: ReadableStream<Reading[] | MqttBatch>;
   /** The client id in use (the broker's session name). */
   readonly clientId: string;
   /** The topic filter subscribed to. */
@@ -205,6 +226,9 @@ export class MqttSource {
   #conn: MqttConnection | null = null;
   #status: MqttSourceStatus = "connecting";
   #queue: Reading[] = [];
+  /** The queued readings' lines, in order (the `lines` option), else null. */
+  #text: ByteText | null;
+  readonly #spareTexts: ByteText[] = [];
   #messages = 0;
   #readings = 0;
   #errors = 0;
@@ -272,6 +296,7 @@ export class MqttSource {
       );
     }
     this.#ackMode = ackMode;
+    this.#text = options.lines ? new ByteText() : null;
     const format = options.format ?? "auto";
     if (format !== "auto" && format !== "json" && format !== "kv") {
       throw new RangeError(`format must be auto, json or kv, got ${JSON.stringify(format)}`);
@@ -319,15 +344,18 @@ export class MqttSource {
         // An id from the topic obeys the payload's rules (docs/input-formats.md); the parsers
         // have checked the payload's own (or their default `m1`), so only a new id is checked.
         let badId: string | null = null;
+        let renamed = false;
         if (level !== null) {
           if (topicId && topicId !== r.machine) {
             r.machine = topicId;
             badId = machineIdError(topicId);
+            renamed = true;
           }
         } else if (!named) {
           // The parsers default to `m1`; a payload naming no machine is named by its topic.
           r.machine = t;
           badId = machineIdError(t);
+          renamed = true;
         }
         if (badId !== null) return refuse(payloads.line(), badId);
         if (skip > 0) {
@@ -335,6 +363,8 @@ export class MqttSource {
           return;
         }
         this.#queue.push(r);
+        const text = this.#text;
+        if (text !== null && (renamed || !payloads.copyLine(text))) writeReading(r, text);
         this.#readings++;
       },
       refuse,
@@ -415,7 +445,7 @@ export class MqttSource {
       this.#dataWaiter = this.#lingerWaiter = null;
     };
 
-    this.readable = new ReadableStream<Reading[]>({
+    this.#stream = new ReadableStream<Reading[] | MqttBatch>({
       start: async (controller) => {
         if (options.signal?.aborted) {
           this.#stopped = true;
@@ -538,6 +568,7 @@ export class MqttSource {
         } else {
           batch = this.#queue.splice(0, batchSize);
         }
+        const text = this.#text === null ? undefined : this.#takeText(batch.length);
         if (this.#journal && this.#unjournaled.length > 0) {
           // Before the readings can reach the log: a restart must know what they came from.
           const records = this.#unjournaled;
@@ -547,7 +578,7 @@ export class MqttSource {
           this.#unjournaled.length = 0;
         }
         this.#emittedLine += batch.length;
-        controller.enqueue(batch);
+        controller.enqueue(text === undefined ? batch : { readings: batch, text });
         if (this.#ackMode === "taken") this.#ackUpTo(this.#emittedLine);
         wakeSpace();
       },
@@ -557,6 +588,63 @@ export class MqttSource {
         void this.#end();
       },
     }, { highWaterMark: 0 });
+  }
+
+  /**
+   * Batches of readings, in arrival order; closes after `signal` aborts and the queue drains.
+   * A batch can be empty: one follows every payload with a parse error, so that errors told to
+   * `onParseError` can reach the pipeline without waiting for the next reading.
+   * @throws {TypeError} with the `lines` option: read {@linkcode MqttSource.batches} then.
+   */
+  get readable(): ReadableStream<Reading[]> {
+    if (this.#text !== null) {
+      throw new TypeError("MqttSource with lines: read its batches, not readable");
+    }
+    return this.#stream as ReadableStream<Reading[]>;
+  }
+
+  /**
+   * The batches of {@linkcode MqttSource.readable} with their lines (the `lines` option).
+   * @throws {TypeError} without the `lines` option: read `readable` then.
+   */
+  get batches(): ReadableStream<MqttBatch> {
+    if (this.#text === null) {
+      throw new TypeError("MqttSource without lines: read readable, not its batches");
+    }
+    return this.#stream as ReadableStream<MqttBatch>;
+  }
+
+  /**
+   * The lines of the first `count` queued readings, taken out of the queue's text: its whole
+   * buffer when they are all of it (the usual batch), else a copy of their part.
+   */
+  #takeText(count: number): BatchText {
+    const text = this.#text!;
+    const all = text.bytes();
+    let end = all.length;
+    if (this.#queue.length > 0) {
+      // Lines hold no raw newline (JSON escapes it; `writeReading` writes none).
+      end = 0;
+      for (let i = 0; i < count; i++) end = all.indexOf(0x0a, end) + 1;
+      const rest = this.#spareTexts.pop() ?? new ByteText();
+      rest.clear();
+      rest.raw(all.subarray(end));
+      this.#text = rest;
+    } else {
+      const next = this.#spareTexts.pop() ?? new ByteText();
+      next.clear();
+      this.#text = next;
+    }
+    const spare = this.#spareTexts;
+    let released = false;
+    return {
+      bytes: all.subarray(0, end),
+      release: () => {
+        if (released) return;
+        released = true;
+        if (spare.length < SPARE_TEXTS) spare.push(text);
+      },
+    };
   }
 
   /**
