@@ -41,6 +41,9 @@ export interface MqttBatch {
   text?: BatchText;
 }
 
+/** Topics whose machine id is kept (see `machineFromTopic`); past it the table starts afresh. */
+const TOPIC_IDS = 4096;
+
 /** Released line buffers kept for later batches, at most: as many as the pipeline holds
  * batches between the source and the writer; more are left to the garbage collector. */
 const SPARE_TEXTS = 4;
@@ -333,6 +336,9 @@ export class MqttSource {
     let skip = 0;
     /** The machine id the current message's topic gives (`level`), "" when none. */
     let topicId = "";
+    /** The machine id of each topic seen (its level `level`), at most `TOPIC_IDS`: a plant's
+     * topics come again on every message, and splitting each was garbage per reading. */
+    const topicIds = new Map<string, string>();
     const payloads: PayloadLines = new PayloadLines(
       {
         format,
@@ -391,7 +397,15 @@ export class MqttSource {
       // Partly written before the restart: from its first reading past `position` on.
       skip = state === SEEN.partial ? position - seen.start(id) : 0;
       this.#messages++;
-      topicId = level === null ? "" : t.split("/")[level] ?? "";
+      if (level !== null) {
+        let id = topicIds.get(t);
+        if (id === undefined) {
+          id = t.split("/")[level] ?? "";
+          if (topicIds.size >= TOPIC_IDS) topicIds.clear();
+          topicIds.set(t, id);
+        }
+        topicId = id;
+      }
       const before = this.#queue.length;
       if (text === null) payloads.read(bytes);
       else payloads.readText(text);
