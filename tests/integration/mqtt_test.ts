@@ -9,6 +9,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import mqtt, { type MqttClient } from "mqtt";
 import { startVigil, type Vigil } from "../helpers.ts";
+import { ByteText } from "../../engine/formats/byte_text.ts";
+import { writeReading } from "../../engine/formats/reading_format.ts";
 import { MqttConnection, parseBroker } from "../../engine/sources/mqtt/mqtt_connection.ts";
 import {
   type AnomalyEvent,
@@ -986,6 +988,64 @@ Deno.test("start --source mqtt://: kill -9 under load twice, every published rea
       await engine.stop("SIGKILL");
       await pub.endAsync();
       await Deno.remove(dataDir, { recursive: true });
+    }
+  });
+});
+
+Deno.test("mqtt source: with lines, each batch's text is its readings as writeReading writes them", async () => {
+  await withBroker(async (broker) => {
+    const stop = new AbortController();
+    const source = new MqttSource({
+      url: `${broker.url}/plant/+/telemetry`,
+      clientId: "vigil-test-lines",
+      signal: stop.signal,
+      lines: true,
+      batchSize: 7,
+    });
+    assert.throws(() => source.readable, /read its batches/);
+    const reader = source.batches.getReader();
+    const pub = await client(broker.url);
+    const time = (i: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString();
+    // Lines copied as they stand (the simulator's form, also after a CRLF and in a payload of
+    // several) and lines formatted: keys reordered, the topic's machine over the payload's, no
+    // machine at all, a kv line, a number not as String prints it.
+    const payloads: [string, string][] = [];
+    for (let i = 0; i < 60; i++) {
+      const m = `m${i % 5}`;
+      const line = `{"timestamp":"${time(i)}","machine":"${m}","status":"OK","temperature":${i}.5}`;
+      const topic = `plant/${m}/telemetry`;
+      const variants: [string, string][] = [
+        [topic, line],
+        [topic, `${line}\r\n`],
+        [topic, `${line}\n{"timestamp":"${time(i + 100)}","machine":"${m}","status":null,"t":1}`],
+        [topic, `{"machine":"${m}","timestamp":"${time(i)}","temperature":1}`],
+        [`plant/other${i}/telemetry`, line],
+        [topic, `{"timestamp":"${time(i)}","temperature":2}`],
+        [topic, `T:${i},V:5.0,S:OK`],
+        [topic, line.replace(`${i}.5}`, `${i}.50}`)],
+        [topic, "not a reading"],
+      ];
+      payloads.push(variants[i % variants.length]!);
+    }
+    try {
+      await until(() => source.subscribed, "the subscription");
+      for (const [topic, text] of payloads) await pub.publishAsync(topic, text, { qos: 1 });
+      const got: Reading[] = [];
+      let text = "";
+      const expected = new ByteText();
+      while (got.length < 61) { // 60 payloads: 6 refused, 7 of two lines
+        const r = await reader.read();
+        assert.ok(!r.done);
+        got.push(...r.value.readings);
+        text += new TextDecoder().decode(r.value.text!.bytes);
+        r.value.text!.release();
+      }
+      for (const reading of got) writeReading(reading, expected);
+      assert.equal(text, new TextDecoder().decode(expected.bytes()));
+      assert.ok(got.some((r) => r.machine === "other4"), "the topic's machine");
+    } finally {
+      stop.abort();
+      await pub.endAsync();
     }
   });
 });

@@ -1,5 +1,10 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { AckQueue, SEEN, SeenDeliveries } from "../../engine/sources/mqtt/delivery_tables.ts";
+import {
+  AckQueue,
+  PendingDeliveries,
+  SEEN,
+  SeenDeliveries,
+} from "../../engine/sources/mqtt/delivery_tables.ts";
 
 Deno.test("AckQueue: due acknowledgements leave in order across wrap-around and growth", () => {
   const acks = new AckQueue();
@@ -63,4 +68,19 @@ Deno.test("SeenDeliveries.load: a message read partly before a restart keeps wha
   const seen4 = new SeenDeliveries();
   seen4.load([...run2, 3, 9, 12, 5], 12);
   assertEquals(seen4.state(3), SEEN.none);
+});
+
+Deno.test("PendingDeliveries: records in order past its first buffer, cleared for reuse", () => {
+  const pending = new PendingDeliveries();
+  const expected: number[] = [];
+  for (let i = 0; i < 3000; i++) {
+    pending.push(i % 65535 + 1, 4294967295 - i, 2 ** 40 + i, i % 3);
+    expected.push(i % 65535 + 1, 4294967295 - i, 2 ** 40 + i, i % 3);
+  }
+  assertEquals(pending.length, 3000);
+  assertEquals(Array.from(pending.view()), expected);
+  pending.clear();
+  assertEquals(pending.length, 0);
+  pending.push(7, 8, 9, 10);
+  assertEquals(Array.from(pending.view()), [7, 8, 9, 10]);
 });

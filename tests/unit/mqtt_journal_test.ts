@@ -323,3 +323,41 @@ Deno.test("delivery journal: a file past its bound grows the buffer until the ne
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("delivery journal: its lines, appended and compacted, are JSON.stringify of the records", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "vigil-journal-" });
+  try {
+    const path = join(dir, "mqtt_deliveries.jsonl");
+    const journal = await DeliveryJournal.open(path, 1000);
+    const random = prng(5);
+    const batches: number[][] = [];
+    // Hashes up to 2^32 - 1, lines past 2^32 and 2^53 - 1: the integers the journal holds.
+    let start = 2 ** 32 - 50;
+    for (let b = 0; b < 40; b++) {
+      const batch: number[] = [];
+      for (let k = 0; k < 1 + (b % 7); k++) {
+        const lines = Math.floor(random() * 3);
+        const hash = b === 3 ? 2 ** 32 - 1 : Math.floor(random() * 2 ** 32);
+        batch.push(1 + Math.floor(random() * 65535), hash, start, lines);
+        start += lines;
+      }
+      if (b === 39) batch.push(9, 0, Number.MAX_SAFE_INTEGER, 0);
+      batches.push(batch);
+      // A typed buffer, as the source hands them, must read the same as an array.
+      await journal.append(b % 2 === 0 ? batch : Float64Array.from(batch));
+    }
+    journal.close();
+    const lines = (await Deno.readTextFile(path)).split("\n").filter((l) => l !== "");
+    // Below its first compaction's limit every append is one line, as JSON.stringify wrote it.
+    assert.deepEqual(lines, batches.map((b) => JSON.stringify(b)));
+    // And a compaction writes its kept records so too.
+    const small = await DeliveryJournal.open(path, 2);
+    for (let id = 1; id <= 70_000; id += 500) await small.append([id % 65535 + 1, id, id, 1]);
+    small.close();
+    for (const line of (await Deno.readTextFile(path)).split("\n").filter((l) => l !== "")) {
+      assert.equal(JSON.stringify(JSON.parse(line)), line);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -12,6 +12,8 @@ import { createLineParser, type Reading } from "../../engine/mod.ts";
 import { LineSplitter } from "../../engine/formats/line_splitter.ts";
 import { deliveryHash, deliveryHashOfAscii } from "../../engine/sources/mqtt/ack_journal.ts";
 import { prng } from "../helpers.ts";
+import { ByteText } from "../../engine/formats/byte_text.ts";
+import { writeReading } from "../../engine/formats/reading_format.ts";
 
 const encoder = new TextEncoder();
 const TIME = '"timestamp":"2026-01-01T00:00:00.000Z"';
@@ -254,4 +256,53 @@ Deno.test("delivery hash: of an ASCII payload's bytes, that of its text; -1 for 
   for (const text of ["é", "\ufeff{}", "{}\u00a0", "😀"]) {
     assert.equal(deliveryHashOfAscii("t", encoder.encode(text)), -1, text);
   }
+});
+
+Deno.test("payload lines: copyLine appends exactly the line writeReading writes, or nothing", () => {
+  const formatted = new ByteText();
+  const copied = new ByteText();
+  let copies = 0, declined = 0;
+  for (const options of OPTIONS) {
+    const lines: PayloadLines = new PayloadLines(
+      options,
+      (r) => {
+        formatted.clear();
+        writeReading(r, formatted);
+        copied.clear();
+        if (lines.copyLine(copied)) {
+          copies++;
+          assert.equal(
+            new TextDecoder().decode(copied.bytes()),
+            new TextDecoder().decode(formatted.bytes()),
+            `copied line of ${lines.line()}`,
+          );
+        } else {
+          declined++;
+          assert.equal(copied.length, 0);
+        }
+      },
+      () => {},
+    );
+    for (const p of payloads()) lines.read(p);
+    // A canonical line is copied (the simulator's form), a reordered one is not.
+    const canonical =
+      '{"timestamp":"2026-01-01T00:00:00.000Z","machine":"m9","status":"OK","t":1.5}';
+    for (
+      const [line, copies] of [[canonical, true], [
+        canonical.replace('"status":"OK",', ""),
+        false,
+      ]] as const
+    ) {
+      copied.clear();
+      let took = false;
+      const one = new PayloadLines(options, () => took = one.copyLine(copied), () => {});
+      one.read(encoder.encode(`${line}\r\n`));
+      // (A line past maxLineLength is refused, and a kv parser reads no JSON.)
+      if (options.format !== "kv" && (options.maxLineLength ?? 65536) >= line.length) {
+        assert.equal(took, copies, line);
+        if (copies) assert.equal(new TextDecoder().decode(copied.bytes()), `${line}\n`);
+      }
+    }
+  }
+  assert.ok(copies > 10 && declined > 100, `${copies} copied, ${declined} formatted`);
 });

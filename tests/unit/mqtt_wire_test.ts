@@ -260,3 +260,33 @@ Deno.test("mqtt broker URLs: port defaults, user and password, IPv6; bad ones na
   assert.throws(() => parseBroker("http://h:1"), /bad MQTT broker "http:\/\/h:1"/);
   assert.throws(() => parseBroker("mqtt://u%zz@h"), /bad %-escape/);
 });
+
+Deno.test("mqtt wire: PUBLISH topics read right however many there are (the topic cache)", () => {
+  const utf8 = new TextEncoder();
+  /** A QoS 0 PUBLISH of `topic` with an empty payload and no properties. */
+  const publish = (topic: string) => {
+    const t = [...utf8.encode(topic)];
+    const rest = [t.length >> 8, t.length & 0xff, ...t, 0];
+    return rest.length < 128
+      ? [0x30, rest.length, ...rest]
+      : [0x30, (rest.length & 0x7f) | 0x80, rest.length >> 7, ...rest];
+  };
+  // More topics than the cache's slots, so slots are shared and replaced; topics of one length
+  // that differ in one byte; a non-ASCII one and ones past 64 bytes (not cached).
+  const topics: string[] = [];
+  for (let i = 0; i < 3000; i++) topics.push(`plant/m${i}/telemetry`);
+  // "p/46wu" and "p/bwfa" have one 32-bit FNV-1a hash: one slot, told apart by their bytes.
+  topics.push(
+    "p/46wu",
+    "p/bwfa",
+    "p/46wu",
+    "plant/m1/telemetrx",
+    "plant/m1/Telemetry",
+    "plant/é/telemetry",
+    `plant/${"x".repeat(70)}`,
+    "",
+  );
+  const order = [...topics, ...[...topics].reverse(), ...topics];
+  const packets = readAll(order.flatMap(publish));
+  assert.deepEqual(packets.map((p) => p.type === "publish" ? p.topic : null), order);
+});

@@ -164,23 +164,18 @@ export class DeliveryJournal {
     return this.#table.capacity;
   }
 
-  /** Appends records (one write); past the limit, compacts (see {@linkcode DeliveryJournal}). */
-  async append(records: readonly number[]): Promise<void> {
+  /**
+   * Appends records (one write); past the limit, compacts (see {@linkcode DeliveryJournal}).
+   * `records` is read before the promise is returned: its buffer may be reused at once.
+   */
+  async append(records: ArrayLike<number>): Promise<void> {
     if (records.length === 0) return;
     const table = this.#table;
     if (table.length + records.length / 4 <= this.#limit) {
       table.push(records);
-      // `JSON.stringify(records)` and a newline, written without the string: the numbers are
-      // integers, which `ByteText.number` prints as `JSON.stringify` does.
       const line = this.#line;
       line.clear();
-      line.byte(0x5b); // [
-      for (let i = 0; i < records.length; i++) {
-        if (i > 0) line.byte(0x2c); // ,
-        line.number(records[i]!);
-      }
-      line.byte(0x5d); // ]
-      line.byte(0x0a);
+      table.writeJson(line, table.length - records.length / 4, table.length);
       writeAllSync(this.#file, line.bytes());
       return;
     }
@@ -195,9 +190,11 @@ export class DeliveryJournal {
     const tmp = `${this.path}.tmp`;
     const out = await Deno.open(tmp, { write: true, create: true, truncate: true });
     try {
+      const line = this.#line;
       for (let i = 0; i < table.length; i += 4096) {
-        const line = table.flat(i, Math.min(table.length, i + 4096));
-        writeAllSync(out, encoder.encode(JSON.stringify(line) + "\n"));
+        line.clear();
+        table.writeJson(line, i, Math.min(table.length, i + 4096));
+        writeAllSync(out, line.bytes());
       }
     } finally {
       out.close();
@@ -264,7 +261,7 @@ class RecordTable {
   }
 
   /** Appends flat records (`[id, hash, start, lines, …]`). */
-  push(records: readonly number[]): void {
+  push(records: ArrayLike<number>): void {
     const n = records.length >> 2;
     if (this.length + n > this.capacity) this.#grow(this.length + n);
     for (let i = 0, k = this.length; i + 3 < records.length; i += 4, k++) {
@@ -274,6 +271,28 @@ class RecordTable {
       this.lines[k] = records[i + 3]!;
     }
     this.length += n;
+  }
+
+  /**
+   * Appends records `from` to `to` (exclusive) to `out` as one line: `JSON.stringify` of them
+   * flat, and a newline, written without the array and the string (their numbers are integers,
+   * which `ByteText.number` prints as `JSON.stringify` does). Both were much of a live
+   * engine's garbage (BENCHMARKS.md).
+   */
+  writeJson(out: ByteText, from: number, to: number): void {
+    out.byte(0x5b); // [
+    for (let k = from; k < to; k++) {
+      if (k > from) out.byte(0x2c); // ,
+      out.number(this.ids[k]!);
+      out.byte(0x2c);
+      out.number(this.hashes[k]!);
+      out.byte(0x2c);
+      out.number(this.starts[k]!);
+      out.byte(0x2c);
+      out.number(this.lines[k]!);
+    }
+    out.byte(0x5d); // ]
+    out.byte(0x0a);
   }
 
   /** Records `from` to `to` (exclusive), flat. */

@@ -14,13 +14,8 @@ import { writeReading } from "../../formats/reading_format.ts";
 import type { BatchText } from "../../core/batch.ts";
 import type { Reading } from "../../core/types.ts";
 import { positiveInteger } from "../../core/validate.ts";
-import {
-  type Deliveries,
-  deliveryHash,
-  deliveryHashOfAscii,
-  DeliveryJournal,
-} from "./ack_journal.ts";
-import { AckQueue, SEEN, SeenDeliveries } from "./delivery_tables.ts";
+import { deliveryHash, deliveryHashOfAscii, DeliveryJournal } from "./ack_journal.ts";
+import { AckQueue, PendingDeliveries, SEEN, SeenDeliveries } from "./delivery_tables.ts";
 import { type BrokerAddress, MqttConnection, parseBroker } from "./mqtt_connection.ts";
 import { type Publish, reasonText, writePuback } from "./mqtt_wire.ts";
 
@@ -256,7 +251,7 @@ export class MqttSource {
   /** The latest delivery of each packet id, to recognise a redelivery (DUP). */
   readonly #seen = new SeenDeliveries();
   /** Deliveries not yet in the journal. */
-  #unjournaled: Deliveries = [];
+  readonly #unjournaled = new PendingDeliveries();
   #journal: DeliveryJournal | null = null;
   #ackMode: "taken" | "committed";
   /** The pull waiting for readings, if any. */
@@ -585,11 +580,12 @@ export class MqttSource {
         const text = this.#text === null ? undefined : this.#takeText(batch.length);
         if (this.#journal && this.#unjournaled.length > 0) {
           // Before the readings can reach the log: a restart must know what they came from.
-          const records = this.#unjournaled;
-          this.#unjournaled = [];
-          await this.#journal.append(records);
+          // `append` reads the records before it awaits anything, so the buffer is free at once.
+          const written = this.#journal.append(this.#unjournaled.view());
+          this.#unjournaled.clear();
+          await written;
         } else if (!this.#journal) {
-          this.#unjournaled.length = 0;
+          this.#unjournaled.clear();
         }
         this.#emittedLine += batch.length;
         controller.enqueue(text === undefined ? batch : { readings: batch, text });
