@@ -6,6 +6,8 @@
 import assert from "node:assert/strict";
 import { Analyzer, MACHINE_CHANNELS, type Reading, ReferenceKernel } from "../../engine/mod.ts";
 import { RowTable } from "../../engine/core/row_table.ts";
+import { EngineState } from "../../engine/core/state.ts";
+import { ReadingColumns } from "../../engine/core/reading_columns.ts";
 import type { ProcessedRow } from "../../engine/core/types.ts";
 import { ByteText } from "../../engine/formats/byte_text.ts";
 import { csvLine } from "../../engine/formats/csv.ts";
@@ -143,4 +145,38 @@ Deno.test("RowTable.addObject: a row put in comes out equal, and writes the same
   t.addObject({ ...unscored, machine: "m9" });
   assert.equal(t.length, 1);
   assert.deepEqual(t.row(0), { ...unscored, machine: "m9" });
+});
+
+Deno.test("EngineState.recordRows: each machine's last row of the batch, as recordRow one by one", () => {
+  const byTable = new EngineState(), oneByOne = new EngineState();
+  for (let batch = 0; batch < 5; batch++) {
+    const t = new RowTable();
+    // Machines interleaved and repeated, a different set each batch.
+    for (let i = 0; i < 40; i++) {
+      const machine = `m${(i * 7 + batch) % (5 + batch)}`;
+      t.addEntry("temperature", batch * 100 + i, i, 1, 0.5);
+      t.addRow(
+        i,
+        `2026-01-01T00:00:${String(i).padStart(2, "0")}.000Z`,
+        machine,
+        "RUNNING",
+        "RUNNING",
+        0,
+        1,
+        null,
+        NaN,
+      );
+    }
+    byTable.recordRows(t);
+    for (let i = 0; i < t.length; i++) oneByOne.recordRow(t.row(i));
+    // Columns recorded between batches take batch numbers too: no mark may carry over.
+    const c = new ReadingColumns();
+    c.push({ timestamp: batch, machine: "m1", status: null, channels: { t: 1 } });
+    byTable.recordColumns(c);
+    oneByOne.recordColumns(c);
+  }
+  const rows = (s: EngineState) => s.machines().map(({ id, lastRow }) => ({ id, lastRow }));
+  assert.deepStrictEqual(rows(byTable), rows(oneByOne));
+  assert.equal(byTable.totals.rows, oneByOne.totals.rows);
+  assert.ok(byTable.machines().length >= 9);
 });
