@@ -89,6 +89,8 @@ export class PayloadLines {
   #bytes: Uint8Array = new Uint8Array(0);
   #start = 0;
   #end = 0;
+  /** Whether that line is its payload's first (see `#decode`). */
+  #firstLine = false;
 
   constructor(options: PayloadLinesOptions, take: TakeReading, refuse: RefuseLine) {
     this.#format = options.format;
@@ -102,7 +104,7 @@ export class PayloadLines {
 
   /** The text of the line of the reading last taken (for an error found by the taker). */
   line(): string {
-    this.#line ??= this.#decode(this.#bytes, this.#start, this.#end);
+    this.#line ??= this.#decode(this.#bytes, this.#start, this.#end, this.#firstLine);
     return this.#line;
   }
 
@@ -126,13 +128,13 @@ export class PayloadLines {
     return true;
   }
 
-  /** Reads the lines of a payload from its bytes. */
-  read(bytes: Uint8Array): void {
-    const n = bytes.length;
+  /** Reads the lines of a payload from its bytes, `bytes[from, to)` (all of them by default). */
+  read(bytes: Uint8Array, from = 0, to = bytes.length): void {
+    const n = to;
     const format = this.#format;
-    for (let start = 0; start <= n;) {
+    for (let start = from; start <= n;) {
       let end = bytes.indexOf(0x0a, start);
-      if (end === -1) end = n;
+      if (end === -1 || end > n) end = n;
       const s = start;
       start = end + 1;
       if (end > s && bytes[end - 1] === 0x0d) end--;
@@ -154,11 +156,12 @@ export class PayloadLines {
           this.#bytes = bytes;
           this.#start = s;
           this.#end = end;
+          this.#firstLine = s === from;
           this.#take(r, r.machine !== "m1" || mentionsMachine(bytes, s, end));
           continue;
         }
       }
-      this.#parse(this.#decode(bytes, s, end));
+      this.#parse(this.#decode(bytes, s, end, s === from));
     }
   }
 
@@ -186,7 +189,8 @@ export class PayloadLines {
     this.#take(r, json ? line.includes('"machine"') : KV_MACHINE.test(line));
   }
 
-  #decode(bytes: Uint8Array, start: number, end: number): string {
-    return (start === 0 ? this.#first : this.#rest).decode(bytes.subarray(start, end));
+  /** `first`: the payload's first line, whose leading byte order mark is dropped. */
+  #decode(bytes: Uint8Array, start: number, end: number, first: boolean): string {
+    return (first ? this.#first : this.#rest).decode(bytes.subarray(start, end));
   }
 }

@@ -66,10 +66,19 @@ function bytePath(
     (r, named) => events.push(["take", shape(r), named, lines.line()]),
     (line, error) => events.push(["refuse", line, error]),
   );
-  return payloads.map((p) => {
+  return payloads.map((p, k) => {
     events = [];
     if (fromText) lines.readText(new TextDecoder().decode(p));
-    else lines.read(p);
+    else if (k % 2 === 0) lines.read(p);
+    else {
+      // A payload where it lies in a packet's bytes, with other bytes (a newline among them)
+      // around it, as the MQTT source reads it.
+      const packet = new Uint8Array(p.length + 6);
+      packet.set([0x0a, 0x41, 0x0a], 0);
+      packet.set(p, 3);
+      packet.set([0x0a, 0x42, 0x0a], p.length + 3);
+      lines.read(packet, 3, p.length + 3);
+    }
     return events;
   });
 }
@@ -252,6 +261,11 @@ Deno.test("delivery hash: of an ASCII payload's bytes, that of its text; -1 for 
       ascii ? deliveryHash(topic, decoder.decode(bytes)) : -1,
       `payload ${bytes.join(",")}`,
     );
+    // The same payload where it lies in a packet's bytes, a non-ASCII byte on either side.
+    const packet = new Uint8Array(n + 2);
+    packet.set(bytes, 1);
+    packet[0] = packet[n + 1] = 0xff;
+    assert.equal(deliveryHashOfAscii(topic, packet, 1, n + 1), deliveryHashOfAscii(topic, bytes));
   }
   for (const text of ["é", "\ufeff{}", "{}\u00a0", "😀"]) {
     assert.equal(deliveryHashOfAscii("t", encoder.encode(text)), -1, text);

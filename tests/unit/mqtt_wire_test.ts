@@ -31,8 +31,12 @@ function readAll(bytes: number[], chunk = bytes.length): Packet[] {
     reader.filled(part.length);
     at += part.length;
     for (let p = reader.next(); p !== null; p = reader.next()) {
-      // A publish payload is a view into the reader's buffer: copied before the next fill.
-      out.push(p.type === "publish" ? { ...p, payload: p.payload.slice() } : p);
+      // A publish is one object, filled again, and its payload lies in the reader's buffer:
+      // copied before the next packet.
+      if (p.type === "publish") {
+        const { type, topic, id, qos, dup, retain } = p;
+        out.push({ type, topic, id, qos, dup, retain, payload: p.payload.slice() } as Packet);
+      } else out.push(p);
     }
   }
   assert.equal(reader.buffered, 0, "every byte read as a packet");

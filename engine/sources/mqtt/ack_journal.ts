@@ -38,7 +38,7 @@ export function deliveryHash(topic: string, payload: string): number {
 }
 
 /**
- * {@linkcode deliveryHash} of the topic and the payload's bytes, without decoding them, when every
+ * {@linkcode deliveryHash} of the topic and the payload's bytes (`payload[from, to)`), without decoding them, when every
  * byte is ASCII (one byte a char code, so the two hashes are equal and a journal written by either
  * is read by the other); -1 when a byte is not ASCII: then the payload's text must be hashed (a
  * multi-byte character, a bad sequence's U+FFFD or a byte order mark the decoder drops).
@@ -51,12 +51,17 @@ export function deliveryHash(topic: string, payload: string): number {
  * deliveryHashOfAscii("t", new TextEncoder().encode("é")); // -1
  * ```
  */
-export function deliveryHashOfAscii(topic: string, payload: Uint8Array): number {
+export function deliveryHashOfAscii(
+  topic: string,
+  payload: Uint8Array,
+  from = 0,
+  to = payload.length,
+): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < topic.length; i++) h = Math.imul(h ^ topic.charCodeAt(i), 0x01000193);
   h = Math.imul(h ^ 10, 0x01000193);
   let high = 0;
-  for (let i = 0; i < payload.length; i++) {
+  for (let i = from; i < to; i++) {
     const c = payload[i]!;
     high |= c;
     h = Math.imul(h ^ c, 0x01000193);

@@ -73,8 +73,8 @@ export interface MqttConnectionHandlers {
   onConnack(connack: Connack): void;
   /**
    * A message. `false`: no room for it now: the connection keeps it, stops reading the socket
-   * (TCP pushes back) and offers it again on {@linkcode MqttConnection.resume}. Its payload is
-   * only valid during the call.
+   * (TCP pushes back) and offers it again on {@linkcode MqttConnection.resume}. The object and
+   * its payload are only valid during the call (the reader fills the object again).
    */
   onPublish(publish: Publish): boolean;
   /** The broker's answer to {@linkcode MqttConnection.subscribe}. */

@@ -374,12 +374,13 @@ export class MqttSource {
     const ingest = (packet: Publish) => {
       now = Date.now();
       t = packet.topic;
-      const bytes = packet.payload;
+      // The payload is read where it lies in the packet's bytes, without a view of its own.
+      const bytes = packet.bytes, from = packet.payloadStart, to = packet.payloadEnd;
       // Hashed from the bytes when they are the text's char codes (all ASCII): the journal's
       // hashes are the same either way (tests/unit/mqtt_payload_test.ts). Otherwise decoded
       // once, for the hash and the lines.
-      let hash = deliveryHashOfAscii(t, bytes);
-      const text = hash === -1 ? decoder.decode(bytes) : null;
+      let hash = deliveryHashOfAscii(t, bytes, from, to);
+      const text = hash === -1 ? decoder.decode(packet.payload) : null;
       if (text !== null) hash = deliveryHash(t, text);
       const id = packet.id;
       const seen = this.#seen;
@@ -402,7 +403,7 @@ export class MqttSource {
         topicId = id;
       }
       const before = this.#queue.length;
-      if (text === null) payloads.read(bytes);
+      if (text === null) payloads.read(bytes, from, to);
       else payloads.readText(text);
       const lines = this.#queue.length - before;
       const first = this.#nextLine;

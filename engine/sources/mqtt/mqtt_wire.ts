@@ -163,7 +163,33 @@ export interface Publish {
   qos: number;
   dup: boolean;
   retain: boolean;
-  payload: Uint8Array;
+  /** The payload is `bytes[payloadStart, payloadEnd)`: a reader that can, reads it there. */
+  bytes: Uint8Array;
+  payloadStart: number;
+  payloadEnd: number;
+  /** The payload, as a view made when asked for. */
+  readonly payload: Uint8Array;
+}
+
+/**
+ * The {@linkcode Publish} a {@linkcode PacketReader} hands out, one object filled again for each
+ * PUBLISH (valid, like its bytes, until the next {@linkcode PacketReader.next}): an object and a
+ * payload view per message were about a seventh of a live engine's garbage (BENCHMARKS.md).
+ */
+class PublishPacket implements Publish {
+  readonly type = "publish";
+  topic = "";
+  id = 0;
+  qos = 0;
+  dup = false;
+  retain = false;
+  bytes: Uint8Array = new Uint8Array(0);
+  payloadStart = 0;
+  payloadEnd = 0;
+
+  get payload(): Uint8Array {
+    return this.bytes.subarray(this.payloadStart, this.payloadEnd);
+  }
 }
 
 /** SUBACK (§3.9): one reason code per filter (0…2: granted QoS; 0x80 and above: refused). */
@@ -293,6 +319,7 @@ export class PacketReader {
   #buf: Uint8Array;
   #start = 0;
   #end = 0;
+  readonly #publish = new PublishPacket();
 
   constructor(initial = 65536) {
     this.#buf = new Uint8Array(initial);
@@ -344,7 +371,8 @@ export class PacketReader {
 
   /**
    * The next whole packet, or null until more bytes come. Packet types a subscriber never gets
-   * are skipped when harmless (PUBACK, AUTH), and a protocol error otherwise.
+   * are skipped when harmless (PUBACK, AUTH), and a protocol error otherwise. A PUBLISH is one
+   * object, filled again by each call (see `PublishPacket`).
    * @throws {MqttProtocolError} for a malformed packet (naming what is wrong).
    */
   next(): Packet | null {
@@ -369,14 +397,21 @@ export class PacketReader {
       const stop = i + len;
       this.#start = stop;
       const type = first >> 4;
-      if (type === 3) return decodePublish(buf, first, i, stop);
+      if (type === 3) return decodePublish(this.#publish, buf, first, i, stop);
       const p = decodeOther(buf, type, i, stop);
       if (p) return p;
     }
   }
 }
 
-function decodePublish(buf: Uint8Array, first: number, i: number, stop: number): Publish {
+/** Fills `p` with the PUBLISH at `buf[i, stop)` (its fixed header's first byte `first`). */
+function decodePublish(
+  p: PublishPacket,
+  buf: Uint8Array,
+  first: number,
+  i: number,
+  stop: number,
+): Publish {
   const qos = (first >> 1) & 3;
   if (qos === 3) throw new MqttProtocolError("MQTT PUBLISH with QoS 3");
   if (stop - i < 2) throw new MqttProtocolError("MQTT PUBLISH too short for its topic");
@@ -394,15 +429,15 @@ function decodePublish(buf: Uint8Array, first: number, i: number, stop: number):
   const [plen, at] = varInt(buf, i, stop);
   i = at + plen;
   if (i > stop) throw new MqttProtocolError("MQTT PUBLISH properties past the packet's end");
-  return {
-    type: "publish",
-    topic,
-    id,
-    qos,
-    dup: (first & 0x08) !== 0,
-    retain: (first & 0x01) !== 0,
-    payload: buf.subarray(i, stop),
-  };
+  p.topic = topic;
+  p.id = id;
+  p.qos = qos;
+  p.dup = (first & 0x08) !== 0;
+  p.retain = (first & 0x01) !== 0;
+  p.bytes = buf;
+  p.payloadStart = i;
+  p.payloadEnd = stop;
+  return p;
 }
 
 function decodeOther(buf: Uint8Array, type: number, i: number, stop: number): Packet | null {
