@@ -132,9 +132,16 @@ export class PayloadLines {
   read(bytes: Uint8Array, from = 0, to = bytes.length): void {
     const n = to;
     const format = this.#format;
+    // A payload in a packet's bytes ends before its buffer does: `indexOf` would look for a
+    // newline through the rest of the buffer (64 KiB and more) for every line, so it is used
+    // only when the payload runs to the end (measured: most of a live engine's time).
+    const whole = n === bytes.length;
     for (let start = from; start <= n;) {
-      let end = bytes.indexOf(0x0a, start);
-      if (end === -1 || end > n) end = n;
+      let end = start;
+      if (whole) {
+        end = bytes.indexOf(0x0a, start);
+        if (end === -1) end = n;
+      } else while (end < n && bytes[end] !== 0x0a) end++;
       const s = start;
       start = end + 1;
       if (end > s && bytes[end - 1] === 0x0d) end--;
