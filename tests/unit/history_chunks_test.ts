@@ -6,6 +6,9 @@
  * them, built in SQLite here and fed the same writes by a port of the version-2 writer's upserts
  * (and its retention, and its anomaly-ratio rings). The same table, written to a file of
  * version 2, is then converted by opening it, and must answer the same again.
+ *
+ * Past ~400 lines: the whole suite of one component (the chunks against the table they
+ * replaced), whose cases share the version-2 port of this file.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -31,7 +34,8 @@ Deno.test("chunk codec: every field round-trips, nulls and -0 as the table kept 
     return r < 0.2 ? NaN : r < 0.25 ? -0 : r < 0.28 ? Infinity : (random() - 0.5) * 1e6;
   };
   for (let i = 0; i < 300; i++) {
-    const j = p.push((i % 4) as 0 | 1 | 2 | 3, "m", "c", Math.floor(random() * 1e12), pick());
+    const kind = [KIND.result, KIND.reading, KIND.row, KIND.anomaly][i % 4]!;
+    const j = p.push(kind, "m", "c", Math.floor(random() * 1e12), pick());
     p.mean[j] = pick();
     p.std[j] = pick();
     p.zscore[j] = pick();
