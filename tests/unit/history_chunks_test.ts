@@ -26,7 +26,7 @@ import {
 import { RowTable } from "../../engine/core/row_table.ts";
 import { prng } from "../helpers.ts";
 
-Deno.test("chunk codec: every field round-trips, nulls and -0 as the table kept them, aligned or not", () => {
+Deno.test("chunk codec: every field round-trips, nulls and -0 as the table kept them, aligned or not; empty columns left out", () => {
   const random = prng(3);
   const p = new PendingWrites();
   const pick = () => {
@@ -59,6 +59,17 @@ Deno.test("chunk codec: every field round-trips, nulls and -0 as the table kept 
       for (const f of ["kind", "anomaly", "event"] as const) assert.equal(c[f][k], p[f][i]);
     });
   }
+  // Readings without results: only time, value and kind are stored (8 + 8 + 1 bytes each), and
+  // the rest reads back null and 0.
+  const plain = new PendingWrites();
+  for (let i = 0; i < 10; i++) plain.push(KIND.reading, "m", "c", i, i / 3);
+  const small = encodeChunk(plain, Array.from({ length: 10 }, (_, i) => i), 10);
+  assert.equal(small.length, 8 + 10 * 17);
+  const back = decodeChunk(small);
+  assert.deepEqual([...back.value], Array.from({ length: 10 }, (_, i) => i / 3));
+  assert.ok(back.mean.every(Number.isNaN) && back.ratio.every(Number.isNaN));
+  assert.deepEqual([...back.kind], Array(10).fill(KIND.reading));
+  assert.deepEqual([...back.event], Array(10).fill(0));
   assert.throws(() => decodeChunk(Uint8Array.of(9, 0, 0, 0, 0, 0, 0, 0)), /unknown format 9/);
   assert.throws(() => decodeChunk(blob.subarray(0, blob.length - 1)), /bytes for 100 entries/);
 });

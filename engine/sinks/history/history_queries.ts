@@ -159,37 +159,38 @@ export class HistoryQueries {
       throw new RangeError(`deviationPct must be a finite number >= 0, got ${pct}`);
     }
     const s = this.#reader.stream(query.machine, query.channel);
-    const rows = s === undefined
-      ? []
-      : this.#reader.range(s, { lo: query.from ?? MIN_TIME, hi: query.to ?? MAX_TIME });
+    const { time, value } = s === undefined
+      ? { time: [], value: [] }
+      : this.#reader.values(s, { lo: query.from ?? MIN_TIME, hi: query.to ?? MAX_TIME });
     // In time order, as SQLite summed them (by the primary key's index).
-    const values = rows.map((r) => r.value);
-    const average = sqliteAvg(values);
+    const average = sqliteAvg(value);
     let minimum: number | null = null, maximum: number | null = null;
-    for (const v of values) {
+    for (const v of value) {
       if (minimum === null || v < minimum) minimum = v;
       if (maximum === null || v > maximum) maximum = v;
     }
+    const n = time.length;
     const result: Analytics = {
-      count: rows.length,
+      count: n,
       average,
       minimum,
       maximum,
-      first: rows.length > 0 ? rows[0]!.time : null,
-      last: rows.length > 0 ? rows[rows.length - 1]!.time : null,
+      first: n > 0 ? time[0]! : null,
+      last: n > 0 ? time[n - 1]! : null,
       outliers: [],
       outliers_total: 0,
     };
-    if (rows.length === 0 || average === null || average === 0) return result;
+    if (n === 0 || average === null || average === 0) return result;
     const allowed = Math.abs(average) * pct / 100;
-    for (const r of rows) {
-      if (!(Math.abs(r.value - average) > allowed)) continue;
+    for (let i = 0; i < n; i++) {
+      const v = value[i]!;
+      if (!(Math.abs(v - average) > allowed)) continue;
       result.outliers_total++;
       if (result.outliers.length < MAX_OUTLIERS) {
         result.outliers.push({
-          time: r.time,
-          value: r.value,
-          deviation_pct: (r.value - average) / Math.abs(average) * 100,
+          time: time[i]!,
+          value: v,
+          deviation_pct: (v - average) / Math.abs(average) * 100,
         });
       }
     }
