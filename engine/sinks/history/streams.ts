@@ -43,12 +43,14 @@ export class StreamIndex {
   #size = 0;
   readonly #select: StatementSync;
   readonly #insert: StatementSync;
+  readonly #entries: StatementSync;
 
   /** @param maxStreams streams held; beyond it all are forgotten and looked up again. */
   constructor(db: DatabaseSync, maxStreams: number) {
     this.#maxStreams = maxStreams;
     this.#select = db.prepare(`SELECT id, floor FROM streams WHERE machine = ? AND channel = ?`);
     this.#insert = db.prepare(`INSERT INTO streams (machine, channel) VALUES (?, ?) RETURNING id`);
+    this.#entries = db.prepare(`SELECT coalesce(sum(count), 0) AS n FROM chunks WHERE stream = ?`);
   }
 
   /**
@@ -63,12 +65,14 @@ export class StreamIndex {
     const stored = this.#select.get(machine, channel) as
       | { id: number; floor: number | null }
       | undefined;
-    // A stored stream's rows are unknown until retention counts them (at its first cut).
+    // A stored stream's rows are at most its entries (summed without decoding its chunks):
+    // retention counts them (decoding) only once that bound passes `retention`, so a restart
+    // on a file of young streams decodes nothing.
     const s: StreamState = stored
       ? {
         id: stored.id,
         floor: stored.floor ?? -Infinity,
-        rows: Infinity,
+        rows: (this.#entries.get(stored.id) as { n: number }).n,
         exact: false,
         ordered: false,
         newest: -Infinity,
