@@ -117,14 +117,14 @@ export class PayloadLines {
    */
   copyLine(out: ByteText): boolean {
     if (this.#line !== null || !this.#scanner.canonical) return false;
-    const bytes = this.#bytes, end = this.#end;
-    const buf = out.reserve(end - this.#start + 1);
-    let at = out.length;
-    // A loop, not `set` of a `subarray`: the view was about a twentieth of a live engine's
-    // garbage (a reading's line is about 110 bytes).
-    for (let i = this.#start; i < end; i++) buf[at++] = bytes[i]!;
-    buf[at++] = 0x0a;
-    out.end(at);
+    const start = this.#start, n = this.#end - start;
+    const buf = out.reserve(n + 1);
+    const at = out.length;
+    // `set` of a view, not a loop: for a line of about 110 bytes the loop took 145–240 ns, the
+    // view and `set` 60–85 (a throwaway microbenchmark); the view is short-lived garbage.
+    buf.set(this.#bytes.subarray(start, this.#end), at);
+    buf[at + n] = 0x0a;
+    out.end(at + n + 1);
     return true;
   }
 
