@@ -89,8 +89,6 @@ export class PayloadLines {
   #bytes: Uint8Array = new Uint8Array(0);
   #start = 0;
   #end = 0;
-  /** Whether that line is its payload's first (see `#decode`). */
-  #firstLine = false;
 
   constructor(options: PayloadLinesOptions, take: TakeReading, refuse: RefuseLine) {
     this.#format = options.format;
@@ -104,7 +102,7 @@ export class PayloadLines {
 
   /** The text of the line of the reading last taken (for an error found by the taker). */
   line(): string {
-    this.#line ??= this.#decode(this.#bytes, this.#start, this.#end, this.#firstLine);
+    this.#line ??= this.#decode(this.#bytes, this.#start, this.#end);
     return this.#line;
   }
 
@@ -128,20 +126,13 @@ export class PayloadLines {
     return true;
   }
 
-  /** Reads the lines of a payload from its bytes, `bytes[from, to)` (all of them by default). */
-  read(bytes: Uint8Array, from = 0, to = bytes.length): void {
-    const n = to;
+  /** Reads the lines of a payload from its bytes. */
+  read(bytes: Uint8Array): void {
+    const n = bytes.length;
     const format = this.#format;
-    // A payload in a packet's bytes ends before its buffer does: `indexOf` would look for a
-    // newline through the rest of the buffer (64 KiB and more) for every line, so it is used
-    // only when the payload runs to the end (measured: most of a live engine's time).
-    const whole = n === bytes.length;
-    for (let start = from; start <= n;) {
-      let end = start;
-      if (whole) {
-        end = bytes.indexOf(0x0a, start);
-        if (end === -1) end = n;
-      } else while (end < n && bytes[end] !== 0x0a) end++;
+    for (let start = 0; start <= n;) {
+      let end = bytes.indexOf(0x0a, start);
+      if (end === -1) end = n;
       const s = start;
       start = end + 1;
       if (end > s && bytes[end - 1] === 0x0d) end--;
@@ -163,12 +154,11 @@ export class PayloadLines {
           this.#bytes = bytes;
           this.#start = s;
           this.#end = end;
-          this.#firstLine = s === from;
           this.#take(r, r.machine !== "m1" || mentionsMachine(bytes, s, end));
           continue;
         }
       }
-      this.#parse(this.#decode(bytes, s, end, s === from));
+      this.#parse(this.#decode(bytes, s, end));
     }
   }
 
@@ -196,8 +186,7 @@ export class PayloadLines {
     this.#take(r, json ? line.includes('"machine"') : KV_MACHINE.test(line));
   }
 
-  /** `first`: the payload's first line, whose leading byte order mark is dropped. */
-  #decode(bytes: Uint8Array, start: number, end: number, first: boolean): string {
-    return (first ? this.#first : this.#rest).decode(bytes.subarray(start, end));
+  #decode(bytes: Uint8Array, start: number, end: number): string {
+    return (start === 0 ? this.#first : this.#rest).decode(bytes.subarray(start, end));
   }
 }

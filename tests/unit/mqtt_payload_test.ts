@@ -66,19 +66,10 @@ function bytePath(
     (r, named) => events.push(["take", shape(r), named, lines.line()]),
     (line, error) => events.push(["refuse", line, error]),
   );
-  return payloads.map((p, k) => {
+  return payloads.map((p) => {
     events = [];
     if (fromText) lines.readText(new TextDecoder().decode(p));
-    else if (k % 2 === 0) lines.read(p);
-    else {
-      // A payload where it lies in a packet's bytes, with other bytes (a newline among them)
-      // around it, as the MQTT source reads it.
-      const packet = new Uint8Array(p.length + 6);
-      packet.set([0x0a, 0x41, 0x0a], 0);
-      packet.set(p, 3);
-      packet.set([0x0a, 0x42, 0x0a], p.length + 3);
-      lines.read(packet, 3, p.length + 3);
-    }
+    else lines.read(p);
     return events;
   });
 }

@@ -374,13 +374,14 @@ export class MqttSource {
     const ingest = (packet: Publish) => {
       now = Date.now();
       t = packet.topic;
-      // The payload is read where it lies in the packet's bytes, without a view of its own.
-      const bytes = packet.bytes, from = packet.payloadStart, to = packet.payloadEnd;
-      // Hashed from the bytes when they are the text's char codes (all ASCII): the journal's
-      // hashes are the same either way (tests/unit/mqtt_payload_test.ts). Otherwise decoded
-      // once, for the hash and the lines.
-      let hash = deliveryHashOfAscii(t, bytes, from, to);
-      const text = hash === -1 ? decoder.decode(packet.payload) : null;
+      // Hashed from the bytes where they lie when they are the text's char codes (all ASCII):
+      // the journal's hashes are the same either way (tests/unit/mqtt_payload_test.ts).
+      // Otherwise decoded once, for the hash and the lines. The lines are read from a view
+      // of the payload: searching the packet's whole read buffer for newlines would cost more
+      // than the view.
+      let hash = deliveryHashOfAscii(t, packet.bytes, packet.payloadStart, packet.payloadEnd);
+      const bytes = packet.payload;
+      const text = hash === -1 ? decoder.decode(bytes) : null;
       if (text !== null) hash = deliveryHash(t, text);
       const id = packet.id;
       const seen = this.#seen;
@@ -403,7 +404,7 @@ export class MqttSource {
         topicId = id;
       }
       const before = this.#queue.length;
-      if (text === null) payloads.read(bytes, from, to);
+      if (text === null) payloads.read(bytes);
       else payloads.readText(text);
       const lines = this.#queue.length - before;
       const first = this.#nextLine;
