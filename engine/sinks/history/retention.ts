@@ -1,212 +1,181 @@
 /**
- * Retention of the history file: the newest `retention` rows (distinct times) per machine and
- * channel are kept, exactly, after every flush. A stream's chunks are cut whole from the oldest
- * end, and its `floor` in `streams` (the oldest time kept) hides the older entries of the chunk
- * that straddles it, so that chunk is not rewritten at each flush; the floor is written only
- * when it changes.
+ * Retention of the history file: the newest `retention` readings per machine and channel are
+ * kept, the older ones deleted at the flush that passed the limit. Finding the cut-off reading
+ * from the newest end costs a walk over `retention` rows of the stream (about 10 ms at 100,000),
+ * which, once every stream of a live engine is full, would be due for every stream at every
+ * flush: so each stream's row count is counted once (bounded by `retention + 1`) and then kept
+ * up to date by adding what each flush wrote, and while it is exact the rows beyond `retention`
+ * are cut from the oldest end, a walk over only those (microseconds).
  *
- * Counting a stream's rows means decoding all its chunks, so each stream's count is counted
- * once and then kept up to date: a flush that brings only times newer than any the stream
- * holds adds its distinct times (the live engine's readings, O(1) per stream). Otherwise the
- * count becomes an upper bound, and the stream is counted again only once that bound passes
- * `retention`. While a stream's entries came in time order, the cut walks its oldest chunks
- * only; otherwise it takes the count's sorted times.
- *
- * An entry older than the floor of a stream holding `retention` rows is cut as it arrives (it
- * is the oldest): the floor hides it. A stream holding fewer (the file reopened with a larger
- * retention) is rewritten without its floor first, so that such an entry is kept.
+ * A count stays exact while each flush brings a stream only rows newer than any it holds, at
+ * distinct times (the live engine's readings): each of those is a new row. A flush that may
+ * have replaced rows instead (a repeated or older timestamp, a row or event upsert) leaves an
+ * upper bound, and the cut is then found from the newest end, as the count is exact again after
+ * it.
  * @module
  */
 import type { DatabaseSync, StatementSync } from "node:sqlite";
-import { decodeChunk, type EntryColumns, rowChunks } from "./chunk_codec.ts";
-import type { StreamState } from "./streams.ts";
-import { creates, StreamRows } from "./stream_rows.ts";
+
+/** What is known of one stream's rows in the file. */
+interface Held {
+  /** Rows it holds: exactly when `exact`, else at most. */
+  rows: number;
+  exact: boolean;
+  /** Its newest time, or later (a later bound only makes a flush look less certain). */
+  newest: number;
+}
+
+/** A stream written since the last {@linkcode Retention.apply}. */
+interface Touched {
+  machine: string;
+  channel: string;
+  /** Rows written (an upsert may have added none). */
+  rows: number;
+  /** Oldest and newest time written. */
+  first: number;
+  last: number;
+  /** Whether the rows were written at distinct times, in one run (each is new if newer than
+   * what the stream held). */
+  distinct: boolean;
+}
 
 /**
- * Plans, inside the caller's transaction, what each flush's entries do to their streams' rows,
- * and deletes what retention no longer keeps.
+ * Deletes what retention no longer keeps, inside the caller's transaction.
  *
  * @example
  * ```ts
  * import { openHistoryDb } from "./schema.ts";
- * import { StreamIndex } from "./streams.ts";
- * import { KIND, PendingWrites } from "./pending.ts";
- * const db = openHistoryDb(":memory:");
- * const retention = new Retention(db, 100_000);
- * const p = new PendingWrites();
- * p.push(KIND.reading, "m1", "temperature", 0, 21.5);
- * retention.plan(new StreamIndex(db, 4096).get("m1", "temperature"), p, [0]); // true: write it
- * retention.apply(); // after the chunks are written
+ * const retention = new Retention(openHistoryDb(":memory:"), 100_000, 4096);
+ * retention.wrote("m1", "temperature", 1, 0); // after writing a reading of m1/temperature at 0
+ * retention.apply(); // deletes m1/temperature's readings beyond the newest 100,000
  * ```
  */
 export class Retention {
   readonly #keep: number;
-  /** Streams whose floor rose in this flush. */
-  #cuts: StreamState[] = [];
-  readonly #bySeq: StatementSync;
-  readonly #oldestFirst: StatementSync;
-  readonly #deleteBelow: StatementSync;
-  readonly #deleteAll: StatementSync;
-  readonly #setFloor: StatementSync;
-  readonly #insert: StatementSync;
+  readonly #maxStreams: number;
+  /** Per stream (`machine \0 channel`): what is known of its rows. */
+  #held = new Map<string, Held>();
+  /** Streams written since the last {@linkcode apply}. */
+  #touched = new Map<string, Touched>();
+  readonly #count: StatementSync;
+  readonly #newest: StatementSync;
+  readonly #cutoff: StatementSync;
+  readonly #deleteBefore: StatementSync;
+  readonly #deleteOldest: StatementSync;
 
-  /** @param keep rows kept per stream. */
-  constructor(db: DatabaseSync, keep: number) {
+  /**
+   * @param keep readings kept per stream.
+   * @param maxStreams streams whose count is kept in memory: beyond it the counts are
+   * forgotten, and counted again when their streams are next written (memory stays bounded).
+   */
+  constructor(db: DatabaseSync, keep: number, maxStreams: number) {
     this.#keep = keep;
-    this.#bySeq = db.prepare(`SELECT data FROM chunks WHERE stream = ? ORDER BY seq`);
-    this.#oldestFirst = db.prepare(`SELECT data FROM chunks WHERE stream = ? ORDER BY last, seq`);
-    this.#deleteBelow = db.prepare(`DELETE FROM chunks WHERE stream = ? AND last < ?`);
-    this.#deleteAll = db.prepare(`DELETE FROM chunks WHERE stream = ?`);
-    this.#setFloor = db.prepare(`UPDATE streams SET floor = ? WHERE id = ?`);
-    this.#insert = db.prepare(
-      `INSERT INTO chunks (stream, first, last, count, data) VALUES (?, ?, ?, ?, ?)`,
+    this.#maxStreams = maxStreams;
+    this.#count = db.prepare(
+      `SELECT count(*) AS n FROM
+         (SELECT 1 FROM readings WHERE machine = ? AND channel = ? LIMIT ?)`,
+    );
+    this.#newest = db.prepare(
+      `SELECT time FROM readings WHERE machine = ? AND channel = ? ORDER BY time DESC LIMIT 1`,
+    );
+    this.#cutoff = db.prepare(
+      `SELECT time FROM readings WHERE machine = ? AND channel = ?
+       ORDER BY time DESC LIMIT 1 OFFSET ?`,
+    );
+    this.#deleteBefore = db.prepare(
+      `DELETE FROM readings WHERE machine = ? AND channel = ? AND time <= ?`,
+    );
+    this.#deleteOldest = db.prepare(
+      `DELETE FROM readings WHERE machine = ?1 AND channel = ?2 AND time <=
+         (SELECT time FROM readings WHERE machine = ?1 AND channel = ?2
+          ORDER BY time ASC LIMIT 1 OFFSET ?3)`,
     );
   }
 
   /**
-   * Notes that the entries `at` of `c` (in write order) are about to be written to stream `s`,
-   * and plans its cut. Returns whether any of them is kept (else the chunk need not be written).
+   * Notes that `rows` rows of the stream were written (an upsert may have added none), at times
+   * from `first` to `last`; `distinct` when they were one run at distinct times.
    */
-  plan(s: StreamState, c: EntryColumns, at: readonly number[]): boolean {
-    const keep = this.#keep;
-    let below = false;
-    for (const i of at) if (c.time[i]! < s.floor) below = true;
-    if (below) {
-      if (!s.exact) this.#count(s);
-      if (s.rows < keep) this.#unfloor(s);
-    }
-    // The entries at or above the floor: in order after the stream's? All newer than its rows?
-    let inOrder = true, allNewer = true, sorted = true;
-    let last = s.last, newest = s.newest, created = 0, distinct = 0, prev = NaN;
-    const times: number[] = [];
-    for (const i of at) {
-      const t = c.time[i]!;
-      if (t < s.floor) continue;
-      if (t < last) inOrder = false;
-      else last = t;
-      if (!creates(c, i)) continue;
-      created++;
-      if (t <= s.newest) allNewer = false;
-      if (t < prev) sorted = false;
-      else if (t !== prev) distinct++;
-      prev = t;
-      times.push(t);
-      if (t > newest) newest = t;
-    }
-    if (s.exact && allNewer) s.rows += sorted ? distinct : new Set(times).size;
-    else {
-      s.exact = false;
-      s.rows += created;
-    }
-    s.ordered &&= inOrder;
-    s.newest = newest;
-    s.last = last;
-    if (s.rows > keep) {
-      const floor = s.exact && s.ordered
-        ? this.#oldestKept(s, c, at, s.rows - keep)
-        : this.#count(s, c, at);
-      if (floor !== undefined) {
-        s.floor = floor;
-        s.rows = keep;
-        this.#cuts.push(s);
-      }
-    }
-    return at.some((i) => c.time[i]! >= s.floor);
+  wrote(
+    machine: string,
+    channel: string,
+    rows: number,
+    first: number,
+    last = first,
+    distinct = false,
+  ): void {
+    const key = `${machine}\u0000${channel}`;
+    const t = this.#touched.get(key);
+    if (t) {
+      // Written twice in one flush: no longer known to be all new.
+      t.rows += rows;
+      t.first = Math.min(t.first, first);
+      t.last = Math.max(t.last, last);
+      t.distinct = false;
+    } else this.#touched.set(key, { machine, channel, rows, first, last, distinct });
   }
 
   /**
-   * Deletes the chunks below the floors that rose in this flush and writes those floors. Run
-   * after the flush's chunks are written (in the same transaction); if that transaction is
-   * rolled back, call {@linkcode forget}.
+   * Deletes, in every stream written since the last call that may hold more than `keep` rows,
+   * the rows older than its newest `keep`. Run inside the transaction of the writes; if that
+   * transaction is rolled back, call {@linkcode forget}.
    */
   apply(): void {
-    for (const s of this.#cuts) {
-      this.#deleteBelow.run(s.id, s.floor);
-      this.#setFloor.run(s.floor, s.id);
+    for (const [key, t] of this.#touched) {
+      let held = this.#held.get(key);
+      if (held === undefined) {
+        // A stream not counted yet, with the map full: forget the others (each is counted
+        // again when next written), so memory stays bounded whatever the number of streams.
+        if (this.#held.size >= this.#maxStreams) this.#held.clear();
+        // Counted after this flush's writes, so they are in the count already.
+        held = this.#counted(t.machine, t.channel);
+      } else if (held.exact && t.distinct && t.first > held.newest) {
+        held.rows += t.rows; // each row newer than the stream's newest: a new one
+        held.newest = t.last;
+      } else {
+        held.rows += t.rows;
+        held.exact = false;
+        held.newest = Math.max(held.newest, t.last);
+      }
+      if (held.rows > this.#keep) {
+        if (held.exact) {
+          this.#deleteOldest.run(t.machine, t.channel, held.rows - this.#keep - 1);
+          held.rows = this.#keep;
+        } else {
+          const cut = this.#cutoff.get(t.machine, t.channel, this.#keep) as
+            | { time: number }
+            | undefined;
+          if (cut) this.#deleteBefore.run(t.machine, t.channel, cut.time);
+          // Without a cut-off the stream held no more than `keep` after all (upserts that
+          // replaced rows): count it, so the next flush does not walk it again.
+          held = cut ? { ...held, rows: this.#keep, exact: true } : this.#counted(
+            t.machine,
+            t.channel,
+          );
+        }
+      }
+      this.#held.set(key, held);
     }
-    this.#cuts = [];
+    this.#touched.clear();
   }
 
-  /** Drops the planned cuts (their transaction was rolled back). */
+  /**
+   * Forgets every count and touched stream: after a rolled-back transaction the counts may be
+   * short of what the file holds (its deletes were undone), and a short count would skip a
+   * deletion. The touched streams are dropped with the writes that were rolled back.
+   */
   forget(): void {
-    this.#cuts = [];
+    this.#held.clear();
+    this.#touched.clear();
   }
 
   /**
-   * Counts the stream's rows from its chunks, and the entries `at` of `c` about to be written;
-   * returns the new floor when there are more than `keep` (the caller then keeps `keep`).
+   * The stream's rows, counted up to `keep + 1` (enough to know whether to cut; exact below
+   * that), and its newest time.
    */
-  #count(s: StreamState, c?: EntryColumns, at: readonly number[] = []): number | undefined {
-    const times = new Set<number>();
-    let ordered = true, last = -Infinity;
-    const take = (col: EntryColumns, i: number) => {
-      const t = col.time[i]!;
-      if (t < s.floor) return;
-      if (t < last) ordered = false;
-      else last = t;
-      if (creates(col, i)) times.add(t);
-    };
-    for (const { data } of this.#bySeq.iterate(s.id)) {
-      const chunk = decodeChunk(data as Uint8Array);
-      for (let i = 0; i < chunk.length; i++) take(chunk, i);
-    }
-    if (c) { for (const i of at) take(c, i); }
-    const sorted = Float64Array.from(times).sort();
-    Object.assign(s, {
-      rows: sorted.length,
-      exact: true,
-      ordered,
-      newest: sorted.length > 0 ? sorted[sorted.length - 1]! : -Infinity,
-      last,
-    });
-    return sorted.length > this.#keep ? sorted[sorted.length - this.#keep]! : undefined;
-  }
-
-  /**
-   * The time of the oldest row kept once the `excess` oldest are cut, in a stream whose
-   * entries came in time order: its chunks by `last` then hold them oldest first, and the
-   * entries `at` of `c` follow.
-   */
-  #oldestKept(s: StreamState, c: EntryColumns, at: readonly number[], excess: number): number {
-    let cut = 0, prev = NaN, found: number | undefined;
-    const take = (col: EntryColumns, i: number): boolean => {
-      const t = col.time[i]!;
-      if (t < s.floor || t === prev || !creates(col, i)) return false;
-      if (cut === excess) found = t;
-      cut++;
-      prev = t;
-      return found !== undefined;
-    };
-    walk: for (const { data } of this.#oldestFirst.iterate(s.id)) {
-      const chunk = decodeChunk(data as Uint8Array);
-      for (let i = 0; i < chunk.length; i++) if (take(chunk, i)) break walk;
-    }
-    if (found === undefined) { for (const i of at) if (take(c, i)) break; }
-    return found!;
-  }
-
-  /**
-   * Rewrites the stream's chunks as its rows, without a floor: its older entries are gone, and
-   * entries older than the old floor may be kept again.
-   */
-  #unfloor(s: StreamState): void {
-    const rows = new StreamRows();
-    for (const { data } of this.#bySeq.iterate(s.id)) {
-      const chunk = decodeChunk(data as Uint8Array);
-      for (let i = 0; i < chunk.length; i++) if (chunk.time[i]! >= s.floor) rows.apply(chunk, i);
-    }
-    const sorted = rows.sorted();
-    this.#deleteAll.run(s.id);
-    for (const r of rowChunks(sorted)) this.#insert.run(s.id, r.first, r.last, r.count, r.data);
-    this.#setFloor.run(null, s.id);
-    const newest = sorted.length > 0 ? sorted[sorted.length - 1]!.time : -Infinity;
-    Object.assign(s, {
-      floor: -Infinity,
-      rows: sorted.length,
-      exact: true,
-      ordered: true,
-      newest,
-      last: newest,
-    });
+  #counted(machine: string, channel: string): Held {
+    const rows = (this.#count.get(machine, channel, this.#keep + 1) as { n: number }).n;
+    const newest = this.#newest.get(machine, channel) as { time: number } | undefined;
+    return { rows, exact: rows <= this.#keep, newest: newest?.time ?? -Infinity };
   }
 }

@@ -1,46 +1,13 @@
 /**
- * The history file's schema, and the migration of files written by older versions. Apart from
- * the writes and the queries because it is the part that must keep reading every file any
- * earlier version wrote; a change of tables goes here, with its migration, and bumps
- * {@linkcode SCHEMA_VERSION}.
- *
- * Version 3 (this one): `streams`, one row per machine and channel, and `chunks`, one row per
- * stream per flush holding that flush's entries (chunk_codec.ts), in write order (`seq`, the
- * rowid, so the table appends). Versions 0 to 2 held one row per channel value in `readings`,
- * which cost SQLite a row (statement, key compare, binding) per value.
+ * The history file's schema: the one `readings` table, and the migration of files written by
+ * older versions. Apart from the writes and the queries because it is the part that must keep
+ * reading every file any earlier version wrote; a change of columns goes here, with its
+ * migration, and bumps {@linkcode SCHEMA_VERSION}.
  * @module
  */
 import { DatabaseSync } from "node:sqlite";
-import { MAX_CHUNK_ENTRIES, rowChunks, type StoredRow } from "./chunk_codec.ts";
 
-/** `PRAGMA user_version` of the current schema (the first one had 0). */
-export const SCHEMA_VERSION = 3;
-
-/**
- * The tables. `floor` is the stream's retention floor (retention.ts): entries older than it are
- * deleted; null for none. `first` and `last` bound the times a chunk holds, and the index on
- * `(stream, last)` selects the chunks of a time range (and the oldest, for retention).
- */
-const TABLES = `
-  CREATE TABLE IF NOT EXISTS streams (
-    id INTEGER PRIMARY KEY,
-    machine TEXT NOT NULL,
-    channel TEXT NOT NULL,
-    floor INTEGER,
-    UNIQUE (machine, channel)
-  );
-  CREATE TABLE IF NOT EXISTS chunks (
-    seq INTEGER PRIMARY KEY,
-    stream INTEGER NOT NULL,
-    first INTEGER NOT NULL,
-    last INTEGER NOT NULL,
-    count INTEGER NOT NULL,
-    data BLOB NOT NULL
-  );
-  CREATE INDEX IF NOT EXISTS chunks_by_stream ON chunks (stream, last);
-`;
-
-/** Columns `readings` gained after the first schema, with their SQL type (versions 0 to 2). */
+/** Columns added since the first schema, with their SQL type (see {@linkcode openHistoryDb}). */
 const ADDED_COLUMNS = [
   ["std", "REAL"],
   ["threshold", "REAL"],
@@ -48,117 +15,69 @@ const ADDED_COLUMNS = [
   ["event", "INTEGER NOT NULL DEFAULT 0"],
 ] as const;
 
+/** `PRAGMA user_version` of the current schema (the first one had 0). */
+export const SCHEMA_VERSION = 2;
+
 /**
  * Opens (or creates) the history file at `path` (`:memory:` for a throw-away one) with the
- * current schema, converting a file of an older one in place.
- * @throws SQLite's error when the file cannot be opened or converted.
+ * current schema, migrating a file of an older one in place.
+ * @throws SQLite's error when the file cannot be opened or migrated.
  *
  * @example
  * ```ts
  * const db = openHistoryDb(":memory:");
- * db.prepare("PRAGMA user_version").get(); // { user_version: 3 }
+ * db.prepare("PRAGMA user_version").get(); // { user_version: 2 }
  * db.close();
  * ```
  */
 export function openHistoryDb(path: string): DatabaseSync {
   const db = new DatabaseSync(path);
-  try {
-    migrate(db);
-  } catch (e) {
-    db.close();
-    throw e;
-  }
+  // The primary key is the (machine, channel, time) index every query and upsert goes
+  // through; WITHOUT ROWID stores the table in that index rather than twice.
+  db.exec(`
+      CREATE TABLE IF NOT EXISTS readings (
+        machine TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        time INTEGER NOT NULL,
+        value REAL NOT NULL,
+        mean REAL,
+        zscore REAL,
+        anomaly INTEGER NOT NULL DEFAULT 0,
+        std REAL,
+        threshold REAL,
+        anomaly_ratio REAL,
+        event INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (machine, channel, time)
+      ) WITHOUT ROWID;
+    `);
+  migrate(db);
   return db;
 }
 
 /**
- * Brings a file of an older schema up to date, in one transaction: its `readings` rows become
- * chunks and the table is dropped. The first schema (no `user_version`) had no `std`,
- * `threshold`, `anomaly_ratio` and `event`, and its `anomaly` meant "an event was raised here",
- * which is now `event`; the z-score flag of those readings is unknown, so their `anomaly` is
- * false (their `threshold` stays null, which says so).
+ * Brings a file of an older schema up to date, in one transaction: the first schema (no
+ * `user_version`) had no `std`, `threshold`, `anomaly_ratio` and `event`, and its `anomaly`
+ * meant "an event was raised here", which is now `event`; the z-score flag of those readings
+ * is unknown, so their `anomaly` becomes 0 (their `threshold` stays null, which says so).
  */
 function migrate(db: DatabaseSync): void {
+  const have = new Set(
+    (db.prepare("PRAGMA table_info(readings)").all() as { name: string }[]).map((c) => c.name),
+  );
+  const missing = ADDED_COLUMNS.filter(([name]) => !have.has(name));
   const version = (db.prepare("PRAGMA user_version").get() as { user_version: number })
     .user_version;
-  const readings = db.prepare(
-    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'readings'",
-  ).get() !== undefined;
-  if (version === SCHEMA_VERSION && !readings) return;
+  if (missing.length === 0 && version === SCHEMA_VERSION) return;
   db.exec("BEGIN");
   try {
-    db.exec(TABLES);
-    if (readings) {
-      upgradeReadings(db);
-      convertReadings(db);
-      db.exec("DROP TABLE readings");
+    for (const [name, type] of missing) {
+      db.exec(`ALTER TABLE readings ADD COLUMN ${name} ${type}`);
     }
+    if (!have.has("event")) db.exec("UPDATE readings SET event = anomaly, anomaly = 0");
     db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
     db.exec("COMMIT");
   } catch (e) {
     db.exec("ROLLBACK");
     throw e;
   }
-}
-
-/** Gives `readings` of schema version 0 or 1 the columns of version 2. */
-function upgradeReadings(db: DatabaseSync): void {
-  const have = new Set(
-    (db.prepare("PRAGMA table_info(readings)").all() as { name: string }[]).map((c) => c.name),
-  );
-  for (const [name, type] of ADDED_COLUMNS) {
-    if (!have.has(name)) db.exec(`ALTER TABLE readings ADD COLUMN ${name} ${type}`);
-  }
-  if (!have.has("event")) db.exec("UPDATE readings SET event = anomaly, anomaly = 0");
-}
-
-/** Writes each stream's `readings` rows, by time, as chunks of at most 4,096 rows. */
-function convertReadings(db: DatabaseSync): void {
-  const insertStream = db.prepare(
-    "INSERT INTO streams (machine, channel) VALUES (?, ?) RETURNING id",
-  );
-  const insertChunk = db.prepare(
-    "INSERT INTO chunks (stream, first, last, count, data) VALUES (?, ?, ?, ?, ?)",
-  );
-  let machine: string | undefined, channel: string | undefined, stream = 0;
-  let rows: StoredRow[] = [];
-  const write = () => {
-    for (const c of rowChunks(rows)) insertChunk.run(stream, c.first, c.last, c.count, c.data);
-    rows = [];
-  };
-  // In primary-key order: stream by stream, each by time.
-  const all = db.prepare(
-    `SELECT machine, channel, time, value, mean, std, zscore, threshold, anomaly, anomaly_ratio,
-            event
-     FROM readings ORDER BY machine, channel, time`,
-  ).iterate() as Iterable<
-    Omit<StoredRow, "anomaly" | "event"> & {
-      machine: string;
-      channel: string;
-      anomaly: number;
-      event: number;
-    }
-  >;
-  for (const r of all) {
-    if (r.machine !== machine || r.channel !== channel) {
-      write();
-      machine = r.machine;
-      channel = r.channel;
-      stream = (insertStream.get(machine, channel) as { id: number }).id;
-    }
-    rows.push({
-      time: r.time,
-      value: r.value,
-      mean: r.mean,
-      std: r.std,
-      zscore: r.zscore,
-      threshold: r.threshold,
-      // As the version-2 queries read them: a flag is set when it is 1.
-      anomaly: r.anomaly === 1,
-      anomaly_ratio: r.anomaly_ratio,
-      event: r.event === 1,
-    });
-    if (rows.length === MAX_CHUNK_ENTRIES) write();
-  }
-  write();
 }
