@@ -318,9 +318,10 @@ export class EngineState {
    * each machine kept as its `lastRow`. */
   recordRows(rows: RowTable): void {
     if (this.#lastRows) {
-      // From the last row back, a row object for each machine's last only: one built per row
-      // was about a twentieth of a live engine's garbage. (`batch` marks a machine done; each
-      // call takes a number of its own, as recordColumns does.)
+      // From the last row back, a row object for each machine's last only, where one was built
+      // per row: that saves the objects of a batch with several rows of a machine (a live
+      // flood of 1,000 machines has about one, so not there). (`batch` marks a machine done;
+      // each call takes a number of its own, as recordColumns does.)
       const mark = ++this.#batches;
       for (let i = rows.length - 1; i >= 0; i--) {
         const view = this.#view(rows.machine[i]!);

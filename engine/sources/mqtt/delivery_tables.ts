@@ -182,8 +182,8 @@ export class AckQueue {
 /**
  * Delivery records not yet in the journal, flat (`[id, hash, start, lines, …]`, as
  * `DeliveryJournal.append` takes them), in one buffer reused from one batch to the next: a
- * number array per batch, grown by `push`, was about a twentieth of a live engine's garbage
- * (BENCHMARKS.md). The records between two batches are at most the window's messages
+ * number array per batch, grown by `push`, was 6 % of a live engine's garbage (BENCHMARKS.md,
+ * "The live MQTT path's JavaScript and garbage"). The records between two batches are at most the window's messages
  * (`receiveMaximum`: none is acknowledged before it is journaled); the buffer doubles when full
  * and keeps its size.
  *

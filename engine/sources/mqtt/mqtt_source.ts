@@ -130,9 +130,10 @@ export interface MqttSourceOptions {
   /**
    * Builds each batch's `stream_output.jsonl` lines as the payloads are read
    * ({@linkcode MqttBatch.text}): a payload line already in the written form is copied, any
-   * other reading formatted (`writeReading`). Formatting each reading again at the writer was
-   * about a tenth of a live reading's CPU besides the history (BENCHMARKS.md). The lines of the
-   * queue are held as the queue is: up to `maxQueued` readings' (plus one payload's).
+   * other reading formatted (`writeReading`). Formatting each reading again at the writer took
+   * about 0.3 of the 3.3 busy seconds of a live engine's main thread, besides the history
+   * (BENCHMARKS.md, "The live MQTT path's JavaScript and garbage"). The lines of the queue are
+   * held as the queue is: up to `maxQueued` readings' (plus one payload's).
    * @default {false}
    */
   lines?: boolean;

@@ -174,7 +174,8 @@ export interface Publish {
 /**
  * The {@linkcode Publish} a {@linkcode PacketReader} hands out, one object filled again for each
  * PUBLISH (valid, like its bytes, until the next {@linkcode PacketReader.next}): an object and a
- * payload view per message were about a seventh of a live engine's garbage (BENCHMARKS.md).
+ * payload view per message were about a sixth of a live engine's garbage (BENCHMARKS.md,
+ * "The live MQTT path's JavaScript and garbage").
  */
 class PublishPacket implements Publish {
   readonly type = "publish";
