@@ -67,6 +67,39 @@ const finiteOrNaN = (x: number | null | undefined): number =>
   typeof x === "number" && Number.isFinite(x) ? x : NaN;
 
 /**
+ * The indices `from` to `end` of `p` in key order (machine, channel, time), entries of one key in
+ * arrival order: the order one stable sort by the three gives. Grouped by stream first, then the
+ * streams' keys sorted and each stream's entries sorted by time only when they did not come in
+ * time order (a live stream's do): sorting every entry with two string compares per step took
+ * about a third of the history's JavaScript in a live engine (BENCHMARKS.md, "The live MQTT
+ * path's JavaScript and garbage").
+ */
+function keyOrder(p: PendingWrites, from: number, end: number): number[] {
+  const { machine: m, channel: c, time: t } = p;
+  const streams = new Map<string, Map<string, number[]>>();
+  for (let i = from; i < end; i++) {
+    let channels = streams.get(m[i]!);
+    if (channels === undefined) streams.set(m[i]!, channels = new Map());
+    const at = channels.get(c[i]!);
+    if (at === undefined) channels.set(c[i]!, [i]);
+    else at.push(i);
+  }
+  const order: number[] = [];
+  // The default sort compares UTF-16 code units, as `<` on strings does.
+  for (const machine of [...streams.keys()].sort()) {
+    const channels = streams.get(machine)!;
+    for (const channel of [...channels.keys()].sort()) {
+      const at = channels.get(channel)!;
+      let sorted = true;
+      for (let k = 1; k < at.length && sorted; k++) sorted = t[at[k - 1]!]! <= t[at[k]!]!;
+      if (!sorted) at.sort((a, b) => t[a]! - t[b]!); // stable: equal times keep arrival order
+      for (let k = 0; k < at.length; k++) order.push(at[k]!);
+    }
+  }
+  return order;
+}
+
+/**
  * Buffers what the pipeline hands the history sink and writes it to `db` in one transaction per
  * flush. Used through `HistoryStore` (history_store.ts), which refuses writes once closed.
  *
@@ -307,18 +340,10 @@ export class HistoryWriter {
     while (end < p.length && p.kind[end] === kind) end++;
     // In key order, so that consecutive rows land in the same B-tree page while it is in
     // SQLite's cache: a flush of the live engine has a few readings of each of thousands of
-    // streams, each stream's in its own part of the table. The sort is stable, so a key seen
-    // twice is still written in arrival order (the later one wins).
-    const order: number[] = [];
-    for (let i = from; i < end; i++) order.push(i);
+    // streams, each stream's in its own part of the table. A key seen twice is still written
+    // in arrival order (the later one wins).
+    const order = keyOrder(p, from, end);
     const { machine: m, channel: c, time: t } = p;
-    order.sort((a, b) => {
-      const ma = m[a]!, mb = m[b]!;
-      if (ma !== mb) return ma < mb ? -1 : 1;
-      const ca = c[a]!, cb = c[b]!;
-      if (ca !== cb) return ca < cb ? -1 : 1;
-      return t[a]! - t[b]!;
-    });
     // A reading's key and value lead both row shapes (see RESULT_COLUMNS).
     const reading = (params: SQLInputValue[], at: number, i: number) => {
       params[at] = m[i]!;
