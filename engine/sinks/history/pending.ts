@@ -100,12 +100,14 @@ export class PendingWrites {
     return i;
   }
 
-  /** Drops every entry; the number columns keep their size for the next ones. */
+  /** Drops every entry; the columns keep their size for the next ones. */
   clear(): void {
     this.length = 0;
-    // The strings are the readings' own: let them go with the readings.
-    this.machine.length = 0;
-    this.channel.length = 0;
+    // The string columns keep their slots too (overwritten by the next entries): emptied, a
+    // column of 50,000 slots was grown again from nothing at every flush, through V8's
+    // large-object space, which lifted the live engine's peak RSS (BENCHMARKS.md, "Live peak RSS
+    // at 400,000 readings: what varies"). What they hold until then are machine ids and channel
+    // names, which the engine's state keeps anyway.
   }
 
   #grow(): void {
