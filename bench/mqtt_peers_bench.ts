@@ -268,8 +268,14 @@ async function smapsBreakdown(pid: number): Promise<Breakdown | null> {
   for (const line of text.split("\n")) {
     const head = /^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ \S+\s*(.*)$/.exec(line);
     if (head) {
+      const start = parseInt(head[1]!, 16);
+      // The kernel writes smaps over several reads and resumes each after the end of the last
+      // mapping it wrote: a mapping that grew in between (glibc's `[heap]` under a flood) is
+      // written again, whole. Counted twice it put up to 20 MiB too many in `[heap]`; the later
+      // entry is the current one.
+      while (maps.length > 0 && maps[maps.length - 1]!.end > start) maps.pop();
       maps.push({
-        start: parseInt(head[1]!, 16),
+        start,
         end: parseInt(head[2]!, 16),
         perms: head[3]!,
         path: head[4]!,
