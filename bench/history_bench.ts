@@ -8,7 +8,8 @@
  * (old, new, old, new, …) so that the shared machine's load drifts onto both alike; the CPU
  * time (utime + stime of this process) and wall time of the writes and the final flush are
  * reported per reading, with medians and the old/new ratio. Both files are then checked to hold
- * the same rows, and their size (with any journal left beside) is reported.
+ * the same rows (each read through its own tree's store, as the two trees may keep different
+ * schemas), and their size (with any journal left beside) is reported.
  *
  * With RATE (readings per second), each store is flushed as its timer would flush it in a live
  * engine taking RATE readings a second: after every `RATE × flushEvery / 1000` readings, with
@@ -22,7 +23,6 @@
  * @module
  */
 import { join } from "node:path";
-import { DatabaseSync } from "node:sqlite";
 import { generateReadings } from "../simulator/mod.ts";
 import { Analyzer, type Reading, WasmKernel } from "../engine/mod.ts";
 
@@ -36,6 +36,7 @@ interface Store {
   results(readings: readonly Reading[], result: AnalysisResult): void;
   flush(): void;
   close(): void;
+  history(query: { machine: string; channel: string }): unknown[];
 }
 type StoreClass = new (options: { path: string }) => Store;
 
@@ -123,15 +124,20 @@ function fileBytes(path: string): number {
   return bytes;
 }
 
-/** Every row of the file, in key order, as one string per row. */
-function rows(path: string): string[] {
-  const db = new DatabaseSync(path, { readOnly: true });
+/** Every stored row of the streams of `data`, read through `Store`, one string per row. */
+function rows(Store: StoreClass, path: string, data: ReturnType<typeof batches>): string[] {
+  const streams = new Set<string>();
+  for (const { readings } of data) {
+    for (const r of readings) for (const c in r.channels) streams.add(`${r.machine}\0${c}`);
+  }
+  const store = new Store({ path });
   try {
-    return (db.prepare("SELECT * FROM readings ORDER BY machine, channel, time").all()).map((r) =>
-      JSON.stringify(r)
-    );
+    return [...streams].sort().flatMap((key) => {
+      const [machine, channel] = key.split("\0") as [string, string];
+      return store.history({ machine, channel }).map((r) => JSON.stringify(r));
+    });
   } finally {
-    db.close();
+    store.close();
   }
 }
 
@@ -186,7 +192,7 @@ async function main(): Promise<void> {
             `${(r.wall / count * 1e3).toFixed(1)} µs wall per reading`,
         );
       }
-      const [a, b] = contenders.map((c) => rows(pathOf(run, c)));
+      const [a, b] = contenders.map((c) => rows(c.Store, pathOf(run, c), data));
       if (a!.length !== b!.length || a!.some((row, i) => row !== b![i])) {
         throw new Error(`history_bench: run ${run}: the two files hold different rows`);
       }

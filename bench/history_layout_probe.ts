@@ -14,7 +14,6 @@
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import { copyFileSync, existsSync, rmSync, statSync } from "node:fs";
 import { ChunkedInsert } from "../engine/sinks/history/chunked_insert.ts";
-import { RESULT_COLUMNS } from "../engine/sinks/history/history_writer.ts";
 
 const ROUNDS = Number(Deno.args[0] ?? 3);
 const EMPTY_FLUSHES = Number(Deno.args[1] ?? 60);
@@ -33,7 +32,21 @@ const STREAMS: [string, string][] = [];
 for (let i = 1; i <= MACHINES; i++) for (const c of CHANNELS) STREAMS.push([`m${i}`, c]);
 STREAMS.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : 1));
 
-const COLS: readonly string[] = RESULT_COLUMNS;
+// The columns of schema version 2's `readings` rows, as its writer bound them (the probe that
+// led to schema version 3's chunks measures that table).
+const COLS: readonly string[] = [
+  "machine",
+  "channel",
+  "time",
+  "value",
+  "mean",
+  "std",
+  "zscore",
+  "threshold",
+  "anomaly",
+  "anomaly_ratio",
+  "event",
+];
 const UPSERT_SET = `value = excluded.value, mean = excluded.mean, std = excluded.std,
   zscore = excluded.zscore, threshold = excluded.threshold, anomaly = excluded.anomaly,
   anomaly_ratio = excluded.anomaly_ratio, event = max(event, excluded.event)`;

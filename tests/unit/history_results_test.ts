@@ -329,12 +329,12 @@ Deno.test("history: results without the analyzer's values are refused, nothing s
   } finally {
     store.close();
   }
-  // Written to the file, not only buffered.
-  const db = new DatabaseSync(path);
+  // Written to the file, not only buffered: a store opened afresh reads them.
+  const again = new HistoryStore({ path });
   try {
-    assert.equal(db.prepare("SELECT count(*) AS n FROM readings").get()!.n, 24);
+    assert.equal(again.history({ machine: "m1", channel: "v" }).length, 24);
   } finally {
-    db.close();
+    again.close();
   }
 });
 
@@ -443,26 +443,15 @@ Deno.test("history: a file of the first schema is migrated in place and keeps it
   } finally {
     store.close();
   }
+  // Converted: the rows are chunks now, the old table is gone.
   const db = new DatabaseSync(path);
   try {
-    const columns = (db.prepare("PRAGMA table_info(readings)").all() as { name: string }[])
-      .map((c) => c.name);
-    assert.deepEqual(columns, [
-      "machine",
-      "channel",
-      "time",
-      "value",
-      "mean",
-      "zscore",
-      "anomaly",
-      "std",
-      "threshold",
-      "anomaly_ratio",
-      "event",
-    ]);
+    const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+      .all() as { name: string }[]).map((t) => t.name);
+    assert.deepEqual(tables, ["chunks", "streams"]);
     assert.equal(
       (db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version,
-      2,
+      3,
     );
   } finally {
     db.close();

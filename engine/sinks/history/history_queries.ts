@@ -1,12 +1,15 @@
 /**
  * What `GET /history` and `GET /analytics` read from the history file: one channel's stored
- * readings with their results, and a summary with its outliers. Read-only, apart from the
- * writes (history_writer.ts) so that a query can change without touching how readings are kept;
+ * readings with their results, and a summary with its outliers, computed over the stream's
+ * decoded chunks (chunk_reader.ts) and answering what the SQL queries over the one-row-per-value
+ * table of schema version 2 answered, to the bit. Read-only, apart from the writes
+ * (history_writer.ts) so that a query can change without touching how readings are kept;
  * `HistoryStore` (history_store.ts) flushes the buffered writes before each read.
  * @module
  */
-import type { DatabaseSync, StatementSync } from "node:sqlite";
+import type { DatabaseSync } from "node:sqlite";
 import { positiveInteger } from "../../core/validate.ts";
+import { ChunkReader } from "./chunk_reader.ts";
 
 /** What `HistoryStore.history` selects. */
 export interface HistoryQuery {
@@ -89,16 +92,30 @@ export interface Analytics {
 /** Most outliers `HistoryStore.analytics` lists; `outliers_total` counts them all. */
 export const MAX_OUTLIERS = 1000;
 
-/** A `readings` row as {@linkcode HistoryQueries.history} selects it: flags are 0 or 1. */
-type StoredRow = Omit<HistoryEntry, "anomaly" | "event"> & { anomaly: number; event: number };
-
-// Bounds that stand for "none": SQLite compares integers exactly, unlike ±Infinity bindings.
+// Bounds of "none", as the SQL queries of schema version 2 bound their ranges.
 const MIN_TIME = Number.MIN_SAFE_INTEGER;
 const MAX_TIME = Number.MAX_SAFE_INTEGER;
 
 /**
- * The read side of the history file, its statements prepared once. Used through
- * `HistoryStore` (history_store.ts), which flushes buffered writes first.
+ * SQLite's `avg` of `values` in their order (3.43 and later: a Kahan-Babuska-Neumaier sum, its
+ * error term dropped when it overflowed), so that `/analytics` answers what SQL answered.
+ */
+export function sqliteAvg(values: readonly number[]): number | null {
+  if (values.length === 0) return null;
+  let sum = 0, err = 0;
+  for (const r of values) {
+    const t = sum + r;
+    err += Math.abs(sum) > Math.abs(r) ? (sum - t) + r : (r - t) + sum;
+    sum = t;
+  }
+  const avg = (Number.isFinite(err) ? sum + err : sum) / values.length;
+  // SQLite answers a NaN (+Infinity and -Infinity summed) as null.
+  return Number.isNaN(avg) ? null : avg;
+}
+
+/**
+ * The read side of the history file. Used through `HistoryStore` (history_store.ts), which
+ * flushes buffered writes first.
  *
  * @example
  * ```ts
@@ -110,55 +127,25 @@ const MAX_TIME = Number.MAX_SAFE_INTEGER;
  * ```
  */
 export class HistoryQueries {
-  readonly #selectHistory: StatementSync;
-  readonly #selectSummary: StatementSync;
-  readonly #countOutliers: StatementSync;
-  readonly #selectOutliers: StatementSync;
-  readonly #selectMachine: StatementSync;
+  readonly #reader: ChunkReader;
 
-  /** Prepares the queries on `db`, which has the current schema (see schema.ts). */
+  /** Reads `db`, which has the current schema (see schema.ts). */
   constructor(db: DatabaseSync) {
-    this.#selectHistory = db.prepare(
-      `SELECT time, value, mean, std, zscore, threshold, anomaly, anomaly_ratio, event
-       FROM readings
-       WHERE machine = ? AND channel = ? AND time >= ? AND time <= ?
-       ORDER BY time DESC LIMIT ?`,
-    );
-    this.#selectSummary = db.prepare(
-      `SELECT count(*) AS count, avg(value) AS average, min(value) AS minimum,
-              max(value) AS maximum, min(time) AS first, max(time) AS last
-       FROM readings WHERE machine = ? AND channel = ? AND time >= ? AND time <= ?`,
-    );
-    // `?5` is the allowed distance, |average| * pct / 100, computed once by the caller.
-    const outlierWhere = `machine = ?1 AND channel = ?2 AND time >= ?3 AND time <= ?4
-       AND abs(value - ?6) > ?5`;
-    this.#countOutliers = db.prepare(
-      `SELECT count(*) AS n FROM readings WHERE ${outlierWhere}`,
-    );
-    this.#selectOutliers = db.prepare(
-      `SELECT time, value FROM readings WHERE ${outlierWhere} ORDER BY time LIMIT ?7`,
-    );
-    // The primary key starts with `machine`: one index probe.
-    this.#selectMachine = db.prepare(`SELECT 1 FROM readings WHERE machine = ? LIMIT 1`);
+    this.#reader = new ChunkReader(db);
   }
 
   /** Whether any reading of `machine` is stored. */
   hasMachine(machine: string): boolean {
-    return this.#selectMachine.get(machine) !== undefined;
+    return this.#reader.hasMachine(machine);
   }
 
   /** Stored readings of one channel, oldest first. @throws {RangeError} for a bad `last`. */
   history(query: HistoryQuery): HistoryEntry[] {
-    const limit = query.last === undefined ? -1 : positiveInteger("last", query.last);
-    const rows = this.#selectHistory.all(
-      query.machine,
-      query.channel,
-      query.from ?? MIN_TIME,
-      query.to ?? MAX_TIME,
-      limit,
-    ) as StoredRow[];
-    // Selected newest first so LIMIT keeps the most recent; answered oldest first.
-    return rows.reverse().map((r) => ({ ...r, anomaly: r.anomaly === 1, event: r.event === 1 }));
+    const last = query.last === undefined ? undefined : positiveInteger("last", query.last);
+    const s = this.#reader.stream(query.machine, query.channel);
+    if (s === undefined) return [];
+    const range = { lo: query.from ?? MIN_TIME, hi: query.to ?? MAX_TIME };
+    return last === undefined ? this.#reader.range(s, range) : this.#reader.newest(s, range, last);
   }
 
   /**
@@ -171,23 +158,42 @@ export class HistoryQueries {
     if (!Number.isFinite(pct) || pct < 0) {
       throw new RangeError(`deviationPct must be a finite number >= 0, got ${pct}`);
     }
-    const range = [query.machine, query.channel, query.from ?? MIN_TIME, query.to ?? MAX_TIME];
-    const s = this.#selectSummary.get(...range) as Omit<Analytics, "outliers" | "outliers_total">;
-    const result: Analytics = { ...s, outliers: [], outliers_total: 0 };
-    const average = s.average;
-    if (s.count === 0 || average === null || average === 0) return result;
+    const s = this.#reader.stream(query.machine, query.channel);
+    const { time, value } = s === undefined
+      ? { time: [], value: [] }
+      : this.#reader.values(s, { lo: query.from ?? MIN_TIME, hi: query.to ?? MAX_TIME });
+    // In time order, as SQLite summed them (by the primary key's index).
+    const average = sqliteAvg(value);
+    let minimum: number | null = null, maximum: number | null = null;
+    for (const v of value) {
+      if (minimum === null || v < minimum) minimum = v;
+      if (maximum === null || v > maximum) maximum = v;
+    }
+    const n = time.length;
+    const result: Analytics = {
+      count: n,
+      average,
+      minimum,
+      maximum,
+      first: n > 0 ? time[0]! : null,
+      last: n > 0 ? time[n - 1]! : null,
+      outliers: [],
+      outliers_total: 0,
+    };
+    if (n === 0 || average === null || average === 0) return result;
     const allowed = Math.abs(average) * pct / 100;
-    const total = this.#countOutliers.get(...range, allowed, average) as { n: number };
-    result.outliers_total = total.n;
-    const rows = this.#selectOutliers.all(...range, allowed, average, MAX_OUTLIERS) as {
-      time: number;
-      value: number;
-    }[];
-    result.outliers = rows.map((r) => ({
-      time: r.time,
-      value: r.value,
-      deviation_pct: (r.value - average) / Math.abs(average) * 100,
-    }));
+    for (let i = 0; i < n; i++) {
+      const v = value[i]!;
+      if (!(Math.abs(v - average) > allowed)) continue;
+      result.outliers_total++;
+      if (result.outliers.length < MAX_OUTLIERS) {
+        result.outliers.push({
+          time: time[i]!,
+          value: v,
+          deviation_pct: (v - average) / Math.abs(average) * 100,
+        });
+      }
+    }
     return result;
   }
 }

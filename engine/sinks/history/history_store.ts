@@ -14,9 +14,13 @@
  * reading would cost a disk sync each; reads flush first, so the API never lags the pipeline.
  *
  * This file is the sink and its options; the work is in the files beside it, one concern each:
- * schema.ts (the table and its migration), history_writer.ts (buffered writes and retention),
- * pending.ts (the buffer, column by column), flag_ring.ts (the anomaly-ratio rings) and
- * history_queries.ts (what the API reads).
+ * schema.ts (the tables and the conversion of older files), history_writer.ts (buffered writes,
+ * one chunk per stream per flush), pending.ts (the buffer, column by column), chunk_codec.ts (a
+ * chunk's BLOB), stream_rows.ts (what a stream's entries mean, applied in write order),
+ * streams.ts (the writer's stream ids and what retention knows of each, kept across a restart),
+ * retention.ts (the newest `retention` per stream), merge.ts (small chunks merged),
+ * flag_ring.ts (the anomaly-ratio rings), chunk_reader.ts and history_queries.ts (what the API
+ * reads).
  * @module
  */
 import type { DatabaseSync } from "node:sqlite";
@@ -52,14 +56,16 @@ export {
 export const ANOMALY_LIST_SIZE = 100;
 
 /**
- * Longest time a buffered value waits before it is written, ms, by default. Each flush dirties
- * about one B-tree page per stream it touches (the table is keyed by machine, channel, time),
- * whatever the readings per stream it brings, so its cost is mostly per flush: at a live
- * engine's full rate (about 6,000 readings a second of 1,000 machines over MQTT) a flush every
- * second rather than every 500 ms costs about a third less CPU and wall time per reading
- * (bench/history_bench.ts with a RATE of 6,000). The price: a `kill -9` or a crash loses up to
- * this long of readings from the history, which a restart does not rebuild (never from
- * `stream_output.jsonl`; see docs/files.md).
+ * Longest time a buffered value waits before it is written, ms, by default. Each flush writes
+ * one row per stream it touches (a chunk of that stream's values, schema.ts), whatever the
+ * readings per stream it brings, so its cost is mostly per flush and per stream: the fewer the
+ * flushes, the less CPU per reading. (Measured with the one-row-per-value table of schema
+ * version 2, where each flush dirtied about one B-tree page per stream: at a live engine's full
+ * rate, about 6,000 readings a second of 1,000 machines over MQTT, a flush every second rather
+ * than every 500 ms cost about a third less CPU and wall time per reading, bench/history_bench.ts
+ * with a RATE of 6,000.) The price: a `kill -9` or a crash loses up to this long of readings
+ * from the history, which a restart does not rebuild (never from `stream_output.jsonl`; see
+ * docs/files.md).
  */
 export const FLUSH_EVERY_MS = 1000;
 
@@ -69,7 +75,8 @@ export interface HistoryStoreOptions {
   path: string;
   /**
    * Readings kept per machine and channel (per machine, for readings that all carry the same
-   * channels); the oldest beyond it are deleted at each flush. @default {100000}
+   * channels), exactly: the oldest beyond it are deleted at each flush (retention.ts).
+   * @default {100000}
    */
   retention?: number;
   /** Longest time a buffered reading waits before it is written, ms.
@@ -100,7 +107,10 @@ export interface HistoryStoreOptions {
   /**
    * Streams (machine, channel) whose anomaly-ratio ring is kept in memory; beyond it the
    * least recently started ring is dropped and rebuilt from the file when its stream comes
-   * back. @default {4096} (the kernel's stream capacity)
+   * back. Bounds as well the streams whose id and row count the writer holds (streams.ts):
+   * beyond it those are forgotten and looked up again at their next flush (their count read
+   * back from `streams`, not counted again).
+   * @default {4096} (the kernel's stream capacity)
    */
   maxStreams?: number;
 }

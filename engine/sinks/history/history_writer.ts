@@ -1,16 +1,14 @@
 /**
  * The write side of the history file: what the pipeline hands the history sink, turned into
- * buffered row writes (with each stream's anomaly ratio, see flag_ring.ts) and committed in one
- * transaction per flush, because one transaction per reading would cost a disk sync each. The
- * buffer is bounded: `maxPending` entries force a flush at once, and a timer writes the rest
- * within `flushEvery` ms. Each flush then deletes what retention no longer keeps.
- *
- * Past ~400 lines: it is the one place that knows both what each write means (results,
- * readings, rows, events) and in which order and shape they reach SQLite; the statements'
- * shape (chunked_insert.ts) and retention (retention.ts) are already apart.
+ * buffered entries (with each stream's anomaly ratio, see flag_ring.ts) and committed in one
+ * transaction per flush, because one transaction per reading would cost a disk sync each. A
+ * flush writes one chunk per stream (chunk_codec.ts): its entries of that flush, in arrival
+ * order, as one row, because SQLite's cost is per row. The buffer is bounded: `maxPending`
+ * entries force a flush at once, and a timer writes the rest within `flushEvery` ms. Each flush
+ * then deletes what retention no longer keeps (retention.ts).
  * @module
  */
-import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
+import type { DatabaseSync, StatementSync } from "node:sqlite";
 import type { AnalysisResult } from "../../core/analysis.ts";
 import { FLAG } from "../../core/analysis.ts";
 import type { Logger } from "../../core/logger.ts";
@@ -18,8 +16,12 @@ import { DiskFullError, diskFullOr } from "../../core/disk_full.ts";
 import type { AnomalyEvent, ProcessedRow, Reading } from "../../core/types.ts";
 import { FlagRings } from "./flag_ring.ts";
 import { ChunkedInsert } from "./chunked_insert.ts";
+import { encodeChunk } from "./chunk_codec.ts";
+import { ChunkReader } from "./chunk_reader.ts";
 import { KIND, PendingWrites } from "./pending.ts";
 import { Retention } from "./retention.ts";
+import { Merger } from "./merge.ts";
+import { StreamIndex, type StreamState } from "./streams.ts";
 
 /**
  * Bounds and reporting of a {@linkcode HistoryWriter}, checked and defaulted by `HistoryStore`
@@ -44,60 +46,12 @@ export interface HistoryWriterSettings {
   onDiskFull?: (e: DiskFullError) => void;
 }
 
-/** The columns of a reading written with all its results, in the order `#writeRun` gives them. */
-export const RESULT_COLUMNS = [
-  "machine",
-  "channel",
-  "time",
-  "value",
-  "mean",
-  "std",
-  "zscore",
-  "threshold",
-  "anomaly",
-  "anomaly_ratio",
-  "event",
-] as const;
-
 const finiteOrNull = (x: number | null | undefined): number | null =>
   typeof x === "number" && Number.isFinite(x) ? x : null;
 
 /** A nullable result as the buffer holds it: NaN for null (see `PendingWrites`). */
 const finiteOrNaN = (x: number | null | undefined): number =>
   typeof x === "number" && Number.isFinite(x) ? x : NaN;
-
-/**
- * The indices `from` to `end` of `p` in key order (machine, channel, time), entries of one key in
- * arrival order: the order one stable sort by the three gives. Grouped by stream first, then the
- * streams' keys sorted and each stream's entries sorted by time only when they did not come in
- * time order (a live stream's do): sorting every entry with two string compares per step took
- * about a third of the history's JavaScript in a live engine (BENCHMARKS.md, "The live MQTT
- * path's JavaScript and garbage").
- */
-function keyOrder(p: PendingWrites, from: number, end: number): number[] {
-  const { machine: m, channel: c, time: t } = p;
-  const streams = new Map<string, Map<string, number[]>>();
-  for (let i = from; i < end; i++) {
-    let channels = streams.get(m[i]!);
-    if (channels === undefined) streams.set(m[i]!, channels = new Map());
-    const at = channels.get(c[i]!);
-    if (at === undefined) channels.set(c[i]!, [i]);
-    else at.push(i);
-  }
-  const order: number[] = [];
-  // The default sort compares UTF-16 code units, as `<` on strings does.
-  for (const machine of [...streams.keys()].sort()) {
-    const channels = streams.get(machine)!;
-    for (const channel of [...channels.keys()].sort()) {
-      const at = channels.get(channel)!;
-      let sorted = true;
-      for (let k = 1; k < at.length && sorted; k++) sorted = t[at[k - 1]!]! <= t[at[k]!]!;
-      if (!sorted) at.sort((a, b) => t[a]! - t[b]!); // stable: equal times keep arrival order
-      for (let k = 0; k < at.length; k++) order.push(at[k]!);
-    }
-  }
-  return order;
-}
 
 /**
  * Buffers what the pipeline hands the history sink and writes it to `db` in one transaction per
@@ -123,13 +77,12 @@ export class HistoryWriter {
   readonly #rings: FlagRings;
   readonly #pending: PendingWrites;
   #timer: ReturnType<typeof setTimeout> | undefined;
-  readonly #upsertResults: ChunkedInsert;
-  readonly #recentFlags: StatementSync;
-  readonly #insertReadings: ChunkedInsert;
-  readonly #upsertRow: StatementSync;
-  readonly #upsertAnomaly: StatementSync;
-  readonly #flagAnomaly: StatementSync;
+  readonly #streams: StreamIndex;
+  readonly #insertChunks: ChunkedInsert;
+  readonly #reader: ChunkReader;
   readonly #retention: Retention;
+  readonly #merger: Merger;
+  readonly #maxSeq: StatementSync;
 
   /** Prepares the writes on `db`, which has the current schema (see schema.ts). */
   constructor(db: DatabaseSync, settings: HistoryWriterSettings) {
@@ -137,48 +90,18 @@ export class HistoryWriter {
     this.#s = settings;
     this.#pending = new PendingWrites(settings.maxPending);
     this.#rings = new FlagRings(settings.anomalyListSize, settings.maxStreams);
-    // Everything known about a reading; seen again (two readings of a machine with one
-    // timestamp, a file written by an earlier run), it is replaced, except that an event flag
-    // stays set. Many readings per statement (see chunked_insert.ts).
-    this.#upsertResults = new ChunkedInsert(
+    this.#streams = new StreamIndex(db, settings.maxStreams);
+    // A flush's chunks, many per statement (see chunked_insert.ts); `seq` counts them in order.
+    this.#insertChunks = new ChunkedInsert(
       db,
-      "readings",
-      RESULT_COLUMNS,
-      `
-       ON CONFLICT (machine, channel, time) DO UPDATE SET
-         value = excluded.value, mean = excluded.mean, std = excluded.std,
-         zscore = excluded.zscore, threshold = excluded.threshold, anomaly = excluded.anomaly,
-         anomaly_ratio = excluded.anomaly_ratio, event = max(event, excluded.event)`,
+      "chunks",
+      ["stream", "first", "last", "count", "data"],
+      "",
     );
-    // The flags a ring starts from: the stream's newest readings before `time` that have
-    // results (the threshold is set exactly when they do).
-    this.#recentFlags = db.prepare(
-      `SELECT anomaly FROM readings
-       WHERE machine = ? AND channel = ? AND time < ? AND threshold IS NOT NULL
-       ORDER BY time DESC LIMIT ?`,
-    );
-    // A reading seen again (a replay, a restart) replaces its value and keeps its results.
-    this.#insertReadings = new ChunkedInsert(
-      db,
-      "readings",
-      ["machine", "channel", "time", "value"],
-      "ON CONFLICT (machine, channel, time) DO UPDATE SET value = excluded.value",
-    );
-    // A row carries its reading's value (`current`), so it can stand alone if its reading
-    // was never stored (e.g. written before this store existed).
-    this.#upsertRow = db.prepare(
-      `INSERT INTO readings (machine, channel, time, value, mean, zscore) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (machine, channel, time) DO UPDATE
-       SET mean = excluded.mean, zscore = excluded.zscore`,
-    );
-    this.#upsertAnomaly = db.prepare(
-      `INSERT INTO readings (machine, channel, time, value, event) VALUES (?, ?, ?, ?, 1)
-       ON CONFLICT (machine, channel, time) DO UPDATE SET event = 1`,
-    );
-    this.#flagAnomaly = db.prepare(
-      `UPDATE readings SET event = 1 WHERE machine = ? AND channel = ? AND time = ?`,
-    );
-    this.#retention = new Retention(db, settings.retention, settings.maxStreams);
+    this.#reader = new ChunkReader(db);
+    this.#retention = new Retention(db, settings.retention);
+    this.#merger = new Merger(db);
+    this.#maxSeq = db.prepare(`SELECT coalesce(max(seq), 0) AS seq FROM chunks`);
   }
 
   /**
@@ -281,44 +204,39 @@ export class HistoryWriter {
       this.#timer = undefined;
     }
     const p = this.#pending;
-    const n = p.length;
-    if (n === 0) return;
+    if (p.length === 0) return;
     try {
       this.#db.exec("BEGIN");
-      // Readings, rows, then anomalies of one batch arrive in that order, so applying them in
-      // order always finds the reading a row or event refers to. A run of results (or of
-      // plain readings) goes to SQLite in one statement per many rows.
-      for (let i = 0; i < n;) {
-        const kind = p.kind[i]!;
-        if (kind === KIND.result || kind === KIND.reading) {
-          i = this.#writeRun(i, kind);
-          continue;
+      const groups = this.#groups();
+      const written: Group[] = [];
+      for (const g of groups) {
+        g.stream = this.#streams.get(g.machine, g.channel);
+        if (this.#retention.plan(g.stream, p, g.at)) written.push(g);
+      }
+      this.#insertChunks.run(written.length, (params, at, row) => {
+        const g = written[row]!;
+        let first = Infinity, last = -Infinity;
+        for (const i of g.at) {
+          const t = p.time[i]!;
+          if (t < first) first = t;
+          if (t > last) last = t;
         }
-        const machine = p.machine[i]!, channel = p.channel[i]!, time = p.time[i]!;
-        const value = PendingWrites.nullable(p.value[i]!);
-        if (kind === KIND.row) {
-          this.#upsertRow.run(
-            machine,
-            channel,
-            time,
-            value,
-            PendingWrites.nullable(p.mean[i]!),
-            PendingWrites.nullable(p.zscore[i]!),
-          );
-        } else if (value === null) this.#flagAnomaly.run(machine, channel, time);
-        else this.#upsertAnomaly.run(machine, channel, time, value);
-        // An upsert may add a row; flagging an event on a stored reading adds none.
-        this.#retention.wrote(
-          machine,
-          channel,
-          kind === KIND.anomaly && value === null ? 0 : 1,
-          time,
-        );
-        i++;
+        params[at] = g.stream!.id;
+        params[at + 1] = first;
+        params[at + 2] = last;
+        params[at + 3] = g.at.length;
+        params[at + 4] = encodeChunk(p, g.at, g.at.length);
+      });
+      // Every chunk of this flush has a `seq` up to this one.
+      const newest = (this.#maxSeq.get() as { seq: number }).seq;
+      for (const g of written) {
+        if (this.#merger.wrote(g.stream!, g.at.length, newest)) this.#retention.touched(g.stream!);
       }
       this.#retention.apply();
       this.#db.exec("COMMIT");
     } catch (e) {
+      // The streams' ids, floors and counts may be those of the rolled-back transaction.
+      this.#streams.forget();
       this.#retention.forget();
       // SQLite has already rolled back by itself after some errors (SQLITE_FULL among them):
       // a ROLLBACK then fails with "no transaction is active" and hides the cause.
@@ -331,52 +249,34 @@ export class HistoryWriter {
   }
 
   /**
-   * Writes the run of `kind` entries (results or plain readings) that starts at `from`, in
-   * multi-row statements; returns the index after it.
+   * The buffered entries by stream, each stream's in arrival order (the order its upserts
+   * apply in). An entry SQLite's table refused (its NOT NULL `time`, and `value` of a reading
+   * or result) fails the flush as the table did.
    */
-  #writeRun(from: number, kind: typeof KIND.result | typeof KIND.reading): number {
+  #groups(): Group[] {
     const p = this.#pending;
-    let end = from;
-    while (end < p.length && p.kind[end] === kind) end++;
-    // In key order, so that consecutive rows land in the same B-tree page while it is in
-    // SQLite's cache: a flush of the live engine has a few readings of each of thousands of
-    // streams, each stream's in its own part of the table. A key seen twice is still written
-    // in arrival order (the later one wins).
-    const order = keyOrder(p, from, end);
-    const { machine: m, channel: c, time: t } = p;
-    // A reading's key and value lead both row shapes (see RESULT_COLUMNS).
-    const reading = (params: SQLInputValue[], at: number, i: number) => {
-      params[at] = m[i]!;
-      params[at + 1] = c[i]!;
-      params[at + 2] = t[i]!;
-      params[at + 3] = p.value[i]!;
-    };
-    if (kind === KIND.reading) {
-      this.#insertReadings.run(order.length, (params, at, row) => reading(params, at, order[row]!));
-    } else {
-      this.#upsertResults.run(order.length, (params, at, row) => {
-        const i = order[row]!;
-        reading(params, at, i);
-        params[at + 4] = PendingWrites.nullable(p.mean[i]!);
-        params[at + 5] = PendingWrites.nullable(p.std[i]!);
-        params[at + 6] = PendingWrites.nullable(p.zscore[i]!);
-        params[at + 7] = p.threshold[i]!;
-        params[at + 8] = p.anomaly[i]!;
-        params[at + 9] = p.ratio[i]!;
-        params[at + 10] = p.event[i]!;
-      });
+    const byMachine = new Map<string, Map<string, Group>>();
+    const groups: Group[] = [];
+    for (let i = 0; i < p.length; i++) {
+      const machine = p.machine[i]!, channel = p.channel[i]!;
+      if (
+        Number.isNaN(p.time[i]!) ||
+        (Number.isNaN(p.value[i]!) && (p.kind[i] === KIND.result || p.kind[i] === KIND.reading))
+      ) {
+        throw new Error(
+          `history: NOT NULL constraint failed: ${machine}/${channel} at ${p.time[i]} has no value`,
+        );
+      }
+      let channels = byMachine.get(machine);
+      if (channels === undefined) byMachine.set(machine, channels = new Map());
+      let g = channels.get(channel);
+      if (g === undefined) {
+        channels.set(channel, g = { machine, channel, at: [], stream: undefined });
+        groups.push(g);
+      }
+      g.at.push(i);
     }
-    // Each stream's rows are together now, oldest first: one note for retention per stream,
-    // with its time range and whether its times are distinct (see retention.ts).
-    for (let k = 1, s = 0, distinct = true; k <= order.length; k++) {
-      const a = order[s]!, b = order[k], prev = order[k - 1]!;
-      if (k === order.length || m[b!] !== m[a] || c[b!] !== c[a]) {
-        this.#retention.wrote(m[a]!, c[a]!, k - s, t[a]!, t[prev]!, distinct);
-        s = k;
-        distinct = true;
-      } else if (t[b!] === t[prev]) distinct = false;
-    }
-    return end;
+    return groups;
   }
 
   /**
@@ -396,28 +296,26 @@ export class HistoryWriter {
           this.flushQuietly();
           flushed = true;
         }
-        let stored: { anomaly: number }[] = [];
+        let stored: (0 | 1)[] = [];
         try {
-          stored = this.#recentFlags.all(
-            r.machine,
-            channel,
-            r.timestamp,
-            this.#s.anomalyListSize,
-          ) as {
-            anomaly: number;
-          }[];
+          stored = this.#recentFlags(r.machine, channel, r.timestamp);
         } catch (e) {
           // A listener must not stop the pipeline: the ratio starts afresh instead.
           this.#s.logger.error("history: reading stored flags failed", { error: String(e) });
         }
-        // Newest first from the query; the ring wants them oldest first.
-        this.#rings.start(
-          r.machine,
-          channel,
-          stored.reverse().map((s): 0 | 1 => s.anomaly ? 1 : 0),
-        );
+        this.#rings.start(r.machine, channel, stored);
       }
     }
+  }
+
+  /**
+   * The flags a ring starts from: the stream's newest `anomalyListSize` rows before `time` that
+   * have results (the threshold is set exactly when they do), oldest first.
+   */
+  #recentFlags(machine: string, channel: string, time: number): (0 | 1)[] {
+    const s = this.#reader.stream(machine, channel);
+    if (s === undefined) return [];
+    return this.#reader.recentFlags(s, time, this.#s.anomalyListSize);
   }
 
   /** After buffering: flush now if the buffer is full, else make sure a flush is due. */
@@ -445,4 +343,12 @@ export class HistoryWriter {
       else this.#s.logger.error("history flush failed", { error: String(e) });
     }
   }
+}
+
+/** One stream's entries in a flush: their indices in the buffer, in arrival order. */
+interface Group {
+  machine: string;
+  channel: string;
+  at: number[];
+  stream: StreamState | undefined;
 }
