@@ -1,12 +1,13 @@
 /**
  * Read costs of the history store, a tree's against this one's: one machine with four channels
- * of N readings (default 100,000) written as a live engine writes them, in flushes of 20
- * readings (a stream's chunk of a flush under the MQTT flood), into a file on /dev/shm; then
+ * of N readings (default 100,000) written as a live engine writes them, in flushes of
+ * PER_FLUSH readings (default 20: a stream's chunk of a flush under the MQTT flood; 1 is a 1 Hz
+ * plant flushed every second, the live shape of most streams), into a file on /dev/shm; then
  * the mean ms of `/history` last 1,000 and last 100, all, a one-hour range, `/analytics` over
- * everything, and the machine check, and the file's size. One process per tree (the store of
- * TREE's engine/sinks/history/history_store.ts), run one after the other:
+ * everything and over one hour, and the machine check, and the file's size. One process per
+ * tree (the store of TREE's engine/sinks/history/history_store.ts), run one after the other:
  *
- *   deno run -A bench/history_read_probe.ts [TREE=.] [N=100000]
+ *   deno run -A bench/history_read_probe.ts [TREE=.] [N=100000] [PER_FLUSH=20]
  *
  * e.g. `for t in /work/before12 .; do deno run -A bench/history_read_probe.ts $t; done`.
  * @module
@@ -15,14 +16,15 @@ import { join, resolve } from "node:path";
 
 const tree = resolve(Deno.args[0] ?? ".");
 const N = Number(Deno.args[1] ?? 100_000);
+const PER_FLUSH = Number(Deno.args[2] ?? 20);
 const { HistoryStore } = await import(join(tree, "engine/sinks/history/history_store.ts"));
 const dir = Deno.makeTempDirSync({ dir: "/dev/shm", prefix: "vigil-read-probe-" });
 try {
   const store = new HistoryStore({ path: join(dir, "history.sqlite") });
   const T0 = Date.UTC(2026, 0, 1);
-  for (let i = 0; i < N; i += 20) {
+  for (let i = 0; i < N; i += PER_FLUSH) {
     const batch = [];
-    for (let k = i; k < i + 20; k++) {
+    for (let k = i; k < Math.min(N, i + PER_FLUSH); k++) {
       batch.push({
         timestamp: T0 + k * 1000,
         machine: "m1",
@@ -45,6 +47,7 @@ try {
   time(`history all (${N})`, () => store.history(q), 2);
   time("history 1 h range", () => store.history({ ...q, from: T0 + 50_000e3, to: T0 + 53_600e3 }));
   time("analytics all", () => store.analytics(q), 2);
+  time("analytics 1 h", () => store.analytics({ ...q, from: T0 + 50_000e3, to: T0 + 53_600e3 }));
   time("hasMachine", () => store.hasMachine("m1"), 20);
   store.close();
   console.log(

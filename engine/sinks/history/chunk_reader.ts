@@ -8,6 +8,7 @@
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { type Chunk, decodeChunk, type StoredRow } from "./chunk_codec.ts";
 import { creates, StreamRows } from "./stream_rows.ts";
+import { KIND } from "./pending.ts";
 
 /** A stream's row in `streams`: its id and retention floor (-Infinity for none). */
 export interface StreamRef {
@@ -156,6 +157,46 @@ export class ChunkReader {
     }
     const rows = applyAll(seen, r, -Infinity).filter(keep);
     return rows.slice(Math.max(0, rows.length - n));
+  }
+
+  /**
+   * The anomaly flags of the newest `n` of the stream's rows before `before` that have results
+   * (a threshold), oldest first: what an anomaly-ratio ring starts from. A row's threshold and
+   * flag are those of the last result entry at its time (no other kind sets them), so only
+   * result entries are looked at, without a row object each: a stream holding none is walked
+   * through once, as the version-2 query walked its index.
+   */
+  recentFlags(s: StreamRef, before: number, n: number): (0 | 1)[] {
+    const r = this.#clamped(s, { lo: -Infinity, hi: before, open: true });
+    // By time: the last result entry there (its chunk's seq and index), threshold and flag.
+    const last = new Map<number, { seq: number; i: number; threshold: number; flag: 0 | 1 }>();
+    let check = n;
+    const flags = (above: number): (0 | 1)[] | undefined => {
+      const times: number[] = [];
+      for (const [t, e] of last) if (t > above && !Number.isNaN(e.threshold)) times.push(t);
+      if (times.length < n && above !== -Infinity) return undefined;
+      times.sort((a, b) => a - b);
+      return times.slice(Math.max(0, times.length - n)).map((t) => last.get(t)!.flag);
+    };
+    for (const c of this.#select(s.id, r)) {
+      // Rows later than this chunk's `last` are final (see `newest`).
+      if (last.size >= check) {
+        const done = flags(c.last);
+        if (done !== undefined) return done;
+        check = last.size * 2;
+      }
+      const chunk = decodeChunk(c.data);
+      for (let i = 0; i < chunk.length; i++) {
+        if (chunk.kind[i] !== KIND.result) continue;
+        const t = chunk.time[i]!;
+        if (t < r.lo || t >= r.hi) continue;
+        const e = last.get(t);
+        if (e !== undefined && (e.seq > c.seq || (e.seq === c.seq && e.i > i))) continue;
+        const flag = chunk.anomaly[i] === 1 ? 1 : 0;
+        last.set(t, { seq: c.seq, i, threshold: chunk.threshold[i]!, flag });
+      }
+    }
+    return flags(-Infinity)!;
   }
 
   /** The decoded chunks that may hold times in `r`, in write order. */

@@ -17,8 +17,8 @@
  * schema.ts (the tables and the conversion of older files), history_writer.ts (buffered writes,
  * one chunk per stream per flush), pending.ts (the buffer, column by column), chunk_codec.ts (a
  * chunk's BLOB), stream_rows.ts (what a stream's entries mean, applied in write order),
- * streams.ts (the writer's stream ids), retention.ts (the newest `retention` per stream),
- * flag_ring.ts (the anomaly-ratio rings), chunk_reader.ts and history_queries.ts (what the API
+ * streams.ts (the writer's stream ids and what retention knows of each, kept across a restart),
+ * retention.ts (the newest `retention` per stream), merge.ts (small chunks merged), flag_ring.ts (the anomaly-ratio rings), chunk_reader.ts and history_queries.ts (what the API
  * reads).
  * @module
  */
@@ -107,7 +107,8 @@ export interface HistoryStoreOptions {
    * Streams (machine, channel) whose anomaly-ratio ring is kept in memory; beyond it the
    * least recently started ring is dropped and rebuilt from the file when its stream comes
    * back. Bounds as well the streams whose id and row count the writer holds (streams.ts):
-   * beyond it those are forgotten and looked up (and counted) again at their next flush.
+   * beyond it those are forgotten and looked up again at their next flush (their count read
+   * back from `streams`, not counted again).
    * @default {4096} (the kernel's stream capacity)
    */
   maxStreams?: number;

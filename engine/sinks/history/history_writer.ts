@@ -8,7 +8,7 @@
  * then deletes what retention no longer keeps (retention.ts).
  * @module
  */
-import type { DatabaseSync } from "node:sqlite";
+import type { DatabaseSync, StatementSync } from "node:sqlite";
 import type { AnalysisResult } from "../../core/analysis.ts";
 import { FLAG } from "../../core/analysis.ts";
 import type { Logger } from "../../core/logger.ts";
@@ -20,6 +20,7 @@ import { encodeChunk } from "./chunk_codec.ts";
 import { ChunkReader } from "./chunk_reader.ts";
 import { KIND, PendingWrites } from "./pending.ts";
 import { Retention } from "./retention.ts";
+import { Merger } from "./merge.ts";
 import { StreamIndex, type StreamState } from "./streams.ts";
 
 /**
@@ -80,6 +81,8 @@ export class HistoryWriter {
   readonly #insertChunks: ChunkedInsert;
   readonly #reader: ChunkReader;
   readonly #retention: Retention;
+  readonly #merger: Merger;
+  readonly #maxSeq: StatementSync;
 
   /** Prepares the writes on `db`, which has the current schema (see schema.ts). */
   constructor(db: DatabaseSync, settings: HistoryWriterSettings) {
@@ -97,6 +100,8 @@ export class HistoryWriter {
     );
     this.#reader = new ChunkReader(db);
     this.#retention = new Retention(db, settings.retention);
+    this.#merger = new Merger(db);
+    this.#maxSeq = db.prepare(`SELECT coalesce(max(seq), 0) AS seq FROM chunks`);
   }
 
   /**
@@ -222,6 +227,11 @@ export class HistoryWriter {
         params[at + 3] = g.at.length;
         params[at + 4] = encodeChunk(p, g.at, g.at.length);
       });
+      // Every chunk of this flush has a `seq` up to this one.
+      const newest = (this.#maxSeq.get() as { seq: number }).seq;
+      for (const g of written) {
+        if (this.#merger.wrote(g.stream!, g.at.length, newest)) this.#retention.touched(g.stream!);
+      }
       this.#retention.apply();
       this.#db.exec("COMMIT");
     } catch (e) {
@@ -305,14 +315,7 @@ export class HistoryWriter {
   #recentFlags(machine: string, channel: string, time: number): (0 | 1)[] {
     const s = this.#reader.stream(machine, channel);
     if (s === undefined) return [];
-    return this.#reader
-      .newest(
-        s,
-        { lo: -Infinity, hi: time, open: true },
-        this.#s.anomalyListSize,
-        (r) => r.threshold !== null,
-      )
-      .map((r) => r.anomaly ? 1 : 0);
+    return this.#reader.recentFlags(s, time, this.#s.anomalyListSize);
   }
 
   /** After buffering: flush now if the buffer is full, else make sure a flush is due. */

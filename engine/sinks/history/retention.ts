@@ -3,24 +3,49 @@
  * channel are kept, exactly, after every flush. A stream's chunks are cut whole from the oldest
  * end, and its `floor` in `streams` (the oldest time kept) hides the older entries of the chunk
  * that straddles it, so that chunk is not rewritten at each flush; the floor is written only
- * when it changes.
+ * when it changes, with what retention knows of the stream (streams.ts) so that a restart
+ * starts from it.
  *
  * Counting a stream's rows means decoding all its chunks, so each stream's count is counted
- * once and then kept up to date: a flush that brings only times newer than any the stream
- * holds adds its distinct times (the live engine's readings, O(1) per stream). Otherwise the
- * count becomes an upper bound, and the stream is counted again only once that bound passes
- * `retention`. While a stream's entries came in time order, the cut walks its oldest chunks
- * only; otherwise it takes the count's sorted times.
+ * once and then kept up to date: a row exists at a time exactly when an entry that creates
+ * one was written there (none is ever removed above the floor), so a flush adds the times newer
+ * than the stream's newest row, none for a time equal to it, and for an older time (a late or
+ * repeated reading) looks up the chunks that may hold that time. Only more than
+ * {@linkcode MAX_LOOKUPS} such times in one flush make the count an upper bound, and the
+ * stream is counted again once that bound passes `retention` (exact again after it).
+ *
+ * The cut: while a stream's entries above the floor came in time order, it walks its oldest
+ * chunks by `last`; otherwise its chunks by `first`, taking times once no chunk left can hold an
+ * older one. Either reads about the chunks it cuts, not the stream.
  *
  * An entry older than the floor of a stream holding `retention` rows is cut as it arrives (it
  * is the oldest): the floor hides it. A stream holding fewer (the file reopened with a larger
  * retention) is rewritten without its floor first, so that such an entry is kept.
+ *
+ * Small chunks (one per flush: a stream of one value a second flushed each second) are merged,
+ * see {@linkcode Merger}.
  * @module
  */
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { decodeChunk, type EntryColumns, rowChunks } from "./chunk_codec.ts";
 import type { StreamState } from "./streams.ts";
 import { creates, StreamRows } from "./stream_rows.ts";
+
+/**
+ * Most distinct times older than a stream's newest row that one flush may bring and keep its
+ * count exact: each is looked up in the chunks that may hold it. A flush with more (a backfill)
+ * makes the count an upper bound instead.
+ */
+export const MAX_LOOKUPS = 64;
+
+/**
+ * What retention did, for tests: full counts (each decodes a whole stream), cuts by `first`
+ * and lookups of an older time.
+ */
+export const retentionStats = { counts: 0, cutsByFirst: 0, lookups: 0 };
+
+const CHECK = Deno.env.get("RETENTION_CHECK") === "1";
+const orNull = (x: number): number | null => Number.isFinite(x) ? x : null;
 
 /**
  * Plans, inside the caller's transaction, what each flush's entries do to their streams' rows,
@@ -42,22 +67,45 @@ import { creates, StreamRows } from "./stream_rows.ts";
 export class Retention {
   readonly #keep: number;
   /** Streams whose floor rose in this flush. */
-  #cuts: StreamState[] = [];
+  #cuts = new Set<StreamState>();
+  /** Streams whose state is to be written to `streams` at {@linkcode apply}. */
+  #dirty = new Set<StreamState>();
   readonly #bySeq: StatementSync;
+  readonly #after: StatementSync;
   readonly #oldestFirst: StatementSync;
+  readonly #byFirst: StatementSync;
+  readonly #data: StatementSync;
+  readonly #holding: StatementSync;
   readonly #deleteBelow: StatementSync;
   readonly #deleteAll: StatementSync;
-  readonly #setFloor: StatementSync;
+  readonly #setState: StatementSync;
+  readonly #maxSeq: StatementSync;
   readonly #insert: StatementSync;
 
   /** @param keep rows kept per stream. */
   constructor(db: DatabaseSync, keep: number) {
     this.#keep = keep;
     this.#bySeq = db.prepare(`SELECT data FROM chunks WHERE stream = ? ORDER BY seq`);
+    this.#after = db.prepare(
+      `SELECT seq, data FROM chunks INDEXED BY chunks_by_range WHERE stream = ? AND seq > ?
+       ORDER BY seq`,
+    );
     this.#oldestFirst = db.prepare(`SELECT data FROM chunks WHERE stream = ? ORDER BY last, seq`);
+    this.#byFirst = db.prepare(
+      `SELECT seq, first FROM chunks INDEXED BY chunks_by_range WHERE stream = ?
+       ORDER BY first, seq`,
+    );
+    this.#data = db.prepare(`SELECT data FROM chunks WHERE seq = ?`);
+    this.#holding = db.prepare(
+      `SELECT data FROM chunks WHERE stream = ? AND last >= ? AND first <= ? AND seq < ?`,
+    );
     this.#deleteBelow = db.prepare(`DELETE FROM chunks WHERE stream = ? AND last < ?`);
     this.#deleteAll = db.prepare(`DELETE FROM chunks WHERE stream = ?`);
-    this.#setFloor = db.prepare(`UPDATE streams SET floor = ? WHERE id = ?`);
+    this.#setState = db.prepare(
+      `UPDATE streams SET floor = ?, rows = ?, newest = ?, last = ?, late = ?, known = ?
+       WHERE id = ?`,
+    );
+    this.#maxSeq = db.prepare(`SELECT coalesce(max(seq), 0) AS seq FROM chunks`);
     this.#insert = db.prepare(
       `INSERT INTO chunks (stream, first, last, count, data) VALUES (?, ?, ?, ?, ?)`,
     );
@@ -69,67 +117,146 @@ export class Retention {
    */
   plan(s: StreamState, c: EntryColumns, at: readonly number[]): boolean {
     const keep = this.#keep;
+    if (s.behind !== undefined) this.#catchUp(s);
     let below = false;
     for (const i of at) if (c.time[i]! < s.floor) below = true;
     if (below) {
       if (!s.exact) this.#count(s);
       if (s.rows < keep) this.#unfloor(s);
     }
-    // The entries at or above the floor: in order after the stream's? All newer than its rows?
-    let inOrder = true, allNewer = true, sorted = true;
-    let last = s.last, newest = s.newest, created = 0, distinct = 0, prev = NaN;
-    const times: number[] = [];
-    for (const i of at) {
-      const t = c.time[i]!;
-      if (t < s.floor) continue;
-      if (t < last) inOrder = false;
-      else last = t;
-      if (!creates(c, i)) continue;
-      created++;
-      if (t <= s.newest) allNewer = false;
-      if (t < prev) sorted = false;
-      else if (t !== prev) distinct++;
-      prev = t;
-      times.push(t);
-      if (t > newest) newest = t;
-    }
-    if (s.exact && allNewer) s.rows += sorted ? distinct : new Set(times).size;
-    else {
-      s.exact = false;
-      s.rows += created;
-    }
-    s.ordered &&= inOrder;
-    s.newest = newest;
-    s.last = last;
+    this.#advance(s, c, at, Number.MAX_SAFE_INTEGER);
     if (s.rows > keep) {
-      const floor = s.exact && s.ordered
+      const floor = !s.exact
+        ? this.#count(s, c, at)
+        : s.late < s.floor
         ? this.#oldestKept(s, c, at, s.rows - keep)
-        : this.#count(s, c, at);
+        : this.#oldestByFirst(s, c, at, s.rows - keep);
       if (floor !== undefined) {
         s.floor = floor;
         s.rows = keep;
-        this.#cuts.push(s);
+        this.#cuts.add(s);
+        this.#dirty.add(s);
       }
+    }
+    if (CHECK && s.exact) {
+      const copy = { ...s };
+      const saved = new Set(this.#dirty);
+      this.#count(copy, c, at);
+      this.#dirty = saved;
+      // `late` only matters at or above the floor.
+      copy.late = copy.late < s.floor ? -Infinity : copy.late;
+      const late = s.late < s.floor ? -Infinity : s.late;
+      for (const k of ["rows", "newest", "last"] as const) {
+        if (!Object.is(copy[k], s[k])) throw new Error(`CHECK ${k}: ${s[k]} vs counted ${copy[k]}`);
+      }
+      if (late !== copy.late) throw new Error(`CHECK late: ${late} vs counted ${copy.late}`);
     }
     return at.some((i) => c.time[i]! >= s.floor);
   }
 
+  /** Marks the stream's state to be written at {@linkcode apply} (its chunks were merged). */
+  touched(s: StreamState): void {
+    this.#dirty.add(s);
+  }
+
   /**
-   * Deletes the chunks below the floors that rose in this flush and writes those floors. Run
-   * after the flush's chunks are written (in the same transaction); if that transaction is
-   * rolled back, call {@linkcode forget}.
+   * Deletes the chunks below the floors that rose in this flush, and writes those floors and
+   * the state of the streams changed. Run after the flush's chunks are written (in the same
+   * transaction); if that transaction is rolled back, call {@linkcode forget}.
    */
   apply(): void {
-    for (const s of this.#cuts) {
-      this.#deleteBelow.run(s.id, s.floor);
-      this.#setFloor.run(s.floor, s.id);
+    for (const s of this.#cuts) this.#deleteBelow.run(s.id, s.floor);
+    if (this.#dirty.size > 0) {
+      // Every chunk written so far, this flush's included, is in the state of each stream.
+      const known = (this.#maxSeq.get() as { seq: number }).seq;
+      for (const s of this.#dirty) {
+        const exact = s.exact && s.behind === undefined;
+        this.#setState.run(
+          orNull(s.floor),
+          exact ? s.rows : null,
+          exact ? orNull(s.newest) : null,
+          exact ? orNull(s.last) : null,
+          exact ? orNull(s.late) : null,
+          exact ? known : null,
+          s.id,
+        );
+      }
     }
-    this.#cuts = [];
+    this.#cuts.clear();
+    this.#dirty.clear();
   }
 
   /** Drops the planned cuts (their transaction was rolled back). */
   forget(): void {
-    this.#cuts = [];
+    this.#cuts.clear();
+    this.#dirty.clear();
+  }
+
+  /**
+   * Brings a stream read back from `streams` up to date with its chunks written after the
+   * state stored there (`behind`), applying them in write order.
+   */
+  #catchUp(s: StreamState): void {
+    const after = s.behind!;
+    s.behind = undefined;
+    for (
+      const { seq, data } of this.#after.all(s.id, after) as { seq: number; data: Uint8Array }[]
+    ) {
+      const chunk = decodeChunk(data);
+      this.#advance(s, chunk, Array.from({ length: chunk.length }, (_, k) => k), seq);
+    }
+  }
+
+  /**
+   * Adds the entries `at` of `c` to what is known of the stream's rows, as if written after its
+   * chunks before `seq` (the stored chunks that may already hold their times).
+   */
+  #advance(s: StreamState, c: EntryColumns, at: ArrayLike<number>, seq: number): void {
+    let last = s.last, late = s.late, newest = s.newest;
+    // Times that create a row: newer than the newest row, and older (which may have one).
+    const newer: number[] = [], older: number[] = [];
+    let sorted = true;
+    for (let k = 0; k < at.length; k++) {
+      const i = at[k]!;
+      const t = c.time[i]!;
+      if (t < s.floor) continue;
+      if (t < last) {
+        if (t > late) late = t;
+      } else last = t;
+      if (!creates(c, i)) continue;
+      if (t > s.newest) {
+        if (newer.length > 0 && t < newer[newer.length - 1]!) sorted = false;
+        newer.push(t);
+        if (t > newest) newest = t;
+      } else if (t < s.newest) older.push(t);
+      // At the newest row's own time: that row exists, no new one.
+    }
+    let added = distinct(newer, sorted);
+    if (older.length > 0) {
+      const times = new Set(older);
+      if (s.exact && times.size <= MAX_LOOKUPS) {
+        for (const t of times) if (!this.#holds(s, t, seq)) added++;
+      } else {
+        s.exact = false;
+        added += times.size;
+      }
+    }
+    s.rows += added;
+    s.newest = newest;
+    s.last = last;
+    s.late = late;
+  }
+
+  /** Whether the stream's chunks before `seq` hold an entry that made a row at time `t`. */
+  #holds(s: StreamState, t: number, seq: number): boolean {
+    retentionStats.lookups++;
+    for (const { data } of this.#holding.iterate(s.id, t, t, seq)) {
+      const chunk = decodeChunk(data as Uint8Array);
+      for (let i = 0; i < chunk.length; i++) {
+        if (chunk.time[i] === t && creates(chunk, i)) return true;
+      }
+    }
+    return false;
   }
 
   /**
@@ -137,13 +264,15 @@ export class Retention {
    * returns the new floor when there are more than `keep` (the caller then keeps `keep`).
    */
   #count(s: StreamState, c?: EntryColumns, at: readonly number[] = []): number | undefined {
+    retentionStats.counts++;
     const times = new Set<number>();
-    let ordered = true, last = -Infinity;
+    let last = -Infinity, late = -Infinity;
     const take = (col: EntryColumns, i: number) => {
       const t = col.time[i]!;
       if (t < s.floor) return;
-      if (t < last) ordered = false;
-      else last = t;
+      if (t < last) {
+        if (t > late) late = t;
+      } else last = t;
       if (creates(col, i)) times.add(t);
     };
     for (const { data } of this.#bySeq.iterate(s.id)) {
@@ -155,10 +284,11 @@ export class Retention {
     Object.assign(s, {
       rows: sorted.length,
       exact: true,
-      ordered,
       newest: sorted.length > 0 ? sorted[sorted.length - 1]! : -Infinity,
       last,
+      late,
     });
+    this.#dirty.add(s);
     return sorted.length > this.#keep ? sorted[sorted.length - this.#keep]! : undefined;
   }
 
@@ -179,10 +309,54 @@ export class Retention {
     };
     walk: for (const { data } of this.#oldestFirst.iterate(s.id)) {
       const chunk = decodeChunk(data as Uint8Array);
-      for (let i = 0; i < chunk.length; i++) if (take(chunk, i)) break walk;
+      // The oldest chunk straddles the floor: its entries below it first, skipped cheaply.
+      const time = chunk.time, floor = s.floor;
+      let i = 0;
+      while (i < chunk.length && time[i]! < floor) i++;
+      for (; i < chunk.length; i++) if (take(chunk, i)) break walk;
     }
     if (found === undefined) { for (const i of at) if (take(c, i)) break; }
     return found!;
+  }
+
+  /**
+   * {@linkcode oldestKept} in a stream whose entries did not come in time order: its chunks by
+   * `first` (and the entries `at` of `c`, as one more), decoded until no chunk left can hold a
+   * time older than the `excess + 1` oldest seen.
+   */
+  #oldestByFirst(s: StreamState, c: EntryColumns, at: readonly number[], excess: number): number {
+    retentionStats.cutsByFirst++;
+    const chunks = this.#byFirst.all(s.id) as { seq: number; first: number }[];
+    let batchFirst = Infinity;
+    for (const i of at) {
+      const t = c.time[i]!;
+      if (t >= s.floor && t < batchFirst) batchFirst = t;
+    }
+    // The `excess + 1` oldest distinct times seen, oldest first: the last is the answer once
+    // no chunk left can hold an older time.
+    const want = excess + 1;
+    const oldest = new SmallestTimes(want);
+    const take = (col: EntryColumns, n: number, index: (k: number) => number) => {
+      for (let k = 0; k < n; k++) {
+        const i = index(k);
+        const t = col.time[i]!;
+        if (t >= s.floor && creates(col, i)) oldest.add(t);
+      }
+    };
+    let batchTaken = false;
+    for (let k = 0; k <= chunks.length; k++) {
+      const next = k < chunks.length ? chunks[k]!.first : Infinity;
+      if (!batchTaken && batchFirst <= next) {
+        take(c, at.length, (j) => at[j]!);
+        batchTaken = true;
+      }
+      const found = oldest.nth(want, next);
+      if (found !== undefined) return found;
+      if (k === chunks.length) break;
+      const chunk = decodeChunk((this.#data.get(chunks[k]!.seq) as { data: Uint8Array }).data);
+      take(chunk, chunk.length, (j) => j);
+    }
+    throw new Error("history retention: fewer rows than counted"); // the count was exact
   }
 
   /**
@@ -198,15 +372,74 @@ export class Retention {
     const sorted = rows.sorted();
     this.#deleteAll.run(s.id);
     for (const r of rowChunks(sorted)) this.#insert.run(s.id, r.first, r.last, r.count, r.data);
-    this.#setFloor.run(null, s.id);
     const newest = sorted.length > 0 ? sorted[sorted.length - 1]!.time : -Infinity;
     Object.assign(s, {
       floor: -Infinity,
       rows: sorted.length,
       exact: true,
-      ordered: true,
       newest,
       last: newest,
+      late: -Infinity,
     });
+    // Its chunks were rewritten: nothing older is left to merge.
+    const seq = (this.#maxSeq.get() as { seq: number }).seq;
+    Object.assign(s, {
+      small: 0,
+      smallEntries: 0,
+      smallFrom: seq,
+      mid: 0,
+      midEntries: 0,
+      midFrom: seq,
+    });
+    this.#dirty.add(s);
   }
+}
+
+/**
+ * The `cap` smallest distinct times added: kept sorted by insertion while `cap` is small (a
+ * cut of a few rows, each flush), else collected and sorted when asked.
+ */
+class SmallestTimes {
+  readonly #cap: number;
+  #times: number[] = [];
+  readonly #small: boolean;
+
+  constructor(cap: number) {
+    this.#cap = cap;
+    this.#small = cap <= 64;
+  }
+
+  add(t: number): void {
+    const a = this.#times;
+    if (!this.#small) {
+      a.push(t);
+      return;
+    }
+    if (a.length === this.#cap && t >= a[a.length - 1]!) return;
+    let k = a.length;
+    while (k > 0 && a[k - 1]! > t) k--;
+    if (k > 0 && a[k - 1] === t) return;
+    a.splice(k, 0, t);
+    if (a.length > this.#cap) a.pop();
+  }
+
+  /** The `n`-th smallest distinct time (1-based), if it is below `bound` (all below it seen). */
+  nth(n: number, bound: number): number | undefined {
+    if (!this.#small) {
+      this.#times = [...new Set(this.#times)].sort((a, b) => a - b).slice(0, this.#cap);
+    }
+    const t = this.#times[n - 1];
+    return t !== undefined && t < bound ? t : undefined;
+  }
+}
+
+/** Distinct values of `times` (sorted when `sorted`). */
+function distinct(times: number[], sorted: boolean): number {
+  if (!sorted) return new Set(times).size;
+  let n = 0, prev = NaN;
+  for (const t of times) {
+    if (t !== prev) n++;
+    prev = t;
+  }
+  return n;
 }
