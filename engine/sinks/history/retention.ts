@@ -44,7 +44,12 @@ export const MAX_LOOKUPS = 64;
  */
 export const retentionStats = { counts: 0, cutsByFirst: 0, lookups: 0 };
 
-const CHECK = Deno.env.get("RETENTION_CHECK") === "1";
+/**
+ * For tests: when `check` is set, each planned flush also counts the stream from its chunks
+ * and throws if what retention keeps of it (rows, newest, last, late above the floor) differs.
+ */
+export const retentionCheck = { check: false };
+
 const orNull = (x: number): number | null => Number.isFinite(x) ? x : null;
 
 /**
@@ -138,11 +143,11 @@ export class Retention {
         this.#dirty.add(s);
       }
     }
-    if (CHECK && s.exact) {
+    if (retentionCheck.check && s.exact) {
       const copy = { ...s };
-      const saved = new Set(this.#dirty);
+      const [saved, counts] = [new Set(this.#dirty), retentionStats.counts];
       this.#count(copy, c, at);
-      this.#dirty = saved;
+      [this.#dirty, retentionStats.counts] = [saved, counts];
       // `late` only matters at or above the floor.
       copy.late = copy.late < s.floor ? -Infinity : copy.late;
       const late = s.late < s.floor ? -Infinity : s.late;
