@@ -39,6 +39,13 @@ import { creates, StreamRows } from "./stream_rows.ts";
 export const MAX_LOOKUPS = 64;
 
 /**
+ * Times past a cut's new floor that it keeps in memory (`StreamState.oldest`): the next cuts of
+ * a stream at full retention take their floor from them rather than read its oldest chunk (up
+ * to hundreds of KiB) at every flush.
+ */
+const KNOWN_OLDEST = 64;
+
+/**
  * What retention did, for tests: full counts (each decodes a whole stream), cuts by `first`
  * and lookups of an older time.
  */
@@ -131,11 +138,19 @@ export class Retention {
     }
     this.#advance(s, c, at, Number.MAX_SAFE_INTEGER);
     if (s.rows > keep) {
-      const floor = !s.exact
-        ? this.#count(s, c, at)
-        : s.late < s.floor
-        ? this.#oldestKept(s, c, at, s.rows - keep)
-        : this.#oldestByFirst(s, c, at, s.rows - keep);
+      const excess = s.rows - keep;
+      let floor: number | undefined;
+      if (s.exact && s.oldest.length > excess) {
+        // The rows' oldest times, known from an earlier cut: no chunk read.
+        floor = s.oldest[excess]!;
+        s.oldest = s.oldest.slice(excess);
+      } else {
+        floor = !s.exact
+          ? this.#count(s, c, at)
+          : s.late < s.floor
+          ? this.#oldestKept(s, c, at, excess)
+          : this.#oldestByFirst(s, c, at, excess);
+      }
       if (floor !== undefined) {
         s.floor = floor;
         s.rows = keep;
@@ -146,7 +161,11 @@ export class Retention {
     if (retentionCheck.check && s.exact) {
       const copy = { ...s };
       const [saved, counts] = [new Set(this.#dirty), retentionStats.counts];
-      this.#count(copy, c, at);
+      const out = { sorted: new Float64Array() };
+      this.#count(copy, c, at, out);
+      s.oldest.forEach((t, k) => {
+        if (t !== out.sorted[k]) throw new Error(`CHECK oldest[${k}]: ${t} vs ${out.sorted[k]}`);
+      });
       [this.#dirty, retentionStats.counts] = [saved, counts];
       // `late` only matters at or above the floor.
       copy.late = copy.late < s.floor ? -Infinity : copy.late;
@@ -233,7 +252,11 @@ export class Retention {
         if (newer.length > 0 && t < newer[newer.length - 1]!) sorted = false;
         newer.push(t);
         if (t > newest) newest = t;
-      } else if (t < s.newest) older.push(t);
+      } else if (t < s.newest) {
+        older.push(t);
+        // It may make a row among the oldest known: they are found again at the next cut.
+        s.oldest = [];
+      }
       // At the newest row's own time: that row exists, no new one.
     }
     let added = distinct(newer, sorted);
@@ -268,7 +291,12 @@ export class Retention {
    * Counts the stream's rows from its chunks, and the entries `at` of `c` about to be written;
    * returns the new floor when there are more than `keep` (the caller then keeps `keep`).
    */
-  #count(s: StreamState, c?: EntryColumns, at: readonly number[] = []): number | undefined {
+  #count(
+    s: StreamState,
+    c?: EntryColumns,
+    at: readonly number[] = [],
+    out?: { sorted: Float64Array },
+  ): number | undefined {
     retentionStats.counts++;
     const times = new Set<number>();
     let last = -Infinity, late = -Infinity;
@@ -286,6 +314,7 @@ export class Retention {
     }
     if (c) { for (const i of at) take(c, i); }
     const sorted = Float64Array.from(times).sort();
+    if (out) out.sorted = sorted;
     Object.assign(s, {
       rows: sorted.length,
       exact: true,
@@ -294,7 +323,13 @@ export class Retention {
       late,
     });
     this.#dirty.add(s);
-    return sorted.length > this.#keep ? sorted[sorted.length - this.#keep]! : undefined;
+    if (sorted.length <= this.#keep) {
+      s.oldest = [];
+      return undefined;
+    }
+    const from = sorted.length - this.#keep;
+    s.oldest = Array.from(sorted.subarray(from, from + 1 + KNOWN_OLDEST));
+    return sorted[from]!;
   }
 
   /**
@@ -303,14 +338,16 @@ export class Retention {
    * entries `at` of `c` follow.
    */
   #oldestKept(s: StreamState, c: EntryColumns, at: readonly number[], excess: number): number {
-    let cut = 0, prev = NaN, found: number | undefined;
+    // The times from the new floor on, up to KNOWN_OLDEST more, to spare the next cuts a read.
+    const kept: number[] = [];
+    let cut = 0, prev = NaN;
     const take = (col: EntryColumns, i: number): boolean => {
       const t = col.time[i]!;
       if (t < s.floor || t === prev || !creates(col, i)) return false;
-      if (cut === excess) found = t;
-      cut++;
       prev = t;
-      return found !== undefined;
+      if (cut < excess) cut++;
+      else kept.push(t);
+      return kept.length > KNOWN_OLDEST;
     };
     walk: for (const { data } of this.#oldestFirst.iterate(s.id)) {
       const chunk = decodeChunk(data as Uint8Array);
@@ -319,9 +356,12 @@ export class Retention {
       let i = 0;
       while (i < chunk.length && time[i]! < floor) i++;
       for (; i < chunk.length; i++) if (take(chunk, i)) break walk;
+      // The times walked so far are all the oldest (the walk is in time order).
+      if (kept.length > 0) break;
     }
-    if (found === undefined) { for (const i of at) if (take(c, i)) break; }
-    return found!;
+    if (kept.length === 0) { for (const i of at) if (take(c, i)) break; }
+    s.oldest = kept;
+    return kept[0]!;
   }
 
   /**
@@ -340,7 +380,7 @@ export class Retention {
     // The `excess + 1` oldest distinct times seen, oldest first: the last is the answer once
     // no chunk left can hold an older time.
     const want = excess + 1;
-    const oldest = new SmallestTimes(want);
+    const oldest = new SmallestTimes(want + KNOWN_OLDEST);
     const take = (col: EntryColumns, n: number, index: (k: number) => number) => {
       for (let k = 0; k < n; k++) {
         const i = index(k);
@@ -356,7 +396,10 @@ export class Retention {
         batchTaken = true;
       }
       const found = oldest.nth(want, next);
-      if (found !== undefined) return found;
+      if (found !== undefined) {
+        s.oldest = oldest.from(want, next);
+        return found;
+      }
       if (k === chunks.length) break;
       const chunk = decodeChunk((this.#data.get(chunks[k]!.seq) as { data: Uint8Array }).data);
       take(chunk, chunk.length, (j) => j);
@@ -385,6 +428,7 @@ export class Retention {
       newest,
       last: newest,
       late: -Infinity,
+      oldest: [],
     });
     // Its chunks were rewritten: nothing older is left to merge.
     const seq = (this.#maxSeq.get() as { seq: number }).seq;
@@ -411,7 +455,7 @@ class SmallestTimes {
 
   constructor(cap: number) {
     this.#cap = cap;
-    this.#small = cap <= 64;
+    this.#small = cap <= 256;
   }
 
   add(t: number): void {
@@ -435,6 +479,15 @@ class SmallestTimes {
     }
     const t = this.#times[n - 1];
     return t !== undefined && t < bound ? t : undefined;
+  }
+
+  /** The times from the `n`-th smallest (1-based) on that are below `bound`, after `nth`. */
+  from(n: number, bound: number): number[] {
+    const out: number[] = [];
+    for (let k = n - 1; k < this.#times.length && this.#times[k]! < bound; k++) {
+      out.push(this.#times[k]!);
+    }
+    return out;
   }
 }
 

@@ -32,6 +32,12 @@ export interface StreamState {
    */
   late: number;
   /**
+   * Its oldest row times from the floor on (sorted, distinct, none left out before the last),
+   * as far as retention's last cut saw them; empty when not known. New rows come after them
+   * unless a time older than `newest` comes, which empties it.
+   */
+  oldest: number[];
+  /**
    * The `seq` up to which the above was read from `streams`: its chunks after it are applied
    * before its next flush is planned (undefined: none to apply).
    */
@@ -122,6 +128,7 @@ export class StreamIndex {
         last: -Infinity,
         late: -Infinity,
         behind: undefined,
+        oldest: [],
         ...merge,
       };
     } else if (stored.known !== null) {
@@ -134,6 +141,7 @@ export class StreamIndex {
         last: stored.last ?? -Infinity,
         late: stored.late ?? -Infinity,
         behind: stored.known,
+        oldest: [],
         ...merge,
       };
     } else {
@@ -148,6 +156,7 @@ export class StreamIndex {
         last: -Infinity,
         late: Infinity,
         behind: undefined,
+        oldest: [],
         ...merge,
       };
     }
