@@ -18,7 +18,8 @@
  * one chunk per stream per flush), pending.ts (the buffer, column by column), chunk_codec.ts (a
  * chunk's BLOB), stream_rows.ts (what a stream's entries mean, applied in write order),
  * streams.ts (the writer's stream ids and what retention knows of each, kept across a restart),
- * retention.ts (the newest `retention` per stream), merge.ts (small chunks merged), flag_ring.ts (the anomaly-ratio rings), chunk_reader.ts and history_queries.ts (what the API
+ * retention.ts (the newest `retention` per stream), merge.ts (small chunks merged),
+ * flag_ring.ts (the anomaly-ratio rings), chunk_reader.ts and history_queries.ts (what the API
  * reads).
  * @module
  */

@@ -16,7 +16,9 @@
  *
  * The cut: while a stream's entries above the floor came in time order, it walks its oldest
  * chunks by `last`; otherwise its chunks by `first`, taking times once no chunk left can hold an
- * older one. Either reads about the chunks it cuts, not the stream.
+ * older one. Either reads about the chunks it cuts, not the stream, and keeps the next
+ * {@linkcode KNOWN_OLDEST} times past the new floor, from which the next cuts of a stream at full
+ * retention take theirs without reading its oldest chunk (of up to hundreds of KiB) each flush.
  *
  * An entry older than the floor of a stream holding `retention` rows is cut as it arrives (it
  * is the oldest): the floor hides it. A stream holding fewer (the file reopened with a larger

@@ -84,11 +84,14 @@ export function openHistoryDb(path: string): DatabaseSync {
 }
 
 /**
- * Brings a file of an older schema up to date, in one transaction: its `readings` rows become
- * chunks and the table is dropped. The first schema (no `user_version`) had no `std`,
- * `threshold`, `anomaly_ratio` and `event`, and its `anomaly` meant "an event was raised here",
- * which is now `event`; the z-score flag of those readings is unknown, so their `anomaly` is
- * false (their `threshold` stays null, which says so).
+ * Brings a file of an older schema up to date: its `readings` rows become chunks, stream by
+ * stream in transactions of about {@linkcode CONVERT_BATCH} rows, each deleting the rows it
+ * converted, so that the file holds both forms of at most that many rows at a time (in one
+ * transaction it held both of every row: twice its size) and an interrupted conversion goes on
+ * where it stopped at the next open; then `readings` is dropped. The first schema (no
+ * `user_version`) had no `std`, `threshold`, `anomaly_ratio` and `event`, and its `anomaly`
+ * meant "an event was raised here", which is now `event`; the z-score flag of those readings
+ * is unknown, so their `anomaly` is false (their `threshold` stays null, which says so).
  */
 function migrate(db: DatabaseSync): void {
   const version = (db.prepare("PRAGMA user_version").get() as { user_version: number })
@@ -97,8 +100,7 @@ function migrate(db: DatabaseSync): void {
     "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'readings'",
   ).get() !== undefined;
   if (version === SCHEMA_VERSION && !readings && !earlyVersion3(db)) return;
-  db.exec("BEGIN");
-  try {
+  transaction(db, () => {
     if (earlyVersion3(db)) {
       for (const c of STATE_COLUMNS) db.exec(`ALTER TABLE streams ADD COLUMN ${c}`);
       db.exec("DROP INDEX IF EXISTS chunks_by_stream");
@@ -106,16 +108,35 @@ function migrate(db: DatabaseSync): void {
     db.exec(TABLES);
     if (readings) {
       upgradeReadings(db);
-      convertReadings(db);
-      db.exec("DROP TABLE readings");
+      // Streams are mapped to ids in SQL, not through JS strings, which node:sqlite cuts at a
+      // NUL; one already there (a file downgraded, then opened again) keeps its id.
+      db.exec(
+        `INSERT OR IGNORE INTO streams (machine, channel)
+         SELECT DISTINCT machine, channel FROM readings`,
+      );
     }
-    db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+  });
+  if (readings) {
+    convertReadings(db);
+    transaction(db, () => db.exec("DROP TABLE readings"));
+  }
+  transaction(db, () => db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`));
+}
+
+/** Runs `f` in a transaction: committed if it returns, rolled back if it throws. */
+function transaction(db: DatabaseSync, f: () => void): void {
+  db.exec("BEGIN");
+  try {
+    f();
     db.exec("COMMIT");
   } catch (e) {
-    db.exec("ROLLBACK");
+    if (db.isTransaction) db.exec("ROLLBACK");
     throw e;
   }
 }
+
+/** Rows of `readings` converted per transaction (at least one stream's). */
+export const CONVERT_BATCH = 100_000;
 
 /** Whether `streams` lacks the columns of retention's state (a file of an early version 3). */
 function earlyVersion3(db: DatabaseSync): boolean {
@@ -135,72 +156,74 @@ function upgradeReadings(db: DatabaseSync): void {
 }
 
 /**
- * Writes each stream's `readings` rows, by time, as chunks of at most 4,096 rows, with what
- * retention knows of them (streams.ts). Streams are mapped to ids in SQL, not through JS
- * strings, which node:sqlite cuts at a NUL. A stream already in `streams` (a file downgraded,
- * written by an older version, then opened again) gets its rows after its chunks, as later
- * writes; its retention state is then brought up to date at its next flush.
+ * Writes each stream's `readings` rows, by time, as chunks of at most 4,096 rows, and deletes
+ * them, a transaction per {@linkcode CONVERT_BATCH} rows or so. A stream that had no chunks
+ * gets what retention knows of its rows (streams.ts); one that had (a file downgraded, written
+ * by an older version, then opened again) gets them after its chunks, as later writes, and its
+ * retention state is brought up to date at its next flush.
  */
 function convertReadings(db: DatabaseSync): void {
-  const before = (db.prepare("SELECT coalesce(max(id), 0) AS id FROM streams").get() as {
-    id: number;
-  }).id;
-  db.exec(
-    `INSERT OR IGNORE INTO streams (machine, channel)
-     SELECT DISTINCT machine, channel FROM readings`,
+  const streams = (db.prepare(
+    `SELECT id FROM streams WHERE EXISTS
+       (SELECT 1 FROM readings r WHERE r.machine = streams.machine AND r.channel = streams.channel)
+     ORDER BY id`,
+  ).all() as { id: number }[]).map((r) => r.id);
+  // Names are matched in SQL (see migrate), by the stream's id.
+  const ofStream = `machine = (SELECT machine FROM streams WHERE id = ?1)
+                    AND channel = (SELECT channel FROM streams WHERE id = ?1)`;
+  const rowsOf = db.prepare(
+    `SELECT time, value, mean, std, zscore, threshold, anomaly, anomaly_ratio, event
+     FROM readings WHERE ${ofStream} ORDER BY time`,
+  );
+  const deleteRows = db.prepare(`DELETE FROM readings WHERE ${ofStream}`);
+  const blank = db.prepare(
+    "SELECT floor IS NULL AND NOT EXISTS (SELECT 1 FROM chunks WHERE stream = ?1) AS blank " +
+      "FROM streams WHERE id = ?1",
   );
   const insertChunk = db.prepare(
-    "INSERT INTO chunks (stream, first, last, count, data) VALUES (?, ?, ?, ?, ?)",
+    "INSERT INTO chunks (stream, first, last, count, data) VALUES (?, ?, ?, ?, ?) RETURNING seq",
   );
-  // By stream: its rows converted, and the newest one's time.
-  const converted = new Map<number, { rows: number; newest: number }>();
-  let stream = -1;
-  let rows: StoredRow[] = [];
-  const write = () => {
-    if (rows.length === 0) return;
-    for (const c of rowChunks(rows)) insertChunk.run(stream, c.first, c.last, c.count, c.data);
-    const done = converted.get(stream);
-    converted.set(stream, { rows: (done?.rows ?? 0) + rows.length, newest: rows.at(-1)!.time });
-    rows = [];
-  };
-  // In primary-key order: stream by stream, each by time.
-  const all = db.prepare(
-    `SELECT s.id AS stream, time, value, mean, std, zscore, threshold, anomaly, anomaly_ratio,
-            event
-     FROM readings r JOIN streams s ON s.machine = r.machine AND s.channel = r.channel
-     ORDER BY r.machine, r.channel, r.time`,
-  ).iterate() as Iterable<
-    Omit<StoredRow, "anomaly" | "event"> & { stream: number; anomaly: number; event: number }
-  >;
-  for (const r of all) {
-    if (r.stream !== stream) {
-      write();
-      stream = r.stream;
-    }
-    rows.push({
-      time: r.time,
-      value: r.value,
-      mean: r.mean,
-      std: r.std,
-      zscore: r.zscore,
-      threshold: r.threshold,
-      // As the version-2 queries read them: a flag is set when it is 1.
-      anomaly: r.anomaly === 1,
-      anomaly_ratio: r.anomaly_ratio,
-      event: r.event === 1,
-    });
-    if (rows.length === MAX_CHUNK_ENTRIES) write();
-  }
-  write();
-  // A new stream's rows are exactly those converted, in time order; one that was there before
-  // keeps its state, which its chunks written since (these) bring up to date.
-  const known = (db.prepare("SELECT coalesce(max(seq), 0) AS seq FROM chunks").get() as {
-    seq: number;
-  }).seq;
   const setState = db.prepare(
     "UPDATE streams SET rows = ?, newest = ?, last = ?, late = NULL, known = ? WHERE id = ?",
   );
-  for (const [id, c] of converted) {
-    if (id > before) setState.run(c.rows, c.newest, c.newest, known, id);
+  let from = 0;
+  while (from < streams.length) {
+    transaction(db, () => {
+      let converted = 0;
+      while (from < streams.length && converted < CONVERT_BATCH) {
+        const stream = streams[from++]!;
+        const isBlank = (blank.get(stream) as { blank: number }).blank === 1;
+        let rows: StoredRow[] = [], count = 0, newest = -Infinity, seq = 0;
+        const write = () => {
+          for (const c of rowChunks(rows)) {
+            seq = (insertChunk.get(stream, c.first, c.last, c.count, c.data) as { seq: number })
+              .seq;
+          }
+          rows = [];
+        };
+        for (const r of rowsOf.iterate(stream) as Iterable<Record<string, number>>) {
+          rows.push({
+            time: r.time!,
+            value: r.value!,
+            mean: r.mean ?? null,
+            std: r.std ?? null,
+            zscore: r.zscore ?? null,
+            threshold: r.threshold ?? null,
+            // As the version-2 queries read them: a flag is set when it is 1.
+            anomaly: r.anomaly === 1,
+            anomaly_ratio: r.anomaly_ratio ?? null,
+            event: r.event === 1,
+          });
+          count++;
+          newest = r.time!;
+          if (rows.length === MAX_CHUNK_ENTRIES) write();
+        }
+        write();
+        deleteRows.run(stream);
+        converted += count;
+        // Its rows are exactly those converted, in time order.
+        if (isBlank && count > 0) setState.run(count, newest, newest, seq, stream);
+      }
+    });
   }
 }
