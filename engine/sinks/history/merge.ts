@@ -41,12 +41,12 @@ export class Merger {
   constructor(db: DatabaseSync) {
     // By the stream's index: SQLite would otherwise take every chunk after `seq` by the rowid.
     this.#after = db.prepare(
-      `SELECT data FROM chunks INDEXED BY chunks_by_range WHERE stream = ? AND seq > ?
+      `SELECT data FROM chunks INDEXED BY chunks_by_stream WHERE stream = ? AND seq > ?
        ORDER BY seq`,
     );
     this.#delete = db.prepare(
       `DELETE FROM chunks WHERE seq IN
-         (SELECT seq FROM chunks INDEXED BY chunks_by_range WHERE stream = ? AND seq > ?)`,
+         (SELECT seq FROM chunks INDEXED BY chunks_by_stream WHERE stream = ? AND seq > ?)`,
     );
     this.#insert = db.prepare(
       `INSERT INTO chunks (stream, first, last, count, data) VALUES (?, ?, ?, ?, ?) RETURNING seq`,

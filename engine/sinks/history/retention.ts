@@ -101,12 +101,12 @@ export class Retention {
     this.#keep = keep;
     this.#bySeq = db.prepare(`SELECT data FROM chunks WHERE stream = ? ORDER BY seq`);
     this.#after = db.prepare(
-      `SELECT seq, data FROM chunks INDEXED BY chunks_by_range WHERE stream = ? AND seq > ?
+      `SELECT seq, data FROM chunks INDEXED BY chunks_by_stream WHERE stream = ? AND seq > ?
        ORDER BY seq`,
     );
     this.#oldestFirst = db.prepare(`SELECT data FROM chunks WHERE stream = ? ORDER BY last, seq`);
     this.#byFirst = db.prepare(
-      `SELECT seq, first FROM chunks INDEXED BY chunks_by_range WHERE stream = ?
+      `SELECT seq, first FROM chunks INDEXED BY chunks_by_stream WHERE stream = ?
        ORDER BY first, seq`,
     );
     this.#data = db.prepare(`SELECT data FROM chunks WHERE seq = ?`);

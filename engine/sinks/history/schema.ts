@@ -21,9 +21,12 @@ export const SCHEMA_VERSION = 3;
  * deleted; null for none. `rows`, `newest`, `last` and `late` are what retention knew of the
  * stream's rows (streams.ts) once every chunk up to `known` (a `seq`) was written, so that a
  * restart need not decode the stream to count them; null (`known` null) for not known. `first`
- * and `last` bound the times a chunk holds, and the index on `(stream, last, seq, first)` selects
- * the chunks of a time range without reading them, in the order of `last` then write order
- * without sorting them (the oldest for retention, the newest for `/history?last=`).
+ * and `last` bound the times a chunk holds, and the index on `(stream, last)` (and `seq`, the
+ * rowid, which every index holds) selects the chunks of a time range, in the order of `last`
+ * then write order without sorting them (the oldest for retention, the newest for
+ * `/history?last=`). Not `(stream, last, first)`, which would spare reading `first` from each
+ * chunk's row: its larger entries cost the live engine's writes a fifth more CPU per reading
+ * (bench/history_bench.ts), for reads that merged chunks (merge.ts) keep few.
  */
 const TABLES = `
   CREATE TABLE IF NOT EXISTS streams (
@@ -46,7 +49,7 @@ const TABLES = `
     count INTEGER NOT NULL,
     data BLOB NOT NULL
   );
-  CREATE INDEX IF NOT EXISTS chunks_by_range ON chunks (stream, last, seq, first);
+  CREATE INDEX IF NOT EXISTS chunks_by_stream ON chunks (stream, last);
 `;
 
 /** Columns `streams` gained after the first files of version 3 (written before its release). */
@@ -103,7 +106,6 @@ function migrate(db: DatabaseSync): void {
   transaction(db, () => {
     if (earlyVersion3(db)) {
       for (const c of STATE_COLUMNS) db.exec(`ALTER TABLE streams ADD COLUMN ${c}`);
-      db.exec("DROP INDEX IF EXISTS chunks_by_stream");
     }
     db.exec(TABLES);
     if (readings) {
