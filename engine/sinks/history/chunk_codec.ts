@@ -13,6 +13,7 @@
  * @module
  */
 import { KIND } from "./pending.ts";
+import type { HistoryEntry } from "./history_queries.ts";
 
 /** The format version, byte 0 of every chunk. */
 export const CHUNK_VERSION = 1;
@@ -194,18 +195,9 @@ export function decodeChunk(blob: Uint8Array): Chunk {
 /** Most entries in a chunk written from stored rows (a migration, a stream rewritten). */
 export const MAX_CHUNK_ENTRIES = 4096;
 
-/** A stored row as a result entry writes it whole (see stream_rows.ts). */
-export interface StoredRow {
-  time: number;
-  value: number;
-  mean: number | null;
-  std: number | null;
-  zscore: number | null;
-  threshold: number | null;
-  anomaly: boolean;
-  anomaly_ratio: number | null;
-  event: boolean;
-}
+/** A stored row, as `/history` serves it (`HistoryEntry`), which a result entry writes whole
+ * (see stream_rows.ts). */
+export type StoredRow = HistoryEntry;
 
 /** A chunk's row in `chunks`, but for its stream. */
 export interface ChunkRow {
