@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { ByteText, NUMBER_ROOM, writeNumber } from "../../engine/formats/byte_text.ts";
+import {
+  ByteText,
+  NUMBER_ROOM,
+  SAFE_INTEGER_ROOM,
+  writeNumber,
+  writeSafeInteger,
+} from "../../engine/formats/byte_text.ts";
+import { prng } from "../helpers.ts";
 import { formatReading, writeReading } from "../../engine/formats/reading_format.ts";
 import { rowCells, rowColumns, writeRowCsv } from "../../engine/formats/row_format.ts";
 import { csvCell, csvLine } from "../../engine/formats/csv.ts";
@@ -165,5 +172,20 @@ Deno.test("writeRowCsv writes csvLine(rowCells) and a newline", () => {
 Deno.test("csvCell quotes as csvLine does", () => {
   for (const s of ["", "plain", "a,b", 'say "hi"', "two\nlines", "cr\r", "°C", " spaced "]) {
     assert.equal(csvCell(s), csvLine([s]));
+  }
+});
+
+Deno.test("writeSafeInteger: String's digits for every non-negative safe integer, -1 for others", () => {
+  const buf = new Uint8Array(SAFE_INTEGER_ROOM + 4);
+  const decoder = new TextDecoder();
+  const values = [0, 1, 9, 10, 99999999, 1e8, 1e8 + 1, 4294967295, 2 ** 32, 1e15, 2 ** 53 - 1];
+  const random = prng(3);
+  for (let i = 0; i < 20000; i++) values.push(Math.floor(random() * 2 ** (1 + (i % 53))));
+  for (const v of values) {
+    const end = writeSafeInteger(buf, 2, v);
+    assert.equal(decoder.decode(buf.subarray(2, end)), String(v), `${v}`);
+  }
+  for (const v of [-1, 0.5, NaN, Infinity, 2 ** 53, -0.0001]) {
+    assert.equal(writeSafeInteger(buf, 0, v), -1, `${v}`);
   }
 });

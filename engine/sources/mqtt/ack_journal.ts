@@ -4,10 +4,13 @@
  * `stream_output.jsonl`. The source acknowledges a message only once its readings are in that
  * file and checkpointed, so a `kill -9` leaves some written messages unacknowledged; the broker
  * delivers them again (DUP flag set) to the next run, which finds them here and drops them.
+ *
+ * Past ~400 lines: the file's format, its compaction and the record table it is read into and
+ * written from are one concern, each rule of one needing the others (the hashes apart).
  * @module
  */
 import { writeAllSync } from "../../core/write_all.ts";
-import { ByteText } from "../../formats/byte_text.ts";
+import { ByteText, SAFE_INTEGER_ROOM, writeSafeInteger } from "../../formats/byte_text.ts";
 
 /**
  * Delivered messages as flat numbers, four per message (no object per message: the source
@@ -222,37 +225,6 @@ export class DeliveryJournal {
   }
 }
 
-/**
- * Writes a non-negative safe integer at `buf[at]` as `String` (and `JSON.stringify`) prints it,
- * returning the end: in two int32 halves of up to 8 digits (`ByteText.number` handles only
- * numbers below about 2 million and makes a string of the others; a hash passes 4 billion).
- */
-function writeInteger(buf: Uint8Array, at: number, v: number): number {
-  const high = Math.floor(v / 1e8) | 0;
-  if (high === 0) return writeDigits(buf, at, v | 0);
-  at = writeDigits(buf, at, high);
-  let low = (v - high * 1e8) | 0;
-  for (let i = at + 7; i >= at; i--) {
-    const q = (low / 10) | 0;
-    buf[i] = 48 + low - q * 10;
-    low = q;
-  }
-  return at + 8;
-}
-
-/** Writes the decimal digits of a non-negative int32 below 10^8 at `at`; returns the end. */
-function writeDigits(buf: Uint8Array, at: number, n: number): number {
-  let digits = 1;
-  for (let p = 10; p <= n; p *= 10) digits++;
-  const end = at + digits;
-  for (let i = end - 1; i >= at; i--) {
-    const q = (n / 10) | 0;
-    buf[i] = 48 + n - q * 10;
-    n = q;
-  }
-  return end;
-}
-
 /** Packet ids MQTT can give (1…65,535; 0 is unused), and the size of a per-id scratch array. */
 const PACKET_IDS = 65536;
 
@@ -315,22 +287,23 @@ class RecordTable {
    * engine's garbage (8 %: BENCHMARKS.md, "The live MQTT path's JavaScript and garbage").
    */
   writeJson(out: ByteText, from: number, to: number): void {
-    // Room for the brackets and newline, then per record for its four numbers (at most 5, 10,
-    // 16 and 10 digits) and commas, reserved once each.
     let buf = out.reserve(3);
     let at = out.length;
     buf[at++] = 0x5b; // [
     for (let k = from; k < to; k++) {
+      // Room for a record's four numbers and commas, reserved once.
       out.end(at);
-      buf = out.reserve(48);
+      buf = out.reserve(4 * (SAFE_INTEGER_ROOM + 1));
       if (k > from) buf[at++] = 0x2c; // ,
-      at = writeInteger(buf, at, this.ids[k]!);
+      at = writeSafeInteger(buf, at, this.ids[k]!);
       buf[at++] = 0x2c;
-      at = writeInteger(buf, at, this.hashes[k]!);
+      at = writeSafeInteger(buf, at, this.hashes[k]!);
       buf[at++] = 0x2c;
-      at = writeInteger(buf, at, this.starts[k]!);
+      // A line number is the one field that is not a typed integer: refused if it is not one.
+      at = writeSafeInteger(buf, at, this.starts[k]!);
+      if (at < 0) throw new RangeError(`delivery journal: bad start line ${this.starts[k]}`);
       buf[at++] = 0x2c;
-      at = writeInteger(buf, at, this.lines[k]!);
+      at = writeSafeInteger(buf, at, this.lines[k]!);
     }
     out.end(at);
     buf = out.reserve(2);
