@@ -13,7 +13,6 @@
  * @module
  */
 import { KIND } from "./pending.ts";
-import type { HistoryEntry } from "./history_queries.ts";
 
 /** The format version, byte 0 of every chunk. */
 export const CHUNK_VERSION = 1;
@@ -195,9 +194,31 @@ export function decodeChunk(blob: Uint8Array): Chunk {
 /** Most entries in a chunk written from stored rows (a migration, a stream rewritten). */
 export const MAX_CHUNK_ENTRIES = 4096;
 
-/** A stored row, as `/history` serves it (`HistoryEntry`), which a result entry writes whole
- * (see stream_rows.ts). */
-export type StoredRow = HistoryEntry;
+/**
+ * A stored reading with its algorithm results, as `/history` serves it (`HistoryEntry`) and a
+ * result entry writes it whole (see stream_rows.ts). The results are `null` where they were not
+ * computed: readings stored by an older version (and, for `mean` and `zscore`, not closing a
+ * processed row), or fed without per-reading results.
+ */
+export interface StoredRow {
+  /** Event time, epoch ms. */
+  time: number;
+  value: number;
+  /** Moving average over the last `--window` readings, this one included. */
+  mean: number | null;
+  /** Population standard deviation over the same window. */
+  std: number | null;
+  /** Z-score against the stream's model before this reading entered it. */
+  zscore: number | null;
+  /** The z threshold in force when this reading was analysed. */
+  threshold: number | null;
+  /** Whether this reading is a z-score anomaly: |z| > threshold with a full model. */
+  anomaly: boolean;
+  /** Share of anomalies among the stream's last `anomalyListSize` readings, this one included. */
+  anomaly_ratio: number | null;
+  /** Whether an anomaly event about this channel was raised on this reading. */
+  event: boolean;
+}
 
 /** A chunk's row in `chunks`, but for its stream. */
 export interface ChunkRow {

@@ -10,6 +10,7 @@
 import type { DatabaseSync } from "node:sqlite";
 import { positiveInteger } from "../../core/validate.ts";
 import { ChunkReader } from "./chunk_reader.ts";
+import type { StoredRow } from "./chunk_codec.ts";
 
 /** What `HistoryStore.history` selects. */
 export interface HistoryQuery {
@@ -24,29 +25,10 @@ export interface HistoryQuery {
 }
 
 /**
- * One stored reading with its algorithm results. The results are `null` where they were not
- * computed: readings stored by an older version (and, for `mean` and `zscore`, not closing a
- * processed row), or fed without per-reading results.
+ * One stored reading with its algorithm results (its fields: `StoredRow` in chunk_codec.ts, which
+ * decodes them).
  */
-export interface HistoryEntry {
-  /** Event time, epoch ms. */
-  time: number;
-  value: number;
-  /** Moving average over the last `--window` readings, this one included. */
-  mean: number | null;
-  /** Population standard deviation over the same window. */
-  std: number | null;
-  /** Z-score against the stream's model before this reading entered it. */
-  zscore: number | null;
-  /** The z threshold in force when this reading was analysed. */
-  threshold: number | null;
-  /** Whether this reading is a z-score anomaly: |z| > threshold with a full model. */
-  anomaly: boolean;
-  /** Share of anomalies among the stream's last `anomalyListSize` readings, this one included. */
-  anomaly_ratio: number | null;
-  /** Whether an anomaly event about this channel was raised on this reading. */
-  event: boolean;
-}
+export type HistoryEntry = StoredRow;
 
 /** What `HistoryStore.analytics` summarises. */
 export interface AnalyticsQuery {
