@@ -201,3 +201,46 @@ Deno.test("conversion: names that differ after a NUL stay apart; a downgraded fi
     Deno.removeSync(dir, { recursive: true });
   }
 });
+
+Deno.test("retention: a chunk that reuses a deleted chunk's seq is still in its stream's state across reopens", async () => {
+  // SQLite gives a new chunk the table's largest seq plus one: once a cut deleted the chunk on
+  // top, another stream's next chunk takes a seq at or below what a stream saved as covered.
+  // (Found by review: the stream then grew past its retention for good.)
+  const dir = await Deno.makeTempDir({ prefix: "vigil-seq-" });
+  const path = join(dir, "h.sqlite");
+  const open = (retention: number) =>
+    new HistoryStore({ path, retention, flushEvery: 1e9, maxPending: 1e6 });
+  const rd = (channel: string, ...times: number[]) =>
+    times.map((t) => ({ timestamp: t, machine: "m", status: null, channels: { [channel]: t } }));
+  try {
+    for (const late of [false, true]) {
+      await Deno.remove(path).catch(() => {});
+      let h = open(3);
+      h.readings(rd("t", 200, 300));
+      h.flush();
+      h.readings([...rd("s", 1, 2, 3, 4), ...rd("t", 100)]); // s cut: its state saved
+      h.flush();
+      h.close();
+      h = open(1);
+      h.readings(rd("t", 150)); // t cut to one row: the chunk on top deleted
+      h.flush();
+      h.close();
+      h = open(10);
+      h.readings(rd("s", ...(late ? [6, 5] : [5]))); // below retention: s's state not saved
+      h.flush();
+      h.close();
+      h = open(10);
+      for (let t = 7; t <= 40; t++) {
+        h.readings(rd("s", t));
+        h.flush();
+      }
+      h.close();
+      h = open(10);
+      const kept = h.history({ machine: "m", channel: "s" }).map((r) => r.time);
+      h.close();
+      assert.deepEqual(kept, Array.from({ length: 10 }, (_, i) => 31 + i), `late ${late}`);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

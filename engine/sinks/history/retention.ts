@@ -96,8 +96,8 @@ export class Retention {
   readonly #deleteBelow: StatementSync;
   readonly #deleteAll: StatementSync;
   readonly #setState: StatementSync;
-  readonly #maxSeq: StatementSync;
   readonly #insert: StatementSync;
+  readonly #streamMaxSeq: StatementSync;
 
   /** @param keep rows kept per stream. */
   constructor(db: DatabaseSync, keep: number) {
@@ -122,7 +122,9 @@ export class Retention {
       `UPDATE streams SET floor = ?, rows = ?, newest = ?, last = ?, late = ?, known = ?
        WHERE id = ?`,
     );
-    this.#maxSeq = db.prepare(`SELECT coalesce(max(seq), 0) AS seq FROM chunks`);
+    this.#streamMaxSeq = db.prepare(
+      `SELECT coalesce(max(seq), 0) AS seq FROM chunks WHERE stream = ?`,
+    );
     this.#insert = db.prepare(
       `INSERT INTO chunks (stream, first, last, count, data) VALUES (?, ?, ?, ?, ?)`,
     );
@@ -196,9 +198,11 @@ export class Retention {
   apply(): void {
     for (const s of this.#cuts) this.#deleteBelow.run(s.id, s.floor);
     if (this.#dirty.size > 0) {
-      // Every chunk written so far, this flush's included, is in the state of each stream.
-      const known = (this.#maxSeq.get() as { seq: number }).seq;
+      // A stream's state covers its own chunks up to its newest: the table's newest would not
+      // do, as SQLite gives a new chunk the table's largest seq plus one, and after a cut
+      // deleted the chunk on top another stream's next chunk can get a seq at or below it.
       for (const s of this.#dirty) {
+        const known = (this.#streamMaxSeq.get(s.id) as { seq: number }).seq;
         const exact = s.exact && s.behind === undefined;
         this.#setState.run(
           orNull(s.floor),
@@ -435,8 +439,9 @@ export class Retention {
       late: -Infinity,
       oldest: [],
     });
-    // Its chunks were rewritten: nothing older is left to merge.
-    const seq = (this.#maxSeq.get() as { seq: number }).seq;
+    // Its chunks were rewritten: nothing older is left to merge. (Its own newest, as for
+    // `known` in apply(): the table's can be a seq a later chunk of another stream reuses.)
+    const seq = (this.#streamMaxSeq.get(s.id) as { seq: number }).seq;
     Object.assign(s, {
       small: 0,
       smallEntries: 0,
