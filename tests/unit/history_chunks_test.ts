@@ -10,6 +10,7 @@
  * Past ~400 lines: the whole suite of one component (the chunks against the table they
  * replaced), whose cases share the version-2 port of this file.
  */
+import type { ReadingValues } from "../../engine/core/analysis.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
@@ -253,15 +254,7 @@ class V2 {
   }
 }
 
-type Values = {
-  count: number;
-  first: Int32Array;
-  mean: Float64Array;
-  std: Float64Array;
-  zscore: Float64Array;
-  flags: Uint32Array;
-  zThreshold: number;
-};
+type Values = ReadingValues;
 
 const MACHINES = ["m1", "m2"];
 const CHANNELS = ["a", "b"];
