@@ -15,6 +15,7 @@
  */
 import { join, resolve } from "node:path";
 import { freePort, startBroker } from "./_mqtt.ts";
+import { taskEnv, taskV8Flags } from "./_task.ts";
 
 const TREE = resolve(Deno.args[0] ?? ".");
 const COUNT = Number(Deno.args[1] ?? 200_000);
@@ -27,24 +28,10 @@ interface ProfileNode {
   children: ProfileNode[];
 }
 
-/** The `start` task's command line of `TREE`: its V8 flags and leading `NAME=value` words. */
-function startTask(): { flags: string[]; env: Record<string, string> } {
-  const config = JSON.parse(Deno.readTextFileSync(join(TREE, "deno.json")));
-  const command: string = config.tasks.start.command ?? config.tasks.start;
-  const env: Record<string, string> = {};
-  for (const word of command.trim().split(/\s+/)) {
-    const m = /^([A-Za-z_][A-Za-z0-9_]*)=(\S*)$/.exec(word);
-    if (!m) break;
-    env[m[1]!] = m[2]!;
-  }
-  const flag = /--v8-flags=\S+/.exec(command);
-  return { flags: flag ? [flag[0]] : [], env };
-}
-
 const dir = await Deno.makeTempDir({ prefix: "vigil-live-alloc-" });
 const mqttPort = freePort(), httpPort = freePort(), inspectPort = freePort();
 const broker = await startBroker(dir, mqttPort);
-const task = startTask();
+const task = { flags: taskV8Flags(TREE, "start"), env: taskEnv(TREE, "start") };
 const engine = new Deno.Command("deno", {
   args: [
     "run",

@@ -55,6 +55,7 @@ import { formatReading } from "../engine/mod.ts";
 import { writePuback } from "../engine/sources/mqtt/mqtt_wire.ts";
 import { MqttConnection, parseBroker } from "../engine/sources/mqtt/mqtt_connection.ts";
 import { benchReadings } from "./gen_readings.ts";
+import { taskEnv, taskV8Flags } from "./_task.ts";
 
 const MACHINES = 1000;
 
@@ -346,41 +347,6 @@ async function getText(url: string): Promise<string | null> {
   } catch {
     return null;
   }
-}
-
-/** The command line of `root`'s deno.json task. */
-function taskCommand(root: string, task: "start" | "replay"): string {
-  const config = JSON.parse(Deno.readTextFileSync(join(root, "deno.json")));
-  const entry = config.tasks?.[task];
-  return typeof entry === "string" ? entry : entry?.command ?? "";
-}
-
-/**
- * The `--v8-flags=…` of `root`'s deno.json task (as `deno task start` / `replay` run the engine),
- * so that the peak RSS and CPU are what a user of the task sees; none if the task has none.
- */
-function taskV8Flags(root: string, task: "start" | "replay"): string[] {
-  const flag = /--v8-flags=\S+/.exec(taskCommand(root, task));
-  return flag ? [flag[0]] : [];
-}
-
-/**
- * The `NAME=value` words before `deno` in `root`'s task (`MALLOC_ARENA_MAX=2 deno run …`: the
- * task's shell puts them in the engine's environment), for the same reason as its V8 flags.
- *
- * @example
- * ```ts
- * taskEnv(".", "start"); // { MALLOC_ARENA_MAX: "2" } for "MALLOC_ARENA_MAX=2 deno run …"
- * ```
- */
-function taskEnv(root: string, task: "start" | "replay"): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const word of taskCommand(root, task).trim().split(/\s+/)) {
-    const m = /^([A-Za-z_][A-Za-z0-9_]*)=(\S*)$/.exec(word);
-    if (!m) break;
-    env[m[1]!] = m[2]!;
-  }
-  return env;
 }
 
 /**

@@ -13,6 +13,7 @@
  */
 import { join, resolve } from "node:path";
 import { median, type Sample, timed } from "./_timed.ts";
+import { taskV8Flags } from "./_task.ts";
 
 const [roundsArg, fileArg, ...treeArgs] = Deno.args;
 const rounds = Number(roundsArg);
@@ -23,15 +24,7 @@ if (!(rounds >= 1) || !fileArg || treeArgs.length < 2) {
 const file = resolve(fileArg);
 const trees = treeArgs.map((t) => resolve(t));
 
-/** The `--v8-flags=…` argument of `tree`'s replay task. */
-async function replayFlags(tree: string): Promise<string[]> {
-  const config = JSON.parse(await Deno.readTextFile(join(tree, "deno.json")));
-  const task = config.tasks?.replay;
-  const command: string = typeof task === "string" ? task : task?.command ?? "";
-  return command.split(/\s+/).filter((a) => a.startsWith("--v8-flags="));
-}
-
-const flags = await Promise.all(trees.map(replayFlags));
+const flags = trees.map((tree) => taskV8Flags(tree, "replay"));
 const samples: Sample[][] = trees.map(() => []);
 const scratch = await Deno.makeTempDir({ prefix: "replay_ab_" });
 try {
